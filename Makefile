@@ -1,0 +1,51 @@
+# offsession. `make help` lists the targets.
+SHELL := /bin/bash
+GO ?= go
+GOFLAGS ?=
+PKGS := ./...
+
+.DEFAULT_GOAL := help
+
+.PHONY: help
+help: ## Show this help.
+	@grep -hE '^[a-zA-Z/_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  %-16s %s\n", $$1, $$2}'
+
+.PHONY: run
+run: ## Run the server on SQLite (offsession.db) with a seeded demo account.
+	$(GO) run . demo
+
+.PHONY: build
+build: ## Build the offsession binary into ./bin.
+	$(GO) build -o bin/offsession .
+
+.PHONY: generate
+generate: ## Regenerate ent and gqlgen code (the whole pipeline).
+	$(GO) generate .
+	gofmt -w graph ent
+
+.PHONY: migration
+migration: ## Write a new versioned migration from the ent schema: make migration name=add_x (needs PostgreSQL).
+	@test -n "$(name)" || (echo "usage: make migration name=add_something" && exit 2)
+	$(GO) run storage/migrations/gen.go -name $(name)
+
+.PHONY: verify
+verify: generate lint ## Regenerate and fail if generated code drifted; lint.
+	@git diff --exit-code -- ent graph gqlgen.yml go.mod go.sum || (echo "generated code is out of date: run make generate and commit" && exit 1)
+	@test -z "$$(git status --porcelain -- ent graph)" || (git status --porcelain -- ent graph; echo "generate made new files: commit them" && exit 1)
+
+.PHONY: lint
+lint: ## gofmt and go vet.
+	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || (gofmt -l $$(git ls-files '*.go'); echo "gofmt needed" && exit 1)
+	$(GO) vet $(PKGS)
+
+.PHONY: test
+test: ## Run the tests (on SQLite, and on PostgreSQL too when TEST_DATABASE_URL is set).
+	$(GO) test -count=1 -timeout 30m $(PKGS)
+
+.PHONY: test/race
+test/race: ## Run the tests with the race detector.
+	$(GO) test -race -count=1 -timeout 45m $(PKGS)
+
+.PHONY: bench
+bench: ## Print the benchmark table (set TEST_DATABASE_URL for the PostgreSQL rows).
+	$(GO) run ./cmd/bench

@@ -1,0 +1,268 @@
+// Package app wires offsession together: configuration, storage, the
+// payments service, the scheduler and the HTTP server, and the commands of
+// the offsession binary (serve, migrate, demo, account). server.go's main
+// calls Main.
+package app
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"entgo.io/ent/dialect"
+	"github.com/jonboulle/clockwork"
+
+	"github.com/offsession/offsession/auth"
+	"github.com/offsession/offsession/demo"
+	"github.com/offsession/offsession/graph"
+	"github.com/offsession/offsession/httpapi"
+	"github.com/offsession/offsession/httpapi/playground"
+	"github.com/offsession/offsession/payments"
+	"github.com/offsession/offsession/processors"
+	"github.com/offsession/offsession/scheduler"
+	"github.com/offsession/offsession/storage"
+	"github.com/offsession/offsession/viewer"
+)
+
+const usage = `offsession: a self-hosted engine for off-session payments.
+
+Usage:
+  offsession serve   [flags]         run the server
+  offsession demo    [flags]         seed a demo account, print its keys, and serve
+  offsession migrate [flags]         apply database migrations
+  offsession account create NAME     create an account and print its API keys
+
+Flags (each also an environment variable, see README.md):
+`
+
+// Main runs the offsession command line and returns the exit code.
+func Main(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return 2
+	}
+	cmd, rest := args[0], args[1:]
+	if cmd == "account" {
+		if len(rest) == 0 || rest[0] != "create" {
+			fmt.Fprint(stderr, usage)
+			return 2
+		}
+		cmd, rest = "account create", rest[1:]
+	}
+	fs := flag.NewFlagSet("offsession "+cmd, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var cfg Config
+	cfg.bind(fs)
+	fs.Usage = func() { fmt.Fprint(stderr, usage); fs.PrintDefaults() }
+	if err := fs.Parse(rest); err != nil {
+		return 2
+	}
+	if err := cfg.validate(); err != nil {
+		fmt.Fprintln(stderr, "offsession:", err)
+		return 2
+	}
+	level, _ := cfg.level()
+	log := slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: level}))
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	var err error
+	switch cmd {
+	case "serve":
+		err = serve(ctx, cfg, log, nil, stdout)
+	case "demo":
+		err = serve(ctx, cfg, log, seedDemo, stdout)
+	case "migrate":
+		err = migrate(ctx, cfg, log, stdout)
+	case "account create":
+		err = createAccount(ctx, cfg, log, fs.Args(), stdout)
+	default:
+		fmt.Fprint(stderr, usage)
+		return 2
+	}
+	if err != nil {
+		log.Error("offsession stopped", "command", cmd, "err", err)
+		return 1
+	}
+	return 0
+}
+
+// openStore opens and migrates the configured database.
+func openStore(ctx context.Context, cfg Config, log *slog.Logger) (*storage.Store, error) {
+	st, err := storage.Open(ctx, cfg.DatabaseURL)
+	if err != nil {
+		return nil, err
+	}
+	applied, err := st.Migrate(ctx)
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	log.Info("database ready", "url", storage.Redact(cfg.DatabaseURL), "dialect", st.Dialect, "migrations_applied", applied)
+	return st, nil
+}
+
+// Process is a built offsession: services and scheduler on one store.
+type Process struct {
+	Store     *storage.Store
+	Payments  *payments.Service
+	Scheduler *scheduler.Scheduler
+	log       *slog.Logger
+}
+
+// Build wires a process on store. The scheduler is built, not started.
+func Build(store *storage.Store, cfg Config, clock clockwork.Clock, log *slog.Logger) (*Process, error) {
+	svc, err := payments.New(store, clock, processors.NewRegistry(store.Client), log, payments.Config{
+		AttemptLease:     cfg.AttemptLease,
+		ProcessorTimeout: cfg.ProcessorTimeout,
+	})
+	if err != nil {
+		return nil, err
+	}
+	schedCfg := scheduler.Config{Workers: cfg.Workers, PollInterval: cfg.PollInterval}
+	if store.Dialect == dialect.Postgres {
+		schedCfg.Locker = scheduler.NewPostgresLocker(store.DB)
+	}
+	sched, err := scheduler.New(svc, clock, log, schedCfg)
+	if err != nil {
+		return nil, err
+	}
+	return &Process{Store: store, Payments: svc, Scheduler: sched, log: log}, nil
+}
+
+// Handler returns the process's HTTP handler, with the playground starting
+// from pg.
+func (p *Process) Handler(pg playground.Config) http.Handler {
+	gql := graph.NewHandler(graph.NewResolver(p.Store.Client, p.Payments), graph.Options{Log: p.log})
+	return httpapi.NewHandler(httpapi.Deps{
+		DB:      p.Store.Client,
+		GraphQL: gql,
+		Log:     p.log,
+		Ready: func(ctx context.Context) error {
+			if err := p.Store.DB.PingContext(ctx); err != nil {
+				return fmt.Errorf("database: %w", err)
+			}
+			if !p.Scheduler.Running() {
+				return errors.New("scheduler is not running")
+			}
+			return nil
+		},
+	}, httpapi.Config{Playground: pg})
+}
+
+type seeder func(ctx context.Context, p *Process, stdout io.Writer) (playground.Config, error)
+
+func seedDemo(ctx context.Context, p *Process, stdout io.Writer) (playground.Config, error) {
+	s, err := demo.Seed(ctx, p.Store.Client, p.Payments, p.Scheduler.RunDuePayments)
+	if err != nil {
+		return playground.Config{}, err
+	}
+	fmt.Fprintf(stdout, `
+offsession demo account %s
+  secret key:     %s
+  restricted key: %s
+  admin key:      %s
+(keys are shown once; a new set is made at every start of the demo)
+
+`, s.AccountID, s.Keys.Secret, s.Keys.Restricted, s.Keys.Admin)
+	return demo.Playground(s), nil
+}
+
+func serve(ctx context.Context, cfg Config, log *slog.Logger, seed seeder, stdout io.Writer) error {
+	st, err := openStore(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	clock := clockwork.NewRealClock()
+	p, err := Build(st, cfg, clock, log)
+	if err != nil {
+		return err
+	}
+	pg := demo.DefaultPlayground()
+	if seed != nil {
+		if pg, err = seed(ctx, p, stdout); err != nil {
+			return fmt.Errorf("seed demo: %w", err)
+		}
+	}
+	ln, err := net.Listen("tcp", cfg.ListenAddr)
+	if err != nil {
+		return fmt.Errorf("listen: %w", err)
+	}
+	srv := &http.Server{
+		Handler:           p.Handler(pg),
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+	}
+	p.Scheduler.Start()
+	fmt.Fprintf(stdout, "offsession serving GraphQL at http://%s/graphql and the playground at http://%s/\n", displayAddr(ln.Addr()), displayAddr(ln.Addr()))
+	log.Info("serving", "addr", ln.Addr().String())
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		_ = p.Scheduler.Shutdown()
+		return err
+	case <-ctx.Done():
+	}
+	log.Info("shutting down")
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	httpErr := srv.Shutdown(shutdownCtx)
+	return errors.Join(httpErr, p.Scheduler.Shutdown())
+}
+
+func displayAddr(a net.Addr) string {
+	tcp, ok := a.(*net.TCPAddr)
+	if ok && tcp.IP.IsUnspecified() {
+		return fmt.Sprintf("localhost:%d", tcp.Port)
+	}
+	return a.String()
+}
+
+func migrate(ctx context.Context, cfg Config, log *slog.Logger, stdout io.Writer) error {
+	st, err := storage.Open(ctx, cfg.DatabaseURL)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	applied, err := st.Migrate(ctx)
+	if err != nil {
+		return err
+	}
+	if len(applied) == 0 {
+		fmt.Fprintln(stdout, "database is up to date")
+	}
+	for _, v := range applied {
+		fmt.Fprintln(stdout, "applied", v)
+	}
+	return nil
+}
+
+func createAccount(ctx context.Context, cfg Config, log *slog.Logger, args []string, stdout io.Writer) error {
+	if len(args) != 1 || args[0] == "" {
+		return errors.New("usage: offsession account create NAME")
+	}
+	st, err := openStore(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	acct, keys, err := auth.CreateAccount(viewer.SystemContext(ctx), st.Client, args[0])
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "account %s\n  secret key:     %s\n  restricted key: %s\n  admin key:      %s\n(keys are shown once)\n",
+		acct.ID, keys.Secret, keys.Restricted, keys.Admin)
+	return nil
+}

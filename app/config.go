@@ -1,0 +1,108 @@
+package app
+
+import (
+	"flag"
+	"fmt"
+	"log/slog"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/offsession/offsession/payments"
+	"github.com/offsession/offsession/scheduler"
+	"github.com/offsession/offsession/storage"
+)
+
+// Config is offsession's configuration. Every field has an environment
+// variable and a flag of the same meaning; a flag wins over the variable.
+type Config struct {
+	// DatabaseURL: OFFSESSION_DATABASE_URL, -database-url. Default
+	// sqlite://offsession.db; postgres://user@host/db for PostgreSQL.
+	DatabaseURL string
+	// ListenAddr: OFFSESSION_LISTEN_ADDR, -listen. Default :8080.
+	ListenAddr string
+	// LogLevel: OFFSESSION_LOG_LEVEL, -log-level: debug, info, warn or
+	// error. Default info.
+	LogLevel string
+	// Workers: OFFSESSION_WORKERS, -workers. Payments worked on at once.
+	// Default 4.
+	Workers int
+	// PollInterval: OFFSESSION_POLL_INTERVAL, -poll-interval. How often due
+	// payments are looked for. Default 200ms.
+	PollInterval time.Duration
+	// AttemptLease: OFFSESSION_ATTEMPT_LEASE, -attempt-lease. How long a
+	// worker holds a payment before another may take it over. Default 30s.
+	AttemptLease time.Duration
+	// ProcessorTimeout: OFFSESSION_PROCESSOR_TIMEOUT, -processor-timeout.
+	// Default 10s; must be shorter than the lease.
+	ProcessorTimeout time.Duration
+	// ExplorationShare: OFFSESSION_EXPLORATION_SHARE, -exploration-share.
+	// The share of retry decisions that pick a random allowed time, so the
+	// history stays fit to learn from. Default 0.05.
+	ExplorationShare float64
+}
+
+// configFlags binds c's fields to flags on fs, with defaults taken from the
+// environment.
+func (c *Config) bind(fs *flag.FlagSet) {
+	fs.StringVar(&c.DatabaseURL, "database-url", env("OFFSESSION_DATABASE_URL", storage.DefaultURL), "database URL: sqlite://PATH or postgres://USER@HOST/DB")
+	fs.StringVar(&c.ListenAddr, "listen", env("OFFSESSION_LISTEN_ADDR", ":8080"), "address to serve HTTP on")
+	fs.StringVar(&c.LogLevel, "log-level", env("OFFSESSION_LOG_LEVEL", "info"), "debug, info, warn or error")
+	fs.IntVar(&c.Workers, "workers", envInt("OFFSESSION_WORKERS", scheduler.WorkersDefault), "payments worked on at once")
+	fs.DurationVar(&c.PollInterval, "poll-interval", envDuration("OFFSESSION_POLL_INTERVAL", scheduler.PollIntervalDefault), "how often due payments are looked for")
+	fs.DurationVar(&c.AttemptLease, "attempt-lease", envDuration("OFFSESSION_ATTEMPT_LEASE", payments.AttemptLeaseDefault), "how long a worker holds a payment")
+	fs.DurationVar(&c.ProcessorTimeout, "processor-timeout", envDuration("OFFSESSION_PROCESSOR_TIMEOUT", payments.ProcessorTimeoutDefault), "timeout of one processor call")
+	fs.Float64Var(&c.ExplorationShare, "exploration-share", envFloat("OFFSESSION_EXPLORATION_SHARE", 0.05), "share of retry decisions that explore")
+}
+
+func (c *Config) validate() error {
+	switch {
+	case c.Workers < 1 || c.Workers > 1024:
+		return fmt.Errorf("workers must be 1 to 1024, got %d", c.Workers)
+	case c.PollInterval < time.Millisecond:
+		return fmt.Errorf("poll interval must be at least 1ms, got %s", c.PollInterval)
+	case c.AttemptLease <= c.ProcessorTimeout:
+		return fmt.Errorf("attempt lease (%s) must be longer than the processor timeout (%s)", c.AttemptLease, c.ProcessorTimeout)
+	case c.ExplorationShare < 0 || c.ExplorationShare > 1:
+		return fmt.Errorf("exploration share must be 0 to 1, got %g", c.ExplorationShare)
+	}
+	_, err := c.level()
+	return err
+}
+
+func (c *Config) level() (slog.Level, error) {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(strings.ToUpper(c.LogLevel))); err != nil {
+		return l, fmt.Errorf("log level %q: want debug, info, warn or error", c.LogLevel)
+	}
+	return l, nil
+}
+
+func env(name, def string) string {
+	if v, ok := os.LookupEnv(name); ok {
+		return v
+	}
+	return def
+}
+
+func envInt(name string, def int) int {
+	if v, err := strconv.Atoi(os.Getenv(name)); err == nil {
+		return v
+	}
+	return def
+}
+
+func envFloat(name string, def float64) float64 {
+	if v, err := strconv.ParseFloat(os.Getenv(name), 64); err == nil {
+		return v
+	}
+	return def
+}
+
+func envDuration(name string, def time.Duration) time.Duration {
+	if v, err := time.ParseDuration(os.Getenv(name)); err == nil {
+		return v
+	}
+	return def
+}

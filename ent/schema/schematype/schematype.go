@@ -1,0 +1,89 @@
+// Package schematype holds the Go types stored as JSON columns by the ent
+// schema and exposed as GraphQL object types.
+package schematype
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"time"
+)
+
+// ProcessorToken is one processor's handle on a payment method: the token
+// that processor charges, and the network transaction ID of the
+// customer-initiated payment that set the credential up. The token is
+// write-only: it is never returned by the API.
+type ProcessorToken struct {
+	ProcessorID          string `json:"processor_id"`
+	Token                string `json:"token"`
+	NetworkTransactionID string `json:"network_transaction_id,omitempty"`
+}
+
+// RoutingDecision records why an attempt went to its processor.
+type RoutingDecision struct {
+	RouteID    string             `json:"route_id,omitempty"`
+	Strategy   string             `json:"strategy"`
+	Reason     string             `json:"reason"`
+	Candidates []RoutingCandidate `json:"candidates,omitempty"`
+}
+
+// RoutingCandidate is one processor the router considered.
+type RoutingCandidate struct {
+	ProcessorID string  `json:"processor_id"`
+	Eligible    bool    `json:"eligible"`
+	Score       float64 `json:"score"`
+	Reason      string  `json:"reason,omitempty"`
+}
+
+// SchedulingDecision records why an attempt was scheduled when it was.
+type SchedulingDecision struct {
+	Strategy     string                 `json:"strategy"`
+	Reason       string                 `json:"reason"`
+	ModelVersion string                 `json:"model_version,omitempty"`
+	Score        *float64               `json:"score,omitempty"`
+	Explored     bool                   `json:"explored,omitempty"`
+	Propensity   *float64               `json:"propensity,omitempty"`
+	Alternatives []ScheduledAlternative `json:"alternatives,omitempty"`
+}
+
+// ScheduledAlternative is a candidate time the planner did not pick.
+type ScheduledAlternative struct {
+	At    time.Time `json:"at"`
+	Score float64   `json:"score"`
+}
+
+// StringMap is a map of string keys to string values: metadata on objects,
+// settings on processors. It is the GraphQL scalar StringMap, a JSON object
+// whose values are all strings.
+type StringMap map[string]string
+
+// MarshalGQL writes the map as a JSON object.
+func (m StringMap) MarshalGQL(w io.Writer) {
+	if m == nil {
+		m = StringMap{}
+	}
+	b, err := json.Marshal(map[string]string(m))
+	if err != nil {
+		// A map of strings always marshals; keep the writer valid anyway.
+		b = []byte("{}")
+	}
+	_, _ = w.Write(b)
+}
+
+// UnmarshalGQL reads a JSON object of strings.
+func (m *StringMap) UnmarshalGQL(v any) error {
+	obj, ok := v.(map[string]any)
+	if !ok {
+		return fmt.Errorf("want an object of string values, got %T", v)
+	}
+	out := make(StringMap, len(obj))
+	for k, val := range obj {
+		s, ok := val.(string)
+		if !ok {
+			return fmt.Errorf("value of %q must be a string, got %T", k, val)
+		}
+		out[k] = s
+	}
+	*m = out
+	return nil
+}

@@ -1,0 +1,143 @@
+package graph
+
+import (
+	"context"
+	"log/slog"
+	"time"
+
+	"github.com/99designs/gqlgen/graphql"
+	"github.com/99designs/gqlgen/graphql/handler"
+	"github.com/99designs/gqlgen/graphql/handler/extension"
+	"github.com/99designs/gqlgen/graphql/handler/lru"
+	"github.com/99designs/gqlgen/graphql/handler/transport"
+	"github.com/vektah/gqlparser/v2/ast"
+	"github.com/vektah/gqlparser/v2/gqlerror"
+
+	"github.com/offsession/offsession/apierror"
+	"github.com/offsession/offsession/viewer"
+)
+
+// Defaults of Options.
+const (
+	MaxDepthDefault      = 10
+	MaxComplexityDefault = 2000
+)
+
+// Options tune the GraphQL handler. Zero fields take their defaults.
+type Options struct {
+	// MaxDepth bounds how deeply a query nests fields (introspection aside).
+	// Default MaxDepthDefault.
+	MaxDepth int
+	// MaxComplexity bounds gqlgen's complexity score of a query. Default
+	// MaxComplexityDefault.
+	MaxComplexity int
+	Log           *slog.Logger
+}
+
+// NewHandler returns the GraphQL HTTP handler: POST, GET and WebSocket
+// transports, query limits, role checks and coded errors.
+func NewHandler(r *Resolver, opts Options) *handler.Server {
+	if opts.MaxDepth == 0 {
+		opts.MaxDepth = MaxDepthDefault
+	}
+	if opts.MaxComplexity == 0 {
+		opts.MaxComplexity = MaxComplexityDefault
+	}
+	if opts.Log == nil {
+		opts.Log = slog.Default()
+	}
+	srv := handler.New(NewExecutableSchema(Config{Resolvers: r}))
+	srv.AddTransport(transport.Websocket{KeepAlivePingInterval: 10 * time.Second})
+	srv.AddTransport(transport.Options{})
+	srv.AddTransport(transport.GET{})
+	srv.AddTransport(transport.POST{})
+	srv.SetQueryCache(lru.New[*ast.QueryDocument](1000))
+	srv.Use(extension.Introspection{})
+	srv.Use(extension.FixedComplexityLimit(opts.MaxComplexity))
+	srv.Use(depthLimit{max: opts.MaxDepth})
+	srv.AroundOperations(authorize)
+	srv.AroundResponses(codedResponses)
+	srv.SetErrorPresenter(presentError(opts.Log))
+	srv.SetRecoverFunc(recoverPanic(opts.Log))
+	return srv
+}
+
+// authorize lets an operation through only for a caller whose role allows
+// it: no key, only introspection; a restricted key, no mutations.
+func authorize(ctx context.Context, next graphql.OperationHandler) graphql.ResponseHandler {
+	oc := graphql.GetOperationContext(ctx)
+	v, ok := viewer.FromContext(ctx)
+	switch {
+	case !ok && !introspectionOnly(oc.Operation.SelectionSet):
+		return refuse(ctx, apierror.Unauthenticated, "an API key is needed: send Authorization: Bearer <key>")
+	case ok && oc.Operation.Operation == ast.Mutation && !v.Role.CanWrite():
+		return refuse(ctx, apierror.Forbidden, "a restricted key cannot change anything")
+	}
+	return next(ctx)
+}
+
+func refuse(ctx context.Context, code apierror.Code, msg string) graphql.ResponseHandler {
+	return graphql.OneShot(&graphql.Response{Errors: gqlerror.List{{
+		Message:    msg,
+		Extensions: map[string]any{"code": string(code)},
+	}}})
+}
+
+func introspectionOnly(set ast.SelectionSet) bool {
+	for _, sel := range set {
+		f, ok := sel.(*ast.Field)
+		if !ok || (f.Name != "__schema" && f.Name != "__type" && f.Name != "__typename") {
+			return false
+		}
+	}
+	return true
+}
+
+// depthLimit refuses operations that nest fields more than max deep.
+type depthLimit struct{ max int }
+
+var _ interface {
+	graphql.HandlerExtension
+	graphql.OperationContextMutator
+} = depthLimit{}
+
+func (depthLimit) ExtensionName() string                   { return "DepthLimit" }
+func (depthLimit) Validate(graphql.ExecutableSchema) error { return nil }
+func (d depthLimit) MutateOperationContext(_ context.Context, oc *graphql.OperationContext) *gqlerror.Error {
+	if depth := selectionDepth(oc.Operation.SelectionSet, map[string]bool{}); depth > d.max {
+		return &gqlerror.Error{
+			Message:    "query is nested too deeply",
+			Extensions: map[string]any{"code": string(apierror.BadUserInput), "reason": "query_too_deep", "depth": depth, "max_depth": d.max},
+		}
+	}
+	return nil
+}
+
+// selectionDepth is the deepest nesting of fields in set, through fragments,
+// not counting introspection.
+func selectionDepth(set ast.SelectionSet, visiting map[string]bool) int {
+	deepest := 0
+	for _, sel := range set {
+		var d int
+		switch s := sel.(type) {
+		case *ast.Field:
+			if len(s.Name) > 1 && s.Name[:2] == "__" {
+				continue
+			}
+			d = 1 + selectionDepth(s.SelectionSet, visiting)
+		case *ast.InlineFragment:
+			d = selectionDepth(s.SelectionSet, visiting)
+		case *ast.FragmentSpread:
+			if s.Definition == nil || visiting[s.Name] {
+				continue
+			}
+			visiting[s.Name] = true
+			d = selectionDepth(s.Definition.SelectionSet, visiting)
+			delete(visiting, s.Name)
+		}
+		if d > deepest {
+			deepest = d
+		}
+	}
+	return deepest
+}

@@ -1,0 +1,3 @@
+// Package model holds the GraphQL types that gqlgen generates because no Go
+// type of ours is bound to them.
+package model

@@ -1,0 +1,23 @@
+// Package graph is offsession's GraphQL API: the gqlgen server over the ent
+// types and the payments service. Resolvers are one or two lines; anything
+// with rules is a payments method. This file holds the Resolver, the one
+// place dependencies are injected.
+package graph
+
+import (
+	"github.com/offsession/offsession/ent"
+	"github.com/offsession/offsession/payments"
+)
+
+//go:generate go run -mod=mod github.com/99designs/gqlgen generate
+
+// Resolver is the resolver root.
+type Resolver struct {
+	client   *ent.Client
+	payments *payments.Service
+}
+
+// NewResolver returns the resolver root.
+func NewResolver(client *ent.Client, svc *payments.Service) *Resolver {
+	return &Resolver{client: client, payments: svc}
+}

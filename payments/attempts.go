@@ -1,0 +1,385 @@
+package payments
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/offsession/offsession/ent"
+	"github.com/offsession/offsession/ent/attempt"
+	"github.com/offsession/offsession/ent/mandate"
+	"github.com/offsession/offsession/ent/offsessionpayment"
+	"github.com/offsession/offsession/ent/paymentmethod"
+	"github.com/offsession/offsession/ent/processor"
+	"github.com/offsession/offsession/ent/schema/schematype"
+	"github.com/offsession/offsession/processors"
+	"github.com/offsession/offsession/retry"
+	"github.com/offsession/offsession/viewer"
+)
+
+// noProcessorBackoff is how long a payment waits when no processor can take
+// its attempt (all disabled, say): the attempt is not made and not counted.
+const noProcessorBackoff = 5 * time.Minute
+
+// RunDue does the work payment id is due for, while the caller holds its
+// lease as owner: the next attempt, the recovery of an attempt left in flight
+// by a crash or timeout, or the expiry of an uncaptured authorization.
+func (s *Service) RunDue(ctx context.Context, id, owner string) error {
+	ctx = viewer.SystemContext(ctx)
+	p, err := s.db.OffSessionPayment.Get(ctx, id)
+	if err != nil {
+		return fmt.Errorf("run payment %s: %w", id, err)
+	}
+	if p.LeaseOwner != owner {
+		return nil // another worker took it over
+	}
+	now, err := s.nowOn(ctx, s.db, p.TestClockID)
+	if err != nil {
+		return err
+	}
+	if p.DueAt == nil || p.DueAt.After(now) {
+		return s.release(ctx, p, owner, nil)
+	}
+	switch p.Status {
+	case offsessionpayment.StatusPending, offsessionpayment.StatusPendingRetry:
+		err = s.startAttempt(ctx, p, now, owner)
+	case offsessionpayment.StatusProcessing:
+		err = s.resumeAttempt(ctx, p, now, owner)
+	case offsessionpayment.StatusRequiresCapture:
+		err = s.expireAuthorization(ctx, p, now, owner)
+	default:
+		err = s.release(ctx, p, owner, nil)
+	}
+	if errors.Is(err, ErrConcurrentChange) {
+		// The payment changed under us (canceled, paused, taken over): the
+		// next claim, if any, decides anew.
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("run payment %s: %w", id, err)
+	}
+	return nil
+}
+
+// release gives up the lease on p without a transition, optionally moving
+// its due time.
+func (s *Service) release(ctx context.Context, p *ent.OffSessionPayment, owner string, due *time.Time) error {
+	upd := s.db.OffSessionPayment.Update().
+		Where(offsessionpayment.ID(p.ID), offsessionpayment.LeaseOwner(owner)).
+		ClearLeaseOwner().ClearLeaseExpiresAt()
+	if due != nil {
+		upd.SetDueAt(*due).AddVersion(1)
+	}
+	if _, err := upd.Save(ctx); err != nil {
+		return fmt.Errorf("release payment %s: %w", p.ID, err)
+	}
+	return nil
+}
+
+// startAttempt checks that the payment may still be charged, picks the
+// processor, and commits the attempt with its idempotency key before the
+// processor is called.
+func (s *Service) startAttempt(ctx context.Context, p *ent.OffSessionPayment, now time.Time, owner string) error {
+	var (
+		att  *ent.Attempt
+		pm   *ent.PaymentMethod
+		proc *ent.Processor
+		wait bool
+	)
+	err := s.tx(ctx, func(tx *ent.Tx) error {
+		fail := func(reason FailureReason) error {
+			_, err := s.apply(ctx, tx, p, change{to: offsessionpayment.StatusFailed, at: now, failureReason: reason, owner: owner})
+			return err
+		}
+		if p.RetryUntil != nil && now.After(*p.RetryUntil) {
+			return fail(offsessionpayment.FailureReasonExceededRetryWindow)
+		}
+		m, err := tx.Mandate.Get(ctx, p.MandateID)
+		if err != nil {
+			return fmt.Errorf("read mandate: %w", err)
+		}
+		if _, reason, _ := mandateRefusal(m, p.CustomerID, p.PaymentMethodID, p.Cadence, p.Amount, p.Currency); reason != "" {
+			return fail(offsessionpayment.FailureReasonRejectedByPartner)
+		}
+		if pm, err = tx.PaymentMethod.Get(ctx, p.PaymentMethodID); err != nil {
+			return fmt.Errorf("read payment method: %w", err)
+		}
+		if pm.Status != paymentmethod.StatusActive {
+			return fail(offsessionpayment.FailureReasonNoValidPaymentMethod)
+		}
+		var decision schematype.RoutingDecision
+		proc, decision, err = s.route(ctx, tx.Client(), pm)
+		if err != nil {
+			return err
+		}
+		if proc == nil {
+			wait = true
+			return nil
+		}
+		number := p.AttemptCount + 1
+		scheduled := now
+		if p.NextAttemptAt != nil {
+			scheduled = p.NextAttemptAt.UTC()
+		}
+		att, err = tx.Attempt.Create().
+			SetAccountID(p.AccountID).
+			SetPaymentID(p.ID).
+			SetNumber(number).
+			SetProcessorID(proc.ID).
+			SetIdempotencyKey(attemptKey(p.ID, number)).
+			SetScheduledAt(scheduled).
+			SetStartedAt(now).
+			SetRouting(decision).
+			SetScheduling(p.NextAttemptPlan).
+			Save(ctx)
+		if err != nil {
+			return fmt.Errorf("record attempt %d: %w", number, err)
+		}
+		p, err = s.apply(ctx, tx, p, change{
+			to:         offsessionpayment.StatusProcessing,
+			at:         now,
+			leaseUntil: now.Add(s.cfg.AttemptLease),
+			newAttempt: true,
+			owner:      owner,
+			attempt:    att,
+		})
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	if wait {
+		s.log.WarnContext(ctx, "no processor can take the attempt; waiting", "payment", p.ID, "payment_method", p.PaymentMethodID)
+		due := now.Add(noProcessorBackoff)
+		return s.release(ctx, p, owner, &due)
+	}
+	if att == nil {
+		return nil // the payment failed before an attempt
+	}
+	return s.callProcessor(ctx, p, att, pm, proc, now, owner)
+}
+
+// attemptKey is the processor idempotency key of an attempt: stable, so any
+// repeat of the call after a crash sends the same key.
+func attemptKey(paymentID string, number int) string {
+	return fmt.Sprintf("%s-%d", paymentID, number)
+}
+
+// route picks the processor for an attempt: the first enabled processor, in
+// the order of the payment method's tokens, that holds a token for it.
+func (s *Service) route(ctx context.Context, db *ent.Client, pm *ent.PaymentMethod) (*ent.Processor, schematype.RoutingDecision, error) {
+	d := schematype.RoutingDecision{Strategy: "first_eligible"}
+	for _, t := range pm.ProcessorTokens {
+		p, err := db.Processor.Query().Where(processor.ID(t.ProcessorID)).Only(ctx)
+		if ent.IsNotFound(err) {
+			d.Candidates = append(d.Candidates, schematype.RoutingCandidate{ProcessorID: t.ProcessorID, Reason: "processor deleted"})
+			continue
+		}
+		if err != nil {
+			return nil, d, fmt.Errorf("read processor %s: %w", t.ProcessorID, err)
+		}
+		if !p.Enabled {
+			d.Candidates = append(d.Candidates, schematype.RoutingCandidate{ProcessorID: p.ID, Reason: "disabled"})
+			continue
+		}
+		d.Candidates = append(d.Candidates, schematype.RoutingCandidate{ProcessorID: p.ID, Eligible: true, Score: 1, Reason: "first enabled processor holding a token"})
+		d.Reason = fmt.Sprintf("%s is the first enabled processor that holds a token for the payment method", p.ID)
+		return p, d, nil
+	}
+	d.Reason = "no enabled processor holds a token for the payment method"
+	return nil, d, nil
+}
+
+// resumeAttempt repeats the processor call of an attempt left in flight, with
+// its idempotency key, so a processor that already acted answers as before.
+func (s *Service) resumeAttempt(ctx context.Context, p *ent.OffSessionPayment, now time.Time, owner string) error {
+	att, err := s.db.Attempt.Query().
+		Where(attempt.PaymentID(p.ID), attempt.OutcomeEQ(attempt.OutcomeInFlight)).
+		Only(ctx)
+	if err != nil {
+		return fmt.Errorf("find the attempt in flight: %w", err)
+	}
+	pm, err := s.db.PaymentMethod.Get(ctx, p.PaymentMethodID)
+	if err != nil {
+		return fmt.Errorf("read payment method: %w", err)
+	}
+	proc, err := s.db.Processor.Get(ctx, *att.ProcessorID)
+	if err != nil {
+		return fmt.Errorf("read processor: %w", err)
+	}
+	s.log.InfoContext(ctx, "repeating an attempt left in flight", "payment", p.ID, "attempt", att.ID, "idempotency_key", att.IdempotencyKey)
+	return s.callProcessor(ctx, p, att, pm, proc, now, owner)
+}
+
+// callProcessor makes the processor call of att, outside any transaction,
+// then records its outcome.
+func (s *Service) callProcessor(ctx context.Context, p *ent.OffSessionPayment, att *ent.Attempt, pm *ent.PaymentMethod, proc *ent.Processor, now time.Time, owner string) error {
+	conn, err := s.processors.Connector(proc)
+	if err != nil {
+		return err
+	}
+	req := processors.AuthorizeRequest{
+		IdempotencyKey:            att.IdempotencyKey,
+		Amount:                    p.Amount,
+		Currency:                  p.Currency,
+		ManualCapture:             p.CaptureMethod == offsessionpayment.CaptureMethodManual,
+		Cadence:                   string(p.Cadence),
+		Description:               p.Description,
+		StatementDescriptorSuffix: p.StatementDescriptorSuffix,
+		Metadata:                  p.Metadata,
+		At:                        now,
+	}
+	for _, t := range pm.ProcessorTokens {
+		if t.ProcessorID == proc.ID {
+			req.Token, req.NetworkTransactionID = t.Token, t.NetworkTransactionID
+		}
+	}
+	callCtx, cancel := context.WithTimeout(ctx, s.cfg.ProcessorTimeout)
+	started := s.clock.Now()
+	out, callErr := conn.Authorize(callCtx, req)
+	cancel()
+	latency := s.clock.Since(started)
+	return s.finishAttempt(ctx, p.ID, att.ID, out, callErr, latency, owner)
+}
+
+// finishAttempt records a processor's answer on the attempt, once, and moves
+// the payment on. An unknown outcome leaves the attempt in flight, to be
+// repeated with the same key.
+func (s *Service) finishAttempt(ctx context.Context, paymentID, attemptID string, out processors.Outcome, callErr error, latency time.Duration, owner string) error {
+	return s.tx(ctx, func(tx *ent.Tx) error {
+		p, err := tx.OffSessionPayment.Get(ctx, paymentID)
+		if err != nil {
+			return err
+		}
+		att, err := tx.Attempt.Get(ctx, attemptID)
+		if err != nil {
+			return err
+		}
+		if att.Outcome != attempt.OutcomeInFlight || p.Status != offsessionpayment.StatusProcessing {
+			return nil // another worker finished it
+		}
+		now, err := s.nowOn(ctx, tx.Client(), p.TestClockID)
+		if err != nil {
+			return err
+		}
+		if callErr != nil {
+			s.log.WarnContext(ctx, "processor outcome unknown; the call will be repeated with the same key",
+				"payment", p.ID, "attempt", att.ID, "err", callErr)
+			_, err := tx.OffSessionPayment.Update().
+				Where(offsessionpayment.ID(p.ID), offsessionpayment.Version(p.Version), offsessionpayment.LeaseOwner(owner)).
+				SetDueAt(now.Add(s.cfg.UnknownOutcomeBackoff)).
+				ClearLeaseOwner().ClearLeaseExpiresAt().
+				AddVersion(1).
+				Save(ctx)
+			return err
+		}
+		cls := retry.Classify(out)
+		upd := tx.Attempt.UpdateOne(att).
+			SetOutcome(attempt.Outcome(out.Result)).
+			SetNillableDeclineCode(nonEmpty(out.DeclineCode)).
+			SetNillableNetworkAdviceCode(nonEmpty(out.NetworkAdviceCode)).
+			SetNillableNetworkDeclineCode(nonEmpty(out.NetworkDeclineCode)).
+			SetNillableProcessorReference(nonEmpty(out.Reference)).
+			SetNillableMessage(nonEmpty(out.Message)).
+			SetFinishedAt(now).
+			SetLatencyMs(latency.Milliseconds())
+		if cls.Class != retry.Approved {
+			upd.SetDeclineClass(attempt.DeclineClass(cls.Class))
+		}
+		if att, err = upd.Save(ctx); err != nil {
+			return fmt.Errorf("finish attempt %s: %w", att.ID, err)
+		}
+		c := change{at: now, owner: owner, attempt: att}
+		switch cls.Class {
+		case retry.Approved:
+			if p.CaptureMethod == offsessionpayment.CaptureMethodManual {
+				before := now.Add(s.cfg.AuthorizationValidity)
+				c.to, c.amountCapturable, c.captureBefore = offsessionpayment.StatusRequiresCapture, &p.Amount, &before
+			} else {
+				c.to, c.amountReceived = offsessionpayment.StatusSucceeded, &p.Amount
+			}
+			if err := useMandate(ctx, tx, p.MandateID); err != nil {
+				return err
+			}
+		case retry.Hard, retry.NeedsNewCardData:
+			status := paymentmethod.StatusInvalid
+			if cls.Class == retry.NeedsNewCardData {
+				status = paymentmethod.StatusExpired
+			}
+			if err := tx.PaymentMethod.UpdateOneID(p.PaymentMethodID).
+				SetStatus(status).SetInvalidReason(cls.Rule).Exec(ctx); err != nil {
+				return fmt.Errorf("mark payment method %s: %w", status, err)
+			}
+			c.to, c.failureReason = offsessionpayment.StatusFailed, offsessionpayment.FailureReasonNoValidPaymentMethod
+		default:
+			// The retry engine plans here; with strategy none there are no
+			// retries to plan.
+			c.to, c.failureReason = offsessionpayment.StatusFailed, offsessionpayment.FailureReasonRetriesExhausted
+		}
+		_, err = s.apply(ctx, tx, p, c)
+		return err
+	})
+}
+
+// nonEmpty is nil for "", so an absent code is null, not "".
+func nonEmpty(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
+}
+
+// useMandate marks a single-use mandate inactive once it has been charged.
+func useMandate(ctx context.Context, tx *ent.Tx, id string) error {
+	_, err := tx.Mandate.Update().
+		Where(mandate.ID(id), mandate.UseLimitEQ(mandate.UseLimitSingleUse), mandate.StatusEQ(mandate.StatusActive)).
+		SetStatus(mandate.StatusInactive).
+		Save(ctx)
+	if err != nil {
+		return fmt.Errorf("use single-use mandate %s: %w", id, err)
+	}
+	return nil
+}
+
+// expireAuthorization fails a payment whose authorization was not captured
+// in time, releasing the authorization at the processor.
+func (s *Service) expireAuthorization(ctx context.Context, p *ent.OffSessionPayment, now time.Time, owner string) error {
+	conn, att, err := s.authorization(ctx, p)
+	if err != nil {
+		return err
+	}
+	if err := conn.Void(ctx, processors.VoidRequest{
+		IdempotencyKey:   p.ID + "-void",
+		AuthorizationKey: att.IdempotencyKey,
+		Reference:        deref(att.ProcessorReference),
+	}); err != nil {
+		// The issuer lets the hold lapse anyway; the payment is over either way.
+		s.log.WarnContext(ctx, "could not release an expired authorization", "payment", p.ID, "err", err)
+	}
+	return s.tx(ctx, func(tx *ent.Tx) error {
+		_, err := s.apply(ctx, tx, p, change{to: offsessionpayment.StatusFailed, at: now, failureReason: offsessionpayment.FailureReasonAuthorizationExpired, owner: owner})
+		return err
+	})
+}
+
+// authorization returns the connector and the approved attempt behind a
+// payment that requires capture.
+func (s *Service) authorization(ctx context.Context, p *ent.OffSessionPayment) (processors.Connector, *ent.Attempt, error) {
+	att, err := s.db.Attempt.Query().
+		Where(attempt.PaymentID(p.ID), attempt.OutcomeEQ(attempt.OutcomeApproved)).
+		Order(ent.Desc(attempt.FieldNumber)).
+		First(ctx)
+	if err != nil {
+		return nil, nil, fmt.Errorf("find the authorization of %s: %w", p.ID, err)
+	}
+	proc, err := s.db.Processor.Get(ctx, *att.ProcessorID)
+	if err != nil {
+		return nil, nil, fmt.Errorf("read processor of %s: %w", p.ID, err)
+	}
+	conn, err := s.processors.Connector(proc)
+	if err != nil {
+		return nil, nil, err
+	}
+	return conn, att, nil
+}

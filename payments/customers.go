@@ -1,0 +1,93 @@
+package payments
+
+import (
+	"context"
+	"strings"
+
+	"github.com/offsession/offsession/apierror"
+	"github.com/offsession/offsession/ent"
+	"github.com/offsession/offsession/ent/schema/schematype"
+)
+
+// CreateCustomerInput is the input of createCustomer.
+type CreateCustomerInput struct {
+	IdempotencyKey *string              `json:"-"`
+	ExternalRef    *string              `json:"externalRef,omitempty"`
+	Email          *string              `json:"email,omitempty"`
+	Name           *string              `json:"name,omitempty"`
+	Country        *string              `json:"country,omitempty"`
+	TimeZone       *string              `json:"timeZone,omitempty"`
+	Metadata       schematype.StringMap `json:"metadata,omitempty"`
+	TestClockID    *string              `json:"testClockID,omitempty"`
+}
+
+// CreateCustomer creates a customer.
+func (s *Service) CreateCustomer(ctx context.Context, in CreateCustomerInput) (*ent.Customer, error) {
+	if err := in.validate(); err != nil {
+		return nil, err
+	}
+	if in.TestClockID != nil {
+		if _, err := s.db.TestClock.Get(ctx, *in.TestClockID); ent.IsNotFound(err) {
+			return nil, apierror.NotFoundID("input.testClockID", *in.TestClockID)
+		} else if err != nil {
+			return nil, err
+		}
+	}
+	id, err := s.idempotent(ctx, "createCustomer", in.IdempotencyKey, in, func(tx *ent.Tx) (string, error) {
+		c := tx.Customer.Create().
+			SetNillableExternalRef(in.ExternalRef).
+			SetNillableEmail(in.Email).
+			SetNillableName(in.Name).
+			SetNillableTestClockID(in.TestClockID).
+			SetMetadata(in.Metadata)
+		if in.Country != nil {
+			c.SetCountry(*in.Country)
+		}
+		if in.TimeZone != nil {
+			c.SetTimeZone(*in.TimeZone)
+		}
+		cus, err := c.Save(ctx)
+		if err != nil {
+			return "", err
+		}
+		return cus.ID, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return s.db.Customer.Get(ctx, id)
+}
+
+func (in *CreateCustomerInput) validate() error {
+	if err := checkOptionalText("input.externalRef", in.ExternalRef, 256); err != nil {
+		return err
+	}
+	if err := checkOptionalText("input.name", in.Name, 256); err != nil {
+		return err
+	}
+	if in.Email != nil {
+		if err := checkEmail("input.email", *in.Email); err != nil {
+			return err
+		}
+	}
+	if in.Country != nil {
+		c, err := checkCountry("input.country", *in.Country)
+		if err != nil {
+			return err
+		}
+		in.Country = &c
+	}
+	if in.TimeZone != nil {
+		tz := strings.TrimSpace(*in.TimeZone)
+		if err := checkTimeZone("input.timeZone", tz); err != nil {
+			return err
+		}
+		in.TimeZone = &tz
+	}
+	if in.TestClockID != nil {
+		if err := checkID("input.testClockID", *in.TestClockID, "clk"); err != nil {
+			return err
+		}
+	}
+	return checkMetadata("input.metadata", in.Metadata)
+}

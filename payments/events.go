@@ -1,0 +1,119 @@
+package payments
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/offsession/offsession/ent"
+)
+
+// Event types. Events are written in the same transaction as the change they
+// record.
+const (
+	EventCreated         = "off_session_payment.created"
+	EventAttemptStarted  = "off_session_payment.attempt_started"
+	EventAttemptFailed   = "off_session_payment.attempt_failed"
+	EventRequiresCapture = "off_session_payment.requires_capture"
+	EventSucceeded       = "off_session_payment.succeeded"
+	EventFailed          = "off_session_payment.failed"
+	EventCanceled        = "off_session_payment.canceled"
+	EventPaused          = "off_session_payment.paused"
+	EventResumed         = "off_session_payment.resumed"
+	EventMandateRevoked  = "mandate.revoked"
+)
+
+// EventTypes lists every event type offsession emits.
+var EventTypes = []string{
+	EventCreated, EventAttemptStarted, EventAttemptFailed, EventRequiresCapture,
+	EventSucceeded, EventFailed, EventCanceled, EventPaused, EventResumed,
+	EventMandateRevoked,
+}
+
+func emitPaymentEvent(ctx context.Context, tx *ent.Tx, p *ent.OffSessionPayment, evType string, att *ent.Attempt) error {
+	data := paymentSnapshot(p)
+	if att != nil {
+		data["attempt"] = attemptSnapshot(att)
+	}
+	return emit(ctx, tx, p.AccountID, evType, p.ID, "off_session_payment", p.Version, data)
+}
+
+func emit(ctx context.Context, tx *ent.Tx, accountID, evType, objectID, objectType string, version int64, data map[string]any) error {
+	err := tx.Event.Create().
+		SetAccountID(accountID).
+		SetType(evType).
+		SetObjectID(objectID).
+		SetObjectType(objectType).
+		SetObjectVersion(version).
+		SetData(data).
+		Exec(ctx)
+	if err != nil {
+		return fmt.Errorf("write event %s for %s: %w", evType, objectID, err)
+	}
+	return nil
+}
+
+// paymentSnapshot is what events say of a payment: its public fields.
+func paymentSnapshot(p *ent.OffSessionPayment) map[string]any {
+	m := map[string]any{
+		"id":                p.ID,
+		"object":            "off_session_payment",
+		"status":            p.Status,
+		"amount":            p.Amount,
+		"currency":          p.Currency,
+		"customer":          p.CustomerID,
+		"payment_method":    p.PaymentMethodID,
+		"mandate":           p.MandateID,
+		"cadence":           p.Cadence,
+		"capture_method":    p.CaptureMethod,
+		"amount_capturable": p.AmountCapturable,
+		"amount_received":   p.AmountReceived,
+		"retry_strategy":    p.RetryStrategy,
+		"attempts":          p.AttemptCount,
+		"metadata":          p.Metadata,
+	}
+	if p.FailureReason != nil {
+		m["failure_reason"] = *p.FailureReason
+	}
+	if p.NextAttemptAt != nil {
+		m["next_attempt_at"] = p.NextAttemptAt.UTC().Format(time.RFC3339)
+	}
+	if p.RetryUntil != nil {
+		m["retry_until"] = p.RetryUntil.UTC().Format(time.RFC3339)
+	}
+	if p.TestClockID != nil {
+		m["test_clock"] = *p.TestClockID
+	}
+	return m
+}
+
+func deref(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
+}
+
+func attemptSnapshot(a *ent.Attempt) map[string]any {
+	m := map[string]any{
+		"id":      a.ID,
+		"number":  a.Number,
+		"outcome": a.Outcome,
+	}
+	if a.ProcessorID != nil {
+		m["processor"] = *a.ProcessorID
+	}
+	if a.DeclineClass != nil {
+		m["decline_class"] = *a.DeclineClass
+	}
+	for k, v := range map[string]*string{
+		"decline_code":         a.DeclineCode,
+		"network_advice_code":  a.NetworkAdviceCode,
+		"network_decline_code": a.NetworkDeclineCode,
+	} {
+		if v != nil {
+			m[k] = *v
+		}
+	}
+	return m
+}

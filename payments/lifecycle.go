@@ -1,0 +1,170 @@
+package payments
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/offsession/offsession/apierror"
+	"github.com/offsession/offsession/ent"
+	"github.com/offsession/offsession/ent/offsessionpayment"
+	"github.com/offsession/offsession/ent/schema/schematype"
+)
+
+// Status is an off-session payment's status.
+type Status = offsessionpayment.Status
+
+// FailureReason says why a payment failed.
+type FailureReason = offsessionpayment.FailureReason
+
+// The lifecycle of DESIGN.md:
+//
+//	pending ──▶ processing ──▶ succeeded
+//	   │            │  └──────▶ requires_capture ──▶ succeeded | canceled
+//	   │            ├─▶ pending_retry ──▶ processing ...
+//	   │            │        └─▶ paused ──▶ pending_retry (resume)
+//	   │            └─▶ failed
+//	   └─▶ canceled        (pending_retry and paused can be canceled too)
+//
+// Three edges are added to it: pending, pending_retry and paused can go to
+// failed without a new attempt, when the mandate is revoked or no longer
+// covers the charge, when the payment method is invalid, or when the retry
+// window has passed. requires_capture goes to failed when the authorization
+// expires. Each edge names the event that records it.
+var transitions = map[Status]map[Status]string{
+	offsessionpayment.StatusPending: {
+		offsessionpayment.StatusProcessing: EventAttemptStarted,
+		offsessionpayment.StatusCanceled:   EventCanceled,
+		offsessionpayment.StatusFailed:     EventFailed,
+	},
+	offsessionpayment.StatusProcessing: {
+		offsessionpayment.StatusSucceeded:       EventSucceeded,
+		offsessionpayment.StatusRequiresCapture: EventRequiresCapture,
+		offsessionpayment.StatusPendingRetry:    EventAttemptFailed,
+		offsessionpayment.StatusFailed:          EventFailed,
+	},
+	offsessionpayment.StatusPendingRetry: {
+		offsessionpayment.StatusProcessing: EventAttemptStarted,
+		offsessionpayment.StatusPaused:     EventPaused,
+		offsessionpayment.StatusCanceled:   EventCanceled,
+		offsessionpayment.StatusFailed:     EventFailed,
+	},
+	offsessionpayment.StatusPaused: {
+		offsessionpayment.StatusPendingRetry: EventResumed,
+		offsessionpayment.StatusCanceled:     EventCanceled,
+		offsessionpayment.StatusFailed:       EventFailed,
+	},
+	offsessionpayment.StatusRequiresCapture: {
+		offsessionpayment.StatusSucceeded: EventSucceeded,
+		offsessionpayment.StatusCanceled:  EventCanceled,
+		offsessionpayment.StatusFailed:    EventFailed,
+	},
+}
+
+// Transition reports whether a payment may move from one status to another,
+// and returns the type of the event that records the move. Every status
+// change of a payment goes through it; any other move is an error.
+func Transition(from, to Status) (string, error) {
+	if ev, ok := transitions[from][to]; ok {
+		return ev, nil
+	}
+	return "", apierror.Conflictf("id", "invalid_state_transition", "a payment that is %s cannot become %s", from, to)
+}
+
+// ErrConcurrentChange is returned when a payment changed between being read
+// and being written; the caller reads it again and decides anew.
+var ErrConcurrentChange = apierror.Conflictf("id", "concurrent_change", "the payment changed at the same time; read it again and retry")
+
+// change is one transition of a payment and what comes with it.
+type change struct {
+	to Status
+	// at is the time of the change on the payment's clock.
+	at            time.Time
+	failureReason FailureReason
+	// nextAttemptAt and plan, for pending_retry: when and why.
+	nextAttemptAt *time.Time
+	plan          *schematype.SchedulingDecision
+	// leaseUntil, for processing: when another worker may take over an
+	// attempt this one leaves in flight.
+	leaseUntil       time.Time
+	captureBefore    *time.Time
+	amountCapturable *int64
+	amountReceived   *int64
+	newAttempt       bool
+	// owner, when set, is the lease the caller must still hold.
+	owner string
+	// attempt, when set, is described in the event's data.
+	attempt *ent.Attempt
+}
+
+// apply moves p through one transition in tx: it checks the lifecycle,
+// guards against a concurrent change (by version, and by lease for
+// workers), keeps the scheduler's due time in step with the status, and
+// writes the event in the same transaction.
+func (s *Service) apply(ctx context.Context, tx *ent.Tx, p *ent.OffSessionPayment, c change) (*ent.OffSessionPayment, error) {
+	evType, err := Transition(p.Status, c.to)
+	if err != nil {
+		return nil, err
+	}
+	upd := tx.OffSessionPayment.UpdateOneID(p.ID).
+		Where(offsessionpayment.Version(p.Version)).
+		SetStatus(c.to).
+		AddVersion(1)
+	if c.owner != "" {
+		upd.Where(offsessionpayment.LeaseOwner(c.owner))
+	}
+	if c.newAttempt {
+		upd.AddAttemptCount(1)
+	}
+	if c.amountCapturable != nil {
+		upd.SetAmountCapturable(*c.amountCapturable)
+	}
+	if c.amountReceived != nil {
+		upd.SetAmountReceived(*c.amountReceived)
+	}
+	switch c.to {
+	case offsessionpayment.StatusProcessing:
+		upd.ClearNextAttemptAt().ClearNextAttemptPlan().
+			SetDueAt(c.leaseUntil).SetLeaseExpiresAt(c.leaseUntil)
+	case offsessionpayment.StatusPendingRetry:
+		if c.nextAttemptAt == nil {
+			return nil, fmt.Errorf("payment %s: pending_retry needs a next attempt time", p.ID)
+		}
+		upd.SetNextAttemptAt(*c.nextAttemptAt).SetDueAt(*c.nextAttemptAt).
+			ClearLeaseOwner().ClearLeaseExpiresAt()
+		if c.plan != nil {
+			upd.SetNextAttemptPlan(*c.plan)
+		}
+	case offsessionpayment.StatusRequiresCapture:
+		upd.SetCaptureBefore(*c.captureBefore).SetDueAt(*c.captureBefore).
+			ClearLeaseOwner().ClearLeaseExpiresAt()
+	case offsessionpayment.StatusPaused:
+		// next_attempt_at stays, to show when the retry would have been.
+		upd.ClearDueAt().ClearLeaseOwner().ClearLeaseExpiresAt()
+	default: // succeeded, failed, canceled: nothing more to do.
+		upd.ClearNextAttemptAt().ClearNextAttemptPlan().ClearDueAt().
+			ClearLeaseOwner().ClearLeaseExpiresAt().ClearCaptureBefore()
+	}
+	switch c.to {
+	case offsessionpayment.StatusSucceeded:
+		upd.SetSucceededAt(c.at).SetAmountCapturable(0)
+	case offsessionpayment.StatusCanceled:
+		upd.SetCanceledAt(c.at).SetAmountCapturable(0)
+	case offsessionpayment.StatusFailed:
+		if c.failureReason == "" {
+			return nil, fmt.Errorf("payment %s: failed needs a failure reason", p.ID)
+		}
+		upd.SetFailedAt(c.at).SetFailureReason(c.failureReason).SetAmountCapturable(0)
+	}
+	updated, err := upd.Save(ctx)
+	if ent.IsNotFound(err) {
+		return nil, ErrConcurrentChange
+	}
+	if err != nil {
+		return nil, fmt.Errorf("payment %s: %s → %s: %w", p.ID, p.Status, c.to, err)
+	}
+	if err := emitPaymentEvent(ctx, tx, updated, evType, c.attempt); err != nil {
+		return nil, err
+	}
+	return updated, nil
+}

@@ -1,0 +1,303 @@
+package payments
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/offsession/offsession/apierror"
+	"github.com/offsession/offsession/ent"
+	"github.com/offsession/offsession/ent/offsessionpayment"
+	"github.com/offsession/offsession/ent/paymentmethod"
+	"github.com/offsession/offsession/ent/schema/schematype"
+	"github.com/offsession/offsession/money"
+	"github.com/offsession/offsession/processors"
+)
+
+// CreateOffSessionPaymentInput is the input of createOffSessionPayment.
+type CreateOffSessionPaymentInput struct {
+	IdempotencyKey            *string                          `json:"-"`
+	CustomerID                string                           `json:"customerID"`
+	PaymentMethodID           string                           `json:"paymentMethodID"`
+	MandateID                 string                           `json:"mandateID"`
+	Amount                    int64                            `json:"amount"`
+	Currency                  string                           `json:"currency"`
+	Cadence                   offsessionpayment.Cadence        `json:"cadence"`
+	CaptureMethod             *offsessionpayment.CaptureMethod `json:"captureMethod,omitempty"`
+	TargetDate                *string                          `json:"targetDate,omitempty"`
+	Description               *string                          `json:"description,omitempty"`
+	StatementDescriptorSuffix *string                          `json:"statementDescriptorSuffix,omitempty"`
+	Metadata                  schematype.StringMap             `json:"metadata,omitempty"`
+	RetryStrategy             *offsessionpayment.RetryStrategy `json:"retryStrategy,omitempty"`
+}
+
+// maxTargetDateAhead is how far ahead a payment may be scheduled.
+const maxTargetDateAhead = 366 * 24 * time.Hour
+
+// CreateOffSessionPayment creates a payment and schedules its first attempt.
+// It never calls a processor: the scheduler's workers make the attempt, and
+// the outcome arrives in the stored payment and its events.
+func (s *Service) CreateOffSessionPayment(ctx context.Context, in CreateOffSessionPaymentInput) (*ent.OffSessionPayment, error) {
+	if err := in.validate(); err != nil {
+		return nil, err
+	}
+	cus, err := s.db.Customer.Get(ctx, in.CustomerID)
+	if ent.IsNotFound(err) {
+		return nil, apierror.NotFoundID("input.customerID", in.CustomerID)
+	} else if err != nil {
+		return nil, err
+	}
+	pm, err := s.db.PaymentMethod.Get(ctx, in.PaymentMethodID)
+	if ent.IsNotFound(err) {
+		return nil, apierror.NotFoundID("input.paymentMethodID", in.PaymentMethodID)
+	} else if err != nil {
+		return nil, err
+	}
+	if pm.CustomerID != cus.ID {
+		return nil, apierror.InvalidReason("input.paymentMethodID", "payment_method_customer_mismatch", "the payment method belongs to another customer")
+	}
+	if pm.Status != paymentmethod.StatusActive {
+		return nil, apierror.InvalidReason("input.paymentMethodID", "payment_method_unusable", "the payment method is %s", pm.Status)
+	}
+	m, err := s.db.Mandate.Get(ctx, in.MandateID)
+	if ent.IsNotFound(err) {
+		return nil, apierror.NotFoundID("input.mandateID", in.MandateID)
+	} else if err != nil {
+		return nil, err
+	}
+	if field, reason, msg := mandateRefusal(m, cus.ID, pm.ID, in.Cadence, in.Amount, in.Currency); reason != "" {
+		return nil, apierror.InvalidReason(field, reason, "%s", msg)
+	}
+	now, err := s.nowOn(ctx, s.db, cus.TestClockID)
+	if err != nil {
+		return nil, err
+	}
+	first, plan, err := firstAttempt(in.TargetDate, cus.TimeZone, now)
+	if err != nil {
+		return nil, err
+	}
+	strategy := offsessionpayment.RetryStrategyNone
+	if in.RetryStrategy != nil {
+		strategy = *in.RetryStrategy
+	}
+	if strategy != offsessionpayment.RetryStrategyNone {
+		return nil, apierror.Invalid("input.retryStrategy", "retry strategy %s is not available yet", strategy)
+	}
+	id, err := s.idempotent(ctx, "createOffSessionPayment", in.IdempotencyKey, in, func(tx *ent.Tx) (string, error) {
+		p, err := tx.OffSessionPayment.Create().
+			SetCustomerID(cus.ID).
+			SetPaymentMethodID(pm.ID).
+			SetMandateID(m.ID).
+			SetAmount(in.Amount).
+			SetCurrency(in.Currency).
+			SetCadence(in.Cadence).
+			SetNillableCaptureMethod(in.CaptureMethod).
+			SetNillableTargetDate(in.TargetDate).
+			SetNillableDescription(in.Description).
+			SetNillableStatementDescriptorSuffix(in.StatementDescriptorSuffix).
+			SetMetadata(in.Metadata).
+			SetRetryStrategy(strategy).
+			SetNillableTestClockID(cus.TestClockID).
+			SetNextAttemptAt(first).
+			SetNextAttemptPlan(plan).
+			SetDueAt(first).
+			Save(ctx)
+		if err != nil {
+			return "", err
+		}
+		return p.ID, emitPaymentEvent(ctx, tx, p, EventCreated, nil)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return s.db.OffSessionPayment.Get(ctx, id)
+}
+
+func (in *CreateOffSessionPaymentInput) validate() error {
+	if err := checkID("input.customerID", in.CustomerID, "cus"); err != nil {
+		return err
+	}
+	if err := checkID("input.paymentMethodID", in.PaymentMethodID, "pm"); err != nil {
+		return err
+	}
+	if err := checkID("input.mandateID", in.MandateID, "mdt"); err != nil {
+		return err
+	}
+	if in.Amount <= 0 {
+		return apierror.Invalid("input.amount", "must be a positive amount in minor units")
+	}
+	if in.Amount > money.MaxAmount {
+		return apierror.Invalid("input.amount", "must be at most %d minor units", money.MaxAmount)
+	}
+	cur, err := money.Normalize(in.Currency)
+	if err != nil {
+		return apierror.Invalid("input.currency", "%s", err)
+	}
+	in.Currency = cur
+	if money.Exponent(cur) == 3 && in.Amount%10 != 0 {
+		// Card networks settle three-decimal currencies in tens.
+		return apierror.Invalid("input.amount", "amounts in %s must end in 0", cur)
+	}
+	if in.TargetDate != nil {
+		if _, err := parseDate("input.targetDate", *in.TargetDate); err != nil {
+			return err
+		}
+	}
+	if err := checkOptionalText("input.description", in.Description, maxTextLen); err != nil {
+		return err
+	}
+	if in.StatementDescriptorSuffix != nil {
+		if err := checkStatementDescriptorSuffix("input.statementDescriptorSuffix", *in.StatementDescriptorSuffix); err != nil {
+			return err
+		}
+	}
+	return checkMetadata("input.metadata", in.Metadata)
+}
+
+// firstAttempt returns when the first attempt is due: now, or the start of
+// the target date in the customer's time zone.
+func firstAttempt(targetDate *string, tz string, now time.Time) (time.Time, schematype.SchedulingDecision, error) {
+	if targetDate == nil {
+		return now, schematype.SchedulingDecision{Strategy: "initial", Reason: "first attempt, due when the payment was created"}, nil
+	}
+	loc, err := time.LoadLocation(tz)
+	if err != nil {
+		loc = time.UTC
+	}
+	d, err := parseDate("input.targetDate", *targetDate)
+	if err != nil {
+		return time.Time{}, schematype.SchedulingDecision{}, err
+	}
+	start := time.Date(d.Year(), d.Month(), d.Day(), 0, 0, 0, 0, loc).UTC()
+	today := now.In(loc)
+	if d.Before(time.Date(today.Year(), today.Month(), today.Day(), 0, 0, 0, 0, time.UTC)) {
+		return time.Time{}, schematype.SchedulingDecision{}, apierror.Invalid("input.targetDate", "%s is in the past in the customer's time zone (%s)", *targetDate, tz)
+	}
+	if start.Sub(now) > maxTargetDateAhead {
+		return time.Time{}, schematype.SchedulingDecision{}, apierror.Invalid("input.targetDate", "must be within a year")
+	}
+	if start.Before(now) {
+		start = now
+	}
+	return start, schematype.SchedulingDecision{
+		Strategy: "initial",
+		Reason:   fmt.Sprintf("first attempt on the target date %s in %s", *targetDate, tz),
+	}, nil
+}
+
+// getPayment reads a payment of the caller's account.
+func (s *Service) getPayment(ctx context.Context, db *ent.Client, id string) (*ent.OffSessionPayment, error) {
+	if err := checkID("id", id, "osp"); err != nil {
+		return nil, err
+	}
+	p, err := db.OffSessionPayment.Get(ctx, id)
+	if ent.IsNotFound(err) {
+		return nil, apierror.NotFoundID("id", id)
+	}
+	return p, err
+}
+
+// CancelOffSessionPayment cancels a payment that has not succeeded or
+// failed and is not in the middle of an attempt. An uncaptured
+// authorization is released at the processor first.
+func (s *Service) CancelOffSessionPayment(ctx context.Context, id string) (*ent.OffSessionPayment, error) {
+	p, err := s.getPayment(ctx, s.db, id)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := Transition(p.Status, offsessionpayment.StatusCanceled); err != nil {
+		return nil, err
+	}
+	if p.Status == offsessionpayment.StatusRequiresCapture {
+		conn, att, err := s.authorization(ctx, p)
+		if err != nil {
+			return nil, err
+		}
+		if err := conn.Void(ctx, processors.VoidRequest{
+			IdempotencyKey:   p.ID + "-void",
+			AuthorizationKey: att.IdempotencyKey,
+			Reference:        deref(att.ProcessorReference),
+		}); err != nil {
+			return nil, fmt.Errorf("release authorization of %s: %w", p.ID, err)
+		}
+	}
+	return s.transitionNow(ctx, p, change{to: offsessionpayment.StatusCanceled})
+}
+
+// CaptureOffSessionPayment captures an authorized payment, in full or in
+// part (amountToCapture, at most amount_capturable).
+func (s *Service) CaptureOffSessionPayment(ctx context.Context, id string, amountToCapture *int) (*ent.OffSessionPayment, error) {
+	p, err := s.getPayment(ctx, s.db, id)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := Transition(p.Status, offsessionpayment.StatusSucceeded); err != nil || p.Status != offsessionpayment.StatusRequiresCapture {
+		return nil, apierror.Conflictf("id", "invalid_state_transition", "only a payment that requires capture can be captured; this one is %s", p.Status)
+	}
+	amount := p.AmountCapturable
+	if amountToCapture != nil {
+		if *amountToCapture <= 0 || int64(*amountToCapture) > p.AmountCapturable {
+			return nil, apierror.Invalid("amountToCapture", "must be 1 to %d (the amount capturable)", p.AmountCapturable)
+		}
+		amount = int64(*amountToCapture)
+	}
+	conn, att, err := s.authorization(ctx, p)
+	if err != nil {
+		return nil, err
+	}
+	if err := conn.Capture(ctx, processors.CaptureRequest{
+		IdempotencyKey:   p.ID + "-capture",
+		AuthorizationKey: att.IdempotencyKey,
+		Reference:        deref(att.ProcessorReference),
+		Amount:           amount,
+	}); err != nil {
+		return nil, fmt.Errorf("capture %s at the processor: %w", p.ID, err)
+	}
+	return s.transitionNow(ctx, p, change{to: offsessionpayment.StatusSucceeded, amountReceived: &amount})
+}
+
+// PauseOffSessionPayment stops a payment's retries until it is resumed.
+func (s *Service) PauseOffSessionPayment(ctx context.Context, id string) (*ent.OffSessionPayment, error) {
+	p, err := s.getPayment(ctx, s.db, id)
+	if err != nil {
+		return nil, err
+	}
+	return s.transitionNow(ctx, p, change{to: offsessionpayment.StatusPaused})
+}
+
+// ResumeOffSessionPayment resumes a paused payment's retries. A retry that
+// fell due while the payment was paused is made at once; the retry window
+// is not extended.
+func (s *Service) ResumeOffSessionPayment(ctx context.Context, id string) (*ent.OffSessionPayment, error) {
+	p, err := s.getPayment(ctx, s.db, id)
+	if err != nil {
+		return nil, err
+	}
+	now, err := s.nowOn(ctx, s.db, p.TestClockID)
+	if err != nil {
+		return nil, err
+	}
+	next := now
+	if p.NextAttemptAt != nil && p.NextAttemptAt.After(now) {
+		next = p.NextAttemptAt.UTC()
+	}
+	plan := p.NextAttemptPlan
+	plan.Reason = "resumed: " + plan.Reason
+	return s.transitionNow(ctx, p, change{to: offsessionpayment.StatusPendingRetry, nextAttemptAt: &next, plan: &plan})
+}
+
+// transitionNow applies one transition to p in its own transaction, at the
+// time on p's clock.
+func (s *Service) transitionNow(ctx context.Context, p *ent.OffSessionPayment, c change) (*ent.OffSessionPayment, error) {
+	var out *ent.OffSessionPayment
+	err := s.tx(ctx, func(tx *ent.Tx) error {
+		at, err := s.nowOn(ctx, tx.Client(), p.TestClockID)
+		if err != nil {
+			return err
+		}
+		c.at = at
+		out, err = s.apply(ctx, tx, p, c)
+		return err
+	})
+	return out, err
+}

@@ -1,0 +1,149 @@
+package payments
+
+import (
+	"context"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/offsession/offsession/apierror"
+	"github.com/offsession/offsession/ent"
+	"github.com/offsession/offsession/ent/paymentmethod"
+	"github.com/offsession/offsession/ent/schema/schematype"
+)
+
+// SavePaymentMethodInput is the input of savePaymentMethod: the card details
+// that are safe to store and one token per processor.
+type SavePaymentMethodInput struct {
+	IdempotencyKey  *string                     `json:"-"`
+	CustomerID      string                      `json:"customerID"`
+	Card            CardDetailsInput            `json:"card"`
+	ProcessorTokens []schematype.ProcessorToken `json:"processorTokens"`
+	Metadata        schematype.StringMap        `json:"metadata,omitempty"`
+}
+
+// CardDetailsInput is what may be stored of a card: never its number or CVC.
+type CardDetailsInput struct {
+	Brand          paymentmethod.Brand   `json:"brand"`
+	Funding        paymentmethod.Funding `json:"funding"`
+	Last4          string                `json:"last4"`
+	ExpMonth       int                   `json:"expMonth"`
+	ExpYear        int                   `json:"expYear"`
+	IssuingCountry *string               `json:"issuingCountry,omitempty"`
+	Fingerprint    string                `json:"fingerprint"`
+}
+
+var (
+	fourDigits  = regexp.MustCompile(`^\d{4}$`)
+	opaqueToken = regexp.MustCompile(`^[A-Za-z0-9_\-.:]{1,255}$`)
+)
+
+// SavePaymentMethod saves a card for a customer.
+func (s *Service) SavePaymentMethod(ctx context.Context, in SavePaymentMethodInput) (*ent.PaymentMethod, error) {
+	if err := in.validate(s.now()); err != nil {
+		return nil, err
+	}
+	if _, err := s.db.Customer.Get(ctx, in.CustomerID); ent.IsNotFound(err) {
+		return nil, apierror.NotFoundID("input.customerID", in.CustomerID)
+	} else if err != nil {
+		return nil, err
+	}
+	seen := map[string]bool{}
+	for i, t := range in.ProcessorTokens {
+		field := fieldIndex("input.processorTokens", i, "processorID")
+		if seen[t.ProcessorID] {
+			return nil, apierror.Invalid(field, "processor %s is given twice", t.ProcessorID)
+		}
+		seen[t.ProcessorID] = true
+		if _, err := s.db.Processor.Get(ctx, t.ProcessorID); ent.IsNotFound(err) {
+			return nil, apierror.NotFoundID(field, t.ProcessorID)
+		} else if err != nil {
+			return nil, err
+		}
+	}
+	id, err := s.idempotent(ctx, "savePaymentMethod", in.IdempotencyKey, in, func(tx *ent.Tx) (string, error) {
+		c := tx.PaymentMethod.Create().
+			SetCustomerID(in.CustomerID).
+			SetBrand(in.Card.Brand).
+			SetFunding(in.Card.Funding).
+			SetLast4(in.Card.Last4).
+			SetExpMonth(in.Card.ExpMonth).
+			SetExpYear(in.Card.ExpYear).
+			SetFingerprint(in.Card.Fingerprint).
+			SetProcessorTokens(in.ProcessorTokens).
+			SetMetadata(in.Metadata)
+		if in.Card.IssuingCountry != nil {
+			c.SetIssuingCountry(*in.Card.IssuingCountry)
+		}
+		pm, err := c.Save(ctx)
+		if err != nil {
+			return "", err
+		}
+		return pm.ID, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return s.db.PaymentMethod.Get(ctx, id)
+}
+
+func (in *SavePaymentMethodInput) validate(now time.Time) error {
+	if err := checkID("input.customerID", in.CustomerID, "cus"); err != nil {
+		return err
+	}
+	card := &in.Card
+	if !fourDigits.MatchString(card.Last4) {
+		return apierror.Invalid("input.card.last4", "must be the last four digits of the card")
+	}
+	if card.ExpMonth < 1 || card.ExpMonth > 12 {
+		return apierror.Invalid("input.card.expMonth", "must be 1 to 12")
+	}
+	if card.ExpYear < 2000 || card.ExpYear > 2100 {
+		return apierror.Invalid("input.card.expYear", "must be a four-digit year")
+	}
+	if cardExpired(card.ExpMonth, card.ExpYear, now) {
+		return apierror.InvalidReason("input.card.expYear", "card_expired", "the card expired at the end of %02d/%d", card.ExpMonth, card.ExpYear)
+	}
+	if card.IssuingCountry != nil {
+		c, err := checkCountry("input.card.issuingCountry", *card.IssuingCountry)
+		if err != nil {
+			return err
+		}
+		card.IssuingCountry = &c
+	}
+	card.Fingerprint = strings.TrimSpace(card.Fingerprint)
+	if !opaqueToken.MatchString(card.Fingerprint) || len(card.Fingerprint) > 64 {
+		return apierror.Invalid("input.card.fingerprint", "must be 1 to 64 letters, digits or _-.:")
+	}
+	if err := checkText("input.card.fingerprint", card.Fingerprint, 64); err != nil {
+		return err
+	}
+	if len(in.ProcessorTokens) == 0 {
+		return apierror.Invalid("input.processorTokens", "at least one processor token is needed to charge the card")
+	}
+	for i, t := range in.ProcessorTokens {
+		if err := checkID(fieldIndex("input.processorTokens", i, "processorID"), t.ProcessorID, "prc"); err != nil {
+			return err
+		}
+		field := fieldIndex("input.processorTokens", i, "token")
+		if LooksLikeCardNumber(t.Token) {
+			return apierror.InvalidReason(field, "card_data_not_allowed", "looks like a card number: give the processor's token, never the card number")
+		}
+		if !opaqueToken.MatchString(t.Token) {
+			return apierror.Invalid(field, "must be 1 to 255 letters, digits or _-.:")
+		}
+		if t.NetworkTransactionID != "" {
+			if err := checkText(fieldIndex("input.processorTokens", i, "networkTransactionID"), t.NetworkTransactionID, 64); err != nil {
+				return err
+			}
+		}
+	}
+	return checkMetadata("input.metadata", in.Metadata)
+}
+
+// cardExpired reports whether a card is past the last day of its expiry
+// month.
+func cardExpired(month, year int, now time.Time) bool {
+	firstAfter := time.Date(year, time.Month(month)+1, 1, 0, 0, 0, 0, time.UTC)
+	return !now.Before(firstAfter)
+}

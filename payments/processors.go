@@ -1,0 +1,84 @@
+package payments
+
+import (
+	"context"
+	"net/url"
+
+	"github.com/offsession/offsession/apierror"
+	"github.com/offsession/offsession/ent"
+	"github.com/offsession/offsession/ent/processor"
+	"github.com/offsession/offsession/ent/schema/schematype"
+)
+
+// CreateProcessorInput is the input of createProcessor. Credentials are
+// write-only: no query, log, error or event ever returns them.
+type CreateProcessorInput struct {
+	IdempotencyKey *string              `json:"-"`
+	Name           string               `json:"name"`
+	Type           processor.Type       `json:"type"`
+	Credentials    *string              `json:"-"`
+	BaseURL        *string              `json:"baseURL,omitempty"`
+	Enabled        *bool                `json:"enabled,omitempty"`
+	CostPercentBps *int                 `json:"costPercentBps,omitempty"`
+	CostFixed      *int64               `json:"costFixed,omitempty"`
+	Settings       schematype.StringMap `json:"settings,omitempty"`
+}
+
+// CreateProcessor configures a processor connector.
+func (s *Service) CreateProcessor(ctx context.Context, in CreateProcessorInput) (*ent.Processor, error) {
+	if err := in.validate(); err != nil {
+		return nil, err
+	}
+	id, err := s.idempotent(ctx, "createProcessor", in.IdempotencyKey, in, func(tx *ent.Tx) (string, error) {
+		p, err := tx.Processor.Create().
+			SetName(in.Name).
+			SetType(in.Type).
+			SetNillableCredentials(in.Credentials).
+			SetNillableBaseURL(in.BaseURL).
+			SetNillableEnabled(in.Enabled).
+			SetNillableCostPercentBps(in.CostPercentBps).
+			SetNillableCostFixed(in.CostFixed).
+			SetSettings(in.Settings).
+			Save(ctx)
+		if err != nil {
+			return "", err
+		}
+		return p.ID, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return s.db.Processor.Get(ctx, id)
+}
+
+func (in *CreateProcessorInput) validate() error {
+	if in.Name == "" {
+		return apierror.Invalid("input.name", "must not be empty")
+	}
+	if err := checkText("input.name", in.Name, 256); err != nil {
+		return err
+	}
+	if err := processor.TypeValidator(in.Type); err != nil {
+		return apierror.Invalid("input.type", "unknown processor type %q", in.Type)
+	}
+	if in.Type == processor.TypeStripe && (in.Credentials == nil || *in.Credentials == "") {
+		return apierror.Invalid("input.credentials", "the stripe connector needs a secret key")
+	}
+	if in.BaseURL != nil {
+		if u, err := url.Parse(*in.BaseURL); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+			return apierror.Invalid("input.baseURL", "must be an http(s) URL")
+		}
+	}
+	if in.CostPercentBps != nil && (*in.CostPercentBps < 0 || *in.CostPercentBps > 10000) {
+		return apierror.Invalid("input.costPercentBps", "must be 0 to 10000 basis points")
+	}
+	if in.CostFixed != nil && *in.CostFixed < 0 {
+		return apierror.Invalid("input.costFixed", "must not be negative")
+	}
+	for k, v := range in.Settings {
+		if err := checkText("input.settings."+k, v, maxMetadataValueLen); err != nil {
+			return err
+		}
+	}
+	return nil
+}

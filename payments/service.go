@@ -1,0 +1,140 @@
+// Package payments is offsession's core: customers, payment methods,
+// mandates, off-session payments and their attempts, test clocks and the
+// events that record every change. Resolvers call its methods; the scheduler
+// calls RunDue. It owns the payment lifecycle (lifecycle.go) and the rule
+// that no off-session charge is made without a valid mandate.
+//
+// It must never call a processor inside a database transaction, nor call one
+// before the attempt, with its idempotency key, is committed.
+package payments
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"log/slog"
+	"os"
+	"time"
+
+	"github.com/jonboulle/clockwork"
+
+	"github.com/offsession/offsession/ent"
+	"github.com/offsession/offsession/processors"
+	"github.com/offsession/offsession/storage"
+)
+
+// Defaults of Config.
+const (
+	IdempotencyKeyTTLDefault     = 24 * time.Hour
+	AttemptLeaseDefault          = 30 * time.Second
+	ProcessorTimeoutDefault      = 10 * time.Second
+	AuthorizationValidityDefault = 7 * 24 * time.Hour
+	UnknownOutcomeBackoffDefault = 15 * time.Second
+)
+
+// Config tunes the service. Zero fields take their defaults.
+type Config struct {
+	// IdempotencyKeyTTL is how long a create mutation's idempotency key is
+	// remembered. Default IdempotencyKeyTTLDefault (24 hours).
+	IdempotencyKeyTTL time.Duration
+	// AttemptLease is how long a worker holds a claimed payment. If the
+	// worker dies, another takes the payment over after it. It must be
+	// longer than ProcessorTimeout. Default AttemptLeaseDefault (30 s).
+	AttemptLease time.Duration
+	// ProcessorTimeout bounds one call to a processor. Default
+	// ProcessorTimeoutDefault (10 s).
+	ProcessorTimeout time.Duration
+	// AuthorizationValidity is how long a manual-capture authorization can
+	// be captured. Default AuthorizationValidityDefault (7 days).
+	AuthorizationValidity time.Duration
+	// UnknownOutcomeBackoff is how long to wait before repeating a processor
+	// call whose outcome is unknown. Default UnknownOutcomeBackoffDefault
+	// (15 s).
+	UnknownOutcomeBackoff time.Duration
+	// Owner names this process in leases; default host, process ID and a
+	// random suffix.
+	Owner string
+}
+
+// WithDefaults returns c with its zero fields set to their defaults.
+func (c Config) WithDefaults() Config {
+	if c.IdempotencyKeyTTL == 0 {
+		c.IdempotencyKeyTTL = IdempotencyKeyTTLDefault
+	}
+	if c.AttemptLease == 0 {
+		c.AttemptLease = AttemptLeaseDefault
+	}
+	if c.ProcessorTimeout == 0 {
+		c.ProcessorTimeout = ProcessorTimeoutDefault
+	}
+	if c.AuthorizationValidity == 0 {
+		c.AuthorizationValidity = AuthorizationValidityDefault
+	}
+	if c.UnknownOutcomeBackoff == 0 {
+		c.UnknownOutcomeBackoff = UnknownOutcomeBackoffDefault
+	}
+	if c.Owner == "" {
+		host, _ := os.Hostname()
+		var b [6]byte
+		_, _ = rand.Read(b[:])
+		c.Owner = fmt.Sprintf("%s-%d-%s", host, os.Getpid(), hex.EncodeToString(b[:]))
+	}
+	return c
+}
+
+func (c Config) validate() error {
+	if c.AttemptLease <= c.ProcessorTimeout {
+		return fmt.Errorf("attempt lease (%s) must be longer than the processor timeout (%s)", c.AttemptLease, c.ProcessorTimeout)
+	}
+	return nil
+}
+
+// Service is the payments service.
+type Service struct {
+	store      *storage.Store
+	db         *ent.Client
+	clock      clockwork.Clock
+	processors *processors.Registry
+	log        *slog.Logger
+	cfg        Config
+}
+
+// New returns a payments service on store, with time from clock.
+func New(store *storage.Store, clock clockwork.Clock, registry *processors.Registry, log *slog.Logger, cfg Config) (*Service, error) {
+	cfg = cfg.WithDefaults()
+	if err := cfg.validate(); err != nil {
+		return nil, fmt.Errorf("payments config: %w", err)
+	}
+	return &Service{
+		store:      store,
+		db:         store.Client,
+		clock:      clock,
+		processors: registry,
+		log:        log,
+		cfg:        cfg,
+	}, nil
+}
+
+// Owner is the name this process uses in leases.
+func (s *Service) Owner() string { return s.cfg.Owner }
+
+// now is the wall clock, in UTC (SQLite compares times as text).
+func (s *Service) now() time.Time { return s.clock.Now().UTC() }
+
+// nowOn returns the time on a test clock, or on the wall clock if clockID is
+// nil: payments of customers on a test clock run on its time.
+func (s *Service) nowOn(ctx context.Context, db *ent.Client, clockID *string) (time.Time, error) {
+	if clockID == nil {
+		return s.now(), nil
+	}
+	c, err := db.TestClock.Get(ctx, *clockID)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("read test clock %s: %w", *clockID, err)
+	}
+	return c.FrozenTime.UTC(), nil
+}
+
+func (s *Service) tx(ctx context.Context, fn func(tx *ent.Tx) error) error {
+	return storage.WithTx(ctx, s.db, fn)
+}

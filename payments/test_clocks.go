@@ -1,0 +1,182 @@
+package payments
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/offsession/offsession/apierror"
+	"github.com/offsession/offsession/ent"
+	"github.com/offsession/offsession/ent/offsessionpayment"
+	"github.com/offsession/offsession/ent/testclock"
+	"github.com/offsession/offsession/viewer"
+)
+
+// maxClockAdvance bounds one advance of a test clock.
+const maxClockAdvance = 2 * 366 * 24 * time.Hour
+
+// testClockBatch is how many due payments an advance claims at a time.
+const testClockBatch = 100
+
+// CreateTestClockInput is the input of createTestClock.
+type CreateTestClockInput struct {
+	IdempotencyKey *string   `json:"-"`
+	Name           *string   `json:"name,omitempty"`
+	FrozenTime     time.Time `json:"frozenTime"`
+}
+
+// CreateTestClock creates a test clock frozen at the given time.
+func (s *Service) CreateTestClock(ctx context.Context, in CreateTestClockInput) (*ent.TestClock, error) {
+	if err := checkOptionalText("input.name", in.Name, 256); err != nil {
+		return nil, err
+	}
+	if in.FrozenTime.IsZero() {
+		return nil, apierror.Invalid("input.frozenTime", "must be a time")
+	}
+	id, err := s.idempotent(ctx, "createTestClock", in.IdempotencyKey, in, func(tx *ent.Tx) (string, error) {
+		c, err := tx.TestClock.Create().
+			SetNillableName(in.Name).
+			SetFrozenTime(in.FrozenTime.UTC()).
+			Save(ctx)
+		if err != nil {
+			return "", err
+		}
+		return c.ID, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return s.db.TestClock.Get(ctx, id)
+}
+
+// AdvanceTestClock moves a test clock forward to frozenTime and runs, in time
+// order and on the clock's time, every piece of work that falls due on the
+// way: first attempts, retries, authorization expiries. It returns when the
+// clock has reached frozenTime. An advance cut short by a crash is finished
+// by ResumeTestClocks.
+func (s *Service) AdvanceTestClock(ctx context.Context, id string, frozenTime time.Time) (*ent.TestClock, error) {
+	if err := checkID("id", id, "clk"); err != nil {
+		return nil, err
+	}
+	c, err := s.db.TestClock.Get(ctx, id)
+	if ent.IsNotFound(err) {
+		return nil, apierror.NotFoundID("id", id)
+	} else if err != nil {
+		return nil, err
+	}
+	to := frozenTime.UTC()
+	switch {
+	case !to.After(c.FrozenTime):
+		return nil, apierror.Invalid("frozenTime", "must be after the clock's time, %s", c.FrozenTime.UTC().Format(time.RFC3339))
+	case to.Sub(c.FrozenTime) > maxClockAdvance:
+		return nil, apierror.Invalid("frozenTime", "a clock advances at most two years at a time")
+	}
+	n, err := s.db.TestClock.Update().
+		Where(testclock.ID(id), testclock.StatusEQ(testclock.StatusReady)).
+		SetStatus(testclock.StatusAdvancing).
+		SetAdvancingTo(to).
+		Save(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("advance test clock %s: %w", id, err)
+	}
+	if n == 0 {
+		return nil, apierror.Conflictf("id", "test_clock_advancing", "the clock is already advancing")
+	}
+	if err := s.runTestClock(viewer.SystemContext(ctx), id, to); err != nil {
+		return nil, err
+	}
+	return s.db.TestClock.Get(ctx, id)
+}
+
+// runTestClock steps the clock from due time to due time up to to, running
+// what is due at each step, then sets it to to and ready.
+func (s *Service) runTestClock(ctx context.Context, id string, to time.Time) error {
+	c, err := s.db.TestClock.Get(ctx, id)
+	if err != nil {
+		return fmt.Errorf("advance test clock %s: %w", id, err)
+	}
+	clockNow := c.FrozenTime.UTC()
+	for {
+		next, err := s.db.OffSessionPayment.Query().
+			Where(
+				offsessionpayment.TestClockID(id),
+				offsessionpayment.DueAtNotNil(),
+				offsessionpayment.DueAtLTE(to),
+			).
+			Order(ent.Asc(offsessionpayment.FieldDueAt)).
+			First(ctx)
+		if ent.IsNotFound(err) {
+			break
+		}
+		if err != nil {
+			return fmt.Errorf("advance test clock %s: %w", id, err)
+		}
+		if due := next.DueAt.UTC(); due.After(clockNow) {
+			clockNow = due
+		}
+		// Setting the time also shows that the advance is alive.
+		if err := s.db.TestClock.UpdateOneID(id).SetFrozenTime(clockNow).Exec(ctx); err != nil {
+			return fmt.Errorf("advance test clock %s to %s: %w", id, clockNow, err)
+		}
+		due, err := s.claim(ctx, clockNow, testClockBatch, s.cfg.Owner, &id)
+		if err != nil {
+			return err
+		}
+		if len(due) == 0 {
+			// What is due is leased by a worker that died; its lease runs
+			// out on the clock's time too.
+			if clockNow = clockNow.Add(s.cfg.AttemptLease); clockNow.After(to) {
+				break
+			}
+			continue
+		}
+		for _, d := range due {
+			if err := s.RunDue(ctx, d.PaymentID, s.cfg.Owner); err != nil {
+				return fmt.Errorf("advance test clock %s: %w", id, err)
+			}
+		}
+	}
+	return s.db.TestClock.UpdateOneID(id).
+		SetFrozenTime(to).
+		SetStatus(testclock.StatusReady).
+		ClearAdvancingTo().
+		Exec(ctx)
+}
+
+// stalledAdvance is how long an advancing clock may go untouched before it
+// is taken to have been cut short by a crash.
+const stalledAdvance = 5 * time.Minute
+
+// ResumeTestClocks finishes advances that a crash cut short.
+func (s *Service) ResumeTestClocks(ctx context.Context) error {
+	ctx = viewer.SystemContext(ctx)
+	clocks, err := s.db.TestClock.Query().
+		Where(
+			testclock.StatusEQ(testclock.StatusAdvancing),
+			testclock.UpdatedAtLT(s.now().Add(-stalledAdvance)),
+		).
+		All(ctx)
+	if err != nil {
+		return fmt.Errorf("find advancing test clocks: %w", err)
+	}
+	for _, c := range clocks {
+		if c.AdvancingTo == nil {
+			continue
+		}
+		// Take the clock over; touching it keeps others off.
+		n, err := s.db.TestClock.Update().
+			Where(testclock.ID(c.ID), testclock.UpdatedAt(c.UpdatedAt)).
+			SetStatus(testclock.StatusAdvancing).
+			Save(ctx)
+		if err != nil {
+			return fmt.Errorf("take over test clock %s: %w", c.ID, err)
+		}
+		if n == 0 {
+			continue
+		}
+		if err := s.runTestClock(ctx, c.ID, *c.AdvancingTo); err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -1,0 +1,172 @@
+package processors
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/offsession/offsession/ent"
+	"github.com/offsession/offsession/ent/simulatorcharge"
+	"github.com/offsession/offsession/viewer"
+)
+
+// TestTokens are the simulator's deterministic test payment methods, named
+// as Stripe's are. Each always gives the same outcome.
+var TestTokens = map[string]Outcome{
+	"pm_card_visa":                            {Result: Approved},
+	"pm_card_visa_debit":                      {Result: Approved},
+	"pm_card_mastercard":                      {Result: Approved},
+	"pm_card_mastercard_debit":                {Result: Approved},
+	"pm_card_amex":                            {Result: Approved},
+	"pm_card_discover":                        {Result: Approved},
+	"pm_card_chargeDeclined":                  {Result: Declined, DeclineCode: "generic_decline", NetworkDeclineCode: "05"},
+	"pm_card_chargeDeclinedInsufficientFunds": {Result: Declined, DeclineCode: "insufficient_funds", NetworkDeclineCode: "51"},
+	"pm_card_chargeDeclinedExpiredCard":       {Result: Declined, DeclineCode: "expired_card", NetworkDeclineCode: "54"},
+	"pm_card_chargeDeclinedLostCard":          {Result: Declined, DeclineCode: "lost_card", NetworkDeclineCode: "41"},
+	"pm_card_chargeDeclinedStolenCard":        {Result: Declined, DeclineCode: "stolen_card", NetworkDeclineCode: "43"},
+	"pm_card_chargeDeclinedIncorrectNumber":   {Result: Declined, DeclineCode: "incorrect_number", NetworkDeclineCode: "14"},
+	"pm_card_chargeDeclinedProcessingError":   {Result: Declined, DeclineCode: "processing_error", NetworkDeclineCode: "96"},
+	"pm_card_chargeDeclinedVelocityExceeded":  {Result: Declined, DeclineCode: "card_velocity_exceeded", NetworkDeclineCode: "61"},
+	"pm_card_authenticationRequired":          {Result: Declined, DeclineCode: "authentication_required", NetworkDeclineCode: "1A"},
+}
+
+// unknownToken is what the simulator says of a token it does not know: what
+// a processor says of a card it has no record of.
+var unknownToken = Outcome{Result: Declined, DeclineCode: "invalid_account", NetworkDeclineCode: "14", Message: "simulator: unknown test token"}
+
+// simulator is the built-in processor. It keeps a ledger keyed by idempotency
+// key, as a real processor does, so a repeated call gets the first answer.
+type simulator struct {
+	db          *ent.Client
+	processorID string
+	latency     time.Duration
+	outage      bool
+}
+
+func newSimulator(db *ent.Client, p *ent.Processor) *simulator {
+	s := &simulator{db: db, processorID: p.ID}
+	if ms, err := strconv.Atoi(p.Settings["latency_ms"]); err == nil && ms > 0 {
+		s.latency = time.Duration(ms) * time.Millisecond
+	}
+	s.outage = p.Settings["outage"] == "true"
+	return s
+}
+
+func (s *simulator) Authorize(ctx context.Context, req AuthorizeRequest) (Outcome, error) {
+	ctx = viewer.SystemContext(ctx)
+	if prior, err := s.replay(ctx, req); err != nil || prior != nil {
+		if prior == nil {
+			return Outcome{}, err
+		}
+		return *prior, err
+	}
+	if s.outage {
+		return Outcome{Result: TechnicalError, Message: "simulator: processor outage"}, nil
+	}
+	// The latency stands for the processor's work: real time, not the
+	// payment's clock, because it only widens the window in which a crash
+	// leaves the attempt in flight.
+	if s.latency > 0 {
+		select {
+		case <-time.After(s.latency):
+		case <-ctx.Done():
+			return Outcome{}, fmt.Errorf("simulator: %w: %w", ErrUnknownOutcome, ctx.Err())
+		}
+	}
+	out, ok := TestTokens[req.Token]
+	if !ok {
+		out = unknownToken
+	}
+	out.Reference = "sim_" + req.IdempotencyKey
+	err := s.db.SimulatorCharge.Create().
+		SetProcessorID(s.processorID).
+		SetIdempotencyKey(req.IdempotencyKey).
+		SetToken(req.Token).
+		SetAmount(req.Amount).
+		SetCurrency(req.Currency).
+		SetManualCapture(req.ManualCapture).
+		SetOutcome(string(out.Result)).
+		SetDeclineCode(out.DeclineCode).
+		SetNetworkAdviceCode(out.NetworkAdviceCode).
+		SetNetworkDeclineCode(out.NetworkDeclineCode).
+		Exec(ctx)
+	if ent.IsConstraintError(err) {
+		// A concurrent call with the same key got there first.
+		prior, err := s.replay(ctx, req)
+		if prior == nil {
+			return Outcome{}, fmt.Errorf("simulator: %w: %w", ErrUnknownOutcome, err)
+		}
+		return *prior, err
+	}
+	if err != nil {
+		return Outcome{}, fmt.Errorf("simulator: record charge: %w: %w", ErrUnknownOutcome, err)
+	}
+	return out, nil
+}
+
+// replay returns the outcome recorded for the request's idempotency key, or
+// nil if there is none. Reusing a key with other parameters is refused, as
+// processors refuse it.
+func (s *simulator) replay(ctx context.Context, req AuthorizeRequest) (*Outcome, error) {
+	c, err := s.db.SimulatorCharge.Query().
+		Where(simulatorcharge.IdempotencyKey(req.IdempotencyKey)).
+		Only(ctx)
+	if ent.IsNotFound(err) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("simulator: look up key: %w: %w", ErrUnknownOutcome, err)
+	}
+	if c.Token != req.Token || c.Amount != req.Amount || c.Currency != req.Currency {
+		return &Outcome{Result: TechnicalError, Message: "simulator: idempotency key reused with other parameters"}, nil
+	}
+	if err := s.db.SimulatorCharge.UpdateOne(c).AddCalls(1).Exec(ctx); err != nil {
+		return nil, fmt.Errorf("simulator: count call: %w: %w", ErrUnknownOutcome, err)
+	}
+	return &Outcome{
+		Result:             Result(c.Outcome),
+		DeclineCode:        c.DeclineCode,
+		NetworkAdviceCode:  c.NetworkAdviceCode,
+		NetworkDeclineCode: c.NetworkDeclineCode,
+		Reference:          "sim_" + c.IdempotencyKey,
+	}, nil
+}
+
+func (s *simulator) Capture(ctx context.Context, req CaptureRequest) error {
+	ctx = viewer.SystemContext(ctx)
+	n, err := s.db.SimulatorCharge.Update().
+		Where(
+			simulatorcharge.IdempotencyKey(req.AuthorizationKey),
+			simulatorcharge.Outcome(string(Approved)),
+			simulatorcharge.ManualCapture(true),
+			simulatorcharge.Voided(false),
+		).
+		SetAmountCaptured(req.Amount).
+		Save(ctx)
+	if err != nil {
+		return fmt.Errorf("simulator: capture: %w: %w", ErrUnknownOutcome, err)
+	}
+	if n == 0 {
+		return fmt.Errorf("simulator: no capturable authorization for %s", req.AuthorizationKey)
+	}
+	return nil
+}
+
+func (s *simulator) Void(ctx context.Context, req VoidRequest) error {
+	ctx = viewer.SystemContext(ctx)
+	n, err := s.db.SimulatorCharge.Update().
+		Where(
+			simulatorcharge.IdempotencyKey(req.AuthorizationKey),
+			simulatorcharge.AmountCaptured(0),
+		).
+		SetVoided(true).
+		Save(ctx)
+	if err != nil {
+		return fmt.Errorf("simulator: void: %w: %w", ErrUnknownOutcome, err)
+	}
+	if n == 0 {
+		return fmt.Errorf("simulator: no open authorization for %s", req.AuthorizationKey)
+	}
+	return nil
+}

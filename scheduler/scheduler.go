@@ -1,0 +1,170 @@
+// Package scheduler runs offsession's background work with gocron. The
+// database decides what is due (each payment's due_at, see payments.ClaimDue);
+// gocron decides when to look, and a bounded pool of workers does the work.
+// It keeps nothing per pending payment in memory, so memory does not grow
+// with the number of pending retries.
+//
+// On PostgreSQL several replicas run side by side: payments are claimed with
+// leases and SKIP LOCKED, and singleton jobs run behind an advisory lock.
+package scheduler
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync/atomic"
+	"time"
+
+	"github.com/go-co-op/gocron/v2"
+	"github.com/jonboulle/clockwork"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/offsession/offsession/payments"
+)
+
+// Defaults of Config.
+const (
+	WorkersDefault      = 4
+	PollIntervalDefault = 200 * time.Millisecond
+)
+
+// Job names: stable, because a distributed lock is keyed by them.
+const (
+	JobRunDuePayments        = "run-due-payments"
+	JobExpireIdempotencyKeys = "expire-idempotency-keys"
+	JobResumeTestClocks      = "resume-test-clocks"
+)
+
+// Config tunes the scheduler. Zero fields take their defaults.
+type Config struct {
+	// Workers is how many payments are worked on at once. Default
+	// WorkersDefault.
+	Workers int
+	// PollInterval is how often due payments are claimed when none were
+	// due at the last look. Default PollIntervalDefault.
+	PollInterval time.Duration
+	// BatchSize is how many payments one claim takes. Default 4 × Workers.
+	BatchSize int
+	// Locker, when set, keeps each singleton job to one replica at a time.
+	// Use NewPostgresLocker on PostgreSQL; leave nil on SQLite.
+	Locker gocron.Locker
+}
+
+// WithDefaults returns c with its zero fields set to their defaults.
+func (c Config) WithDefaults() Config {
+	if c.Workers <= 0 {
+		c.Workers = WorkersDefault
+	}
+	if c.PollInterval <= 0 {
+		c.PollInterval = PollIntervalDefault
+	}
+	if c.BatchSize <= 0 {
+		c.BatchSize = 4 * c.Workers
+	}
+	return c
+}
+
+// Scheduler runs the background jobs.
+type Scheduler struct {
+	cron     gocron.Scheduler
+	payments *payments.Service
+	clock    clockwork.Clock
+	log      *slog.Logger
+	cfg      Config
+	started  atomic.Bool
+}
+
+// New returns a scheduler; Start runs it.
+func New(svc *payments.Service, clock clockwork.Clock, log *slog.Logger, cfg Config) (*Scheduler, error) {
+	cfg = cfg.WithDefaults()
+	cron, err := gocron.NewScheduler(gocron.WithClock(clock), gocron.WithStopTimeout(30*time.Second))
+	if err != nil {
+		return nil, fmt.Errorf("new scheduler: %w", err)
+	}
+	s := &Scheduler{cron: cron, payments: svc, clock: clock, log: log, cfg: cfg}
+	singleton := func(name string) []gocron.JobOption {
+		opts := []gocron.JobOption{gocron.WithName(name), gocron.WithSingletonMode(gocron.LimitModeReschedule)}
+		if cfg.Locker != nil {
+			opts = append(opts, gocron.WithDistributedJobLocker(cfg.Locker))
+		}
+		return opts
+	}
+	jobs := []struct {
+		every time.Duration
+		task  func(context.Context) error
+		opts  []gocron.JobOption
+	}{
+		// Every replica claims due payments: leases keep them apart.
+		{cfg.PollInterval, s.RunDuePayments, []gocron.JobOption{
+			gocron.WithName(JobRunDuePayments), gocron.WithSingletonMode(gocron.LimitModeReschedule),
+		}},
+		{10 * time.Minute, s.expireIdempotencyKeys, singleton(JobExpireIdempotencyKeys)},
+		{time.Minute, svc.ResumeTestClocks, append(singleton(JobResumeTestClocks), gocron.WithStartAt(gocron.WithStartImmediately()))},
+	}
+	for _, j := range jobs {
+		task := j.task
+		if _, err := cron.NewJob(gocron.DurationJob(j.every), gocron.NewTask(func(ctx context.Context) {
+			if err := task(ctx); err != nil && !errors.Is(err, context.Canceled) {
+				log.ErrorContext(ctx, "background job failed", "err", err)
+			}
+		}), j.opts...); err != nil {
+			return nil, fmt.Errorf("new job: %w", err)
+		}
+	}
+	return s, nil
+}
+
+// Start starts the jobs.
+func (s *Scheduler) Start() {
+	s.cron.Start()
+	s.started.Store(true)
+}
+
+// Running reports whether the scheduler has started and not stopped.
+func (s *Scheduler) Running() bool { return s.started.Load() }
+
+// Shutdown stops the jobs, waiting for running ones to finish.
+func (s *Scheduler) Shutdown() error {
+	s.started.Store(false)
+	return s.cron.Shutdown()
+}
+
+// RunDuePayments claims due payments a batch at a time and works on them
+// with the worker pool, until none is due.
+func (s *Scheduler) RunDuePayments(ctx context.Context) error {
+	owner := s.payments.Owner()
+	for {
+		due, err := s.payments.ClaimDue(ctx, s.clock.Now(), s.cfg.BatchSize, owner)
+		if err != nil {
+			return err
+		}
+		if len(due) == 0 {
+			return nil
+		}
+		g, gctx := errgroup.WithContext(ctx)
+		g.SetLimit(s.cfg.Workers)
+		for _, d := range due {
+			g.Go(func() error {
+				if err := s.payments.RunDue(gctx, d.PaymentID, owner); err != nil {
+					// One payment's failure must not stop the others; its
+					// lease runs out and it is claimed again.
+					s.log.ErrorContext(gctx, "run due payment", "payment", d.PaymentID, "err", err)
+				}
+				return nil
+			})
+		}
+		_ = g.Wait()
+		if len(due) < s.cfg.BatchSize {
+			return nil
+		}
+	}
+}
+
+func (s *Scheduler) expireIdempotencyKeys(ctx context.Context) error {
+	n, err := s.payments.ExpireIdempotencyKeys(ctx)
+	if n > 0 {
+		s.log.InfoContext(ctx, "expired idempotency keys", "count", n)
+	}
+	return err
+}

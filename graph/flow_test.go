@@ -1,0 +1,195 @@
+package graph_test
+
+import (
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/offsession/offsession/apitest"
+	"github.com/offsession/offsession/storage"
+	"github.com/offsession/offsession/storage/storagetest"
+)
+
+func TestFlowFromCustomerToSucceededPayment(t *testing.T) {
+	t.Parallel()
+	storagetest.Each(t, func(t *testing.T, st *storage.Store) {
+		b := apitest.New(t, st)
+		c := b.NewChain(t, b.A, apitest.ChainOptions{Token: "pm_card_visa"})
+		r := b.CreatePayment(t, b.A.Keys.Secret, apitest.PaymentInput(c, 1999, map[string]any{"description": "Plan", "metadata": map[string]any{"order": "A-1"}}))
+		r.RequireOK(t)
+		id := r.String(t, "createOffSessionPayment.id")
+		require.Equal(t, "pending", r.String(t, "createOffSessionPayment.status"), "the mutation never attempts inline")
+
+		b.RunDue(t)
+
+		p := b.Payment(t, b.A.Keys.Secret, id)
+		require.Equal(t, "succeeded", p["status"])
+		require.EqualValues(t, 1999, p["amountReceived"])
+		require.EqualValues(t, 1, p["attemptCount"])
+		atts := p["attempts"].(map[string]any)["edges"].([]any)
+		require.Len(t, atts, 1)
+		att := atts[0].(map[string]any)["node"].(map[string]any)
+		require.Equal(t, "approved", att["outcome"])
+		require.Equal(t, id+"-1", att["idempotencyKey"])
+		require.Equal(t, b.A.ProcessorID, att["processorID"])
+		require.Equal(t, "initial", att["scheduling"].(map[string]any)["strategy"])
+		require.Equal(t, []string{
+			"off_session_payment.created",
+			"off_session_payment.attempt_started",
+			"off_session_payment.succeeded",
+		}, b.EventTypes(t, b.A.Keys.Secret, id))
+	})
+}
+
+func TestDeclineWithStrategyNoneFailsWithTheDeclineCode(t *testing.T) {
+	t.Parallel()
+	storagetest.Each(t, func(t *testing.T, st *storage.Store) {
+		b := apitest.New(t, st)
+		for _, tt := range []struct {
+			token, code, reason, pmStatus string
+		}{
+			{"pm_card_chargeDeclinedInsufficientFunds", "insufficient_funds", "retries_exhausted", "active"},
+			{"pm_card_chargeDeclined", "generic_decline", "retries_exhausted", "active"},
+			{"pm_card_chargeDeclinedLostCard", "lost_card", "no_valid_payment_method", "invalid"},
+			{"pm_card_chargeDeclinedStolenCard", "stolen_card", "no_valid_payment_method", "invalid"},
+			{"pm_card_chargeDeclinedExpiredCard", "expired_card", "no_valid_payment_method", "expired"},
+			{"pm_card_chargeDeclinedProcessingError", "processing_error", "retries_exhausted", "active"},
+		} {
+			c := b.NewChain(t, b.A, apitest.ChainOptions{Token: tt.token})
+			r := b.CreatePayment(t, b.A.Keys.Secret, apitest.PaymentInput(c, 500, map[string]any{"retryStrategy": "none"}))
+			r.RequireOK(t)
+			id := r.String(t, "createOffSessionPayment.id")
+			b.RunDue(t)
+			p := b.Payment(t, b.A.Keys.Secret, id)
+			require.Equal(t, "failed", p["status"], tt.token)
+			require.Equal(t, tt.reason, p["failureReason"], tt.token)
+			att := p["attempts"].(map[string]any)["edges"].([]any)[0].(map[string]any)["node"].(map[string]any)
+			require.Equal(t, "declined", att["outcome"], tt.token)
+			require.Equal(t, tt.code, att["declineCode"], tt.token)
+			require.Equal(t, []string{
+				"off_session_payment.created",
+				"off_session_payment.attempt_started",
+				"off_session_payment.failed",
+			}, b.EventTypes(t, b.A.Keys.Secret, id), "attempt_failed is sent only while retries remain")
+			r = b.Do(t, b.A.Keys.Secret, `query($id: ID!) { node(id: $id) { ... on PaymentMethod { status } } }`, map[string]any{"id": c.PaymentMethodID})
+			require.Equal(t, tt.pmStatus, r.String(t, "node.status"), tt.token)
+		}
+	})
+}
+
+func TestManualCaptureInPartThenCancelReleasesTheAuthorization(t *testing.T) {
+	t.Parallel()
+	storagetest.Each(t, func(t *testing.T, st *storage.Store) {
+		b := apitest.New(t, st)
+		c := b.NewChain(t, b.A, apitest.ChainOptions{})
+		key := b.A.Keys.Secret
+		first := b.CreatePayment(t, key, apitest.PaymentInput(c, 4000, map[string]any{"captureMethod": "manual"}))
+		first.RequireOK(t)
+		second := b.CreatePayment(t, key, apitest.PaymentInput(c, 1000, map[string]any{"captureMethod": "manual"}))
+		second.RequireOK(t)
+		b.RunDue(t)
+		id1, id2 := first.String(t, "createOffSessionPayment.id"), second.String(t, "createOffSessionPayment.id")
+		p := b.Payment(t, key, id1)
+		require.Equal(t, "requires_capture", p["status"])
+		require.EqualValues(t, 4000, p["amountCapturable"])
+
+		r := b.Do(t, key, `mutation($id: ID!) { captureOffSessionPayment(id: $id, amountToCapture: 5000) { id } }`, map[string]any{"id": id1})
+		require.Equal(t, "amountToCapture", r.RequireError(t, "BAD_USER_INPUT").Field())
+		r = b.Do(t, key, `mutation($id: ID!) { captureOffSessionPayment(id: $id, amountToCapture: 2500) { status amountReceived amountCapturable } }`, map[string]any{"id": id1})
+		r.RequireOK(t)
+		require.Equal(t, "succeeded", r.String(t, "captureOffSessionPayment.status"))
+		require.EqualValues(t, 2500, r.Get(t, "captureOffSessionPayment.amountReceived"))
+		require.EqualValues(t, 0, r.Get(t, "captureOffSessionPayment.amountCapturable"))
+		r = b.Do(t, key, `mutation($id: ID!) { captureOffSessionPayment(id: $id) { id } }`, map[string]any{"id": id1})
+		require.Equal(t, "invalid_state_transition", r.RequireError(t, "CONFLICT").Extensions["reason"])
+
+		r = b.Do(t, key, `mutation($id: ID!) { cancelOffSessionPayment(id: $id) { status canceledAt } }`, map[string]any{"id": id2})
+		r.RequireOK(t)
+		require.Equal(t, "canceled", r.String(t, "cancelOffSessionPayment.status"))
+		require.Equal(t, []string{
+			"off_session_payment.created", "off_session_payment.attempt_started",
+			"off_session_payment.requires_capture", "off_session_payment.canceled",
+		}, b.EventTypes(t, key, id2))
+	})
+}
+
+func TestTargetDateWaitsForItsDayOnATestClock(t *testing.T) {
+	t.Parallel()
+	storagetest.Each(t, func(t *testing.T, st *storage.Store) {
+		b := apitest.New(t, st)
+		key := b.A.Keys.Secret
+		start := time.Date(2026, 3, 10, 15, 0, 0, 0, time.UTC)
+		r := b.Do(t, key, `mutation($t: Time!) { createTestClock(input: {name: "march", frozenTime: $t}) { id frozenTime status } }`, map[string]any{"t": start})
+		r.RequireOK(t)
+		clk := r.String(t, "createTestClock.id")
+		c := b.NewChain(t, b.A, apitest.ChainOptions{TestClockID: clk, TimeZone: "Asia/Tokyo"})
+		r = b.CreatePayment(t, key, apitest.PaymentInput(c, 700, map[string]any{"targetDate": "2026-03-15"}))
+		r.RequireOK(t)
+		id := r.String(t, "createOffSessionPayment.id")
+		// Midnight of 15 March in Tokyo is 15:00 UTC on the 14th.
+		require.Equal(t, "2026-03-14T15:00:00Z", r.String(t, "createOffSessionPayment.nextAttemptAt"))
+
+		b.RunDue(t) // wall-clock workers leave test-clock payments alone
+		require.Equal(t, "pending", b.Payment(t, key, id)["status"])
+
+		r = b.Do(t, key, `mutation($id: ID!, $t: Time!) { advanceTestClock(id: $id, frozenTime: $t) { frozenTime status } }`,
+			map[string]any{"id": clk, "t": time.Date(2026, 3, 14, 14, 0, 0, 0, time.UTC)})
+		r.RequireOK(t)
+		require.Equal(t, "pending", b.Payment(t, key, id)["status"])
+
+		r = b.Do(t, key, `mutation($id: ID!, $t: Time!) { advanceTestClock(id: $id, frozenTime: $t) { frozenTime status } }`,
+			map[string]any{"id": clk, "t": time.Date(2026, 3, 16, 0, 0, 0, 0, time.UTC)})
+		r.RequireOK(t)
+		require.Equal(t, "ready", r.String(t, "advanceTestClock.status"))
+		p := b.Payment(t, key, id)
+		require.Equal(t, "succeeded", p["status"])
+		att := p["attempts"].(map[string]any)["edges"].([]any)[0].(map[string]any)["node"].(map[string]any)
+		require.Equal(t, "2026-03-14T15:00:00Z", att["startedAt"], "charged on the clock's time, at the due time")
+
+		r = b.Do(t, key, `mutation($id: ID!, $t: Time!) { advanceTestClock(id: $id, frozenTime: $t) { id } }`,
+			map[string]any{"id": clk, "t": time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)})
+		require.Equal(t, "frozenTime", r.RequireError(t, "BAD_USER_INPUT").Field())
+	})
+}
+
+func TestRevokingAMandateFailsItsWaitingPayments(t *testing.T) {
+	t.Parallel()
+	storagetest.Each(t, func(t *testing.T, st *storage.Store) {
+		b := apitest.New(t, st)
+		key := b.A.Keys.Secret
+		c := b.NewChain(t, b.A, apitest.ChainOptions{})
+		later := time.Now().UTC().AddDate(0, 0, 5).Format("2006-01-02")
+		r := b.CreatePayment(t, key, apitest.PaymentInput(c, 700, map[string]any{"targetDate": later}))
+		r.RequireOK(t)
+		id := r.String(t, "createOffSessionPayment.id")
+		r = b.Do(t, key, `mutation($id: ID!) { revokeMandate(id: $id, reason: "customer asked") { status revokedAt } }`, map[string]any{"id": c.MandateID})
+		r.RequireOK(t)
+		require.Equal(t, "revoked", r.String(t, "revokeMandate.status"))
+		p := b.Payment(t, key, id)
+		require.Equal(t, "failed", p["status"])
+		require.Equal(t, "rejected_by_partner", p["failureReason"])
+		require.EqualValues(t, 0, p["attemptCount"])
+
+		r = b.CreatePayment(t, key, apitest.PaymentInput(c, 700, nil))
+		e := r.RequireError(t, "BAD_USER_INPUT")
+		require.Equal(t, "input.mandateID", e.Field())
+		require.Equal(t, "mandate_revoked", e.Extensions["reason"])
+	})
+}
+
+func TestGocronWorkersRunDuePayments(t *testing.T) {
+	t.Parallel()
+	storagetest.Each(t, func(t *testing.T, st *storage.Store) {
+		b := apitest.New(t, st)
+		c := b.NewChain(t, b.A, apitest.ChainOptions{})
+		r := b.CreatePayment(t, b.A.Keys.Secret, apitest.PaymentInput(c, 1234, nil))
+		r.RequireOK(t)
+		id := r.String(t, "createOffSessionPayment.id")
+		b.Proc.Scheduler.Start()
+		t.Cleanup(func() { _ = b.Proc.Scheduler.Shutdown() })
+		require.Eventually(t, func() bool {
+			return b.Payment(t, b.A.Keys.Secret, id)["status"] == "succeeded"
+		}, 20*time.Second, 20*time.Millisecond)
+	})
+}

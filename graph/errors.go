@@ -3,9 +3,12 @@ package graph
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
+	"strings"
 
 	"github.com/99designs/gqlgen/graphql"
+	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/gqlerror"
 
 	"github.com/offsession/offsession/apierror"
@@ -26,7 +29,12 @@ func presentError(log *slog.Logger) graphql.ErrorPresenterFunc {
 		switch {
 		case errors.As(err, &ae):
 			out.Message = ae.Message
-			out.Extensions = extensions(ae.Code, ae.Field, ae.Reason)
+			field := ae.Field
+			if field == "" {
+				// Raised while reading an argument: its path names it.
+				field = argumentPath(out.Path)
+			}
+			out.Extensions = extensions(ae.Code, field, ae.Reason)
 		case ent.IsNotFound(err):
 			out.Message = "no such object"
 			out.Extensions = extensions(apierror.NotFound, "", "")
@@ -34,8 +42,8 @@ func presentError(log *slog.Logger) graphql.ErrorPresenterFunc {
 			out.Message = "invalid value for " + ve.Name
 			out.Extensions = extensions(apierror.BadUserInput, ve.Name, "")
 		case errors.As(err, &gql) && gql.Err == nil:
-			// gqlgen's own: a variable or argument that does not coerce.
-			out.Extensions = extensions(apierror.BadUserInput, "", "")
+			// gqlgen's own (parse, validation, limits): its text is safe and
+			// codedResponses gives it a code.
 		default:
 			log.ErrorContext(ctx, "internal error", "err", err, "path", out.Path.String())
 			out.Message = "internal error"
@@ -43,6 +51,27 @@ func presentError(log *slog.Logger) graphql.ErrorPresenterFunc {
 		}
 		return out
 	}
+}
+
+// argumentPath renders the path of an argument below its field:
+// [createCustomer input metadata] is "input.metadata".
+func argumentPath(p ast.Path) string {
+	if len(p) < 2 {
+		return ""
+	}
+	var b strings.Builder
+	for _, el := range p[1:] {
+		switch e := el.(type) {
+		case ast.PathName:
+			if b.Len() > 0 {
+				b.WriteByte('.')
+			}
+			b.WriteString(string(e))
+		case ast.PathIndex:
+			fmt.Fprintf(&b, "[%d]", int(e))
+		}
+	}
+	return b.String()
 }
 
 func extensions(code apierror.Code, field, reason string) map[string]any {

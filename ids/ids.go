@@ -27,13 +27,8 @@ var tables = map[string]string{
 	"osp":  "off_session_payments",
 	"att":  "attempts",
 	"prc":  "processors",
-	"rte":  "routes",
-	"rtp":  "retry_policies",
-	"mdl":  "retry_models",
 	"evt":  "events",
 	"clk":  "test_clocks",
-	"we":   "webhook_endpoints",
-	"whd":  "webhook_deliveries",
 	"idk":  "idempotency_keys",
 	"sch":  "simulator_charges",
 }

@@ -4,9 +4,12 @@ package schematype
 
 import (
 	"encoding/json"
-	"fmt"
 	"io"
 	"time"
+
+	"github.com/99designs/gqlgen/graphql"
+
+	"github.com/offsession/offsession/apierror"
 )
 
 // ProcessorToken is one processor's handle on a payment method: the token
@@ -74,16 +77,30 @@ func (m StringMap) MarshalGQL(w io.Writer) {
 func (m *StringMap) UnmarshalGQL(v any) error {
 	obj, ok := v.(map[string]any)
 	if !ok {
-		return fmt.Errorf("want an object of string values, got %T", v)
+		return apierror.Invalid("", "want an object of string values")
 	}
 	out := make(StringMap, len(obj))
 	for k, val := range obj {
 		s, ok := val.(string)
 		if !ok {
-			return fmt.Errorf("value of %q must be a string, got %T", k, val)
+			return apierror.Invalid("", "the value of %q must be a string", k)
 		}
 		out[k] = s
 	}
 	*m = out
 	return nil
+}
+
+// MarshalTime writes a time as RFC 3339 in UTC, for the GraphQL Time scalar.
+func MarshalTime(t time.Time) graphql.Marshaler {
+	return graphql.MarshalTime(t.UTC())
+}
+
+// UnmarshalTime reads an RFC 3339 time. Its error is the caller's bad input.
+func UnmarshalTime(v any) (time.Time, error) {
+	t, err := graphql.UnmarshalTime(v)
+	if err != nil {
+		return time.Time{}, apierror.Invalid("", "want a time in RFC 3339 form, such as 2026-03-01T12:00:00Z")
+	}
+	return t.UTC(), nil
 }

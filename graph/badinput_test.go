@@ -1,0 +1,141 @@
+package graph_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/offsession/offsession/apitest"
+	"github.com/offsession/offsession/storage"
+	"github.com/offsession/offsession/storage/storagetest"
+	"github.com/offsession/offsession/viewer"
+)
+
+// rowCounts counts the rows of every table a mutation could touch.
+func rowCounts(t *testing.T, b *apitest.Bundle) map[string]int {
+	t.Helper()
+	ctx := viewer.SystemContext(context.Background())
+	c := b.Store.Client
+	counts := map[string]int{}
+	for name, count := range map[string]func(context.Context) (int, error){
+		"customers":         c.Customer.Query().Count,
+		"payment_methods":   c.PaymentMethod.Query().Count,
+		"mandates":          c.Mandate.Query().Count,
+		"payments":          c.OffSessionPayment.Query().Count,
+		"attempts":          c.Attempt.Query().Count,
+		"events":            c.Event.Query().Count,
+		"idempotency_keys":  c.IdempotencyKey.Query().Count,
+		"processors":        c.Processor.Query().Count,
+		"test_clocks":       c.TestClock.Query().Count,
+		"simulator_charges": c.SimulatorCharge.Query().Count,
+	} {
+		n, err := count(ctx)
+		require.NoError(t, err)
+		counts[name] = n
+	}
+	return counts
+}
+
+// TestRule7BadInputChangesNothing: every bad input gets a coded error that
+// names the field at fault, and no row anywhere changes.
+func TestRule7BadInputChangesNothing(t *testing.T) {
+	t.Parallel()
+	storagetest.Each(t, func(t *testing.T, st *storage.Store) {
+		b := apitest.New(t, st)
+		key := b.A.Keys.Secret
+		c := b.NewChain(t, b.A, apitest.ChainOptions{MaxAmount: 5000})
+		other := b.NewChain(t, b.A, apitest.ChainOptions{})
+		revoked := b.NewChain(t, b.A, apitest.ChainOptions{})
+		r := b.Do(t, key, `mutation($id: ID!) { revokeMandate(id: $id) { id } }`, map[string]any{"id": revoked.MandateID})
+		r.RequireOK(t)
+
+		const createPayment = `mutation($in: CreateOffSessionPaymentInput!) { createOffSessionPayment(input: $in) { id } }`
+		const savePM = `mutation($in: SavePaymentMethodInput!) { savePaymentMethod(input: $in) { id } }`
+		const createCustomer = `mutation($in: CreateCustomerInput!) { createCustomer(input: $in) { id } }`
+		pay := func(amount int, extra map[string]any) map[string]any {
+			return map[string]any{"in": apitest.PaymentInput(c, amount, extra)}
+		}
+		pm := func(token string, cardFields map[string]any) map[string]any {
+			cd := card()
+			for k, v := range cardFields {
+				cd[k] = v
+			}
+			return map[string]any{"in": map[string]any{
+				"customerID": c.CustomerID, "card": cd,
+				"processorTokens": []any{map[string]any{"processorID": b.A.ProcessorID, "token": token}},
+			}}
+		}
+		deep := "{ customers(first: 1) { edges { node { payments(first: 1) { edges { node { customer { payments(first: 1) { edges { node { customer { payments(first: 1) { edges { node { id } } } } } } } } } } } } } } }"
+		tests := []struct {
+			name, query string
+			vars        map[string]any
+			body        []byte
+			wantCode    string
+			wantField   string
+			wantReason  string
+		}{
+			{name: "negative amount", query: createPayment, vars: pay(-5, nil), wantCode: "BAD_USER_INPUT", wantField: "input.amount"},
+			{name: "zero amount", query: createPayment, vars: pay(0, nil), wantCode: "BAD_USER_INPUT", wantField: "input.amount"},
+			{name: "amount above the maximum", query: createPayment, vars: pay(100_000_000, nil), wantCode: "BAD_USER_INPUT", wantField: "input.amount"},
+			{name: "unknown currency", query: createPayment, vars: pay(100, map[string]any{"currency": "xyz"}), wantCode: "BAD_USER_INPUT", wantField: "input.currency"},
+			{name: "currency the mandate does not allow", query: createPayment, vars: pay(100, map[string]any{"currency": "eur"}), wantCode: "BAD_USER_INPUT", wantField: "input.currency", wantReason: "mandate_currency_mismatch"},
+			{name: "amount over the mandate's limit", query: createPayment, vars: pay(5001, nil), wantCode: "BAD_USER_INPUT", wantField: "input.amount", wantReason: "amount_over_mandate_limit"},
+			{name: "revoked mandate", query: createPayment, vars: map[string]any{"in": apitest.PaymentInput(revoked, 100, nil)}, wantCode: "BAD_USER_INPUT", wantField: "input.mandateID", wantReason: "mandate_revoked"},
+			{name: "mandate of another customer", query: createPayment, vars: pay(100, map[string]any{"mandateID": other.MandateID}), wantCode: "BAD_USER_INPUT", wantField: "input.mandateID", wantReason: "mandate_customer_mismatch"},
+			{name: "payment method of another customer", query: createPayment, vars: pay(100, map[string]any{"paymentMethodID": other.PaymentMethodID}), wantCode: "BAD_USER_INPUT", wantField: "input.paymentMethodID", wantReason: "payment_method_customer_mismatch"},
+			{name: "cadence the mandate does not allow", query: createPayment, vars: pay(100, map[string]any{"cadence": "unscheduled"}), wantCode: "BAD_USER_INPUT", wantField: "input.cadence", wantReason: "mandate_cadence_mismatch"},
+			{name: "unknown cadence", query: createPayment, vars: pay(100, map[string]any{"cadence": "weekly"}), wantCode: "BAD_USER_INPUT"},
+			{name: "target date in the past", query: createPayment, vars: pay(100, map[string]any{"targetDate": "2020-01-01"}), wantCode: "BAD_USER_INPUT", wantField: "input.targetDate"},
+			{name: "malformed target date", query: createPayment, vars: pay(100, map[string]any{"targetDate": "tomorrow"}), wantCode: "BAD_USER_INPUT", wantField: "input.targetDate"},
+			{name: "statement descriptor suffix too long", query: createPayment, vars: pay(100, map[string]any{"statementDescriptorSuffix": strings.Repeat("A", 23)}), wantCode: "BAD_USER_INPUT", wantField: "input.statementDescriptorSuffix"},
+			{name: "card number in metadata", query: createPayment, vars: pay(100, map[string]any{"metadata": map[string]any{"note": "4242 4242 4242 4242"}}), wantCode: "BAD_USER_INPUT", wantField: "input.metadata.note", wantReason: "card_data_not_allowed"},
+			{name: "CVC in metadata", query: createPayment, vars: pay(100, map[string]any{"metadata": map[string]any{"cvc": "123"}}), wantCode: "BAD_USER_INPUT", wantField: "input.metadata.cvc", wantReason: "card_data_not_allowed"},
+			{name: "non-string metadata", query: createPayment, vars: pay(100, map[string]any{"metadata": map[string]any{"n": 1}}), wantCode: "BAD_USER_INPUT"},
+			{name: "malformed customer ID", query: createPayment, vars: pay(100, map[string]any{"customerID": "cus_nope"}), wantCode: "BAD_USER_INPUT", wantField: "input.customerID", wantReason: "malformed_id"},
+			{name: "ID of the wrong type", query: createPayment, vars: pay(100, map[string]any{"mandateID": c.CustomerID}), wantCode: "BAD_USER_INPUT", wantField: "input.mandateID", wantReason: "malformed_id"},
+			{name: "malformed node ID", query: `{ node(id: "DROP TABLE customers") { id } }`, wantCode: "BAD_USER_INPUT", wantField: "id", wantReason: "malformed_id"},
+			{name: "card-number-looking token", query: savePM, vars: pm("4242424242424242", nil), wantCode: "BAD_USER_INPUT", wantField: "input.processorTokens[0].token", wantReason: "card_data_not_allowed"},
+			{name: "spaced card number as token", query: savePM, vars: pm("4242 4242 4242 4242", nil), wantCode: "BAD_USER_INPUT", wantField: "input.processorTokens[0].token", wantReason: "card_data_not_allowed"},
+			{name: "card number as last4", query: savePM, vars: pm("pm_card_visa", map[string]any{"last4": "4242424242424242"}), wantCode: "BAD_USER_INPUT", wantField: "input.card.last4"},
+			{name: "expired card", query: savePM, vars: pm("pm_card_visa", map[string]any{"expYear": 2021}), wantCode: "BAD_USER_INPUT", wantField: "input.card.expYear", wantReason: "card_expired"},
+			{name: "month 13", query: savePM, vars: pm("pm_card_visa", map[string]any{"expMonth": 13}), wantCode: "BAD_USER_INPUT", wantField: "input.card.expMonth"},
+			{name: "no processor token", query: savePM, vars: map[string]any{"in": map[string]any{"customerID": c.CustomerID, "card": card(), "processorTokens": []any{}}}, wantCode: "BAD_USER_INPUT", wantField: "input.processorTokens"},
+			{name: "unknown time zone", query: createCustomer, vars: map[string]any{"in": map[string]any{"timeZone": "Mars/Olympus"}}, wantCode: "BAD_USER_INPUT", wantField: "input.timeZone"},
+			{name: "unknown country", query: createCustomer, vars: map[string]any{"in": map[string]any{"country": "XX"}}, wantCode: "BAD_USER_INPUT", wantField: "input.country"},
+			{name: "bad email", query: createCustomer, vars: map[string]any{"in": map[string]any{"email": "not-an-email"}}, wantCode: "BAD_USER_INPUT", wantField: "input.email"},
+			{name: "online mandate without IP", query: `mutation($in: CreateMandateInput!) { createMandate(input: $in) { id } }`,
+				vars: map[string]any{"in": func() map[string]any {
+					m := apitest.MandateInput(c, "recurring", 100, "usd")
+					m["acceptance"] = map[string]any{"type": "online", "acceptedAt": time.Now().UTC().Format(time.RFC3339)}
+					return m
+				}()}, wantCode: "BAD_USER_INPUT", wantField: "input.acceptance.ipAddress"},
+			{name: "oversized body", body: []byte(`{"query": "{ viewer { role } }", "variables": {"pad": "` + strings.Repeat("x", 2<<20) + `"}}`), wantCode: "BAD_USER_INPUT", wantField: "body"},
+			{name: "too-deep query", query: deep, wantCode: "BAD_USER_INPUT", wantReason: "query_too_deep"},
+			{name: "unparseable query", query: `mutation { createCustomer(`, wantCode: "BAD_USER_INPUT"},
+			{name: "unknown field", query: `{ customers(first: 1) { edges { node { cardNumber } } } }`, wantCode: "BAD_USER_INPUT"},
+		}
+		before := rowCounts(t, b)
+		for _, tt := range tests {
+			var r apitest.Response
+			if tt.body != nil {
+				r = b.Post(t, key, tt.body)
+			} else {
+				r = b.Do(t, key, tt.query, tt.vars)
+			}
+			require.NotEmpty(t, r.Errors, "%s: want an error, got %s", tt.name, r.Raw)
+			e := r.Errors[0]
+			require.Equal(t, tt.wantCode, e.Code(), "%s: %s", tt.name, r.Raw)
+			if tt.wantField != "" {
+				require.Equal(t, tt.wantField, e.Field(), "%s: %s", tt.name, r.Raw)
+			}
+			if tt.wantReason != "" {
+				require.Equal(t, tt.wantReason, e.Extensions["reason"], "%s: %s", tt.name, r.Raw)
+			}
+			require.NotContains(t, strings.ToLower(r.Raw), "sql", "%s: an error must not show SQL", tt.name)
+			require.Equal(t, before, rowCounts(t, b), "%s changed rows", tt.name)
+		}
+	})
+}

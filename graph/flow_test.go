@@ -1,14 +1,17 @@
 package graph_test
 
 import (
+	"context"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
 
 	"github.com/offsession/offsession/apitest"
+	"github.com/offsession/offsession/ent/simulatorcharge"
 	"github.com/offsession/offsession/storage"
 	"github.com/offsession/offsession/storage/storagetest"
+	"github.com/offsession/offsession/viewer"
 )
 
 func TestFlowFromCustomerToSucceededPayment(t *testing.T) {
@@ -191,5 +194,48 @@ func TestGocronWorkersRunDuePayments(t *testing.T) {
 		require.Eventually(t, func() bool {
 			return b.Payment(t, b.A.Keys.Secret, id)["status"] == "succeeded"
 		}, 20*time.Second, 20*time.Millisecond)
+	})
+}
+
+// TestRule1LostResponseIsRepeatedWithTheSameKey: when the processor's answer
+// is lost after it charged, the attempt stays in flight and the call is
+// repeated with the same idempotency key; the processor answers from its
+// ledger and charges once.
+func TestRule1LostResponseIsRepeatedWithTheSameKey(t *testing.T) {
+	t.Parallel()
+	storagetest.Each(t, func(t *testing.T, st *storage.Store) {
+		b := apitest.New(t, st)
+		key := b.A.Keys.Secret
+		r := b.Do(t, key, `mutation { createProcessor(input: {name: "Flaky", type: simulator, settings: {drop_first_response: "true"}}) { id } }`, nil)
+		r.RequireOK(t)
+		flaky := b.A
+		flaky.ProcessorID = r.String(t, "createProcessor.id")
+		c := b.NewChain(t, flaky, apitest.ChainOptions{})
+		r = b.CreatePayment(t, key, apitest.PaymentInput(c, 1500, nil))
+		r.RequireOK(t)
+		id := r.String(t, "createOffSessionPayment.id")
+
+		b.RunDue(t)
+		p := b.Payment(t, key, id)
+		require.Equal(t, "processing", p["status"], "an unknown outcome is neither success nor failure")
+		att := p["attempts"].(map[string]any)["edges"].([]any)[0].(map[string]any)["node"].(map[string]any)
+		require.Equal(t, "in_flight", att["outcome"])
+
+		// The repeat is due after the backoff; make it due now.
+		_, err := st.DB.Exec(`UPDATE off_session_payments SET due_at = created_at WHERE id = '` + id + `'`)
+		require.NoError(t, err)
+		b.RunDue(t)
+		p = b.Payment(t, key, id)
+		require.Equal(t, "succeeded", p["status"])
+		require.EqualValues(t, 1, p["attemptCount"])
+
+		ctx := viewer.SystemContext(context.Background())
+		charges, err := st.Client.SimulatorCharge.Query().Where(simulatorcharge.IdempotencyKey(id + "-1")).All(ctx)
+		require.NoError(t, err)
+		require.Len(t, charges, 1, "one charge at the processor")
+		require.Equal(t, 2, charges[0].Calls, "sent twice, with the same key")
+		n, err := st.Client.SimulatorCharge.Query().Where(simulatorcharge.ProcessorID(flaky.ProcessorID)).Count(ctx)
+		require.NoError(t, err)
+		require.Equal(t, 1, n, "no other key reached the processor")
 	})
 }

@@ -42,6 +42,10 @@ type simulator struct {
 	processorID string
 	latency     time.Duration
 	outage      bool
+	// dropFirstResponse loses the answer to the first call of each key after
+	// the charge is made, as a network failure would: the caller cannot
+	// tell whether it was charged.
+	dropFirstResponse bool
 }
 
 func newSimulator(db *ent.Client, p *ent.Processor) *simulator {
@@ -50,6 +54,7 @@ func newSimulator(db *ent.Client, p *ent.Processor) *simulator {
 		s.latency = time.Duration(ms) * time.Millisecond
 	}
 	s.outage = p.Settings["outage"] == "true"
+	s.dropFirstResponse = p.Settings["drop_first_response"] == "true"
 	return s
 }
 
@@ -101,6 +106,9 @@ func (s *simulator) Authorize(ctx context.Context, req AuthorizeRequest) (Outcom
 	}
 	if err != nil {
 		return Outcome{}, fmt.Errorf("simulator: record charge: %w: %w", ErrUnknownOutcome, err)
+	}
+	if s.dropFirstResponse {
+		return Outcome{}, fmt.Errorf("simulator: response lost: %w", ErrUnknownOutcome)
 	}
 	return out, nil
 }

@@ -1,0 +1,195 @@
+package app_test
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/jonboulle/clockwork"
+	"github.com/stretchr/testify/require"
+
+	"github.com/offsession/offsession/app"
+	"github.com/offsession/offsession/auth"
+	"github.com/offsession/offsession/ent"
+	"github.com/offsession/offsession/ent/attempt"
+	"github.com/offsession/offsession/ent/mandate"
+	"github.com/offsession/offsession/ent/offsessionpayment"
+	"github.com/offsession/offsession/ent/paymentmethod"
+	"github.com/offsession/offsession/ent/processor"
+	"github.com/offsession/offsession/ent/schema/schematype"
+	"github.com/offsession/offsession/payments"
+	"github.com/offsession/offsession/processors"
+	"github.com/offsession/offsession/storage"
+	"github.com/offsession/offsession/storage/storagetest"
+	"github.com/offsession/offsession/viewer"
+)
+
+// The test binary doubles as the server: with this variable set, TestMain
+// runs `offsession serve` instead of the tests, so a test can start, kill
+// and restart a real server process.
+const envServe = "OFFSESSION_TEST_SERVE"
+
+func TestMain(m *testing.M) {
+	if os.Getenv(envServe) == "1" {
+		os.Exit(app.Main([]string{"serve"}, os.Stdout, os.Stderr))
+	}
+	os.Exit(m.Run())
+}
+
+// startServer starts `offsession serve` on dbURL in a child process.
+func startServer(t *testing.T, dbURL string, extraEnv ...string) *exec.Cmd {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(),
+		envServe+"=1",
+		"OFFSESSION_DATABASE_URL="+dbURL,
+		"OFFSESSION_LISTEN_ADDR=127.0.0.1:0",
+		"OFFSESSION_WORKERS=4",
+		"OFFSESSION_POLL_INTERVAL=10ms",
+		"OFFSESSION_ATTEMPT_LEASE=2s",
+		"OFFSESSION_PROCESSOR_TIMEOUT=1s",
+		"OFFSESSION_LOG_LEVEL=warn",
+	)
+	cmd.Env = append(cmd.Env, extraEnv...)
+	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
+	require.NoError(t, cmd.Start())
+	t.Cleanup(func() { _ = cmd.Process.Kill(); _, _ = cmd.Process.Wait() })
+	return cmd
+}
+
+// seedPayments makes n payments due now, on cards that approve or decline.
+func seedPayments(t *testing.T, st *storage.Store, n int, latencyMS int) (accountID string) {
+	t.Helper()
+	ctx := context.Background()
+	acct, _, err := auth.CreateAccount(viewer.SystemContext(ctx), st.Client, "crash test")
+	require.NoError(t, err)
+	actx := viewer.AccountContext(ctx, acct.ID)
+	svc, err := payments.New(st, clockwork.NewRealClock(), processors.NewRegistry(st.Client), slog.Default(), payments.Config{})
+	require.NoError(t, err)
+	proc, err := svc.CreateProcessor(actx, payments.CreateProcessorInput{
+		Name: "Simulator", Type: processor.TypeSimulator,
+		Settings: schematype.StringMap{"latency_ms": fmt.Sprint(latencyMS)},
+	})
+	require.NoError(t, err)
+	type chain struct{ cus, pm, mdt string }
+	var chains []chain
+	for i, token := range []string{"pm_card_visa", "pm_card_mastercard", "pm_card_chargeDeclinedInsufficientFunds"} {
+		cus, err := svc.CreateCustomer(actx, payments.CreateCustomerInput{})
+		require.NoError(t, err)
+		pm, err := svc.SavePaymentMethod(actx, payments.SavePaymentMethodInput{
+			CustomerID: cus.ID,
+			Card: payments.CardDetailsInput{Brand: paymentmethod.BrandVisa, Funding: paymentmethod.FundingDebit,
+				Last4: "4242", ExpMonth: 12, ExpYear: time.Now().Year() + 2, Fingerprint: fmt.Sprintf("fp_crash_%d", i)},
+			ProcessorTokens: []schematype.ProcessorToken{{ProcessorID: proc.ID, Token: token}},
+		})
+		require.NoError(t, err)
+		m, err := svc.CreateMandate(actx, payments.CreateMandateInput{
+			CustomerID: cus.ID, PaymentMethodID: pm.ID, Usage: mandate.UsageUnscheduled,
+			Terms: payments.MandateTermsInput{Text: ptr("top-ups"), Version: "1", TimingAndFrequency: "when the balance is low",
+				AmountDetermination: "the top-up amount", CancellationPolicy: "any time"},
+			Acceptance: payments.MandateAcceptanceInput{Type: mandate.AcceptanceTypeOffline, AcceptedAt: time.Now().Add(-time.Hour)},
+			Limits:     payments.MandateLimitsInput{UseLimit: mandate.UseLimitMultiUse, MaxAmount: 100000, Currency: "usd"},
+		})
+		require.NoError(t, err)
+		chains = append(chains, chain{cus.ID, pm.ID, m.ID})
+	}
+	for i := range n {
+		c := chains[i%len(chains)]
+		_, err := svc.CreateOffSessionPayment(actx, payments.CreateOffSessionPaymentInput{
+			CustomerID: c.cus, PaymentMethodID: c.pm, MandateID: c.mdt,
+			Amount: int64(100 + i), Currency: "usd", Cadence: offsessionpayment.CadenceUnscheduled,
+		})
+		require.NoError(t, err)
+	}
+	return acct.ID
+}
+
+// TestRule5CrashLosesNothingAndChargesOnce kills a server with SIGKILL at
+// random moments while 1,000 payments are being attempted, restarts it, five
+// times, then lets it finish. No payment is lost, every attempt reached the
+// processor under one key only, and none is left in flight.
+func TestRule5CrashLosesNothingAndChargesOnce(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts and kills server processes")
+	}
+	t.Parallel()
+	for _, d := range storagetest.Dialects() {
+		t.Run(d, func(t *testing.T) {
+			const n = 1000
+			dbURL := storagetest.URL(t, d)
+			ctx := context.Background()
+			st, err := storage.Open(ctx, dbURL)
+			require.NoError(t, err)
+			defer st.Close()
+			_, err = st.Migrate(ctx)
+			require.NoError(t, err)
+			seedPayments(t, st, n, 20)
+			sys := viewer.SystemContext(ctx)
+
+			rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 1))
+			kills := 0
+			for kills < 5 {
+				cmd := startServer(t, dbURL)
+				// Wait until attempts are under way, then kill at a random point.
+				require.Eventually(t, func() bool {
+					started, err := st.Client.Attempt.Query().Count(sys)
+					return err == nil && started > 0
+				}, 30*time.Second, 5*time.Millisecond)
+				time.Sleep(time.Duration(rng.IntN(400)) * time.Millisecond)
+				inFlight, err := st.Client.Attempt.Query().Where(attempt.OutcomeEQ(attempt.OutcomeInFlight)).Count(sys)
+				require.NoError(t, err)
+				require.NoError(t, cmd.Process.Signal(syscall.SIGKILL))
+				_, _ = cmd.Process.Wait()
+				kills++
+				t.Logf("kill %d: %d attempts in flight", kills, inFlight)
+			}
+			cmd := startServer(t, dbURL)
+			require.Eventually(t, func() bool {
+				open, err := st.Client.OffSessionPayment.Query().
+					Where(offsessionpayment.StatusNotIn(offsessionpayment.StatusSucceeded, offsessionpayment.StatusFailed)).
+					Count(sys)
+				return err == nil && open == 0
+			}, 3*time.Minute, 50*time.Millisecond, "every payment reaches a final status")
+			require.NoError(t, cmd.Process.Signal(syscall.SIGKILL))
+
+			all, err := st.Client.OffSessionPayment.Query().WithAttempts().All(sys)
+			require.NoError(t, err)
+			require.Len(t, all, n, "no payment lost")
+			charges, err := st.Client.SimulatorCharge.Query().All(sys)
+			require.NoError(t, err)
+			byKey := map[string]*ent.SimulatorCharge{}
+			repeated := 0
+			for _, c := range charges {
+				byKey[c.IdempotencyKey] = c
+				if c.Calls > 1 {
+					repeated++
+				}
+			}
+			attempts := 0
+			for _, p := range all {
+				require.Len(t, p.Edges.Attempts, 1, "payment %s: one attempt, strategy none", p.ID)
+				a := p.Edges.Attempts[0]
+				attempts++
+				require.NotEqual(t, attempt.OutcomeInFlight, a.Outcome, "attempt %s left in flight", a.ID)
+				c, ok := byKey[a.IdempotencyKey]
+				require.True(t, ok, "attempt %s never reached the processor", a.ID)
+				require.Equal(t, p.Amount, c.Amount)
+				if a.Outcome == attempt.OutcomeApproved {
+					require.Equal(t, offsessionpayment.StatusSucceeded, p.Status)
+				} else {
+					require.Equal(t, offsessionpayment.StatusFailed, p.Status)
+				}
+			}
+			require.Len(t, charges, attempts, "the processor saw exactly one key per attempt")
+			t.Logf("%d payments, %d charges, %d keys repeated after a crash", n, len(charges), repeated)
+		})
+	}
+}
+
+func ptr[T any](v T) *T { return &v }

@@ -50,7 +50,7 @@ func New(t testing.TB, st *storage.Store) *Bundle {
 	t.Helper()
 	logs := &lockedWriter{w: &bytes.Buffer{}}
 	log := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	cfg := app.Config{Workers: 4, PollInterval: 20 * time.Millisecond, AttemptLease: 30 * time.Second, ProcessorTimeout: 10 * time.Second}
+	cfg := app.Config{RateLimit: 1e6, Workers: 4, PollInterval: 20 * time.Millisecond, AttemptLease: 30 * time.Second, ProcessorTimeout: 10 * time.Second}
 	proc, err := app.Build(st, cfg, clockwork.NewRealClock(), log)
 	require.NoError(t, err)
 	b := &Bundle{Store: st, Proc: proc, Handler: proc.Handler(demo.DefaultPlayground()), logs: logs}

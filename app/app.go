@@ -117,6 +117,7 @@ type Process struct {
 	Payments  *payments.Service
 	Scheduler *scheduler.Scheduler
 	log       *slog.Logger
+	cfg       Config
 }
 
 // Build wires a process on store. The scheduler is built, not started.
@@ -136,7 +137,7 @@ func Build(store *storage.Store, cfg Config, clock clockwork.Clock, log *slog.Lo
 	if err != nil {
 		return nil, err
 	}
-	return &Process{Store: store, Payments: svc, Scheduler: sched, log: log}, nil
+	return &Process{Store: store, Payments: svc, Scheduler: sched, log: log, cfg: cfg}, nil
 }
 
 // Handler returns the process's HTTP handler, with the playground starting
@@ -156,7 +157,7 @@ func (p *Process) Handler(pg playground.Config) http.Handler {
 			}
 			return nil
 		},
-	}, httpapi.Config{Playground: pg})
+	}, httpapi.Config{Playground: pg, RatePerSecond: p.cfg.RateLimit, RateBurst: 2 * p.cfg.RateLimit})
 }
 
 type seeder func(ctx context.Context, p *Process, stdout io.Writer) (playground.Config, error)

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/offsession/offsession/httpapi"
 	"github.com/offsession/offsession/payments"
 	"github.com/offsession/offsession/scheduler"
 	"github.com/offsession/offsession/storage"
@@ -37,6 +38,9 @@ type Config struct {
 	// ProcessorTimeout: OFFSESSION_PROCESSOR_TIMEOUT, -processor-timeout.
 	// Default 10s; must be shorter than the lease.
 	ProcessorTimeout time.Duration
+	// RateLimit: OFFSESSION_RATE_LIMIT, -rate-limit. Requests per second
+	// per API key, with bursts of twice as many. Default 100.
+	RateLimit float64
 	// ExplorationShare: OFFSESSION_EXPLORATION_SHARE, -exploration-share.
 	// The share of retry decisions that pick a random allowed time, so the
 	// history stays fit to learn from. Default 0.05.
@@ -53,6 +57,7 @@ func (c *Config) bind(fs *flag.FlagSet) {
 	fs.DurationVar(&c.PollInterval, "poll-interval", envDuration("OFFSESSION_POLL_INTERVAL", scheduler.PollIntervalDefault), "how often due payments are looked for")
 	fs.DurationVar(&c.AttemptLease, "attempt-lease", envDuration("OFFSESSION_ATTEMPT_LEASE", payments.AttemptLeaseDefault), "how long a worker holds a payment")
 	fs.DurationVar(&c.ProcessorTimeout, "processor-timeout", envDuration("OFFSESSION_PROCESSOR_TIMEOUT", payments.ProcessorTimeoutDefault), "timeout of one processor call")
+	fs.Float64Var(&c.RateLimit, "rate-limit", envFloat("OFFSESSION_RATE_LIMIT", httpapi.RatePerSecondDefault), "requests per second per API key")
 	fs.Float64Var(&c.ExplorationShare, "exploration-share", envFloat("OFFSESSION_EXPLORATION_SHARE", 0.05), "share of retry decisions that explore")
 }
 
@@ -64,6 +69,8 @@ func (c *Config) validate() error {
 		return fmt.Errorf("poll interval must be at least 1ms, got %s", c.PollInterval)
 	case c.AttemptLease <= c.ProcessorTimeout:
 		return fmt.Errorf("attempt lease (%s) must be longer than the processor timeout (%s)", c.AttemptLease, c.ProcessorTimeout)
+	case c.RateLimit <= 0:
+		return fmt.Errorf("rate limit must be positive, got %g", c.RateLimit)
 	case c.ExplorationShare < 0 || c.ExplorationShare > 1:
 		return fmt.Errorf("exploration share must be 0 to 1, got %g", c.ExplorationShare)
 	}

@@ -30,14 +30,14 @@ import (
 	"github.com/offsession/offsession/viewer"
 )
 
-// The test binary doubles as the server: with this variable set, TestMain
-// runs `offsession serve` instead of the tests, so a test can start, kill
-// and restart a real server process.
-const envServe = "OFFSESSION_TEST_SERVE"
+// The test binary doubles as the offsession binary: with this variable set
+// to a command (serve, demo), TestMain runs it instead of the tests, so a
+// test can start, kill and restart a real server process.
+const envCommand = "OFFSESSION_TEST_COMMAND"
 
 func TestMain(m *testing.M) {
-	if os.Getenv(envServe) == "1" {
-		os.Exit(app.Main([]string{"serve"}, os.Stdout, os.Stderr))
+	if cmd := os.Getenv(envCommand); cmd != "" {
+		os.Exit(app.Main([]string{cmd}, os.Stdout, os.Stderr))
 	}
 	os.Exit(m.Run())
 }
@@ -47,7 +47,7 @@ func startServer(t *testing.T, dbURL string, extraEnv ...string) *exec.Cmd {
 	t.Helper()
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
 	cmd.Env = append(os.Environ(),
-		envServe+"=1",
+		envCommand+"=serve",
 		"OFFSESSION_DATABASE_URL="+dbURL,
 		"OFFSESSION_LISTEN_ADDR=127.0.0.1:0",
 		"OFFSESSION_WORKERS=4",

@@ -39,7 +39,7 @@ type Config struct {
 	// MaxBodyBytes bounds a request body. Default MaxBodyBytesDefault (1 MiB).
 	MaxBodyBytes int64
 	// RatePerSecond and RateBurst bound each API key's requests: a token
-	// bucket. Defaults RatePerSecondDefault and RateBurstDefault.
+	// bucket. Defaults RatePerSecondDefault and twice RatePerSecond.
 	RatePerSecond float64
 	RateBurst     float64
 	// Playground is what GraphiQL starts with.
@@ -64,7 +64,7 @@ func NewHandler(d Deps, cfg Config) http.Handler {
 		cfg.RatePerSecond = RatePerSecondDefault
 	}
 	if cfg.RateBurst == 0 {
-		cfg.RateBurst = RateBurstDefault
+		cfg.RateBurst = 2 * cfg.RatePerSecond
 	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))

@@ -1,0 +1,107 @@
+package app_test
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+)
+
+// TestDemoServesThePlaygroundWithDemoData runs `offsession demo` as `make
+// run` does, on a fresh SQLite file: it prints keys, serves GraphiQL at /,
+// is healthy and ready, and the printed secret key reads payments in each
+// status.
+func TestDemoServesThePlaygroundWithDemoData(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a server process")
+	}
+	t.Parallel()
+	dir := t.TempDir()
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), envCommand+"=demo", "OFFSESSION_LISTEN_ADDR=127.0.0.1:0", "OFFSESSION_DATABASE_URL=")
+	stdout, err := cmd.StdoutPipe()
+	require.NoError(t, err)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	require.NoError(t, cmd.Start())
+	t.Cleanup(func() { _ = cmd.Process.Kill(); _, _ = cmd.Process.Wait() })
+
+	var key, base string
+	lines := bufio.NewScanner(stdout)
+	keyRE := regexp.MustCompile(`secret key:\s+(sk_\S+)`)
+	urlRE := regexp.MustCompile(`playground at (http://\S+)/`)
+	deadline := time.After(60 * time.Second)
+	found := make(chan struct{})
+	go func() {
+		for lines.Scan() {
+			if m := keyRE.FindStringSubmatch(lines.Text()); m != nil {
+				key = m[1]
+			}
+			if m := urlRE.FindStringSubmatch(lines.Text()); m != nil {
+				base = m[1]
+				close(found)
+				_, _ = io.Copy(io.Discard, stdout)
+				return
+			}
+		}
+	}()
+	select {
+	case <-found:
+	case <-deadline:
+		t.Fatalf("demo did not start: %s", stderr.String())
+	}
+	require.NotEmpty(t, key)
+	_, err = os.Stat(filepath.Join(dir, "offsession.db"))
+	require.NoError(t, err, "the demo creates offsession.db in the working directory")
+
+	get := func(path string) (int, string) {
+		resp, err := http.Get(base + path)
+		require.NoError(t, err)
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	code, page := get("/")
+	require.Equal(t, 200, code)
+	require.Contains(t, page, "graphiql.min.js")
+	require.Contains(t, page, key, "the playground starts with the demo key")
+	code, _ = get("/playground/assets/graphiql.min.js")
+	require.Equal(t, 200, code)
+	code, _ = get("/healthz")
+	require.Equal(t, 200, code)
+	require.Eventually(t, func() bool { c, _ := get("/readyz"); return c == 200 }, 10*time.Second, 50*time.Millisecond)
+
+	body := `{"query": "{ offSessionPayments(first: 50) { edges { node { status } } } }"}`
+	req, _ := http.NewRequest(http.MethodPost, base+"/graphql", strings.NewReader(body))
+	req.Header.Set("Authorization", "Bearer "+key)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	var out struct {
+		Data struct {
+			OffSessionPayments struct {
+				Edges []struct{ Node struct{ Status string } }
+			}
+		}
+	}
+	require.NoError(t, json.NewDecoder(resp.Body).Decode(&out))
+	seen := map[string]int{}
+	for _, e := range out.Data.OffSessionPayments.Edges {
+		seen[e.Node.Status]++
+	}
+	for _, s := range []string{"pending", "succeeded", "failed", "requires_capture", "canceled"} {
+		require.Positive(t, seen[s], "the demo has a %s payment: %v", s, seen)
+	}
+}

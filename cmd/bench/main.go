@@ -1,0 +1,262 @@
+// Command bench measures offsession's throughput and prints one table of
+// medians over several runs, each on a fresh database: SQLite always,
+// PostgreSQL when TEST_DATABASE_URL is set. `make bench` runs it.
+//
+// These machines are shared and noisy: compare medians, and ratios between
+// rows measured in the same run, not single numbers.
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/hex"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"path/filepath"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"text/tabwriter"
+	"time"
+
+	"entgo.io/ent/dialect"
+	"github.com/jonboulle/clockwork"
+
+	"github.com/offsession/offsession/app"
+	"github.com/offsession/offsession/auth"
+	"github.com/offsession/offsession/demo"
+	"github.com/offsession/offsession/ent/mandate"
+	"github.com/offsession/offsession/ent/offsessionpayment"
+	"github.com/offsession/offsession/ent/paymentmethod"
+	"github.com/offsession/offsession/ent/processor"
+	"github.com/offsession/offsession/ent/schema/schematype"
+	"github.com/offsession/offsession/payments"
+	"github.com/offsession/offsession/storage"
+	"github.com/offsession/offsession/viewer"
+)
+
+func main() {
+	runs := flag.Int("runs", 5, "runs per measure; the table shows the median")
+	creates := flag.Int("creates", 1000, "payments created through GraphQL per run")
+	attempts := flag.Int("attempts", 2000, "due payments attempted per run")
+	clients := flag.Int("clients", 8, "concurrent GraphQL clients")
+	flag.Parse()
+
+	dialects := []string{dialect.SQLite}
+	if os.Getenv("TEST_DATABASE_URL") != "" {
+		dialects = append(dialects, dialect.Postgres)
+	}
+	tw := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', tabwriter.AlignRight|tabwriter.Debug)
+	fmt.Fprintln(tw, "measure\tstore\tmedian\tmin\tmax\truns\t")
+	for _, d := range dialects {
+		row(tw, fmt.Sprintf("payments created per second (GraphQL, %d clients)", *clients), d, *runs, func(ctx context.Context, b *bundle) (float64, error) {
+			return b.createRate(ctx, *creates, *clients)
+		})
+		row(tw, "attempts executed per second (4 workers)", d, *runs, func(ctx context.Context, b *bundle) (float64, error) {
+			return b.attemptRate(ctx, *attempts)
+		})
+	}
+	tw.Flush()
+	if len(dialects) == 1 {
+		fmt.Println("(set TEST_DATABASE_URL=postgres://... for the PostgreSQL rows)")
+	}
+}
+
+func row(w io.Writer, name, d string, runs int, measure func(context.Context, *bundle) (float64, error)) {
+	var got []float64
+	for range runs {
+		b, err := newBundle(d)
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "%s on %s: %v\n", name, d, err)
+			return
+		}
+		v, err := measure(context.Background(), b)
+		b.close()
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "%s on %s: %v\n", name, d, err)
+			return
+		}
+		got = append(got, v)
+	}
+	slices.Sort(got)
+	fmt.Fprintf(w, "%s\t%s\t%.0f\t%.0f\t%.0f\t%d\t\n", name, d, got[len(got)/2], got[0], got[len(got)-1], runs)
+}
+
+type bundle struct {
+	store   *storage.Store
+	proc    *app.Process
+	handler http.Handler
+	key     string
+	svc     *payments.Service
+	ctx     context.Context // the account's
+	cus     string
+	pm      string
+	mdt     string
+	cleanup func()
+}
+
+func newBundle(d string) (*bundle, error) {
+	ctx := context.Background()
+	u, cleanup, err := freshURL(d)
+	if err != nil {
+		return nil, err
+	}
+	st, err := storage.Open(ctx, u)
+	if err != nil {
+		cleanup()
+		return nil, err
+	}
+	if _, err := st.Migrate(ctx); err != nil {
+		return nil, err
+	}
+	log := slog.New(slog.NewJSONHandler(io.Discard, nil))
+	proc, err := app.Build(st, app.Config{RateLimit: 1e9, Workers: 4, PollInterval: 10 * time.Millisecond, AttemptLease: 30 * time.Second, ProcessorTimeout: 10 * time.Second}, clockwork.NewRealClock(), log)
+	if err != nil {
+		return nil, err
+	}
+	acct, keys, err := auth.CreateAccount(viewer.SystemContext(ctx), st.Client, "bench")
+	if err != nil {
+		return nil, err
+	}
+	b := &bundle{store: st, proc: proc, handler: proc.Handler(demo.DefaultPlayground()), key: keys.Secret, svc: proc.Payments,
+		ctx: viewer.AccountContext(ctx, acct.ID), cleanup: func() { st.Close(); cleanup() }}
+	prc, err := b.svc.CreateProcessor(b.ctx, payments.CreateProcessorInput{Name: "Simulator", Type: processor.TypeSimulator})
+	if err != nil {
+		return nil, err
+	}
+	cus, err := b.svc.CreateCustomer(b.ctx, payments.CreateCustomerInput{})
+	if err != nil {
+		return nil, err
+	}
+	pm, err := b.svc.SavePaymentMethod(b.ctx, payments.SavePaymentMethodInput{
+		CustomerID: cus.ID,
+		Card: payments.CardDetailsInput{Brand: paymentmethod.BrandVisa, Funding: paymentmethod.FundingCredit,
+			Last4: "4242", ExpMonth: 12, ExpYear: time.Now().Year() + 2, Fingerprint: "fp_bench"},
+		ProcessorTokens: []schematype.ProcessorToken{{ProcessorID: prc.ID, Token: "pm_card_visa"}},
+	})
+	if err != nil {
+		return nil, err
+	}
+	text := "bench"
+	m, err := b.svc.CreateMandate(b.ctx, payments.CreateMandateInput{
+		CustomerID: cus.ID, PaymentMethodID: pm.ID, Usage: mandate.UsageUnscheduled,
+		Terms:      payments.MandateTermsInput{Text: &text, Version: "1", TimingAndFrequency: "x", AmountDetermination: "x", CancellationPolicy: "x"},
+		Acceptance: payments.MandateAcceptanceInput{Type: mandate.AcceptanceTypeOffline, AcceptedAt: time.Now().Add(-time.Hour)},
+		Limits:     payments.MandateLimitsInput{UseLimit: mandate.UseLimitMultiUse, MaxAmount: 1_000_000, Currency: "usd"},
+	})
+	if err != nil {
+		return nil, err
+	}
+	b.cus, b.pm, b.mdt = cus.ID, pm.ID, m.ID
+	return b, nil
+}
+
+func (b *bundle) close() { b.cleanup() }
+
+// createRate posts createOffSessionPayment n times from the given number of
+// concurrent clients, through the whole HTTP handler.
+func (b *bundle) createRate(ctx context.Context, n, clients int) (float64, error) {
+	const q = `mutation($in: CreateOffSessionPaymentInput!) { createOffSessionPayment(input: $in) { id status } }`
+	var next atomic.Int64
+	var firstErr atomic.Value
+	var wg sync.WaitGroup
+	start := time.Now()
+	for range clients {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := next.Add(1)
+				if i > int64(n) {
+					return
+				}
+				body, _ := json.Marshal(map[string]any{"query": q, "variables": map[string]any{"in": map[string]any{
+					"idempotencyKey": fmt.Sprintf("bench-%d", i), "customerID": b.cus, "paymentMethodID": b.pm, "mandateID": b.mdt,
+					"amount": 100 + i, "currency": "usd", "cadence": "unscheduled",
+				}}})
+				req := httptest.NewRequest(http.MethodPost, "/graphql", bytes.NewReader(body))
+				req.Header.Set("Content-Type", "application/json")
+				req.Header.Set("Authorization", "Bearer "+b.key)
+				rec := httptest.NewRecorder()
+				b.handler.ServeHTTP(rec, req)
+				if rec.Code != http.StatusOK || bytes.Contains(rec.Body.Bytes(), []byte(`"errors"`)) {
+					firstErr.CompareAndSwap(nil, fmt.Errorf("request %d: %d %s", i, rec.Code, rec.Body.String()))
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	if err, _ := firstErr.Load().(error); err != nil {
+		return 0, err
+	}
+	return float64(n) / elapsed.Seconds(), nil
+}
+
+// attemptRate makes n payments due and times the workers through them.
+func (b *bundle) attemptRate(ctx context.Context, n int) (float64, error) {
+	for i := range n {
+		if _, err := b.svc.CreateOffSessionPayment(b.ctx, payments.CreateOffSessionPaymentInput{
+			CustomerID: b.cus, PaymentMethodID: b.pm, MandateID: b.mdt,
+			Amount: int64(100 + i), Currency: "usd", Cadence: offsessionpayment.CadenceUnscheduled,
+		}); err != nil {
+			return 0, err
+		}
+	}
+	start := time.Now()
+	if err := b.proc.Scheduler.RunDuePayments(ctx); err != nil {
+		return 0, err
+	}
+	elapsed := time.Since(start)
+	done, err := b.store.Client.OffSessionPayment.Query().
+		Where(offsessionpayment.StatusEQ(offsessionpayment.StatusSucceeded)).
+		Count(b.ctx)
+	if err != nil {
+		return 0, err
+	}
+	if done != n {
+		return 0, fmt.Errorf("%d of %d payments succeeded", done, n)
+	}
+	return float64(n) / elapsed.Seconds(), nil
+}
+
+// freshURL returns an empty database of the dialect and a function that
+// drops it.
+func freshURL(d string) (string, func(), error) {
+	if d == dialect.SQLite {
+		dir, err := os.MkdirTemp("", "offsession-bench-")
+		if err != nil {
+			return "", nil, err
+		}
+		return "sqlite://" + filepath.Join(dir, "bench.db"), func() { os.RemoveAll(dir) }, nil
+	}
+	base := os.Getenv("TEST_DATABASE_URL")
+	var r [6]byte
+	_, _ = rand.Read(r[:])
+	schema := "bench_" + hex.EncodeToString(r[:])
+	admin, err := sql.Open("pgx", base)
+	if err != nil {
+		return "", nil, err
+	}
+	if _, err := admin.Exec("CREATE SCHEMA " + schema); err != nil {
+		return "", nil, err
+	}
+	u, err := url.Parse(base)
+	if err != nil {
+		return "", nil, err
+	}
+	q := u.Query()
+	q.Set("search_path", schema)
+	u.RawQuery = q.Encode()
+	return u.String(), func() { admin.Exec("DROP SCHEMA " + schema + " CASCADE"); admin.Close() }, nil
+}

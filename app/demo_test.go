@@ -17,16 +17,11 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// TestDemoServesThePlaygroundWithDemoData runs `offsession demo` as `make
-// run` does, on a fresh SQLite file: it prints keys, serves GraphiQL at /,
-// is healthy and ready, and the printed secret key reads payments in each
-// status.
-func TestDemoServesThePlaygroundWithDemoData(t *testing.T) {
-	if testing.Short() {
-		t.Skip("starts a server process")
-	}
-	t.Parallel()
-	dir := t.TempDir()
+// startDemo runs `offsession demo` as `make run` does, in a fresh working
+// directory, and returns its base URL, printed secret key and directory.
+func startDemo(t *testing.T) (base, key, dir string) {
+	t.Helper()
+	dir = t.TempDir()
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), envCommand+"=demo", "OFFSESSION_LISTEN_ADDR=127.0.0.1:0", "OFFSESSION_DATABASE_URL=")
@@ -37,11 +32,9 @@ func TestDemoServesThePlaygroundWithDemoData(t *testing.T) {
 	require.NoError(t, cmd.Start())
 	t.Cleanup(func() { _ = cmd.Process.Kill(); _, _ = cmd.Process.Wait() })
 
-	var key, base string
 	lines := bufio.NewScanner(stdout)
 	keyRE := regexp.MustCompile(`secret key:\s+(sk_\S+)`)
 	urlRE := regexp.MustCompile(`playground at (http://\S+)/`)
-	deadline := time.After(60 * time.Second)
 	found := make(chan struct{})
 	go func() {
 		for lines.Scan() {
@@ -58,13 +51,24 @@ func TestDemoServesThePlaygroundWithDemoData(t *testing.T) {
 	}()
 	select {
 	case <-found:
-	case <-deadline:
+	case <-time.After(60 * time.Second):
 		t.Fatalf("demo did not start: %s", stderr.String())
 	}
 	require.NotEmpty(t, key)
-	_, err = os.Stat(filepath.Join(dir, "offsession.db"))
-	require.NoError(t, err, "the demo creates offsession.db in the working directory")
+	return base, key, dir
+}
 
+// TestDemoServesThePlaygroundWithDemoData: on a fresh SQLite file, the demo
+// prints keys, serves GraphiQL at /, is healthy and ready, and the printed
+// secret key reads payments in each status.
+func TestDemoServesThePlaygroundWithDemoData(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a server process")
+	}
+	t.Parallel()
+	base, key, dir := startDemo(t)
+	_, err := os.Stat(filepath.Join(dir, "offsession.db"))
+	require.NoError(t, err, "the demo creates offsession.db in the working directory")
 	get := func(path string) (int, string) {
 		resp, err := http.Get(base + path)
 		require.NoError(t, err)

@@ -38,12 +38,24 @@ var page = template.Must(template.New("playground").Parse(`<!doctype html>
 <script src="/playground/assets/graphiql.min.js"></script>
 <script>
   const fetcher = GraphiQL.createFetcher({ url: window.location.origin + "/graphql" });
+  // Start from the server's examples and key every time: the demo makes new
+  // keys at each start, so state kept from an earlier visit would be stale.
+  const memory = new Map();
+  const storage = {
+    getItem: (k) => (memory.has(k) ? memory.get(k) : null),
+    setItem: (k, v) => memory.set(k, String(v)),
+    removeItem: (k) => memory.delete(k),
+    clear: () => memory.clear(),
+    get length() { return memory.size; },
+  };
   const root = ReactDOM.createRoot(document.getElementById("graphiql"));
   root.render(React.createElement(GraphiQL, {
     fetcher,
+    storage,
     defaultEditorToolsVisibility: true,
-    shouldPersistHeaders: true,
-    defaultTabs: [{ query: {{.Query}}, variables: {{.Variables}}, headers: {{.Headers}} }],
+    query: {{.Query}},
+    variables: {{.Variables}},
+    headers: {{.Headers}},
   }));
 </script>
 </body>

@@ -39,7 +39,7 @@ type Bundle struct {
 	Proc    *app.Process
 	Handler http.Handler
 	A, B    Account
-	logs *lockedWriter
+	logs    *lockedWriter
 }
 
 // Logs returns everything the process logged so far.

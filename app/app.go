@@ -31,6 +31,7 @@ import (
 	"github.com/offsession/offsession/scheduler"
 	"github.com/offsession/offsession/storage"
 	"github.com/offsession/offsession/viewer"
+	"github.com/offsession/offsession/webhooks"
 )
 
 const usage = `offsession: a self-hosted engine for off-session payments.
@@ -116,6 +117,8 @@ type Process struct {
 	Store     *storage.Store
 	Payments  *payments.Service
 	Scheduler *scheduler.Scheduler
+	Deliverer *webhooks.Deliverer
+	Endpoints *webhooks.Endpoints
 	log       *slog.Logger
 	cfg       Config
 }
@@ -133,17 +136,22 @@ func Build(store *storage.Store, cfg Config, clock clockwork.Clock, log *slog.Lo
 	if store.Dialect == dialect.Postgres {
 		schedCfg.Locker = scheduler.NewPostgresLocker(store.DB)
 	}
-	sched, err := scheduler.New(svc, clock, log, schedCfg)
+	deliverer := webhooks.NewDeliverer(store, clock, log, webhooks.DelivererConfig{Owner: svc.Owner(), BackoffBase: cfg.WebhookBackoff})
+	sched, err := scheduler.New(svc, deliverer, clock, log, schedCfg)
 	if err != nil {
 		return nil, err
 	}
-	return &Process{Store: store, Payments: svc, Scheduler: sched, log: log, cfg: cfg}, nil
+	return &Process{
+		Store: store, Payments: svc, Scheduler: sched, Deliverer: deliverer,
+		Endpoints: webhooks.NewEndpoints(store.Client, clock, payments.EventTypes),
+		log:       log, cfg: cfg,
+	}, nil
 }
 
 // Handler returns the process's HTTP handler, with the playground starting
 // from pg.
 func (p *Process) Handler(pg playground.Config) http.Handler {
-	gql := graph.NewHandler(graph.NewResolver(p.Store.Client, p.Payments), graph.Options{Log: p.log})
+	gql := graph.NewHandler(graph.NewResolver(p.Store.Client, p.Payments, p.Endpoints), graph.Options{Log: p.log})
 	return httpapi.NewHandler(httpapi.Deps{
 		DB:      p.Store.Client,
 		GraphQL: gql,

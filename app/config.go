@@ -13,6 +13,7 @@ import (
 	"github.com/offsession/offsession/payments"
 	"github.com/offsession/offsession/scheduler"
 	"github.com/offsession/offsession/storage"
+	"github.com/offsession/offsession/webhooks"
 )
 
 // Config is offsession's configuration. Every field has an environment
@@ -38,6 +39,10 @@ type Config struct {
 	// ProcessorTimeout: OFFSESSION_PROCESSOR_TIMEOUT, -processor-timeout.
 	// Default 10s; must be shorter than the lease.
 	ProcessorTimeout time.Duration
+	// WebhookBackoff: OFFSESSION_WEBHOOK_BACKOFF, -webhook-backoff. The wait
+	// after a webhook delivery's first failure; it doubles with each
+	// failure, up to 30 minutes, for three days. Default 30s.
+	WebhookBackoff time.Duration
 	// RateLimit: OFFSESSION_RATE_LIMIT, -rate-limit. Requests per second
 	// per API key, with bursts of twice as many. Default 100.
 	RateLimit float64
@@ -57,6 +62,7 @@ func (c *Config) bind(fs *flag.FlagSet) {
 	fs.DurationVar(&c.PollInterval, "poll-interval", envDuration("OFFSESSION_POLL_INTERVAL", scheduler.PollIntervalDefault), "how often due payments are looked for")
 	fs.DurationVar(&c.AttemptLease, "attempt-lease", envDuration("OFFSESSION_ATTEMPT_LEASE", payments.AttemptLeaseDefault), "how long a worker holds a payment")
 	fs.DurationVar(&c.ProcessorTimeout, "processor-timeout", envDuration("OFFSESSION_PROCESSOR_TIMEOUT", payments.ProcessorTimeoutDefault), "timeout of one processor call")
+	fs.DurationVar(&c.WebhookBackoff, "webhook-backoff", envDuration("OFFSESSION_WEBHOOK_BACKOFF", webhooks.BackoffBaseDefault), "wait after a webhook delivery's first failure")
 	fs.Float64Var(&c.RateLimit, "rate-limit", envFloat("OFFSESSION_RATE_LIMIT", httpapi.RatePerSecondDefault), "requests per second per API key")
 	fs.Float64Var(&c.ExplorationShare, "exploration-share", envFloat("OFFSESSION_EXPLORATION_SHARE", 0.05), "share of retry decisions that explore")
 }

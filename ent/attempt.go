@@ -33,6 +33,10 @@ type Attempt struct {
 	Number int `json:"number,omitempty"`
 	// ProcessorID holds the value of the "processor_id" field.
 	ProcessorID *string `json:"processor_id,omitempty"`
+	// The card's fingerprint: network retry budgets are counted per card.
+	CardFingerprint string `json:"card_fingerprint,omitempty"`
+	// The card's brand, whose retry rules apply.
+	CardNetwork string `json:"card_network,omitempty"`
 	// Sent to the processor; the same key is sent again if the call is repeated after a crash or timeout.
 	IdempotencyKey string `json:"idempotency_key,omitempty"`
 	// Outcome holds the value of the "outcome" field.
@@ -111,7 +115,7 @@ func (*Attempt) scanValues(columns []string) ([]any, error) {
 			values[i] = new([]byte)
 		case attempt.FieldNumber, attempt.FieldLatencyMs:
 			values[i] = new(sql.NullInt64)
-		case attempt.FieldID, attempt.FieldAccountID, attempt.FieldPaymentID, attempt.FieldProcessorID, attempt.FieldIdempotencyKey, attempt.FieldOutcome, attempt.FieldDeclineClass, attempt.FieldDeclineCode, attempt.FieldNetworkAdviceCode, attempt.FieldNetworkDeclineCode, attempt.FieldProcessorReference, attempt.FieldMessage:
+		case attempt.FieldID, attempt.FieldAccountID, attempt.FieldPaymentID, attempt.FieldProcessorID, attempt.FieldCardFingerprint, attempt.FieldCardNetwork, attempt.FieldIdempotencyKey, attempt.FieldOutcome, attempt.FieldDeclineClass, attempt.FieldDeclineCode, attempt.FieldNetworkAdviceCode, attempt.FieldNetworkDeclineCode, attempt.FieldProcessorReference, attempt.FieldMessage:
 			values[i] = new(sql.NullString)
 		case attempt.FieldCreatedAt, attempt.FieldUpdatedAt, attempt.FieldScheduledAt, attempt.FieldStartedAt, attempt.FieldFinishedAt:
 			values[i] = new(sql.NullTime)
@@ -172,6 +176,18 @@ func (_m *Attempt) assignValues(columns []string, values []any) error {
 			} else if value.Valid {
 				_m.ProcessorID = new(string)
 				*_m.ProcessorID = value.String
+			}
+		case attempt.FieldCardFingerprint:
+			if value, ok := values[i].(*sql.NullString); !ok {
+				return fmt.Errorf("unexpected type %T for field card_fingerprint", values[i])
+			} else if value.Valid {
+				_m.CardFingerprint = value.String
+			}
+		case attempt.FieldCardNetwork:
+			if value, ok := values[i].(*sql.NullString); !ok {
+				return fmt.Errorf("unexpected type %T for field card_network", values[i])
+			} else if value.Valid {
+				_m.CardNetwork = value.String
 			}
 		case attempt.FieldIdempotencyKey:
 			if value, ok := values[i].(*sql.NullString); !ok {
@@ -334,6 +350,12 @@ func (_m *Attempt) String() string {
 		builder.WriteString("processor_id=")
 		builder.WriteString(*v)
 	}
+	builder.WriteString(", ")
+	builder.WriteString("card_fingerprint=")
+	builder.WriteString(_m.CardFingerprint)
+	builder.WriteString(", ")
+	builder.WriteString("card_network=")
+	builder.WriteString(_m.CardNetwork)
 	builder.WriteString(", ")
 	builder.WriteString("idempotency_key=")
 	builder.WriteString(_m.IdempotencyKey)

@@ -86,6 +86,18 @@ func (_c *AttemptCreate) SetNillableProcessorID(v *string) *AttemptCreate {
 	return _c
 }
 
+// SetCardFingerprint sets the "card_fingerprint" field.
+func (_c *AttemptCreate) SetCardFingerprint(v string) *AttemptCreate {
+	_c.mutation.SetCardFingerprint(v)
+	return _c
+}
+
+// SetCardNetwork sets the "card_network" field.
+func (_c *AttemptCreate) SetCardNetwork(v string) *AttemptCreate {
+	_c.mutation.SetCardNetwork(v)
+	return _c
+}
+
 // SetIdempotencyKey sets the "idempotency_key" field.
 func (_c *AttemptCreate) SetIdempotencyKey(v string) *AttemptCreate {
 	_c.mutation.SetIdempotencyKey(v)
@@ -369,6 +381,12 @@ func (_c *AttemptCreate) check() error {
 	if _, ok := _c.mutation.Number(); !ok {
 		return &ValidationError{Name: "number", err: errors.New(`ent: missing required field "Attempt.number"`)}
 	}
+	if _, ok := _c.mutation.CardFingerprint(); !ok {
+		return &ValidationError{Name: "card_fingerprint", err: errors.New(`ent: missing required field "Attempt.card_fingerprint"`)}
+	}
+	if _, ok := _c.mutation.CardNetwork(); !ok {
+		return &ValidationError{Name: "card_network", err: errors.New(`ent: missing required field "Attempt.card_network"`)}
+	}
 	if _, ok := _c.mutation.IdempotencyKey(); !ok {
 		return &ValidationError{Name: "idempotency_key", err: errors.New(`ent: missing required field "Attempt.idempotency_key"`)}
 	}
@@ -450,6 +468,14 @@ func (_c *AttemptCreate) createSpec() (*Attempt, *sqlgraph.CreateSpec) {
 	if value, ok := _c.mutation.Number(); ok {
 		_spec.SetField(attempt.FieldNumber, field.TypeInt, value)
 		_node.Number = value
+	}
+	if value, ok := _c.mutation.CardFingerprint(); ok {
+		_spec.SetField(attempt.FieldCardFingerprint, field.TypeString, value)
+		_node.CardFingerprint = value
+	}
+	if value, ok := _c.mutation.CardNetwork(); ok {
+		_spec.SetField(attempt.FieldCardNetwork, field.TypeString, value)
+		_node.CardNetwork = value
 	}
 	if value, ok := _c.mutation.IdempotencyKey(); ok {
 		_spec.SetField(attempt.FieldIdempotencyKey, field.TypeString, value)
@@ -798,6 +824,12 @@ func (u *AttemptUpsertOne) UpdateNewValues() *AttemptUpsertOne {
 		}
 		if _, exists := u.create.mutation.ProcessorID(); exists {
 			s.SetIgnore(attempt.FieldProcessorID)
+		}
+		if _, exists := u.create.mutation.CardFingerprint(); exists {
+			s.SetIgnore(attempt.FieldCardFingerprint)
+		}
+		if _, exists := u.create.mutation.CardNetwork(); exists {
+			s.SetIgnore(attempt.FieldCardNetwork)
 		}
 		if _, exists := u.create.mutation.IdempotencyKey(); exists {
 			s.SetIgnore(attempt.FieldIdempotencyKey)
@@ -1245,6 +1277,12 @@ func (u *AttemptUpsertBulk) UpdateNewValues() *AttemptUpsertBulk {
 			}
 			if _, exists := b.mutation.ProcessorID(); exists {
 				s.SetIgnore(attempt.FieldProcessorID)
+			}
+			if _, exists := b.mutation.CardFingerprint(); exists {
+				s.SetIgnore(attempt.FieldCardFingerprint)
+			}
+			if _, exists := b.mutation.CardNetwork(); exists {
+				s.SetIgnore(attempt.FieldCardNetwork)
 			}
 			if _, exists := b.mutation.IdempotencyKey(); exists {
 				s.SetIgnore(attempt.FieldIdempotencyKey)

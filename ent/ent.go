@@ -22,8 +22,11 @@ import (
 	"github.com/offsession/offsession/ent/offsessionpayment"
 	"github.com/offsession/offsession/ent/paymentmethod"
 	"github.com/offsession/offsession/ent/processor"
+	"github.com/offsession/offsession/ent/retrypolicy"
 	"github.com/offsession/offsession/ent/simulatorcharge"
 	"github.com/offsession/offsession/ent/testclock"
+	"github.com/offsession/offsession/ent/webhookdelivery"
+	"github.com/offsession/offsession/ent/webhookendpoint"
 )
 
 // ent aliases to avoid import conflicts in user's code.
@@ -94,8 +97,11 @@ func checkColumn(t, c string) error {
 			offsessionpayment.Table: offsessionpayment.ValidColumn,
 			paymentmethod.Table:     paymentmethod.ValidColumn,
 			processor.Table:         processor.ValidColumn,
+			retrypolicy.Table:       retrypolicy.ValidColumn,
 			simulatorcharge.Table:   simulatorcharge.ValidColumn,
 			testclock.Table:         testclock.ValidColumn,
+			webhookdelivery.Table:   webhookdelivery.ValidColumn,
+			webhookendpoint.Table:   webhookendpoint.ValidColumn,
 		})
 	})
 	return columnCheck(t, c)

@@ -167,6 +167,14 @@ func (_m *OffSessionPayment) TestClock(ctx context.Context) (*TestClock, error) 
 	return result, MaskNotFound(err)
 }
 
+func (_m *OffSessionPayment) RetryPolicy(ctx context.Context) (*RetryPolicy, error) {
+	result, err := _m.Edges.RetryPolicyOrErr()
+	if IsNotLoaded(err) {
+		result, err = _m.QueryRetryPolicy().Only(ctx)
+	}
+	return result, MaskNotFound(err)
+}
+
 func (_m *PaymentMethod) Customer(ctx context.Context) (*Customer, error) {
 	result, err := _m.Edges.CustomerOrErr()
 	if IsNotLoaded(err) {
@@ -196,6 +204,27 @@ func (_m *PaymentMethod) Payments(
 	}
 	alias := graphql.GetFieldContext(ctx).Field.Alias
 	totalCount, hasTotalCount := _m.Edges.totalCount[2][alias]
+	if nodes, err := _m.NamedPayments(alias); err == nil || hasTotalCount {
+		pager, err := newOffSessionPaymentPager(opts, last != nil)
+		if err != nil {
+			return nil, err
+		}
+		conn := &OffSessionPaymentConnection{Edges: []*OffSessionPaymentEdge{}, TotalCount: totalCount}
+		conn.build(nodes, pager, after, first, before, last)
+		return conn, nil
+	}
+	return _m.QueryPayments().Paginate(ctx, after, first, before, last, opts...)
+}
+
+func (_m *RetryPolicy) Payments(
+	ctx context.Context, after *Cursor, first *int, before *Cursor, last *int, orderBy []*OffSessionPaymentOrder, where *OffSessionPaymentWhereInput,
+) (*OffSessionPaymentConnection, error) {
+	opts := []OffSessionPaymentPaginateOption{
+		WithOffSessionPaymentOrder(orderBy),
+		WithOffSessionPaymentFilter(where.Filter),
+	}
+	alias := graphql.GetFieldContext(ctx).Field.Alias
+	totalCount, hasTotalCount := _m.Edges.totalCount[0][alias]
 	if nodes, err := _m.NamedPayments(alias); err == nil || hasTotalCount {
 		pager, err := newOffSessionPaymentPager(opts, last != nil)
 		if err != nil {
@@ -239,4 +268,33 @@ func (_m *TestClock) Payments(
 		return conn, nil
 	}
 	return _m.QueryPayments().Paginate(ctx, after, first, before, last, opts...)
+}
+
+func (_m *WebhookDelivery) Endpoint(ctx context.Context) (*WebhookEndpoint, error) {
+	result, err := _m.Edges.EndpointOrErr()
+	if IsNotLoaded(err) {
+		result, err = _m.QueryEndpoint().Only(ctx)
+	}
+	return result, err
+}
+
+func (_m *WebhookEndpoint) Deliveries(
+	ctx context.Context, after *Cursor, first *int, before *Cursor, last *int, orderBy *WebhookDeliveryOrder, where *WebhookDeliveryWhereInput,
+) (*WebhookDeliveryConnection, error) {
+	opts := []WebhookDeliveryPaginateOption{
+		WithWebhookDeliveryOrder(orderBy),
+		WithWebhookDeliveryFilter(where.Filter),
+	}
+	alias := graphql.GetFieldContext(ctx).Field.Alias
+	totalCount, hasTotalCount := _m.Edges.totalCount[0][alias]
+	if nodes, err := _m.NamedDeliveries(alias); err == nil || hasTotalCount {
+		pager, err := newWebhookDeliveryPager(opts, last != nil)
+		if err != nil {
+			return nil, err
+		}
+		conn := &WebhookDeliveryConnection{Edges: []*WebhookDeliveryEdge{}, TotalCount: totalCount}
+		conn.build(nodes, pager, after, first, before, last)
+		return conn, nil
+	}
+	return _m.QueryDeliveries().Paginate(ctx, after, first, before, last, opts...)
 }

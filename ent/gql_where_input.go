@@ -16,7 +16,10 @@ import (
 	"github.com/offsession/offsession/ent/paymentmethod"
 	"github.com/offsession/offsession/ent/predicate"
 	"github.com/offsession/offsession/ent/processor"
+	"github.com/offsession/offsession/ent/retrypolicy"
 	"github.com/offsession/offsession/ent/testclock"
+	"github.com/offsession/offsession/ent/webhookdelivery"
+	"github.com/offsession/offsession/ent/webhookendpoint"
 )
 
 // AccountWhereInput represents a where input for filtering Account queries.
@@ -309,6 +312,36 @@ type AttemptWhereInput struct {
 	ProcessorIDNotNil       bool     `json:"processorIDNotNil,omitempty"`
 	ProcessorIDEqualFold    *string  `json:"processorIDEqualFold,omitempty"`
 	ProcessorIDContainsFold *string  `json:"processorIDContainsFold,omitempty"`
+
+	// "card_fingerprint" field predicates.
+	CardFingerprint             *string  `json:"cardFingerprint,omitempty"`
+	CardFingerprintNEQ          *string  `json:"cardFingerprintNEQ,omitempty"`
+	CardFingerprintIn           []string `json:"cardFingerprintIn,omitempty"`
+	CardFingerprintNotIn        []string `json:"cardFingerprintNotIn,omitempty"`
+	CardFingerprintGT           *string  `json:"cardFingerprintGT,omitempty"`
+	CardFingerprintGTE          *string  `json:"cardFingerprintGTE,omitempty"`
+	CardFingerprintLT           *string  `json:"cardFingerprintLT,omitempty"`
+	CardFingerprintLTE          *string  `json:"cardFingerprintLTE,omitempty"`
+	CardFingerprintContains     *string  `json:"cardFingerprintContains,omitempty"`
+	CardFingerprintHasPrefix    *string  `json:"cardFingerprintHasPrefix,omitempty"`
+	CardFingerprintHasSuffix    *string  `json:"cardFingerprintHasSuffix,omitempty"`
+	CardFingerprintEqualFold    *string  `json:"cardFingerprintEqualFold,omitempty"`
+	CardFingerprintContainsFold *string  `json:"cardFingerprintContainsFold,omitempty"`
+
+	// "card_network" field predicates.
+	CardNetwork             *string  `json:"cardNetwork,omitempty"`
+	CardNetworkNEQ          *string  `json:"cardNetworkNEQ,omitempty"`
+	CardNetworkIn           []string `json:"cardNetworkIn,omitempty"`
+	CardNetworkNotIn        []string `json:"cardNetworkNotIn,omitempty"`
+	CardNetworkGT           *string  `json:"cardNetworkGT,omitempty"`
+	CardNetworkGTE          *string  `json:"cardNetworkGTE,omitempty"`
+	CardNetworkLT           *string  `json:"cardNetworkLT,omitempty"`
+	CardNetworkLTE          *string  `json:"cardNetworkLTE,omitempty"`
+	CardNetworkContains     *string  `json:"cardNetworkContains,omitempty"`
+	CardNetworkHasPrefix    *string  `json:"cardNetworkHasPrefix,omitempty"`
+	CardNetworkHasSuffix    *string  `json:"cardNetworkHasSuffix,omitempty"`
+	CardNetworkEqualFold    *string  `json:"cardNetworkEqualFold,omitempty"`
+	CardNetworkContainsFold *string  `json:"cardNetworkContainsFold,omitempty"`
 
 	// "idempotency_key" field predicates.
 	IdempotencyKey             *string  `json:"idempotencyKey,omitempty"`
@@ -709,6 +742,84 @@ func (i *AttemptWhereInput) P() (predicate.Attempt, error) {
 	}
 	if i.ProcessorIDContainsFold != nil {
 		predicates = append(predicates, attempt.ProcessorIDContainsFold(*i.ProcessorIDContainsFold))
+	}
+	if i.CardFingerprint != nil {
+		predicates = append(predicates, attempt.CardFingerprintEQ(*i.CardFingerprint))
+	}
+	if i.CardFingerprintNEQ != nil {
+		predicates = append(predicates, attempt.CardFingerprintNEQ(*i.CardFingerprintNEQ))
+	}
+	if len(i.CardFingerprintIn) > 0 {
+		predicates = append(predicates, attempt.CardFingerprintIn(i.CardFingerprintIn...))
+	}
+	if len(i.CardFingerprintNotIn) > 0 {
+		predicates = append(predicates, attempt.CardFingerprintNotIn(i.CardFingerprintNotIn...))
+	}
+	if i.CardFingerprintGT != nil {
+		predicates = append(predicates, attempt.CardFingerprintGT(*i.CardFingerprintGT))
+	}
+	if i.CardFingerprintGTE != nil {
+		predicates = append(predicates, attempt.CardFingerprintGTE(*i.CardFingerprintGTE))
+	}
+	if i.CardFingerprintLT != nil {
+		predicates = append(predicates, attempt.CardFingerprintLT(*i.CardFingerprintLT))
+	}
+	if i.CardFingerprintLTE != nil {
+		predicates = append(predicates, attempt.CardFingerprintLTE(*i.CardFingerprintLTE))
+	}
+	if i.CardFingerprintContains != nil {
+		predicates = append(predicates, attempt.CardFingerprintContains(*i.CardFingerprintContains))
+	}
+	if i.CardFingerprintHasPrefix != nil {
+		predicates = append(predicates, attempt.CardFingerprintHasPrefix(*i.CardFingerprintHasPrefix))
+	}
+	if i.CardFingerprintHasSuffix != nil {
+		predicates = append(predicates, attempt.CardFingerprintHasSuffix(*i.CardFingerprintHasSuffix))
+	}
+	if i.CardFingerprintEqualFold != nil {
+		predicates = append(predicates, attempt.CardFingerprintEqualFold(*i.CardFingerprintEqualFold))
+	}
+	if i.CardFingerprintContainsFold != nil {
+		predicates = append(predicates, attempt.CardFingerprintContainsFold(*i.CardFingerprintContainsFold))
+	}
+	if i.CardNetwork != nil {
+		predicates = append(predicates, attempt.CardNetworkEQ(*i.CardNetwork))
+	}
+	if i.CardNetworkNEQ != nil {
+		predicates = append(predicates, attempt.CardNetworkNEQ(*i.CardNetworkNEQ))
+	}
+	if len(i.CardNetworkIn) > 0 {
+		predicates = append(predicates, attempt.CardNetworkIn(i.CardNetworkIn...))
+	}
+	if len(i.CardNetworkNotIn) > 0 {
+		predicates = append(predicates, attempt.CardNetworkNotIn(i.CardNetworkNotIn...))
+	}
+	if i.CardNetworkGT != nil {
+		predicates = append(predicates, attempt.CardNetworkGT(*i.CardNetworkGT))
+	}
+	if i.CardNetworkGTE != nil {
+		predicates = append(predicates, attempt.CardNetworkGTE(*i.CardNetworkGTE))
+	}
+	if i.CardNetworkLT != nil {
+		predicates = append(predicates, attempt.CardNetworkLT(*i.CardNetworkLT))
+	}
+	if i.CardNetworkLTE != nil {
+		predicates = append(predicates, attempt.CardNetworkLTE(*i.CardNetworkLTE))
+	}
+	if i.CardNetworkContains != nil {
+		predicates = append(predicates, attempt.CardNetworkContains(*i.CardNetworkContains))
+	}
+	if i.CardNetworkHasPrefix != nil {
+		predicates = append(predicates, attempt.CardNetworkHasPrefix(*i.CardNetworkHasPrefix))
+	}
+	if i.CardNetworkHasSuffix != nil {
+		predicates = append(predicates, attempt.CardNetworkHasSuffix(*i.CardNetworkHasSuffix))
+	}
+	if i.CardNetworkEqualFold != nil {
+		predicates = append(predicates, attempt.CardNetworkEqualFold(*i.CardNetworkEqualFold))
+	}
+	if i.CardNetworkContainsFold != nil {
+		predicates = append(predicates, attempt.CardNetworkContainsFold(*i.CardNetworkContainsFold))
 	}
 	if i.IdempotencyKey != nil {
 		predicates = append(predicates, attempt.IdempotencyKeyEQ(*i.IdempotencyKey))
@@ -3511,6 +3622,37 @@ type OffSessionPaymentWhereInput struct {
 	RetryStrategyIn    []offsessionpayment.RetryStrategy `json:"retryStrategyIn,omitempty"`
 	RetryStrategyNotIn []offsessionpayment.RetryStrategy `json:"retryStrategyNotIn,omitempty"`
 
+	// "retry_policy_id" field predicates.
+	RetryPolicyID             *string  `json:"retryPolicyID,omitempty"`
+	RetryPolicyIDNEQ          *string  `json:"retryPolicyIDNEQ,omitempty"`
+	RetryPolicyIDIn           []string `json:"retryPolicyIDIn,omitempty"`
+	RetryPolicyIDNotIn        []string `json:"retryPolicyIDNotIn,omitempty"`
+	RetryPolicyIDGT           *string  `json:"retryPolicyIDGT,omitempty"`
+	RetryPolicyIDGTE          *string  `json:"retryPolicyIDGTE,omitempty"`
+	RetryPolicyIDLT           *string  `json:"retryPolicyIDLT,omitempty"`
+	RetryPolicyIDLTE          *string  `json:"retryPolicyIDLTE,omitempty"`
+	RetryPolicyIDContains     *string  `json:"retryPolicyIDContains,omitempty"`
+	RetryPolicyIDHasPrefix    *string  `json:"retryPolicyIDHasPrefix,omitempty"`
+	RetryPolicyIDHasSuffix    *string  `json:"retryPolicyIDHasSuffix,omitempty"`
+	RetryPolicyIDIsNil        bool     `json:"retryPolicyIDIsNil,omitempty"`
+	RetryPolicyIDNotNil       bool     `json:"retryPolicyIDNotNil,omitempty"`
+	RetryPolicyIDEqualFold    *string  `json:"retryPolicyIDEqualFold,omitempty"`
+	RetryPolicyIDContainsFold *string  `json:"retryPolicyIDContainsFold,omitempty"`
+
+	// "max_retries" field predicates.
+	MaxRetries      *int  `json:"maxRetries,omitempty"`
+	MaxRetriesNEQ   *int  `json:"maxRetriesNEQ,omitempty"`
+	MaxRetriesIn    []int `json:"maxRetriesIn,omitempty"`
+	MaxRetriesNotIn []int `json:"maxRetriesNotIn,omitempty"`
+	MaxRetriesGT    *int  `json:"maxRetriesGT,omitempty"`
+	MaxRetriesGTE   *int  `json:"maxRetriesGTE,omitempty"`
+	MaxRetriesLT    *int  `json:"maxRetriesLT,omitempty"`
+	MaxRetriesLTE   *int  `json:"maxRetriesLTE,omitempty"`
+
+	// "holdout" field predicates.
+	Holdout    *bool `json:"holdout,omitempty"`
+	HoldoutNEQ *bool `json:"holdoutNEQ,omitempty"`
+
 	// "retry_until" field predicates.
 	RetryUntil       *time.Time  `json:"retryUntil,omitempty"`
 	RetryUntilNEQ    *time.Time  `json:"retryUntilNEQ,omitempty"`
@@ -3629,6 +3771,10 @@ type OffSessionPaymentWhereInput struct {
 	// "test_clock" edge predicates.
 	HasTestClock     *bool                  `json:"hasTestClock,omitempty"`
 	HasTestClockWith []*TestClockWhereInput `json:"hasTestClockWith,omitempty"`
+
+	// "retry_policy" edge predicates.
+	HasRetryPolicy     *bool                    `json:"hasRetryPolicy,omitempty"`
+	HasRetryPolicyWith []*RetryPolicyWhereInput `json:"hasRetryPolicyWith,omitempty"`
 }
 
 // AddPredicates adds custom predicates to the where input to be used during the filtering phase.
@@ -4185,6 +4331,81 @@ func (i *OffSessionPaymentWhereInput) P() (predicate.OffSessionPayment, error) {
 	if len(i.RetryStrategyNotIn) > 0 {
 		predicates = append(predicates, offsessionpayment.RetryStrategyNotIn(i.RetryStrategyNotIn...))
 	}
+	if i.RetryPolicyID != nil {
+		predicates = append(predicates, offsessionpayment.RetryPolicyIDEQ(*i.RetryPolicyID))
+	}
+	if i.RetryPolicyIDNEQ != nil {
+		predicates = append(predicates, offsessionpayment.RetryPolicyIDNEQ(*i.RetryPolicyIDNEQ))
+	}
+	if len(i.RetryPolicyIDIn) > 0 {
+		predicates = append(predicates, offsessionpayment.RetryPolicyIDIn(i.RetryPolicyIDIn...))
+	}
+	if len(i.RetryPolicyIDNotIn) > 0 {
+		predicates = append(predicates, offsessionpayment.RetryPolicyIDNotIn(i.RetryPolicyIDNotIn...))
+	}
+	if i.RetryPolicyIDGT != nil {
+		predicates = append(predicates, offsessionpayment.RetryPolicyIDGT(*i.RetryPolicyIDGT))
+	}
+	if i.RetryPolicyIDGTE != nil {
+		predicates = append(predicates, offsessionpayment.RetryPolicyIDGTE(*i.RetryPolicyIDGTE))
+	}
+	if i.RetryPolicyIDLT != nil {
+		predicates = append(predicates, offsessionpayment.RetryPolicyIDLT(*i.RetryPolicyIDLT))
+	}
+	if i.RetryPolicyIDLTE != nil {
+		predicates = append(predicates, offsessionpayment.RetryPolicyIDLTE(*i.RetryPolicyIDLTE))
+	}
+	if i.RetryPolicyIDContains != nil {
+		predicates = append(predicates, offsessionpayment.RetryPolicyIDContains(*i.RetryPolicyIDContains))
+	}
+	if i.RetryPolicyIDHasPrefix != nil {
+		predicates = append(predicates, offsessionpayment.RetryPolicyIDHasPrefix(*i.RetryPolicyIDHasPrefix))
+	}
+	if i.RetryPolicyIDHasSuffix != nil {
+		predicates = append(predicates, offsessionpayment.RetryPolicyIDHasSuffix(*i.RetryPolicyIDHasSuffix))
+	}
+	if i.RetryPolicyIDIsNil {
+		predicates = append(predicates, offsessionpayment.RetryPolicyIDIsNil())
+	}
+	if i.RetryPolicyIDNotNil {
+		predicates = append(predicates, offsessionpayment.RetryPolicyIDNotNil())
+	}
+	if i.RetryPolicyIDEqualFold != nil {
+		predicates = append(predicates, offsessionpayment.RetryPolicyIDEqualFold(*i.RetryPolicyIDEqualFold))
+	}
+	if i.RetryPolicyIDContainsFold != nil {
+		predicates = append(predicates, offsessionpayment.RetryPolicyIDContainsFold(*i.RetryPolicyIDContainsFold))
+	}
+	if i.MaxRetries != nil {
+		predicates = append(predicates, offsessionpayment.MaxRetriesEQ(*i.MaxRetries))
+	}
+	if i.MaxRetriesNEQ != nil {
+		predicates = append(predicates, offsessionpayment.MaxRetriesNEQ(*i.MaxRetriesNEQ))
+	}
+	if len(i.MaxRetriesIn) > 0 {
+		predicates = append(predicates, offsessionpayment.MaxRetriesIn(i.MaxRetriesIn...))
+	}
+	if len(i.MaxRetriesNotIn) > 0 {
+		predicates = append(predicates, offsessionpayment.MaxRetriesNotIn(i.MaxRetriesNotIn...))
+	}
+	if i.MaxRetriesGT != nil {
+		predicates = append(predicates, offsessionpayment.MaxRetriesGT(*i.MaxRetriesGT))
+	}
+	if i.MaxRetriesGTE != nil {
+		predicates = append(predicates, offsessionpayment.MaxRetriesGTE(*i.MaxRetriesGTE))
+	}
+	if i.MaxRetriesLT != nil {
+		predicates = append(predicates, offsessionpayment.MaxRetriesLT(*i.MaxRetriesLT))
+	}
+	if i.MaxRetriesLTE != nil {
+		predicates = append(predicates, offsessionpayment.MaxRetriesLTE(*i.MaxRetriesLTE))
+	}
+	if i.Holdout != nil {
+		predicates = append(predicates, offsessionpayment.HoldoutEQ(*i.Holdout))
+	}
+	if i.HoldoutNEQ != nil {
+		predicates = append(predicates, offsessionpayment.HoldoutNEQ(*i.HoldoutNEQ))
+	}
 	if i.RetryUntil != nil {
 		predicates = append(predicates, offsessionpayment.RetryUntilEQ(*i.RetryUntil))
 	}
@@ -4524,6 +4745,24 @@ func (i *OffSessionPaymentWhereInput) P() (predicate.OffSessionPayment, error) {
 			with = append(with, p)
 		}
 		predicates = append(predicates, offsessionpayment.HasTestClockWith(with...))
+	}
+	if i.HasRetryPolicy != nil {
+		p := offsessionpayment.HasRetryPolicy()
+		if !*i.HasRetryPolicy {
+			p = offsessionpayment.Not(p)
+		}
+		predicates = append(predicates, p)
+	}
+	if len(i.HasRetryPolicyWith) > 0 {
+		with := make([]predicate.RetryPolicy, 0, len(i.HasRetryPolicyWith))
+		for _, w := range i.HasRetryPolicyWith {
+			p, err := w.P()
+			if err != nil {
+				return nil, fmt.Errorf("%w: field 'HasRetryPolicyWith'", err)
+			}
+			with = append(with, p)
+		}
+		predicates = append(predicates, offsessionpayment.HasRetryPolicyWith(with...))
 	}
 	switch len(predicates) {
 	case 0:
@@ -5571,6 +5810,432 @@ func (i *ProcessorWhereInput) P() (predicate.Processor, error) {
 	}
 }
 
+// RetryPolicyWhereInput represents a where input for filtering RetryPolicy queries.
+type RetryPolicyWhereInput struct {
+	Predicates []predicate.RetryPolicy  `json:"-"`
+	Not        *RetryPolicyWhereInput   `json:"not,omitempty"`
+	Or         []*RetryPolicyWhereInput `json:"or,omitempty"`
+	And        []*RetryPolicyWhereInput `json:"and,omitempty"`
+
+	// "id" field predicates.
+	ID             *string  `json:"id,omitempty"`
+	IDNEQ          *string  `json:"idNEQ,omitempty"`
+	IDIn           []string `json:"idIn,omitempty"`
+	IDNotIn        []string `json:"idNotIn,omitempty"`
+	IDGT           *string  `json:"idGT,omitempty"`
+	IDGTE          *string  `json:"idGTE,omitempty"`
+	IDLT           *string  `json:"idLT,omitempty"`
+	IDLTE          *string  `json:"idLTE,omitempty"`
+	IDEqualFold    *string  `json:"idEqualFold,omitempty"`
+	IDContainsFold *string  `json:"idContainsFold,omitempty"`
+
+	// "created_at" field predicates.
+	CreatedAt      *time.Time  `json:"createdAt,omitempty"`
+	CreatedAtNEQ   *time.Time  `json:"createdAtNEQ,omitempty"`
+	CreatedAtIn    []time.Time `json:"createdAtIn,omitempty"`
+	CreatedAtNotIn []time.Time `json:"createdAtNotIn,omitempty"`
+	CreatedAtGT    *time.Time  `json:"createdAtGT,omitempty"`
+	CreatedAtGTE   *time.Time  `json:"createdAtGTE,omitempty"`
+	CreatedAtLT    *time.Time  `json:"createdAtLT,omitempty"`
+	CreatedAtLTE   *time.Time  `json:"createdAtLTE,omitempty"`
+
+	// "name" field predicates.
+	Name             *string  `json:"name,omitempty"`
+	NameNEQ          *string  `json:"nameNEQ,omitempty"`
+	NameIn           []string `json:"nameIn,omitempty"`
+	NameNotIn        []string `json:"nameNotIn,omitempty"`
+	NameGT           *string  `json:"nameGT,omitempty"`
+	NameGTE          *string  `json:"nameGTE,omitempty"`
+	NameLT           *string  `json:"nameLT,omitempty"`
+	NameLTE          *string  `json:"nameLTE,omitempty"`
+	NameContains     *string  `json:"nameContains,omitempty"`
+	NameHasPrefix    *string  `json:"nameHasPrefix,omitempty"`
+	NameHasSuffix    *string  `json:"nameHasSuffix,omitempty"`
+	NameEqualFold    *string  `json:"nameEqualFold,omitempty"`
+	NameContainsFold *string  `json:"nameContainsFold,omitempty"`
+
+	// "strategy" field predicates.
+	Strategy      *retrypolicy.Strategy  `json:"strategy,omitempty"`
+	StrategyNEQ   *retrypolicy.Strategy  `json:"strategyNEQ,omitempty"`
+	StrategyIn    []retrypolicy.Strategy `json:"strategyIn,omitempty"`
+	StrategyNotIn []retrypolicy.Strategy `json:"strategyNotIn,omitempty"`
+
+	// "window" field predicates.
+	Window             *string  `json:"window,omitempty"`
+	WindowNEQ          *string  `json:"windowNEQ,omitempty"`
+	WindowIn           []string `json:"windowIn,omitempty"`
+	WindowNotIn        []string `json:"windowNotIn,omitempty"`
+	WindowGT           *string  `json:"windowGT,omitempty"`
+	WindowGTE          *string  `json:"windowGTE,omitempty"`
+	WindowLT           *string  `json:"windowLT,omitempty"`
+	WindowLTE          *string  `json:"windowLTE,omitempty"`
+	WindowContains     *string  `json:"windowContains,omitempty"`
+	WindowHasPrefix    *string  `json:"windowHasPrefix,omitempty"`
+	WindowHasSuffix    *string  `json:"windowHasSuffix,omitempty"`
+	WindowEqualFold    *string  `json:"windowEqualFold,omitempty"`
+	WindowContainsFold *string  `json:"windowContainsFold,omitempty"`
+
+	// "window_seconds" field predicates.
+	WindowSeconds      *int64  `json:"windowSeconds,omitempty"`
+	WindowSecondsNEQ   *int64  `json:"windowSecondsNEQ,omitempty"`
+	WindowSecondsIn    []int64 `json:"windowSecondsIn,omitempty"`
+	WindowSecondsNotIn []int64 `json:"windowSecondsNotIn,omitempty"`
+	WindowSecondsGT    *int64  `json:"windowSecondsGT,omitempty"`
+	WindowSecondsGTE   *int64  `json:"windowSecondsGTE,omitempty"`
+	WindowSecondsLT    *int64  `json:"windowSecondsLT,omitempty"`
+	WindowSecondsLTE   *int64  `json:"windowSecondsLTE,omitempty"`
+
+	// "max_retries" field predicates.
+	MaxRetries      *int  `json:"maxRetries,omitempty"`
+	MaxRetriesNEQ   *int  `json:"maxRetriesNEQ,omitempty"`
+	MaxRetriesIn    []int `json:"maxRetriesIn,omitempty"`
+	MaxRetriesNotIn []int `json:"maxRetriesNotIn,omitempty"`
+	MaxRetriesGT    *int  `json:"maxRetriesGT,omitempty"`
+	MaxRetriesGTE   *int  `json:"maxRetriesGTE,omitempty"`
+	MaxRetriesLT    *int  `json:"maxRetriesLT,omitempty"`
+	MaxRetriesLTE   *int  `json:"maxRetriesLTE,omitempty"`
+
+	// "holdout_share" field predicates.
+	HoldoutShare      *float64  `json:"holdoutShare,omitempty"`
+	HoldoutShareNEQ   *float64  `json:"holdoutShareNEQ,omitempty"`
+	HoldoutShareIn    []float64 `json:"holdoutShareIn,omitempty"`
+	HoldoutShareNotIn []float64 `json:"holdoutShareNotIn,omitempty"`
+	HoldoutShareGT    *float64  `json:"holdoutShareGT,omitempty"`
+	HoldoutShareGTE   *float64  `json:"holdoutShareGTE,omitempty"`
+	HoldoutShareLT    *float64  `json:"holdoutShareLT,omitempty"`
+	HoldoutShareLTE   *float64  `json:"holdoutShareLTE,omitempty"`
+
+	// "is_default" field predicates.
+	IsDefault    *bool `json:"isDefault,omitempty"`
+	IsDefaultNEQ *bool `json:"isDefaultNEQ,omitempty"`
+
+	// "payments" edge predicates.
+	HasPayments     *bool                          `json:"hasPayments,omitempty"`
+	HasPaymentsWith []*OffSessionPaymentWhereInput `json:"hasPaymentsWith,omitempty"`
+}
+
+// AddPredicates adds custom predicates to the where input to be used during the filtering phase.
+func (i *RetryPolicyWhereInput) AddPredicates(predicates ...predicate.RetryPolicy) {
+	i.Predicates = append(i.Predicates, predicates...)
+}
+
+// Filter applies the RetryPolicyWhereInput filter on the RetryPolicyQuery builder.
+func (i *RetryPolicyWhereInput) Filter(q *RetryPolicyQuery) (*RetryPolicyQuery, error) {
+	if i == nil {
+		return q, nil
+	}
+	p, err := i.P()
+	if err != nil {
+		if err == ErrEmptyRetryPolicyWhereInput {
+			return q, nil
+		}
+		return nil, err
+	}
+	return q.Where(p), nil
+}
+
+// ErrEmptyRetryPolicyWhereInput is returned in case the RetryPolicyWhereInput is empty.
+var ErrEmptyRetryPolicyWhereInput = errors.New("ent: empty predicate RetryPolicyWhereInput")
+
+// P returns a predicate for filtering retrypolicies.
+// An error is returned if the input is empty or invalid.
+func (i *RetryPolicyWhereInput) P() (predicate.RetryPolicy, error) {
+	var predicates []predicate.RetryPolicy
+	if i.Not != nil {
+		p, err := i.Not.P()
+		if err != nil {
+			return nil, fmt.Errorf("%w: field 'not'", err)
+		}
+		predicates = append(predicates, retrypolicy.Not(p))
+	}
+	switch n := len(i.Or); {
+	case n == 1:
+		p, err := i.Or[0].P()
+		if err != nil {
+			return nil, fmt.Errorf("%w: field 'or'", err)
+		}
+		predicates = append(predicates, p)
+	case n > 1:
+		or := make([]predicate.RetryPolicy, 0, n)
+		for _, w := range i.Or {
+			p, err := w.P()
+			if err != nil {
+				return nil, fmt.Errorf("%w: field 'or'", err)
+			}
+			or = append(or, p)
+		}
+		predicates = append(predicates, retrypolicy.Or(or...))
+	}
+	switch n := len(i.And); {
+	case n == 1:
+		p, err := i.And[0].P()
+		if err != nil {
+			return nil, fmt.Errorf("%w: field 'and'", err)
+		}
+		predicates = append(predicates, p)
+	case n > 1:
+		and := make([]predicate.RetryPolicy, 0, n)
+		for _, w := range i.And {
+			p, err := w.P()
+			if err != nil {
+				return nil, fmt.Errorf("%w: field 'and'", err)
+			}
+			and = append(and, p)
+		}
+		predicates = append(predicates, retrypolicy.And(and...))
+	}
+	predicates = append(predicates, i.Predicates...)
+	if i.ID != nil {
+		predicates = append(predicates, retrypolicy.IDEQ(*i.ID))
+	}
+	if i.IDNEQ != nil {
+		predicates = append(predicates, retrypolicy.IDNEQ(*i.IDNEQ))
+	}
+	if len(i.IDIn) > 0 {
+		predicates = append(predicates, retrypolicy.IDIn(i.IDIn...))
+	}
+	if len(i.IDNotIn) > 0 {
+		predicates = append(predicates, retrypolicy.IDNotIn(i.IDNotIn...))
+	}
+	if i.IDGT != nil {
+		predicates = append(predicates, retrypolicy.IDGT(*i.IDGT))
+	}
+	if i.IDGTE != nil {
+		predicates = append(predicates, retrypolicy.IDGTE(*i.IDGTE))
+	}
+	if i.IDLT != nil {
+		predicates = append(predicates, retrypolicy.IDLT(*i.IDLT))
+	}
+	if i.IDLTE != nil {
+		predicates = append(predicates, retrypolicy.IDLTE(*i.IDLTE))
+	}
+	if i.IDEqualFold != nil {
+		predicates = append(predicates, retrypolicy.IDEqualFold(*i.IDEqualFold))
+	}
+	if i.IDContainsFold != nil {
+		predicates = append(predicates, retrypolicy.IDContainsFold(*i.IDContainsFold))
+	}
+	if i.CreatedAt != nil {
+		predicates = append(predicates, retrypolicy.CreatedAtEQ(*i.CreatedAt))
+	}
+	if i.CreatedAtNEQ != nil {
+		predicates = append(predicates, retrypolicy.CreatedAtNEQ(*i.CreatedAtNEQ))
+	}
+	if len(i.CreatedAtIn) > 0 {
+		predicates = append(predicates, retrypolicy.CreatedAtIn(i.CreatedAtIn...))
+	}
+	if len(i.CreatedAtNotIn) > 0 {
+		predicates = append(predicates, retrypolicy.CreatedAtNotIn(i.CreatedAtNotIn...))
+	}
+	if i.CreatedAtGT != nil {
+		predicates = append(predicates, retrypolicy.CreatedAtGT(*i.CreatedAtGT))
+	}
+	if i.CreatedAtGTE != nil {
+		predicates = append(predicates, retrypolicy.CreatedAtGTE(*i.CreatedAtGTE))
+	}
+	if i.CreatedAtLT != nil {
+		predicates = append(predicates, retrypolicy.CreatedAtLT(*i.CreatedAtLT))
+	}
+	if i.CreatedAtLTE != nil {
+		predicates = append(predicates, retrypolicy.CreatedAtLTE(*i.CreatedAtLTE))
+	}
+	if i.Name != nil {
+		predicates = append(predicates, retrypolicy.NameEQ(*i.Name))
+	}
+	if i.NameNEQ != nil {
+		predicates = append(predicates, retrypolicy.NameNEQ(*i.NameNEQ))
+	}
+	if len(i.NameIn) > 0 {
+		predicates = append(predicates, retrypolicy.NameIn(i.NameIn...))
+	}
+	if len(i.NameNotIn) > 0 {
+		predicates = append(predicates, retrypolicy.NameNotIn(i.NameNotIn...))
+	}
+	if i.NameGT != nil {
+		predicates = append(predicates, retrypolicy.NameGT(*i.NameGT))
+	}
+	if i.NameGTE != nil {
+		predicates = append(predicates, retrypolicy.NameGTE(*i.NameGTE))
+	}
+	if i.NameLT != nil {
+		predicates = append(predicates, retrypolicy.NameLT(*i.NameLT))
+	}
+	if i.NameLTE != nil {
+		predicates = append(predicates, retrypolicy.NameLTE(*i.NameLTE))
+	}
+	if i.NameContains != nil {
+		predicates = append(predicates, retrypolicy.NameContains(*i.NameContains))
+	}
+	if i.NameHasPrefix != nil {
+		predicates = append(predicates, retrypolicy.NameHasPrefix(*i.NameHasPrefix))
+	}
+	if i.NameHasSuffix != nil {
+		predicates = append(predicates, retrypolicy.NameHasSuffix(*i.NameHasSuffix))
+	}
+	if i.NameEqualFold != nil {
+		predicates = append(predicates, retrypolicy.NameEqualFold(*i.NameEqualFold))
+	}
+	if i.NameContainsFold != nil {
+		predicates = append(predicates, retrypolicy.NameContainsFold(*i.NameContainsFold))
+	}
+	if i.Strategy != nil {
+		predicates = append(predicates, retrypolicy.StrategyEQ(*i.Strategy))
+	}
+	if i.StrategyNEQ != nil {
+		predicates = append(predicates, retrypolicy.StrategyNEQ(*i.StrategyNEQ))
+	}
+	if len(i.StrategyIn) > 0 {
+		predicates = append(predicates, retrypolicy.StrategyIn(i.StrategyIn...))
+	}
+	if len(i.StrategyNotIn) > 0 {
+		predicates = append(predicates, retrypolicy.StrategyNotIn(i.StrategyNotIn...))
+	}
+	if i.Window != nil {
+		predicates = append(predicates, retrypolicy.WindowEQ(*i.Window))
+	}
+	if i.WindowNEQ != nil {
+		predicates = append(predicates, retrypolicy.WindowNEQ(*i.WindowNEQ))
+	}
+	if len(i.WindowIn) > 0 {
+		predicates = append(predicates, retrypolicy.WindowIn(i.WindowIn...))
+	}
+	if len(i.WindowNotIn) > 0 {
+		predicates = append(predicates, retrypolicy.WindowNotIn(i.WindowNotIn...))
+	}
+	if i.WindowGT != nil {
+		predicates = append(predicates, retrypolicy.WindowGT(*i.WindowGT))
+	}
+	if i.WindowGTE != nil {
+		predicates = append(predicates, retrypolicy.WindowGTE(*i.WindowGTE))
+	}
+	if i.WindowLT != nil {
+		predicates = append(predicates, retrypolicy.WindowLT(*i.WindowLT))
+	}
+	if i.WindowLTE != nil {
+		predicates = append(predicates, retrypolicy.WindowLTE(*i.WindowLTE))
+	}
+	if i.WindowContains != nil {
+		predicates = append(predicates, retrypolicy.WindowContains(*i.WindowContains))
+	}
+	if i.WindowHasPrefix != nil {
+		predicates = append(predicates, retrypolicy.WindowHasPrefix(*i.WindowHasPrefix))
+	}
+	if i.WindowHasSuffix != nil {
+		predicates = append(predicates, retrypolicy.WindowHasSuffix(*i.WindowHasSuffix))
+	}
+	if i.WindowEqualFold != nil {
+		predicates = append(predicates, retrypolicy.WindowEqualFold(*i.WindowEqualFold))
+	}
+	if i.WindowContainsFold != nil {
+		predicates = append(predicates, retrypolicy.WindowContainsFold(*i.WindowContainsFold))
+	}
+	if i.WindowSeconds != nil {
+		predicates = append(predicates, retrypolicy.WindowSecondsEQ(*i.WindowSeconds))
+	}
+	if i.WindowSecondsNEQ != nil {
+		predicates = append(predicates, retrypolicy.WindowSecondsNEQ(*i.WindowSecondsNEQ))
+	}
+	if len(i.WindowSecondsIn) > 0 {
+		predicates = append(predicates, retrypolicy.WindowSecondsIn(i.WindowSecondsIn...))
+	}
+	if len(i.WindowSecondsNotIn) > 0 {
+		predicates = append(predicates, retrypolicy.WindowSecondsNotIn(i.WindowSecondsNotIn...))
+	}
+	if i.WindowSecondsGT != nil {
+		predicates = append(predicates, retrypolicy.WindowSecondsGT(*i.WindowSecondsGT))
+	}
+	if i.WindowSecondsGTE != nil {
+		predicates = append(predicates, retrypolicy.WindowSecondsGTE(*i.WindowSecondsGTE))
+	}
+	if i.WindowSecondsLT != nil {
+		predicates = append(predicates, retrypolicy.WindowSecondsLT(*i.WindowSecondsLT))
+	}
+	if i.WindowSecondsLTE != nil {
+		predicates = append(predicates, retrypolicy.WindowSecondsLTE(*i.WindowSecondsLTE))
+	}
+	if i.MaxRetries != nil {
+		predicates = append(predicates, retrypolicy.MaxRetriesEQ(*i.MaxRetries))
+	}
+	if i.MaxRetriesNEQ != nil {
+		predicates = append(predicates, retrypolicy.MaxRetriesNEQ(*i.MaxRetriesNEQ))
+	}
+	if len(i.MaxRetriesIn) > 0 {
+		predicates = append(predicates, retrypolicy.MaxRetriesIn(i.MaxRetriesIn...))
+	}
+	if len(i.MaxRetriesNotIn) > 0 {
+		predicates = append(predicates, retrypolicy.MaxRetriesNotIn(i.MaxRetriesNotIn...))
+	}
+	if i.MaxRetriesGT != nil {
+		predicates = append(predicates, retrypolicy.MaxRetriesGT(*i.MaxRetriesGT))
+	}
+	if i.MaxRetriesGTE != nil {
+		predicates = append(predicates, retrypolicy.MaxRetriesGTE(*i.MaxRetriesGTE))
+	}
+	if i.MaxRetriesLT != nil {
+		predicates = append(predicates, retrypolicy.MaxRetriesLT(*i.MaxRetriesLT))
+	}
+	if i.MaxRetriesLTE != nil {
+		predicates = append(predicates, retrypolicy.MaxRetriesLTE(*i.MaxRetriesLTE))
+	}
+	if i.HoldoutShare != nil {
+		predicates = append(predicates, retrypolicy.HoldoutShareEQ(*i.HoldoutShare))
+	}
+	if i.HoldoutShareNEQ != nil {
+		predicates = append(predicates, retrypolicy.HoldoutShareNEQ(*i.HoldoutShareNEQ))
+	}
+	if len(i.HoldoutShareIn) > 0 {
+		predicates = append(predicates, retrypolicy.HoldoutShareIn(i.HoldoutShareIn...))
+	}
+	if len(i.HoldoutShareNotIn) > 0 {
+		predicates = append(predicates, retrypolicy.HoldoutShareNotIn(i.HoldoutShareNotIn...))
+	}
+	if i.HoldoutShareGT != nil {
+		predicates = append(predicates, retrypolicy.HoldoutShareGT(*i.HoldoutShareGT))
+	}
+	if i.HoldoutShareGTE != nil {
+		predicates = append(predicates, retrypolicy.HoldoutShareGTE(*i.HoldoutShareGTE))
+	}
+	if i.HoldoutShareLT != nil {
+		predicates = append(predicates, retrypolicy.HoldoutShareLT(*i.HoldoutShareLT))
+	}
+	if i.HoldoutShareLTE != nil {
+		predicates = append(predicates, retrypolicy.HoldoutShareLTE(*i.HoldoutShareLTE))
+	}
+	if i.IsDefault != nil {
+		predicates = append(predicates, retrypolicy.IsDefaultEQ(*i.IsDefault))
+	}
+	if i.IsDefaultNEQ != nil {
+		predicates = append(predicates, retrypolicy.IsDefaultNEQ(*i.IsDefaultNEQ))
+	}
+
+	if i.HasPayments != nil {
+		p := retrypolicy.HasPayments()
+		if !*i.HasPayments {
+			p = retrypolicy.Not(p)
+		}
+		predicates = append(predicates, p)
+	}
+	if len(i.HasPaymentsWith) > 0 {
+		with := make([]predicate.OffSessionPayment, 0, len(i.HasPaymentsWith))
+		for _, w := range i.HasPaymentsWith {
+			p, err := w.P()
+			if err != nil {
+				return nil, fmt.Errorf("%w: field 'HasPaymentsWith'", err)
+			}
+			with = append(with, p)
+		}
+		predicates = append(predicates, retrypolicy.HasPaymentsWith(with...))
+	}
+	switch len(predicates) {
+	case 0:
+		return nil, ErrEmptyRetryPolicyWhereInput
+	case 1:
+		return predicates[0], nil
+	default:
+		return retrypolicy.And(predicates...), nil
+	}
+}
+
 // TestClockWhereInput represents a where input for filtering TestClock queries.
 type TestClockWhereInput struct {
 	Predicates []predicate.TestClock  `json:"-"`
@@ -5934,5 +6599,927 @@ func (i *TestClockWhereInput) P() (predicate.TestClock, error) {
 		return predicates[0], nil
 	default:
 		return testclock.And(predicates...), nil
+	}
+}
+
+// WebhookDeliveryWhereInput represents a where input for filtering WebhookDelivery queries.
+type WebhookDeliveryWhereInput struct {
+	Predicates []predicate.WebhookDelivery  `json:"-"`
+	Not        *WebhookDeliveryWhereInput   `json:"not,omitempty"`
+	Or         []*WebhookDeliveryWhereInput `json:"or,omitempty"`
+	And        []*WebhookDeliveryWhereInput `json:"and,omitempty"`
+
+	// "id" field predicates.
+	ID             *string  `json:"id,omitempty"`
+	IDNEQ          *string  `json:"idNEQ,omitempty"`
+	IDIn           []string `json:"idIn,omitempty"`
+	IDNotIn        []string `json:"idNotIn,omitempty"`
+	IDGT           *string  `json:"idGT,omitempty"`
+	IDGTE          *string  `json:"idGTE,omitempty"`
+	IDLT           *string  `json:"idLT,omitempty"`
+	IDLTE          *string  `json:"idLTE,omitempty"`
+	IDEqualFold    *string  `json:"idEqualFold,omitempty"`
+	IDContainsFold *string  `json:"idContainsFold,omitempty"`
+
+	// "created_at" field predicates.
+	CreatedAt      *time.Time  `json:"createdAt,omitempty"`
+	CreatedAtNEQ   *time.Time  `json:"createdAtNEQ,omitempty"`
+	CreatedAtIn    []time.Time `json:"createdAtIn,omitempty"`
+	CreatedAtNotIn []time.Time `json:"createdAtNotIn,omitempty"`
+	CreatedAtGT    *time.Time  `json:"createdAtGT,omitempty"`
+	CreatedAtGTE   *time.Time  `json:"createdAtGTE,omitempty"`
+	CreatedAtLT    *time.Time  `json:"createdAtLT,omitempty"`
+	CreatedAtLTE   *time.Time  `json:"createdAtLTE,omitempty"`
+
+	// "endpoint_id" field predicates.
+	EndpointID             *string  `json:"endpointID,omitempty"`
+	EndpointIDNEQ          *string  `json:"endpointIDNEQ,omitempty"`
+	EndpointIDIn           []string `json:"endpointIDIn,omitempty"`
+	EndpointIDNotIn        []string `json:"endpointIDNotIn,omitempty"`
+	EndpointIDGT           *string  `json:"endpointIDGT,omitempty"`
+	EndpointIDGTE          *string  `json:"endpointIDGTE,omitempty"`
+	EndpointIDLT           *string  `json:"endpointIDLT,omitempty"`
+	EndpointIDLTE          *string  `json:"endpointIDLTE,omitempty"`
+	EndpointIDContains     *string  `json:"endpointIDContains,omitempty"`
+	EndpointIDHasPrefix    *string  `json:"endpointIDHasPrefix,omitempty"`
+	EndpointIDHasSuffix    *string  `json:"endpointIDHasSuffix,omitempty"`
+	EndpointIDEqualFold    *string  `json:"endpointIDEqualFold,omitempty"`
+	EndpointIDContainsFold *string  `json:"endpointIDContainsFold,omitempty"`
+
+	// "event_id" field predicates.
+	EventID             *string  `json:"eventID,omitempty"`
+	EventIDNEQ          *string  `json:"eventIDNEQ,omitempty"`
+	EventIDIn           []string `json:"eventIDIn,omitempty"`
+	EventIDNotIn        []string `json:"eventIDNotIn,omitempty"`
+	EventIDGT           *string  `json:"eventIDGT,omitempty"`
+	EventIDGTE          *string  `json:"eventIDGTE,omitempty"`
+	EventIDLT           *string  `json:"eventIDLT,omitempty"`
+	EventIDLTE          *string  `json:"eventIDLTE,omitempty"`
+	EventIDContains     *string  `json:"eventIDContains,omitempty"`
+	EventIDHasPrefix    *string  `json:"eventIDHasPrefix,omitempty"`
+	EventIDHasSuffix    *string  `json:"eventIDHasSuffix,omitempty"`
+	EventIDEqualFold    *string  `json:"eventIDEqualFold,omitempty"`
+	EventIDContainsFold *string  `json:"eventIDContainsFold,omitempty"`
+
+	// "event_type" field predicates.
+	EventType             *string  `json:"eventType,omitempty"`
+	EventTypeNEQ          *string  `json:"eventTypeNEQ,omitempty"`
+	EventTypeIn           []string `json:"eventTypeIn,omitempty"`
+	EventTypeNotIn        []string `json:"eventTypeNotIn,omitempty"`
+	EventTypeGT           *string  `json:"eventTypeGT,omitempty"`
+	EventTypeGTE          *string  `json:"eventTypeGTE,omitempty"`
+	EventTypeLT           *string  `json:"eventTypeLT,omitempty"`
+	EventTypeLTE          *string  `json:"eventTypeLTE,omitempty"`
+	EventTypeContains     *string  `json:"eventTypeContains,omitempty"`
+	EventTypeHasPrefix    *string  `json:"eventTypeHasPrefix,omitempty"`
+	EventTypeHasSuffix    *string  `json:"eventTypeHasSuffix,omitempty"`
+	EventTypeEqualFold    *string  `json:"eventTypeEqualFold,omitempty"`
+	EventTypeContainsFold *string  `json:"eventTypeContainsFold,omitempty"`
+
+	// "object_id" field predicates.
+	ObjectID             *string  `json:"objectID,omitempty"`
+	ObjectIDNEQ          *string  `json:"objectIDNEQ,omitempty"`
+	ObjectIDIn           []string `json:"objectIDIn,omitempty"`
+	ObjectIDNotIn        []string `json:"objectIDNotIn,omitempty"`
+	ObjectIDGT           *string  `json:"objectIDGT,omitempty"`
+	ObjectIDGTE          *string  `json:"objectIDGTE,omitempty"`
+	ObjectIDLT           *string  `json:"objectIDLT,omitempty"`
+	ObjectIDLTE          *string  `json:"objectIDLTE,omitempty"`
+	ObjectIDContains     *string  `json:"objectIDContains,omitempty"`
+	ObjectIDHasPrefix    *string  `json:"objectIDHasPrefix,omitempty"`
+	ObjectIDHasSuffix    *string  `json:"objectIDHasSuffix,omitempty"`
+	ObjectIDEqualFold    *string  `json:"objectIDEqualFold,omitempty"`
+	ObjectIDContainsFold *string  `json:"objectIDContainsFold,omitempty"`
+
+	// "object_version" field predicates.
+	ObjectVersion      *int64  `json:"objectVersion,omitempty"`
+	ObjectVersionNEQ   *int64  `json:"objectVersionNEQ,omitempty"`
+	ObjectVersionIn    []int64 `json:"objectVersionIn,omitempty"`
+	ObjectVersionNotIn []int64 `json:"objectVersionNotIn,omitempty"`
+	ObjectVersionGT    *int64  `json:"objectVersionGT,omitempty"`
+	ObjectVersionGTE   *int64  `json:"objectVersionGTE,omitempty"`
+	ObjectVersionLT    *int64  `json:"objectVersionLT,omitempty"`
+	ObjectVersionLTE   *int64  `json:"objectVersionLTE,omitempty"`
+
+	// "status" field predicates.
+	Status      *webhookdelivery.Status  `json:"status,omitempty"`
+	StatusNEQ   *webhookdelivery.Status  `json:"statusNEQ,omitempty"`
+	StatusIn    []webhookdelivery.Status `json:"statusIn,omitempty"`
+	StatusNotIn []webhookdelivery.Status `json:"statusNotIn,omitempty"`
+
+	// "attempt_count" field predicates.
+	AttemptCount      *int  `json:"attemptCount,omitempty"`
+	AttemptCountNEQ   *int  `json:"attemptCountNEQ,omitempty"`
+	AttemptCountIn    []int `json:"attemptCountIn,omitempty"`
+	AttemptCountNotIn []int `json:"attemptCountNotIn,omitempty"`
+	AttemptCountGT    *int  `json:"attemptCountGT,omitempty"`
+	AttemptCountGTE   *int  `json:"attemptCountGTE,omitempty"`
+	AttemptCountLT    *int  `json:"attemptCountLT,omitempty"`
+	AttemptCountLTE   *int  `json:"attemptCountLTE,omitempty"`
+
+	// "next_attempt_at" field predicates.
+	NextAttemptAt       *time.Time  `json:"nextAttemptAt,omitempty"`
+	NextAttemptAtNEQ    *time.Time  `json:"nextAttemptAtNEQ,omitempty"`
+	NextAttemptAtIn     []time.Time `json:"nextAttemptAtIn,omitempty"`
+	NextAttemptAtNotIn  []time.Time `json:"nextAttemptAtNotIn,omitempty"`
+	NextAttemptAtGT     *time.Time  `json:"nextAttemptAtGT,omitempty"`
+	NextAttemptAtGTE    *time.Time  `json:"nextAttemptAtGTE,omitempty"`
+	NextAttemptAtLT     *time.Time  `json:"nextAttemptAtLT,omitempty"`
+	NextAttemptAtLTE    *time.Time  `json:"nextAttemptAtLTE,omitempty"`
+	NextAttemptAtIsNil  bool        `json:"nextAttemptAtIsNil,omitempty"`
+	NextAttemptAtNotNil bool        `json:"nextAttemptAtNotNil,omitempty"`
+
+	// "delivered_at" field predicates.
+	DeliveredAt       *time.Time  `json:"deliveredAt,omitempty"`
+	DeliveredAtNEQ    *time.Time  `json:"deliveredAtNEQ,omitempty"`
+	DeliveredAtIn     []time.Time `json:"deliveredAtIn,omitempty"`
+	DeliveredAtNotIn  []time.Time `json:"deliveredAtNotIn,omitempty"`
+	DeliveredAtGT     *time.Time  `json:"deliveredAtGT,omitempty"`
+	DeliveredAtGTE    *time.Time  `json:"deliveredAtGTE,omitempty"`
+	DeliveredAtLT     *time.Time  `json:"deliveredAtLT,omitempty"`
+	DeliveredAtLTE    *time.Time  `json:"deliveredAtLTE,omitempty"`
+	DeliveredAtIsNil  bool        `json:"deliveredAtIsNil,omitempty"`
+	DeliveredAtNotNil bool        `json:"deliveredAtNotNil,omitempty"`
+
+	// "give_up_at" field predicates.
+	GiveUpAt      *time.Time  `json:"giveUpAt,omitempty"`
+	GiveUpAtNEQ   *time.Time  `json:"giveUpAtNEQ,omitempty"`
+	GiveUpAtIn    []time.Time `json:"giveUpAtIn,omitempty"`
+	GiveUpAtNotIn []time.Time `json:"giveUpAtNotIn,omitempty"`
+	GiveUpAtGT    *time.Time  `json:"giveUpAtGT,omitempty"`
+	GiveUpAtGTE   *time.Time  `json:"giveUpAtGTE,omitempty"`
+	GiveUpAtLT    *time.Time  `json:"giveUpAtLT,omitempty"`
+	GiveUpAtLTE   *time.Time  `json:"giveUpAtLTE,omitempty"`
+
+	// "endpoint" edge predicates.
+	HasEndpoint     *bool                        `json:"hasEndpoint,omitempty"`
+	HasEndpointWith []*WebhookEndpointWhereInput `json:"hasEndpointWith,omitempty"`
+}
+
+// AddPredicates adds custom predicates to the where input to be used during the filtering phase.
+func (i *WebhookDeliveryWhereInput) AddPredicates(predicates ...predicate.WebhookDelivery) {
+	i.Predicates = append(i.Predicates, predicates...)
+}
+
+// Filter applies the WebhookDeliveryWhereInput filter on the WebhookDeliveryQuery builder.
+func (i *WebhookDeliveryWhereInput) Filter(q *WebhookDeliveryQuery) (*WebhookDeliveryQuery, error) {
+	if i == nil {
+		return q, nil
+	}
+	p, err := i.P()
+	if err != nil {
+		if err == ErrEmptyWebhookDeliveryWhereInput {
+			return q, nil
+		}
+		return nil, err
+	}
+	return q.Where(p), nil
+}
+
+// ErrEmptyWebhookDeliveryWhereInput is returned in case the WebhookDeliveryWhereInput is empty.
+var ErrEmptyWebhookDeliveryWhereInput = errors.New("ent: empty predicate WebhookDeliveryWhereInput")
+
+// P returns a predicate for filtering webhookdeliveries.
+// An error is returned if the input is empty or invalid.
+func (i *WebhookDeliveryWhereInput) P() (predicate.WebhookDelivery, error) {
+	var predicates []predicate.WebhookDelivery
+	if i.Not != nil {
+		p, err := i.Not.P()
+		if err != nil {
+			return nil, fmt.Errorf("%w: field 'not'", err)
+		}
+		predicates = append(predicates, webhookdelivery.Not(p))
+	}
+	switch n := len(i.Or); {
+	case n == 1:
+		p, err := i.Or[0].P()
+		if err != nil {
+			return nil, fmt.Errorf("%w: field 'or'", err)
+		}
+		predicates = append(predicates, p)
+	case n > 1:
+		or := make([]predicate.WebhookDelivery, 0, n)
+		for _, w := range i.Or {
+			p, err := w.P()
+			if err != nil {
+				return nil, fmt.Errorf("%w: field 'or'", err)
+			}
+			or = append(or, p)
+		}
+		predicates = append(predicates, webhookdelivery.Or(or...))
+	}
+	switch n := len(i.And); {
+	case n == 1:
+		p, err := i.And[0].P()
+		if err != nil {
+			return nil, fmt.Errorf("%w: field 'and'", err)
+		}
+		predicates = append(predicates, p)
+	case n > 1:
+		and := make([]predicate.WebhookDelivery, 0, n)
+		for _, w := range i.And {
+			p, err := w.P()
+			if err != nil {
+				return nil, fmt.Errorf("%w: field 'and'", err)
+			}
+			and = append(and, p)
+		}
+		predicates = append(predicates, webhookdelivery.And(and...))
+	}
+	predicates = append(predicates, i.Predicates...)
+	if i.ID != nil {
+		predicates = append(predicates, webhookdelivery.IDEQ(*i.ID))
+	}
+	if i.IDNEQ != nil {
+		predicates = append(predicates, webhookdelivery.IDNEQ(*i.IDNEQ))
+	}
+	if len(i.IDIn) > 0 {
+		predicates = append(predicates, webhookdelivery.IDIn(i.IDIn...))
+	}
+	if len(i.IDNotIn) > 0 {
+		predicates = append(predicates, webhookdelivery.IDNotIn(i.IDNotIn...))
+	}
+	if i.IDGT != nil {
+		predicates = append(predicates, webhookdelivery.IDGT(*i.IDGT))
+	}
+	if i.IDGTE != nil {
+		predicates = append(predicates, webhookdelivery.IDGTE(*i.IDGTE))
+	}
+	if i.IDLT != nil {
+		predicates = append(predicates, webhookdelivery.IDLT(*i.IDLT))
+	}
+	if i.IDLTE != nil {
+		predicates = append(predicates, webhookdelivery.IDLTE(*i.IDLTE))
+	}
+	if i.IDEqualFold != nil {
+		predicates = append(predicates, webhookdelivery.IDEqualFold(*i.IDEqualFold))
+	}
+	if i.IDContainsFold != nil {
+		predicates = append(predicates, webhookdelivery.IDContainsFold(*i.IDContainsFold))
+	}
+	if i.CreatedAt != nil {
+		predicates = append(predicates, webhookdelivery.CreatedAtEQ(*i.CreatedAt))
+	}
+	if i.CreatedAtNEQ != nil {
+		predicates = append(predicates, webhookdelivery.CreatedAtNEQ(*i.CreatedAtNEQ))
+	}
+	if len(i.CreatedAtIn) > 0 {
+		predicates = append(predicates, webhookdelivery.CreatedAtIn(i.CreatedAtIn...))
+	}
+	if len(i.CreatedAtNotIn) > 0 {
+		predicates = append(predicates, webhookdelivery.CreatedAtNotIn(i.CreatedAtNotIn...))
+	}
+	if i.CreatedAtGT != nil {
+		predicates = append(predicates, webhookdelivery.CreatedAtGT(*i.CreatedAtGT))
+	}
+	if i.CreatedAtGTE != nil {
+		predicates = append(predicates, webhookdelivery.CreatedAtGTE(*i.CreatedAtGTE))
+	}
+	if i.CreatedAtLT != nil {
+		predicates = append(predicates, webhookdelivery.CreatedAtLT(*i.CreatedAtLT))
+	}
+	if i.CreatedAtLTE != nil {
+		predicates = append(predicates, webhookdelivery.CreatedAtLTE(*i.CreatedAtLTE))
+	}
+	if i.EndpointID != nil {
+		predicates = append(predicates, webhookdelivery.EndpointIDEQ(*i.EndpointID))
+	}
+	if i.EndpointIDNEQ != nil {
+		predicates = append(predicates, webhookdelivery.EndpointIDNEQ(*i.EndpointIDNEQ))
+	}
+	if len(i.EndpointIDIn) > 0 {
+		predicates = append(predicates, webhookdelivery.EndpointIDIn(i.EndpointIDIn...))
+	}
+	if len(i.EndpointIDNotIn) > 0 {
+		predicates = append(predicates, webhookdelivery.EndpointIDNotIn(i.EndpointIDNotIn...))
+	}
+	if i.EndpointIDGT != nil {
+		predicates = append(predicates, webhookdelivery.EndpointIDGT(*i.EndpointIDGT))
+	}
+	if i.EndpointIDGTE != nil {
+		predicates = append(predicates, webhookdelivery.EndpointIDGTE(*i.EndpointIDGTE))
+	}
+	if i.EndpointIDLT != nil {
+		predicates = append(predicates, webhookdelivery.EndpointIDLT(*i.EndpointIDLT))
+	}
+	if i.EndpointIDLTE != nil {
+		predicates = append(predicates, webhookdelivery.EndpointIDLTE(*i.EndpointIDLTE))
+	}
+	if i.EndpointIDContains != nil {
+		predicates = append(predicates, webhookdelivery.EndpointIDContains(*i.EndpointIDContains))
+	}
+	if i.EndpointIDHasPrefix != nil {
+		predicates = append(predicates, webhookdelivery.EndpointIDHasPrefix(*i.EndpointIDHasPrefix))
+	}
+	if i.EndpointIDHasSuffix != nil {
+		predicates = append(predicates, webhookdelivery.EndpointIDHasSuffix(*i.EndpointIDHasSuffix))
+	}
+	if i.EndpointIDEqualFold != nil {
+		predicates = append(predicates, webhookdelivery.EndpointIDEqualFold(*i.EndpointIDEqualFold))
+	}
+	if i.EndpointIDContainsFold != nil {
+		predicates = append(predicates, webhookdelivery.EndpointIDContainsFold(*i.EndpointIDContainsFold))
+	}
+	if i.EventID != nil {
+		predicates = append(predicates, webhookdelivery.EventIDEQ(*i.EventID))
+	}
+	if i.EventIDNEQ != nil {
+		predicates = append(predicates, webhookdelivery.EventIDNEQ(*i.EventIDNEQ))
+	}
+	if len(i.EventIDIn) > 0 {
+		predicates = append(predicates, webhookdelivery.EventIDIn(i.EventIDIn...))
+	}
+	if len(i.EventIDNotIn) > 0 {
+		predicates = append(predicates, webhookdelivery.EventIDNotIn(i.EventIDNotIn...))
+	}
+	if i.EventIDGT != nil {
+		predicates = append(predicates, webhookdelivery.EventIDGT(*i.EventIDGT))
+	}
+	if i.EventIDGTE != nil {
+		predicates = append(predicates, webhookdelivery.EventIDGTE(*i.EventIDGTE))
+	}
+	if i.EventIDLT != nil {
+		predicates = append(predicates, webhookdelivery.EventIDLT(*i.EventIDLT))
+	}
+	if i.EventIDLTE != nil {
+		predicates = append(predicates, webhookdelivery.EventIDLTE(*i.EventIDLTE))
+	}
+	if i.EventIDContains != nil {
+		predicates = append(predicates, webhookdelivery.EventIDContains(*i.EventIDContains))
+	}
+	if i.EventIDHasPrefix != nil {
+		predicates = append(predicates, webhookdelivery.EventIDHasPrefix(*i.EventIDHasPrefix))
+	}
+	if i.EventIDHasSuffix != nil {
+		predicates = append(predicates, webhookdelivery.EventIDHasSuffix(*i.EventIDHasSuffix))
+	}
+	if i.EventIDEqualFold != nil {
+		predicates = append(predicates, webhookdelivery.EventIDEqualFold(*i.EventIDEqualFold))
+	}
+	if i.EventIDContainsFold != nil {
+		predicates = append(predicates, webhookdelivery.EventIDContainsFold(*i.EventIDContainsFold))
+	}
+	if i.EventType != nil {
+		predicates = append(predicates, webhookdelivery.EventTypeEQ(*i.EventType))
+	}
+	if i.EventTypeNEQ != nil {
+		predicates = append(predicates, webhookdelivery.EventTypeNEQ(*i.EventTypeNEQ))
+	}
+	if len(i.EventTypeIn) > 0 {
+		predicates = append(predicates, webhookdelivery.EventTypeIn(i.EventTypeIn...))
+	}
+	if len(i.EventTypeNotIn) > 0 {
+		predicates = append(predicates, webhookdelivery.EventTypeNotIn(i.EventTypeNotIn...))
+	}
+	if i.EventTypeGT != nil {
+		predicates = append(predicates, webhookdelivery.EventTypeGT(*i.EventTypeGT))
+	}
+	if i.EventTypeGTE != nil {
+		predicates = append(predicates, webhookdelivery.EventTypeGTE(*i.EventTypeGTE))
+	}
+	if i.EventTypeLT != nil {
+		predicates = append(predicates, webhookdelivery.EventTypeLT(*i.EventTypeLT))
+	}
+	if i.EventTypeLTE != nil {
+		predicates = append(predicates, webhookdelivery.EventTypeLTE(*i.EventTypeLTE))
+	}
+	if i.EventTypeContains != nil {
+		predicates = append(predicates, webhookdelivery.EventTypeContains(*i.EventTypeContains))
+	}
+	if i.EventTypeHasPrefix != nil {
+		predicates = append(predicates, webhookdelivery.EventTypeHasPrefix(*i.EventTypeHasPrefix))
+	}
+	if i.EventTypeHasSuffix != nil {
+		predicates = append(predicates, webhookdelivery.EventTypeHasSuffix(*i.EventTypeHasSuffix))
+	}
+	if i.EventTypeEqualFold != nil {
+		predicates = append(predicates, webhookdelivery.EventTypeEqualFold(*i.EventTypeEqualFold))
+	}
+	if i.EventTypeContainsFold != nil {
+		predicates = append(predicates, webhookdelivery.EventTypeContainsFold(*i.EventTypeContainsFold))
+	}
+	if i.ObjectID != nil {
+		predicates = append(predicates, webhookdelivery.ObjectIDEQ(*i.ObjectID))
+	}
+	if i.ObjectIDNEQ != nil {
+		predicates = append(predicates, webhookdelivery.ObjectIDNEQ(*i.ObjectIDNEQ))
+	}
+	if len(i.ObjectIDIn) > 0 {
+		predicates = append(predicates, webhookdelivery.ObjectIDIn(i.ObjectIDIn...))
+	}
+	if len(i.ObjectIDNotIn) > 0 {
+		predicates = append(predicates, webhookdelivery.ObjectIDNotIn(i.ObjectIDNotIn...))
+	}
+	if i.ObjectIDGT != nil {
+		predicates = append(predicates, webhookdelivery.ObjectIDGT(*i.ObjectIDGT))
+	}
+	if i.ObjectIDGTE != nil {
+		predicates = append(predicates, webhookdelivery.ObjectIDGTE(*i.ObjectIDGTE))
+	}
+	if i.ObjectIDLT != nil {
+		predicates = append(predicates, webhookdelivery.ObjectIDLT(*i.ObjectIDLT))
+	}
+	if i.ObjectIDLTE != nil {
+		predicates = append(predicates, webhookdelivery.ObjectIDLTE(*i.ObjectIDLTE))
+	}
+	if i.ObjectIDContains != nil {
+		predicates = append(predicates, webhookdelivery.ObjectIDContains(*i.ObjectIDContains))
+	}
+	if i.ObjectIDHasPrefix != nil {
+		predicates = append(predicates, webhookdelivery.ObjectIDHasPrefix(*i.ObjectIDHasPrefix))
+	}
+	if i.ObjectIDHasSuffix != nil {
+		predicates = append(predicates, webhookdelivery.ObjectIDHasSuffix(*i.ObjectIDHasSuffix))
+	}
+	if i.ObjectIDEqualFold != nil {
+		predicates = append(predicates, webhookdelivery.ObjectIDEqualFold(*i.ObjectIDEqualFold))
+	}
+	if i.ObjectIDContainsFold != nil {
+		predicates = append(predicates, webhookdelivery.ObjectIDContainsFold(*i.ObjectIDContainsFold))
+	}
+	if i.ObjectVersion != nil {
+		predicates = append(predicates, webhookdelivery.ObjectVersionEQ(*i.ObjectVersion))
+	}
+	if i.ObjectVersionNEQ != nil {
+		predicates = append(predicates, webhookdelivery.ObjectVersionNEQ(*i.ObjectVersionNEQ))
+	}
+	if len(i.ObjectVersionIn) > 0 {
+		predicates = append(predicates, webhookdelivery.ObjectVersionIn(i.ObjectVersionIn...))
+	}
+	if len(i.ObjectVersionNotIn) > 0 {
+		predicates = append(predicates, webhookdelivery.ObjectVersionNotIn(i.ObjectVersionNotIn...))
+	}
+	if i.ObjectVersionGT != nil {
+		predicates = append(predicates, webhookdelivery.ObjectVersionGT(*i.ObjectVersionGT))
+	}
+	if i.ObjectVersionGTE != nil {
+		predicates = append(predicates, webhookdelivery.ObjectVersionGTE(*i.ObjectVersionGTE))
+	}
+	if i.ObjectVersionLT != nil {
+		predicates = append(predicates, webhookdelivery.ObjectVersionLT(*i.ObjectVersionLT))
+	}
+	if i.ObjectVersionLTE != nil {
+		predicates = append(predicates, webhookdelivery.ObjectVersionLTE(*i.ObjectVersionLTE))
+	}
+	if i.Status != nil {
+		predicates = append(predicates, webhookdelivery.StatusEQ(*i.Status))
+	}
+	if i.StatusNEQ != nil {
+		predicates = append(predicates, webhookdelivery.StatusNEQ(*i.StatusNEQ))
+	}
+	if len(i.StatusIn) > 0 {
+		predicates = append(predicates, webhookdelivery.StatusIn(i.StatusIn...))
+	}
+	if len(i.StatusNotIn) > 0 {
+		predicates = append(predicates, webhookdelivery.StatusNotIn(i.StatusNotIn...))
+	}
+	if i.AttemptCount != nil {
+		predicates = append(predicates, webhookdelivery.AttemptCountEQ(*i.AttemptCount))
+	}
+	if i.AttemptCountNEQ != nil {
+		predicates = append(predicates, webhookdelivery.AttemptCountNEQ(*i.AttemptCountNEQ))
+	}
+	if len(i.AttemptCountIn) > 0 {
+		predicates = append(predicates, webhookdelivery.AttemptCountIn(i.AttemptCountIn...))
+	}
+	if len(i.AttemptCountNotIn) > 0 {
+		predicates = append(predicates, webhookdelivery.AttemptCountNotIn(i.AttemptCountNotIn...))
+	}
+	if i.AttemptCountGT != nil {
+		predicates = append(predicates, webhookdelivery.AttemptCountGT(*i.AttemptCountGT))
+	}
+	if i.AttemptCountGTE != nil {
+		predicates = append(predicates, webhookdelivery.AttemptCountGTE(*i.AttemptCountGTE))
+	}
+	if i.AttemptCountLT != nil {
+		predicates = append(predicates, webhookdelivery.AttemptCountLT(*i.AttemptCountLT))
+	}
+	if i.AttemptCountLTE != nil {
+		predicates = append(predicates, webhookdelivery.AttemptCountLTE(*i.AttemptCountLTE))
+	}
+	if i.NextAttemptAt != nil {
+		predicates = append(predicates, webhookdelivery.NextAttemptAtEQ(*i.NextAttemptAt))
+	}
+	if i.NextAttemptAtNEQ != nil {
+		predicates = append(predicates, webhookdelivery.NextAttemptAtNEQ(*i.NextAttemptAtNEQ))
+	}
+	if len(i.NextAttemptAtIn) > 0 {
+		predicates = append(predicates, webhookdelivery.NextAttemptAtIn(i.NextAttemptAtIn...))
+	}
+	if len(i.NextAttemptAtNotIn) > 0 {
+		predicates = append(predicates, webhookdelivery.NextAttemptAtNotIn(i.NextAttemptAtNotIn...))
+	}
+	if i.NextAttemptAtGT != nil {
+		predicates = append(predicates, webhookdelivery.NextAttemptAtGT(*i.NextAttemptAtGT))
+	}
+	if i.NextAttemptAtGTE != nil {
+		predicates = append(predicates, webhookdelivery.NextAttemptAtGTE(*i.NextAttemptAtGTE))
+	}
+	if i.NextAttemptAtLT != nil {
+		predicates = append(predicates, webhookdelivery.NextAttemptAtLT(*i.NextAttemptAtLT))
+	}
+	if i.NextAttemptAtLTE != nil {
+		predicates = append(predicates, webhookdelivery.NextAttemptAtLTE(*i.NextAttemptAtLTE))
+	}
+	if i.NextAttemptAtIsNil {
+		predicates = append(predicates, webhookdelivery.NextAttemptAtIsNil())
+	}
+	if i.NextAttemptAtNotNil {
+		predicates = append(predicates, webhookdelivery.NextAttemptAtNotNil())
+	}
+	if i.DeliveredAt != nil {
+		predicates = append(predicates, webhookdelivery.DeliveredAtEQ(*i.DeliveredAt))
+	}
+	if i.DeliveredAtNEQ != nil {
+		predicates = append(predicates, webhookdelivery.DeliveredAtNEQ(*i.DeliveredAtNEQ))
+	}
+	if len(i.DeliveredAtIn) > 0 {
+		predicates = append(predicates, webhookdelivery.DeliveredAtIn(i.DeliveredAtIn...))
+	}
+	if len(i.DeliveredAtNotIn) > 0 {
+		predicates = append(predicates, webhookdelivery.DeliveredAtNotIn(i.DeliveredAtNotIn...))
+	}
+	if i.DeliveredAtGT != nil {
+		predicates = append(predicates, webhookdelivery.DeliveredAtGT(*i.DeliveredAtGT))
+	}
+	if i.DeliveredAtGTE != nil {
+		predicates = append(predicates, webhookdelivery.DeliveredAtGTE(*i.DeliveredAtGTE))
+	}
+	if i.DeliveredAtLT != nil {
+		predicates = append(predicates, webhookdelivery.DeliveredAtLT(*i.DeliveredAtLT))
+	}
+	if i.DeliveredAtLTE != nil {
+		predicates = append(predicates, webhookdelivery.DeliveredAtLTE(*i.DeliveredAtLTE))
+	}
+	if i.DeliveredAtIsNil {
+		predicates = append(predicates, webhookdelivery.DeliveredAtIsNil())
+	}
+	if i.DeliveredAtNotNil {
+		predicates = append(predicates, webhookdelivery.DeliveredAtNotNil())
+	}
+	if i.GiveUpAt != nil {
+		predicates = append(predicates, webhookdelivery.GiveUpAtEQ(*i.GiveUpAt))
+	}
+	if i.GiveUpAtNEQ != nil {
+		predicates = append(predicates, webhookdelivery.GiveUpAtNEQ(*i.GiveUpAtNEQ))
+	}
+	if len(i.GiveUpAtIn) > 0 {
+		predicates = append(predicates, webhookdelivery.GiveUpAtIn(i.GiveUpAtIn...))
+	}
+	if len(i.GiveUpAtNotIn) > 0 {
+		predicates = append(predicates, webhookdelivery.GiveUpAtNotIn(i.GiveUpAtNotIn...))
+	}
+	if i.GiveUpAtGT != nil {
+		predicates = append(predicates, webhookdelivery.GiveUpAtGT(*i.GiveUpAtGT))
+	}
+	if i.GiveUpAtGTE != nil {
+		predicates = append(predicates, webhookdelivery.GiveUpAtGTE(*i.GiveUpAtGTE))
+	}
+	if i.GiveUpAtLT != nil {
+		predicates = append(predicates, webhookdelivery.GiveUpAtLT(*i.GiveUpAtLT))
+	}
+	if i.GiveUpAtLTE != nil {
+		predicates = append(predicates, webhookdelivery.GiveUpAtLTE(*i.GiveUpAtLTE))
+	}
+
+	if i.HasEndpoint != nil {
+		p := webhookdelivery.HasEndpoint()
+		if !*i.HasEndpoint {
+			p = webhookdelivery.Not(p)
+		}
+		predicates = append(predicates, p)
+	}
+	if len(i.HasEndpointWith) > 0 {
+		with := make([]predicate.WebhookEndpoint, 0, len(i.HasEndpointWith))
+		for _, w := range i.HasEndpointWith {
+			p, err := w.P()
+			if err != nil {
+				return nil, fmt.Errorf("%w: field 'HasEndpointWith'", err)
+			}
+			with = append(with, p)
+		}
+		predicates = append(predicates, webhookdelivery.HasEndpointWith(with...))
+	}
+	switch len(predicates) {
+	case 0:
+		return nil, ErrEmptyWebhookDeliveryWhereInput
+	case 1:
+		return predicates[0], nil
+	default:
+		return webhookdelivery.And(predicates...), nil
+	}
+}
+
+// WebhookEndpointWhereInput represents a where input for filtering WebhookEndpoint queries.
+type WebhookEndpointWhereInput struct {
+	Predicates []predicate.WebhookEndpoint  `json:"-"`
+	Not        *WebhookEndpointWhereInput   `json:"not,omitempty"`
+	Or         []*WebhookEndpointWhereInput `json:"or,omitempty"`
+	And        []*WebhookEndpointWhereInput `json:"and,omitempty"`
+
+	// "id" field predicates.
+	ID             *string  `json:"id,omitempty"`
+	IDNEQ          *string  `json:"idNEQ,omitempty"`
+	IDIn           []string `json:"idIn,omitempty"`
+	IDNotIn        []string `json:"idNotIn,omitempty"`
+	IDGT           *string  `json:"idGT,omitempty"`
+	IDGTE          *string  `json:"idGTE,omitempty"`
+	IDLT           *string  `json:"idLT,omitempty"`
+	IDLTE          *string  `json:"idLTE,omitempty"`
+	IDEqualFold    *string  `json:"idEqualFold,omitempty"`
+	IDContainsFold *string  `json:"idContainsFold,omitempty"`
+
+	// "created_at" field predicates.
+	CreatedAt      *time.Time  `json:"createdAt,omitempty"`
+	CreatedAtNEQ   *time.Time  `json:"createdAtNEQ,omitempty"`
+	CreatedAtIn    []time.Time `json:"createdAtIn,omitempty"`
+	CreatedAtNotIn []time.Time `json:"createdAtNotIn,omitempty"`
+	CreatedAtGT    *time.Time  `json:"createdAtGT,omitempty"`
+	CreatedAtGTE   *time.Time  `json:"createdAtGTE,omitempty"`
+	CreatedAtLT    *time.Time  `json:"createdAtLT,omitempty"`
+	CreatedAtLTE   *time.Time  `json:"createdAtLTE,omitempty"`
+
+	// "url" field predicates.
+	URL             *string  `json:"url,omitempty"`
+	URLNEQ          *string  `json:"urlNEQ,omitempty"`
+	URLIn           []string `json:"urlIn,omitempty"`
+	URLNotIn        []string `json:"urlNotIn,omitempty"`
+	URLGT           *string  `json:"urlGT,omitempty"`
+	URLGTE          *string  `json:"urlGTE,omitempty"`
+	URLLT           *string  `json:"urlLT,omitempty"`
+	URLLTE          *string  `json:"urlLTE,omitempty"`
+	URLContains     *string  `json:"urlContains,omitempty"`
+	URLHasPrefix    *string  `json:"urlHasPrefix,omitempty"`
+	URLHasSuffix    *string  `json:"urlHasSuffix,omitempty"`
+	URLEqualFold    *string  `json:"urlEqualFold,omitempty"`
+	URLContainsFold *string  `json:"urlContainsFold,omitempty"`
+
+	// "enabled" field predicates.
+	Enabled    *bool `json:"enabled,omitempty"`
+	EnabledNEQ *bool `json:"enabledNEQ,omitempty"`
+
+	// "description" field predicates.
+	Description             *string  `json:"description,omitempty"`
+	DescriptionNEQ          *string  `json:"descriptionNEQ,omitempty"`
+	DescriptionIn           []string `json:"descriptionIn,omitempty"`
+	DescriptionNotIn        []string `json:"descriptionNotIn,omitempty"`
+	DescriptionGT           *string  `json:"descriptionGT,omitempty"`
+	DescriptionGTE          *string  `json:"descriptionGTE,omitempty"`
+	DescriptionLT           *string  `json:"descriptionLT,omitempty"`
+	DescriptionLTE          *string  `json:"descriptionLTE,omitempty"`
+	DescriptionContains     *string  `json:"descriptionContains,omitempty"`
+	DescriptionHasPrefix    *string  `json:"descriptionHasPrefix,omitempty"`
+	DescriptionHasSuffix    *string  `json:"descriptionHasSuffix,omitempty"`
+	DescriptionIsNil        bool     `json:"descriptionIsNil,omitempty"`
+	DescriptionNotNil       bool     `json:"descriptionNotNil,omitempty"`
+	DescriptionEqualFold    *string  `json:"descriptionEqualFold,omitempty"`
+	DescriptionContainsFold *string  `json:"descriptionContainsFold,omitempty"`
+
+	// "deliveries" edge predicates.
+	HasDeliveries     *bool                        `json:"hasDeliveries,omitempty"`
+	HasDeliveriesWith []*WebhookDeliveryWhereInput `json:"hasDeliveriesWith,omitempty"`
+}
+
+// AddPredicates adds custom predicates to the where input to be used during the filtering phase.
+func (i *WebhookEndpointWhereInput) AddPredicates(predicates ...predicate.WebhookEndpoint) {
+	i.Predicates = append(i.Predicates, predicates...)
+}
+
+// Filter applies the WebhookEndpointWhereInput filter on the WebhookEndpointQuery builder.
+func (i *WebhookEndpointWhereInput) Filter(q *WebhookEndpointQuery) (*WebhookEndpointQuery, error) {
+	if i == nil {
+		return q, nil
+	}
+	p, err := i.P()
+	if err != nil {
+		if err == ErrEmptyWebhookEndpointWhereInput {
+			return q, nil
+		}
+		return nil, err
+	}
+	return q.Where(p), nil
+}
+
+// ErrEmptyWebhookEndpointWhereInput is returned in case the WebhookEndpointWhereInput is empty.
+var ErrEmptyWebhookEndpointWhereInput = errors.New("ent: empty predicate WebhookEndpointWhereInput")
+
+// P returns a predicate for filtering webhookendpoints.
+// An error is returned if the input is empty or invalid.
+func (i *WebhookEndpointWhereInput) P() (predicate.WebhookEndpoint, error) {
+	var predicates []predicate.WebhookEndpoint
+	if i.Not != nil {
+		p, err := i.Not.P()
+		if err != nil {
+			return nil, fmt.Errorf("%w: field 'not'", err)
+		}
+		predicates = append(predicates, webhookendpoint.Not(p))
+	}
+	switch n := len(i.Or); {
+	case n == 1:
+		p, err := i.Or[0].P()
+		if err != nil {
+			return nil, fmt.Errorf("%w: field 'or'", err)
+		}
+		predicates = append(predicates, p)
+	case n > 1:
+		or := make([]predicate.WebhookEndpoint, 0, n)
+		for _, w := range i.Or {
+			p, err := w.P()
+			if err != nil {
+				return nil, fmt.Errorf("%w: field 'or'", err)
+			}
+			or = append(or, p)
+		}
+		predicates = append(predicates, webhookendpoint.Or(or...))
+	}
+	switch n := len(i.And); {
+	case n == 1:
+		p, err := i.And[0].P()
+		if err != nil {
+			return nil, fmt.Errorf("%w: field 'and'", err)
+		}
+		predicates = append(predicates, p)
+	case n > 1:
+		and := make([]predicate.WebhookEndpoint, 0, n)
+		for _, w := range i.And {
+			p, err := w.P()
+			if err != nil {
+				return nil, fmt.Errorf("%w: field 'and'", err)
+			}
+			and = append(and, p)
+		}
+		predicates = append(predicates, webhookendpoint.And(and...))
+	}
+	predicates = append(predicates, i.Predicates...)
+	if i.ID != nil {
+		predicates = append(predicates, webhookendpoint.IDEQ(*i.ID))
+	}
+	if i.IDNEQ != nil {
+		predicates = append(predicates, webhookendpoint.IDNEQ(*i.IDNEQ))
+	}
+	if len(i.IDIn) > 0 {
+		predicates = append(predicates, webhookendpoint.IDIn(i.IDIn...))
+	}
+	if len(i.IDNotIn) > 0 {
+		predicates = append(predicates, webhookendpoint.IDNotIn(i.IDNotIn...))
+	}
+	if i.IDGT != nil {
+		predicates = append(predicates, webhookendpoint.IDGT(*i.IDGT))
+	}
+	if i.IDGTE != nil {
+		predicates = append(predicates, webhookendpoint.IDGTE(*i.IDGTE))
+	}
+	if i.IDLT != nil {
+		predicates = append(predicates, webhookendpoint.IDLT(*i.IDLT))
+	}
+	if i.IDLTE != nil {
+		predicates = append(predicates, webhookendpoint.IDLTE(*i.IDLTE))
+	}
+	if i.IDEqualFold != nil {
+		predicates = append(predicates, webhookendpoint.IDEqualFold(*i.IDEqualFold))
+	}
+	if i.IDContainsFold != nil {
+		predicates = append(predicates, webhookendpoint.IDContainsFold(*i.IDContainsFold))
+	}
+	if i.CreatedAt != nil {
+		predicates = append(predicates, webhookendpoint.CreatedAtEQ(*i.CreatedAt))
+	}
+	if i.CreatedAtNEQ != nil {
+		predicates = append(predicates, webhookendpoint.CreatedAtNEQ(*i.CreatedAtNEQ))
+	}
+	if len(i.CreatedAtIn) > 0 {
+		predicates = append(predicates, webhookendpoint.CreatedAtIn(i.CreatedAtIn...))
+	}
+	if len(i.CreatedAtNotIn) > 0 {
+		predicates = append(predicates, webhookendpoint.CreatedAtNotIn(i.CreatedAtNotIn...))
+	}
+	if i.CreatedAtGT != nil {
+		predicates = append(predicates, webhookendpoint.CreatedAtGT(*i.CreatedAtGT))
+	}
+	if i.CreatedAtGTE != nil {
+		predicates = append(predicates, webhookendpoint.CreatedAtGTE(*i.CreatedAtGTE))
+	}
+	if i.CreatedAtLT != nil {
+		predicates = append(predicates, webhookendpoint.CreatedAtLT(*i.CreatedAtLT))
+	}
+	if i.CreatedAtLTE != nil {
+		predicates = append(predicates, webhookendpoint.CreatedAtLTE(*i.CreatedAtLTE))
+	}
+	if i.URL != nil {
+		predicates = append(predicates, webhookendpoint.URLEQ(*i.URL))
+	}
+	if i.URLNEQ != nil {
+		predicates = append(predicates, webhookendpoint.URLNEQ(*i.URLNEQ))
+	}
+	if len(i.URLIn) > 0 {
+		predicates = append(predicates, webhookendpoint.URLIn(i.URLIn...))
+	}
+	if len(i.URLNotIn) > 0 {
+		predicates = append(predicates, webhookendpoint.URLNotIn(i.URLNotIn...))
+	}
+	if i.URLGT != nil {
+		predicates = append(predicates, webhookendpoint.URLGT(*i.URLGT))
+	}
+	if i.URLGTE != nil {
+		predicates = append(predicates, webhookendpoint.URLGTE(*i.URLGTE))
+	}
+	if i.URLLT != nil {
+		predicates = append(predicates, webhookendpoint.URLLT(*i.URLLT))
+	}
+	if i.URLLTE != nil {
+		predicates = append(predicates, webhookendpoint.URLLTE(*i.URLLTE))
+	}
+	if i.URLContains != nil {
+		predicates = append(predicates, webhookendpoint.URLContains(*i.URLContains))
+	}
+	if i.URLHasPrefix != nil {
+		predicates = append(predicates, webhookendpoint.URLHasPrefix(*i.URLHasPrefix))
+	}
+	if i.URLHasSuffix != nil {
+		predicates = append(predicates, webhookendpoint.URLHasSuffix(*i.URLHasSuffix))
+	}
+	if i.URLEqualFold != nil {
+		predicates = append(predicates, webhookendpoint.URLEqualFold(*i.URLEqualFold))
+	}
+	if i.URLContainsFold != nil {
+		predicates = append(predicates, webhookendpoint.URLContainsFold(*i.URLContainsFold))
+	}
+	if i.Enabled != nil {
+		predicates = append(predicates, webhookendpoint.EnabledEQ(*i.Enabled))
+	}
+	if i.EnabledNEQ != nil {
+		predicates = append(predicates, webhookendpoint.EnabledNEQ(*i.EnabledNEQ))
+	}
+	if i.Description != nil {
+		predicates = append(predicates, webhookendpoint.DescriptionEQ(*i.Description))
+	}
+	if i.DescriptionNEQ != nil {
+		predicates = append(predicates, webhookendpoint.DescriptionNEQ(*i.DescriptionNEQ))
+	}
+	if len(i.DescriptionIn) > 0 {
+		predicates = append(predicates, webhookendpoint.DescriptionIn(i.DescriptionIn...))
+	}
+	if len(i.DescriptionNotIn) > 0 {
+		predicates = append(predicates, webhookendpoint.DescriptionNotIn(i.DescriptionNotIn...))
+	}
+	if i.DescriptionGT != nil {
+		predicates = append(predicates, webhookendpoint.DescriptionGT(*i.DescriptionGT))
+	}
+	if i.DescriptionGTE != nil {
+		predicates = append(predicates, webhookendpoint.DescriptionGTE(*i.DescriptionGTE))
+	}
+	if i.DescriptionLT != nil {
+		predicates = append(predicates, webhookendpoint.DescriptionLT(*i.DescriptionLT))
+	}
+	if i.DescriptionLTE != nil {
+		predicates = append(predicates, webhookendpoint.DescriptionLTE(*i.DescriptionLTE))
+	}
+	if i.DescriptionContains != nil {
+		predicates = append(predicates, webhookendpoint.DescriptionContains(*i.DescriptionContains))
+	}
+	if i.DescriptionHasPrefix != nil {
+		predicates = append(predicates, webhookendpoint.DescriptionHasPrefix(*i.DescriptionHasPrefix))
+	}
+	if i.DescriptionHasSuffix != nil {
+		predicates = append(predicates, webhookendpoint.DescriptionHasSuffix(*i.DescriptionHasSuffix))
+	}
+	if i.DescriptionIsNil {
+		predicates = append(predicates, webhookendpoint.DescriptionIsNil())
+	}
+	if i.DescriptionNotNil {
+		predicates = append(predicates, webhookendpoint.DescriptionNotNil())
+	}
+	if i.DescriptionEqualFold != nil {
+		predicates = append(predicates, webhookendpoint.DescriptionEqualFold(*i.DescriptionEqualFold))
+	}
+	if i.DescriptionContainsFold != nil {
+		predicates = append(predicates, webhookendpoint.DescriptionContainsFold(*i.DescriptionContainsFold))
+	}
+
+	if i.HasDeliveries != nil {
+		p := webhookendpoint.HasDeliveries()
+		if !*i.HasDeliveries {
+			p = webhookendpoint.Not(p)
+		}
+		predicates = append(predicates, p)
+	}
+	if len(i.HasDeliveriesWith) > 0 {
+		with := make([]predicate.WebhookDelivery, 0, len(i.HasDeliveriesWith))
+		for _, w := range i.HasDeliveriesWith {
+			p, err := w.P()
+			if err != nil {
+				return nil, fmt.Errorf("%w: field 'HasDeliveriesWith'", err)
+			}
+			with = append(with, p)
+		}
+		predicates = append(predicates, webhookendpoint.HasDeliveriesWith(with...))
+	}
+	switch len(predicates) {
+	case 0:
+		return nil, ErrEmptyWebhookEndpointWhereInput
+	case 1:
+		return predicates[0], nil
+	default:
+		return webhookendpoint.And(predicates...), nil
 	}
 }

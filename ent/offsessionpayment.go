@@ -14,6 +14,7 @@ import (
 	"github.com/offsession/offsession/ent/mandate"
 	"github.com/offsession/offsession/ent/offsessionpayment"
 	"github.com/offsession/offsession/ent/paymentmethod"
+	"github.com/offsession/offsession/ent/retrypolicy"
 	"github.com/offsession/offsession/ent/schema/schematype"
 	"github.com/offsession/offsession/ent/testclock"
 )
@@ -61,7 +62,15 @@ type OffSessionPayment struct {
 	AmountReceived int64 `json:"amount_received,omitempty"`
 	// RetryStrategy holds the value of the "retry_strategy" field.
 	RetryStrategy offsessionpayment.RetryStrategy `json:"retry_strategy,omitempty"`
-	// RetryUntil holds the value of the "retry_until" field.
+	// RetryPolicyID holds the value of the "retry_policy_id" field.
+	RetryPolicyID *string `json:"retry_policy_id,omitempty"`
+	// Retries allowed after the first attempt.
+	MaxRetries int `json:"max_retries,omitempty"`
+	// For the scheduled strategy: offsets from the first attempt.
+	RetrySchedule []string `json:"retry_schedule,omitempty"`
+	// In the policy's control group: retried on the scheduled strategy.
+	Holdout bool `json:"holdout,omitempty"`
+	// No retry is made after this.
 	RetryUntil *time.Time `json:"retry_until,omitempty"`
 	// AttemptCount holds the value of the "attempt_count" field.
 	AttemptCount int `json:"attempt_count,omitempty"`
@@ -105,11 +114,13 @@ type OffSessionPaymentEdges struct {
 	Attempts []*Attempt `json:"attempts,omitempty"`
 	// TestClock holds the value of the test_clock edge.
 	TestClock *TestClock `json:"test_clock,omitempty"`
+	// RetryPolicy holds the value of the retry_policy edge.
+	RetryPolicy *RetryPolicy `json:"retry_policy,omitempty"`
 	// loadedTypes holds the information for reporting if a
 	// type was loaded (or requested) in eager-loading or not.
-	loadedTypes [5]bool
+	loadedTypes [6]bool
 	// totalCount holds the count of the edges above.
-	totalCount [5]map[string]int
+	totalCount [6]map[string]int
 
 	namedAttempts map[string][]*Attempt
 }
@@ -167,16 +178,29 @@ func (e OffSessionPaymentEdges) TestClockOrErr() (*TestClock, error) {
 	return nil, &NotLoadedError{edge: "test_clock"}
 }
 
+// RetryPolicyOrErr returns the RetryPolicy value or an error if the edge
+// was not loaded in eager-loading, or loaded but was not found.
+func (e OffSessionPaymentEdges) RetryPolicyOrErr() (*RetryPolicy, error) {
+	if e.RetryPolicy != nil {
+		return e.RetryPolicy, nil
+	} else if e.loadedTypes[5] {
+		return nil, &NotFoundError{label: retrypolicy.Label}
+	}
+	return nil, &NotLoadedError{edge: "retry_policy"}
+}
+
 // scanValues returns the types for scanning values from sql.Rows.
 func (*OffSessionPayment) scanValues(columns []string) ([]any, error) {
 	values := make([]any, len(columns))
 	for i := range columns {
 		switch columns[i] {
-		case offsessionpayment.FieldMetadata, offsessionpayment.FieldNextAttemptPlan:
+		case offsessionpayment.FieldMetadata, offsessionpayment.FieldRetrySchedule, offsessionpayment.FieldNextAttemptPlan:
 			values[i] = new([]byte)
-		case offsessionpayment.FieldAmount, offsessionpayment.FieldAmountCapturable, offsessionpayment.FieldAmountReceived, offsessionpayment.FieldAttemptCount, offsessionpayment.FieldVersion:
+		case offsessionpayment.FieldHoldout:
+			values[i] = new(sql.NullBool)
+		case offsessionpayment.FieldAmount, offsessionpayment.FieldAmountCapturable, offsessionpayment.FieldAmountReceived, offsessionpayment.FieldMaxRetries, offsessionpayment.FieldAttemptCount, offsessionpayment.FieldVersion:
 			values[i] = new(sql.NullInt64)
-		case offsessionpayment.FieldID, offsessionpayment.FieldAccountID, offsessionpayment.FieldCustomerID, offsessionpayment.FieldPaymentMethodID, offsessionpayment.FieldMandateID, offsessionpayment.FieldCurrency, offsessionpayment.FieldCadence, offsessionpayment.FieldCaptureMethod, offsessionpayment.FieldTargetDate, offsessionpayment.FieldDescription, offsessionpayment.FieldStatementDescriptorSuffix, offsessionpayment.FieldStatus, offsessionpayment.FieldFailureReason, offsessionpayment.FieldRetryStrategy, offsessionpayment.FieldTestClockID, offsessionpayment.FieldLeaseOwner:
+		case offsessionpayment.FieldID, offsessionpayment.FieldAccountID, offsessionpayment.FieldCustomerID, offsessionpayment.FieldPaymentMethodID, offsessionpayment.FieldMandateID, offsessionpayment.FieldCurrency, offsessionpayment.FieldCadence, offsessionpayment.FieldCaptureMethod, offsessionpayment.FieldTargetDate, offsessionpayment.FieldDescription, offsessionpayment.FieldStatementDescriptorSuffix, offsessionpayment.FieldStatus, offsessionpayment.FieldFailureReason, offsessionpayment.FieldRetryStrategy, offsessionpayment.FieldRetryPolicyID, offsessionpayment.FieldTestClockID, offsessionpayment.FieldLeaseOwner:
 			values[i] = new(sql.NullString)
 		case offsessionpayment.FieldCreatedAt, offsessionpayment.FieldUpdatedAt, offsessionpayment.FieldRetryUntil, offsessionpayment.FieldNextAttemptAt, offsessionpayment.FieldCaptureBefore, offsessionpayment.FieldCanceledAt, offsessionpayment.FieldSucceededAt, offsessionpayment.FieldFailedAt, offsessionpayment.FieldDueAt, offsessionpayment.FieldLeaseExpiresAt:
 			values[i] = new(sql.NullTime)
@@ -318,6 +342,33 @@ func (_m *OffSessionPayment) assignValues(columns []string, values []any) error 
 			} else if value.Valid {
 				_m.RetryStrategy = offsessionpayment.RetryStrategy(value.String)
 			}
+		case offsessionpayment.FieldRetryPolicyID:
+			if value, ok := values[i].(*sql.NullString); !ok {
+				return fmt.Errorf("unexpected type %T for field retry_policy_id", values[i])
+			} else if value.Valid {
+				_m.RetryPolicyID = new(string)
+				*_m.RetryPolicyID = value.String
+			}
+		case offsessionpayment.FieldMaxRetries:
+			if value, ok := values[i].(*sql.NullInt64); !ok {
+				return fmt.Errorf("unexpected type %T for field max_retries", values[i])
+			} else if value.Valid {
+				_m.MaxRetries = int(value.Int64)
+			}
+		case offsessionpayment.FieldRetrySchedule:
+			if value, ok := values[i].(*[]byte); !ok {
+				return fmt.Errorf("unexpected type %T for field retry_schedule", values[i])
+			} else if value != nil && len(*value) > 0 {
+				if err := json.Unmarshal(*value, &_m.RetrySchedule); err != nil {
+					return fmt.Errorf("unmarshal field retry_schedule: %w", err)
+				}
+			}
+		case offsessionpayment.FieldHoldout:
+			if value, ok := values[i].(*sql.NullBool); !ok {
+				return fmt.Errorf("unexpected type %T for field holdout", values[i])
+			} else if value.Valid {
+				_m.Holdout = value.Bool
+			}
 		case offsessionpayment.FieldRetryUntil:
 			if value, ok := values[i].(*sql.NullTime); !ok {
 				return fmt.Errorf("unexpected type %T for field retry_until", values[i])
@@ -445,6 +496,11 @@ func (_m *OffSessionPayment) QueryTestClock() *TestClockQuery {
 	return NewOffSessionPaymentClient(_m.config).QueryTestClock(_m)
 }
 
+// QueryRetryPolicy queries the "retry_policy" edge of the OffSessionPayment entity.
+func (_m *OffSessionPayment) QueryRetryPolicy() *RetryPolicyQuery {
+	return NewOffSessionPaymentClient(_m.config).QueryRetryPolicy(_m)
+}
+
 // Update returns a builder for updating this OffSessionPayment.
 // Note that you need to call OffSessionPayment.Unwrap() before calling this method if this OffSessionPayment
 // was returned from a transaction, and the transaction was committed or rolled back.
@@ -526,6 +582,20 @@ func (_m *OffSessionPayment) String() string {
 	builder.WriteString(", ")
 	builder.WriteString("retry_strategy=")
 	builder.WriteString(fmt.Sprintf("%v", _m.RetryStrategy))
+	builder.WriteString(", ")
+	if v := _m.RetryPolicyID; v != nil {
+		builder.WriteString("retry_policy_id=")
+		builder.WriteString(*v)
+	}
+	builder.WriteString(", ")
+	builder.WriteString("max_retries=")
+	builder.WriteString(fmt.Sprintf("%v", _m.MaxRetries))
+	builder.WriteString(", ")
+	builder.WriteString("retry_schedule=")
+	builder.WriteString(fmt.Sprintf("%v", _m.RetrySchedule))
+	builder.WriteString(", ")
+	builder.WriteString("holdout=")
+	builder.WriteString(fmt.Sprintf("%v", _m.Holdout))
 	builder.WriteString(", ")
 	if v := _m.RetryUntil; v != nil {
 		builder.WriteString("retry_until=")

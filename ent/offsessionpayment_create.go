@@ -17,6 +17,7 @@ import (
 	"github.com/offsession/offsession/ent/mandate"
 	"github.com/offsession/offsession/ent/offsessionpayment"
 	"github.com/offsession/offsession/ent/paymentmethod"
+	"github.com/offsession/offsession/ent/retrypolicy"
 	"github.com/offsession/offsession/ent/schema/schematype"
 	"github.com/offsession/offsession/ent/testclock"
 )
@@ -227,6 +228,54 @@ func (_c *OffSessionPaymentCreate) SetRetryStrategy(v offsessionpayment.RetryStr
 func (_c *OffSessionPaymentCreate) SetNillableRetryStrategy(v *offsessionpayment.RetryStrategy) *OffSessionPaymentCreate {
 	if v != nil {
 		_c.SetRetryStrategy(*v)
+	}
+	return _c
+}
+
+// SetRetryPolicyID sets the "retry_policy_id" field.
+func (_c *OffSessionPaymentCreate) SetRetryPolicyID(v string) *OffSessionPaymentCreate {
+	_c.mutation.SetRetryPolicyID(v)
+	return _c
+}
+
+// SetNillableRetryPolicyID sets the "retry_policy_id" field if the given value is not nil.
+func (_c *OffSessionPaymentCreate) SetNillableRetryPolicyID(v *string) *OffSessionPaymentCreate {
+	if v != nil {
+		_c.SetRetryPolicyID(*v)
+	}
+	return _c
+}
+
+// SetMaxRetries sets the "max_retries" field.
+func (_c *OffSessionPaymentCreate) SetMaxRetries(v int) *OffSessionPaymentCreate {
+	_c.mutation.SetMaxRetries(v)
+	return _c
+}
+
+// SetNillableMaxRetries sets the "max_retries" field if the given value is not nil.
+func (_c *OffSessionPaymentCreate) SetNillableMaxRetries(v *int) *OffSessionPaymentCreate {
+	if v != nil {
+		_c.SetMaxRetries(*v)
+	}
+	return _c
+}
+
+// SetRetrySchedule sets the "retry_schedule" field.
+func (_c *OffSessionPaymentCreate) SetRetrySchedule(v []string) *OffSessionPaymentCreate {
+	_c.mutation.SetRetrySchedule(v)
+	return _c
+}
+
+// SetHoldout sets the "holdout" field.
+func (_c *OffSessionPaymentCreate) SetHoldout(v bool) *OffSessionPaymentCreate {
+	_c.mutation.SetHoldout(v)
+	return _c
+}
+
+// SetNillableHoldout sets the "holdout" field if the given value is not nil.
+func (_c *OffSessionPaymentCreate) SetNillableHoldout(v *bool) *OffSessionPaymentCreate {
+	if v != nil {
+		_c.SetHoldout(*v)
 	}
 	return _c
 }
@@ -462,6 +511,11 @@ func (_c *OffSessionPaymentCreate) SetTestClock(v *TestClock) *OffSessionPayment
 	return _c.SetTestClockID(v.ID)
 }
 
+// SetRetryPolicy sets the "retry_policy" edge to the RetryPolicy entity.
+func (_c *OffSessionPaymentCreate) SetRetryPolicy(v *RetryPolicy) *OffSessionPaymentCreate {
+	return _c.SetRetryPolicyID(v.ID)
+}
+
 // Mutation returns the OffSessionPaymentMutation object of the builder.
 func (_c *OffSessionPaymentCreate) Mutation() *OffSessionPaymentMutation {
 	return _c.mutation
@@ -532,6 +586,14 @@ func (_c *OffSessionPaymentCreate) defaults() error {
 	if _, ok := _c.mutation.RetryStrategy(); !ok {
 		v := offsessionpayment.DefaultRetryStrategy
 		_c.mutation.SetRetryStrategy(v)
+	}
+	if _, ok := _c.mutation.MaxRetries(); !ok {
+		v := offsessionpayment.DefaultMaxRetries
+		_c.mutation.SetMaxRetries(v)
+	}
+	if _, ok := _c.mutation.Holdout(); !ok {
+		v := offsessionpayment.DefaultHoldout
+		_c.mutation.SetHoldout(v)
 	}
 	if _, ok := _c.mutation.AttemptCount(); !ok {
 		v := offsessionpayment.DefaultAttemptCount
@@ -624,6 +686,12 @@ func (_c *OffSessionPaymentCreate) check() error {
 		if err := offsessionpayment.RetryStrategyValidator(v); err != nil {
 			return &ValidationError{Name: "retry_strategy", err: fmt.Errorf(`ent: validator failed for field "OffSessionPayment.retry_strategy": %w`, err)}
 		}
+	}
+	if _, ok := _c.mutation.MaxRetries(); !ok {
+		return &ValidationError{Name: "max_retries", err: errors.New(`ent: missing required field "OffSessionPayment.max_retries"`)}
+	}
+	if _, ok := _c.mutation.Holdout(); !ok {
+		return &ValidationError{Name: "holdout", err: errors.New(`ent: missing required field "OffSessionPayment.holdout"`)}
 	}
 	if _, ok := _c.mutation.AttemptCount(); !ok {
 		return &ValidationError{Name: "attempt_count", err: errors.New(`ent: missing required field "OffSessionPayment.attempt_count"`)}
@@ -744,6 +812,18 @@ func (_c *OffSessionPaymentCreate) createSpec() (*OffSessionPayment, *sqlgraph.C
 	if value, ok := _c.mutation.RetryStrategy(); ok {
 		_spec.SetField(offsessionpayment.FieldRetryStrategy, field.TypeEnum, value)
 		_node.RetryStrategy = value
+	}
+	if value, ok := _c.mutation.MaxRetries(); ok {
+		_spec.SetField(offsessionpayment.FieldMaxRetries, field.TypeInt, value)
+		_node.MaxRetries = value
+	}
+	if value, ok := _c.mutation.RetrySchedule(); ok {
+		_spec.SetField(offsessionpayment.FieldRetrySchedule, field.TypeJSON, value)
+		_node.RetrySchedule = value
+	}
+	if value, ok := _c.mutation.Holdout(); ok {
+		_spec.SetField(offsessionpayment.FieldHoldout, field.TypeBool, value)
+		_node.Holdout = value
 	}
 	if value, ok := _c.mutation.RetryUntil(); ok {
 		_spec.SetField(offsessionpayment.FieldRetryUntil, field.TypeTime, value)
@@ -875,6 +955,23 @@ func (_c *OffSessionPaymentCreate) createSpec() (*OffSessionPayment, *sqlgraph.C
 			edge.Target.Nodes = append(edge.Target.Nodes, k)
 		}
 		_node.TestClockID = &nodes[0]
+		_spec.Edges = append(_spec.Edges, edge)
+	}
+	if nodes := _c.mutation.RetryPolicyIDs(); len(nodes) > 0 {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.M2O,
+			Inverse: true,
+			Table:   offsessionpayment.RetryPolicyTable,
+			Columns: []string{offsessionpayment.RetryPolicyColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(retrypolicy.FieldID, field.TypeString),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_node.RetryPolicyID = &nodes[0]
 		_spec.Edges = append(_spec.Edges, edge)
 	}
 	return _node, _spec
@@ -1296,6 +1393,18 @@ func (u *OffSessionPaymentUpsertOne) UpdateNewValues() *OffSessionPaymentUpsertO
 		}
 		if _, exists := u.create.mutation.RetryStrategy(); exists {
 			s.SetIgnore(offsessionpayment.FieldRetryStrategy)
+		}
+		if _, exists := u.create.mutation.RetryPolicyID(); exists {
+			s.SetIgnore(offsessionpayment.FieldRetryPolicyID)
+		}
+		if _, exists := u.create.mutation.MaxRetries(); exists {
+			s.SetIgnore(offsessionpayment.FieldMaxRetries)
+		}
+		if _, exists := u.create.mutation.RetrySchedule(); exists {
+			s.SetIgnore(offsessionpayment.FieldRetrySchedule)
+		}
+		if _, exists := u.create.mutation.Holdout(); exists {
+			s.SetIgnore(offsessionpayment.FieldHoldout)
 		}
 		if _, exists := u.create.mutation.TestClockID(); exists {
 			s.SetIgnore(offsessionpayment.FieldTestClockID)
@@ -1916,6 +2025,18 @@ func (u *OffSessionPaymentUpsertBulk) UpdateNewValues() *OffSessionPaymentUpsert
 			}
 			if _, exists := b.mutation.RetryStrategy(); exists {
 				s.SetIgnore(offsessionpayment.FieldRetryStrategy)
+			}
+			if _, exists := b.mutation.RetryPolicyID(); exists {
+				s.SetIgnore(offsessionpayment.FieldRetryPolicyID)
+			}
+			if _, exists := b.mutation.MaxRetries(); exists {
+				s.SetIgnore(offsessionpayment.FieldMaxRetries)
+			}
+			if _, exists := b.mutation.RetrySchedule(); exists {
+				s.SetIgnore(offsessionpayment.FieldRetrySchedule)
+			}
+			if _, exists := b.mutation.Holdout(); exists {
+				s.SetIgnore(offsessionpayment.FieldHoldout)
 			}
 			if _, exists := b.mutation.TestClockID(); exists {
 				s.SetIgnore(offsessionpayment.FieldTestClockID)

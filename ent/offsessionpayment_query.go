@@ -19,6 +19,7 @@ import (
 	"github.com/offsession/offsession/ent/offsessionpayment"
 	"github.com/offsession/offsession/ent/paymentmethod"
 	"github.com/offsession/offsession/ent/predicate"
+	"github.com/offsession/offsession/ent/retrypolicy"
 	"github.com/offsession/offsession/ent/testclock"
 )
 
@@ -34,6 +35,7 @@ type OffSessionPaymentQuery struct {
 	withMandate       *MandateQuery
 	withAttempts      *AttemptQuery
 	withTestClock     *TestClockQuery
+	withRetryPolicy   *RetryPolicyQuery
 	loadTotal         []func(context.Context, []*OffSessionPayment) error
 	modifiers         []func(*sql.Selector)
 	withNamedAttempts map[string]*AttemptQuery
@@ -176,6 +178,28 @@ func (_q *OffSessionPaymentQuery) QueryTestClock() *TestClockQuery {
 			sqlgraph.From(offsessionpayment.Table, offsessionpayment.FieldID, selector),
 			sqlgraph.To(testclock.Table, testclock.FieldID),
 			sqlgraph.Edge(sqlgraph.M2O, false, offsessionpayment.TestClockTable, offsessionpayment.TestClockColumn),
+		)
+		fromU = sqlgraph.SetNeighbors(_q.driver.Dialect(), step)
+		return fromU, nil
+	}
+	return query
+}
+
+// QueryRetryPolicy chains the current query on the "retry_policy" edge.
+func (_q *OffSessionPaymentQuery) QueryRetryPolicy() *RetryPolicyQuery {
+	query := (&RetryPolicyClient{config: _q.config}).Query()
+	query.path = func(ctx context.Context) (fromU *sql.Selector, err error) {
+		if err := _q.prepareQuery(ctx); err != nil {
+			return nil, err
+		}
+		selector := _q.sqlQuery(ctx)
+		if err := selector.Err(); err != nil {
+			return nil, err
+		}
+		step := sqlgraph.NewStep(
+			sqlgraph.From(offsessionpayment.Table, offsessionpayment.FieldID, selector),
+			sqlgraph.To(retrypolicy.Table, retrypolicy.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, true, offsessionpayment.RetryPolicyTable, offsessionpayment.RetryPolicyColumn),
 		)
 		fromU = sqlgraph.SetNeighbors(_q.driver.Dialect(), step)
 		return fromU, nil
@@ -380,6 +404,7 @@ func (_q *OffSessionPaymentQuery) Clone() *OffSessionPaymentQuery {
 		withMandate:       _q.withMandate.Clone(),
 		withAttempts:      _q.withAttempts.Clone(),
 		withTestClock:     _q.withTestClock.Clone(),
+		withRetryPolicy:   _q.withRetryPolicy.Clone(),
 		// clone intermediate query.
 		sql:       _q.sql.Clone(),
 		path:      _q.path,
@@ -439,6 +464,17 @@ func (_q *OffSessionPaymentQuery) WithTestClock(opts ...func(*TestClockQuery)) *
 		opt(query)
 	}
 	_q.withTestClock = query
+	return _q
+}
+
+// WithRetryPolicy tells the query-builder to eager-load the nodes that are connected to
+// the "retry_policy" edge. The optional arguments are used to configure the query builder of the edge.
+func (_q *OffSessionPaymentQuery) WithRetryPolicy(opts ...func(*RetryPolicyQuery)) *OffSessionPaymentQuery {
+	query := (&RetryPolicyClient{config: _q.config}).Query()
+	for _, opt := range opts {
+		opt(query)
+	}
+	_q.withRetryPolicy = query
 	return _q
 }
 
@@ -520,12 +556,13 @@ func (_q *OffSessionPaymentQuery) sqlAll(ctx context.Context, hooks ...queryHook
 	var (
 		nodes       = []*OffSessionPayment{}
 		_spec       = _q.querySpec()
-		loadedTypes = [5]bool{
+		loadedTypes = [6]bool{
 			_q.withCustomer != nil,
 			_q.withPaymentMethod != nil,
 			_q.withMandate != nil,
 			_q.withAttempts != nil,
 			_q.withTestClock != nil,
+			_q.withRetryPolicy != nil,
 		}
 	)
 	_spec.ScanValues = func(columns []string) ([]any, error) {
@@ -577,6 +614,12 @@ func (_q *OffSessionPaymentQuery) sqlAll(ctx context.Context, hooks ...queryHook
 	if query := _q.withTestClock; query != nil {
 		if err := _q.loadTestClock(ctx, query, nodes, nil,
 			func(n *OffSessionPayment, e *TestClock) { n.Edges.TestClock = e }); err != nil {
+			return nil, err
+		}
+	}
+	if query := _q.withRetryPolicy; query != nil {
+		if err := _q.loadRetryPolicy(ctx, query, nodes, nil,
+			func(n *OffSessionPayment, e *RetryPolicy) { n.Edges.RetryPolicy = e }); err != nil {
 			return nil, err
 		}
 	}
@@ -744,6 +787,38 @@ func (_q *OffSessionPaymentQuery) loadTestClock(ctx context.Context, query *Test
 	}
 	return nil
 }
+func (_q *OffSessionPaymentQuery) loadRetryPolicy(ctx context.Context, query *RetryPolicyQuery, nodes []*OffSessionPayment, init func(*OffSessionPayment), assign func(*OffSessionPayment, *RetryPolicy)) error {
+	ids := make([]string, 0, len(nodes))
+	nodeids := make(map[string][]*OffSessionPayment)
+	for i := range nodes {
+		if nodes[i].RetryPolicyID == nil {
+			continue
+		}
+		fk := *nodes[i].RetryPolicyID
+		if _, ok := nodeids[fk]; !ok {
+			ids = append(ids, fk)
+		}
+		nodeids[fk] = append(nodeids[fk], nodes[i])
+	}
+	if len(ids) == 0 {
+		return nil
+	}
+	query.Where(retrypolicy.IDIn(ids...))
+	neighbors, err := query.All(ctx)
+	if err != nil {
+		return err
+	}
+	for _, n := range neighbors {
+		nodes, ok := nodeids[n.ID]
+		if !ok {
+			return fmt.Errorf(`unexpected foreign-key "retry_policy_id" returned %v`, n.ID)
+		}
+		for i := range nodes {
+			assign(nodes[i], n)
+		}
+	}
+	return nil
+}
 
 func (_q *OffSessionPaymentQuery) sqlCount(ctx context.Context) (int, error) {
 	_spec := _q.querySpec()
@@ -784,6 +859,9 @@ func (_q *OffSessionPaymentQuery) querySpec() *sqlgraph.QuerySpec {
 		}
 		if _q.withTestClock != nil {
 			_spec.Node.AddColumnOnce(offsessionpayment.FieldTestClockID)
+		}
+		if _q.withRetryPolicy != nil {
+			_spec.Node.AddColumnOnce(offsessionpayment.FieldRetryPolicyID)
 		}
 	}
 	if ps := _q.predicates; len(ps) > 0 {

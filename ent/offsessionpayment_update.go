@@ -531,6 +531,9 @@ func (_u *OffSessionPaymentUpdate) sqlSave(ctx context.Context) (_node int, err 
 	if value, ok := _u.mutation.AddedAmountReceived(); ok {
 		_spec.AddField(offsessionpayment.FieldAmountReceived, field.TypeInt64, value)
 	}
+	if _u.mutation.RetryScheduleCleared() {
+		_spec.ClearField(offsessionpayment.FieldRetrySchedule, field.TypeJSON)
+	}
 	if value, ok := _u.mutation.RetryUntil(); ok {
 		_spec.SetField(offsessionpayment.FieldRetryUntil, field.TypeTime, value)
 	}
@@ -1199,6 +1202,9 @@ func (_u *OffSessionPaymentUpdateOne) sqlSave(ctx context.Context) (_node *OffSe
 	}
 	if value, ok := _u.mutation.AddedAmountReceived(); ok {
 		_spec.AddField(offsessionpayment.FieldAmountReceived, field.TypeInt64, value)
+	}
+	if _u.mutation.RetryScheduleCleared() {
+		_spec.ClearField(offsessionpayment.FieldRetrySchedule, field.TypeJSON)
 	}
 	if value, ok := _u.mutation.RetryUntil(); ok {
 		_spec.SetField(offsessionpayment.FieldRetryUntil, field.TypeTime, value)

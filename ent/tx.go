@@ -34,10 +34,16 @@ type Tx struct {
 	PaymentMethod *PaymentMethodClient
 	// Processor is the client for interacting with the Processor builders.
 	Processor *ProcessorClient
+	// RetryPolicy is the client for interacting with the RetryPolicy builders.
+	RetryPolicy *RetryPolicyClient
 	// SimulatorCharge is the client for interacting with the SimulatorCharge builders.
 	SimulatorCharge *SimulatorChargeClient
 	// TestClock is the client for interacting with the TestClock builders.
 	TestClock *TestClockClient
+	// WebhookDelivery is the client for interacting with the WebhookDelivery builders.
+	WebhookDelivery *WebhookDeliveryClient
+	// WebhookEndpoint is the client for interacting with the WebhookEndpoint builders.
+	WebhookEndpoint *WebhookEndpointClient
 
 	// lazily loaded.
 	client     *Client
@@ -179,8 +185,11 @@ func (tx *Tx) init() {
 	tx.OffSessionPayment = NewOffSessionPaymentClient(tx.config)
 	tx.PaymentMethod = NewPaymentMethodClient(tx.config)
 	tx.Processor = NewProcessorClient(tx.config)
+	tx.RetryPolicy = NewRetryPolicyClient(tx.config)
 	tx.SimulatorCharge = NewSimulatorChargeClient(tx.config)
 	tx.TestClock = NewTestClockClient(tx.config)
+	tx.WebhookDelivery = NewWebhookDeliveryClient(tx.config)
+	tx.WebhookEndpoint = NewWebhookEndpointClient(tx.config)
 }
 
 // txDriver wraps the given dialect.Tx with a nop dialect.Driver implementation.

@@ -31,6 +31,9 @@ func rowCounts(t *testing.T, b *apitest.Bundle) map[string]int {
 		"processors":        c.Processor.Query().Count,
 		"test_clocks":       c.TestClock.Query().Count,
 		"simulator_charges": c.SimulatorCharge.Query().Count,
+		"retry_policies":    c.RetryPolicy.Query().Count,
+		"webhook_endpoints": c.WebhookEndpoint.Query().Count,
+		"deliveries":        c.WebhookDelivery.Query().Count,
 	} {
 		n, err := count(ctx)
 		require.NoError(t, err)

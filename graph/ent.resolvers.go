@@ -52,9 +52,19 @@ func (r *queryResolver) Processors(ctx context.Context, after *entgql.Cursor[str
 	return r.client.Processor.Query().Paginate(ctx, after, first, before, last, ent.WithProcessorOrder(orderBy), ent.WithProcessorFilter(where.Filter))
 }
 
+// RetryPolicies is the resolver for the retryPolicies field.
+func (r *queryResolver) RetryPolicies(ctx context.Context, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int, orderBy []*ent.RetryPolicyOrder, where *ent.RetryPolicyWhereInput) (*ent.RetryPolicyConnection, error) {
+	return r.client.RetryPolicy.Query().Paginate(ctx, after, first, before, last, ent.WithRetryPolicyOrder(orderBy), ent.WithRetryPolicyFilter(where.Filter))
+}
+
 // TestClocks is the resolver for the testClocks field.
 func (r *queryResolver) TestClocks(ctx context.Context, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int, orderBy *ent.TestClockOrder, where *ent.TestClockWhereInput) (*ent.TestClockConnection, error) {
 	return r.client.TestClock.Query().Paginate(ctx, after, first, before, last, ent.WithTestClockOrder(orderBy), ent.WithTestClockFilter(where.Filter))
+}
+
+// WebhookEndpoints is the resolver for the webhookEndpoints field.
+func (r *queryResolver) WebhookEndpoints(ctx context.Context, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int, orderBy []*ent.WebhookEndpointOrder, where *ent.WebhookEndpointWhereInput) (*ent.WebhookEndpointConnection, error) {
+	return r.client.WebhookEndpoint.Query().Paginate(ctx, after, first, before, last, ent.WithWebhookEndpointOrder(orderBy), ent.WithWebhookEndpointFilter(where.Filter))
 }
 
 // OffSessionPayment returns OffSessionPaymentResolver implementation.

@@ -4,6 +4,10 @@ import (
 	"context"
 
 	"github.com/offsession/offsession/apierror"
+	"github.com/offsession/offsession/ent"
+	"github.com/offsession/offsession/ent/offsessionpayment"
+	"github.com/offsession/offsession/ent/schema/schematype"
+	"github.com/offsession/offsession/graph/model"
 	"github.com/offsession/offsession/ids"
 	"github.com/offsession/offsession/viewer"
 )
@@ -26,4 +30,34 @@ func viewerFrom(ctx context.Context) (*viewer.Viewer, error) {
 		return nil, apierror.ErrUnauthenticated
 	}
 	return &v, nil
+}
+
+// nextAttempt describes a payment's next attempt from its plan, or nil when
+// none is planned.
+func nextAttempt(p *ent.OffSessionPayment) *model.NextAttempt {
+	switch p.Status {
+	case offsessionpayment.StatusPending, offsessionpayment.StatusPendingRetry, offsessionpayment.StatusPaused:
+	default:
+		return nil
+	}
+	plan := p.NextAttemptPlan
+	alts := make([]*schematype.ScheduledAlternative, len(plan.Alternatives))
+	for i := range plan.Alternatives {
+		alts[i] = &plan.Alternatives[i]
+	}
+	return &model.NextAttempt{
+		At:           p.NextAttemptAt,
+		Strategy:     plan.Strategy,
+		Reason:       plan.Reason,
+		Score:        plan.Score,
+		ModelVersion: nonEmpty(plan.ModelVersion),
+		Alternatives: alts,
+	}
+}
+
+func nonEmpty(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
 }

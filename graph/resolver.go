@@ -7,17 +7,19 @@ package graph
 import (
 	"github.com/offsession/offsession/ent"
 	"github.com/offsession/offsession/payments"
+	"github.com/offsession/offsession/webhooks"
 )
 
 //go:generate go run -mod=mod github.com/99designs/gqlgen generate
 
 // Resolver is the resolver root.
 type Resolver struct {
-	client   *ent.Client
-	payments *payments.Service
+	client    *ent.Client
+	payments  *payments.Service
+	endpoints *webhooks.Endpoints
 }
 
 // NewResolver returns the resolver root.
-func NewResolver(client *ent.Client, svc *payments.Service) *Resolver {
-	return &Resolver{client: client, payments: svc}
+func NewResolver(client *ent.Client, svc *payments.Service, endpoints *webhooks.Endpoints) *Resolver {
+	return &Resolver{client: client, payments: svc, endpoints: endpoints}
 }

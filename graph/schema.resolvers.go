@@ -10,9 +10,11 @@ import (
 	"time"
 
 	"github.com/offsession/offsession/ent"
+	"github.com/offsession/offsession/graph/model"
 	"github.com/offsession/offsession/money"
 	"github.com/offsession/offsession/payments"
 	"github.com/offsession/offsession/viewer"
+	"github.com/offsession/offsession/webhooks"
 )
 
 // CreateCustomer is the resolver for the createCustomer field.
@@ -60,6 +62,16 @@ func (r *mutationResolver) ResumeOffSessionPayment(ctx context.Context, id strin
 	return r.payments.ResumeOffSessionPayment(ctx, id)
 }
 
+// CreateRetryPolicy is the resolver for the createRetryPolicy field.
+func (r *mutationResolver) CreateRetryPolicy(ctx context.Context, input payments.CreateRetryPolicyInput) (*ent.RetryPolicy, error) {
+	return r.payments.CreateRetryPolicy(ctx, input)
+}
+
+// CreateWebhookEndpoint is the resolver for the createWebhookEndpoint field.
+func (r *mutationResolver) CreateWebhookEndpoint(ctx context.Context, input webhooks.CreateEndpointInput) (*webhooks.CreatedEndpoint, error) {
+	return r.endpoints.Create(ctx, input)
+}
+
 // CreateProcessor is the resolver for the createProcessor field.
 func (r *mutationResolver) CreateProcessor(ctx context.Context, input payments.CreateProcessorInput) (*ent.Processor, error) {
 	return r.payments.CreateProcessor(ctx, input)
@@ -78,6 +90,11 @@ func (r *mutationResolver) AdvanceTestClock(ctx context.Context, id string, froz
 // AmountDecimal is the resolver for the amountDecimal field.
 func (r *offSessionPaymentResolver) AmountDecimal(ctx context.Context, obj *ent.OffSessionPayment) (string, error) {
 	return money.Format(obj.Amount, obj.Currency), nil
+}
+
+// NextAttempt is the resolver for the nextAttempt field.
+func (r *offSessionPaymentResolver) NextAttempt(ctx context.Context, obj *ent.OffSessionPayment) (*model.NextAttempt, error) {
+	return nextAttempt(obj), nil
 }
 
 // Viewer is the resolver for the viewer field.

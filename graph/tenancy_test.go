@@ -27,7 +27,13 @@ var notNodes = map[string]string{
 func objectsOf(t *testing.T, b *apitest.Bundle, a apitest.Account) map[string]string {
 	t.Helper()
 	key := a.Keys.Secret
-	r := b.Do(t, key, `mutation { createTestClock(input: {frozenTime: "2026-01-01T00:00:00Z"}) { id } }`, nil)
+	r := b.Do(t, key, `mutation { createWebhookEndpoint(input: {url: "http://127.0.0.1:9/hook"}) { webhookEndpoint { id } } }`, nil)
+	r.RequireOK(t)
+	we := r.String(t, "createWebhookEndpoint.webhookEndpoint.id")
+	r = b.Do(t, key, `mutation { createRetryPolicy(input: {name: "p", strategy: heuristic}) { id } }`, nil)
+	r.RequireOK(t)
+	rtp := r.String(t, "createRetryPolicy.id")
+	r = b.Do(t, key, `mutation { createTestClock(input: {frozenTime: "2026-01-01T00:00:00Z"}) { id } }`, nil)
 	r.RequireOK(t)
 	clk := r.String(t, "createTestClock.id")
 	c := b.NewChain(t, a, apitest.ChainOptions{})
@@ -40,7 +46,13 @@ func objectsOf(t *testing.T, b *apitest.Bundle, a apitest.Account) map[string]st
 	att := p["attempts"].(map[string]any)["edges"].([]any)[0].(map[string]any)["node"].(map[string]any)["id"].(string)
 	r = b.Do(t, key, `query($id: String!) { events(first: 1, where: {objectID: $id}) { edges { node { id } } } }`, map[string]any{"id": osp})
 	r.RequireOK(t)
+	evt := r.String(t, "events.edges.0.node.id")
+	r = b.Do(t, key, `query($id: ID!) { node(id: $id) { ... on WebhookEndpoint { deliveries(first: 1) { edges { node { id } } } } } }`, map[string]any{"id": we})
+	r.RequireOK(t)
 	return map[string]string{
+		"we":   we,
+		"whd":  r.String(t, "node.deliveries.edges.0.node.id"),
+		"rtp":  rtp,
 		"acct": a.ID,
 		"cus":  c.CustomerID,
 		"pm":   c.PaymentMethodID,
@@ -48,7 +60,7 @@ func objectsOf(t *testing.T, b *apitest.Bundle, a apitest.Account) map[string]st
 		"osp":  osp,
 		"att":  att,
 		"prc":  a.ProcessorID,
-		"evt":  r.String(t, "events.edges.0.node.id"),
+		"evt":  evt,
 		"clk":  clk,
 	}
 }
@@ -56,7 +68,7 @@ func objectsOf(t *testing.T, b *apitest.Bundle, a apitest.Account) map[string]st
 // connections names the connection that lists each type, if any.
 var connections = map[string]string{
 	"cus": "customers", "pm": "paymentMethods", "mdt": "mandates", "osp": "offSessionPayments",
-	"prc": "processors", "evt": "events", "clk": "testClocks",
+	"prc": "processors", "evt": "events", "clk": "testClocks", "rtp": "retryPolicies", "we": "webhookEndpoints",
 }
 
 // TestRule6TenancyEveryTypeIsInvisibleAcrossAccounts walks every node type:
@@ -114,6 +126,10 @@ func TestRule6TenancyEveryTypeIsInvisibleAcrossAccounts(t *testing.T) {
 				map[string]any{"in": map[string]any{"customerID": mine["cus"], "card": card(), "processorTokens": []any{map[string]any{"processorID": theirs["prc"], "token": "pm_card_visa"}}}}},
 			{"createMandate for B's customer", `mutation($in: CreateMandateInput!) { createMandate(input: $in) { id } }`,
 				map[string]any{"in": apitest.MandateInput(chainB, "recurring", 1000, "usd")}},
+			{"createOffSessionPayment with B's retry policy", `mutation($in: CreateOffSessionPaymentInput!) { createOffSessionPayment(input: $in) { id } }`,
+				map[string]any{"in": apitest.PaymentInput(apitest.Chain{CustomerID: mine["cus"], PaymentMethodID: mine["pm"], MandateID: mine["mdt"]}, 100, map[string]any{"retryPolicyID": theirs["rtp"]})}},
+			{"savePaymentMethod replacing B's payment method", `mutation($in: SavePaymentMethodInput!) { savePaymentMethod(input: $in) { id } }`,
+				map[string]any{"in": map[string]any{"customerID": mine["cus"], "replacesPaymentMethodID": theirs["pm"], "card": card(), "processorTokens": []any{map[string]any{"processorID": b.A.ProcessorID, "token": "pm_card_visa"}}}}},
 			{"revokeMandate of B", `mutation($id: ID!) { revokeMandate(id: $id) { id } }`, map[string]any{"id": theirs["mdt"]}},
 			{"createOffSessionPayment on B's objects", `mutation($in: CreateOffSessionPaymentInput!) { createOffSessionPayment(input: $in) { id } }`,
 				map[string]any{"in": apitest.PaymentInput(chainB, 100, nil)}},

@@ -29,6 +29,9 @@ var tables = map[string]string{
 	"prc":  "processors",
 	"evt":  "events",
 	"clk":  "test_clocks",
+	"rtp":  "retry_policies",
+	"we":   "webhook_endpoints",
+	"whd":  "webhook_deliveries",
 	"idk":  "idempotency_keys",
 	"sch":  "simulator_charges",
 }

@@ -82,18 +82,16 @@ func (s *Service) release(ctx context.Context, p *ent.OffSessionPayment, owner s
 // processor is called.
 func (s *Service) startAttempt(ctx context.Context, p *ent.OffSessionPayment, now time.Time, owner string) error {
 	var (
-		att  *ent.Attempt
-		pm   *ent.PaymentMethod
-		proc *ent.Processor
-		wait bool
+		att      *ent.Attempt
+		pm       *ent.PaymentMethod
+		proc     *ent.Processor
+		wait     bool
+		deferred *time.Time
 	)
 	err := s.tx(ctx, func(tx *ent.Tx) error {
 		fail := func(reason FailureReason) error {
 			_, err := s.apply(ctx, tx, p, change{to: offsessionpayment.StatusFailed, at: now, failureReason: reason, owner: owner})
 			return err
-		}
-		if p.RetryUntil != nil && now.After(*p.RetryUntil) {
-			return fail(offsessionpayment.FailureReasonExceededRetryWindow)
 		}
 		m, err := tx.Mandate.Get(ctx, p.MandateID)
 		if err != nil {
@@ -107,6 +105,26 @@ func (s *Service) startAttempt(ctx context.Context, p *ent.OffSessionPayment, no
 		}
 		if pm.Status != paymentmethod.StatusActive {
 			return fail(offsessionpayment.FailureReasonNoValidPaymentMethod)
+		}
+		if p.RetryUntil != nil && now.After(*p.RetryUntil) && p.AttemptCount > 0 {
+			return fail(offsessionpayment.FailureReasonExceededRetryWindow)
+		}
+		if p.AttemptCount > 0 {
+			// A retry: the card's network budget may have filled since it
+			// was planned, with retries of other payments on the card.
+			allowed, note, err := s.budgetAllows(ctx, tx, p.AccountID, pm, now)
+			if err != nil {
+				return err
+			}
+			if allowed.After(now) {
+				if p.RetryUntil != nil && allowed.After(*p.RetryUntil) {
+					return fail(offsessionpayment.FailureReasonExceededRetryWindow)
+				}
+				plan := p.NextAttemptPlan
+				plan.Reason += "; moved later: " + note
+				deferred = &allowed
+				return s.reschedule(ctx, tx, p, allowed, plan, owner)
+			}
 		}
 		var decision schematype.RoutingDecision
 		proc, decision, err = s.route(ctx, tx.Client(), pm)
@@ -128,6 +146,8 @@ func (s *Service) startAttempt(ctx context.Context, p *ent.OffSessionPayment, no
 			SetNumber(number).
 			SetProcessorID(proc.ID).
 			SetIdempotencyKey(attemptKey(p.ID, number)).
+			SetCardFingerprint(pm.Fingerprint).
+			SetCardNetwork(string(pm.Brand)).
 			SetScheduledAt(scheduled).
 			SetStartedAt(now).
 			SetRouting(decision).
@@ -154,8 +174,8 @@ func (s *Service) startAttempt(ctx context.Context, p *ent.OffSessionPayment, no
 		due := now.Add(noProcessorBackoff)
 		return s.release(ctx, p, owner, &due)
 	}
-	if att == nil {
-		return nil // the payment failed before an attempt
+	if att == nil || deferred != nil {
+		return nil // failed before an attempt, or moved later
 	}
 	return s.callProcessor(ctx, p, att, pm, proc, now, owner)
 }
@@ -302,20 +322,39 @@ func (s *Service) finishAttempt(ctx context.Context, paymentID, attemptID string
 			if err := useMandate(ctx, tx, p.MandateID); err != nil {
 				return err
 			}
-		case retry.Hard, retry.NeedsNewCardData:
-			status := paymentmethod.StatusInvalid
-			if cls.Class == retry.NeedsNewCardData {
-				status = paymentmethod.StatusExpired
-			}
+		case retry.Hard:
 			if err := tx.PaymentMethod.UpdateOneID(p.PaymentMethodID).
-				SetStatus(status).SetInvalidReason(cls.Rule).Exec(ctx); err != nil {
-				return fmt.Errorf("mark payment method %s: %w", status, err)
+				SetStatus(paymentmethod.StatusInvalid).SetInvalidReason(cls.Rule).Exec(ctx); err != nil {
+				return fmt.Errorf("invalidate payment method: %w", err)
 			}
 			c.to, c.failureReason = offsessionpayment.StatusFailed, offsessionpayment.FailureReasonNoValidPaymentMethod
+		case retry.NeedsNewCardData:
+			// Retrying the same card data cannot succeed: wait for the
+			// payment method to be updated, until the window closes.
+			if err := tx.PaymentMethod.UpdateOneID(p.PaymentMethodID).
+				SetStatus(paymentmethod.StatusExpired).SetInvalidReason(cls.Rule).Exec(ctx); err != nil {
+				return fmt.Errorf("mark payment method expired: %w", err)
+			}
+			until := now
+			if p.RetryUntil != nil && p.RetryUntil.After(now) {
+				until = p.RetryUntil.UTC()
+			}
+			c.to, c.dueAt = offsessionpayment.StatusPendingRetry, &until
+			c.plan = &schematype.SchedulingDecision{Strategy: "await_card_update", Reason: cls.Rule + "; waiting for the payment method to be updated (savePaymentMethod with replacesPaymentMethodID)"}
+			if !until.After(now) || p.RetryStrategy == offsessionpayment.RetryStrategyNone {
+				c.to, c.dueAt, c.plan = offsessionpayment.StatusFailed, nil, nil
+				c.failureReason = offsessionpayment.FailureReasonNoValidPaymentMethod
+			}
 		default:
-			// The retry engine plans here; with strategy none there are no
-			// retries to plan.
-			c.to, c.failureReason = offsessionpayment.StatusFailed, offsessionpayment.FailureReasonRetriesExhausted
+			d, err := s.planRetry(ctx, tx, p, att, cls, out, now)
+			if err != nil {
+				return err
+			}
+			if d.Stop {
+				c.to, c.failureReason = offsessionpayment.StatusFailed, FailureReason(d.StopReason)
+			} else {
+				c.to, c.nextAttemptAt, c.plan = offsessionpayment.StatusPendingRetry, &d.At, &d.Record
+			}
 		}
 		_, err = s.apply(ctx, tx, p, c)
 		return err

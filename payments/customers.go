@@ -33,7 +33,7 @@ func (s *Service) CreateCustomer(ctx context.Context, in CreateCustomerInput) (*
 			return nil, err
 		}
 	}
-	id, err := s.idempotent(ctx, "createCustomer", in.IdempotencyKey, in, func(tx *ent.Tx) (string, error) {
+	id, err := s.keys.Do(ctx, "createCustomer", in.IdempotencyKey, in, func(tx *ent.Tx) (string, error) {
 		c := tx.Customer.Create().
 			SetNillableExternalRef(in.ExternalRef).
 			SetNillableEmail(in.Email).

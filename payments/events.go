@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/offsession/offsession/ent"
+	"github.com/offsession/offsession/webhooks"
 )
 
 // Event types. Events are written in the same transaction as the change they
@@ -39,18 +40,18 @@ func emitPaymentEvent(ctx context.Context, tx *ent.Tx, p *ent.OffSessionPayment,
 }
 
 func emit(ctx context.Context, tx *ent.Tx, accountID, evType, objectID, objectType string, version int64, data map[string]any) error {
-	err := tx.Event.Create().
+	ev, err := tx.Event.Create().
 		SetAccountID(accountID).
 		SetType(evType).
 		SetObjectID(objectID).
 		SetObjectType(objectType).
 		SetObjectVersion(version).
 		SetData(data).
-		Exec(ctx)
+		Save(ctx)
 	if err != nil {
 		return fmt.Errorf("write event %s for %s: %w", evType, objectID, err)
 	}
-	return nil
+	return webhooks.Enqueue(ctx, tx, ev)
 }
 
 // paymentSnapshot is what events say of a payment: its public fields.

@@ -81,8 +81,10 @@ type change struct {
 	// at is the time of the change on the payment's clock.
 	at            time.Time
 	failureReason FailureReason
-	// nextAttemptAt and plan, for pending_retry: when and why.
+	// nextAttemptAt and plan, for pending_retry: when and why. Without a
+	// next attempt time the payment waits (for new card data) until dueAt.
 	nextAttemptAt *time.Time
+	dueAt         *time.Time
 	plan          *schematype.SchedulingDecision
 	// leaseUntil, for processing: when another worker may take over an
 	// attempt this one leaves in flight.
@@ -127,11 +129,15 @@ func (s *Service) apply(ctx context.Context, tx *ent.Tx, p *ent.OffSessionPaymen
 		upd.ClearNextAttemptAt().ClearNextAttemptPlan().
 			SetDueAt(c.leaseUntil).SetLeaseExpiresAt(c.leaseUntil)
 	case offsessionpayment.StatusPendingRetry:
-		if c.nextAttemptAt == nil {
-			return nil, fmt.Errorf("payment %s: pending_retry needs a next attempt time", p.ID)
+		switch {
+		case c.nextAttemptAt != nil:
+			upd.SetNextAttemptAt(*c.nextAttemptAt).SetDueAt(*c.nextAttemptAt)
+		case c.dueAt != nil:
+			upd.ClearNextAttemptAt().SetDueAt(*c.dueAt)
+		default:
+			return nil, fmt.Errorf("payment %s: pending_retry needs a next attempt or due time", p.ID)
 		}
-		upd.SetNextAttemptAt(*c.nextAttemptAt).SetDueAt(*c.nextAttemptAt).
-			ClearLeaseOwner().ClearLeaseExpiresAt()
+		upd.ClearLeaseOwner().ClearLeaseExpiresAt()
 		if c.plan != nil {
 			upd.SetNextAttemptPlan(*c.plan)
 		}

@@ -71,7 +71,7 @@ func (s *Service) CreateMandate(ctx context.Context, in CreateMandateInput) (*en
 	if pm.CustomerID != in.CustomerID {
 		return nil, apierror.InvalidReason("input.paymentMethodID", "payment_method_customer_mismatch", "the payment method belongs to another customer")
 	}
-	id, err := s.idempotent(ctx, "createMandate", in.IdempotencyKey, in, func(tx *ent.Tx) (string, error) {
+	id, err := s.keys.Do(ctx, "createMandate", in.IdempotencyKey, in, func(tx *ent.Tx) (string, error) {
 		l := in.Limits
 		m, err := tx.Mandate.Create().
 			SetCustomerID(in.CustomerID).

@@ -10,6 +10,7 @@ import (
 	"github.com/offsession/offsession/ent/offsessionpayment"
 	"github.com/offsession/offsession/ent/paymentmethod"
 	"github.com/offsession/offsession/ent/schema/schematype"
+	"github.com/offsession/offsession/ids"
 	"github.com/offsession/offsession/money"
 	"github.com/offsession/offsession/processors"
 )
@@ -29,6 +30,7 @@ type CreateOffSessionPaymentInput struct {
 	StatementDescriptorSuffix *string                          `json:"statementDescriptorSuffix,omitempty"`
 	Metadata                  schematype.StringMap             `json:"metadata,omitempty"`
 	RetryStrategy             *offsessionpayment.RetryStrategy `json:"retryStrategy,omitempty"`
+	RetryPolicyID             *string                           `json:"retryPolicyID,omitempty"`
 }
 
 // maxTargetDateAhead is how far ahead a payment may be scheduled.
@@ -76,15 +78,14 @@ func (s *Service) CreateOffSessionPayment(ctx context.Context, in CreateOffSessi
 	if err != nil {
 		return nil, err
 	}
-	strategy := offsessionpayment.RetryStrategyNone
-	if in.RetryStrategy != nil {
-		strategy = *in.RetryStrategy
+	paymentID := ids.New("osp")
+	rs, err := s.resolveRetry(ctx, paymentID, &in)
+	if err != nil {
+		return nil, err
 	}
-	if strategy != offsessionpayment.RetryStrategyNone {
-		return nil, apierror.Invalid("input.retryStrategy", "retry strategy %s is not available yet", strategy)
-	}
-	id, err := s.idempotent(ctx, "createOffSessionPayment", in.IdempotencyKey, in, func(tx *ent.Tx) (string, error) {
+	id, err := s.keys.Do(ctx, "createOffSessionPayment", in.IdempotencyKey, in, func(tx *ent.Tx) (string, error) {
 		p, err := tx.OffSessionPayment.Create().
+			SetID(paymentID).
 			SetCustomerID(cus.ID).
 			SetPaymentMethodID(pm.ID).
 			SetMandateID(m.ID).
@@ -96,7 +97,12 @@ func (s *Service) CreateOffSessionPayment(ctx context.Context, in CreateOffSessi
 			SetNillableDescription(in.Description).
 			SetNillableStatementDescriptorSuffix(in.StatementDescriptorSuffix).
 			SetMetadata(in.Metadata).
-			SetRetryStrategy(strategy).
+			SetRetryStrategy(rs.strategy).
+			SetNillableRetryPolicyID(rs.policyID).
+			SetMaxRetries(rs.maxRetries).
+			SetRetrySchedule(rs.schedule).
+			SetHoldout(rs.holdout).
+			SetRetryUntil(first.Add(rs.window)).
 			SetNillableTestClockID(cus.TestClockID).
 			SetNextAttemptAt(first).
 			SetNextAttemptPlan(plan).

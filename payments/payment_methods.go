@@ -2,12 +2,14 @@ package payments
 
 import (
 	"context"
+	"fmt"
 	"regexp"
 	"strings"
 	"time"
 
 	"github.com/offsession/offsession/apierror"
 	"github.com/offsession/offsession/ent"
+	"github.com/offsession/offsession/ent/offsessionpayment"
 	"github.com/offsession/offsession/ent/paymentmethod"
 	"github.com/offsession/offsession/ent/schema/schematype"
 )
@@ -20,6 +22,11 @@ type SavePaymentMethodInput struct {
 	Card            CardDetailsInput            `json:"card"`
 	ProcessorTokens []schematype.ProcessorToken `json:"processorTokens"`
 	Metadata        schematype.StringMap        `json:"metadata,omitempty"`
+	// ReplacesPaymentMethodID updates that payment method in place with new
+	// card data (a new expiry from an account updater, say) instead of
+	// saving a new one: its mandates stay, and payments that wait for the
+	// new data are retried at once.
+	ReplacesPaymentMethodID *string `json:"replacesPaymentMethodID,omitempty"`
 }
 
 // CardDetailsInput is what may be stored of a card: never its number or CVC.
@@ -61,7 +68,25 @@ func (s *Service) SavePaymentMethod(ctx context.Context, in SavePaymentMethodInp
 			return nil, err
 		}
 	}
-	id, err := s.idempotent(ctx, "savePaymentMethod", in.IdempotencyKey, in, func(tx *ent.Tx) (string, error) {
+	if in.ReplacesPaymentMethodID != nil {
+		old, err := s.db.PaymentMethod.Get(ctx, *in.ReplacesPaymentMethodID)
+		if ent.IsNotFound(err) {
+			return nil, apierror.NotFoundID("input.replacesPaymentMethodID", *in.ReplacesPaymentMethodID)
+		} else if err != nil {
+			return nil, err
+		}
+		switch {
+		case old.CustomerID != in.CustomerID:
+			return nil, apierror.InvalidReason("input.replacesPaymentMethodID", "payment_method_customer_mismatch", "the payment method belongs to another customer")
+		case old.Status == paymentmethod.StatusInvalid:
+			return nil, apierror.InvalidReason("input.replacesPaymentMethodID", "payment_method_invalid",
+				"a hard-declined payment method is never charged again: save the new card as a new payment method, with a new mandate")
+		}
+	}
+	id, err := s.keys.Do(ctx, "savePaymentMethod", in.IdempotencyKey, in, func(tx *ent.Tx) (string, error) {
+		if in.ReplacesPaymentMethodID != nil {
+			return *in.ReplacesPaymentMethodID, s.replaceCardData(ctx, tx, *in.ReplacesPaymentMethodID, in)
+		}
 		c := tx.PaymentMethod.Create().
 			SetCustomerID(in.CustomerID).
 			SetBrand(in.Card.Brand).
@@ -87,9 +112,67 @@ func (s *Service) SavePaymentMethod(ctx context.Context, in SavePaymentMethodInp
 	return s.db.PaymentMethod.Get(ctx, id)
 }
 
+// replaceCardData updates a payment method with new card data, makes it
+// active again, and retries at once the payments that waited for it.
+func (s *Service) replaceCardData(ctx context.Context, tx *ent.Tx, id string, in SavePaymentMethodInput) error {
+	u := tx.PaymentMethod.UpdateOneID(id).
+		Where(paymentmethod.StatusNEQ(paymentmethod.StatusInvalid)).
+		SetBrand(in.Card.Brand).
+		SetFunding(in.Card.Funding).
+		SetLast4(in.Card.Last4).
+		SetExpMonth(in.Card.ExpMonth).
+		SetExpYear(in.Card.ExpYear).
+		SetFingerprint(in.Card.Fingerprint).
+		SetProcessorTokens(in.ProcessorTokens).
+		SetStatus(paymentmethod.StatusActive).
+		ClearInvalidReason()
+	if in.Card.IssuingCountry != nil {
+		u.SetIssuingCountry(*in.Card.IssuingCountry)
+	}
+	if len(in.Metadata) > 0 {
+		u.SetMetadata(in.Metadata)
+	}
+	if err := u.Exec(ctx); err != nil {
+		return fmt.Errorf("update payment method %s: %w", id, err)
+	}
+	waiting, err := tx.OffSessionPayment.Query().
+		Where(
+			offsessionpayment.PaymentMethodID(id),
+			offsessionpayment.StatusEQ(offsessionpayment.StatusPendingRetry),
+			offsessionpayment.NextAttemptAtIsNil(),
+		).
+		All(ctx)
+	if err != nil {
+		return fmt.Errorf("find payments waiting for %s: %w", id, err)
+	}
+	for _, p := range waiting {
+		now, err := s.nowOn(ctx, tx.Client(), p.TestClockID)
+		if err != nil {
+			return err
+		}
+		plan := schematype.SchedulingDecision{Strategy: "card_updated", Reason: "the payment method was updated: retry at once"}
+		n, err := tx.OffSessionPayment.Update().
+			Where(offsessionpayment.ID(p.ID), offsessionpayment.Version(p.Version)).
+			SetNextAttemptAt(now).SetDueAt(now).SetNextAttemptPlan(plan).AddVersion(1).
+			Save(ctx)
+		if err != nil {
+			return fmt.Errorf("resume payment %s: %w", p.ID, err)
+		}
+		if n == 0 {
+			return ErrConcurrentChange
+		}
+	}
+	return nil
+}
+
 func (in *SavePaymentMethodInput) validate(now time.Time) error {
 	if err := checkID("input.customerID", in.CustomerID, "cus"); err != nil {
 		return err
+	}
+	if in.ReplacesPaymentMethodID != nil {
+		if err := checkID("input.replacesPaymentMethodID", *in.ReplacesPaymentMethodID, "pm"); err != nil {
+			return err
+		}
 	}
 	card := &in.Card
 	if !fourDigits.MatchString(card.Last4) {

@@ -29,7 +29,7 @@ func (s *Service) CreateProcessor(ctx context.Context, in CreateProcessorInput) 
 	if err := in.validate(); err != nil {
 		return nil, err
 	}
-	id, err := s.idempotent(ctx, "createProcessor", in.IdempotencyKey, in, func(tx *ent.Tx) (string, error) {
+	id, err := s.keys.Do(ctx, "createProcessor", in.IdempotencyKey, in, func(tx *ent.Tx) (string, error) {
 		p, err := tx.Processor.Create().
 			SetName(in.Name).
 			SetType(in.Type).

@@ -20,13 +20,14 @@ import (
 	"github.com/jonboulle/clockwork"
 
 	"github.com/offsession/offsession/ent"
+	"github.com/offsession/offsession/idempotency"
 	"github.com/offsession/offsession/processors"
+	"github.com/offsession/offsession/retry"
 	"github.com/offsession/offsession/storage"
 )
 
 // Defaults of Config.
 const (
-	IdempotencyKeyTTLDefault     = 24 * time.Hour
 	AttemptLeaseDefault          = 30 * time.Second
 	ProcessorTimeoutDefault      = 10 * time.Second
 	AuthorizationValidityDefault = 7 * 24 * time.Hour
@@ -36,7 +37,7 @@ const (
 // Config tunes the service. Zero fields take their defaults.
 type Config struct {
 	// IdempotencyKeyTTL is how long a create mutation's idempotency key is
-	// remembered. Default IdempotencyKeyTTLDefault (24 hours).
+	// remembered. Default idempotency.TTLDefault (24 hours).
 	IdempotencyKeyTTL time.Duration
 	// AttemptLease is how long a worker holds a claimed payment. If the
 	// worker dies, another takes the payment over after it. It must be
@@ -52,6 +53,9 @@ type Config struct {
 	// call whose outcome is unknown. Default UnknownOutcomeBackoffDefault
 	// (15 s).
 	UnknownOutcomeBackoff time.Duration
+	// SmartPlanner plans the smart strategy's retries; nil until a retry
+	// model is available, when the heuristic stands in.
+	SmartPlanner retry.Planner
 	// Owner names this process in leases; default host, process ID and a
 	// random suffix.
 	Owner string
@@ -59,9 +63,6 @@ type Config struct {
 
 // WithDefaults returns c with its zero fields set to their defaults.
 func (c Config) WithDefaults() Config {
-	if c.IdempotencyKeyTTL == 0 {
-		c.IdempotencyKeyTTL = IdempotencyKeyTTLDefault
-	}
 	if c.AttemptLease == 0 {
 		c.AttemptLease = AttemptLeaseDefault
 	}
@@ -96,6 +97,8 @@ type Service struct {
 	db         *ent.Client
 	clock      clockwork.Clock
 	processors *processors.Registry
+	keys       *idempotency.Keys
+	retry      *retry.Engine
 	log        *slog.Logger
 	cfg        Config
 }
@@ -111,6 +114,8 @@ func New(store *storage.Store, clock clockwork.Clock, registry *processors.Regis
 		db:         store.Client,
 		clock:      clock,
 		processors: registry,
+		keys:       idempotency.New(store.Client, clock, cfg.IdempotencyKeyTTL),
+		retry:      retry.NewEngine(cfg.SmartPlanner),
 		log:        log,
 		cfg:        cfg,
 	}, nil
@@ -137,4 +142,9 @@ func (s *Service) nowOn(ctx context.Context, db *ent.Client, clockID *string) (t
 
 func (s *Service) tx(ctx context.Context, fn func(tx *ent.Tx) error) error {
 	return storage.WithTx(ctx, s.db, fn)
+}
+
+// ExpireIdempotencyKeys deletes idempotency keys past their expiry.
+func (s *Service) ExpireIdempotencyKeys(ctx context.Context) (int, error) {
+	return s.keys.Expire(ctx)
 }

@@ -33,7 +33,7 @@ func (s *Service) CreateTestClock(ctx context.Context, in CreateTestClockInput) 
 	if in.FrozenTime.IsZero() {
 		return nil, apierror.Invalid("input.frozenTime", "must be a time")
 	}
-	id, err := s.idempotent(ctx, "createTestClock", in.IdempotencyKey, in, func(tx *ent.Tx) (string, error) {
+	id, err := s.keys.Do(ctx, "createTestClock", in.IdempotencyKey, in, func(tx *ent.Tx) (string, error) {
 		c, err := tx.TestClock.Create().
 			SetNillableName(in.Name).
 			SetFrozenTime(in.FrozenTime.UTC()).

@@ -21,6 +21,8 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/offsession/offsession/payments"
+	"github.com/offsession/offsession/viewer"
+	"github.com/offsession/offsession/webhooks"
 )
 
 // Defaults of Config.
@@ -34,6 +36,7 @@ const (
 	JobRunDuePayments        = "run-due-payments"
 	JobExpireIdempotencyKeys = "expire-idempotency-keys"
 	JobResumeTestClocks      = "resume-test-clocks"
+	JobDeliverWebhooks       = "deliver-webhooks"
 )
 
 // Config tunes the scheduler. Zero fields take their defaults.
@@ -69,6 +72,7 @@ func (c Config) WithDefaults() Config {
 type Scheduler struct {
 	cron     gocron.Scheduler
 	payments *payments.Service
+	webhooks *webhooks.Deliverer
 	clock    clockwork.Clock
 	log      *slog.Logger
 	cfg      Config
@@ -76,13 +80,13 @@ type Scheduler struct {
 }
 
 // New returns a scheduler; Start runs it.
-func New(svc *payments.Service, clock clockwork.Clock, log *slog.Logger, cfg Config) (*Scheduler, error) {
+func New(svc *payments.Service, deliverer *webhooks.Deliverer, clock clockwork.Clock, log *slog.Logger, cfg Config) (*Scheduler, error) {
 	cfg = cfg.WithDefaults()
 	cron, err := gocron.NewScheduler(gocron.WithClock(clock), gocron.WithStopTimeout(30*time.Second))
 	if err != nil {
 		return nil, fmt.Errorf("new scheduler: %w", err)
 	}
-	s := &Scheduler{cron: cron, payments: svc, clock: clock, log: log, cfg: cfg}
+	s := &Scheduler{cron: cron, payments: svc, webhooks: deliverer, clock: clock, log: log, cfg: cfg}
 	singleton := func(name string) []gocron.JobOption {
 		opts := []gocron.JobOption{gocron.WithName(name), gocron.WithSingletonMode(gocron.LimitModeReschedule)}
 		if cfg.Locker != nil {
@@ -99,13 +103,18 @@ func New(svc *payments.Service, clock clockwork.Clock, log *slog.Logger, cfg Con
 		{cfg.PollInterval, s.RunDuePayments, []gocron.JobOption{
 			gocron.WithName(JobRunDuePayments), gocron.WithSingletonMode(gocron.LimitModeReschedule),
 		}},
+		// Every replica delivers webhooks too: leases keep them apart.
+		{cfg.PollInterval, deliverer.RunDue, []gocron.JobOption{
+			gocron.WithName(JobDeliverWebhooks), gocron.WithSingletonMode(gocron.LimitModeReschedule),
+		}},
 		{10 * time.Minute, s.expireIdempotencyKeys, singleton(JobExpireIdempotencyKeys)},
 		{time.Minute, svc.ResumeTestClocks, append(singleton(JobResumeTestClocks), gocron.WithStartAt(gocron.WithStartImmediately()))},
 	}
 	for _, j := range jobs {
 		task := j.task
 		if _, err := cron.NewJob(gocron.DurationJob(j.every), gocron.NewTask(func(ctx context.Context) {
-			if err := task(ctx); err != nil && !errors.Is(err, context.Canceled) {
+			// Background work is offsession's own: it spans accounts.
+			if err := task(viewer.SystemContext(ctx)); err != nil && !errors.Is(err, context.Canceled) {
 				log.ErrorContext(ctx, "background job failed", "err", err)
 			}
 		}), j.opts...); err != nil {

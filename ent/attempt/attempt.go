@@ -30,6 +30,10 @@ const (
 	FieldNumber = "number"
 	// FieldProcessorID holds the string denoting the processor_id field in the database.
 	FieldProcessorID = "processor_id"
+	// FieldCardFingerprint holds the string denoting the card_fingerprint field in the database.
+	FieldCardFingerprint = "card_fingerprint"
+	// FieldCardNetwork holds the string denoting the card_network field in the database.
+	FieldCardNetwork = "card_network"
 	// FieldIdempotencyKey holds the string denoting the idempotency_key field in the database.
 	FieldIdempotencyKey = "idempotency_key"
 	// FieldOutcome holds the string denoting the outcome field in the database.
@@ -89,6 +93,8 @@ var Columns = []string{
 	FieldPaymentID,
 	FieldNumber,
 	FieldProcessorID,
+	FieldCardFingerprint,
+	FieldCardNetwork,
 	FieldIdempotencyKey,
 	FieldOutcome,
 	FieldDeclineClass,
@@ -226,6 +232,16 @@ func ByNumber(opts ...sql.OrderTermOption) OrderOption {
 // ByProcessorID orders the results by the processor_id field.
 func ByProcessorID(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldProcessorID, opts...).ToFunc()
+}
+
+// ByCardFingerprint orders the results by the card_fingerprint field.
+func ByCardFingerprint(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldCardFingerprint, opts...).ToFunc()
+}
+
+// ByCardNetwork orders the results by the card_network field.
+func ByCardNetwork(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldCardNetwork, opts...).ToFunc()
 }
 
 // ByIdempotencyKey orders the results by the idempotency_key field.

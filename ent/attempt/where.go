@@ -95,6 +95,16 @@ func ProcessorID(v string) predicate.Attempt {
 	return predicate.Attempt(sql.FieldEQ(FieldProcessorID, v))
 }
 
+// CardFingerprint applies equality check predicate on the "card_fingerprint" field. It's identical to CardFingerprintEQ.
+func CardFingerprint(v string) predicate.Attempt {
+	return predicate.Attempt(sql.FieldEQ(FieldCardFingerprint, v))
+}
+
+// CardNetwork applies equality check predicate on the "card_network" field. It's identical to CardNetworkEQ.
+func CardNetwork(v string) predicate.Attempt {
+	return predicate.Attempt(sql.FieldEQ(FieldCardNetwork, v))
+}
+
 // IdempotencyKey applies equality check predicate on the "idempotency_key" field. It's identical to IdempotencyKeyEQ.
 func IdempotencyKey(v string) predicate.Attempt {
 	return predicate.Attempt(sql.FieldEQ(FieldIdempotencyKey, v))
@@ -468,6 +478,136 @@ func ProcessorIDEqualFold(v string) predicate.Attempt {
 // ProcessorIDContainsFold applies the ContainsFold predicate on the "processor_id" field.
 func ProcessorIDContainsFold(v string) predicate.Attempt {
 	return predicate.Attempt(sql.FieldContainsFold(FieldProcessorID, v))
+}
+
+// CardFingerprintEQ applies the EQ predicate on the "card_fingerprint" field.
+func CardFingerprintEQ(v string) predicate.Attempt {
+	return predicate.Attempt(sql.FieldEQ(FieldCardFingerprint, v))
+}
+
+// CardFingerprintNEQ applies the NEQ predicate on the "card_fingerprint" field.
+func CardFingerprintNEQ(v string) predicate.Attempt {
+	return predicate.Attempt(sql.FieldNEQ(FieldCardFingerprint, v))
+}
+
+// CardFingerprintIn applies the In predicate on the "card_fingerprint" field.
+func CardFingerprintIn(vs ...string) predicate.Attempt {
+	return predicate.Attempt(sql.FieldIn(FieldCardFingerprint, vs...))
+}
+
+// CardFingerprintNotIn applies the NotIn predicate on the "card_fingerprint" field.
+func CardFingerprintNotIn(vs ...string) predicate.Attempt {
+	return predicate.Attempt(sql.FieldNotIn(FieldCardFingerprint, vs...))
+}
+
+// CardFingerprintGT applies the GT predicate on the "card_fingerprint" field.
+func CardFingerprintGT(v string) predicate.Attempt {
+	return predicate.Attempt(sql.FieldGT(FieldCardFingerprint, v))
+}
+
+// CardFingerprintGTE applies the GTE predicate on the "card_fingerprint" field.
+func CardFingerprintGTE(v string) predicate.Attempt {
+	return predicate.Attempt(sql.FieldGTE(FieldCardFingerprint, v))
+}
+
+// CardFingerprintLT applies the LT predicate on the "card_fingerprint" field.
+func CardFingerprintLT(v string) predicate.Attempt {
+	return predicate.Attempt(sql.FieldLT(FieldCardFingerprint, v))
+}
+
+// CardFingerprintLTE applies the LTE predicate on the "card_fingerprint" field.
+func CardFingerprintLTE(v string) predicate.Attempt {
+	return predicate.Attempt(sql.FieldLTE(FieldCardFingerprint, v))
+}
+
+// CardFingerprintContains applies the Contains predicate on the "card_fingerprint" field.
+func CardFingerprintContains(v string) predicate.Attempt {
+	return predicate.Attempt(sql.FieldContains(FieldCardFingerprint, v))
+}
+
+// CardFingerprintHasPrefix applies the HasPrefix predicate on the "card_fingerprint" field.
+func CardFingerprintHasPrefix(v string) predicate.Attempt {
+	return predicate.Attempt(sql.FieldHasPrefix(FieldCardFingerprint, v))
+}
+
+// CardFingerprintHasSuffix applies the HasSuffix predicate on the "card_fingerprint" field.
+func CardFingerprintHasSuffix(v string) predicate.Attempt {
+	return predicate.Attempt(sql.FieldHasSuffix(FieldCardFingerprint, v))
+}
+
+// CardFingerprintEqualFold applies the EqualFold predicate on the "card_fingerprint" field.
+func CardFingerprintEqualFold(v string) predicate.Attempt {
+	return predicate.Attempt(sql.FieldEqualFold(FieldCardFingerprint, v))
+}
+
+// CardFingerprintContainsFold applies the ContainsFold predicate on the "card_fingerprint" field.
+func CardFingerprintContainsFold(v string) predicate.Attempt {
+	return predicate.Attempt(sql.FieldContainsFold(FieldCardFingerprint, v))
+}
+
+// CardNetworkEQ applies the EQ predicate on the "card_network" field.
+func CardNetworkEQ(v string) predicate.Attempt {
+	return predicate.Attempt(sql.FieldEQ(FieldCardNetwork, v))
+}
+
+// CardNetworkNEQ applies the NEQ predicate on the "card_network" field.
+func CardNetworkNEQ(v string) predicate.Attempt {
+	return predicate.Attempt(sql.FieldNEQ(FieldCardNetwork, v))
+}
+
+// CardNetworkIn applies the In predicate on the "card_network" field.
+func CardNetworkIn(vs ...string) predicate.Attempt {
+	return predicate.Attempt(sql.FieldIn(FieldCardNetwork, vs...))
+}
+
+// CardNetworkNotIn applies the NotIn predicate on the "card_network" field.
+func CardNetworkNotIn(vs ...string) predicate.Attempt {
+	return predicate.Attempt(sql.FieldNotIn(FieldCardNetwork, vs...))
+}
+
+// CardNetworkGT applies the GT predicate on the "card_network" field.
+func CardNetworkGT(v string) predicate.Attempt {
+	return predicate.Attempt(sql.FieldGT(FieldCardNetwork, v))
+}
+
+// CardNetworkGTE applies the GTE predicate on the "card_network" field.
+func CardNetworkGTE(v string) predicate.Attempt {
+	return predicate.Attempt(sql.FieldGTE(FieldCardNetwork, v))
+}
+
+// CardNetworkLT applies the LT predicate on the "card_network" field.
+func CardNetworkLT(v string) predicate.Attempt {
+	return predicate.Attempt(sql.FieldLT(FieldCardNetwork, v))
+}
+
+// CardNetworkLTE applies the LTE predicate on the "card_network" field.
+func CardNetworkLTE(v string) predicate.Attempt {
+	return predicate.Attempt(sql.FieldLTE(FieldCardNetwork, v))
+}
+
+// CardNetworkContains applies the Contains predicate on the "card_network" field.
+func CardNetworkContains(v string) predicate.Attempt {
+	return predicate.Attempt(sql.FieldContains(FieldCardNetwork, v))
+}
+
+// CardNetworkHasPrefix applies the HasPrefix predicate on the "card_network" field.
+func CardNetworkHasPrefix(v string) predicate.Attempt {
+	return predicate.Attempt(sql.FieldHasPrefix(FieldCardNetwork, v))
+}
+
+// CardNetworkHasSuffix applies the HasSuffix predicate on the "card_network" field.
+func CardNetworkHasSuffix(v string) predicate.Attempt {
+	return predicate.Attempt(sql.FieldHasSuffix(FieldCardNetwork, v))
+}
+
+// CardNetworkEqualFold applies the EqualFold predicate on the "card_network" field.
+func CardNetworkEqualFold(v string) predicate.Attempt {
+	return predicate.Attempt(sql.FieldEqualFold(FieldCardNetwork, v))
+}
+
+// CardNetworkContainsFold applies the ContainsFold predicate on the "card_network" field.
+func CardNetworkContainsFold(v string) predicate.Attempt {
+	return predicate.Attempt(sql.FieldContainsFold(FieldCardNetwork, v))
 }
 
 // IdempotencyKeyEQ applies the EQ predicate on the "idempotency_key" field.

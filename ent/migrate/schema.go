@@ -54,6 +54,8 @@ var (
 		{Name: "updated_at", Type: field.TypeTime},
 		{Name: "account_id", Type: field.TypeString},
 		{Name: "number", Type: field.TypeInt},
+		{Name: "card_fingerprint", Type: field.TypeString},
+		{Name: "card_network", Type: field.TypeString},
 		{Name: "idempotency_key", Type: field.TypeString, Unique: true},
 		{Name: "outcome", Type: field.TypeEnum, Enums: []string{"in_flight", "approved", "declined", "technical_error"}, Default: "in_flight"},
 		{Name: "decline_class", Type: field.TypeEnum, Nullable: true, Enums: []string{"soft", "needs_new_card_data", "hard", "technical"}},
@@ -79,13 +81,13 @@ var (
 		ForeignKeys: []*schema.ForeignKey{
 			{
 				Symbol:     "attempts_off_session_payments_attempts",
-				Columns:    []*schema.Column{AttemptsColumns[19]},
+				Columns:    []*schema.Column{AttemptsColumns[21]},
 				RefColumns: []*schema.Column{OffSessionPaymentsColumns[0]},
 				OnDelete:   schema.NoAction,
 			},
 			{
 				Symbol:     "attempts_processors_attempts",
-				Columns:    []*schema.Column{AttemptsColumns[20]},
+				Columns:    []*schema.Column{AttemptsColumns[22]},
 				RefColumns: []*schema.Column{ProcessorsColumns[0]},
 				OnDelete:   schema.SetNull,
 			},
@@ -99,7 +101,12 @@ var (
 			{
 				Name:    "attempt_payment_id_number",
 				Unique:  true,
-				Columns: []*schema.Column{AttemptsColumns[19], AttemptsColumns[4]},
+				Columns: []*schema.Column{AttemptsColumns[21], AttemptsColumns[4]},
+			},
+			{
+				Name:    "attempt_account_id_card_fingerprint_started_at",
+				Unique:  false,
+				Columns: []*schema.Column{AttemptsColumns[3], AttemptsColumns[5], AttemptsColumns[16]},
 			},
 		},
 	}
@@ -283,6 +290,9 @@ var (
 		{Name: "amount_capturable", Type: field.TypeInt64, Default: 0},
 		{Name: "amount_received", Type: field.TypeInt64, Default: 0},
 		{Name: "retry_strategy", Type: field.TypeEnum, Enums: []string{"none", "scheduled", "heuristic", "smart"}, Default: "none"},
+		{Name: "max_retries", Type: field.TypeInt, Default: 0},
+		{Name: "retry_schedule", Type: field.TypeJSON, Nullable: true},
+		{Name: "holdout", Type: field.TypeBool, Default: false},
 		{Name: "retry_until", Type: field.TypeTime, Nullable: true},
 		{Name: "attempt_count", Type: field.TypeInt, Default: 0},
 		{Name: "next_attempt_at", Type: field.TypeTime, Nullable: true},
@@ -299,6 +309,7 @@ var (
 		{Name: "mandate_id", Type: field.TypeString},
 		{Name: "test_clock_id", Type: field.TypeString, Nullable: true},
 		{Name: "payment_method_id", Type: field.TypeString},
+		{Name: "retry_policy_id", Type: field.TypeString, Nullable: true},
 	}
 	// OffSessionPaymentsTable holds the schema information for the "off_session_payments" table.
 	OffSessionPaymentsTable = &schema.Table{
@@ -308,27 +319,33 @@ var (
 		ForeignKeys: []*schema.ForeignKey{
 			{
 				Symbol:     "off_session_payments_customers_payments",
-				Columns:    []*schema.Column{OffSessionPaymentsColumns[29]},
+				Columns:    []*schema.Column{OffSessionPaymentsColumns[32]},
 				RefColumns: []*schema.Column{CustomersColumns[0]},
 				OnDelete:   schema.NoAction,
 			},
 			{
 				Symbol:     "off_session_payments_mandates_payments",
-				Columns:    []*schema.Column{OffSessionPaymentsColumns[30]},
+				Columns:    []*schema.Column{OffSessionPaymentsColumns[33]},
 				RefColumns: []*schema.Column{MandatesColumns[0]},
 				OnDelete:   schema.NoAction,
 			},
 			{
 				Symbol:     "off_session_payments_test_clocks_test_clock",
-				Columns:    []*schema.Column{OffSessionPaymentsColumns[31]},
+				Columns:    []*schema.Column{OffSessionPaymentsColumns[34]},
 				RefColumns: []*schema.Column{TestClocksColumns[0]},
 				OnDelete:   schema.SetNull,
 			},
 			{
 				Symbol:     "off_session_payments_payment_methods_payments",
-				Columns:    []*schema.Column{OffSessionPaymentsColumns[32]},
+				Columns:    []*schema.Column{OffSessionPaymentsColumns[35]},
 				RefColumns: []*schema.Column{PaymentMethodsColumns[0]},
 				OnDelete:   schema.NoAction,
+			},
+			{
+				Symbol:     "off_session_payments_retry_policies_payments",
+				Columns:    []*schema.Column{OffSessionPaymentsColumns[36]},
+				RefColumns: []*schema.Column{RetryPoliciesColumns[0]},
+				OnDelete:   schema.SetNull,
 			},
 		},
 		Indexes: []*schema.Index{
@@ -340,7 +357,7 @@ var (
 			{
 				Name:    "offsessionpayment_due_at",
 				Unique:  false,
-				Columns: []*schema.Column{OffSessionPaymentsColumns[25]},
+				Columns: []*schema.Column{OffSessionPaymentsColumns[28]},
 				Annotation: &entsql.IndexAnnotation{
 					Where: "due_at IS NOT NULL",
 				},
@@ -426,6 +443,34 @@ var (
 			},
 		},
 	}
+	// RetryPoliciesColumns holds the columns for the "retry_policies" table.
+	RetryPoliciesColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeString},
+		{Name: "created_at", Type: field.TypeTime},
+		{Name: "updated_at", Type: field.TypeTime},
+		{Name: "account_id", Type: field.TypeString},
+		{Name: "name", Type: field.TypeString},
+		{Name: "strategy", Type: field.TypeEnum, Enums: []string{"none", "scheduled", "heuristic", "smart"}},
+		{Name: "window", Type: field.TypeString},
+		{Name: "window_seconds", Type: field.TypeInt64},
+		{Name: "max_retries", Type: field.TypeInt},
+		{Name: "schedule", Type: field.TypeJSON, Nullable: true},
+		{Name: "holdout_share", Type: field.TypeFloat64, Default: 0},
+		{Name: "is_default", Type: field.TypeBool, Default: false},
+	}
+	// RetryPoliciesTable holds the schema information for the "retry_policies" table.
+	RetryPoliciesTable = &schema.Table{
+		Name:       "retry_policies",
+		Columns:    RetryPoliciesColumns,
+		PrimaryKey: []*schema.Column{RetryPoliciesColumns[0]},
+		Indexes: []*schema.Index{
+			{
+				Name:    "retrypolicy_account_id_created_at",
+				Unique:  false,
+				Columns: []*schema.Column{RetryPoliciesColumns[3], RetryPoliciesColumns[1]},
+			},
+		},
+	}
 	// SimulatorChargesColumns holds the columns for the "simulator_charges" table.
 	SimulatorChargesColumns = []*schema.Column{
 		{Name: "id", Type: field.TypeString},
@@ -475,6 +520,85 @@ var (
 			},
 		},
 	}
+	// WebhookDeliveriesColumns holds the columns for the "webhook_deliveries" table.
+	WebhookDeliveriesColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeString},
+		{Name: "created_at", Type: field.TypeTime},
+		{Name: "updated_at", Type: field.TypeTime},
+		{Name: "account_id", Type: field.TypeString},
+		{Name: "event_id", Type: field.TypeString},
+		{Name: "event_type", Type: field.TypeString},
+		{Name: "object_id", Type: field.TypeString},
+		{Name: "object_version", Type: field.TypeInt64},
+		{Name: "status", Type: field.TypeEnum, Enums: []string{"pending", "delivered", "failed"}, Default: "pending"},
+		{Name: "attempt_count", Type: field.TypeInt, Default: 0},
+		{Name: "attempts", Type: field.TypeJSON, Nullable: true},
+		{Name: "next_attempt_at", Type: field.TypeTime, Nullable: true},
+		{Name: "delivered_at", Type: field.TypeTime, Nullable: true},
+		{Name: "give_up_at", Type: field.TypeTime},
+		{Name: "lease_owner", Type: field.TypeString, Nullable: true},
+		{Name: "lease_expires_at", Type: field.TypeTime, Nullable: true},
+		{Name: "endpoint_id", Type: field.TypeString},
+	}
+	// WebhookDeliveriesTable holds the schema information for the "webhook_deliveries" table.
+	WebhookDeliveriesTable = &schema.Table{
+		Name:       "webhook_deliveries",
+		Columns:    WebhookDeliveriesColumns,
+		PrimaryKey: []*schema.Column{WebhookDeliveriesColumns[0]},
+		ForeignKeys: []*schema.ForeignKey{
+			{
+				Symbol:     "webhook_deliveries_webhook_endpoints_deliveries",
+				Columns:    []*schema.Column{WebhookDeliveriesColumns[16]},
+				RefColumns: []*schema.Column{WebhookEndpointsColumns[0]},
+				OnDelete:   schema.NoAction,
+			},
+		},
+		Indexes: []*schema.Index{
+			{
+				Name:    "webhookdelivery_account_id_created_at",
+				Unique:  false,
+				Columns: []*schema.Column{WebhookDeliveriesColumns[3], WebhookDeliveriesColumns[1]},
+			},
+			{
+				Name:    "webhookdelivery_next_attempt_at",
+				Unique:  false,
+				Columns: []*schema.Column{WebhookDeliveriesColumns[11]},
+				Annotation: &entsql.IndexAnnotation{
+					Where: "next_attempt_at IS NOT NULL",
+				},
+			},
+			{
+				Name:    "webhookdelivery_endpoint_id_object_id_object_version",
+				Unique:  false,
+				Columns: []*schema.Column{WebhookDeliveriesColumns[16], WebhookDeliveriesColumns[6], WebhookDeliveriesColumns[7]},
+			},
+		},
+	}
+	// WebhookEndpointsColumns holds the columns for the "webhook_endpoints" table.
+	WebhookEndpointsColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeString},
+		{Name: "created_at", Type: field.TypeTime},
+		{Name: "updated_at", Type: field.TypeTime},
+		{Name: "account_id", Type: field.TypeString},
+		{Name: "url", Type: field.TypeString},
+		{Name: "event_types", Type: field.TypeJSON, Nullable: true},
+		{Name: "secret", Type: field.TypeString},
+		{Name: "enabled", Type: field.TypeBool, Default: true},
+		{Name: "description", Type: field.TypeString, Nullable: true},
+	}
+	// WebhookEndpointsTable holds the schema information for the "webhook_endpoints" table.
+	WebhookEndpointsTable = &schema.Table{
+		Name:       "webhook_endpoints",
+		Columns:    WebhookEndpointsColumns,
+		PrimaryKey: []*schema.Column{WebhookEndpointsColumns[0]},
+		Indexes: []*schema.Index{
+			{
+				Name:    "webhookendpoint_account_id_created_at",
+				Unique:  false,
+				Columns: []*schema.Column{WebhookEndpointsColumns[3], WebhookEndpointsColumns[1]},
+			},
+		},
+	}
 	// Tables holds all the tables in the schema.
 	Tables = []*schema.Table{
 		APIKeysTable,
@@ -487,8 +611,11 @@ var (
 		OffSessionPaymentsTable,
 		PaymentMethodsTable,
 		ProcessorsTable,
+		RetryPoliciesTable,
 		SimulatorChargesTable,
 		TestClocksTable,
+		WebhookDeliveriesTable,
+		WebhookEndpointsTable,
 	}
 )
 
@@ -502,5 +629,7 @@ func init() {
 	OffSessionPaymentsTable.ForeignKeys[1].RefTable = MandatesTable
 	OffSessionPaymentsTable.ForeignKeys[2].RefTable = TestClocksTable
 	OffSessionPaymentsTable.ForeignKeys[3].RefTable = PaymentMethodsTable
+	OffSessionPaymentsTable.ForeignKeys[4].RefTable = RetryPoliciesTable
 	PaymentMethodsTable.ForeignKeys[0].RefTable = CustomersTable
+	WebhookDeliveriesTable.ForeignKeys[0].RefTable = WebhookEndpointsTable
 }

@@ -56,6 +56,14 @@ const (
 	FieldAmountReceived = "amount_received"
 	// FieldRetryStrategy holds the string denoting the retry_strategy field in the database.
 	FieldRetryStrategy = "retry_strategy"
+	// FieldRetryPolicyID holds the string denoting the retry_policy_id field in the database.
+	FieldRetryPolicyID = "retry_policy_id"
+	// FieldMaxRetries holds the string denoting the max_retries field in the database.
+	FieldMaxRetries = "max_retries"
+	// FieldRetrySchedule holds the string denoting the retry_schedule field in the database.
+	FieldRetrySchedule = "retry_schedule"
+	// FieldHoldout holds the string denoting the holdout field in the database.
+	FieldHoldout = "holdout"
 	// FieldRetryUntil holds the string denoting the retry_until field in the database.
 	FieldRetryUntil = "retry_until"
 	// FieldAttemptCount holds the string denoting the attempt_count field in the database.
@@ -92,6 +100,8 @@ const (
 	EdgeAttempts = "attempts"
 	// EdgeTestClock holds the string denoting the test_clock edge name in mutations.
 	EdgeTestClock = "test_clock"
+	// EdgeRetryPolicy holds the string denoting the retry_policy edge name in mutations.
+	EdgeRetryPolicy = "retry_policy"
 	// Table holds the table name of the offsessionpayment in the database.
 	Table = "off_session_payments"
 	// CustomerTable is the table that holds the customer relation/edge.
@@ -129,6 +139,13 @@ const (
 	TestClockInverseTable = "test_clocks"
 	// TestClockColumn is the table column denoting the test_clock relation/edge.
 	TestClockColumn = "test_clock_id"
+	// RetryPolicyTable is the table that holds the retry_policy relation/edge.
+	RetryPolicyTable = "off_session_payments"
+	// RetryPolicyInverseTable is the table name for the RetryPolicy entity.
+	// It exists in this package in order to avoid circular dependency with the "retrypolicy" package.
+	RetryPolicyInverseTable = "retry_policies"
+	// RetryPolicyColumn is the table column denoting the retry_policy relation/edge.
+	RetryPolicyColumn = "retry_policy_id"
 )
 
 // Columns holds all SQL columns for offsessionpayment fields.
@@ -153,6 +170,10 @@ var Columns = []string{
 	FieldAmountCapturable,
 	FieldAmountReceived,
 	FieldRetryStrategy,
+	FieldRetryPolicyID,
+	FieldMaxRetries,
+	FieldRetrySchedule,
+	FieldHoldout,
 	FieldRetryUntil,
 	FieldAttemptCount,
 	FieldNextAttemptAt,
@@ -198,6 +219,10 @@ var (
 	DefaultAmountCapturable int64
 	// DefaultAmountReceived holds the default value on creation for the "amount_received" field.
 	DefaultAmountReceived int64
+	// DefaultMaxRetries holds the default value on creation for the "max_retries" field.
+	DefaultMaxRetries int
+	// DefaultHoldout holds the default value on creation for the "holdout" field.
+	DefaultHoldout bool
 	// DefaultAttemptCount holds the default value on creation for the "attempt_count" field.
 	DefaultAttemptCount int
 	// DefaultVersion holds the default value on creation for the "version" field.
@@ -441,6 +466,21 @@ func ByRetryStrategy(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldRetryStrategy, opts...).ToFunc()
 }
 
+// ByRetryPolicyID orders the results by the retry_policy_id field.
+func ByRetryPolicyID(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldRetryPolicyID, opts...).ToFunc()
+}
+
+// ByMaxRetries orders the results by the max_retries field.
+func ByMaxRetries(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldMaxRetries, opts...).ToFunc()
+}
+
+// ByHoldout orders the results by the holdout field.
+func ByHoldout(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldHoldout, opts...).ToFunc()
+}
+
 // ByRetryUntil orders the results by the retry_until field.
 func ByRetryUntil(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldRetryUntil, opts...).ToFunc()
@@ -542,6 +582,13 @@ func ByTestClockField(field string, opts ...sql.OrderTermOption) OrderOption {
 		sqlgraph.OrderByNeighborTerms(s, newTestClockStep(), sql.OrderByField(field, opts...))
 	}
 }
+
+// ByRetryPolicyField orders the results by retry_policy field.
+func ByRetryPolicyField(field string, opts ...sql.OrderTermOption) OrderOption {
+	return func(s *sql.Selector) {
+		sqlgraph.OrderByNeighborTerms(s, newRetryPolicyStep(), sql.OrderByField(field, opts...))
+	}
+}
 func newCustomerStep() *sqlgraph.Step {
 	return sqlgraph.NewStep(
 		sqlgraph.From(Table, FieldID),
@@ -575,6 +622,13 @@ func newTestClockStep() *sqlgraph.Step {
 		sqlgraph.From(Table, FieldID),
 		sqlgraph.To(TestClockInverseTable, FieldID),
 		sqlgraph.Edge(sqlgraph.M2O, false, TestClockTable, TestClockColumn),
+	)
+}
+func newRetryPolicyStep() *sqlgraph.Step {
+	return sqlgraph.NewStep(
+		sqlgraph.From(Table, FieldID),
+		sqlgraph.To(RetryPolicyInverseTable, FieldID),
+		sqlgraph.Edge(sqlgraph.M2O, true, RetryPolicyTable, RetryPolicyColumn),
 	)
 }
 

@@ -130,6 +130,21 @@ func AmountReceived(v int64) predicate.OffSessionPayment {
 	return predicate.OffSessionPayment(sql.FieldEQ(FieldAmountReceived, v))
 }
 
+// RetryPolicyID applies equality check predicate on the "retry_policy_id" field. It's identical to RetryPolicyIDEQ.
+func RetryPolicyID(v string) predicate.OffSessionPayment {
+	return predicate.OffSessionPayment(sql.FieldEQ(FieldRetryPolicyID, v))
+}
+
+// MaxRetries applies equality check predicate on the "max_retries" field. It's identical to MaxRetriesEQ.
+func MaxRetries(v int) predicate.OffSessionPayment {
+	return predicate.OffSessionPayment(sql.FieldEQ(FieldMaxRetries, v))
+}
+
+// Holdout applies equality check predicate on the "holdout" field. It's identical to HoldoutEQ.
+func Holdout(v bool) predicate.OffSessionPayment {
+	return predicate.OffSessionPayment(sql.FieldEQ(FieldHoldout, v))
+}
+
 // RetryUntil applies equality check predicate on the "retry_until" field. It's identical to RetryUntilEQ.
 func RetryUntil(v time.Time) predicate.OffSessionPayment {
 	return predicate.OffSessionPayment(sql.FieldEQ(FieldRetryUntil, v))
@@ -1060,6 +1075,141 @@ func RetryStrategyNotIn(vs ...RetryStrategy) predicate.OffSessionPayment {
 	return predicate.OffSessionPayment(sql.FieldNotIn(FieldRetryStrategy, vs...))
 }
 
+// RetryPolicyIDEQ applies the EQ predicate on the "retry_policy_id" field.
+func RetryPolicyIDEQ(v string) predicate.OffSessionPayment {
+	return predicate.OffSessionPayment(sql.FieldEQ(FieldRetryPolicyID, v))
+}
+
+// RetryPolicyIDNEQ applies the NEQ predicate on the "retry_policy_id" field.
+func RetryPolicyIDNEQ(v string) predicate.OffSessionPayment {
+	return predicate.OffSessionPayment(sql.FieldNEQ(FieldRetryPolicyID, v))
+}
+
+// RetryPolicyIDIn applies the In predicate on the "retry_policy_id" field.
+func RetryPolicyIDIn(vs ...string) predicate.OffSessionPayment {
+	return predicate.OffSessionPayment(sql.FieldIn(FieldRetryPolicyID, vs...))
+}
+
+// RetryPolicyIDNotIn applies the NotIn predicate on the "retry_policy_id" field.
+func RetryPolicyIDNotIn(vs ...string) predicate.OffSessionPayment {
+	return predicate.OffSessionPayment(sql.FieldNotIn(FieldRetryPolicyID, vs...))
+}
+
+// RetryPolicyIDGT applies the GT predicate on the "retry_policy_id" field.
+func RetryPolicyIDGT(v string) predicate.OffSessionPayment {
+	return predicate.OffSessionPayment(sql.FieldGT(FieldRetryPolicyID, v))
+}
+
+// RetryPolicyIDGTE applies the GTE predicate on the "retry_policy_id" field.
+func RetryPolicyIDGTE(v string) predicate.OffSessionPayment {
+	return predicate.OffSessionPayment(sql.FieldGTE(FieldRetryPolicyID, v))
+}
+
+// RetryPolicyIDLT applies the LT predicate on the "retry_policy_id" field.
+func RetryPolicyIDLT(v string) predicate.OffSessionPayment {
+	return predicate.OffSessionPayment(sql.FieldLT(FieldRetryPolicyID, v))
+}
+
+// RetryPolicyIDLTE applies the LTE predicate on the "retry_policy_id" field.
+func RetryPolicyIDLTE(v string) predicate.OffSessionPayment {
+	return predicate.OffSessionPayment(sql.FieldLTE(FieldRetryPolicyID, v))
+}
+
+// RetryPolicyIDContains applies the Contains predicate on the "retry_policy_id" field.
+func RetryPolicyIDContains(v string) predicate.OffSessionPayment {
+	return predicate.OffSessionPayment(sql.FieldContains(FieldRetryPolicyID, v))
+}
+
+// RetryPolicyIDHasPrefix applies the HasPrefix predicate on the "retry_policy_id" field.
+func RetryPolicyIDHasPrefix(v string) predicate.OffSessionPayment {
+	return predicate.OffSessionPayment(sql.FieldHasPrefix(FieldRetryPolicyID, v))
+}
+
+// RetryPolicyIDHasSuffix applies the HasSuffix predicate on the "retry_policy_id" field.
+func RetryPolicyIDHasSuffix(v string) predicate.OffSessionPayment {
+	return predicate.OffSessionPayment(sql.FieldHasSuffix(FieldRetryPolicyID, v))
+}
+
+// RetryPolicyIDIsNil applies the IsNil predicate on the "retry_policy_id" field.
+func RetryPolicyIDIsNil() predicate.OffSessionPayment {
+	return predicate.OffSessionPayment(sql.FieldIsNull(FieldRetryPolicyID))
+}
+
+// RetryPolicyIDNotNil applies the NotNil predicate on the "retry_policy_id" field.
+func RetryPolicyIDNotNil() predicate.OffSessionPayment {
+	return predicate.OffSessionPayment(sql.FieldNotNull(FieldRetryPolicyID))
+}
+
+// RetryPolicyIDEqualFold applies the EqualFold predicate on the "retry_policy_id" field.
+func RetryPolicyIDEqualFold(v string) predicate.OffSessionPayment {
+	return predicate.OffSessionPayment(sql.FieldEqualFold(FieldRetryPolicyID, v))
+}
+
+// RetryPolicyIDContainsFold applies the ContainsFold predicate on the "retry_policy_id" field.
+func RetryPolicyIDContainsFold(v string) predicate.OffSessionPayment {
+	return predicate.OffSessionPayment(sql.FieldContainsFold(FieldRetryPolicyID, v))
+}
+
+// MaxRetriesEQ applies the EQ predicate on the "max_retries" field.
+func MaxRetriesEQ(v int) predicate.OffSessionPayment {
+	return predicate.OffSessionPayment(sql.FieldEQ(FieldMaxRetries, v))
+}
+
+// MaxRetriesNEQ applies the NEQ predicate on the "max_retries" field.
+func MaxRetriesNEQ(v int) predicate.OffSessionPayment {
+	return predicate.OffSessionPayment(sql.FieldNEQ(FieldMaxRetries, v))
+}
+
+// MaxRetriesIn applies the In predicate on the "max_retries" field.
+func MaxRetriesIn(vs ...int) predicate.OffSessionPayment {
+	return predicate.OffSessionPayment(sql.FieldIn(FieldMaxRetries, vs...))
+}
+
+// MaxRetriesNotIn applies the NotIn predicate on the "max_retries" field.
+func MaxRetriesNotIn(vs ...int) predicate.OffSessionPayment {
+	return predicate.OffSessionPayment(sql.FieldNotIn(FieldMaxRetries, vs...))
+}
+
+// MaxRetriesGT applies the GT predicate on the "max_retries" field.
+func MaxRetriesGT(v int) predicate.OffSessionPayment {
+	return predicate.OffSessionPayment(sql.FieldGT(FieldMaxRetries, v))
+}
+
+// MaxRetriesGTE applies the GTE predicate on the "max_retries" field.
+func MaxRetriesGTE(v int) predicate.OffSessionPayment {
+	return predicate.OffSessionPayment(sql.FieldGTE(FieldMaxRetries, v))
+}
+
+// MaxRetriesLT applies the LT predicate on the "max_retries" field.
+func MaxRetriesLT(v int) predicate.OffSessionPayment {
+	return predicate.OffSessionPayment(sql.FieldLT(FieldMaxRetries, v))
+}
+
+// MaxRetriesLTE applies the LTE predicate on the "max_retries" field.
+func MaxRetriesLTE(v int) predicate.OffSessionPayment {
+	return predicate.OffSessionPayment(sql.FieldLTE(FieldMaxRetries, v))
+}
+
+// RetryScheduleIsNil applies the IsNil predicate on the "retry_schedule" field.
+func RetryScheduleIsNil() predicate.OffSessionPayment {
+	return predicate.OffSessionPayment(sql.FieldIsNull(FieldRetrySchedule))
+}
+
+// RetryScheduleNotNil applies the NotNil predicate on the "retry_schedule" field.
+func RetryScheduleNotNil() predicate.OffSessionPayment {
+	return predicate.OffSessionPayment(sql.FieldNotNull(FieldRetrySchedule))
+}
+
+// HoldoutEQ applies the EQ predicate on the "holdout" field.
+func HoldoutEQ(v bool) predicate.OffSessionPayment {
+	return predicate.OffSessionPayment(sql.FieldEQ(FieldHoldout, v))
+}
+
+// HoldoutNEQ applies the NEQ predicate on the "holdout" field.
+func HoldoutNEQ(v bool) predicate.OffSessionPayment {
+	return predicate.OffSessionPayment(sql.FieldNEQ(FieldHoldout, v))
+}
+
 // RetryUntilEQ applies the EQ predicate on the "retry_until" field.
 func RetryUntilEQ(v time.Time) predicate.OffSessionPayment {
 	return predicate.OffSessionPayment(sql.FieldEQ(FieldRetryUntil, v))
@@ -1807,6 +1957,29 @@ func HasTestClock() predicate.OffSessionPayment {
 func HasTestClockWith(preds ...predicate.TestClock) predicate.OffSessionPayment {
 	return predicate.OffSessionPayment(func(s *sql.Selector) {
 		step := newTestClockStep()
+		sqlgraph.HasNeighborsWith(s, step, func(s *sql.Selector) {
+			for _, p := range preds {
+				p(s)
+			}
+		})
+	})
+}
+
+// HasRetryPolicy applies the HasEdge predicate on the "retry_policy" edge.
+func HasRetryPolicy() predicate.OffSessionPayment {
+	return predicate.OffSessionPayment(func(s *sql.Selector) {
+		step := sqlgraph.NewStep(
+			sqlgraph.From(Table, FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, true, RetryPolicyTable, RetryPolicyColumn),
+		)
+		sqlgraph.HasNeighbors(s, step)
+	})
+}
+
+// HasRetryPolicyWith applies the HasEdge predicate on the "retry_policy" edge with a given conditions (other predicates).
+func HasRetryPolicyWith(preds ...predicate.RetryPolicy) predicate.OffSessionPayment {
+	return predicate.OffSessionPayment(func(s *sql.Selector) {
+		step := newRetryPolicyStep()
 		sqlgraph.HasNeighborsWith(s, step, func(s *sql.Selector) {
 			for _, p := range preds {
 				p(s)

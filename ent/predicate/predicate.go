@@ -36,8 +36,17 @@ type PaymentMethod func(*sql.Selector)
 // Processor is the predicate function for processor builders.
 type Processor func(*sql.Selector)
 
+// RetryPolicy is the predicate function for retrypolicy builders.
+type RetryPolicy func(*sql.Selector)
+
 // SimulatorCharge is the predicate function for simulatorcharge builders.
 type SimulatorCharge func(*sql.Selector)
 
 // TestClock is the predicate function for testclock builders.
 type TestClock func(*sql.Selector)
+
+// WebhookDelivery is the predicate function for webhookdelivery builders.
+type WebhookDelivery func(*sql.Selector)
+
+// WebhookEndpoint is the predicate function for webhookendpoint builders.
+type WebhookEndpoint func(*sql.Selector)

@@ -15,9 +15,12 @@ import (
 	"github.com/offsession/offsession/ent/offsessionpayment"
 	"github.com/offsession/offsession/ent/paymentmethod"
 	"github.com/offsession/offsession/ent/processor"
+	"github.com/offsession/offsession/ent/retrypolicy"
 	"github.com/offsession/offsession/ent/schema"
 	"github.com/offsession/offsession/ent/simulatorcharge"
 	"github.com/offsession/offsession/ent/testclock"
+	"github.com/offsession/offsession/ent/webhookdelivery"
+	"github.com/offsession/offsession/ent/webhookendpoint"
 )
 
 // The init function reads all schema descriptors with runtime code
@@ -306,12 +309,20 @@ func init() {
 	offsessionpaymentDescAmountReceived := offsessionpaymentFields[14].Descriptor()
 	// offsessionpayment.DefaultAmountReceived holds the default value on creation for the amount_received field.
 	offsessionpayment.DefaultAmountReceived = offsessionpaymentDescAmountReceived.Default.(int64)
+	// offsessionpaymentDescMaxRetries is the schema descriptor for max_retries field.
+	offsessionpaymentDescMaxRetries := offsessionpaymentFields[17].Descriptor()
+	// offsessionpayment.DefaultMaxRetries holds the default value on creation for the max_retries field.
+	offsessionpayment.DefaultMaxRetries = offsessionpaymentDescMaxRetries.Default.(int)
+	// offsessionpaymentDescHoldout is the schema descriptor for holdout field.
+	offsessionpaymentDescHoldout := offsessionpaymentFields[19].Descriptor()
+	// offsessionpayment.DefaultHoldout holds the default value on creation for the holdout field.
+	offsessionpayment.DefaultHoldout = offsessionpaymentDescHoldout.Default.(bool)
 	// offsessionpaymentDescAttemptCount is the schema descriptor for attempt_count field.
-	offsessionpaymentDescAttemptCount := offsessionpaymentFields[17].Descriptor()
+	offsessionpaymentDescAttemptCount := offsessionpaymentFields[21].Descriptor()
 	// offsessionpayment.DefaultAttemptCount holds the default value on creation for the attempt_count field.
 	offsessionpayment.DefaultAttemptCount = offsessionpaymentDescAttemptCount.Default.(int)
 	// offsessionpaymentDescVersion is the schema descriptor for version field.
-	offsessionpaymentDescVersion := offsessionpaymentFields[28].Descriptor()
+	offsessionpaymentDescVersion := offsessionpaymentFields[32].Descriptor()
 	// offsessionpayment.DefaultVersion holds the default value on creation for the version field.
 	offsessionpayment.DefaultVersion = offsessionpaymentDescVersion.Default.(int64)
 	// offsessionpaymentDescID is the schema descriptor for id field.
@@ -402,6 +413,51 @@ func init() {
 	processor.DefaultID = processorDescID.Default.(func() string)
 	// processor.IDValidator is a validator for the "id" field. It is called by the builders before save.
 	processor.IDValidator = processorDescID.Validators[0].(func(string) error)
+	retrypolicyMixin := schema.RetryPolicy{}.Mixin()
+	retrypolicyMixinHooks2 := retrypolicyMixin[2].Hooks()
+	retrypolicy.Hooks[0] = retrypolicyMixinHooks2[0]
+	retrypolicyMixinInters2 := retrypolicyMixin[2].Interceptors()
+	retrypolicy.Interceptors[0] = retrypolicyMixinInters2[0]
+	retrypolicyMixinFields0 := retrypolicyMixin[0].Fields()
+	_ = retrypolicyMixinFields0
+	retrypolicyMixinFields1 := retrypolicyMixin[1].Fields()
+	_ = retrypolicyMixinFields1
+	retrypolicyMixinFields2 := retrypolicyMixin[2].Fields()
+	_ = retrypolicyMixinFields2
+	retrypolicyFields := schema.RetryPolicy{}.Fields()
+	_ = retrypolicyFields
+	// retrypolicyDescCreatedAt is the schema descriptor for created_at field.
+	retrypolicyDescCreatedAt := retrypolicyMixinFields1[0].Descriptor()
+	// retrypolicy.DefaultCreatedAt holds the default value on creation for the created_at field.
+	retrypolicy.DefaultCreatedAt = retrypolicyDescCreatedAt.Default.(func() time.Time)
+	// retrypolicyDescUpdatedAt is the schema descriptor for updated_at field.
+	retrypolicyDescUpdatedAt := retrypolicyMixinFields1[1].Descriptor()
+	// retrypolicy.DefaultUpdatedAt holds the default value on creation for the updated_at field.
+	retrypolicy.DefaultUpdatedAt = retrypolicyDescUpdatedAt.Default.(func() time.Time)
+	// retrypolicy.UpdateDefaultUpdatedAt holds the default value on update for the updated_at field.
+	retrypolicy.UpdateDefaultUpdatedAt = retrypolicyDescUpdatedAt.UpdateDefault.(func() time.Time)
+	// retrypolicyDescAccountID is the schema descriptor for account_id field.
+	retrypolicyDescAccountID := retrypolicyMixinFields2[0].Descriptor()
+	// retrypolicy.AccountIDValidator is a validator for the "account_id" field. It is called by the builders before save.
+	retrypolicy.AccountIDValidator = retrypolicyDescAccountID.Validators[0].(func(string) error)
+	// retrypolicyDescName is the schema descriptor for name field.
+	retrypolicyDescName := retrypolicyFields[0].Descriptor()
+	// retrypolicy.NameValidator is a validator for the "name" field. It is called by the builders before save.
+	retrypolicy.NameValidator = retrypolicyDescName.Validators[0].(func(string) error)
+	// retrypolicyDescHoldoutShare is the schema descriptor for holdout_share field.
+	retrypolicyDescHoldoutShare := retrypolicyFields[6].Descriptor()
+	// retrypolicy.DefaultHoldoutShare holds the default value on creation for the holdout_share field.
+	retrypolicy.DefaultHoldoutShare = retrypolicyDescHoldoutShare.Default.(float64)
+	// retrypolicyDescIsDefault is the schema descriptor for is_default field.
+	retrypolicyDescIsDefault := retrypolicyFields[7].Descriptor()
+	// retrypolicy.DefaultIsDefault holds the default value on creation for the is_default field.
+	retrypolicy.DefaultIsDefault = retrypolicyDescIsDefault.Default.(bool)
+	// retrypolicyDescID is the schema descriptor for id field.
+	retrypolicyDescID := retrypolicyMixinFields0[0].Descriptor()
+	// retrypolicy.DefaultID holds the default value on creation for the id field.
+	retrypolicy.DefaultID = retrypolicyDescID.Default.(func() string)
+	// retrypolicy.IDValidator is a validator for the "id" field. It is called by the builders before save.
+	retrypolicy.IDValidator = retrypolicyDescID.Validators[0].(func(string) error)
 	simulatorchargeMixin := schema.SimulatorCharge{}.Mixin()
 	simulatorchargeMixinFields0 := simulatorchargeMixin[0].Fields()
 	_ = simulatorchargeMixinFields0
@@ -470,6 +526,80 @@ func init() {
 	testclock.DefaultID = testclockDescID.Default.(func() string)
 	// testclock.IDValidator is a validator for the "id" field. It is called by the builders before save.
 	testclock.IDValidator = testclockDescID.Validators[0].(func(string) error)
+	webhookdeliveryMixin := schema.WebhookDelivery{}.Mixin()
+	webhookdeliveryMixinHooks2 := webhookdeliveryMixin[2].Hooks()
+	webhookdelivery.Hooks[0] = webhookdeliveryMixinHooks2[0]
+	webhookdeliveryMixinInters2 := webhookdeliveryMixin[2].Interceptors()
+	webhookdelivery.Interceptors[0] = webhookdeliveryMixinInters2[0]
+	webhookdeliveryMixinFields0 := webhookdeliveryMixin[0].Fields()
+	_ = webhookdeliveryMixinFields0
+	webhookdeliveryMixinFields1 := webhookdeliveryMixin[1].Fields()
+	_ = webhookdeliveryMixinFields1
+	webhookdeliveryMixinFields2 := webhookdeliveryMixin[2].Fields()
+	_ = webhookdeliveryMixinFields2
+	webhookdeliveryFields := schema.WebhookDelivery{}.Fields()
+	_ = webhookdeliveryFields
+	// webhookdeliveryDescCreatedAt is the schema descriptor for created_at field.
+	webhookdeliveryDescCreatedAt := webhookdeliveryMixinFields1[0].Descriptor()
+	// webhookdelivery.DefaultCreatedAt holds the default value on creation for the created_at field.
+	webhookdelivery.DefaultCreatedAt = webhookdeliveryDescCreatedAt.Default.(func() time.Time)
+	// webhookdeliveryDescUpdatedAt is the schema descriptor for updated_at field.
+	webhookdeliveryDescUpdatedAt := webhookdeliveryMixinFields1[1].Descriptor()
+	// webhookdelivery.DefaultUpdatedAt holds the default value on creation for the updated_at field.
+	webhookdelivery.DefaultUpdatedAt = webhookdeliveryDescUpdatedAt.Default.(func() time.Time)
+	// webhookdelivery.UpdateDefaultUpdatedAt holds the default value on update for the updated_at field.
+	webhookdelivery.UpdateDefaultUpdatedAt = webhookdeliveryDescUpdatedAt.UpdateDefault.(func() time.Time)
+	// webhookdeliveryDescAccountID is the schema descriptor for account_id field.
+	webhookdeliveryDescAccountID := webhookdeliveryMixinFields2[0].Descriptor()
+	// webhookdelivery.AccountIDValidator is a validator for the "account_id" field. It is called by the builders before save.
+	webhookdelivery.AccountIDValidator = webhookdeliveryDescAccountID.Validators[0].(func(string) error)
+	// webhookdeliveryDescAttemptCount is the schema descriptor for attempt_count field.
+	webhookdeliveryDescAttemptCount := webhookdeliveryFields[6].Descriptor()
+	// webhookdelivery.DefaultAttemptCount holds the default value on creation for the attempt_count field.
+	webhookdelivery.DefaultAttemptCount = webhookdeliveryDescAttemptCount.Default.(int)
+	// webhookdeliveryDescID is the schema descriptor for id field.
+	webhookdeliveryDescID := webhookdeliveryMixinFields0[0].Descriptor()
+	// webhookdelivery.DefaultID holds the default value on creation for the id field.
+	webhookdelivery.DefaultID = webhookdeliveryDescID.Default.(func() string)
+	// webhookdelivery.IDValidator is a validator for the "id" field. It is called by the builders before save.
+	webhookdelivery.IDValidator = webhookdeliveryDescID.Validators[0].(func(string) error)
+	webhookendpointMixin := schema.WebhookEndpoint{}.Mixin()
+	webhookendpointMixinHooks2 := webhookendpointMixin[2].Hooks()
+	webhookendpoint.Hooks[0] = webhookendpointMixinHooks2[0]
+	webhookendpointMixinInters2 := webhookendpointMixin[2].Interceptors()
+	webhookendpoint.Interceptors[0] = webhookendpointMixinInters2[0]
+	webhookendpointMixinFields0 := webhookendpointMixin[0].Fields()
+	_ = webhookendpointMixinFields0
+	webhookendpointMixinFields1 := webhookendpointMixin[1].Fields()
+	_ = webhookendpointMixinFields1
+	webhookendpointMixinFields2 := webhookendpointMixin[2].Fields()
+	_ = webhookendpointMixinFields2
+	webhookendpointFields := schema.WebhookEndpoint{}.Fields()
+	_ = webhookendpointFields
+	// webhookendpointDescCreatedAt is the schema descriptor for created_at field.
+	webhookendpointDescCreatedAt := webhookendpointMixinFields1[0].Descriptor()
+	// webhookendpoint.DefaultCreatedAt holds the default value on creation for the created_at field.
+	webhookendpoint.DefaultCreatedAt = webhookendpointDescCreatedAt.Default.(func() time.Time)
+	// webhookendpointDescUpdatedAt is the schema descriptor for updated_at field.
+	webhookendpointDescUpdatedAt := webhookendpointMixinFields1[1].Descriptor()
+	// webhookendpoint.DefaultUpdatedAt holds the default value on creation for the updated_at field.
+	webhookendpoint.DefaultUpdatedAt = webhookendpointDescUpdatedAt.Default.(func() time.Time)
+	// webhookendpoint.UpdateDefaultUpdatedAt holds the default value on update for the updated_at field.
+	webhookendpoint.UpdateDefaultUpdatedAt = webhookendpointDescUpdatedAt.UpdateDefault.(func() time.Time)
+	// webhookendpointDescAccountID is the schema descriptor for account_id field.
+	webhookendpointDescAccountID := webhookendpointMixinFields2[0].Descriptor()
+	// webhookendpoint.AccountIDValidator is a validator for the "account_id" field. It is called by the builders before save.
+	webhookendpoint.AccountIDValidator = webhookendpointDescAccountID.Validators[0].(func(string) error)
+	// webhookendpointDescEnabled is the schema descriptor for enabled field.
+	webhookendpointDescEnabled := webhookendpointFields[3].Descriptor()
+	// webhookendpoint.DefaultEnabled holds the default value on creation for the enabled field.
+	webhookendpoint.DefaultEnabled = webhookendpointDescEnabled.Default.(bool)
+	// webhookendpointDescID is the schema descriptor for id field.
+	webhookendpointDescID := webhookendpointMixinFields0[0].Descriptor()
+	// webhookendpoint.DefaultID holds the default value on creation for the id field.
+	webhookendpoint.DefaultID = webhookendpointDescID.Default.(func() string)
+	// webhookendpoint.IDValidator is a validator for the "id" field. It is called by the builders before save.
+	webhookendpoint.IDValidator = webhookendpointDescID.Validators[0].(func(string) error)
 }
 
 const (

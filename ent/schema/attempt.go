@@ -37,6 +37,9 @@ func (Attempt) Fields() []ent.Field {
 			Annotations(entgql.OrderField("NUMBER")).
 			Comment("1 for the first attempt, 2 for the first retry, ..."),
 		field.String("processor_id").Optional().Nillable().Immutable(),
+		field.String("card_fingerprint").Immutable().
+			Comment("The card's fingerprint: network retry budgets are counted per card."),
+		field.String("card_network").Immutable().Comment("The card's brand, whose retry rules apply."),
 		field.String("idempotency_key").Unique().Immutable().
 			Comment("Sent to the processor; the same key is sent again if the call is repeated after a crash or timeout."),
 		field.Enum("outcome").Values("in_flight", "approved", "declined", "technical_error").Default("in_flight"),
@@ -69,7 +72,10 @@ func (Attempt) Edges() []ent.Edge {
 
 // Indexes of Attempt.
 func (Attempt) Indexes() []ent.Index {
-	return []ent.Index{index.Fields("payment_id", "number").Unique()}
+	return []ent.Index{
+		index.Fields("payment_id", "number").Unique(),
+		index.Fields("account_id", "card_fingerprint", "started_at"),
+	}
 }
 
 // Hooks of Attempt: only an in-flight attempt may be finished, and nothing

@@ -49,8 +49,17 @@ func (OffSessionPayment) Fields() []ent.Field {
 			Optional().Nillable(),
 		field.Int64("amount_capturable").Default(0),
 		field.Int64("amount_received").Default(0),
+		// The retry policy, as it was when the payment was created.
 		field.Enum("retry_strategy").Values("none", "scheduled", "heuristic", "smart").Default("none").Immutable(),
-		field.Time("retry_until").Optional().Nillable(),
+		field.String("retry_policy_id").Optional().Nillable().Immutable(),
+		field.Int("max_retries").Default(0).Immutable().
+			Comment("Retries allowed after the first attempt."),
+		field.Strings("retry_schedule").Optional().Immutable().
+			Comment("For the scheduled strategy: offsets from the first attempt."),
+		field.Bool("holdout").Default(false).Immutable().
+			Comment("In the policy's control group: retried on the scheduled strategy."),
+		field.Time("retry_until").Optional().Nillable().
+			Comment("No retry is made after this."),
 		field.Int("attempt_count").Default(0),
 		field.Time("next_attempt_at").Optional().Nillable().
 			Annotations(entgql.OrderField("NEXT_ATTEMPT_AT")).
@@ -88,6 +97,8 @@ func (OffSessionPayment) Edges() []ent.Edge {
 		edge.To("attempts", Attempt.Type).
 			Annotations(entgql.RelayConnection()),
 		edge.To("test_clock", TestClock.Type).Field("test_clock_id").Unique().Immutable(),
+		edge.From("retry_policy", RetryPolicy.Type).Ref("payments").
+			Field("retry_policy_id").Unique().Immutable(),
 	}
 }
 

@@ -55,6 +55,14 @@ type ScheduledAlternative struct {
 	Score float64   `json:"score"`
 }
 
+// DeliveryAttempt is one try at delivering an event to a webhook endpoint.
+type DeliveryAttempt struct {
+	At         time.Time `json:"at"`
+	StatusCode int       `json:"status_code,omitempty"`
+	Error      string    `json:"error,omitempty"`
+	DurationMS int64     `json:"duration_ms"`
+}
+
 // StringMap is a map of string keys to string values: metadata on objects,
 // settings on processors. It is the GraphQL scalar StringMap, a JSON object
 // whose values are all strings.

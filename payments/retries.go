@@ -1,0 +1,163 @@
+package payments
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"entgo.io/ent/dialect"
+
+	"github.com/offsession/offsession/ent"
+	"github.com/offsession/offsession/ent/attempt"
+	"github.com/offsession/offsession/ent/offsessionpayment"
+	"github.com/offsession/offsession/ent/schema/schematype"
+	"github.com/offsession/offsession/processors"
+	"github.com/offsession/offsession/retry"
+)
+
+// budgetWindow is the longest window of any network budget.
+const budgetWindow = 30 * 24 * time.Hour
+
+// planRetry asks the retry engine what follows a declined or failed
+// attempt: the advice code's wait and the card's network budget set the
+// earliest time, the payment's strategy picks the time.
+func (s *Service) planRetry(ctx context.Context, tx *ent.Tx, p *ent.OffSessionPayment, att *ent.Attempt, cls retry.Classification, out processors.Outcome, now time.Time) (retry.Decision, error) {
+	atts, err := tx.Attempt.Query().
+		Where(attempt.PaymentID(p.ID)).
+		Order(ent.Asc(attempt.FieldNumber)).
+		All(ctx)
+	if err != nil {
+		return retry.Decision{}, fmt.Errorf("read attempts: %w", err)
+	}
+	in := retry.Input{
+		Now:            now,
+		PaymentID:      p.ID,
+		Strategy:       retry.Strategy(p.RetryStrategy),
+		MaxRetries:     p.MaxRetries,
+		FirstAttemptAt: atts[0].StartedAt.UTC(),
+		LastAttemptAt:  att.StartedAt.UTC(),
+		Decline:        cls,
+		DeclineCode:    out.DeclineCode,
+		Earliest:       now.Add(cls.NotBefore),
+		Amount:         p.Amount,
+		Currency:       p.Currency,
+		Brand:          att.CardNetwork,
+		Cadence:        string(p.Cadence),
+	}
+	if p.Holdout && in.Strategy != retry.StrategyNone {
+		in.Strategy = retry.StrategyScheduled
+	}
+	if cls.NotBefore > 0 {
+		in.EarliestNote = cls.Rule
+	}
+	if p.RetryUntil != nil {
+		in.RetryUntil = p.RetryUntil.UTC()
+	} else {
+		in.RetryUntil = now
+	}
+	for _, a := range atts {
+		technical := (a.DeclineClass != nil && *a.DeclineClass == attempt.DeclineClassTechnical) || a.ID == att.ID && cls.Class == retry.Technical
+		switch {
+		case technical:
+			in.TechnicalStreak++
+		default:
+			in.TechnicalStreak = 0
+			if a.Number > 1 {
+				in.RetriesUsed++
+			}
+		}
+	}
+	if in.Schedule, err = retry.ParseSchedule(p.RetrySchedule); err != nil {
+		return retry.Decision{}, fmt.Errorf("payment %s schedule: %w", p.ID, err)
+	}
+	cus, err := tx.Customer.Get(ctx, p.CustomerID)
+	if err != nil {
+		return retry.Decision{}, fmt.Errorf("read customer: %w", err)
+	}
+	if in.Location, err = time.LoadLocation(cus.TimeZone); err != nil {
+		in.Location = time.UTC
+	}
+	pm, err := tx.PaymentMethod.Get(ctx, p.PaymentMethodID)
+	if err != nil {
+		return retry.Decision{}, fmt.Errorf("read payment method: %w", err)
+	}
+	in.Funding, in.Country = string(pm.Funding), pm.IssuingCountry
+	if cls.Class != retry.Technical {
+		allowed, note, err := s.budgetAllows(ctx, tx, p.AccountID, pm, in.Earliest)
+		if err != nil {
+			return retry.Decision{}, err
+		}
+		if allowed.After(in.Earliest) || in.EarliestNote == "" {
+			in.Earliest, in.EarliestNote = allowed, joinNotes(in.EarliestNote, note)
+		}
+	}
+	return s.retry.Next(ctx, in)
+}
+
+func joinNotes(a, b string) string {
+	switch {
+	case a == "":
+		return b
+	case b == "":
+		return a
+	}
+	return a + "; " + b
+}
+
+// budgetAllows returns the earliest time at or after at when a retry on the
+// card keeps its network's budget. On PostgreSQL it first takes a
+// transaction lock on the card, so two workers retrying payments on one
+// card cannot both take its last retry; SQLite runs one writer at a time.
+func (s *Service) budgetAllows(ctx context.Context, tx *ent.Tx, accountID string, pm *ent.PaymentMethod, at time.Time) (time.Time, string, error) {
+	network := string(pm.Brand)
+	if len(retry.Budgets[network]) == 0 {
+		return at, "", nil
+	}
+	if s.store.Dialect == dialect.Postgres {
+		if _, err := tx.ExecContext(ctx, "SELECT pg_advisory_xact_lock(hashtext($1))", accountID+"/"+pm.Fingerprint); err != nil {
+			return at, "", fmt.Errorf("lock card: %w", err)
+		}
+	}
+	var rows []struct {
+		StartedAt time.Time `json:"started_at"`
+	}
+	err := tx.Attempt.Query().
+		Where(
+			attempt.AccountID(accountID),
+			attempt.CardFingerprint(pm.Fingerprint),
+			attempt.NumberGT(1),
+			attempt.StartedAtGT(at.Add(-budgetWindow)),
+			attempt.Or(attempt.DeclineClassIsNil(), attempt.DeclineClassNEQ(attempt.DeclineClassTechnical)),
+		).
+		Select(attempt.FieldStartedAt).
+		Scan(ctx, &rows)
+	if err != nil {
+		return at, "", fmt.Errorf("count the card's retries: %w", err)
+	}
+	times := make([]time.Time, len(rows))
+	for i, r := range rows {
+		times[i] = r.StartedAt
+	}
+	allowed, note := retry.NextAllowed(network, times, at)
+	return allowed, note, nil
+}
+
+// reschedule moves a due retry later without a status change, as when the
+// card's budget filled since it was planned.
+func (s *Service) reschedule(ctx context.Context, tx *ent.Tx, p *ent.OffSessionPayment, at time.Time, plan schematype.SchedulingDecision, owner string) error {
+	n, err := tx.OffSessionPayment.Update().
+		Where(offsessionpayment.ID(p.ID), offsessionpayment.Version(p.Version), offsessionpayment.LeaseOwner(owner)).
+		SetNextAttemptAt(at).
+		SetDueAt(at).
+		SetNextAttemptPlan(plan).
+		ClearLeaseOwner().ClearLeaseExpiresAt().
+		AddVersion(1).
+		Save(ctx)
+	if err != nil {
+		return fmt.Errorf("reschedule payment %s: %w", p.ID, err)
+	}
+	if n == 0 {
+		return ErrConcurrentChange
+	}
+	return nil
+}

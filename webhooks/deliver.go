@@ -1,0 +1,235 @@
+package webhooks
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"entgo.io/ent/dialect"
+	"github.com/jonboulle/clockwork"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/offsession/offsession/ent"
+	"github.com/offsession/offsession/ent/schema/schematype"
+	"github.com/offsession/offsession/ent/webhookdelivery"
+	"github.com/offsession/offsession/storage"
+	"github.com/offsession/offsession/viewer"
+)
+
+// Defaults of DelivererConfig.
+const (
+	BackoffBaseDefault = 30 * time.Second
+	BackoffMaxDefault  = 30 * time.Minute
+	TimeoutDefault     = 10 * time.Second
+	leaseDefault       = time.Minute
+	batchDefault       = 32
+	sendersDefault     = 8
+	keptAttempts       = 20
+)
+
+// DelivererConfig tunes delivery. Zero fields take their defaults.
+type DelivererConfig struct {
+	// BackoffBase is the wait after the first failure; each failure doubles
+	// it, up to BackoffMax. Defaults BackoffBaseDefault (30 s) and
+	// BackoffMaxDefault (30 min).
+	BackoffBase, BackoffMax time.Duration
+	// Timeout bounds one POST. Default TimeoutDefault (10 s).
+	Timeout time.Duration
+	// Owner names this process in leases.
+	Owner string
+}
+
+// Deliverer sends due deliveries.
+type Deliverer struct {
+	store *storage.Store
+	db    *ent.Client
+	http  *http.Client
+	clock clockwork.Clock
+	log   *slog.Logger
+	cfg   DelivererConfig
+}
+
+// NewDeliverer returns a deliverer.
+func NewDeliverer(store *storage.Store, clock clockwork.Clock, log *slog.Logger, cfg DelivererConfig) *Deliverer {
+	if cfg.BackoffBase == 0 {
+		cfg.BackoffBase = BackoffBaseDefault
+	}
+	if cfg.BackoffMax == 0 {
+		cfg.BackoffMax = BackoffMaxDefault
+	}
+	if cfg.Timeout == 0 {
+		cfg.Timeout = TimeoutDefault
+	}
+	return &Deliverer{
+		store: store, db: store.Client, clock: clock, log: log, cfg: cfg,
+		http: &http.Client{Timeout: cfg.Timeout, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }},
+	}
+}
+
+// The claim takes the due deliveries that head their object's queue: no
+// earlier delivery of the same object to the same endpoint is pending.
+const claimDeliveries = `UPDATE webhook_deliveries SET lease_owner = %[1]s, lease_expires_at = %[2]s
+WHERE id IN (
+	SELECT d.id FROM webhook_deliveries d
+	WHERE d.next_attempt_at IS NOT NULL AND d.next_attempt_at <= %[3]s
+	  AND (d.lease_expires_at IS NULL OR d.lease_expires_at <= %[3]s)
+	  AND NOT EXISTS (
+		SELECT 1 FROM webhook_deliveries e
+		WHERE e.endpoint_id = d.endpoint_id AND e.object_id = d.object_id AND e.status = 'pending'
+		  AND (e.object_version < d.object_version OR (e.object_version = d.object_version AND e.id < d.id)))
+	ORDER BY d.next_attempt_at
+	LIMIT %[4]s%[5]s)
+RETURNING id`
+
+// RunDue sends the due deliveries, a batch at a time, until none is due.
+func (d *Deliverer) RunDue(ctx context.Context) error {
+	ctx = viewer.SystemContext(ctx)
+	for {
+		ids, err := d.claim(ctx, batchDefault)
+		if err != nil {
+			return err
+		}
+		if len(ids) == 0 {
+			return nil
+		}
+		g, gctx := errgroup.WithContext(ctx)
+		g.SetLimit(sendersDefault)
+		for _, id := range ids {
+			g.Go(func() error {
+				if err := d.send(gctx, id); err != nil {
+					d.log.ErrorContext(gctx, "webhook delivery", "delivery", id, "err", err)
+				}
+				return nil
+			})
+		}
+		_ = g.Wait()
+		if len(ids) < batchDefault {
+			return nil
+		}
+	}
+}
+
+func (d *Deliverer) claim(ctx context.Context, limit int) ([]string, error) {
+	now := d.clock.Now().UTC()
+	var q string
+	if d.store.Dialect == dialect.Postgres {
+		q = fmt.Sprintf(claimDeliveries, "$1", "$2", "$3", "$4", " FOR UPDATE SKIP LOCKED")
+	} else {
+		q = fmt.Sprintf(claimDeliveries, "?1", "?2", "?3", "?4", "")
+	}
+	rows, err := d.store.DB.QueryContext(ctx, q, d.cfg.Owner, now.Add(leaseDefault), now, limit)
+	if err != nil {
+		return nil, fmt.Errorf("claim webhook deliveries: %w", err)
+	}
+	defer rows.Close()
+	var ids []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, fmt.Errorf("claim webhook deliveries: %w", err)
+		}
+		ids = append(ids, id)
+	}
+	return ids, rows.Err()
+}
+
+// Payload is the body of a delivery: the event.
+type Payload struct {
+	ID            string         `json:"id"`
+	Type          string         `json:"type"`
+	Created       time.Time      `json:"created"`
+	ObjectID      string         `json:"object_id"`
+	ObjectVersion int64          `json:"object_version"`
+	Data          map[string]any `json:"data"`
+}
+
+func (d *Deliverer) send(ctx context.Context, id string) error {
+	del, err := d.db.WebhookDelivery.Get(ctx, id)
+	if err != nil {
+		return err
+	}
+	if del.LeaseOwner != d.cfg.Owner || del.Status != webhookdelivery.StatusPending {
+		return nil
+	}
+	ep, err := del.QueryEndpoint().Only(ctx)
+	if err != nil {
+		return err
+	}
+	ev, err := d.db.Event.Get(ctx, del.EventID)
+	if err != nil {
+		return err
+	}
+	body, err := json.Marshal(Payload{ID: ev.ID, Type: ev.Type, Created: ev.CreatedAt.UTC(), ObjectID: ev.ObjectID, ObjectVersion: ev.ObjectVersion, Data: ev.Data})
+	if err != nil {
+		return err
+	}
+	start := d.clock.Now()
+	status, sendErr := d.post(ctx, ep.URL, ep.Secret, ev.ID, body, start)
+	attempt := schematype.DeliveryAttempt{At: start.UTC(), StatusCode: status, DurationMS: d.clock.Since(start).Milliseconds()}
+	if sendErr != nil {
+		attempt.Error = sendErr.Error()
+	}
+	log := append(del.Attempts, attempt)
+	if len(log) > keptAttempts {
+		log = log[len(log)-keptAttempts:]
+	}
+	upd := d.db.WebhookDelivery.UpdateOneID(id).
+		Where(webhookdelivery.LeaseOwner(d.cfg.Owner)).
+		AddAttemptCount(1).
+		SetAttempts(log).
+		ClearLeaseOwner().ClearLeaseExpiresAt()
+	now := d.clock.Now().UTC()
+	switch {
+	case sendErr == nil:
+		upd.SetStatus(webhookdelivery.StatusDelivered).SetDeliveredAt(now).ClearNextAttemptAt()
+	default:
+		next := now.Add(d.backoff(del.AttemptCount + 1))
+		if next.After(del.GiveUpAt) {
+			upd.SetStatus(webhookdelivery.StatusFailed).ClearNextAttemptAt()
+			d.log.WarnContext(ctx, "webhook delivery given up", "delivery", id, "endpoint", ep.ID, "event", ev.ID)
+		} else {
+			upd.SetNextAttemptAt(next)
+		}
+	}
+	if err := upd.Exec(ctx); err != nil && !ent.IsNotFound(err) {
+		return fmt.Errorf("record delivery %s: %w", id, err)
+	}
+	return nil
+}
+
+// backoff is the wait after the nth failure.
+func (d *Deliverer) backoff(n int) time.Duration {
+	b := d.cfg.BackoffBase
+	for i := 1; i < n && b < d.cfg.BackoffMax; i++ {
+		b *= 2
+	}
+	return min(b, d.cfg.BackoffMax)
+}
+
+// post sends one delivery; a 2xx answer delivers it.
+func (d *Deliverer) post(ctx context.Context, url, secret, eventID string, body []byte, at time.Time) (int, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
+	if err != nil {
+		return 0, err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("User-Agent", "offsession-webhooks/1")
+	req.Header.Set("Offsession-Event-Id", eventID)
+	req.Header.Set(SignatureHeader, Sign(secret, at, body))
+	resp, err := d.http.Do(req)
+	if err != nil {
+		return 0, fmt.Errorf("post: %w", err)
+	}
+	defer resp.Body.Close()
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		return resp.StatusCode, fmt.Errorf("endpoint answered %d", resp.StatusCode)
+	}
+	return resp.StatusCode, nil
+}
+

@@ -30,7 +30,7 @@ type CreateOffSessionPaymentInput struct {
 	StatementDescriptorSuffix *string                          `json:"statementDescriptorSuffix,omitempty"`
 	Metadata                  schematype.StringMap             `json:"metadata,omitempty"`
 	RetryStrategy             *offsessionpayment.RetryStrategy `json:"retryStrategy,omitempty"`
-	RetryPolicyID             *string                           `json:"retryPolicyID,omitempty"`
+	RetryPolicyID             *string                          `json:"retryPolicyID,omitempty"`
 }
 
 // maxTargetDateAhead is how far ahead a payment may be scheduled.

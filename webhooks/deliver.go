@@ -232,4 +232,3 @@ func (d *Deliverer) post(ctx context.Context, url, secret, eventID string, body 
 	}
 	return resp.StatusCode, nil
 }
-

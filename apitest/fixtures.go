@@ -96,7 +96,7 @@ func PaymentInput(c Chain, amount int, extra map[string]any) map[string]any {
 }
 
 // PaymentFields are the fields tests read of a payment.
-const PaymentFields = `id status amount currency failureReason attemptCount amountCapturable amountReceived nextAttemptAt retryUntil
+const PaymentFields = `id status amount currency failureReason attemptCount amountCapturable amountReceived nextAttemptAt retryUntil retryStrategy holdout
 	attempts(first: 50) { totalCount edges { node { id number outcome declineCode declineClass networkDeclineCode networkAdviceCode idempotencyKey scheduledAt startedAt finishedAt processorID
 		scheduling { strategy reason } routing { strategy reason } } } }`
 

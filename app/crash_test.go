@@ -22,6 +22,7 @@ import (
 	"github.com/offsession/offsession/ent/offsessionpayment"
 	"github.com/offsession/offsession/ent/paymentmethod"
 	"github.com/offsession/offsession/ent/processor"
+	"github.com/offsession/offsession/ent/retrypolicy"
 	"github.com/offsession/offsession/ent/schema/schematype"
 	"github.com/offsession/offsession/payments"
 	"github.com/offsession/offsession/processors"
@@ -63,7 +64,8 @@ func startServer(t *testing.T, dbURL string, extraEnv ...string) *exec.Cmd {
 	return cmd
 }
 
-// seedPayments makes n payments due now, on cards that approve or decline.
+// seedPayments makes n payments due now, on cards that approve, or decline
+// and are retried twice, one and two seconds after the first attempt.
 func seedPayments(t *testing.T, st *storage.Store, n int, latencyMS int) (accountID string) {
 	t.Helper()
 	ctx := context.Background()
@@ -77,14 +79,21 @@ func seedPayments(t *testing.T, st *storage.Store, n int, latencyMS int) (accoun
 		Settings: schematype.StringMap{"latency_ms": fmt.Sprint(latencyMS)},
 	})
 	require.NoError(t, err)
+	pol, err := svc.CreateRetryPolicy(actx, payments.CreateRetryPolicyInput{
+		Name: "fast", Strategy: retrypolicy.StrategyScheduled, Schedule: []string{"1s", "2s"}, IsDefault: ptr(true),
+	})
+	require.NoError(t, err)
+	require.True(t, pol.IsDefault)
 	type chain struct{ cus, pm, mdt string }
 	var chains []chain
+	// The declining card is an amex: no network budget limits its retries.
+	brands := []paymentmethod.Brand{paymentmethod.BrandVisa, paymentmethod.BrandMastercard, paymentmethod.BrandAmex}
 	for i, token := range []string{"pm_card_visa", "pm_card_mastercard", "pm_card_chargeDeclinedInsufficientFunds"} {
 		cus, err := svc.CreateCustomer(actx, payments.CreateCustomerInput{})
 		require.NoError(t, err)
 		pm, err := svc.SavePaymentMethod(actx, payments.SavePaymentMethodInput{
 			CustomerID: cus.ID,
-			Card: payments.CardDetailsInput{Brand: paymentmethod.BrandVisa, Funding: paymentmethod.FundingDebit,
+			Card: payments.CardDetailsInput{Brand: brands[i], Funding: paymentmethod.FundingDebit,
 				Last4: "4242", ExpMonth: 12, ExpYear: time.Now().Year() + 2, Fingerprint: fmt.Sprintf("fp_crash_%d", i)},
 			ProcessorTokens: []schematype.ProcessorToken{{ProcessorID: proc.ID, Token: token}},
 		})
@@ -111,9 +120,10 @@ func seedPayments(t *testing.T, st *storage.Store, n int, latencyMS int) (accoun
 }
 
 // TestRule5CrashLosesNothingAndChargesOnce kills a server with SIGKILL at
-// random moments while 1,000 payments are being attempted, restarts it, five
-// times, then lets it finish. No payment is lost, every attempt reached the
-// processor under one key only, and none is left in flight.
+// random moments while 1,000 payments are being attempted and retried,
+// restarts it, five times, then lets it finish. No payment is lost, every
+// attempt reached the processor under one key only, and none is left in
+// flight.
 func TestRule5CrashLosesNothingAndChargesOnce(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts and kills server processes")
@@ -173,17 +183,24 @@ func TestRule5CrashLosesNothingAndChargesOnce(t *testing.T) {
 			}
 			attempts := 0
 			for _, p := range all {
-				require.Len(t, p.Edges.Attempts, 1, "payment %s: one attempt, strategy none", p.ID)
-				a := p.Edges.Attempts[0]
-				attempts++
-				require.NotEqual(t, attempt.OutcomeInFlight, a.Outcome, "attempt %s left in flight", a.ID)
-				c, ok := byKey[a.IdempotencyKey]
-				require.True(t, ok, "attempt %s never reached the processor", a.ID)
-				require.Equal(t, p.Amount, c.Amount)
-				if a.Outcome == attempt.OutcomeApproved {
-					require.Equal(t, offsessionpayment.StatusSucceeded, p.Status)
-				} else {
-					require.Equal(t, offsessionpayment.StatusFailed, p.Status)
+				want := 1
+				if p.Status == offsessionpayment.StatusFailed {
+					want = 3 // the first attempt and both retries
+					require.Equal(t, offsessionpayment.FailureReasonRetriesExhausted, *p.FailureReason)
+				}
+				require.Len(t, p.Edges.Attempts, want, "payment %s", p.ID)
+				numbers := map[int]bool{}
+				for _, a := range p.Edges.Attempts {
+					attempts++
+					numbers[a.Number] = true
+					require.NotEqual(t, attempt.OutcomeInFlight, a.Outcome, "attempt %s left in flight", a.ID)
+					c, ok := byKey[a.IdempotencyKey]
+					require.True(t, ok, "attempt %s never reached the processor", a.ID)
+					require.Equal(t, p.Amount, c.Amount)
+				}
+				require.Len(t, numbers, want, "payment %s: attempt numbers are unique", p.ID)
+				if p.Status == offsessionpayment.StatusSucceeded {
+					require.Equal(t, attempt.OutcomeApproved, p.Edges.Attempts[0].Outcome)
 				}
 			}
 			require.Len(t, charges, attempts, "the processor saw exactly one key per attempt")

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/offsession/offsession/ent"
@@ -29,6 +30,30 @@ var TestTokens = map[string]Outcome{
 	"pm_card_chargeDeclinedProcessingError":   {Result: Declined, DeclineCode: "processing_error", NetworkDeclineCode: "96"},
 	"pm_card_chargeDeclinedVelocityExceeded":  {Result: Declined, DeclineCode: "card_velocity_exceeded", NetworkDeclineCode: "61"},
 	"pm_card_authenticationRequired":          {Result: Declined, DeclineCode: "authentication_required", NetworkDeclineCode: "1A"},
+}
+
+// declineTokenPrefix starts a programmable decline token:
+// sim_decline.CODE.ADVICE.NETWORK, with - for an absent code. For example
+// sim_decline.do_not_honor.24.05 declines with do_not_honor, Mastercard
+// advice 24 and network code 05; sim_decline.-.-.R1 with only Visa's R1.
+const declineTokenPrefix = "sim_decline."
+
+// programmed reads a programmable decline token.
+func programmed(token string) (Outcome, bool) {
+	rest, ok := strings.CutPrefix(token, declineTokenPrefix)
+	if !ok {
+		return Outcome{}, false
+	}
+	parts := strings.Split(rest, ".")
+	if len(parts) != 3 {
+		return Outcome{}, false
+	}
+	for i, p := range parts {
+		if p == "-" {
+			parts[i] = ""
+		}
+	}
+	return Outcome{Result: Declined, DeclineCode: parts[0], NetworkAdviceCode: parts[1], NetworkDeclineCode: parts[2]}, true
 }
 
 // unknownToken is what the simulator says of a token it does not know: what
@@ -81,7 +106,9 @@ func (s *simulator) Authorize(ctx context.Context, req AuthorizeRequest) (Outcom
 	}
 	out, ok := TestTokens[req.Token]
 	if !ok {
-		out = unknownToken
+		if out, ok = programmed(req.Token); !ok {
+			out = unknownToken
+		}
 	}
 	out.Reference = "sim_" + req.IdempotencyKey
 	err := s.db.SimulatorCharge.Create().

@@ -47,10 +47,18 @@ func (b *Bundle) Logs() string { return b.logs.String() }
 
 // New builds a process on st with two accounts, A and B.
 func New(t testing.TB, st *storage.Store) *Bundle {
+	return NewWith(t, st, nil)
+}
+
+// NewWith is New with the configuration changed by configure.
+func NewWith(t testing.TB, st *storage.Store, configure func(*app.Config)) *Bundle {
 	t.Helper()
 	logs := &lockedWriter{w: &bytes.Buffer{}}
 	log := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	cfg := app.Config{RateLimit: 1e6, Workers: 4, PollInterval: 20 * time.Millisecond, AttemptLease: 30 * time.Second, ProcessorTimeout: 10 * time.Second}
+	if configure != nil {
+		configure(&cfg)
+	}
 	proc, err := app.Build(st, cfg, clockwork.NewRealClock(), log)
 	require.NoError(t, err)
 	b := &Bundle{Store: st, Proc: proc, Handler: proc.Handler(demo.DefaultPlayground()), logs: logs}

@@ -23,11 +23,18 @@ import (
 // batch is how many payments one transaction writes.
 const batch = 500
 
-// DueRetries describes payments waiting for their first retry, each on a
-// card of its own so no network budget limits them.
+// DueRetries describes payments waiting for their first retry.
 type DueRetries struct {
 	AccountID   string
 	ProcessorID string
+	// Brand of the cards; default visa. Network budgets are counted per
+	// card: share cards (Cards) only on a brand without budgets, such as
+	// amex.
+	Brand paymentmethod.Brand
+	// Cards, when positive, is how many cards (with their customers and
+	// mandates) the payments share, made in the first batch; zero gives
+	// each payment a card of its own.
+	Cards int
 	// N payments, numbered from First.
 	N, First int
 	// DueAt is when payment i's retry is due.
@@ -43,10 +50,31 @@ type DueRetries struct {
 // Write writes the payments.
 func (d DueRetries) Write(ctx context.Context, db *ent.Client) error {
 	ctx = viewer.SystemContext(ctx)
+	if d.Brand == "" {
+		d.Brand = paymentmethod.BrandVisa
+	}
+	var shared []card
+	for start := 0; start < d.Cards; start += batch {
+		err := storage.WithTx(ctx, db, func(tx *ent.Tx) error {
+			cards, err := d.writeCards(ctx, tx, d.First+start, min(batch, d.Cards-start))
+			shared = append(shared, cards...)
+			return err
+		})
+		if err != nil {
+			return fmt.Errorf("seed cards: %w", err)
+		}
+	}
 	for start := 0; start < d.N; start += batch {
 		n := min(batch, d.N-start)
 		err := storage.WithTx(ctx, db, func(tx *ent.Tx) error {
-			return d.writeBatch(ctx, tx, d.First+start, n)
+			cards := shared
+			if len(cards) == 0 {
+				var err error
+				if cards, err = d.writeCards(ctx, tx, d.First+start, n); err != nil {
+					return err
+				}
+			}
+			return d.writePayments(ctx, tx, d.First+start, n, cards)
 		})
 		if err != nil {
 			return fmt.Errorf("seed payments %d to %d: %w", start, start+n, err)
@@ -58,50 +86,62 @@ func (d DueRetries) Write(ctx context.Context, db *ent.Client) error {
 	return nil
 }
 
-func (d DueRetries) writeBatch(ctx context.Context, tx *ent.Tx, from, n int) error {
+// card is a customer's saved card with its mandate.
+type card struct {
+	customerID, paymentMethodID, mandateID, fingerprint string
+}
+
+func (d DueRetries) writeCards(ctx context.Context, tx *ent.Tx, from, n int) ([]card, error) {
 	cus := make([]*ent.CustomerCreate, n)
 	pms := make([]*ent.PaymentMethodCreate, n)
 	mdts := make([]*ent.MandateCreate, n)
+	cards := make([]card, n)
+	accepted := d.Now.Add(-48 * time.Hour).UTC()
+	for j := range n {
+		i := from + j
+		c := card{ids.New("cus"), ids.New("pm"), ids.New("mdt"), fmt.Sprintf("fp_seed_%s_%d", d.AccountID, i)}
+		cards[j] = c
+		cus[j] = tx.Customer.Create().SetID(c.customerID).SetAccountID(d.AccountID).SetTimeZone("UTC")
+		pms[j] = tx.PaymentMethod.Create().SetID(c.paymentMethodID).SetAccountID(d.AccountID).SetCustomerID(c.customerID).
+			SetBrand(d.Brand).SetFunding(paymentmethod.FundingDebit).SetLast4("4242").
+			SetExpMonth(12).SetExpYear(d.Now.Year() + 3).SetFingerprint(c.fingerprint).
+			SetProcessorTokens([]schematype.ProcessorToken{{ProcessorID: d.ProcessorID, Token: d.Token(i)}})
+		mdts[j] = tx.Mandate.Create().SetID(c.mandateID).SetAccountID(d.AccountID).SetCustomerID(c.customerID).SetPaymentMethodID(c.paymentMethodID).
+			SetUsage(mandate.UsageUnscheduled).SetTermsText("seeded").SetTermsVersion("1").SetTimingAndFrequency("x").
+			SetAmountDetermination("x").SetCancellationPolicy("x").SetAcceptanceType(mandate.AcceptanceTypeOffline).
+			SetAcceptedAt(accepted).SetUseLimit(mandate.UseLimitMultiUse).SetMaxAmount(1_000_000).SetCurrency("usd")
+	}
+	if err := tx.Customer.CreateBulk(cus...).Exec(ctx); err != nil {
+		return nil, err
+	}
+	if err := tx.PaymentMethod.CreateBulk(pms...).Exec(ctx); err != nil {
+		return nil, err
+	}
+	return cards, tx.Mandate.CreateBulk(mdts...).Exec(ctx)
+}
+
+func (d DueRetries) writePayments(ctx context.Context, tx *ent.Tx, from, n int, cards []card) error {
 	ps := make([]*ent.OffSessionPaymentCreate, n)
 	atts := make([]*ent.AttemptCreate, n)
 	first := d.Now.Add(-time.Hour).UTC()
 	for j := range n {
 		i := from + j
-		cusID, pmID, mdtID, pID := ids.New("cus"), ids.New("pm"), ids.New("mdt"), ids.New("osp")
-		fp := fmt.Sprintf("fp_seed_%s_%d", d.AccountID, i)
-		cus[j] = tx.Customer.Create().SetID(cusID).SetAccountID(d.AccountID).SetTimeZone("UTC")
-		pms[j] = tx.PaymentMethod.Create().SetID(pmID).SetAccountID(d.AccountID).SetCustomerID(cusID).
-			SetBrand(paymentmethod.BrandVisa).SetFunding(paymentmethod.FundingDebit).SetLast4("4242").
-			SetExpMonth(12).SetExpYear(d.Now.Year() + 3).SetFingerprint(fp).
-			SetProcessorTokens([]schematype.ProcessorToken{{ProcessorID: d.ProcessorID, Token: d.Token(i)}})
-		mdts[j] = tx.Mandate.Create().SetID(mdtID).SetAccountID(d.AccountID).SetCustomerID(cusID).SetPaymentMethodID(pmID).
-			SetUsage(mandate.UsageUnscheduled).SetTermsText("seeded").SetTermsVersion("1").SetTimingAndFrequency("x").
-			SetAmountDetermination("x").SetCancellationPolicy("x").SetAcceptanceType(mandate.AcceptanceTypeOffline).
-			SetAcceptedAt(first.Add(-time.Hour)).SetUseLimit(mandate.UseLimitMultiUse).SetMaxAmount(1_000_000).SetCurrency("usd")
+		c := cards[(i-d.First)%len(cards)]
+		pID := ids.New("osp")
 		due := d.DueAt(i).UTC()
 		ps[j] = tx.OffSessionPayment.Create().SetID(pID).SetAccountID(d.AccountID).
-			SetCustomerID(cusID).SetPaymentMethodID(pmID).SetMandateID(mdtID).
+			SetCustomerID(c.customerID).SetPaymentMethodID(c.paymentMethodID).SetMandateID(c.mandateID).
 			SetAmount(int64(1000 + i%5000)).SetCurrency("usd").SetCadence(offsessionpayment.CadenceUnscheduled).
 			SetStatus(offsessionpayment.StatusPendingRetry).SetAttemptCount(1).SetVersion(2).
 			SetRetryStrategy(offsessionpayment.RetryStrategyScheduled).SetMaxRetries(1).SetRetrySchedule([]string{"1s"}).
 			SetRetryUntil(d.Now.Add(60 * 24 * time.Hour)).
 			SetNextAttemptAt(due).SetDueAt(due).
 			SetNextAttemptPlan(schematype.SchedulingDecision{Strategy: "scheduled", Reason: "seeded"})
-		code, net := "insufficient_funds", "51"
 		atts[j] = tx.Attempt.Create().SetAccountID(d.AccountID).SetPaymentID(pID).SetNumber(1).
-			SetProcessorID(d.ProcessorID).SetIdempotencyKey(pID+"-1").SetCardFingerprint(fp).SetCardNetwork("visa").
+			SetProcessorID(d.ProcessorID).SetIdempotencyKey(pID+"-1").SetCardFingerprint(c.fingerprint).SetCardNetwork(string(d.Brand)).
 			SetOutcome(attempt.OutcomeDeclined).SetDeclineClass(attempt.DeclineClassSoft).
-			SetDeclineCode(code).SetNetworkDeclineCode(net).
+			SetDeclineCode("insufficient_funds").SetNetworkDeclineCode("51").
 			SetScheduledAt(first).SetStartedAt(first).SetFinishedAt(first)
-	}
-	if err := tx.Customer.CreateBulk(cus...).Exec(ctx); err != nil {
-		return err
-	}
-	if err := tx.PaymentMethod.CreateBulk(pms...).Exec(ctx); err != nil {
-		return err
-	}
-	if err := tx.Mandate.CreateBulk(mdts...).Exec(ctx); err != nil {
-		return err
 	}
 	if err := tx.OffSessionPayment.CreateBulk(ps...).Exec(ctx); err != nil {
 		return err

@@ -23,6 +23,8 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"text/tabwriter"
@@ -45,10 +47,15 @@ import (
 )
 
 func main() {
+	if os.Getenv(envServeChild) == "1" {
+		os.Exit(app.Main([]string{"serve"}, os.Stdout, os.Stderr))
+	}
 	runs := flag.Int("runs", 5, "runs per measure; the table shows the median")
 	creates := flag.Int("creates", 1000, "payments created through GraphQL per run")
 	attempts := flag.Int("attempts", 2000, "due payments attempted per run")
 	clients := flag.Int("clients", 8, "concurrent GraphQL clients")
+	pendingList := flag.String("pending", "10000,1000000", "pending retries for the retry bench, comma-separated; empty skips it")
+	backlog := flag.Int("backlog", 5000, "due retries per throughput round of the retry bench")
 	flag.Parse()
 
 	dialects := []string{dialect.SQLite}
@@ -66,6 +73,30 @@ func main() {
 		})
 	}
 	tw.Flush()
+	if *pendingList != "" {
+		var results []retryResult
+		rb := retryBench{backlog: *backlog, rounds: 3, steady: 2000}
+		for _, d := range dialects {
+			for _, f := range strings.Split(*pendingList, ",") {
+				pending, err := strconv.Atoi(strings.TrimSpace(f))
+				if err != nil || pending < rb.backlog*rb.rounds+rb.steady {
+					fmt.Fprintf(os.Stderr, "pending %q: want a number of at least %d\n", f, rb.backlog*rb.rounds+rb.steady)
+					os.Exit(2)
+				}
+				fmt.Fprintf(os.Stderr, "retry bench: %s with %d pending...\n", d, pending)
+				r, err := rb.run(context.Background(), d, pending)
+				if err != nil {
+					fmt.Fprintf(os.Stderr, "retry bench on %s with %d pending: %v\n", d, pending, err)
+					continue
+				}
+				results = append(results, r)
+			}
+		}
+		fmt.Println()
+		tw = tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', tabwriter.AlignRight|tabwriter.Debug)
+		printRetryResults(tw, results)
+		tw.Flush()
+	}
 	if len(dialects) == 1 {
 		fmt.Println("(set TEST_DATABASE_URL=postgres://... for the PostgreSQL rows)")
 	}

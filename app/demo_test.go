@@ -105,7 +105,7 @@ func TestDemoServesThePlaygroundWithDemoData(t *testing.T) {
 	for _, e := range out.Data.OffSessionPayments.Edges {
 		seen[e.Node.Status]++
 	}
-	for _, s := range []string{"pending", "succeeded", "failed", "requires_capture", "canceled"} {
+	for _, s := range []string{"pending", "pending_retry", "paused", "succeeded", "failed", "requires_capture", "canceled"} {
 		require.Positive(t, seen[s], "the demo has a %s payment: %v", s, seen)
 	}
 }

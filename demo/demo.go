@@ -166,14 +166,20 @@ func seedNew(ctx context.Context, db *ent.Client, svc *payments.Service, runDue 
 			in.TargetDate = ptr(now.AddDate(0, 0, days).Format("2006-01-02"))
 		}
 	}
-	// Due now: they succeed, fail or wait for capture as the workers run.
+	noRetries := func(in *payments.CreateOffSessionPaymentInput) { in.RetryStrategy = ptr(offsessionpayment.RetryStrategyNone) }
+	scheduled := func(in *payments.CreateOffSessionPaymentInput) {
+		in.RetryStrategy = ptr(offsessionpayment.RetryStrategyScheduled)
+	}
+	// Due now: they succeed, fail, wait for a retry or for capture as the
+	// workers run.
 	for _, s := range []struct {
 		ref    string
 		amount int64
 		mut    func(*payments.CreateOffSessionPaymentInput)
 	}{
 		{"demo-ada", 1999, nil}, {"demo-grace", 2499, nil}, {"demo-hedy", 999, nil},
-		{"demo-alan", 1999, nil}, {"demo-katherine", 2999, nil},
+		{"demo-alan", 1999, nil}, {"demo-alan", 2999, scheduled}, {"demo-alan", 999, noRetries},
+		{"demo-katherine", 2999, nil},
 		{"demo-grace", 4500, manual}, {"demo-ada", 3000, manual},
 	} {
 		if _, err := pay(s.ref, s.amount, s.mut); err != nil {
@@ -206,6 +212,16 @@ func seedNew(ctx context.Context, db *ent.Client, svc *payments.Service, runDue 
 	}
 	if _, err := svc.CaptureOffSessionPayment(ctx, authorized.ID, ptr(2500)); err != nil {
 		return nil, fmt.Errorf("capture seeded payment: %w", err)
+	}
+	// Pause one of the payments waiting for a retry.
+	retrying, err := db.OffSessionPayment.Query().
+		Where(offsessionpayment.StatusEQ(offsessionpayment.StatusPendingRetry), offsessionpayment.Amount(2999)).
+		First(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("find seeded retry: %w", err)
+	}
+	if _, err := svc.PauseOffSessionPayment(ctx, retrying.ID); err != nil {
+		return nil, fmt.Errorf("pause seeded payment: %w", err)
 	}
 	return out, nil
 }

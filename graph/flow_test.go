@@ -239,3 +239,31 @@ func TestRule1LostResponseIsRepeatedWithTheSameKey(t *testing.T) {
 		require.Equal(t, 1, n, "no other key reached the processor")
 	})
 }
+
+// TestUncapturedAuthorizationExpires: a manual-capture authorization not
+// captured within seven days fails with authorization_expired and is
+// released at the processor.
+func TestUncapturedAuthorizationExpires(t *testing.T) {
+	t.Parallel()
+	storagetest.Each(t, func(t *testing.T, st *storage.Store) {
+		b := apitest.New(t, st)
+		key := b.A.Keys.Secret
+		clk := clock(t, b, key)
+		c := b.NewChain(t, b.A, apitest.ChainOptions{TestClockID: clk})
+		r := b.CreatePayment(t, key, apitest.PaymentInput(c, 4200, map[string]any{"captureMethod": "manual"}))
+		r.RequireOK(t)
+		id := r.String(t, "createOffSessionPayment.id")
+		advance(t, b, key, clk, t0.Add(time.Hour))
+		require.Equal(t, "requires_capture", b.Payment(t, key, id)["status"])
+		advance(t, b, key, clk, t0.Add(6*24*time.Hour))
+		require.Equal(t, "requires_capture", b.Payment(t, key, id)["status"])
+		advance(t, b, key, clk, t0.Add(8*24*time.Hour))
+		p := b.Payment(t, key, id)
+		require.Equal(t, "failed", p["status"])
+		require.Equal(t, "authorization_expired", p["failureReason"])
+		require.EqualValues(t, 0, p["amountCapturable"])
+		charge, err := st.Client.SimulatorCharge.Query().Where(simulatorcharge.IdempotencyKey(id + "-1")).Only(viewer.SystemContext(context.Background()))
+		require.NoError(t, err)
+		require.True(t, charge.Voided, "the authorization is released")
+	})
+}

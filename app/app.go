@@ -28,6 +28,7 @@ import (
 	"github.com/offsession/offsession/httpapi/playground"
 	"github.com/offsession/offsession/payments"
 	"github.com/offsession/offsession/processors"
+	"github.com/offsession/offsession/routing"
 	"github.com/offsession/offsession/scheduler"
 	"github.com/offsession/offsession/storage"
 	"github.com/offsession/offsession/viewer"
@@ -118,6 +119,7 @@ type Process struct {
 	Payments  *payments.Service
 	Scheduler *scheduler.Scheduler
 	Deliverer *webhooks.Deliverer
+	Router    *routing.Router
 	Endpoints *webhooks.Endpoints
 	log       *slog.Logger
 	cfg       Config
@@ -125,9 +127,11 @@ type Process struct {
 
 // Build wires a process on store. The scheduler is built, not started.
 func Build(store *storage.Store, cfg Config, clock clockwork.Clock, log *slog.Logger) (*Process, error) {
+	router := routing.NewRouter(routing.NewStats(routing.StatsConfig{ProbeInterval: cfg.ProbeInterval}), uint64(clock.Now().UnixNano()))
 	svc, err := payments.New(store, clock, processors.NewRegistry(store.Client), log, payments.Config{
 		AttemptLease:     cfg.AttemptLease,
 		ProcessorTimeout: cfg.ProcessorTimeout,
+		Router:           router,
 	})
 	if err != nil {
 		return nil, err
@@ -137,12 +141,12 @@ func Build(store *storage.Store, cfg Config, clock clockwork.Clock, log *slog.Lo
 		schedCfg.Locker = scheduler.NewPostgresLocker(store.DB)
 	}
 	deliverer := webhooks.NewDeliverer(store, clock, log, webhooks.DelivererConfig{Owner: svc.Owner(), BackoffBase: cfg.WebhookBackoff})
-	sched, err := scheduler.New(svc, deliverer, clock, log, schedCfg)
+	sched, err := scheduler.New(scheduler.Jobs{Payments: svc, Webhooks: deliverer, Router: router, DB: store.Client}, clock, log, schedCfg)
 	if err != nil {
 		return nil, err
 	}
 	return &Process{
-		Store: store, Payments: svc, Scheduler: sched, Deliverer: deliverer,
+		Store: store, Payments: svc, Scheduler: sched, Deliverer: deliverer, Router: router,
 		Endpoints: webhooks.NewEndpoints(store.Client, clock, payments.EventTypes),
 		log:       log, cfg: cfg,
 	}, nil
@@ -151,7 +155,7 @@ func Build(store *storage.Store, cfg Config, clock clockwork.Clock, log *slog.Lo
 // Handler returns the process's HTTP handler, with the playground starting
 // from pg.
 func (p *Process) Handler(pg playground.Config) http.Handler {
-	gql := graph.NewHandler(graph.NewResolver(p.Store.Client, p.Payments, p.Endpoints), graph.Options{Log: p.log})
+	gql := graph.NewHandler(graph.NewResolver(p.Store.Client, p.Payments, p.Endpoints, p.Router), graph.Options{Log: p.log})
 	return httpapi.NewHandler(httpapi.Deps{
 		DB:      p.Store.Client,
 		GraphQL: gql,

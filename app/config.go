@@ -11,6 +11,7 @@ import (
 
 	"github.com/offsession/offsession/httpapi"
 	"github.com/offsession/offsession/payments"
+	"github.com/offsession/offsession/routing"
 	"github.com/offsession/offsession/scheduler"
 	"github.com/offsession/offsession/storage"
 	"github.com/offsession/offsession/webhooks"
@@ -43,6 +44,10 @@ type Config struct {
 	// after a webhook delivery's first failure; it doubles with each
 	// failure, up to 30 minutes, for three days. Default 30s.
 	WebhookBackoff time.Duration
+	// ProbeInterval: OFFSESSION_ROUTING_PROBE_INTERVAL, -routing-probe-interval.
+	// How often a processor eliminated after technical failures gets one
+	// probe attempt. Default 30s.
+	ProbeInterval time.Duration
 	// RateLimit: OFFSESSION_RATE_LIMIT, -rate-limit. Requests per second
 	// per API key, with bursts of twice as many. Default 100.
 	RateLimit float64
@@ -63,6 +68,7 @@ func (c *Config) bind(fs *flag.FlagSet) {
 	fs.DurationVar(&c.AttemptLease, "attempt-lease", envDuration("OFFSESSION_ATTEMPT_LEASE", payments.AttemptLeaseDefault), "how long a worker holds a payment")
 	fs.DurationVar(&c.ProcessorTimeout, "processor-timeout", envDuration("OFFSESSION_PROCESSOR_TIMEOUT", payments.ProcessorTimeoutDefault), "timeout of one processor call")
 	fs.DurationVar(&c.WebhookBackoff, "webhook-backoff", envDuration("OFFSESSION_WEBHOOK_BACKOFF", webhooks.BackoffBaseDefault), "wait after a webhook delivery's first failure")
+	fs.DurationVar(&c.ProbeInterval, "routing-probe-interval", envDuration("OFFSESSION_ROUTING_PROBE_INTERVAL", routing.ProbeIntervalDefault), "how often an eliminated processor is probed")
 	fs.Float64Var(&c.RateLimit, "rate-limit", envFloat("OFFSESSION_RATE_LIMIT", httpapi.RatePerSecondDefault), "requests per second per API key")
 	fs.Float64Var(&c.ExplorationShare, "exploration-share", envFloat("OFFSESSION_EXPLORATION_SHARE", 0.05), "share of retry decisions that explore")
 }

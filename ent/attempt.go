@@ -37,6 +37,8 @@ type Attempt struct {
 	CardFingerprint string `json:"card_fingerprint,omitempty"`
 	// The card's brand, whose retry rules apply.
 	CardNetwork string `json:"card_network,omitempty"`
+	// brand/funding/issuing country/currency: routing keeps success rates per segment.
+	Segment string `json:"segment,omitempty"`
 	// Sent to the processor; the same key is sent again if the call is repeated after a crash or timeout.
 	IdempotencyKey string `json:"idempotency_key,omitempty"`
 	// Outcome holds the value of the "outcome" field.
@@ -115,7 +117,7 @@ func (*Attempt) scanValues(columns []string) ([]any, error) {
 			values[i] = new([]byte)
 		case attempt.FieldNumber, attempt.FieldLatencyMs:
 			values[i] = new(sql.NullInt64)
-		case attempt.FieldID, attempt.FieldAccountID, attempt.FieldPaymentID, attempt.FieldProcessorID, attempt.FieldCardFingerprint, attempt.FieldCardNetwork, attempt.FieldIdempotencyKey, attempt.FieldOutcome, attempt.FieldDeclineClass, attempt.FieldDeclineCode, attempt.FieldNetworkAdviceCode, attempt.FieldNetworkDeclineCode, attempt.FieldProcessorReference, attempt.FieldMessage:
+		case attempt.FieldID, attempt.FieldAccountID, attempt.FieldPaymentID, attempt.FieldProcessorID, attempt.FieldCardFingerprint, attempt.FieldCardNetwork, attempt.FieldSegment, attempt.FieldIdempotencyKey, attempt.FieldOutcome, attempt.FieldDeclineClass, attempt.FieldDeclineCode, attempt.FieldNetworkAdviceCode, attempt.FieldNetworkDeclineCode, attempt.FieldProcessorReference, attempt.FieldMessage:
 			values[i] = new(sql.NullString)
 		case attempt.FieldCreatedAt, attempt.FieldUpdatedAt, attempt.FieldScheduledAt, attempt.FieldStartedAt, attempt.FieldFinishedAt:
 			values[i] = new(sql.NullTime)
@@ -188,6 +190,12 @@ func (_m *Attempt) assignValues(columns []string, values []any) error {
 				return fmt.Errorf("unexpected type %T for field card_network", values[i])
 			} else if value.Valid {
 				_m.CardNetwork = value.String
+			}
+		case attempt.FieldSegment:
+			if value, ok := values[i].(*sql.NullString); !ok {
+				return fmt.Errorf("unexpected type %T for field segment", values[i])
+			} else if value.Valid {
+				_m.Segment = value.String
 			}
 		case attempt.FieldIdempotencyKey:
 			if value, ok := values[i].(*sql.NullString); !ok {
@@ -356,6 +364,9 @@ func (_m *Attempt) String() string {
 	builder.WriteString(", ")
 	builder.WriteString("card_network=")
 	builder.WriteString(_m.CardNetwork)
+	builder.WriteString(", ")
+	builder.WriteString("segment=")
+	builder.WriteString(_m.Segment)
 	builder.WriteString(", ")
 	builder.WriteString("idempotency_key=")
 	builder.WriteString(_m.IdempotencyKey)

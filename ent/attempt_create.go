@@ -98,6 +98,20 @@ func (_c *AttemptCreate) SetCardNetwork(v string) *AttemptCreate {
 	return _c
 }
 
+// SetSegment sets the "segment" field.
+func (_c *AttemptCreate) SetSegment(v string) *AttemptCreate {
+	_c.mutation.SetSegment(v)
+	return _c
+}
+
+// SetNillableSegment sets the "segment" field if the given value is not nil.
+func (_c *AttemptCreate) SetNillableSegment(v *string) *AttemptCreate {
+	if v != nil {
+		_c.SetSegment(*v)
+	}
+	return _c
+}
+
 // SetIdempotencyKey sets the "idempotency_key" field.
 func (_c *AttemptCreate) SetIdempotencyKey(v string) *AttemptCreate {
 	_c.mutation.SetIdempotencyKey(v)
@@ -345,6 +359,10 @@ func (_c *AttemptCreate) defaults() error {
 		v := attempt.DefaultUpdatedAt()
 		_c.mutation.SetUpdatedAt(v)
 	}
+	if _, ok := _c.mutation.Segment(); !ok {
+		v := attempt.DefaultSegment
+		_c.mutation.SetSegment(v)
+	}
 	if _, ok := _c.mutation.Outcome(); !ok {
 		v := attempt.DefaultOutcome
 		_c.mutation.SetOutcome(v)
@@ -386,6 +404,9 @@ func (_c *AttemptCreate) check() error {
 	}
 	if _, ok := _c.mutation.CardNetwork(); !ok {
 		return &ValidationError{Name: "card_network", err: errors.New(`ent: missing required field "Attempt.card_network"`)}
+	}
+	if _, ok := _c.mutation.Segment(); !ok {
+		return &ValidationError{Name: "segment", err: errors.New(`ent: missing required field "Attempt.segment"`)}
 	}
 	if _, ok := _c.mutation.IdempotencyKey(); !ok {
 		return &ValidationError{Name: "idempotency_key", err: errors.New(`ent: missing required field "Attempt.idempotency_key"`)}
@@ -476,6 +497,10 @@ func (_c *AttemptCreate) createSpec() (*Attempt, *sqlgraph.CreateSpec) {
 	if value, ok := _c.mutation.CardNetwork(); ok {
 		_spec.SetField(attempt.FieldCardNetwork, field.TypeString, value)
 		_node.CardNetwork = value
+	}
+	if value, ok := _c.mutation.Segment(); ok {
+		_spec.SetField(attempt.FieldSegment, field.TypeString, value)
+		_node.Segment = value
 	}
 	if value, ok := _c.mutation.IdempotencyKey(); ok {
 		_spec.SetField(attempt.FieldIdempotencyKey, field.TypeString, value)
@@ -628,6 +653,24 @@ func (u *AttemptUpsert) SetUpdatedAt(v time.Time) *AttemptUpsert {
 // UpdateUpdatedAt sets the "updated_at" field to the value that was provided on create.
 func (u *AttemptUpsert) UpdateUpdatedAt() *AttemptUpsert {
 	u.SetExcluded(attempt.FieldUpdatedAt)
+	return u
+}
+
+// SetProcessorID sets the "processor_id" field.
+func (u *AttemptUpsert) SetProcessorID(v string) *AttemptUpsert {
+	u.Set(attempt.FieldProcessorID, v)
+	return u
+}
+
+// UpdateProcessorID sets the "processor_id" field to the value that was provided on create.
+func (u *AttemptUpsert) UpdateProcessorID() *AttemptUpsert {
+	u.SetExcluded(attempt.FieldProcessorID)
+	return u
+}
+
+// ClearProcessorID clears the value of the "processor_id" field.
+func (u *AttemptUpsert) ClearProcessorID() *AttemptUpsert {
+	u.SetNull(attempt.FieldProcessorID)
 	return u
 }
 
@@ -793,6 +836,24 @@ func (u *AttemptUpsert) ClearLatencyMs() *AttemptUpsert {
 	return u
 }
 
+// SetRouting sets the "routing" field.
+func (u *AttemptUpsert) SetRouting(v schematype.RoutingDecision) *AttemptUpsert {
+	u.Set(attempt.FieldRouting, v)
+	return u
+}
+
+// UpdateRouting sets the "routing" field to the value that was provided on create.
+func (u *AttemptUpsert) UpdateRouting() *AttemptUpsert {
+	u.SetExcluded(attempt.FieldRouting)
+	return u
+}
+
+// ClearRouting clears the value of the "routing" field.
+func (u *AttemptUpsert) ClearRouting() *AttemptUpsert {
+	u.SetNull(attempt.FieldRouting)
+	return u
+}
+
 // UpdateNewValues updates the mutable fields using the new values that were set on create except the ID field.
 // Using this option is equivalent to using:
 //
@@ -822,14 +883,14 @@ func (u *AttemptUpsertOne) UpdateNewValues() *AttemptUpsertOne {
 		if _, exists := u.create.mutation.Number(); exists {
 			s.SetIgnore(attempt.FieldNumber)
 		}
-		if _, exists := u.create.mutation.ProcessorID(); exists {
-			s.SetIgnore(attempt.FieldProcessorID)
-		}
 		if _, exists := u.create.mutation.CardFingerprint(); exists {
 			s.SetIgnore(attempt.FieldCardFingerprint)
 		}
 		if _, exists := u.create.mutation.CardNetwork(); exists {
 			s.SetIgnore(attempt.FieldCardNetwork)
+		}
+		if _, exists := u.create.mutation.Segment(); exists {
+			s.SetIgnore(attempt.FieldSegment)
 		}
 		if _, exists := u.create.mutation.IdempotencyKey(); exists {
 			s.SetIgnore(attempt.FieldIdempotencyKey)
@@ -839,9 +900,6 @@ func (u *AttemptUpsertOne) UpdateNewValues() *AttemptUpsertOne {
 		}
 		if _, exists := u.create.mutation.StartedAt(); exists {
 			s.SetIgnore(attempt.FieldStartedAt)
-		}
-		if _, exists := u.create.mutation.Routing(); exists {
-			s.SetIgnore(attempt.FieldRouting)
 		}
 		if _, exists := u.create.mutation.Scheduling(); exists {
 			s.SetIgnore(attempt.FieldScheduling)
@@ -888,6 +946,27 @@ func (u *AttemptUpsertOne) SetUpdatedAt(v time.Time) *AttemptUpsertOne {
 func (u *AttemptUpsertOne) UpdateUpdatedAt() *AttemptUpsertOne {
 	return u.Update(func(s *AttemptUpsert) {
 		s.UpdateUpdatedAt()
+	})
+}
+
+// SetProcessorID sets the "processor_id" field.
+func (u *AttemptUpsertOne) SetProcessorID(v string) *AttemptUpsertOne {
+	return u.Update(func(s *AttemptUpsert) {
+		s.SetProcessorID(v)
+	})
+}
+
+// UpdateProcessorID sets the "processor_id" field to the value that was provided on create.
+func (u *AttemptUpsertOne) UpdateProcessorID() *AttemptUpsertOne {
+	return u.Update(func(s *AttemptUpsert) {
+		s.UpdateProcessorID()
+	})
+}
+
+// ClearProcessorID clears the value of the "processor_id" field.
+func (u *AttemptUpsertOne) ClearProcessorID() *AttemptUpsertOne {
+	return u.Update(func(s *AttemptUpsert) {
+		s.ClearProcessorID()
 	})
 }
 
@@ -1077,6 +1156,27 @@ func (u *AttemptUpsertOne) UpdateLatencyMs() *AttemptUpsertOne {
 func (u *AttemptUpsertOne) ClearLatencyMs() *AttemptUpsertOne {
 	return u.Update(func(s *AttemptUpsert) {
 		s.ClearLatencyMs()
+	})
+}
+
+// SetRouting sets the "routing" field.
+func (u *AttemptUpsertOne) SetRouting(v schematype.RoutingDecision) *AttemptUpsertOne {
+	return u.Update(func(s *AttemptUpsert) {
+		s.SetRouting(v)
+	})
+}
+
+// UpdateRouting sets the "routing" field to the value that was provided on create.
+func (u *AttemptUpsertOne) UpdateRouting() *AttemptUpsertOne {
+	return u.Update(func(s *AttemptUpsert) {
+		s.UpdateRouting()
+	})
+}
+
+// ClearRouting clears the value of the "routing" field.
+func (u *AttemptUpsertOne) ClearRouting() *AttemptUpsertOne {
+	return u.Update(func(s *AttemptUpsert) {
+		s.ClearRouting()
 	})
 }
 
@@ -1275,14 +1375,14 @@ func (u *AttemptUpsertBulk) UpdateNewValues() *AttemptUpsertBulk {
 			if _, exists := b.mutation.Number(); exists {
 				s.SetIgnore(attempt.FieldNumber)
 			}
-			if _, exists := b.mutation.ProcessorID(); exists {
-				s.SetIgnore(attempt.FieldProcessorID)
-			}
 			if _, exists := b.mutation.CardFingerprint(); exists {
 				s.SetIgnore(attempt.FieldCardFingerprint)
 			}
 			if _, exists := b.mutation.CardNetwork(); exists {
 				s.SetIgnore(attempt.FieldCardNetwork)
+			}
+			if _, exists := b.mutation.Segment(); exists {
+				s.SetIgnore(attempt.FieldSegment)
 			}
 			if _, exists := b.mutation.IdempotencyKey(); exists {
 				s.SetIgnore(attempt.FieldIdempotencyKey)
@@ -1292,9 +1392,6 @@ func (u *AttemptUpsertBulk) UpdateNewValues() *AttemptUpsertBulk {
 			}
 			if _, exists := b.mutation.StartedAt(); exists {
 				s.SetIgnore(attempt.FieldStartedAt)
-			}
-			if _, exists := b.mutation.Routing(); exists {
-				s.SetIgnore(attempt.FieldRouting)
 			}
 			if _, exists := b.mutation.Scheduling(); exists {
 				s.SetIgnore(attempt.FieldScheduling)
@@ -1342,6 +1439,27 @@ func (u *AttemptUpsertBulk) SetUpdatedAt(v time.Time) *AttemptUpsertBulk {
 func (u *AttemptUpsertBulk) UpdateUpdatedAt() *AttemptUpsertBulk {
 	return u.Update(func(s *AttemptUpsert) {
 		s.UpdateUpdatedAt()
+	})
+}
+
+// SetProcessorID sets the "processor_id" field.
+func (u *AttemptUpsertBulk) SetProcessorID(v string) *AttemptUpsertBulk {
+	return u.Update(func(s *AttemptUpsert) {
+		s.SetProcessorID(v)
+	})
+}
+
+// UpdateProcessorID sets the "processor_id" field to the value that was provided on create.
+func (u *AttemptUpsertBulk) UpdateProcessorID() *AttemptUpsertBulk {
+	return u.Update(func(s *AttemptUpsert) {
+		s.UpdateProcessorID()
+	})
+}
+
+// ClearProcessorID clears the value of the "processor_id" field.
+func (u *AttemptUpsertBulk) ClearProcessorID() *AttemptUpsertBulk {
+	return u.Update(func(s *AttemptUpsert) {
+		s.ClearProcessorID()
 	})
 }
 
@@ -1531,6 +1649,27 @@ func (u *AttemptUpsertBulk) UpdateLatencyMs() *AttemptUpsertBulk {
 func (u *AttemptUpsertBulk) ClearLatencyMs() *AttemptUpsertBulk {
 	return u.Update(func(s *AttemptUpsert) {
 		s.ClearLatencyMs()
+	})
+}
+
+// SetRouting sets the "routing" field.
+func (u *AttemptUpsertBulk) SetRouting(v schematype.RoutingDecision) *AttemptUpsertBulk {
+	return u.Update(func(s *AttemptUpsert) {
+		s.SetRouting(v)
+	})
+}
+
+// UpdateRouting sets the "routing" field to the value that was provided on create.
+func (u *AttemptUpsertBulk) UpdateRouting() *AttemptUpsertBulk {
+	return u.Update(func(s *AttemptUpsert) {
+		s.UpdateRouting()
+	})
+}
+
+// ClearRouting clears the value of the "routing" field.
+func (u *AttemptUpsertBulk) ClearRouting() *AttemptUpsertBulk {
+	return u.Update(func(s *AttemptUpsert) {
+		s.ClearRouting()
 	})
 }
 

@@ -13,6 +13,8 @@ import (
 	"entgo.io/ent/schema/field"
 	"github.com/offsession/offsession/ent/attempt"
 	"github.com/offsession/offsession/ent/predicate"
+	"github.com/offsession/offsession/ent/processor"
+	"github.com/offsession/offsession/ent/schema/schematype"
 )
 
 // AttemptUpdate is the builder for updating Attempt entities.
@@ -32,6 +34,26 @@ func (_u *AttemptUpdate) Where(ps ...predicate.Attempt) *AttemptUpdate {
 // SetUpdatedAt sets the "updated_at" field.
 func (_u *AttemptUpdate) SetUpdatedAt(v time.Time) *AttemptUpdate {
 	_u.mutation.SetUpdatedAt(v)
+	return _u
+}
+
+// SetProcessorID sets the "processor_id" field.
+func (_u *AttemptUpdate) SetProcessorID(v string) *AttemptUpdate {
+	_u.mutation.SetProcessorID(v)
+	return _u
+}
+
+// SetNillableProcessorID sets the "processor_id" field if the given value is not nil.
+func (_u *AttemptUpdate) SetNillableProcessorID(v *string) *AttemptUpdate {
+	if v != nil {
+		_u.SetProcessorID(*v)
+	}
+	return _u
+}
+
+// ClearProcessorID clears the value of the "processor_id" field.
+func (_u *AttemptUpdate) ClearProcessorID() *AttemptUpdate {
+	_u.mutation.ClearProcessorID()
 	return _u
 }
 
@@ -216,9 +238,40 @@ func (_u *AttemptUpdate) ClearLatencyMs() *AttemptUpdate {
 	return _u
 }
 
+// SetRouting sets the "routing" field.
+func (_u *AttemptUpdate) SetRouting(v schematype.RoutingDecision) *AttemptUpdate {
+	_u.mutation.SetRouting(v)
+	return _u
+}
+
+// SetNillableRouting sets the "routing" field if the given value is not nil.
+func (_u *AttemptUpdate) SetNillableRouting(v *schematype.RoutingDecision) *AttemptUpdate {
+	if v != nil {
+		_u.SetRouting(*v)
+	}
+	return _u
+}
+
+// ClearRouting clears the value of the "routing" field.
+func (_u *AttemptUpdate) ClearRouting() *AttemptUpdate {
+	_u.mutation.ClearRouting()
+	return _u
+}
+
+// SetProcessor sets the "processor" edge to the Processor entity.
+func (_u *AttemptUpdate) SetProcessor(v *Processor) *AttemptUpdate {
+	return _u.SetProcessorID(v.ID)
+}
+
 // Mutation returns the AttemptMutation object of the builder.
 func (_u *AttemptUpdate) Mutation() *AttemptMutation {
 	return _u.mutation
+}
+
+// ClearProcessor clears the "processor" edge to the Processor entity.
+func (_u *AttemptUpdate) ClearProcessor() *AttemptUpdate {
+	_u.mutation.ClearProcessor()
+	return _u
 }
 
 // Save executes the query and returns the number of nodes affected by the update operation.
@@ -356,11 +409,43 @@ func (_u *AttemptUpdate) sqlSave(ctx context.Context) (_node int, err error) {
 	if _u.mutation.LatencyMsCleared() {
 		_spec.ClearField(attempt.FieldLatencyMs, field.TypeInt64)
 	}
+	if value, ok := _u.mutation.Routing(); ok {
+		_spec.SetField(attempt.FieldRouting, field.TypeJSON, value)
+	}
 	if _u.mutation.RoutingCleared() {
 		_spec.ClearField(attempt.FieldRouting, field.TypeJSON)
 	}
 	if _u.mutation.SchedulingCleared() {
 		_spec.ClearField(attempt.FieldScheduling, field.TypeJSON)
+	}
+	if _u.mutation.ProcessorCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.M2O,
+			Inverse: true,
+			Table:   attempt.ProcessorTable,
+			Columns: []string{attempt.ProcessorColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(processor.FieldID, field.TypeString),
+			},
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.ProcessorIDs(); len(nodes) > 0 {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.M2O,
+			Inverse: true,
+			Table:   attempt.ProcessorTable,
+			Columns: []string{attempt.ProcessorColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(processor.FieldID, field.TypeString),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Add = append(_spec.Edges.Add, edge)
 	}
 	_spec.AddModifiers(_u.modifiers...)
 	if _node, err = sqlgraph.UpdateNodes(ctx, _u.driver, _spec); err != nil {
@@ -387,6 +472,26 @@ type AttemptUpdateOne struct {
 // SetUpdatedAt sets the "updated_at" field.
 func (_u *AttemptUpdateOne) SetUpdatedAt(v time.Time) *AttemptUpdateOne {
 	_u.mutation.SetUpdatedAt(v)
+	return _u
+}
+
+// SetProcessorID sets the "processor_id" field.
+func (_u *AttemptUpdateOne) SetProcessorID(v string) *AttemptUpdateOne {
+	_u.mutation.SetProcessorID(v)
+	return _u
+}
+
+// SetNillableProcessorID sets the "processor_id" field if the given value is not nil.
+func (_u *AttemptUpdateOne) SetNillableProcessorID(v *string) *AttemptUpdateOne {
+	if v != nil {
+		_u.SetProcessorID(*v)
+	}
+	return _u
+}
+
+// ClearProcessorID clears the value of the "processor_id" field.
+func (_u *AttemptUpdateOne) ClearProcessorID() *AttemptUpdateOne {
+	_u.mutation.ClearProcessorID()
 	return _u
 }
 
@@ -571,9 +676,40 @@ func (_u *AttemptUpdateOne) ClearLatencyMs() *AttemptUpdateOne {
 	return _u
 }
 
+// SetRouting sets the "routing" field.
+func (_u *AttemptUpdateOne) SetRouting(v schematype.RoutingDecision) *AttemptUpdateOne {
+	_u.mutation.SetRouting(v)
+	return _u
+}
+
+// SetNillableRouting sets the "routing" field if the given value is not nil.
+func (_u *AttemptUpdateOne) SetNillableRouting(v *schematype.RoutingDecision) *AttemptUpdateOne {
+	if v != nil {
+		_u.SetRouting(*v)
+	}
+	return _u
+}
+
+// ClearRouting clears the value of the "routing" field.
+func (_u *AttemptUpdateOne) ClearRouting() *AttemptUpdateOne {
+	_u.mutation.ClearRouting()
+	return _u
+}
+
+// SetProcessor sets the "processor" edge to the Processor entity.
+func (_u *AttemptUpdateOne) SetProcessor(v *Processor) *AttemptUpdateOne {
+	return _u.SetProcessorID(v.ID)
+}
+
 // Mutation returns the AttemptMutation object of the builder.
 func (_u *AttemptUpdateOne) Mutation() *AttemptMutation {
 	return _u.mutation
+}
+
+// ClearProcessor clears the "processor" edge to the Processor entity.
+func (_u *AttemptUpdateOne) ClearProcessor() *AttemptUpdateOne {
+	_u.mutation.ClearProcessor()
+	return _u
 }
 
 // Where appends a list predicates to the AttemptUpdate builder.
@@ -741,11 +877,43 @@ func (_u *AttemptUpdateOne) sqlSave(ctx context.Context) (_node *Attempt, err er
 	if _u.mutation.LatencyMsCleared() {
 		_spec.ClearField(attempt.FieldLatencyMs, field.TypeInt64)
 	}
+	if value, ok := _u.mutation.Routing(); ok {
+		_spec.SetField(attempt.FieldRouting, field.TypeJSON, value)
+	}
 	if _u.mutation.RoutingCleared() {
 		_spec.ClearField(attempt.FieldRouting, field.TypeJSON)
 	}
 	if _u.mutation.SchedulingCleared() {
 		_spec.ClearField(attempt.FieldScheduling, field.TypeJSON)
+	}
+	if _u.mutation.ProcessorCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.M2O,
+			Inverse: true,
+			Table:   attempt.ProcessorTable,
+			Columns: []string{attempt.ProcessorColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(processor.FieldID, field.TypeString),
+			},
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.ProcessorIDs(); len(nodes) > 0 {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.M2O,
+			Inverse: true,
+			Table:   attempt.ProcessorTable,
+			Columns: []string{attempt.ProcessorColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(processor.FieldID, field.TypeString),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Add = append(_spec.Edges.Add, edge)
 	}
 	_spec.AddModifiers(_u.modifiers...)
 	_node = &Attempt{config: _u.config}

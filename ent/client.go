@@ -26,6 +26,7 @@ import (
 	"github.com/offsession/offsession/ent/paymentmethod"
 	"github.com/offsession/offsession/ent/processor"
 	"github.com/offsession/offsession/ent/retrypolicy"
+	"github.com/offsession/offsession/ent/route"
 	"github.com/offsession/offsession/ent/simulatorcharge"
 	"github.com/offsession/offsession/ent/testclock"
 	"github.com/offsession/offsession/ent/webhookdelivery"
@@ -61,6 +62,8 @@ type Client struct {
 	Processor *ProcessorClient
 	// RetryPolicy is the client for interacting with the RetryPolicy builders.
 	RetryPolicy *RetryPolicyClient
+	// Route is the client for interacting with the Route builders.
+	Route *RouteClient
 	// SimulatorCharge is the client for interacting with the SimulatorCharge builders.
 	SimulatorCharge *SimulatorChargeClient
 	// TestClock is the client for interacting with the TestClock builders.
@@ -91,6 +94,7 @@ func (c *Client) init() {
 	c.PaymentMethod = NewPaymentMethodClient(c.config)
 	c.Processor = NewProcessorClient(c.config)
 	c.RetryPolicy = NewRetryPolicyClient(c.config)
+	c.Route = NewRouteClient(c.config)
 	c.SimulatorCharge = NewSimulatorChargeClient(c.config)
 	c.TestClock = NewTestClockClient(c.config)
 	c.WebhookDelivery = NewWebhookDeliveryClient(c.config)
@@ -198,6 +202,7 @@ func (c *Client) Tx(ctx context.Context) (*Tx, error) {
 		PaymentMethod:     NewPaymentMethodClient(cfg),
 		Processor:         NewProcessorClient(cfg),
 		RetryPolicy:       NewRetryPolicyClient(cfg),
+		Route:             NewRouteClient(cfg),
 		SimulatorCharge:   NewSimulatorChargeClient(cfg),
 		TestClock:         NewTestClockClient(cfg),
 		WebhookDelivery:   NewWebhookDeliveryClient(cfg),
@@ -232,6 +237,7 @@ func (c *Client) BeginTx(ctx context.Context, opts *sql.TxOptions) (*Tx, error) 
 		PaymentMethod:     NewPaymentMethodClient(cfg),
 		Processor:         NewProcessorClient(cfg),
 		RetryPolicy:       NewRetryPolicyClient(cfg),
+		Route:             NewRouteClient(cfg),
 		SimulatorCharge:   NewSimulatorChargeClient(cfg),
 		TestClock:         NewTestClockClient(cfg),
 		WebhookDelivery:   NewWebhookDeliveryClient(cfg),
@@ -267,7 +273,7 @@ func (c *Client) Use(hooks ...Hook) {
 	for _, n := range []interface{ Use(...Hook) }{
 		c.APIKey, c.Account, c.Attempt, c.Customer, c.Event, c.IdempotencyKey,
 		c.Mandate, c.OffSessionPayment, c.PaymentMethod, c.Processor, c.RetryPolicy,
-		c.SimulatorCharge, c.TestClock, c.WebhookDelivery, c.WebhookEndpoint,
+		c.Route, c.SimulatorCharge, c.TestClock, c.WebhookDelivery, c.WebhookEndpoint,
 	} {
 		n.Use(hooks...)
 	}
@@ -279,7 +285,7 @@ func (c *Client) Intercept(interceptors ...Interceptor) {
 	for _, n := range []interface{ Intercept(...Interceptor) }{
 		c.APIKey, c.Account, c.Attempt, c.Customer, c.Event, c.IdempotencyKey,
 		c.Mandate, c.OffSessionPayment, c.PaymentMethod, c.Processor, c.RetryPolicy,
-		c.SimulatorCharge, c.TestClock, c.WebhookDelivery, c.WebhookEndpoint,
+		c.Route, c.SimulatorCharge, c.TestClock, c.WebhookDelivery, c.WebhookEndpoint,
 	} {
 		n.Intercept(interceptors...)
 	}
@@ -310,6 +316,8 @@ func (c *Client) Mutate(ctx context.Context, m Mutation) (Value, error) {
 		return c.Processor.mutate(ctx, m)
 	case *RetryPolicyMutation:
 		return c.RetryPolicy.mutate(ctx, m)
+	case *RouteMutation:
+		return c.Route.mutate(ctx, m)
 	case *SimulatorChargeMutation:
 		return c.SimulatorCharge.mutate(ctx, m)
 	case *TestClockMutation:
@@ -2128,6 +2136,141 @@ func (c *RetryPolicyClient) mutate(ctx context.Context, m *RetryPolicyMutation) 
 	}
 }
 
+// RouteClient is a client for the Route schema.
+type RouteClient struct {
+	config
+}
+
+// NewRouteClient returns a client for the Route from the given config.
+func NewRouteClient(c config) *RouteClient {
+	return &RouteClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `route.Hooks(f(g(h())))`.
+func (c *RouteClient) Use(hooks ...Hook) {
+	c.hooks.Route = append(c.hooks.Route, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `route.Intercept(f(g(h())))`.
+func (c *RouteClient) Intercept(interceptors ...Interceptor) {
+	c.inters.Route = append(c.inters.Route, interceptors...)
+}
+
+// Create returns a builder for creating a Route entity.
+func (c *RouteClient) Create() *RouteCreate {
+	mutation := newRouteMutation(c.config, OpCreate)
+	return &RouteCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of Route entities.
+func (c *RouteClient) CreateBulk(builders ...*RouteCreate) *RouteCreateBulk {
+	return &RouteCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *RouteClient) MapCreateBulk(slice any, setFunc func(*RouteCreate, int)) *RouteCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &RouteCreateBulk{err: fmt.Errorf("calling to RouteClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*RouteCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &RouteCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for Route.
+func (c *RouteClient) Update() *RouteUpdate {
+	mutation := newRouteMutation(c.config, OpUpdate)
+	return &RouteUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *RouteClient) UpdateOne(_m *Route) *RouteUpdateOne {
+	mutation := newRouteMutation(c.config, OpUpdateOne, withRoute(_m))
+	return &RouteUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *RouteClient) UpdateOneID(id string) *RouteUpdateOne {
+	mutation := newRouteMutation(c.config, OpUpdateOne, withRouteID(id))
+	return &RouteUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for Route.
+func (c *RouteClient) Delete() *RouteDelete {
+	mutation := newRouteMutation(c.config, OpDelete)
+	return &RouteDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *RouteClient) DeleteOne(_m *Route) *RouteDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *RouteClient) DeleteOneID(id string) *RouteDeleteOne {
+	builder := c.Delete().Where(route.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &RouteDeleteOne{builder}
+}
+
+// Query returns a query builder for Route.
+func (c *RouteClient) Query() *RouteQuery {
+	return &RouteQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeRoute},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a Route entity by its id.
+func (c *RouteClient) Get(ctx context.Context, id string) (*Route, error) {
+	return c.Query().Where(route.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *RouteClient) GetX(ctx context.Context, id string) *Route {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// Hooks returns the client hooks.
+func (c *RouteClient) Hooks() []Hook {
+	hooks := c.hooks.Route
+	return append(hooks[:len(hooks):len(hooks)], route.Hooks[:]...)
+}
+
+// Interceptors returns the client interceptors.
+func (c *RouteClient) Interceptors() []Interceptor {
+	inters := c.inters.Route
+	return append(inters[:len(inters):len(inters)], route.Interceptors[:]...)
+}
+
+func (c *RouteClient) mutate(ctx context.Context, m *RouteMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&RouteCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&RouteUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&RouteUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&RouteDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown Route mutation op: %q", m.Op())
+	}
+}
+
 // SimulatorChargeClient is a client for the SimulatorCharge schema.
 type SimulatorChargeClient struct {
 	config
@@ -2734,13 +2877,13 @@ func (c *WebhookEndpointClient) mutate(ctx context.Context, m *WebhookEndpointMu
 type (
 	hooks struct {
 		APIKey, Account, Attempt, Customer, Event, IdempotencyKey, Mandate,
-		OffSessionPayment, PaymentMethod, Processor, RetryPolicy, SimulatorCharge,
-		TestClock, WebhookDelivery, WebhookEndpoint []ent.Hook
+		OffSessionPayment, PaymentMethod, Processor, RetryPolicy, Route,
+		SimulatorCharge, TestClock, WebhookDelivery, WebhookEndpoint []ent.Hook
 	}
 	inters struct {
 		APIKey, Account, Attempt, Customer, Event, IdempotencyKey, Mandate,
-		OffSessionPayment, PaymentMethod, Processor, RetryPolicy, SimulatorCharge,
-		TestClock, WebhookDelivery, WebhookEndpoint []ent.Interceptor
+		OffSessionPayment, PaymentMethod, Processor, RetryPolicy, Route,
+		SimulatorCharge, TestClock, WebhookDelivery, WebhookEndpoint []ent.Interceptor
 	}
 )
 

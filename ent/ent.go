@@ -23,6 +23,7 @@ import (
 	"github.com/offsession/offsession/ent/paymentmethod"
 	"github.com/offsession/offsession/ent/processor"
 	"github.com/offsession/offsession/ent/retrypolicy"
+	"github.com/offsession/offsession/ent/route"
 	"github.com/offsession/offsession/ent/simulatorcharge"
 	"github.com/offsession/offsession/ent/testclock"
 	"github.com/offsession/offsession/ent/webhookdelivery"
@@ -98,6 +99,7 @@ func checkColumn(t, c string) error {
 			paymentmethod.Table:     paymentmethod.ValidColumn,
 			processor.Table:         processor.ValidColumn,
 			retrypolicy.Table:       retrypolicy.ValidColumn,
+			route.Table:             route.ValidColumn,
 			simulatorcharge.Table:   simulatorcharge.ValidColumn,
 			testclock.Table:         testclock.ValidColumn,
 			webhookdelivery.Table:   webhookdelivery.ValidColumn,

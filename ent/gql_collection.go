@@ -19,6 +19,7 @@ import (
 	"github.com/offsession/offsession/ent/paymentmethod"
 	"github.com/offsession/offsession/ent/processor"
 	"github.com/offsession/offsession/ent/retrypolicy"
+	"github.com/offsession/offsession/ent/route"
 	"github.com/offsession/offsession/ent/testclock"
 	"github.com/offsession/offsession/ent/webhookdelivery"
 	"github.com/offsession/offsession/ent/webhookendpoint"
@@ -208,6 +209,11 @@ func (_q *AttemptQuery) collectField(ctx context.Context, oneNode bool, opCtx *g
 			if _, ok := fieldSeen[attempt.FieldCardNetwork]; !ok {
 				selectedFields = append(selectedFields, attempt.FieldCardNetwork)
 				fieldSeen[attempt.FieldCardNetwork] = struct{}{}
+			}
+		case "segment":
+			if _, ok := fieldSeen[attempt.FieldSegment]; !ok {
+				selectedFields = append(selectedFields, attempt.FieldSegment)
+				fieldSeen[attempt.FieldSegment] = struct{}{}
 			}
 		case "idempotencyKey":
 			if _, ok := fieldSeen[attempt.FieldIdempotencyKey]; !ok {
@@ -2113,6 +2119,146 @@ func newRetryPolicyPaginateArgs(rv map[string]any) *retrypolicyPaginateArgs {
 	}
 	if v, ok := rv[whereField].(*RetryPolicyWhereInput); ok {
 		args.opts = append(args.opts, WithRetryPolicyFilter(v.Filter))
+	}
+	return args
+}
+
+// CollectFields tells the query-builder to eagerly load connected nodes by resolver context.
+func (_q *RouteQuery) CollectFields(ctx context.Context, satisfies ...string) (*RouteQuery, error) {
+	fc := graphql.GetFieldContext(ctx)
+	if fc == nil {
+		return _q, nil
+	}
+	if err := _q.collectField(ctx, false, graphql.GetOperationContext(ctx), fc.Field, nil, satisfies...); err != nil {
+		return nil, err
+	}
+	return _q, nil
+}
+
+func (_q *RouteQuery) collectField(ctx context.Context, oneNode bool, opCtx *graphql.OperationContext, collected graphql.CollectedField, path []string, satisfies ...string) error {
+	path = append([]string(nil), path...)
+	var (
+		unknownSeen    bool
+		fieldSeen      = make(map[string]struct{}, len(route.Columns))
+		selectedFields = []string{route.FieldID}
+	)
+	for _, field := range graphql.CollectFields(opCtx, collected.Selections, satisfies) {
+		switch field.Name {
+		case "createdAt":
+			if _, ok := fieldSeen[route.FieldCreatedAt]; !ok {
+				selectedFields = append(selectedFields, route.FieldCreatedAt)
+				fieldSeen[route.FieldCreatedAt] = struct{}{}
+			}
+		case "updatedAt":
+			if _, ok := fieldSeen[route.FieldUpdatedAt]; !ok {
+				selectedFields = append(selectedFields, route.FieldUpdatedAt)
+				fieldSeen[route.FieldUpdatedAt] = struct{}{}
+			}
+		case "name":
+			if _, ok := fieldSeen[route.FieldName]; !ok {
+				selectedFields = append(selectedFields, route.FieldName)
+				fieldSeen[route.FieldName] = struct{}{}
+			}
+		case "priority":
+			if _, ok := fieldSeen[route.FieldPriority]; !ok {
+				selectedFields = append(selectedFields, route.FieldPriority)
+				fieldSeen[route.FieldPriority] = struct{}{}
+			}
+		case "enabled":
+			if _, ok := fieldSeen[route.FieldEnabled]; !ok {
+				selectedFields = append(selectedFields, route.FieldEnabled)
+				fieldSeen[route.FieldEnabled] = struct{}{}
+			}
+		case "conditions":
+			if _, ok := fieldSeen[route.FieldConditions]; !ok {
+				selectedFields = append(selectedFields, route.FieldConditions)
+				fieldSeen[route.FieldConditions] = struct{}{}
+			}
+		case "strategy":
+			if _, ok := fieldSeen[route.FieldStrategy]; !ok {
+				selectedFields = append(selectedFields, route.FieldStrategy)
+				fieldSeen[route.FieldStrategy] = struct{}{}
+			}
+		case "processors":
+			if _, ok := fieldSeen[route.FieldProcessors]; !ok {
+				selectedFields = append(selectedFields, route.FieldProcessors)
+				fieldSeen[route.FieldProcessors] = struct{}{}
+			}
+		case "explorationShare":
+			if _, ok := fieldSeen[route.FieldExplorationShare]; !ok {
+				selectedFields = append(selectedFields, route.FieldExplorationShare)
+				fieldSeen[route.FieldExplorationShare] = struct{}{}
+			}
+		case "costAware":
+			if _, ok := fieldSeen[route.FieldCostAware]; !ok {
+				selectedFields = append(selectedFields, route.FieldCostAware)
+				fieldSeen[route.FieldCostAware] = struct{}{}
+			}
+		case "id":
+		case "__typename":
+		default:
+			unknownSeen = true
+		}
+	}
+	if !unknownSeen {
+		_q.Select(selectedFields...)
+	}
+	return nil
+}
+
+type routePaginateArgs struct {
+	first, last   *int
+	after, before *Cursor
+	opts          []RoutePaginateOption
+}
+
+func newRoutePaginateArgs(rv map[string]any) *routePaginateArgs {
+	args := &routePaginateArgs{}
+	if rv == nil {
+		return args
+	}
+	if v := rv[firstField]; v != nil {
+		args.first = v.(*int)
+	}
+	if v := rv[lastField]; v != nil {
+		args.last = v.(*int)
+	}
+	if v := rv[afterField]; v != nil {
+		args.after = v.(*Cursor)
+	}
+	if v := rv[beforeField]; v != nil {
+		args.before = v.(*Cursor)
+	}
+	if v, ok := rv[orderByField]; ok {
+		switch v := v.(type) {
+		case []*RouteOrder:
+			args.opts = append(args.opts, WithRouteOrder(v))
+		case []any:
+			var orders []*RouteOrder
+			for i := range v {
+				mv, ok := v[i].(map[string]any)
+				if !ok {
+					continue
+				}
+				var (
+					err1, err2 error
+					order      = &RouteOrder{Field: &RouteOrderField{}, Direction: entgql.OrderDirectionAsc}
+				)
+				if d, ok := mv[directionField]; ok {
+					err1 = order.Direction.UnmarshalGQL(d)
+				}
+				if f, ok := mv[fieldField]; ok {
+					err2 = order.Field.UnmarshalGQL(f)
+				}
+				if err1 == nil && err2 == nil {
+					orders = append(orders, order)
+				}
+			}
+			args.opts = append(args.opts, WithRouteOrder(orders))
+		}
+	}
+	if v, ok := rv[whereField].(*RouteWhereInput); ok {
+		args.opts = append(args.opts, WithRouteFilter(v.Filter))
 	}
 	return args
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/offsession/offsession/ent/paymentmethod"
 	"github.com/offsession/offsession/ent/processor"
 	"github.com/offsession/offsession/ent/retrypolicy"
+	"github.com/offsession/offsession/ent/route"
 	"github.com/offsession/offsession/ent/testclock"
 	"github.com/offsession/offsession/ent/webhookdelivery"
 	"github.com/offsession/offsession/ent/webhookendpoint"
@@ -72,6 +73,11 @@ var retrypolicyImplementors = []string{"RetryPolicy", "Node"}
 
 // IsNode implements the Node interface check for GQLGen.
 func (*RetryPolicy) IsNode() {}
+
+var routeImplementors = []string{"Route", "Node"}
+
+// IsNode implements the Node interface check for GQLGen.
+func (*Route) IsNode() {}
 
 var testclockImplementors = []string{"TestClock", "Node"}
 
@@ -223,6 +229,15 @@ func (c *Client) noder(ctx context.Context, table string, id string) (Noder, err
 			Where(retrypolicy.ID(id))
 		if fc := graphql.GetFieldContext(ctx); fc != nil {
 			if err := query.collectField(ctx, true, graphql.GetOperationContext(ctx), fc.Field, nil, retrypolicyImplementors...); err != nil {
+				return nil, err
+			}
+		}
+		return query.Only(ctx)
+	case route.Table:
+		query := c.Route.Query().
+			Where(route.ID(id))
+		if fc := graphql.GetFieldContext(ctx); fc != nil {
+			if err := query.collectField(ctx, true, graphql.GetOperationContext(ctx), fc.Field, nil, routeImplementors...); err != nil {
 				return nil, err
 			}
 		}
@@ -459,6 +474,22 @@ func (c *Client) noders(ctx context.Context, table string, ids []string) ([]Node
 		query := c.RetryPolicy.Query().
 			Where(retrypolicy.IDIn(ids...))
 		query, err := query.CollectFields(ctx, retrypolicyImplementors...)
+		if err != nil {
+			return nil, err
+		}
+		nodes, err := query.All(ctx)
+		if err != nil {
+			return nil, err
+		}
+		for _, node := range nodes {
+			for _, noder := range idmap[node.ID] {
+				*noder = node
+			}
+		}
+	case route.Table:
+		query := c.Route.Query().
+			Where(route.IDIn(ids...))
+		query, err := query.CollectFields(ctx, routeImplementors...)
 		if err != nil {
 			return nil, err
 		}

@@ -23,6 +23,7 @@ import (
 	"github.com/offsession/offsession/ent/paymentmethod"
 	"github.com/offsession/offsession/ent/processor"
 	"github.com/offsession/offsession/ent/retrypolicy"
+	"github.com/offsession/offsession/ent/route"
 	"github.com/offsession/offsession/ent/testclock"
 	"github.com/offsession/offsession/ent/webhookdelivery"
 	"github.com/offsession/offsession/ent/webhookendpoint"
@@ -3128,6 +3129,356 @@ func (_m *RetryPolicy) ToEdge(order *RetryPolicyOrder) *RetryPolicyEdge {
 		order = DefaultRetryPolicyOrder
 	}
 	return &RetryPolicyEdge{
+		Node:   _m,
+		Cursor: order.Field.toCursor(_m),
+	}
+}
+
+// RouteEdge is the edge representation of Route.
+type RouteEdge struct {
+	Node   *Route `json:"node"`
+	Cursor Cursor `json:"cursor"`
+}
+
+// RouteConnection is the connection containing edges to Route.
+type RouteConnection struct {
+	Edges      []*RouteEdge `json:"edges"`
+	PageInfo   PageInfo     `json:"pageInfo"`
+	TotalCount int          `json:"totalCount"`
+}
+
+func (c *RouteConnection) build(nodes []*Route, pager *routePager, after *Cursor, first *int, before *Cursor, last *int) {
+	c.PageInfo.HasNextPage = before != nil
+	c.PageInfo.HasPreviousPage = after != nil
+	if first != nil && *first+1 == len(nodes) {
+		c.PageInfo.HasNextPage = true
+		nodes = nodes[:len(nodes)-1]
+	} else if last != nil && *last+1 == len(nodes) {
+		c.PageInfo.HasPreviousPage = true
+		nodes = nodes[:len(nodes)-1]
+	}
+	var nodeAt func(int) *Route
+	if last != nil {
+		n := len(nodes) - 1
+		nodeAt = func(i int) *Route {
+			return nodes[n-i]
+		}
+	} else {
+		nodeAt = func(i int) *Route {
+			return nodes[i]
+		}
+	}
+	c.Edges = make([]*RouteEdge, len(nodes))
+	for i := range nodes {
+		node := nodeAt(i)
+		c.Edges[i] = &RouteEdge{
+			Node:   node,
+			Cursor: pager.toCursor(node),
+		}
+	}
+	if l := len(c.Edges); l > 0 {
+		c.PageInfo.StartCursor = &c.Edges[0].Cursor
+		c.PageInfo.EndCursor = &c.Edges[l-1].Cursor
+	}
+	if c.TotalCount == 0 {
+		c.TotalCount = len(nodes)
+	}
+}
+
+// RoutePaginateOption enables pagination customization.
+type RoutePaginateOption func(*routePager) error
+
+// WithRouteOrder configures pagination ordering.
+func WithRouteOrder(order []*RouteOrder) RoutePaginateOption {
+	return func(pager *routePager) error {
+		for _, o := range order {
+			if err := o.Direction.Validate(); err != nil {
+				return err
+			}
+		}
+		pager.order = append(pager.order, order...)
+		return nil
+	}
+}
+
+// WithRouteFilter configures pagination filter.
+func WithRouteFilter(filter func(*RouteQuery) (*RouteQuery, error)) RoutePaginateOption {
+	return func(pager *routePager) error {
+		if filter == nil {
+			return errors.New("RouteQuery filter cannot be nil")
+		}
+		pager.filter = filter
+		return nil
+	}
+}
+
+type routePager struct {
+	reverse bool
+	order   []*RouteOrder
+	filter  func(*RouteQuery) (*RouteQuery, error)
+}
+
+func newRoutePager(opts []RoutePaginateOption, reverse bool) (*routePager, error) {
+	pager := &routePager{reverse: reverse}
+	for _, opt := range opts {
+		if err := opt(pager); err != nil {
+			return nil, err
+		}
+	}
+	for i, o := range pager.order {
+		if i > 0 && o.Field == pager.order[i-1].Field {
+			return nil, fmt.Errorf("duplicate order direction %q", o.Direction)
+		}
+	}
+	return pager, nil
+}
+
+func (p *routePager) applyFilter(query *RouteQuery) (*RouteQuery, error) {
+	if p.filter != nil {
+		return p.filter(query)
+	}
+	return query, nil
+}
+
+func (p *routePager) toCursor(_m *Route) Cursor {
+	cs_ := make([]any, 0, len(p.order))
+	for _, o_ := range p.order {
+		cs_ = append(cs_, o_.Field.toCursor(_m).Value)
+	}
+	return Cursor{ID: _m.ID, Value: cs_}
+}
+
+func (p *routePager) applyCursors(query *RouteQuery, after, before *Cursor) (*RouteQuery, error) {
+	idDirection := entgql.OrderDirectionAsc
+	if p.reverse {
+		idDirection = entgql.OrderDirectionDesc
+	}
+	fields, directions := make([]string, 0, len(p.order)), make([]OrderDirection, 0, len(p.order))
+	for _, o := range p.order {
+		fields = append(fields, o.Field.column)
+		direction := o.Direction
+		if p.reverse {
+			direction = direction.Reverse()
+		}
+		directions = append(directions, direction)
+	}
+	predicates, err := entgql.MultiCursorsPredicate(after, before, &entgql.MultiCursorsOptions{
+		FieldID:     DefaultRouteOrder.Field.column,
+		DirectionID: idDirection,
+		Fields:      fields,
+		Directions:  directions,
+	})
+	if err != nil {
+		return nil, err
+	}
+	for _, predicate := range predicates {
+		query = query.Where(predicate)
+	}
+	return query, nil
+}
+
+func (p *routePager) applyOrder(query *RouteQuery) *RouteQuery {
+	var defaultOrdered bool
+	for _, o := range p.order {
+		direction := o.Direction
+		if p.reverse {
+			direction = direction.Reverse()
+		}
+		query = query.Order(o.Field.toTerm(direction.OrderTermOption()))
+		if o.Field.column == DefaultRouteOrder.Field.column {
+			defaultOrdered = true
+		}
+		if len(query.ctx.Fields) > 0 {
+			query.ctx.AppendFieldOnce(o.Field.column)
+		}
+	}
+	if !defaultOrdered {
+		direction := entgql.OrderDirectionAsc
+		if p.reverse {
+			direction = direction.Reverse()
+		}
+		query = query.Order(DefaultRouteOrder.Field.toTerm(direction.OrderTermOption()))
+	}
+	return query
+}
+
+func (p *routePager) orderExpr(query *RouteQuery) sql.Querier {
+	if len(query.ctx.Fields) > 0 {
+		for _, o := range p.order {
+			query.ctx.AppendFieldOnce(o.Field.column)
+		}
+	}
+	return sql.ExprFunc(func(b *sql.Builder) {
+		for _, o := range p.order {
+			direction := o.Direction
+			if p.reverse {
+				direction = direction.Reverse()
+			}
+			b.Ident(o.Field.column).Pad().WriteString(string(direction))
+			b.Comma()
+		}
+		direction := entgql.OrderDirectionAsc
+		if p.reverse {
+			direction = direction.Reverse()
+		}
+		b.Ident(DefaultRouteOrder.Field.column).Pad().WriteString(string(direction))
+	})
+}
+
+// Paginate executes the query and returns a relay based cursor connection to Route.
+func (_m *RouteQuery) Paginate(
+	ctx context.Context, after *Cursor, first *int,
+	before *Cursor, last *int, opts ...RoutePaginateOption,
+) (*RouteConnection, error) {
+	if err := validateFirstLast(first, last); err != nil {
+		return nil, err
+	}
+	pager, err := newRoutePager(opts, last != nil)
+	if err != nil {
+		return nil, err
+	}
+	if _m, err = pager.applyFilter(_m); err != nil {
+		return nil, err
+	}
+	conn := &RouteConnection{Edges: []*RouteEdge{}}
+	ignoredEdges := !hasCollectedField(ctx, edgesField)
+	if hasCollectedField(ctx, totalCountField) || hasCollectedField(ctx, pageInfoField) {
+		hasPagination := after != nil || first != nil || before != nil || last != nil
+		if hasPagination || ignoredEdges {
+			c := _m.Clone()
+			c.ctx.Fields = nil
+			if conn.TotalCount, err = c.Count(ctx); err != nil {
+				return nil, err
+			}
+			conn.PageInfo.HasNextPage = first != nil && conn.TotalCount > 0
+			conn.PageInfo.HasPreviousPage = last != nil && conn.TotalCount > 0
+		}
+	}
+	if ignoredEdges || (first != nil && *first == 0) || (last != nil && *last == 0) {
+		return conn, nil
+	}
+	if _m, err = pager.applyCursors(_m, after, before); err != nil {
+		return nil, err
+	}
+	limit := paginateLimit(first, last)
+	if limit != 0 {
+		_m.Limit(limit)
+	}
+	if field := collectedField(ctx, edgesField, nodeField); field != nil {
+		if err := _m.collectField(ctx, limit == 1, graphql.GetOperationContext(ctx), *field, []string{edgesField, nodeField}); err != nil {
+			return nil, err
+		}
+	}
+	_m = pager.applyOrder(_m)
+	nodes, err := _m.All(ctx)
+	if err != nil {
+		return nil, err
+	}
+	conn.build(nodes, pager, after, first, before, last)
+	return conn, nil
+}
+
+var (
+	// RouteOrderFieldCreatedAt orders Route by created_at.
+	RouteOrderFieldCreatedAt = &RouteOrderField{
+		Value: func(_m *Route) (ent.Value, error) {
+			return _m.CreatedAt, nil
+		},
+		column: route.FieldCreatedAt,
+		toTerm: route.ByCreatedAt,
+		toCursor: func(_m *Route) Cursor {
+			return Cursor{
+				ID:    _m.ID,
+				Value: _m.CreatedAt,
+			}
+		},
+	}
+	// RouteOrderFieldPriority orders Route by priority.
+	RouteOrderFieldPriority = &RouteOrderField{
+		Value: func(_m *Route) (ent.Value, error) {
+			return _m.Priority, nil
+		},
+		column: route.FieldPriority,
+		toTerm: route.ByPriority,
+		toCursor: func(_m *Route) Cursor {
+			return Cursor{
+				ID:    _m.ID,
+				Value: _m.Priority,
+			}
+		},
+	}
+)
+
+// String implement fmt.Stringer interface.
+func (f RouteOrderField) String() string {
+	var str string
+	switch f.column {
+	case RouteOrderFieldCreatedAt.column:
+		str = "CREATED_AT"
+	case RouteOrderFieldPriority.column:
+		str = "PRIORITY"
+	}
+	return str
+}
+
+// MarshalGQL implements graphql.Marshaler interface.
+func (f RouteOrderField) MarshalGQL(w io.Writer) {
+	io.WriteString(w, strconv.Quote(f.String()))
+}
+
+// UnmarshalGQL implements graphql.Unmarshaler interface.
+func (f *RouteOrderField) UnmarshalGQL(v interface{}) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("RouteOrderField %T must be a string", v)
+	}
+	switch str {
+	case "CREATED_AT":
+		*f = *RouteOrderFieldCreatedAt
+	case "PRIORITY":
+		*f = *RouteOrderFieldPriority
+	default:
+		return fmt.Errorf("%s is not a valid RouteOrderField", str)
+	}
+	return nil
+}
+
+// RouteOrderField defines the ordering field of Route.
+type RouteOrderField struct {
+	// Value extracts the ordering value from the given Route.
+	Value    func(*Route) (ent.Value, error)
+	column   string // field or computed.
+	toTerm   func(...sql.OrderTermOption) route.OrderOption
+	toCursor func(*Route) Cursor
+}
+
+// RouteOrder defines the ordering of Route.
+type RouteOrder struct {
+	Direction OrderDirection   `json:"direction"`
+	Field     *RouteOrderField `json:"field"`
+}
+
+// DefaultRouteOrder is the default ordering of Route.
+var DefaultRouteOrder = &RouteOrder{
+	Direction: entgql.OrderDirectionAsc,
+	Field: &RouteOrderField{
+		Value: func(_m *Route) (ent.Value, error) {
+			return _m.ID, nil
+		},
+		column: route.FieldID,
+		toTerm: route.ByID,
+		toCursor: func(_m *Route) Cursor {
+			return Cursor{ID: _m.ID}
+		},
+	},
+}
+
+// ToEdge converts Route into RouteEdge.
+func (_m *Route) ToEdge(order *RouteOrder) *RouteEdge {
+	if order == nil {
+		order = DefaultRouteOrder
+	}
+	return &RouteEdge{
 		Node:   _m,
 		Cursor: order.Field.toCursor(_m),
 	}

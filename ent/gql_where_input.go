@@ -17,6 +17,7 @@ import (
 	"github.com/offsession/offsession/ent/predicate"
 	"github.com/offsession/offsession/ent/processor"
 	"github.com/offsession/offsession/ent/retrypolicy"
+	"github.com/offsession/offsession/ent/route"
 	"github.com/offsession/offsession/ent/testclock"
 	"github.com/offsession/offsession/ent/webhookdelivery"
 	"github.com/offsession/offsession/ent/webhookendpoint"
@@ -342,6 +343,21 @@ type AttemptWhereInput struct {
 	CardNetworkHasSuffix    *string  `json:"cardNetworkHasSuffix,omitempty"`
 	CardNetworkEqualFold    *string  `json:"cardNetworkEqualFold,omitempty"`
 	CardNetworkContainsFold *string  `json:"cardNetworkContainsFold,omitempty"`
+
+	// "segment" field predicates.
+	Segment             *string  `json:"segment,omitempty"`
+	SegmentNEQ          *string  `json:"segmentNEQ,omitempty"`
+	SegmentIn           []string `json:"segmentIn,omitempty"`
+	SegmentNotIn        []string `json:"segmentNotIn,omitempty"`
+	SegmentGT           *string  `json:"segmentGT,omitempty"`
+	SegmentGTE          *string  `json:"segmentGTE,omitempty"`
+	SegmentLT           *string  `json:"segmentLT,omitempty"`
+	SegmentLTE          *string  `json:"segmentLTE,omitempty"`
+	SegmentContains     *string  `json:"segmentContains,omitempty"`
+	SegmentHasPrefix    *string  `json:"segmentHasPrefix,omitempty"`
+	SegmentHasSuffix    *string  `json:"segmentHasSuffix,omitempty"`
+	SegmentEqualFold    *string  `json:"segmentEqualFold,omitempty"`
+	SegmentContainsFold *string  `json:"segmentContainsFold,omitempty"`
 
 	// "idempotency_key" field predicates.
 	IdempotencyKey             *string  `json:"idempotencyKey,omitempty"`
@@ -820,6 +836,45 @@ func (i *AttemptWhereInput) P() (predicate.Attempt, error) {
 	}
 	if i.CardNetworkContainsFold != nil {
 		predicates = append(predicates, attempt.CardNetworkContainsFold(*i.CardNetworkContainsFold))
+	}
+	if i.Segment != nil {
+		predicates = append(predicates, attempt.SegmentEQ(*i.Segment))
+	}
+	if i.SegmentNEQ != nil {
+		predicates = append(predicates, attempt.SegmentNEQ(*i.SegmentNEQ))
+	}
+	if len(i.SegmentIn) > 0 {
+		predicates = append(predicates, attempt.SegmentIn(i.SegmentIn...))
+	}
+	if len(i.SegmentNotIn) > 0 {
+		predicates = append(predicates, attempt.SegmentNotIn(i.SegmentNotIn...))
+	}
+	if i.SegmentGT != nil {
+		predicates = append(predicates, attempt.SegmentGT(*i.SegmentGT))
+	}
+	if i.SegmentGTE != nil {
+		predicates = append(predicates, attempt.SegmentGTE(*i.SegmentGTE))
+	}
+	if i.SegmentLT != nil {
+		predicates = append(predicates, attempt.SegmentLT(*i.SegmentLT))
+	}
+	if i.SegmentLTE != nil {
+		predicates = append(predicates, attempt.SegmentLTE(*i.SegmentLTE))
+	}
+	if i.SegmentContains != nil {
+		predicates = append(predicates, attempt.SegmentContains(*i.SegmentContains))
+	}
+	if i.SegmentHasPrefix != nil {
+		predicates = append(predicates, attempt.SegmentHasPrefix(*i.SegmentHasPrefix))
+	}
+	if i.SegmentHasSuffix != nil {
+		predicates = append(predicates, attempt.SegmentHasSuffix(*i.SegmentHasSuffix))
+	}
+	if i.SegmentEqualFold != nil {
+		predicates = append(predicates, attempt.SegmentEqualFold(*i.SegmentEqualFold))
+	}
+	if i.SegmentContainsFold != nil {
+		predicates = append(predicates, attempt.SegmentContainsFold(*i.SegmentContainsFold))
 	}
 	if i.IdempotencyKey != nil {
 		predicates = append(predicates, attempt.IdempotencyKeyEQ(*i.IdempotencyKey))
@@ -6233,6 +6288,332 @@ func (i *RetryPolicyWhereInput) P() (predicate.RetryPolicy, error) {
 		return predicates[0], nil
 	default:
 		return retrypolicy.And(predicates...), nil
+	}
+}
+
+// RouteWhereInput represents a where input for filtering Route queries.
+type RouteWhereInput struct {
+	Predicates []predicate.Route  `json:"-"`
+	Not        *RouteWhereInput   `json:"not,omitempty"`
+	Or         []*RouteWhereInput `json:"or,omitempty"`
+	And        []*RouteWhereInput `json:"and,omitempty"`
+
+	// "id" field predicates.
+	ID             *string  `json:"id,omitempty"`
+	IDNEQ          *string  `json:"idNEQ,omitempty"`
+	IDIn           []string `json:"idIn,omitempty"`
+	IDNotIn        []string `json:"idNotIn,omitempty"`
+	IDGT           *string  `json:"idGT,omitempty"`
+	IDGTE          *string  `json:"idGTE,omitempty"`
+	IDLT           *string  `json:"idLT,omitempty"`
+	IDLTE          *string  `json:"idLTE,omitempty"`
+	IDEqualFold    *string  `json:"idEqualFold,omitempty"`
+	IDContainsFold *string  `json:"idContainsFold,omitempty"`
+
+	// "created_at" field predicates.
+	CreatedAt      *time.Time  `json:"createdAt,omitempty"`
+	CreatedAtNEQ   *time.Time  `json:"createdAtNEQ,omitempty"`
+	CreatedAtIn    []time.Time `json:"createdAtIn,omitempty"`
+	CreatedAtNotIn []time.Time `json:"createdAtNotIn,omitempty"`
+	CreatedAtGT    *time.Time  `json:"createdAtGT,omitempty"`
+	CreatedAtGTE   *time.Time  `json:"createdAtGTE,omitempty"`
+	CreatedAtLT    *time.Time  `json:"createdAtLT,omitempty"`
+	CreatedAtLTE   *time.Time  `json:"createdAtLTE,omitempty"`
+
+	// "name" field predicates.
+	Name             *string  `json:"name,omitempty"`
+	NameNEQ          *string  `json:"nameNEQ,omitempty"`
+	NameIn           []string `json:"nameIn,omitempty"`
+	NameNotIn        []string `json:"nameNotIn,omitempty"`
+	NameGT           *string  `json:"nameGT,omitempty"`
+	NameGTE          *string  `json:"nameGTE,omitempty"`
+	NameLT           *string  `json:"nameLT,omitempty"`
+	NameLTE          *string  `json:"nameLTE,omitempty"`
+	NameContains     *string  `json:"nameContains,omitempty"`
+	NameHasPrefix    *string  `json:"nameHasPrefix,omitempty"`
+	NameHasSuffix    *string  `json:"nameHasSuffix,omitempty"`
+	NameEqualFold    *string  `json:"nameEqualFold,omitempty"`
+	NameContainsFold *string  `json:"nameContainsFold,omitempty"`
+
+	// "priority" field predicates.
+	Priority      *int  `json:"priority,omitempty"`
+	PriorityNEQ   *int  `json:"priorityNEQ,omitempty"`
+	PriorityIn    []int `json:"priorityIn,omitempty"`
+	PriorityNotIn []int `json:"priorityNotIn,omitempty"`
+	PriorityGT    *int  `json:"priorityGT,omitempty"`
+	PriorityGTE   *int  `json:"priorityGTE,omitempty"`
+	PriorityLT    *int  `json:"priorityLT,omitempty"`
+	PriorityLTE   *int  `json:"priorityLTE,omitempty"`
+
+	// "enabled" field predicates.
+	Enabled    *bool `json:"enabled,omitempty"`
+	EnabledNEQ *bool `json:"enabledNEQ,omitempty"`
+
+	// "strategy" field predicates.
+	Strategy      *route.Strategy  `json:"strategy,omitempty"`
+	StrategyNEQ   *route.Strategy  `json:"strategyNEQ,omitempty"`
+	StrategyIn    []route.Strategy `json:"strategyIn,omitempty"`
+	StrategyNotIn []route.Strategy `json:"strategyNotIn,omitempty"`
+
+	// "exploration_share" field predicates.
+	ExplorationShare      *float64  `json:"explorationShare,omitempty"`
+	ExplorationShareNEQ   *float64  `json:"explorationShareNEQ,omitempty"`
+	ExplorationShareIn    []float64 `json:"explorationShareIn,omitempty"`
+	ExplorationShareNotIn []float64 `json:"explorationShareNotIn,omitempty"`
+	ExplorationShareGT    *float64  `json:"explorationShareGT,omitempty"`
+	ExplorationShareGTE   *float64  `json:"explorationShareGTE,omitempty"`
+	ExplorationShareLT    *float64  `json:"explorationShareLT,omitempty"`
+	ExplorationShareLTE   *float64  `json:"explorationShareLTE,omitempty"`
+
+	// "cost_aware" field predicates.
+	CostAware    *bool `json:"costAware,omitempty"`
+	CostAwareNEQ *bool `json:"costAwareNEQ,omitempty"`
+}
+
+// AddPredicates adds custom predicates to the where input to be used during the filtering phase.
+func (i *RouteWhereInput) AddPredicates(predicates ...predicate.Route) {
+	i.Predicates = append(i.Predicates, predicates...)
+}
+
+// Filter applies the RouteWhereInput filter on the RouteQuery builder.
+func (i *RouteWhereInput) Filter(q *RouteQuery) (*RouteQuery, error) {
+	if i == nil {
+		return q, nil
+	}
+	p, err := i.P()
+	if err != nil {
+		if err == ErrEmptyRouteWhereInput {
+			return q, nil
+		}
+		return nil, err
+	}
+	return q.Where(p), nil
+}
+
+// ErrEmptyRouteWhereInput is returned in case the RouteWhereInput is empty.
+var ErrEmptyRouteWhereInput = errors.New("ent: empty predicate RouteWhereInput")
+
+// P returns a predicate for filtering routes.
+// An error is returned if the input is empty or invalid.
+func (i *RouteWhereInput) P() (predicate.Route, error) {
+	var predicates []predicate.Route
+	if i.Not != nil {
+		p, err := i.Not.P()
+		if err != nil {
+			return nil, fmt.Errorf("%w: field 'not'", err)
+		}
+		predicates = append(predicates, route.Not(p))
+	}
+	switch n := len(i.Or); {
+	case n == 1:
+		p, err := i.Or[0].P()
+		if err != nil {
+			return nil, fmt.Errorf("%w: field 'or'", err)
+		}
+		predicates = append(predicates, p)
+	case n > 1:
+		or := make([]predicate.Route, 0, n)
+		for _, w := range i.Or {
+			p, err := w.P()
+			if err != nil {
+				return nil, fmt.Errorf("%w: field 'or'", err)
+			}
+			or = append(or, p)
+		}
+		predicates = append(predicates, route.Or(or...))
+	}
+	switch n := len(i.And); {
+	case n == 1:
+		p, err := i.And[0].P()
+		if err != nil {
+			return nil, fmt.Errorf("%w: field 'and'", err)
+		}
+		predicates = append(predicates, p)
+	case n > 1:
+		and := make([]predicate.Route, 0, n)
+		for _, w := range i.And {
+			p, err := w.P()
+			if err != nil {
+				return nil, fmt.Errorf("%w: field 'and'", err)
+			}
+			and = append(and, p)
+		}
+		predicates = append(predicates, route.And(and...))
+	}
+	predicates = append(predicates, i.Predicates...)
+	if i.ID != nil {
+		predicates = append(predicates, route.IDEQ(*i.ID))
+	}
+	if i.IDNEQ != nil {
+		predicates = append(predicates, route.IDNEQ(*i.IDNEQ))
+	}
+	if len(i.IDIn) > 0 {
+		predicates = append(predicates, route.IDIn(i.IDIn...))
+	}
+	if len(i.IDNotIn) > 0 {
+		predicates = append(predicates, route.IDNotIn(i.IDNotIn...))
+	}
+	if i.IDGT != nil {
+		predicates = append(predicates, route.IDGT(*i.IDGT))
+	}
+	if i.IDGTE != nil {
+		predicates = append(predicates, route.IDGTE(*i.IDGTE))
+	}
+	if i.IDLT != nil {
+		predicates = append(predicates, route.IDLT(*i.IDLT))
+	}
+	if i.IDLTE != nil {
+		predicates = append(predicates, route.IDLTE(*i.IDLTE))
+	}
+	if i.IDEqualFold != nil {
+		predicates = append(predicates, route.IDEqualFold(*i.IDEqualFold))
+	}
+	if i.IDContainsFold != nil {
+		predicates = append(predicates, route.IDContainsFold(*i.IDContainsFold))
+	}
+	if i.CreatedAt != nil {
+		predicates = append(predicates, route.CreatedAtEQ(*i.CreatedAt))
+	}
+	if i.CreatedAtNEQ != nil {
+		predicates = append(predicates, route.CreatedAtNEQ(*i.CreatedAtNEQ))
+	}
+	if len(i.CreatedAtIn) > 0 {
+		predicates = append(predicates, route.CreatedAtIn(i.CreatedAtIn...))
+	}
+	if len(i.CreatedAtNotIn) > 0 {
+		predicates = append(predicates, route.CreatedAtNotIn(i.CreatedAtNotIn...))
+	}
+	if i.CreatedAtGT != nil {
+		predicates = append(predicates, route.CreatedAtGT(*i.CreatedAtGT))
+	}
+	if i.CreatedAtGTE != nil {
+		predicates = append(predicates, route.CreatedAtGTE(*i.CreatedAtGTE))
+	}
+	if i.CreatedAtLT != nil {
+		predicates = append(predicates, route.CreatedAtLT(*i.CreatedAtLT))
+	}
+	if i.CreatedAtLTE != nil {
+		predicates = append(predicates, route.CreatedAtLTE(*i.CreatedAtLTE))
+	}
+	if i.Name != nil {
+		predicates = append(predicates, route.NameEQ(*i.Name))
+	}
+	if i.NameNEQ != nil {
+		predicates = append(predicates, route.NameNEQ(*i.NameNEQ))
+	}
+	if len(i.NameIn) > 0 {
+		predicates = append(predicates, route.NameIn(i.NameIn...))
+	}
+	if len(i.NameNotIn) > 0 {
+		predicates = append(predicates, route.NameNotIn(i.NameNotIn...))
+	}
+	if i.NameGT != nil {
+		predicates = append(predicates, route.NameGT(*i.NameGT))
+	}
+	if i.NameGTE != nil {
+		predicates = append(predicates, route.NameGTE(*i.NameGTE))
+	}
+	if i.NameLT != nil {
+		predicates = append(predicates, route.NameLT(*i.NameLT))
+	}
+	if i.NameLTE != nil {
+		predicates = append(predicates, route.NameLTE(*i.NameLTE))
+	}
+	if i.NameContains != nil {
+		predicates = append(predicates, route.NameContains(*i.NameContains))
+	}
+	if i.NameHasPrefix != nil {
+		predicates = append(predicates, route.NameHasPrefix(*i.NameHasPrefix))
+	}
+	if i.NameHasSuffix != nil {
+		predicates = append(predicates, route.NameHasSuffix(*i.NameHasSuffix))
+	}
+	if i.NameEqualFold != nil {
+		predicates = append(predicates, route.NameEqualFold(*i.NameEqualFold))
+	}
+	if i.NameContainsFold != nil {
+		predicates = append(predicates, route.NameContainsFold(*i.NameContainsFold))
+	}
+	if i.Priority != nil {
+		predicates = append(predicates, route.PriorityEQ(*i.Priority))
+	}
+	if i.PriorityNEQ != nil {
+		predicates = append(predicates, route.PriorityNEQ(*i.PriorityNEQ))
+	}
+	if len(i.PriorityIn) > 0 {
+		predicates = append(predicates, route.PriorityIn(i.PriorityIn...))
+	}
+	if len(i.PriorityNotIn) > 0 {
+		predicates = append(predicates, route.PriorityNotIn(i.PriorityNotIn...))
+	}
+	if i.PriorityGT != nil {
+		predicates = append(predicates, route.PriorityGT(*i.PriorityGT))
+	}
+	if i.PriorityGTE != nil {
+		predicates = append(predicates, route.PriorityGTE(*i.PriorityGTE))
+	}
+	if i.PriorityLT != nil {
+		predicates = append(predicates, route.PriorityLT(*i.PriorityLT))
+	}
+	if i.PriorityLTE != nil {
+		predicates = append(predicates, route.PriorityLTE(*i.PriorityLTE))
+	}
+	if i.Enabled != nil {
+		predicates = append(predicates, route.EnabledEQ(*i.Enabled))
+	}
+	if i.EnabledNEQ != nil {
+		predicates = append(predicates, route.EnabledNEQ(*i.EnabledNEQ))
+	}
+	if i.Strategy != nil {
+		predicates = append(predicates, route.StrategyEQ(*i.Strategy))
+	}
+	if i.StrategyNEQ != nil {
+		predicates = append(predicates, route.StrategyNEQ(*i.StrategyNEQ))
+	}
+	if len(i.StrategyIn) > 0 {
+		predicates = append(predicates, route.StrategyIn(i.StrategyIn...))
+	}
+	if len(i.StrategyNotIn) > 0 {
+		predicates = append(predicates, route.StrategyNotIn(i.StrategyNotIn...))
+	}
+	if i.ExplorationShare != nil {
+		predicates = append(predicates, route.ExplorationShareEQ(*i.ExplorationShare))
+	}
+	if i.ExplorationShareNEQ != nil {
+		predicates = append(predicates, route.ExplorationShareNEQ(*i.ExplorationShareNEQ))
+	}
+	if len(i.ExplorationShareIn) > 0 {
+		predicates = append(predicates, route.ExplorationShareIn(i.ExplorationShareIn...))
+	}
+	if len(i.ExplorationShareNotIn) > 0 {
+		predicates = append(predicates, route.ExplorationShareNotIn(i.ExplorationShareNotIn...))
+	}
+	if i.ExplorationShareGT != nil {
+		predicates = append(predicates, route.ExplorationShareGT(*i.ExplorationShareGT))
+	}
+	if i.ExplorationShareGTE != nil {
+		predicates = append(predicates, route.ExplorationShareGTE(*i.ExplorationShareGTE))
+	}
+	if i.ExplorationShareLT != nil {
+		predicates = append(predicates, route.ExplorationShareLT(*i.ExplorationShareLT))
+	}
+	if i.ExplorationShareLTE != nil {
+		predicates = append(predicates, route.ExplorationShareLTE(*i.ExplorationShareLTE))
+	}
+	if i.CostAware != nil {
+		predicates = append(predicates, route.CostAwareEQ(*i.CostAware))
+	}
+	if i.CostAwareNEQ != nil {
+		predicates = append(predicates, route.CostAwareNEQ(*i.CostAwareNEQ))
+	}
+
+	switch len(predicates) {
+	case 0:
+		return nil, ErrEmptyRouteWhereInput
+	case 1:
+		return predicates[0], nil
+	default:
+		return route.And(predicates...), nil
 	}
 }
 

@@ -23,6 +23,7 @@ import (
 	"github.com/offsession/offsession/ent/predicate"
 	"github.com/offsession/offsession/ent/processor"
 	"github.com/offsession/offsession/ent/retrypolicy"
+	"github.com/offsession/offsession/ent/route"
 	"github.com/offsession/offsession/ent/schema/schematype"
 	"github.com/offsession/offsession/ent/simulatorcharge"
 	"github.com/offsession/offsession/ent/testclock"
@@ -50,6 +51,7 @@ const (
 	TypePaymentMethod     = "PaymentMethod"
 	TypeProcessor         = "Processor"
 	TypeRetryPolicy       = "RetryPolicy"
+	TypeRoute             = "Route"
 	TypeSimulatorCharge   = "SimulatorCharge"
 	TypeTestClock         = "TestClock"
 	TypeWebhookDelivery   = "WebhookDelivery"
@@ -1241,6 +1243,7 @@ type AttemptMutation struct {
 	addnumber            *int
 	card_fingerprint     *string
 	card_network         *string
+	segment              *string
 	idempotency_key      *string
 	outcome              *attempt.Outcome
 	decline_class        *attempt.DeclineClass
@@ -1689,6 +1692,42 @@ func (m *AttemptMutation) OldCardNetwork(ctx context.Context) (v string, err err
 // ResetCardNetwork resets all changes to the "card_network" field.
 func (m *AttemptMutation) ResetCardNetwork() {
 	m.card_network = nil
+}
+
+// SetSegment sets the "segment" field.
+func (m *AttemptMutation) SetSegment(s string) {
+	m.segment = &s
+}
+
+// Segment returns the value of the "segment" field in the mutation.
+func (m *AttemptMutation) Segment() (r string, exists bool) {
+	v := m.segment
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldSegment returns the old "segment" field's value of the Attempt entity.
+// If the Attempt object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AttemptMutation) OldSegment(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldSegment is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldSegment requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldSegment: %w", err)
+	}
+	return oldValue.Segment, nil
+}
+
+// ResetSegment resets all changes to the "segment" field.
+func (m *AttemptMutation) ResetSegment() {
+	m.segment = nil
 }
 
 // SetIdempotencyKey sets the "idempotency_key" field.
@@ -2434,7 +2473,7 @@ func (m *AttemptMutation) Type() string {
 // order to get all numeric fields that were incremented/decremented, call
 // AddedFields().
 func (m *AttemptMutation) Fields() []string {
-	fields := make([]string, 0, 22)
+	fields := make([]string, 0, 23)
 	if m.created_at != nil {
 		fields = append(fields, attempt.FieldCreatedAt)
 	}
@@ -2458,6 +2497,9 @@ func (m *AttemptMutation) Fields() []string {
 	}
 	if m.card_network != nil {
 		fields = append(fields, attempt.FieldCardNetwork)
+	}
+	if m.segment != nil {
+		fields = append(fields, attempt.FieldSegment)
 	}
 	if m.idempotency_key != nil {
 		fields = append(fields, attempt.FieldIdempotencyKey)
@@ -2525,6 +2567,8 @@ func (m *AttemptMutation) Field(name string) (ent.Value, bool) {
 		return m.CardFingerprint()
 	case attempt.FieldCardNetwork:
 		return m.CardNetwork()
+	case attempt.FieldSegment:
+		return m.Segment()
 	case attempt.FieldIdempotencyKey:
 		return m.IdempotencyKey()
 	case attempt.FieldOutcome:
@@ -2578,6 +2622,8 @@ func (m *AttemptMutation) OldField(ctx context.Context, name string) (ent.Value,
 		return m.OldCardFingerprint(ctx)
 	case attempt.FieldCardNetwork:
 		return m.OldCardNetwork(ctx)
+	case attempt.FieldSegment:
+		return m.OldSegment(ctx)
 	case attempt.FieldIdempotencyKey:
 		return m.OldIdempotencyKey(ctx)
 	case attempt.FieldOutcome:
@@ -2670,6 +2716,13 @@ func (m *AttemptMutation) SetField(name string, value ent.Value) error {
 			return fmt.Errorf("unexpected type %T for field %s", value, name)
 		}
 		m.SetCardNetwork(v)
+		return nil
+	case attempt.FieldSegment:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetSegment(v)
 		return nil
 	case attempt.FieldIdempotencyKey:
 		v, ok := value.(string)
@@ -2937,6 +2990,9 @@ func (m *AttemptMutation) ResetField(name string) error {
 		return nil
 	case attempt.FieldCardNetwork:
 		m.ResetCardNetwork()
+		return nil
+	case attempt.FieldSegment:
+		m.ResetSegment()
 		return nil
 	case attempt.FieldIdempotencyKey:
 		m.ResetIdempotencyKey()
@@ -14644,6 +14700,963 @@ func (m *RetryPolicyMutation) ResetEdge(name string) error {
 		return nil
 	}
 	return fmt.Errorf("unknown RetryPolicy edge %s", name)
+}
+
+// RouteMutation represents an operation that mutates the Route nodes in the graph.
+type RouteMutation struct {
+	config
+	op                   Op
+	typ                  string
+	id                   *string
+	created_at           *time.Time
+	updated_at           *time.Time
+	account_id           *string
+	name                 *string
+	priority             *int
+	addpriority          *int
+	enabled              *bool
+	conditions           *schematype.RouteConditions
+	strategy             *route.Strategy
+	processors           *[]schematype.RouteProcessor
+	appendprocessors     []schematype.RouteProcessor
+	exploration_share    *float64
+	addexploration_share *float64
+	cost_aware           *bool
+	clearedFields        map[string]struct{}
+	done                 bool
+	oldValue             func(context.Context) (*Route, error)
+	predicates           []predicate.Route
+}
+
+var _ ent.Mutation = (*RouteMutation)(nil)
+
+// routeOption allows management of the mutation configuration using functional options.
+type routeOption func(*RouteMutation)
+
+// newRouteMutation creates new mutation for the Route entity.
+func newRouteMutation(c config, op Op, opts ...routeOption) *RouteMutation {
+	m := &RouteMutation{
+		config:        c,
+		op:            op,
+		typ:           TypeRoute,
+		clearedFields: make(map[string]struct{}),
+	}
+	for _, opt := range opts {
+		opt(m)
+	}
+	return m
+}
+
+// withRouteID sets the ID field of the mutation.
+func withRouteID(id string) routeOption {
+	return func(m *RouteMutation) {
+		var (
+			err   error
+			once  sync.Once
+			value *Route
+		)
+		m.oldValue = func(ctx context.Context) (*Route, error) {
+			once.Do(func() {
+				if m.done {
+					err = errors.New("querying old values post mutation is not allowed")
+				} else {
+					value, err = m.Client().Route.Get(ctx, id)
+				}
+			})
+			return value, err
+		}
+		m.id = &id
+	}
+}
+
+// withRoute sets the old Route of the mutation.
+func withRoute(node *Route) routeOption {
+	return func(m *RouteMutation) {
+		m.oldValue = func(context.Context) (*Route, error) {
+			return node, nil
+		}
+		m.id = &node.ID
+	}
+}
+
+// Client returns a new `ent.Client` from the mutation. If the mutation was
+// executed in a transaction (ent.Tx), a transactional client is returned.
+func (m RouteMutation) Client() *Client {
+	client := &Client{config: m.config}
+	client.init()
+	return client
+}
+
+// Tx returns an `ent.Tx` for mutations that were executed in transactions;
+// it returns an error otherwise.
+func (m RouteMutation) Tx() (*Tx, error) {
+	if _, ok := m.driver.(*txDriver); !ok {
+		return nil, errors.New("ent: mutation is not running in a transaction")
+	}
+	tx := &Tx{config: m.config}
+	tx.init()
+	return tx, nil
+}
+
+// SetID sets the value of the id field. Note that this
+// operation is only accepted on creation of Route entities.
+func (m *RouteMutation) SetID(id string) {
+	m.id = &id
+}
+
+// ID returns the ID value in the mutation. Note that the ID is only available
+// if it was provided to the builder or after it was returned from the database.
+func (m *RouteMutation) ID() (id string, exists bool) {
+	if m.id == nil {
+		return
+	}
+	return *m.id, true
+}
+
+// IDs queries the database and returns the entity ids that match the mutation's predicate.
+// That means, if the mutation is applied within a transaction with an isolation level such
+// as sql.LevelSerializable, the returned ids match the ids of the rows that will be updated
+// or updated by the mutation.
+func (m *RouteMutation) IDs(ctx context.Context) ([]string, error) {
+	switch {
+	case m.op.Is(OpUpdateOne | OpDeleteOne):
+		id, exists := m.ID()
+		if exists {
+			return []string{id}, nil
+		}
+		fallthrough
+	case m.op.Is(OpUpdate | OpDelete):
+		return m.Client().Route.Query().Where(m.predicates...).IDs(ctx)
+	default:
+		return nil, fmt.Errorf("IDs is not allowed on %s operations", m.op)
+	}
+}
+
+// SetCreatedAt sets the "created_at" field.
+func (m *RouteMutation) SetCreatedAt(t time.Time) {
+	m.created_at = &t
+}
+
+// CreatedAt returns the value of the "created_at" field in the mutation.
+func (m *RouteMutation) CreatedAt() (r time.Time, exists bool) {
+	v := m.created_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCreatedAt returns the old "created_at" field's value of the Route entity.
+// If the Route object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *RouteMutation) OldCreatedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCreatedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCreatedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCreatedAt: %w", err)
+	}
+	return oldValue.CreatedAt, nil
+}
+
+// ResetCreatedAt resets all changes to the "created_at" field.
+func (m *RouteMutation) ResetCreatedAt() {
+	m.created_at = nil
+}
+
+// SetUpdatedAt sets the "updated_at" field.
+func (m *RouteMutation) SetUpdatedAt(t time.Time) {
+	m.updated_at = &t
+}
+
+// UpdatedAt returns the value of the "updated_at" field in the mutation.
+func (m *RouteMutation) UpdatedAt() (r time.Time, exists bool) {
+	v := m.updated_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldUpdatedAt returns the old "updated_at" field's value of the Route entity.
+// If the Route object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *RouteMutation) OldUpdatedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldUpdatedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldUpdatedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldUpdatedAt: %w", err)
+	}
+	return oldValue.UpdatedAt, nil
+}
+
+// ResetUpdatedAt resets all changes to the "updated_at" field.
+func (m *RouteMutation) ResetUpdatedAt() {
+	m.updated_at = nil
+}
+
+// SetAccountID sets the "account_id" field.
+func (m *RouteMutation) SetAccountID(s string) {
+	m.account_id = &s
+}
+
+// AccountID returns the value of the "account_id" field in the mutation.
+func (m *RouteMutation) AccountID() (r string, exists bool) {
+	v := m.account_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldAccountID returns the old "account_id" field's value of the Route entity.
+// If the Route object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *RouteMutation) OldAccountID(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldAccountID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldAccountID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldAccountID: %w", err)
+	}
+	return oldValue.AccountID, nil
+}
+
+// ResetAccountID resets all changes to the "account_id" field.
+func (m *RouteMutation) ResetAccountID() {
+	m.account_id = nil
+}
+
+// SetName sets the "name" field.
+func (m *RouteMutation) SetName(s string) {
+	m.name = &s
+}
+
+// Name returns the value of the "name" field in the mutation.
+func (m *RouteMutation) Name() (r string, exists bool) {
+	v := m.name
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldName returns the old "name" field's value of the Route entity.
+// If the Route object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *RouteMutation) OldName(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldName is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldName requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldName: %w", err)
+	}
+	return oldValue.Name, nil
+}
+
+// ResetName resets all changes to the "name" field.
+func (m *RouteMutation) ResetName() {
+	m.name = nil
+}
+
+// SetPriority sets the "priority" field.
+func (m *RouteMutation) SetPriority(i int) {
+	m.priority = &i
+	m.addpriority = nil
+}
+
+// Priority returns the value of the "priority" field in the mutation.
+func (m *RouteMutation) Priority() (r int, exists bool) {
+	v := m.priority
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldPriority returns the old "priority" field's value of the Route entity.
+// If the Route object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *RouteMutation) OldPriority(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldPriority is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldPriority requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldPriority: %w", err)
+	}
+	return oldValue.Priority, nil
+}
+
+// AddPriority adds i to the "priority" field.
+func (m *RouteMutation) AddPriority(i int) {
+	if m.addpriority != nil {
+		*m.addpriority += i
+	} else {
+		m.addpriority = &i
+	}
+}
+
+// AddedPriority returns the value that was added to the "priority" field in this mutation.
+func (m *RouteMutation) AddedPriority() (r int, exists bool) {
+	v := m.addpriority
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetPriority resets all changes to the "priority" field.
+func (m *RouteMutation) ResetPriority() {
+	m.priority = nil
+	m.addpriority = nil
+}
+
+// SetEnabled sets the "enabled" field.
+func (m *RouteMutation) SetEnabled(b bool) {
+	m.enabled = &b
+}
+
+// Enabled returns the value of the "enabled" field in the mutation.
+func (m *RouteMutation) Enabled() (r bool, exists bool) {
+	v := m.enabled
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldEnabled returns the old "enabled" field's value of the Route entity.
+// If the Route object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *RouteMutation) OldEnabled(ctx context.Context) (v bool, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldEnabled is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldEnabled requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldEnabled: %w", err)
+	}
+	return oldValue.Enabled, nil
+}
+
+// ResetEnabled resets all changes to the "enabled" field.
+func (m *RouteMutation) ResetEnabled() {
+	m.enabled = nil
+}
+
+// SetConditions sets the "conditions" field.
+func (m *RouteMutation) SetConditions(sc schematype.RouteConditions) {
+	m.conditions = &sc
+}
+
+// Conditions returns the value of the "conditions" field in the mutation.
+func (m *RouteMutation) Conditions() (r schematype.RouteConditions, exists bool) {
+	v := m.conditions
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldConditions returns the old "conditions" field's value of the Route entity.
+// If the Route object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *RouteMutation) OldConditions(ctx context.Context) (v schematype.RouteConditions, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldConditions is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldConditions requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldConditions: %w", err)
+	}
+	return oldValue.Conditions, nil
+}
+
+// ResetConditions resets all changes to the "conditions" field.
+func (m *RouteMutation) ResetConditions() {
+	m.conditions = nil
+}
+
+// SetStrategy sets the "strategy" field.
+func (m *RouteMutation) SetStrategy(r route.Strategy) {
+	m.strategy = &r
+}
+
+// Strategy returns the value of the "strategy" field in the mutation.
+func (m *RouteMutation) Strategy() (r route.Strategy, exists bool) {
+	v := m.strategy
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldStrategy returns the old "strategy" field's value of the Route entity.
+// If the Route object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *RouteMutation) OldStrategy(ctx context.Context) (v route.Strategy, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldStrategy is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldStrategy requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldStrategy: %w", err)
+	}
+	return oldValue.Strategy, nil
+}
+
+// ResetStrategy resets all changes to the "strategy" field.
+func (m *RouteMutation) ResetStrategy() {
+	m.strategy = nil
+}
+
+// SetProcessors sets the "processors" field.
+func (m *RouteMutation) SetProcessors(sp []schematype.RouteProcessor) {
+	m.processors = &sp
+	m.appendprocessors = nil
+}
+
+// Processors returns the value of the "processors" field in the mutation.
+func (m *RouteMutation) Processors() (r []schematype.RouteProcessor, exists bool) {
+	v := m.processors
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldProcessors returns the old "processors" field's value of the Route entity.
+// If the Route object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *RouteMutation) OldProcessors(ctx context.Context) (v []schematype.RouteProcessor, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldProcessors is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldProcessors requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldProcessors: %w", err)
+	}
+	return oldValue.Processors, nil
+}
+
+// AppendProcessors adds sp to the "processors" field.
+func (m *RouteMutation) AppendProcessors(sp []schematype.RouteProcessor) {
+	m.appendprocessors = append(m.appendprocessors, sp...)
+}
+
+// AppendedProcessors returns the list of values that were appended to the "processors" field in this mutation.
+func (m *RouteMutation) AppendedProcessors() ([]schematype.RouteProcessor, bool) {
+	if len(m.appendprocessors) == 0 {
+		return nil, false
+	}
+	return m.appendprocessors, true
+}
+
+// ResetProcessors resets all changes to the "processors" field.
+func (m *RouteMutation) ResetProcessors() {
+	m.processors = nil
+	m.appendprocessors = nil
+}
+
+// SetExplorationShare sets the "exploration_share" field.
+func (m *RouteMutation) SetExplorationShare(f float64) {
+	m.exploration_share = &f
+	m.addexploration_share = nil
+}
+
+// ExplorationShare returns the value of the "exploration_share" field in the mutation.
+func (m *RouteMutation) ExplorationShare() (r float64, exists bool) {
+	v := m.exploration_share
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldExplorationShare returns the old "exploration_share" field's value of the Route entity.
+// If the Route object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *RouteMutation) OldExplorationShare(ctx context.Context) (v float64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldExplorationShare is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldExplorationShare requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldExplorationShare: %w", err)
+	}
+	return oldValue.ExplorationShare, nil
+}
+
+// AddExplorationShare adds f to the "exploration_share" field.
+func (m *RouteMutation) AddExplorationShare(f float64) {
+	if m.addexploration_share != nil {
+		*m.addexploration_share += f
+	} else {
+		m.addexploration_share = &f
+	}
+}
+
+// AddedExplorationShare returns the value that was added to the "exploration_share" field in this mutation.
+func (m *RouteMutation) AddedExplorationShare() (r float64, exists bool) {
+	v := m.addexploration_share
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetExplorationShare resets all changes to the "exploration_share" field.
+func (m *RouteMutation) ResetExplorationShare() {
+	m.exploration_share = nil
+	m.addexploration_share = nil
+}
+
+// SetCostAware sets the "cost_aware" field.
+func (m *RouteMutation) SetCostAware(b bool) {
+	m.cost_aware = &b
+}
+
+// CostAware returns the value of the "cost_aware" field in the mutation.
+func (m *RouteMutation) CostAware() (r bool, exists bool) {
+	v := m.cost_aware
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCostAware returns the old "cost_aware" field's value of the Route entity.
+// If the Route object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *RouteMutation) OldCostAware(ctx context.Context) (v bool, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCostAware is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCostAware requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCostAware: %w", err)
+	}
+	return oldValue.CostAware, nil
+}
+
+// ResetCostAware resets all changes to the "cost_aware" field.
+func (m *RouteMutation) ResetCostAware() {
+	m.cost_aware = nil
+}
+
+// Where appends a list predicates to the RouteMutation builder.
+func (m *RouteMutation) Where(ps ...predicate.Route) {
+	m.predicates = append(m.predicates, ps...)
+}
+
+// WhereP appends storage-level predicates to the RouteMutation builder. Using this method,
+// users can use type-assertion to append predicates that do not depend on any generated package.
+func (m *RouteMutation) WhereP(ps ...func(*sql.Selector)) {
+	p := make([]predicate.Route, len(ps))
+	for i := range ps {
+		p[i] = ps[i]
+	}
+	m.Where(p...)
+}
+
+// Op returns the operation name.
+func (m *RouteMutation) Op() Op {
+	return m.op
+}
+
+// SetOp allows setting the mutation operation.
+func (m *RouteMutation) SetOp(op Op) {
+	m.op = op
+}
+
+// Type returns the node type of this mutation (Route).
+func (m *RouteMutation) Type() string {
+	return m.typ
+}
+
+// Fields returns all fields that were changed during this mutation. Note that in
+// order to get all numeric fields that were incremented/decremented, call
+// AddedFields().
+func (m *RouteMutation) Fields() []string {
+	fields := make([]string, 0, 11)
+	if m.created_at != nil {
+		fields = append(fields, route.FieldCreatedAt)
+	}
+	if m.updated_at != nil {
+		fields = append(fields, route.FieldUpdatedAt)
+	}
+	if m.account_id != nil {
+		fields = append(fields, route.FieldAccountID)
+	}
+	if m.name != nil {
+		fields = append(fields, route.FieldName)
+	}
+	if m.priority != nil {
+		fields = append(fields, route.FieldPriority)
+	}
+	if m.enabled != nil {
+		fields = append(fields, route.FieldEnabled)
+	}
+	if m.conditions != nil {
+		fields = append(fields, route.FieldConditions)
+	}
+	if m.strategy != nil {
+		fields = append(fields, route.FieldStrategy)
+	}
+	if m.processors != nil {
+		fields = append(fields, route.FieldProcessors)
+	}
+	if m.exploration_share != nil {
+		fields = append(fields, route.FieldExplorationShare)
+	}
+	if m.cost_aware != nil {
+		fields = append(fields, route.FieldCostAware)
+	}
+	return fields
+}
+
+// Field returns the value of a field with the given name. The second boolean
+// return value indicates that this field was not set, or was not defined in the
+// schema.
+func (m *RouteMutation) Field(name string) (ent.Value, bool) {
+	switch name {
+	case route.FieldCreatedAt:
+		return m.CreatedAt()
+	case route.FieldUpdatedAt:
+		return m.UpdatedAt()
+	case route.FieldAccountID:
+		return m.AccountID()
+	case route.FieldName:
+		return m.Name()
+	case route.FieldPriority:
+		return m.Priority()
+	case route.FieldEnabled:
+		return m.Enabled()
+	case route.FieldConditions:
+		return m.Conditions()
+	case route.FieldStrategy:
+		return m.Strategy()
+	case route.FieldProcessors:
+		return m.Processors()
+	case route.FieldExplorationShare:
+		return m.ExplorationShare()
+	case route.FieldCostAware:
+		return m.CostAware()
+	}
+	return nil, false
+}
+
+// OldField returns the old value of the field from the database. An error is
+// returned if the mutation operation is not UpdateOne, or the query to the
+// database failed.
+func (m *RouteMutation) OldField(ctx context.Context, name string) (ent.Value, error) {
+	switch name {
+	case route.FieldCreatedAt:
+		return m.OldCreatedAt(ctx)
+	case route.FieldUpdatedAt:
+		return m.OldUpdatedAt(ctx)
+	case route.FieldAccountID:
+		return m.OldAccountID(ctx)
+	case route.FieldName:
+		return m.OldName(ctx)
+	case route.FieldPriority:
+		return m.OldPriority(ctx)
+	case route.FieldEnabled:
+		return m.OldEnabled(ctx)
+	case route.FieldConditions:
+		return m.OldConditions(ctx)
+	case route.FieldStrategy:
+		return m.OldStrategy(ctx)
+	case route.FieldProcessors:
+		return m.OldProcessors(ctx)
+	case route.FieldExplorationShare:
+		return m.OldExplorationShare(ctx)
+	case route.FieldCostAware:
+		return m.OldCostAware(ctx)
+	}
+	return nil, fmt.Errorf("unknown Route field %s", name)
+}
+
+// SetField sets the value of a field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *RouteMutation) SetField(name string, value ent.Value) error {
+	switch name {
+	case route.FieldCreatedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCreatedAt(v)
+		return nil
+	case route.FieldUpdatedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetUpdatedAt(v)
+		return nil
+	case route.FieldAccountID:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetAccountID(v)
+		return nil
+	case route.FieldName:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetName(v)
+		return nil
+	case route.FieldPriority:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetPriority(v)
+		return nil
+	case route.FieldEnabled:
+		v, ok := value.(bool)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetEnabled(v)
+		return nil
+	case route.FieldConditions:
+		v, ok := value.(schematype.RouteConditions)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetConditions(v)
+		return nil
+	case route.FieldStrategy:
+		v, ok := value.(route.Strategy)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetStrategy(v)
+		return nil
+	case route.FieldProcessors:
+		v, ok := value.([]schematype.RouteProcessor)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetProcessors(v)
+		return nil
+	case route.FieldExplorationShare:
+		v, ok := value.(float64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetExplorationShare(v)
+		return nil
+	case route.FieldCostAware:
+		v, ok := value.(bool)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCostAware(v)
+		return nil
+	}
+	return fmt.Errorf("unknown Route field %s", name)
+}
+
+// AddedFields returns all numeric fields that were incremented/decremented during
+// this mutation.
+func (m *RouteMutation) AddedFields() []string {
+	var fields []string
+	if m.addpriority != nil {
+		fields = append(fields, route.FieldPriority)
+	}
+	if m.addexploration_share != nil {
+		fields = append(fields, route.FieldExplorationShare)
+	}
+	return fields
+}
+
+// AddedField returns the numeric value that was incremented/decremented on a field
+// with the given name. The second boolean return value indicates that this field
+// was not set, or was not defined in the schema.
+func (m *RouteMutation) AddedField(name string) (ent.Value, bool) {
+	switch name {
+	case route.FieldPriority:
+		return m.AddedPriority()
+	case route.FieldExplorationShare:
+		return m.AddedExplorationShare()
+	}
+	return nil, false
+}
+
+// AddField adds the value to the field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *RouteMutation) AddField(name string, value ent.Value) error {
+	switch name {
+	case route.FieldPriority:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddPriority(v)
+		return nil
+	case route.FieldExplorationShare:
+		v, ok := value.(float64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddExplorationShare(v)
+		return nil
+	}
+	return fmt.Errorf("unknown Route numeric field %s", name)
+}
+
+// ClearedFields returns all nullable fields that were cleared during this
+// mutation.
+func (m *RouteMutation) ClearedFields() []string {
+	return nil
+}
+
+// FieldCleared returns a boolean indicating if a field with the given name was
+// cleared in this mutation.
+func (m *RouteMutation) FieldCleared(name string) bool {
+	_, ok := m.clearedFields[name]
+	return ok
+}
+
+// ClearField clears the value of the field with the given name. It returns an
+// error if the field is not defined in the schema.
+func (m *RouteMutation) ClearField(name string) error {
+	return fmt.Errorf("unknown Route nullable field %s", name)
+}
+
+// ResetField resets all changes in the mutation for the field with the given name.
+// It returns an error if the field is not defined in the schema.
+func (m *RouteMutation) ResetField(name string) error {
+	switch name {
+	case route.FieldCreatedAt:
+		m.ResetCreatedAt()
+		return nil
+	case route.FieldUpdatedAt:
+		m.ResetUpdatedAt()
+		return nil
+	case route.FieldAccountID:
+		m.ResetAccountID()
+		return nil
+	case route.FieldName:
+		m.ResetName()
+		return nil
+	case route.FieldPriority:
+		m.ResetPriority()
+		return nil
+	case route.FieldEnabled:
+		m.ResetEnabled()
+		return nil
+	case route.FieldConditions:
+		m.ResetConditions()
+		return nil
+	case route.FieldStrategy:
+		m.ResetStrategy()
+		return nil
+	case route.FieldProcessors:
+		m.ResetProcessors()
+		return nil
+	case route.FieldExplorationShare:
+		m.ResetExplorationShare()
+		return nil
+	case route.FieldCostAware:
+		m.ResetCostAware()
+		return nil
+	}
+	return fmt.Errorf("unknown Route field %s", name)
+}
+
+// AddedEdges returns all edge names that were set/added in this mutation.
+func (m *RouteMutation) AddedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// AddedIDs returns all IDs (to other nodes) that were added for the given edge
+// name in this mutation.
+func (m *RouteMutation) AddedIDs(name string) []ent.Value {
+	return nil
+}
+
+// RemovedEdges returns all edge names that were removed in this mutation.
+func (m *RouteMutation) RemovedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// RemovedIDs returns all IDs (to other nodes) that were removed for the edge with
+// the given name in this mutation.
+func (m *RouteMutation) RemovedIDs(name string) []ent.Value {
+	return nil
+}
+
+// ClearedEdges returns all edge names that were cleared in this mutation.
+func (m *RouteMutation) ClearedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// EdgeCleared returns a boolean which indicates if the edge with the given name
+// was cleared in this mutation.
+func (m *RouteMutation) EdgeCleared(name string) bool {
+	return false
+}
+
+// ClearEdge clears the value of the edge with the given name. It returns an error
+// if that edge is not defined in the schema.
+func (m *RouteMutation) ClearEdge(name string) error {
+	return fmt.Errorf("unknown Route unique edge %s", name)
+}
+
+// ResetEdge resets all changes to the edge with the given name in this mutation.
+// It returns an error if the edge is not defined in the schema.
+func (m *RouteMutation) ResetEdge(name string) error {
+	return fmt.Errorf("unknown Route edge %s", name)
 }
 
 // SimulatorChargeMutation represents an operation that mutates the SimulatorCharge nodes in the graph.

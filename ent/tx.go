@@ -36,6 +36,8 @@ type Tx struct {
 	Processor *ProcessorClient
 	// RetryPolicy is the client for interacting with the RetryPolicy builders.
 	RetryPolicy *RetryPolicyClient
+	// Route is the client for interacting with the Route builders.
+	Route *RouteClient
 	// SimulatorCharge is the client for interacting with the SimulatorCharge builders.
 	SimulatorCharge *SimulatorChargeClient
 	// TestClock is the client for interacting with the TestClock builders.
@@ -186,6 +188,7 @@ func (tx *Tx) init() {
 	tx.PaymentMethod = NewPaymentMethodClient(tx.config)
 	tx.Processor = NewProcessorClient(tx.config)
 	tx.RetryPolicy = NewRetryPolicyClient(tx.config)
+	tx.Route = NewRouteClient(tx.config)
 	tx.SimulatorCharge = NewSimulatorChargeClient(tx.config)
 	tx.TestClock = NewTestClockClient(tx.config)
 	tx.WebhookDelivery = NewWebhookDeliveryClient(tx.config)

@@ -34,6 +34,7 @@ func rowCounts(t *testing.T, b *apitest.Bundle) map[string]int {
 		"retry_policies":    c.RetryPolicy.Query().Count,
 		"webhook_endpoints": c.WebhookEndpoint.Query().Count,
 		"deliveries":        c.WebhookDelivery.Query().Count,
+		"routes":            c.Route.Query().Count,
 	} {
 		n, err := count(ctx)
 		require.NoError(t, err)

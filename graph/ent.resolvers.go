@@ -57,6 +57,11 @@ func (r *queryResolver) RetryPolicies(ctx context.Context, after *entgql.Cursor[
 	return r.client.RetryPolicy.Query().Paginate(ctx, after, first, before, last, ent.WithRetryPolicyOrder(orderBy), ent.WithRetryPolicyFilter(where.Filter))
 }
 
+// Routes is the resolver for the routes field.
+func (r *queryResolver) Routes(ctx context.Context, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int, orderBy []*ent.RouteOrder, where *ent.RouteWhereInput) (*ent.RouteConnection, error) {
+	return r.client.Route.Query().Paginate(ctx, after, first, before, last, ent.WithRouteOrder(orderBy), ent.WithRouteFilter(where.Filter))
+}
+
 // TestClocks is the resolver for the testClocks field.
 func (r *queryResolver) TestClocks(ctx context.Context, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int, orderBy *ent.TestClockOrder, where *ent.TestClockWhereInput) (*ent.TestClockConnection, error) {
 	return r.client.TestClock.Query().Paginate(ctx, after, first, before, last, ent.WithTestClockOrder(orderBy), ent.WithTestClockFilter(where.Filter))
@@ -72,10 +77,14 @@ func (r *Resolver) OffSessionPayment() OffSessionPaymentResolver {
 	return &offSessionPaymentResolver{r}
 }
 
+// Processor returns ProcessorResolver implementation.
+func (r *Resolver) Processor() ProcessorResolver { return &processorResolver{r} }
+
 // Query returns QueryResolver implementation.
 func (r *Resolver) Query() QueryResolver { return &queryResolver{r} }
 
 type (
 	offSessionPaymentResolver struct{ *Resolver }
+	processorResolver         struct{ *Resolver }
 	queryResolver             struct{ *Resolver }
 )

@@ -23,11 +23,13 @@ import (
 	"github.com/offsession/offsession/ent/paymentmethod"
 	"github.com/offsession/offsession/ent/processor"
 	"github.com/offsession/offsession/ent/retrypolicy"
+	"github.com/offsession/offsession/ent/route"
 	"github.com/offsession/offsession/ent/schema/schematype"
 	"github.com/offsession/offsession/ent/testclock"
 	"github.com/offsession/offsession/ent/webhookdelivery"
 	"github.com/offsession/offsession/graph/model"
 	"github.com/offsession/offsession/payments"
+	"github.com/offsession/offsession/routing"
 	"github.com/offsession/offsession/viewer"
 	"github.com/offsession/offsession/webhooks"
 	gqlparser "github.com/vektah/gqlparser/v2"
@@ -46,6 +48,7 @@ type Config = graphql.Config[ResolverRoot, DirectiveRoot, ComplexityRoot]
 type ResolverRoot interface {
 	Mutation() MutationResolver
 	OffSessionPayment() OffSessionPaymentResolver
+	Processor() ProcessorResolver
 	Query() QueryResolver
 	Viewer() ViewerResolver
 }
@@ -84,6 +87,7 @@ type ComplexityRoot struct {
 		Routing            func(childComplexity int) int
 		ScheduledAt        func(childComplexity int) int
 		Scheduling         func(childComplexity int) int
+		Segment            func(childComplexity int) int
 		StartedAt          func(childComplexity int) int
 		UpdatedAt          func(childComplexity int) int
 	}
@@ -154,6 +158,12 @@ type ComplexityRoot struct {
 		Node   func(childComplexity int) int
 	}
 
+	Failover struct {
+		At          func(childComplexity int) int
+		ProcessorID func(childComplexity int) int
+		Reason      func(childComplexity int) int
+	}
+
 	Mandate struct {
 		AcceptanceIPAddress func(childComplexity int) int
 		AcceptanceType      func(childComplexity int) int
@@ -205,12 +215,16 @@ type ComplexityRoot struct {
 		CreateOffSessionPayment  func(childComplexity int, input payments.CreateOffSessionPaymentInput) int
 		CreateProcessor          func(childComplexity int, input payments.CreateProcessorInput) int
 		CreateRetryPolicy        func(childComplexity int, input payments.CreateRetryPolicyInput) int
+		CreateRoute              func(childComplexity int, input payments.RouteInput) int
 		CreateTestClock          func(childComplexity int, input payments.CreateTestClockInput) int
 		CreateWebhookEndpoint    func(childComplexity int, input webhooks.CreateEndpointInput) int
+		DeleteRoute              func(childComplexity int, id string) int
 		PauseOffSessionPayment   func(childComplexity int, id string) int
 		ResumeOffSessionPayment  func(childComplexity int, id string) int
 		RevokeMandate            func(childComplexity int, id string, reason *string) int
 		SavePaymentMethod        func(childComplexity int, input payments.SavePaymentMethodInput) int
+		UpdateProcessor          func(childComplexity int, id string, input payments.UpdateProcessorInput) int
+		UpdateRoute              func(childComplexity int, id string, input payments.RouteInput) int
 	}
 
 	NextAttempt struct {
@@ -321,6 +335,7 @@ type ComplexityRoot struct {
 		CostPercentBps func(childComplexity int) int
 		CreatedAt      func(childComplexity int) int
 		Enabled        func(childComplexity int) int
+		Health         func(childComplexity int) int
 		ID             func(childComplexity int) int
 		Name           func(childComplexity int) int
 		Settings       func(childComplexity int) int
@@ -339,6 +354,15 @@ type ComplexityRoot struct {
 		Node   func(childComplexity int) int
 	}
 
+	ProcessorHealth struct {
+		EliminatedSince         func(childComplexity int) int
+		RecentCalls             func(childComplexity int) int
+		RecentTechnicalFailures func(childComplexity int) int
+		ScoredOutcomes          func(childComplexity int) int
+		Status                  func(childComplexity int) int
+		SuccessRate             func(childComplexity int) int
+	}
+
 	ProcessorToken struct {
 		NetworkTransactionID func(childComplexity int) int
 		ProcessorID          func(childComplexity int) int
@@ -354,6 +378,7 @@ type ComplexityRoot struct {
 		PaymentMethods     func(childComplexity int, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int, orderBy []*ent.PaymentMethodOrder, where *ent.PaymentMethodWhereInput) int
 		Processors         func(childComplexity int, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int, orderBy []*ent.ProcessorOrder, where *ent.ProcessorWhereInput) int
 		RetryPolicies      func(childComplexity int, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int, orderBy []*ent.RetryPolicyOrder, where *ent.RetryPolicyWhereInput) int
+		Routes             func(childComplexity int, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int, orderBy []*ent.RouteOrder, where *ent.RouteWhereInput) int
 		TestClocks         func(childComplexity int, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int, orderBy *ent.TestClockOrder, where *ent.TestClockWhereInput) int
 		Viewer             func(childComplexity int) int
 		WebhookEndpoints   func(childComplexity int, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int, orderBy []*ent.WebhookEndpointOrder, where *ent.WebhookEndpointWhereInput) int
@@ -385,15 +410,58 @@ type ComplexityRoot struct {
 		Node   func(childComplexity int) int
 	}
 
+	Route struct {
+		Conditions       func(childComplexity int) int
+		CostAware        func(childComplexity int) int
+		CreatedAt        func(childComplexity int) int
+		Enabled          func(childComplexity int) int
+		ExplorationShare func(childComplexity int) int
+		ID               func(childComplexity int) int
+		Name             func(childComplexity int) int
+		Priority         func(childComplexity int) int
+		Processors       func(childComplexity int) int
+		Strategy         func(childComplexity int) int
+		UpdatedAt        func(childComplexity int) int
+	}
+
+	RouteConditions struct {
+		AmountMax        func(childComplexity int) int
+		AmountMin        func(childComplexity int) int
+		Brands           func(childComplexity int) int
+		Cadences         func(childComplexity int) int
+		Currencies       func(childComplexity int) int
+		Fundings         func(childComplexity int) int
+		IssuingCountries func(childComplexity int) int
+		Metadata         func(childComplexity int) int
+	}
+
+	RouteConnection struct {
+		Edges      func(childComplexity int) int
+		PageInfo   func(childComplexity int) int
+		TotalCount func(childComplexity int) int
+	}
+
+	RouteEdge struct {
+		Cursor func(childComplexity int) int
+		Node   func(childComplexity int) int
+	}
+
+	RouteProcessor struct {
+		ProcessorID func(childComplexity int) int
+		Weight      func(childComplexity int) int
+	}
+
 	RoutingCandidate struct {
 		Eligible    func(childComplexity int) int
 		ProcessorID func(childComplexity int) int
+		Propensity  func(childComplexity int) int
 		Reason      func(childComplexity int) int
 		Score       func(childComplexity int) int
 	}
 
 	RoutingDecision struct {
 		Candidates func(childComplexity int) int
+		Failovers  func(childComplexity int) int
 		Reason     func(childComplexity int) int
 		RouteID    func(childComplexity int) int
 		Strategy   func(childComplexity int) int
@@ -518,12 +586,19 @@ type MutationResolver interface {
 	CreateRetryPolicy(ctx context.Context, input payments.CreateRetryPolicyInput) (*ent.RetryPolicy, error)
 	CreateWebhookEndpoint(ctx context.Context, input webhooks.CreateEndpointInput) (*webhooks.CreatedEndpoint, error)
 	CreateProcessor(ctx context.Context, input payments.CreateProcessorInput) (*ent.Processor, error)
+	UpdateProcessor(ctx context.Context, id string, input payments.UpdateProcessorInput) (*ent.Processor, error)
+	CreateRoute(ctx context.Context, input payments.RouteInput) (*ent.Route, error)
+	UpdateRoute(ctx context.Context, id string, input payments.RouteInput) (*ent.Route, error)
+	DeleteRoute(ctx context.Context, id string) (string, error)
 	CreateTestClock(ctx context.Context, input payments.CreateTestClockInput) (*ent.TestClock, error)
 	AdvanceTestClock(ctx context.Context, id string, frozenTime time.Time) (*ent.TestClock, error)
 }
 type OffSessionPaymentResolver interface {
 	AmountDecimal(ctx context.Context, obj *ent.OffSessionPayment) (string, error)
 	NextAttempt(ctx context.Context, obj *ent.OffSessionPayment) (*model.NextAttempt, error)
+}
+type ProcessorResolver interface {
+	Health(ctx context.Context, obj *ent.Processor) (*routing.Summary, error)
 }
 type QueryResolver interface {
 	Node(ctx context.Context, id string) (ent.Noder, error)
@@ -535,6 +610,7 @@ type QueryResolver interface {
 	PaymentMethods(ctx context.Context, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int, orderBy []*ent.PaymentMethodOrder, where *ent.PaymentMethodWhereInput) (*ent.PaymentMethodConnection, error)
 	Processors(ctx context.Context, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int, orderBy []*ent.ProcessorOrder, where *ent.ProcessorWhereInput) (*ent.ProcessorConnection, error)
 	RetryPolicies(ctx context.Context, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int, orderBy []*ent.RetryPolicyOrder, where *ent.RetryPolicyWhereInput) (*ent.RetryPolicyConnection, error)
+	Routes(ctx context.Context, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int, orderBy []*ent.RouteOrder, where *ent.RouteWhereInput) (*ent.RouteConnection, error)
 	TestClocks(ctx context.Context, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int, orderBy *ent.TestClockOrder, where *ent.TestClockWhereInput) (*ent.TestClockConnection, error)
 	WebhookEndpoints(ctx context.Context, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int, orderBy []*ent.WebhookEndpointOrder, where *ent.WebhookEndpointWhereInput) (*ent.WebhookEndpointConnection, error)
 	Viewer(ctx context.Context) (*viewer.Viewer, error)
@@ -718,6 +794,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Attempt.Scheduling(childComplexity), true
+	case "Attempt.segment":
+		if e.ComplexityRoot.Attempt.Segment == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Attempt.Segment(childComplexity), true
 	case "Attempt.startedAt":
 		if e.ComplexityRoot.Attempt.StartedAt == nil {
 			break
@@ -978,6 +1060,25 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.EventEdge.Node(childComplexity), true
+
+	case "Failover.at":
+		if e.ComplexityRoot.Failover.At == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Failover.At(childComplexity), true
+	case "Failover.processorID":
+		if e.ComplexityRoot.Failover.ProcessorID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Failover.ProcessorID(childComplexity), true
+	case "Failover.reason":
+		if e.ComplexityRoot.Failover.Reason == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Failover.Reason(childComplexity), true
 
 	case "Mandate.acceptanceIPAddress":
 		if e.ComplexityRoot.Mandate.AcceptanceIPAddress == nil {
@@ -1273,6 +1374,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.CreateRetryPolicy(childComplexity, args["input"].(payments.CreateRetryPolicyInput)), true
+	case "Mutation.createRoute":
+		if e.ComplexityRoot.Mutation.CreateRoute == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_createRoute_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.CreateRoute(childComplexity, args["input"].(payments.RouteInput)), true
 	case "Mutation.createTestClock":
 		if e.ComplexityRoot.Mutation.CreateTestClock == nil {
 			break
@@ -1295,6 +1407,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.CreateWebhookEndpoint(childComplexity, args["input"].(webhooks.CreateEndpointInput)), true
+	case "Mutation.deleteRoute":
+		if e.ComplexityRoot.Mutation.DeleteRoute == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_deleteRoute_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.DeleteRoute(childComplexity, args["id"].(string)), true
 	case "Mutation.pauseOffSessionPayment":
 		if e.ComplexityRoot.Mutation.PauseOffSessionPayment == nil {
 			break
@@ -1339,6 +1462,28 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.SavePaymentMethod(childComplexity, args["input"].(payments.SavePaymentMethodInput)), true
+	case "Mutation.updateProcessor":
+		if e.ComplexityRoot.Mutation.UpdateProcessor == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_updateProcessor_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.UpdateProcessor(childComplexity, args["id"].(string), args["input"].(payments.UpdateProcessorInput)), true
+	case "Mutation.updateRoute":
+		if e.ComplexityRoot.Mutation.UpdateRoute == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_updateRoute_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.UpdateRoute(childComplexity, args["id"].(string), args["input"].(payments.RouteInput)), true
 
 	case "NextAttempt.alternatives":
 		if e.ComplexityRoot.NextAttempt.Alternatives == nil {
@@ -1856,6 +2001,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Processor.Enabled(childComplexity), true
+	case "Processor.health":
+		if e.ComplexityRoot.Processor.Health == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Processor.Health(childComplexity), true
 	case "Processor.id":
 		if e.ComplexityRoot.Processor.ID == nil {
 			break
@@ -1918,6 +2069,43 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.ProcessorEdge.Node(childComplexity), true
+
+	case "ProcessorHealth.eliminatedSince":
+		if e.ComplexityRoot.ProcessorHealth.EliminatedSince == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ProcessorHealth.EliminatedSince(childComplexity), true
+	case "ProcessorHealth.recentCalls":
+		if e.ComplexityRoot.ProcessorHealth.RecentCalls == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ProcessorHealth.RecentCalls(childComplexity), true
+	case "ProcessorHealth.recentTechnicalFailures":
+		if e.ComplexityRoot.ProcessorHealth.RecentTechnicalFailures == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ProcessorHealth.RecentTechnicalFailures(childComplexity), true
+	case "ProcessorHealth.scoredOutcomes":
+		if e.ComplexityRoot.ProcessorHealth.ScoredOutcomes == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ProcessorHealth.ScoredOutcomes(childComplexity), true
+	case "ProcessorHealth.status":
+		if e.ComplexityRoot.ProcessorHealth.Status == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ProcessorHealth.Status(childComplexity), true
+	case "ProcessorHealth.successRate":
+		if e.ComplexityRoot.ProcessorHealth.SuccessRate == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ProcessorHealth.SuccessRate(childComplexity), true
 
 	case "ProcessorToken.networkTransactionID":
 		if e.ComplexityRoot.ProcessorToken.NetworkTransactionID == nil {
@@ -2032,6 +2220,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.RetryPolicies(childComplexity, args["after"].(*entgql.Cursor[string]), args["first"].(*int), args["before"].(*entgql.Cursor[string]), args["last"].(*int), args["orderBy"].([]*ent.RetryPolicyOrder), args["where"].(*ent.RetryPolicyWhereInput)), true
+	case "Query.routes":
+		if e.ComplexityRoot.Query.Routes == nil {
+			break
+		}
+
+		args, err := ec.field_Query_routes_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.Routes(childComplexity, args["after"].(*entgql.Cursor[string]), args["first"].(*int), args["before"].(*entgql.Cursor[string]), args["last"].(*int), args["orderBy"].([]*ent.RouteOrder), args["where"].(*ent.RouteWhereInput)), true
 	case "Query.testClocks":
 		if e.ComplexityRoot.Query.TestClocks == nil {
 			break
@@ -2171,6 +2370,167 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.RetryPolicyEdge.Node(childComplexity), true
 
+	case "Route.conditions":
+		if e.ComplexityRoot.Route.Conditions == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Route.Conditions(childComplexity), true
+	case "Route.costAware":
+		if e.ComplexityRoot.Route.CostAware == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Route.CostAware(childComplexity), true
+	case "Route.createdAt":
+		if e.ComplexityRoot.Route.CreatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Route.CreatedAt(childComplexity), true
+	case "Route.enabled":
+		if e.ComplexityRoot.Route.Enabled == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Route.Enabled(childComplexity), true
+	case "Route.explorationShare":
+		if e.ComplexityRoot.Route.ExplorationShare == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Route.ExplorationShare(childComplexity), true
+	case "Route.id":
+		if e.ComplexityRoot.Route.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Route.ID(childComplexity), true
+	case "Route.name":
+		if e.ComplexityRoot.Route.Name == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Route.Name(childComplexity), true
+	case "Route.priority":
+		if e.ComplexityRoot.Route.Priority == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Route.Priority(childComplexity), true
+	case "Route.processors":
+		if e.ComplexityRoot.Route.Processors == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Route.Processors(childComplexity), true
+	case "Route.strategy":
+		if e.ComplexityRoot.Route.Strategy == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Route.Strategy(childComplexity), true
+	case "Route.updatedAt":
+		if e.ComplexityRoot.Route.UpdatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Route.UpdatedAt(childComplexity), true
+
+	case "RouteConditions.amountMax":
+		if e.ComplexityRoot.RouteConditions.AmountMax == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RouteConditions.AmountMax(childComplexity), true
+	case "RouteConditions.amountMin":
+		if e.ComplexityRoot.RouteConditions.AmountMin == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RouteConditions.AmountMin(childComplexity), true
+	case "RouteConditions.brands":
+		if e.ComplexityRoot.RouteConditions.Brands == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RouteConditions.Brands(childComplexity), true
+	case "RouteConditions.cadences":
+		if e.ComplexityRoot.RouteConditions.Cadences == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RouteConditions.Cadences(childComplexity), true
+	case "RouteConditions.currencies":
+		if e.ComplexityRoot.RouteConditions.Currencies == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RouteConditions.Currencies(childComplexity), true
+	case "RouteConditions.fundings":
+		if e.ComplexityRoot.RouteConditions.Fundings == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RouteConditions.Fundings(childComplexity), true
+	case "RouteConditions.issuingCountries":
+		if e.ComplexityRoot.RouteConditions.IssuingCountries == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RouteConditions.IssuingCountries(childComplexity), true
+	case "RouteConditions.metadata":
+		if e.ComplexityRoot.RouteConditions.Metadata == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RouteConditions.Metadata(childComplexity), true
+
+	case "RouteConnection.edges":
+		if e.ComplexityRoot.RouteConnection.Edges == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RouteConnection.Edges(childComplexity), true
+	case "RouteConnection.pageInfo":
+		if e.ComplexityRoot.RouteConnection.PageInfo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RouteConnection.PageInfo(childComplexity), true
+	case "RouteConnection.totalCount":
+		if e.ComplexityRoot.RouteConnection.TotalCount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RouteConnection.TotalCount(childComplexity), true
+
+	case "RouteEdge.cursor":
+		if e.ComplexityRoot.RouteEdge.Cursor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RouteEdge.Cursor(childComplexity), true
+	case "RouteEdge.node":
+		if e.ComplexityRoot.RouteEdge.Node == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RouteEdge.Node(childComplexity), true
+
+	case "RouteProcessor.processorID":
+		if e.ComplexityRoot.RouteProcessor.ProcessorID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RouteProcessor.ProcessorID(childComplexity), true
+	case "RouteProcessor.weight":
+		if e.ComplexityRoot.RouteProcessor.Weight == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RouteProcessor.Weight(childComplexity), true
+
 	case "RoutingCandidate.eligible":
 		if e.ComplexityRoot.RoutingCandidate.Eligible == nil {
 			break
@@ -2183,6 +2543,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.RoutingCandidate.ProcessorID(childComplexity), true
+	case "RoutingCandidate.propensity":
+		if e.ComplexityRoot.RoutingCandidate.Propensity == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RoutingCandidate.Propensity(childComplexity), true
 	case "RoutingCandidate.reason":
 		if e.ComplexityRoot.RoutingCandidate.Reason == nil {
 			break
@@ -2202,6 +2568,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.RoutingDecision.Candidates(childComplexity), true
+	case "RoutingDecision.failovers":
+		if e.ComplexityRoot.RoutingDecision.Failovers == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RoutingDecision.Failovers(childComplexity), true
 	case "RoutingDecision.reason":
 		if e.ComplexityRoot.RoutingDecision.Reason == nil {
 			break
@@ -2655,9 +3027,15 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("ProcessorWhereInput", ec.unmarshalInputProcessorWhereInput),
 			graphql.NewInputUnmarshaler("RetryPolicyOrder", ec.unmarshalInputRetryPolicyOrder),
 			graphql.NewInputUnmarshaler("RetryPolicyWhereInput", ec.unmarshalInputRetryPolicyWhereInput),
+			graphql.NewInputUnmarshaler("RouteConditionsInput", ec.unmarshalInputRouteConditionsInput),
+			graphql.NewInputUnmarshaler("RouteInput", ec.unmarshalInputRouteInput),
+			graphql.NewInputUnmarshaler("RouteOrder", ec.unmarshalInputRouteOrder),
+			graphql.NewInputUnmarshaler("RouteProcessorInput", ec.unmarshalInputRouteProcessorInput),
+			graphql.NewInputUnmarshaler("RouteWhereInput", ec.unmarshalInputRouteWhereInput),
 			graphql.NewInputUnmarshaler("SavePaymentMethodInput", ec.unmarshalInputSavePaymentMethodInput),
 			graphql.NewInputUnmarshaler("TestClockOrder", ec.unmarshalInputTestClockOrder),
 			graphql.NewInputUnmarshaler("TestClockWhereInput", ec.unmarshalInputTestClockWhereInput),
+			graphql.NewInputUnmarshaler("UpdateProcessorInput", ec.unmarshalInputUpdateProcessorInput),
 			graphql.NewInputUnmarshaler("WebhookDeliveryOrder", ec.unmarshalInputWebhookDeliveryOrder),
 			graphql.NewInputUnmarshaler("WebhookDeliveryWhereInput", ec.unmarshalInputWebhookDeliveryWhereInput),
 			graphql.NewInputUnmarshaler("WebhookEndpointOrder", ec.unmarshalInputWebhookEndpointOrder),
@@ -2790,6 +3168,8 @@ func (ec *executionContext) childFields_Attempt(ctx context.Context, field graph
 		return ec.fieldContext_Attempt_cardFingerprint(ctx, field)
 	case "cardNetwork":
 		return ec.fieldContext_Attempt_cardNetwork(ctx, field)
+	case "segment":
+		return ec.fieldContext_Attempt_segment(ctx, field)
 	case "idempotencyKey":
 		return ec.fieldContext_Attempt_idempotencyKey(ctx, field)
 	case "outcome":
@@ -2956,6 +3336,18 @@ func (ec *executionContext) childFields_EventEdge(ctx context.Context, field gra
 		return ec.fieldContext_EventEdge_cursor(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type EventEdge", field.Name)
+}
+
+func (ec *executionContext) childFields_Failover(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "processorID":
+		return ec.fieldContext_Failover_processorID(ctx, field)
+	case "at":
+		return ec.fieldContext_Failover_at(ctx, field)
+	case "reason":
+		return ec.fieldContext_Failover_reason(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Failover", field.Name)
 }
 
 func (ec *executionContext) childFields_Mandate(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -3268,6 +3660,8 @@ func (ec *executionContext) childFields_Processor(ctx context.Context, field gra
 		return ec.fieldContext_Processor_costFixed(ctx, field)
 	case "settings":
 		return ec.fieldContext_Processor_settings(ctx, field)
+	case "health":
+		return ec.fieldContext_Processor_health(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Processor", field.Name)
 }
@@ -3292,6 +3686,24 @@ func (ec *executionContext) childFields_ProcessorEdge(ctx context.Context, field
 		return ec.fieldContext_ProcessorEdge_cursor(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type ProcessorEdge", field.Name)
+}
+
+func (ec *executionContext) childFields_ProcessorHealth(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "status":
+		return ec.fieldContext_ProcessorHealth_status(ctx, field)
+	case "recentCalls":
+		return ec.fieldContext_ProcessorHealth_recentCalls(ctx, field)
+	case "recentTechnicalFailures":
+		return ec.fieldContext_ProcessorHealth_recentTechnicalFailures(ctx, field)
+	case "successRate":
+		return ec.fieldContext_ProcessorHealth_successRate(ctx, field)
+	case "scoredOutcomes":
+		return ec.fieldContext_ProcessorHealth_scoredOutcomes(ctx, field)
+	case "eliminatedSince":
+		return ec.fieldContext_ProcessorHealth_eliminatedSince(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ProcessorHealth", field.Name)
 }
 
 func (ec *executionContext) childFields_ProcessorToken(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -3356,6 +3768,88 @@ func (ec *executionContext) childFields_RetryPolicyEdge(ctx context.Context, fie
 	return nil, fmt.Errorf("no field named %q was found under type RetryPolicyEdge", field.Name)
 }
 
+func (ec *executionContext) childFields_Route(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_Route_id(ctx, field)
+	case "createdAt":
+		return ec.fieldContext_Route_createdAt(ctx, field)
+	case "updatedAt":
+		return ec.fieldContext_Route_updatedAt(ctx, field)
+	case "name":
+		return ec.fieldContext_Route_name(ctx, field)
+	case "priority":
+		return ec.fieldContext_Route_priority(ctx, field)
+	case "enabled":
+		return ec.fieldContext_Route_enabled(ctx, field)
+	case "conditions":
+		return ec.fieldContext_Route_conditions(ctx, field)
+	case "strategy":
+		return ec.fieldContext_Route_strategy(ctx, field)
+	case "processors":
+		return ec.fieldContext_Route_processors(ctx, field)
+	case "explorationShare":
+		return ec.fieldContext_Route_explorationShare(ctx, field)
+	case "costAware":
+		return ec.fieldContext_Route_costAware(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Route", field.Name)
+}
+
+func (ec *executionContext) childFields_RouteConditions(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "currencies":
+		return ec.fieldContext_RouteConditions_currencies(ctx, field)
+	case "brands":
+		return ec.fieldContext_RouteConditions_brands(ctx, field)
+	case "fundings":
+		return ec.fieldContext_RouteConditions_fundings(ctx, field)
+	case "issuingCountries":
+		return ec.fieldContext_RouteConditions_issuingCountries(ctx, field)
+	case "amountMin":
+		return ec.fieldContext_RouteConditions_amountMin(ctx, field)
+	case "amountMax":
+		return ec.fieldContext_RouteConditions_amountMax(ctx, field)
+	case "cadences":
+		return ec.fieldContext_RouteConditions_cadences(ctx, field)
+	case "metadata":
+		return ec.fieldContext_RouteConditions_metadata(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type RouteConditions", field.Name)
+}
+
+func (ec *executionContext) childFields_RouteConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "edges":
+		return ec.fieldContext_RouteConnection_edges(ctx, field)
+	case "pageInfo":
+		return ec.fieldContext_RouteConnection_pageInfo(ctx, field)
+	case "totalCount":
+		return ec.fieldContext_RouteConnection_totalCount(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type RouteConnection", field.Name)
+}
+
+func (ec *executionContext) childFields_RouteEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "node":
+		return ec.fieldContext_RouteEdge_node(ctx, field)
+	case "cursor":
+		return ec.fieldContext_RouteEdge_cursor(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type RouteEdge", field.Name)
+}
+
+func (ec *executionContext) childFields_RouteProcessor(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "processorID":
+		return ec.fieldContext_RouteProcessor_processorID(ctx, field)
+	case "weight":
+		return ec.fieldContext_RouteProcessor_weight(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type RouteProcessor", field.Name)
+}
+
 func (ec *executionContext) childFields_RoutingCandidate(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "processorID":
@@ -3366,6 +3860,8 @@ func (ec *executionContext) childFields_RoutingCandidate(ctx context.Context, fi
 		return ec.fieldContext_RoutingCandidate_score(ctx, field)
 	case "reason":
 		return ec.fieldContext_RoutingCandidate_reason(ctx, field)
+	case "propensity":
+		return ec.fieldContext_RoutingCandidate_propensity(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type RoutingCandidate", field.Name)
 }
@@ -3380,6 +3876,8 @@ func (ec *executionContext) childFields_RoutingDecision(ctx context.Context, fie
 		return ec.fieldContext_RoutingDecision_reason(ctx, field)
 	case "candidates":
 		return ec.fieldContext_RoutingDecision_candidates(ctx, field)
+	case "failovers":
+		return ec.fieldContext_RoutingDecision_failovers(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type RoutingDecision", field.Name)
 }
@@ -3938,6 +4436,20 @@ func (ec *executionContext) field_Mutation_createRetryPolicy_args(ctx context.Co
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_createRoute_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (payments.RouteInput, error) {
+			return ec.unmarshalNRouteInput2githubᚗcomᚋoffsessionᚋoffsessionᚋpaymentsᚐRouteInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_createTestClock_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -3963,6 +4475,20 @@ func (ec *executionContext) field_Mutation_createWebhookEndpoint_args(ctx contex
 		return nil, err
 	}
 	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_deleteRoute_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
 	return args, nil
 }
 
@@ -4027,6 +4553,50 @@ func (ec *executionContext) field_Mutation_savePaymentMethod_args(ctx context.Co
 		return nil, err
 	}
 	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_updateProcessor_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (payments.UpdateProcessorInput, error) {
+			return ec.unmarshalNUpdateProcessorInput2githubᚗcomᚋoffsessionᚋoffsessionᚋpaymentsᚐUpdateProcessorInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_updateRoute_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (payments.RouteInput, error) {
+			return ec.unmarshalNRouteInput2githubᚗcomᚋoffsessionᚋoffsessionᚋpaymentsᚐRouteInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg1
 	return args, nil
 }
 
@@ -4550,6 +5120,60 @@ func (ec *executionContext) field_Query_retryPolicies_args(ctx context.Context, 
 	arg5, err := graphql.ProcessArgField(ctx, rawArgs, "where",
 		func(ctx context.Context, v any) (*ent.RetryPolicyWhereInput, error) {
 			return ec.unmarshalORetryPolicyWhereInput2ᚖgithubᚗcomᚋoffsessionᚋoffsessionᚋentᚐRetryPolicyWhereInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["where"] = arg5
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_routes_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*entgql.Cursor[string], error) {
+			return ec.unmarshalOCursor2ᚖentgoᚗioᚋcontribᚋentgqlᚐCursor(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "before",
+		func(ctx context.Context, v any) (*entgql.Cursor[string], error) {
+			return ec.unmarshalOCursor2ᚖentgoᚗioᚋcontribᚋentgqlᚐCursor(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["before"] = arg2
+	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "last",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["last"] = arg3
+	arg4, err := graphql.ProcessArgField(ctx, rawArgs, "orderBy",
+		func(ctx context.Context, v any) ([]*ent.RouteOrder, error) {
+			return ec.unmarshalORouteOrder2ᚕᚖgithubᚗcomᚋoffsessionᚋoffsessionᚋentᚐRouteOrderᚄ(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["orderBy"] = arg4
+	arg5, err := graphql.ProcessArgField(ctx, rawArgs, "where",
+		func(ctx context.Context, v any) (*ent.RouteWhereInput, error) {
+			return ec.unmarshalORouteWhereInput2ᚖgithubᚗcomᚋoffsessionᚋoffsessionᚋentᚐRouteWhereInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -5175,6 +5799,29 @@ func (ec *executionContext) _Attempt_cardNetwork(ctx context.Context, field grap
 	)
 }
 func (ec *executionContext) fieldContext_Attempt_cardNetwork(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Attempt", field, false, false, "String")
+}
+
+func (ec *executionContext) _Attempt_segment(ctx context.Context, field graphql.CollectedField, obj *ent.Attempt) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Attempt_segment(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Segment, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Attempt_segment(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Attempt", field, false, false, "String")
 }
 
@@ -6617,6 +7264,75 @@ func (ec *executionContext) fieldContext_EventEdge_cursor(_ context.Context, fie
 	return graphql.NewScalarFieldContext("EventEdge", field, false, false, "Cursor")
 }
 
+func (ec *executionContext) _Failover_processorID(ctx context.Context, field graphql.CollectedField, obj *schematype.Failover) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Failover_processorID(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ProcessorID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Failover_processorID(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Failover", field, false, false, "ID")
+}
+
+func (ec *executionContext) _Failover_at(ctx context.Context, field graphql.CollectedField, obj *schematype.Failover) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Failover_at(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.At, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Failover_at(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Failover", field, false, false, "Time")
+}
+
+func (ec *executionContext) _Failover_reason(ctx context.Context, field graphql.CollectedField, obj *schematype.Failover) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Failover_reason(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Reason, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Failover_reason(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Failover", field, false, false, "String")
+}
+
 func (ec *executionContext) _Mandate_id(ctx context.Context, field graphql.CollectedField, obj *ent.Mandate) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -7964,6 +8680,182 @@ func (ec *executionContext) fieldContext_Mutation_createProcessor(ctx context.Co
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Mutation_createProcessor_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_updateProcessor(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_updateProcessor(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().UpdateProcessor(ctx, fc.Args["id"].(string), fc.Args["input"].(payments.UpdateProcessorInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.Processor) graphql.Marshaler {
+			return ec.marshalNProcessor2ᚖgithubᚗcomᚋoffsessionᚋoffsessionᚋentᚐProcessor(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_updateProcessor(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Processor(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_updateProcessor_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_createRoute(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_createRoute(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().CreateRoute(ctx, fc.Args["input"].(payments.RouteInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.Route) graphql.Marshaler {
+			return ec.marshalNRoute2ᚖgithubᚗcomᚋoffsessionᚋoffsessionᚋentᚐRoute(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_createRoute(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Route(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_createRoute_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_updateRoute(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_updateRoute(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().UpdateRoute(ctx, fc.Args["id"].(string), fc.Args["input"].(payments.RouteInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.Route) graphql.Marshaler {
+			return ec.marshalNRoute2ᚖgithubᚗcomᚋoffsessionᚋoffsessionᚋentᚐRoute(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_updateRoute(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Route(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_updateRoute_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_deleteRoute(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_deleteRoute(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().DeleteRoute(ctx, fc.Args["id"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_deleteRoute(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return nil, errors.New("field of type ID does not have child fields")
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_deleteRoute_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -10268,6 +11160,38 @@ func (ec *executionContext) fieldContext_Processor_settings(_ context.Context, f
 	return graphql.NewScalarFieldContext("Processor", field, false, false, "StringMap")
 }
 
+func (ec *executionContext) _Processor_health(ctx context.Context, field graphql.CollectedField, obj *ent.Processor) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Processor_health(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Processor().Health(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *routing.Summary) graphql.Marshaler {
+			return ec.marshalNProcessorHealth2ᚖgithubᚗcomᚋoffsessionᚋoffsessionᚋroutingᚐSummary(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Processor_health(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Processor",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ProcessorHealth(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _ProcessorConnection_edges(ctx context.Context, field graphql.CollectedField, obj *ent.ProcessorConnection) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -10408,6 +11332,144 @@ func (ec *executionContext) _ProcessorEdge_cursor(ctx context.Context, field gra
 }
 func (ec *executionContext) fieldContext_ProcessorEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("ProcessorEdge", field, false, false, "Cursor")
+}
+
+func (ec *executionContext) _ProcessorHealth_status(ctx context.Context, field graphql.CollectedField, obj *routing.Summary) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ProcessorHealth_status(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Status, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ProcessorHealth_status(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ProcessorHealth", field, false, false, "String")
+}
+
+func (ec *executionContext) _ProcessorHealth_recentCalls(ctx context.Context, field graphql.CollectedField, obj *routing.Summary) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ProcessorHealth_recentCalls(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.RecentCalls, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ProcessorHealth_recentCalls(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ProcessorHealth", field, false, false, "Int")
+}
+
+func (ec *executionContext) _ProcessorHealth_recentTechnicalFailures(ctx context.Context, field graphql.CollectedField, obj *routing.Summary) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ProcessorHealth_recentTechnicalFailures(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.RecentTechnicalFailures, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ProcessorHealth_recentTechnicalFailures(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ProcessorHealth", field, false, false, "Int")
+}
+
+func (ec *executionContext) _ProcessorHealth_successRate(ctx context.Context, field graphql.CollectedField, obj *routing.Summary) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ProcessorHealth_successRate(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.SuccessRate, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *float64) graphql.Marshaler {
+			return ec.marshalOFloat2ᚖfloat64(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ProcessorHealth_successRate(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ProcessorHealth", field, false, false, "Float")
+}
+
+func (ec *executionContext) _ProcessorHealth_scoredOutcomes(ctx context.Context, field graphql.CollectedField, obj *routing.Summary) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ProcessorHealth_scoredOutcomes(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ScoredOutcomes, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ProcessorHealth_scoredOutcomes(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ProcessorHealth", field, false, false, "Int")
+}
+
+func (ec *executionContext) _ProcessorHealth_eliminatedSince(ctx context.Context, field graphql.CollectedField, obj *routing.Summary) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ProcessorHealth_eliminatedSince(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.EliminatedSince, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ProcessorHealth_eliminatedSince(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ProcessorHealth", field, false, false, "Time")
 }
 
 func (ec *executionContext) _ProcessorToken_processorID(ctx context.Context, field graphql.CollectedField, obj *schematype.ProcessorToken) (ret graphql.Marshaler) {
@@ -10846,6 +11908,50 @@ func (ec *executionContext) fieldContext_Query_retryPolicies(ctx context.Context
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Query_retryPolicies_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_routes(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_routes(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().Routes(ctx, fc.Args["after"].(*entgql.Cursor[string]), fc.Args["first"].(*int), fc.Args["before"].(*entgql.Cursor[string]), fc.Args["last"].(*int), fc.Args["orderBy"].([]*ent.RouteOrder), fc.Args["where"].(*ent.RouteWhereInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.RouteConnection) graphql.Marshaler {
+			return ec.marshalNRouteConnection2ᚖgithubᚗcomᚋoffsessionᚋoffsessionᚋentᚐRouteConnection(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_routes(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_RouteConnection(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_routes_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -11487,6 +12593,649 @@ func (ec *executionContext) fieldContext_RetryPolicyEdge_cursor(_ context.Contex
 	return graphql.NewScalarFieldContext("RetryPolicyEdge", field, false, false, "Cursor")
 }
 
+func (ec *executionContext) _Route_id(ctx context.Context, field graphql.CollectedField, obj *ent.Route) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Route_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Route_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Route", field, false, false, "ID")
+}
+
+func (ec *executionContext) _Route_createdAt(ctx context.Context, field graphql.CollectedField, obj *ent.Route) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Route_createdAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CreatedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Route_createdAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Route", field, false, false, "Time")
+}
+
+func (ec *executionContext) _Route_updatedAt(ctx context.Context, field graphql.CollectedField, obj *ent.Route) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Route_updatedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UpdatedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Route_updatedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Route", field, false, false, "Time")
+}
+
+func (ec *executionContext) _Route_name(ctx context.Context, field graphql.CollectedField, obj *ent.Route) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Route_name(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Name, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Route_name(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Route", field, false, false, "String")
+}
+
+func (ec *executionContext) _Route_priority(ctx context.Context, field graphql.CollectedField, obj *ent.Route) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Route_priority(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Priority, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Route_priority(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Route", field, false, false, "Int")
+}
+
+func (ec *executionContext) _Route_enabled(ctx context.Context, field graphql.CollectedField, obj *ent.Route) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Route_enabled(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Enabled, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Route_enabled(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Route", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _Route_conditions(ctx context.Context, field graphql.CollectedField, obj *ent.Route) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Route_conditions(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Conditions, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v schematype.RouteConditions) graphql.Marshaler {
+			return ec.marshalNRouteConditions2githubᚗcomᚋoffsessionᚋoffsessionᚋentᚋschemaᚋschematypeᚐRouteConditions(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Route_conditions(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Route",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_RouteConditions(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Route_strategy(ctx context.Context, field graphql.CollectedField, obj *ent.Route) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Route_strategy(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Strategy, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v route.Strategy) graphql.Marshaler {
+			return ec.marshalNRouteStrategy2githubᚗcomᚋoffsessionᚋoffsessionᚋentᚋrouteᚐStrategy(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Route_strategy(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Route", field, false, false, "RouteStrategy")
+}
+
+func (ec *executionContext) _Route_processors(ctx context.Context, field graphql.CollectedField, obj *ent.Route) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Route_processors(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Processors, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []schematype.RouteProcessor) graphql.Marshaler {
+			return ec.marshalNRouteProcessor2ᚕgithubᚗcomᚋoffsessionᚋoffsessionᚋentᚋschemaᚋschematypeᚐRouteProcessorᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Route_processors(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Route",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_RouteProcessor(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Route_explorationShare(ctx context.Context, field graphql.CollectedField, obj *ent.Route) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Route_explorationShare(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ExplorationShare, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Route_explorationShare(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Route", field, false, false, "Float")
+}
+
+func (ec *executionContext) _Route_costAware(ctx context.Context, field graphql.CollectedField, obj *ent.Route) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Route_costAware(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CostAware, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Route_costAware(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Route", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _RouteConditions_currencies(ctx context.Context, field graphql.CollectedField, obj *schematype.RouteConditions) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RouteConditions_currencies(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Currencies, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalOString2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_RouteConditions_currencies(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RouteConditions", field, false, false, "String")
+}
+
+func (ec *executionContext) _RouteConditions_brands(ctx context.Context, field graphql.CollectedField, obj *schematype.RouteConditions) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RouteConditions_brands(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Brands, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalOString2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_RouteConditions_brands(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RouteConditions", field, false, false, "String")
+}
+
+func (ec *executionContext) _RouteConditions_fundings(ctx context.Context, field graphql.CollectedField, obj *schematype.RouteConditions) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RouteConditions_fundings(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Fundings, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalOString2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_RouteConditions_fundings(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RouteConditions", field, false, false, "String")
+}
+
+func (ec *executionContext) _RouteConditions_issuingCountries(ctx context.Context, field graphql.CollectedField, obj *schematype.RouteConditions) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RouteConditions_issuingCountries(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.IssuingCountries, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalOString2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_RouteConditions_issuingCountries(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RouteConditions", field, false, false, "String")
+}
+
+func (ec *executionContext) _RouteConditions_amountMin(ctx context.Context, field graphql.CollectedField, obj *schematype.RouteConditions) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RouteConditions_amountMin(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.AmountMin, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *int64) graphql.Marshaler {
+			return ec.marshalOInt2ᚖint64(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_RouteConditions_amountMin(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RouteConditions", field, false, false, "Int")
+}
+
+func (ec *executionContext) _RouteConditions_amountMax(ctx context.Context, field graphql.CollectedField, obj *schematype.RouteConditions) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RouteConditions_amountMax(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.AmountMax, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *int64) graphql.Marshaler {
+			return ec.marshalOInt2ᚖint64(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_RouteConditions_amountMax(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RouteConditions", field, false, false, "Int")
+}
+
+func (ec *executionContext) _RouteConditions_cadences(ctx context.Context, field graphql.CollectedField, obj *schematype.RouteConditions) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RouteConditions_cadences(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Cadences, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalOString2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_RouteConditions_cadences(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RouteConditions", field, false, false, "String")
+}
+
+func (ec *executionContext) _RouteConditions_metadata(ctx context.Context, field graphql.CollectedField, obj *schematype.RouteConditions) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RouteConditions_metadata(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Metadata, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v schematype.StringMap) graphql.Marshaler {
+			return ec.marshalOStringMap2githubᚗcomᚋoffsessionᚋoffsessionᚋentᚋschemaᚋschematypeᚐStringMap(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_RouteConditions_metadata(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RouteConditions", field, false, false, "StringMap")
+}
+
+func (ec *executionContext) _RouteConnection_edges(ctx context.Context, field graphql.CollectedField, obj *ent.RouteConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RouteConnection_edges(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Edges, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*ent.RouteEdge) graphql.Marshaler {
+			return ec.marshalORouteEdge2ᚕᚖgithubᚗcomᚋoffsessionᚋoffsessionᚋentᚐRouteEdge(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_RouteConnection_edges(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "RouteConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_RouteEdge(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _RouteConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *ent.RouteConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RouteConnection_pageInfo(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PageInfo, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v entgql.PageInfo[string]) graphql.Marshaler {
+			return ec.marshalNPageInfo2entgoᚗioᚋcontribᚋentgqlᚐPageInfo(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RouteConnection_pageInfo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "RouteConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PageInfo(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _RouteConnection_totalCount(ctx context.Context, field graphql.CollectedField, obj *ent.RouteConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RouteConnection_totalCount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.TotalCount, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RouteConnection_totalCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RouteConnection", field, false, false, "Int")
+}
+
+func (ec *executionContext) _RouteEdge_node(ctx context.Context, field graphql.CollectedField, obj *ent.RouteEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RouteEdge_node(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Node, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.Route) graphql.Marshaler {
+			return ec.marshalORoute2ᚖgithubᚗcomᚋoffsessionᚋoffsessionᚋentᚐRoute(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_RouteEdge_node(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "RouteEdge",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Route(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _RouteEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *ent.RouteEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RouteEdge_cursor(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Cursor, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v entgql.Cursor[string]) graphql.Marshaler {
+			return ec.marshalNCursor2entgoᚗioᚋcontribᚋentgqlᚐCursor(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RouteEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RouteEdge", field, false, false, "Cursor")
+}
+
+func (ec *executionContext) _RouteProcessor_processorID(ctx context.Context, field graphql.CollectedField, obj *schematype.RouteProcessor) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RouteProcessor_processorID(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ProcessorID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RouteProcessor_processorID(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RouteProcessor", field, false, false, "ID")
+}
+
+func (ec *executionContext) _RouteProcessor_weight(ctx context.Context, field graphql.CollectedField, obj *schematype.RouteProcessor) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RouteProcessor_weight(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Weight, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalOInt2int(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_RouteProcessor_weight(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RouteProcessor", field, false, false, "Int")
+}
+
 func (ec *executionContext) _RoutingCandidate_processorID(ctx context.Context, field graphql.CollectedField, obj *schematype.RoutingCandidate) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -11577,6 +13326,29 @@ func (ec *executionContext) _RoutingCandidate_reason(ctx context.Context, field 
 }
 func (ec *executionContext) fieldContext_RoutingCandidate_reason(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("RoutingCandidate", field, false, false, "String")
+}
+
+func (ec *executionContext) _RoutingCandidate_propensity(ctx context.Context, field graphql.CollectedField, obj *schematype.RoutingCandidate) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RoutingCandidate_propensity(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Propensity, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalOFloat2float64(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_RoutingCandidate_propensity(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RoutingCandidate", field, false, false, "Float")
 }
 
 func (ec *executionContext) _RoutingDecision_routeID(ctx context.Context, field graphql.CollectedField, obj *schematype.RoutingDecision) (ret graphql.Marshaler) {
@@ -11675,6 +13447,38 @@ func (ec *executionContext) fieldContext_RoutingDecision_candidates(_ context.Co
 		IsResolver: false,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_RoutingCandidate(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _RoutingDecision_failovers(ctx context.Context, field graphql.CollectedField, obj *schematype.RoutingDecision) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RoutingDecision_failovers(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Failovers, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []schematype.Failover) graphql.Marshaler {
+			return ec.marshalOFailover2ᚕgithubᚗcomᚋoffsessionᚋoffsessionᚋentᚋschemaᚋschematypeᚐFailoverᚄ(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_RoutingDecision_failovers(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "RoutingDecision",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Failover(ctx, field)
 		},
 	}
 	return fc, nil
@@ -14737,7 +16541,7 @@ func (ec *executionContext) unmarshalInputAttemptWhereInput(ctx context.Context,
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"not", "and", "or", "id", "idNEQ", "idIn", "idNotIn", "idGT", "idGTE", "idLT", "idLTE", "idEqualFold", "idContainsFold", "createdAt", "createdAtNEQ", "createdAtIn", "createdAtNotIn", "createdAtGT", "createdAtGTE", "createdAtLT", "createdAtLTE", "paymentID", "paymentIDNEQ", "paymentIDIn", "paymentIDNotIn", "paymentIDGT", "paymentIDGTE", "paymentIDLT", "paymentIDLTE", "paymentIDContains", "paymentIDHasPrefix", "paymentIDHasSuffix", "paymentIDEqualFold", "paymentIDContainsFold", "number", "numberNEQ", "numberIn", "numberNotIn", "numberGT", "numberGTE", "numberLT", "numberLTE", "processorID", "processorIDNEQ", "processorIDIn", "processorIDNotIn", "processorIDGT", "processorIDGTE", "processorIDLT", "processorIDLTE", "processorIDContains", "processorIDHasPrefix", "processorIDHasSuffix", "processorIDIsNil", "processorIDNotNil", "processorIDEqualFold", "processorIDContainsFold", "cardFingerprint", "cardFingerprintNEQ", "cardFingerprintIn", "cardFingerprintNotIn", "cardFingerprintGT", "cardFingerprintGTE", "cardFingerprintLT", "cardFingerprintLTE", "cardFingerprintContains", "cardFingerprintHasPrefix", "cardFingerprintHasSuffix", "cardFingerprintEqualFold", "cardFingerprintContainsFold", "cardNetwork", "cardNetworkNEQ", "cardNetworkIn", "cardNetworkNotIn", "cardNetworkGT", "cardNetworkGTE", "cardNetworkLT", "cardNetworkLTE", "cardNetworkContains", "cardNetworkHasPrefix", "cardNetworkHasSuffix", "cardNetworkEqualFold", "cardNetworkContainsFold", "idempotencyKey", "idempotencyKeyNEQ", "idempotencyKeyIn", "idempotencyKeyNotIn", "idempotencyKeyGT", "idempotencyKeyGTE", "idempotencyKeyLT", "idempotencyKeyLTE", "idempotencyKeyContains", "idempotencyKeyHasPrefix", "idempotencyKeyHasSuffix", "idempotencyKeyEqualFold", "idempotencyKeyContainsFold", "outcome", "outcomeNEQ", "outcomeIn", "outcomeNotIn", "declineClass", "declineClassNEQ", "declineClassIn", "declineClassNotIn", "declineClassIsNil", "declineClassNotNil", "declineCode", "declineCodeNEQ", "declineCodeIn", "declineCodeNotIn", "declineCodeGT", "declineCodeGTE", "declineCodeLT", "declineCodeLTE", "declineCodeContains", "declineCodeHasPrefix", "declineCodeHasSuffix", "declineCodeIsNil", "declineCodeNotNil", "declineCodeEqualFold", "declineCodeContainsFold", "networkAdviceCode", "networkAdviceCodeNEQ", "networkAdviceCodeIn", "networkAdviceCodeNotIn", "networkAdviceCodeGT", "networkAdviceCodeGTE", "networkAdviceCodeLT", "networkAdviceCodeLTE", "networkAdviceCodeContains", "networkAdviceCodeHasPrefix", "networkAdviceCodeHasSuffix", "networkAdviceCodeIsNil", "networkAdviceCodeNotNil", "networkAdviceCodeEqualFold", "networkAdviceCodeContainsFold", "networkDeclineCode", "networkDeclineCodeNEQ", "networkDeclineCodeIn", "networkDeclineCodeNotIn", "networkDeclineCodeGT", "networkDeclineCodeGTE", "networkDeclineCodeLT", "networkDeclineCodeLTE", "networkDeclineCodeContains", "networkDeclineCodeHasPrefix", "networkDeclineCodeHasSuffix", "networkDeclineCodeIsNil", "networkDeclineCodeNotNil", "networkDeclineCodeEqualFold", "networkDeclineCodeContainsFold", "processorReference", "processorReferenceNEQ", "processorReferenceIn", "processorReferenceNotIn", "processorReferenceGT", "processorReferenceGTE", "processorReferenceLT", "processorReferenceLTE", "processorReferenceContains", "processorReferenceHasPrefix", "processorReferenceHasSuffix", "processorReferenceIsNil", "processorReferenceNotNil", "processorReferenceEqualFold", "processorReferenceContainsFold", "message", "messageNEQ", "messageIn", "messageNotIn", "messageGT", "messageGTE", "messageLT", "messageLTE", "messageContains", "messageHasPrefix", "messageHasSuffix", "messageIsNil", "messageNotNil", "messageEqualFold", "messageContainsFold", "scheduledAt", "scheduledAtNEQ", "scheduledAtIn", "scheduledAtNotIn", "scheduledAtGT", "scheduledAtGTE", "scheduledAtLT", "scheduledAtLTE", "startedAt", "startedAtNEQ", "startedAtIn", "startedAtNotIn", "startedAtGT", "startedAtGTE", "startedAtLT", "startedAtLTE", "finishedAt", "finishedAtNEQ", "finishedAtIn", "finishedAtNotIn", "finishedAtGT", "finishedAtGTE", "finishedAtLT", "finishedAtLTE", "finishedAtIsNil", "finishedAtNotNil", "latencyMs", "latencyMsNEQ", "latencyMsIn", "latencyMsNotIn", "latencyMsGT", "latencyMsGTE", "latencyMsLT", "latencyMsLTE", "latencyMsIsNil", "latencyMsNotNil", "hasPayment", "hasPaymentWith", "hasProcessor", "hasProcessorWith"}
+	fieldsInOrder := [...]string{"not", "and", "or", "id", "idNEQ", "idIn", "idNotIn", "idGT", "idGTE", "idLT", "idLTE", "idEqualFold", "idContainsFold", "createdAt", "createdAtNEQ", "createdAtIn", "createdAtNotIn", "createdAtGT", "createdAtGTE", "createdAtLT", "createdAtLTE", "paymentID", "paymentIDNEQ", "paymentIDIn", "paymentIDNotIn", "paymentIDGT", "paymentIDGTE", "paymentIDLT", "paymentIDLTE", "paymentIDContains", "paymentIDHasPrefix", "paymentIDHasSuffix", "paymentIDEqualFold", "paymentIDContainsFold", "number", "numberNEQ", "numberIn", "numberNotIn", "numberGT", "numberGTE", "numberLT", "numberLTE", "processorID", "processorIDNEQ", "processorIDIn", "processorIDNotIn", "processorIDGT", "processorIDGTE", "processorIDLT", "processorIDLTE", "processorIDContains", "processorIDHasPrefix", "processorIDHasSuffix", "processorIDIsNil", "processorIDNotNil", "processorIDEqualFold", "processorIDContainsFold", "cardFingerprint", "cardFingerprintNEQ", "cardFingerprintIn", "cardFingerprintNotIn", "cardFingerprintGT", "cardFingerprintGTE", "cardFingerprintLT", "cardFingerprintLTE", "cardFingerprintContains", "cardFingerprintHasPrefix", "cardFingerprintHasSuffix", "cardFingerprintEqualFold", "cardFingerprintContainsFold", "cardNetwork", "cardNetworkNEQ", "cardNetworkIn", "cardNetworkNotIn", "cardNetworkGT", "cardNetworkGTE", "cardNetworkLT", "cardNetworkLTE", "cardNetworkContains", "cardNetworkHasPrefix", "cardNetworkHasSuffix", "cardNetworkEqualFold", "cardNetworkContainsFold", "segment", "segmentNEQ", "segmentIn", "segmentNotIn", "segmentGT", "segmentGTE", "segmentLT", "segmentLTE", "segmentContains", "segmentHasPrefix", "segmentHasSuffix", "segmentEqualFold", "segmentContainsFold", "idempotencyKey", "idempotencyKeyNEQ", "idempotencyKeyIn", "idempotencyKeyNotIn", "idempotencyKeyGT", "idempotencyKeyGTE", "idempotencyKeyLT", "idempotencyKeyLTE", "idempotencyKeyContains", "idempotencyKeyHasPrefix", "idempotencyKeyHasSuffix", "idempotencyKeyEqualFold", "idempotencyKeyContainsFold", "outcome", "outcomeNEQ", "outcomeIn", "outcomeNotIn", "declineClass", "declineClassNEQ", "declineClassIn", "declineClassNotIn", "declineClassIsNil", "declineClassNotNil", "declineCode", "declineCodeNEQ", "declineCodeIn", "declineCodeNotIn", "declineCodeGT", "declineCodeGTE", "declineCodeLT", "declineCodeLTE", "declineCodeContains", "declineCodeHasPrefix", "declineCodeHasSuffix", "declineCodeIsNil", "declineCodeNotNil", "declineCodeEqualFold", "declineCodeContainsFold", "networkAdviceCode", "networkAdviceCodeNEQ", "networkAdviceCodeIn", "networkAdviceCodeNotIn", "networkAdviceCodeGT", "networkAdviceCodeGTE", "networkAdviceCodeLT", "networkAdviceCodeLTE", "networkAdviceCodeContains", "networkAdviceCodeHasPrefix", "networkAdviceCodeHasSuffix", "networkAdviceCodeIsNil", "networkAdviceCodeNotNil", "networkAdviceCodeEqualFold", "networkAdviceCodeContainsFold", "networkDeclineCode", "networkDeclineCodeNEQ", "networkDeclineCodeIn", "networkDeclineCodeNotIn", "networkDeclineCodeGT", "networkDeclineCodeGTE", "networkDeclineCodeLT", "networkDeclineCodeLTE", "networkDeclineCodeContains", "networkDeclineCodeHasPrefix", "networkDeclineCodeHasSuffix", "networkDeclineCodeIsNil", "networkDeclineCodeNotNil", "networkDeclineCodeEqualFold", "networkDeclineCodeContainsFold", "processorReference", "processorReferenceNEQ", "processorReferenceIn", "processorReferenceNotIn", "processorReferenceGT", "processorReferenceGTE", "processorReferenceLT", "processorReferenceLTE", "processorReferenceContains", "processorReferenceHasPrefix", "processorReferenceHasSuffix", "processorReferenceIsNil", "processorReferenceNotNil", "processorReferenceEqualFold", "processorReferenceContainsFold", "message", "messageNEQ", "messageIn", "messageNotIn", "messageGT", "messageGTE", "messageLT", "messageLTE", "messageContains", "messageHasPrefix", "messageHasSuffix", "messageIsNil", "messageNotNil", "messageEqualFold", "messageContainsFold", "scheduledAt", "scheduledAtNEQ", "scheduledAtIn", "scheduledAtNotIn", "scheduledAtGT", "scheduledAtGTE", "scheduledAtLT", "scheduledAtLTE", "startedAt", "startedAtNEQ", "startedAtIn", "startedAtNotIn", "startedAtGT", "startedAtGTE", "startedAtLT", "startedAtLTE", "finishedAt", "finishedAtNEQ", "finishedAtIn", "finishedAtNotIn", "finishedAtGT", "finishedAtGTE", "finishedAtLT", "finishedAtLTE", "finishedAtIsNil", "finishedAtNotNil", "latencyMs", "latencyMsNEQ", "latencyMsIn", "latencyMsNotIn", "latencyMsGT", "latencyMsGTE", "latencyMsLT", "latencyMsLTE", "latencyMsIsNil", "latencyMsNotNil", "hasPayment", "hasPaymentWith", "hasProcessor", "hasProcessorWith"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -15325,6 +17129,97 @@ func (ec *executionContext) unmarshalInputAttemptWhereInput(ctx context.Context,
 				return it, err
 			}
 			it.CardNetworkContainsFold = data
+		case "segment":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("segment"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Segment = data
+		case "segmentNEQ":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("segmentNEQ"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.SegmentNEQ = data
+		case "segmentIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("segmentIn"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.SegmentIn = data
+		case "segmentNotIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("segmentNotIn"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.SegmentNotIn = data
+		case "segmentGT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("segmentGT"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.SegmentGT = data
+		case "segmentGTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("segmentGTE"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.SegmentGTE = data
+		case "segmentLT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("segmentLT"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.SegmentLT = data
+		case "segmentLTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("segmentLTE"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.SegmentLTE = data
+		case "segmentContains":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("segmentContains"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.SegmentContains = data
+		case "segmentHasPrefix":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("segmentHasPrefix"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.SegmentHasPrefix = data
+		case "segmentHasSuffix":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("segmentHasSuffix"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.SegmentHasSuffix = data
+		case "segmentEqualFold":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("segmentEqualFold"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.SegmentEqualFold = data
+		case "segmentContainsFold":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("segmentContainsFold"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.SegmentContainsFold = data
 		case "idempotencyKey":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idempotencyKey"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
@@ -24883,6 +26778,738 @@ func UnmarshalRetryPolicyWhereInput(ctx context.Context, raw any) (ent.RetryPoli
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputRouteConditionsInput(ctx context.Context, obj any) (schematype.RouteConditions, error) {
+	var it schematype.RouteConditions
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"currencies", "brands", "fundings", "issuingCountries", "amountMin", "amountMax", "cadences", "metadata"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "currencies":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("currencies"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Currencies = data
+		case "brands":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("brands"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Brands = data
+		case "fundings":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("fundings"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Fundings = data
+		case "issuingCountries":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("issuingCountries"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IssuingCountries = data
+		case "amountMin":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("amountMin"))
+			data, err := ec.unmarshalOInt2ᚖint64(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.AmountMin = data
+		case "amountMax":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("amountMax"))
+			data, err := ec.unmarshalOInt2ᚖint64(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.AmountMax = data
+		case "cadences":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("cadences"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Cadences = data
+		case "metadata":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("metadata"))
+			data, err := ec.unmarshalOStringMap2githubᚗcomᚋoffsessionᚋoffsessionᚋentᚋschemaᚋschematypeᚐStringMap(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Metadata = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalRouteConditionsInput unmarshals raw into the RouteConditionsInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalRouteConditionsInput(ctx context.Context, raw any) (schematype.RouteConditions, error) {
+	var out schematype.RouteConditions
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "RouteConditionsInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputRouteInput(ctx context.Context, obj any) (payments.RouteInput, error) {
+	var it payments.RouteInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"idempotencyKey", "name", "priority", "enabled", "conditions", "strategy", "processors", "explorationShare", "costAware"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "idempotencyKey":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idempotencyKey"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IdempotencyKey = data
+		case "name":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("name"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Name = data
+		case "priority":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("priority"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Priority = data
+		case "enabled":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("enabled"))
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Enabled = data
+		case "conditions":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("conditions"))
+			data, err := ec.unmarshalORouteConditionsInput2ᚖgithubᚗcomᚋoffsessionᚋoffsessionᚋentᚋschemaᚋschematypeᚐRouteConditions(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Conditions = data
+		case "strategy":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("strategy"))
+			data, err := ec.unmarshalORouteStrategy2ᚖgithubᚗcomᚋoffsessionᚋoffsessionᚋentᚋrouteᚐStrategy(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Strategy = data
+		case "processors":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("processors"))
+			data, err := ec.unmarshalORouteProcessorInput2ᚕgithubᚗcomᚋoffsessionᚋoffsessionᚋentᚋschemaᚋschematypeᚐRouteProcessorᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Processors = data
+		case "explorationShare":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("explorationShare"))
+			data, err := ec.unmarshalOFloat2ᚖfloat64(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ExplorationShare = data
+		case "costAware":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("costAware"))
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CostAware = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalRouteInput unmarshals raw into the RouteInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalRouteInput(ctx context.Context, raw any) (payments.RouteInput, error) {
+	var out payments.RouteInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "RouteInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputRouteOrder(ctx context.Context, obj any) (ent.RouteOrder, error) {
+	var it ent.RouteOrder
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	if _, present := asMap["direction"]; !present {
+		asMap["direction"] = "ASC"
+	}
+
+	fieldsInOrder := [...]string{"direction", "field"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "direction":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("direction"))
+			data, err := ec.unmarshalNOrderDirection2entgoᚗioᚋcontribᚋentgqlᚐOrderDirection(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Direction = data
+		case "field":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("field"))
+			data, err := ec.unmarshalNRouteOrderField2ᚖgithubᚗcomᚋoffsessionᚋoffsessionᚋentᚐRouteOrderField(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Field = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalRouteOrder unmarshals raw into the RouteOrder input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalRouteOrder(ctx context.Context, raw any) (ent.RouteOrder, error) {
+	var out ent.RouteOrder
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "RouteOrder", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputRouteProcessorInput(ctx context.Context, obj any) (schematype.RouteProcessor, error) {
+	var it schematype.RouteProcessor
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"processorID", "weight"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "processorID":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("processorID"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ProcessorID = data
+		case "weight":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("weight"))
+			data, err := ec.unmarshalOInt2int(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Weight = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalRouteProcessorInput unmarshals raw into the RouteProcessorInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalRouteProcessorInput(ctx context.Context, raw any) (schematype.RouteProcessor, error) {
+	var out schematype.RouteProcessor
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "RouteProcessorInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputRouteWhereInput(ctx context.Context, obj any) (ent.RouteWhereInput, error) {
+	var it ent.RouteWhereInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"not", "and", "or", "id", "idNEQ", "idIn", "idNotIn", "idGT", "idGTE", "idLT", "idLTE", "idEqualFold", "idContainsFold", "createdAt", "createdAtNEQ", "createdAtIn", "createdAtNotIn", "createdAtGT", "createdAtGTE", "createdAtLT", "createdAtLTE", "name", "nameNEQ", "nameIn", "nameNotIn", "nameGT", "nameGTE", "nameLT", "nameLTE", "nameContains", "nameHasPrefix", "nameHasSuffix", "nameEqualFold", "nameContainsFold", "priority", "priorityNEQ", "priorityIn", "priorityNotIn", "priorityGT", "priorityGTE", "priorityLT", "priorityLTE", "enabled", "enabledNEQ", "strategy", "strategyNEQ", "strategyIn", "strategyNotIn", "explorationShare", "explorationShareNEQ", "explorationShareIn", "explorationShareNotIn", "explorationShareGT", "explorationShareGTE", "explorationShareLT", "explorationShareLTE", "costAware", "costAwareNEQ"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "not":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("not"))
+			data, err := ec.unmarshalORouteWhereInput2ᚖgithubᚗcomᚋoffsessionᚋoffsessionᚋentᚐRouteWhereInput(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Not = data
+		case "and":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("and"))
+			data, err := ec.unmarshalORouteWhereInput2ᚕᚖgithubᚗcomᚋoffsessionᚋoffsessionᚋentᚐRouteWhereInputᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.And = data
+		case "or":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("or"))
+			data, err := ec.unmarshalORouteWhereInput2ᚕᚖgithubᚗcomᚋoffsessionᚋoffsessionᚋentᚐRouteWhereInputᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Or = data
+		case "id":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("id"))
+			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ID = data
+		case "idNEQ":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idNEQ"))
+			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IDNEQ = data
+		case "idIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idIn"))
+			data, err := ec.unmarshalOID2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IDIn = data
+		case "idNotIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idNotIn"))
+			data, err := ec.unmarshalOID2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IDNotIn = data
+		case "idGT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idGT"))
+			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IDGT = data
+		case "idGTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idGTE"))
+			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IDGTE = data
+		case "idLT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idLT"))
+			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IDLT = data
+		case "idLTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idLTE"))
+			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IDLTE = data
+		case "idEqualFold":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idEqualFold"))
+			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IDEqualFold = data
+		case "idContainsFold":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idContainsFold"))
+			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IDContainsFold = data
+		case "createdAt":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAt"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CreatedAt = data
+		case "createdAtNEQ":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAtNEQ"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CreatedAtNEQ = data
+		case "createdAtIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAtIn"))
+			data, err := ec.unmarshalOTime2ᚕtimeᚐTimeᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CreatedAtIn = data
+		case "createdAtNotIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAtNotIn"))
+			data, err := ec.unmarshalOTime2ᚕtimeᚐTimeᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CreatedAtNotIn = data
+		case "createdAtGT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAtGT"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CreatedAtGT = data
+		case "createdAtGTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAtGTE"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CreatedAtGTE = data
+		case "createdAtLT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAtLT"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CreatedAtLT = data
+		case "createdAtLTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAtLTE"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CreatedAtLTE = data
+		case "name":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("name"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Name = data
+		case "nameNEQ":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nameNEQ"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.NameNEQ = data
+		case "nameIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nameIn"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.NameIn = data
+		case "nameNotIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nameNotIn"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.NameNotIn = data
+		case "nameGT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nameGT"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.NameGT = data
+		case "nameGTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nameGTE"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.NameGTE = data
+		case "nameLT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nameLT"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.NameLT = data
+		case "nameLTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nameLTE"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.NameLTE = data
+		case "nameContains":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nameContains"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.NameContains = data
+		case "nameHasPrefix":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nameHasPrefix"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.NameHasPrefix = data
+		case "nameHasSuffix":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nameHasSuffix"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.NameHasSuffix = data
+		case "nameEqualFold":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nameEqualFold"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.NameEqualFold = data
+		case "nameContainsFold":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nameContainsFold"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.NameContainsFold = data
+		case "priority":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("priority"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Priority = data
+		case "priorityNEQ":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("priorityNEQ"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.PriorityNEQ = data
+		case "priorityIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("priorityIn"))
+			data, err := ec.unmarshalOInt2ᚕintᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.PriorityIn = data
+		case "priorityNotIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("priorityNotIn"))
+			data, err := ec.unmarshalOInt2ᚕintᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.PriorityNotIn = data
+		case "priorityGT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("priorityGT"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.PriorityGT = data
+		case "priorityGTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("priorityGTE"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.PriorityGTE = data
+		case "priorityLT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("priorityLT"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.PriorityLT = data
+		case "priorityLTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("priorityLTE"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.PriorityLTE = data
+		case "enabled":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("enabled"))
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Enabled = data
+		case "enabledNEQ":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("enabledNEQ"))
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.EnabledNEQ = data
+		case "strategy":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("strategy"))
+			data, err := ec.unmarshalORouteStrategy2ᚖgithubᚗcomᚋoffsessionᚋoffsessionᚋentᚋrouteᚐStrategy(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Strategy = data
+		case "strategyNEQ":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("strategyNEQ"))
+			data, err := ec.unmarshalORouteStrategy2ᚖgithubᚗcomᚋoffsessionᚋoffsessionᚋentᚋrouteᚐStrategy(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.StrategyNEQ = data
+		case "strategyIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("strategyIn"))
+			data, err := ec.unmarshalORouteStrategy2ᚕgithubᚗcomᚋoffsessionᚋoffsessionᚋentᚋrouteᚐStrategyᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.StrategyIn = data
+		case "strategyNotIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("strategyNotIn"))
+			data, err := ec.unmarshalORouteStrategy2ᚕgithubᚗcomᚋoffsessionᚋoffsessionᚋentᚋrouteᚐStrategyᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.StrategyNotIn = data
+		case "explorationShare":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("explorationShare"))
+			data, err := ec.unmarshalOFloat2ᚖfloat64(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ExplorationShare = data
+		case "explorationShareNEQ":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("explorationShareNEQ"))
+			data, err := ec.unmarshalOFloat2ᚖfloat64(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ExplorationShareNEQ = data
+		case "explorationShareIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("explorationShareIn"))
+			data, err := ec.unmarshalOFloat2ᚕfloat64ᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ExplorationShareIn = data
+		case "explorationShareNotIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("explorationShareNotIn"))
+			data, err := ec.unmarshalOFloat2ᚕfloat64ᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ExplorationShareNotIn = data
+		case "explorationShareGT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("explorationShareGT"))
+			data, err := ec.unmarshalOFloat2ᚖfloat64(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ExplorationShareGT = data
+		case "explorationShareGTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("explorationShareGTE"))
+			data, err := ec.unmarshalOFloat2ᚖfloat64(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ExplorationShareGTE = data
+		case "explorationShareLT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("explorationShareLT"))
+			data, err := ec.unmarshalOFloat2ᚖfloat64(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ExplorationShareLT = data
+		case "explorationShareLTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("explorationShareLTE"))
+			data, err := ec.unmarshalOFloat2ᚖfloat64(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ExplorationShareLTE = data
+		case "costAware":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("costAware"))
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CostAware = data
+		case "costAwareNEQ":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("costAwareNEQ"))
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CostAwareNEQ = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalRouteWhereInput unmarshals raw into the RouteWhereInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalRouteWhereInput(ctx context.Context, raw any) (ent.RouteWhereInput, error) {
+	var out ent.RouteWhereInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "RouteWhereInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputSavePaymentMethodInput(ctx context.Context, obj any) (payments.SavePaymentMethodInput, error) {
 	var it payments.SavePaymentMethodInput
 	if obj == nil {
@@ -25479,6 +28106,90 @@ func (ec *executionContext) unmarshalInputTestClockWhereInput(ctx context.Contex
 func UnmarshalTestClockWhereInput(ctx context.Context, raw any) (ent.TestClockWhereInput, error) {
 	var out ent.TestClockWhereInput
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "TestClockWhereInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputUpdateProcessorInput(ctx context.Context, obj any) (payments.UpdateProcessorInput, error) {
+	var it payments.UpdateProcessorInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"name", "credentials", "baseURL", "enabled", "costPercentBps", "costFixed", "settings"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "name":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("name"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Name = data
+		case "credentials":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("credentials"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Credentials = data
+		case "baseURL":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("baseURL"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.BaseURL = data
+		case "enabled":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("enabled"))
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Enabled = data
+		case "costPercentBps":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("costPercentBps"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CostPercentBps = data
+		case "costFixed":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("costFixed"))
+			data, err := ec.unmarshalOInt2ᚖint64(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CostFixed = data
+		case "settings":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("settings"))
+			data, err := ec.unmarshalOStringMap2githubᚗcomᚋoffsessionᚋoffsessionᚋentᚋschemaᚋschematypeᚐStringMap(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Settings = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalUpdateProcessorInput unmarshals raw into the UpdateProcessorInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalUpdateProcessorInput(ctx context.Context, raw any) (payments.UpdateProcessorInput, error) {
+	var out payments.UpdateProcessorInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "UpdateProcessorInput", raw, &out)
 	return out, err
 }
 
@@ -26913,6 +29624,11 @@ func (ec *executionContext) _Node(ctx context.Context, sel ast.SelectionSet, obj
 			return graphql.Null
 		}
 		return ec._TestClock(ctx, sel, obj)
+	case *ent.Route:
+		if obj == nil {
+			return graphql.Null
+		}
+		return ec._Route(ctx, sel, obj)
 	case *ent.RetryPolicy:
 		if obj == nil {
 			return graphql.Null
@@ -27067,6 +29783,11 @@ func (ec *executionContext) _Attempt(ctx context.Context, sel ast.SelectionSet, 
 			}
 		case "cardNetwork":
 			out.Values[i] = ec._Attempt_cardNetwork(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "segment":
+			out.Values[i] = ec._Attempt_segment(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
@@ -27620,6 +30341,49 @@ func (ec *executionContext) _EventEdge(ctx context.Context, sel ast.SelectionSet
 	return out
 }
 
+var failoverImplementors = []string{"Failover"}
+
+func (ec *executionContext) _Failover(ctx context.Context, sel ast.SelectionSet, obj *schematype.Failover) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, failoverImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("Failover")
+		case "processorID":
+			out.Values[i] = ec._Failover_processorID(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "at":
+			out.Values[i] = ec._Failover_at(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "reason":
+			out.Values[i] = ec._Failover_reason(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var mandateImplementors = []string{"Mandate", "Node"}
 
 func (ec *executionContext) _Mandate(ctx context.Context, sel ast.SelectionSet, obj *ent.Mandate) graphql.Marshaler {
@@ -27971,6 +30735,34 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 		case "createProcessor":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_createProcessor(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "updateProcessor":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_updateProcessor(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "createRoute":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_createRoute(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "updateRoute":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_updateRoute(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "deleteRoute":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_deleteRoute(ctx, field)
 			})
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
@@ -28645,53 +31437,59 @@ func (ec *executionContext) _Processor(ctx context.Context, sel ast.SelectionSet
 		case "id":
 			out.Values[i] = ec._Processor_id(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "createdAt":
 			out.Values[i] = ec._Processor_createdAt(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "updatedAt":
 			out.Values[i] = ec._Processor_updatedAt(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "name":
 			out.Values[i] = ec._Processor_name(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "type":
 			out.Values[i] = ec._Processor_type(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "baseURL":
 			out.Values[i] = ec._Processor_baseURL(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "enabled":
 			out.Values[i] = ec._Processor_enabled(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "costPercentBps":
 			out.Values[i] = ec._Processor_costPercentBps(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "costFixed":
 			out.Values[i] = ec._Processor_costFixed(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "settings":
 			out.Values[i] = ec._Processor_settings(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
+		case "health":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Processor_health(ctx, field, obj)
+				})
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -28771,6 +31569,64 @@ func (ec *executionContext) _ProcessorEdge(ctx context.Context, sel ast.Selectio
 		case "cursor":
 			out.Values[i] = ec._ProcessorEdge_cursor(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var processorHealthImplementors = []string{"ProcessorHealth"}
+
+func (ec *executionContext) _ProcessorHealth(ctx context.Context, sel ast.SelectionSet, obj *routing.Summary) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, processorHealthImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ProcessorHealth")
+		case "status":
+			out.Values[i] = ec._ProcessorHealth_status(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "recentCalls":
+			out.Values[i] = ec._ProcessorHealth_recentCalls(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "recentTechnicalFailures":
+			out.Values[i] = ec._ProcessorHealth_recentTechnicalFailures(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "successRate":
+			out.Values[i] = ec._ProcessorHealth_successRate(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "scoredOutcomes":
+			out.Values[i] = ec._ProcessorHealth_scoredOutcomes(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "eliminatedSince":
+			out.Values[i] = ec._ProcessorHealth_eliminatedSince(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
 				out.Invalids++
 			}
 		default:
@@ -28900,6 +31756,12 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				true, true,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_retryPolicies(ctx, field)
+				})
+		case "routes":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_routes(ctx, field)
 				})
 		case "testClocks":
 			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
@@ -29120,6 +31982,276 @@ func (ec *executionContext) _RetryPolicyEdge(ctx context.Context, sel ast.Select
 	return out
 }
 
+var routeImplementors = []string{"Route", "Node"}
+
+func (ec *executionContext) _Route(ctx context.Context, sel ast.SelectionSet, obj *ent.Route) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, routeImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("Route")
+		case "id":
+			out.Values[i] = ec._Route_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "createdAt":
+			out.Values[i] = ec._Route_createdAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "updatedAt":
+			out.Values[i] = ec._Route_updatedAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "name":
+			out.Values[i] = ec._Route_name(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "priority":
+			out.Values[i] = ec._Route_priority(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "enabled":
+			out.Values[i] = ec._Route_enabled(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "conditions":
+			out.Values[i] = ec._Route_conditions(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "strategy":
+			out.Values[i] = ec._Route_strategy(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "processors":
+			out.Values[i] = ec._Route_processors(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "explorationShare":
+			out.Values[i] = ec._Route_explorationShare(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "costAware":
+			out.Values[i] = ec._Route_costAware(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var routeConditionsImplementors = []string{"RouteConditions"}
+
+func (ec *executionContext) _RouteConditions(ctx context.Context, sel ast.SelectionSet, obj *schematype.RouteConditions) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, routeConditionsImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("RouteConditions")
+		case "currencies":
+			out.Values[i] = ec._RouteConditions_currencies(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "brands":
+			out.Values[i] = ec._RouteConditions_brands(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "fundings":
+			out.Values[i] = ec._RouteConditions_fundings(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "issuingCountries":
+			out.Values[i] = ec._RouteConditions_issuingCountries(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "amountMin":
+			out.Values[i] = ec._RouteConditions_amountMin(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "amountMax":
+			out.Values[i] = ec._RouteConditions_amountMax(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "cadences":
+			out.Values[i] = ec._RouteConditions_cadences(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "metadata":
+			out.Values[i] = ec._RouteConditions_metadata(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var routeConnectionImplementors = []string{"RouteConnection"}
+
+func (ec *executionContext) _RouteConnection(ctx context.Context, sel ast.SelectionSet, obj *ent.RouteConnection) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, routeConnectionImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("RouteConnection")
+		case "edges":
+			out.Values[i] = ec._RouteConnection_edges(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "pageInfo":
+			out.Values[i] = ec._RouteConnection_pageInfo(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "totalCount":
+			out.Values[i] = ec._RouteConnection_totalCount(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var routeEdgeImplementors = []string{"RouteEdge"}
+
+func (ec *executionContext) _RouteEdge(ctx context.Context, sel ast.SelectionSet, obj *ent.RouteEdge) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, routeEdgeImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("RouteEdge")
+		case "node":
+			out.Values[i] = ec._RouteEdge_node(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "cursor":
+			out.Values[i] = ec._RouteEdge_cursor(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var routeProcessorImplementors = []string{"RouteProcessor"}
+
+func (ec *executionContext) _RouteProcessor(ctx context.Context, sel ast.SelectionSet, obj *schematype.RouteProcessor) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, routeProcessorImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("RouteProcessor")
+		case "processorID":
+			out.Values[i] = ec._RouteProcessor_processorID(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "weight":
+			out.Values[i] = ec._RouteProcessor_weight(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var routingCandidateImplementors = []string{"RoutingCandidate"}
 
 func (ec *executionContext) _RoutingCandidate(ctx context.Context, sel ast.SelectionSet, obj *schematype.RoutingCandidate) graphql.Marshaler {
@@ -29148,6 +32280,11 @@ func (ec *executionContext) _RoutingCandidate(ctx context.Context, sel ast.Selec
 			}
 		case "reason":
 			out.Values[i] = ec._RoutingCandidate_reason(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "propensity":
+			out.Values[i] = ec._RoutingCandidate_propensity(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
 				out.Invalids++
 			}
@@ -29196,6 +32333,11 @@ func (ec *executionContext) _RoutingDecision(ctx context.Context, sel ast.Select
 			}
 		case "candidates":
 			out.Values[i] = ec._RoutingDecision_candidates(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "failovers":
+			out.Values[i] = ec._RoutingDecision_failovers(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
 				out.Invalids++
 			}
@@ -30480,6 +33622,10 @@ func (ec *executionContext) unmarshalNEventWhereInput2ᚖgithubᚗcomᚋoffsessi
 	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
+func (ec *executionContext) marshalNFailover2githubᚗcomᚋoffsessionᚋoffsessionᚋentᚋschemaᚋschematypeᚐFailover(ctx context.Context, sel ast.SelectionSet, v schematype.Failover) graphql.Marshaler {
+	return ec._Failover(ctx, sel, &v)
+}
+
 func (ec *executionContext) unmarshalNFloat2float64(ctx context.Context, v any) (float64, error) {
 	res, err := graphql.UnmarshalFloatContext(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -30898,6 +34044,14 @@ func (ec *executionContext) marshalNProcessorConnection2ᚖgithubᚗcomᚋoffses
 	return ec._ProcessorConnection(ctx, sel, v)
 }
 
+func (ec *executionContext) marshalNProcessorHealth2ᚖgithubᚗcomᚋoffsessionᚋoffsessionᚋroutingᚐSummary(ctx context.Context, sel ast.SelectionSet, v *routing.Summary) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "ProcessorHealth!")
+		return graphql.Null
+	}
+	return ec._ProcessorHealth(ctx, sel, v)
+}
+
 func (ec *executionContext) unmarshalNProcessorOrder2ᚖgithubᚗcomᚋoffsessionᚋoffsessionᚋentᚐProcessorOrder(ctx context.Context, v any) (*ent.ProcessorOrder, error) {
 	res, err := ec.unmarshalInputProcessorOrder(ctx, v)
 	return &res, graphql.ErrorOnPath(ctx, err)
@@ -31049,6 +34203,90 @@ var (
 	}
 )
 
+func (ec *executionContext) marshalNRoute2ᚖgithubᚗcomᚋoffsessionᚋoffsessionᚋentᚐRoute(ctx context.Context, sel ast.SelectionSet, v *ent.Route) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "Route!")
+		return graphql.Null
+	}
+	return ec._Route(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNRouteConditions2githubᚗcomᚋoffsessionᚋoffsessionᚋentᚋschemaᚋschematypeᚐRouteConditions(ctx context.Context, sel ast.SelectionSet, v schematype.RouteConditions) graphql.Marshaler {
+	return ec._RouteConditions(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNRouteConnection2ᚖgithubᚗcomᚋoffsessionᚋoffsessionᚋentᚐRouteConnection(ctx context.Context, sel ast.SelectionSet, v *ent.RouteConnection) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "RouteConnection!")
+		return graphql.Null
+	}
+	return ec._RouteConnection(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNRouteInput2githubᚗcomᚋoffsessionᚋoffsessionᚋpaymentsᚐRouteInput(ctx context.Context, v any) (payments.RouteInput, error) {
+	res, err := ec.unmarshalInputRouteInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalNRouteOrder2ᚖgithubᚗcomᚋoffsessionᚋoffsessionᚋentᚐRouteOrder(ctx context.Context, v any) (*ent.RouteOrder, error) {
+	res, err := ec.unmarshalInputRouteOrder(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalNRouteOrderField2ᚖgithubᚗcomᚋoffsessionᚋoffsessionᚋentᚐRouteOrderField(ctx context.Context, v any) (*ent.RouteOrderField, error) {
+	var res = new(ent.RouteOrderField)
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNRouteOrderField2ᚖgithubᚗcomᚋoffsessionᚋoffsessionᚋentᚐRouteOrderField(ctx context.Context, sel ast.SelectionSet, v *ent.RouteOrderField) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "RouteOrderField!")
+		return graphql.Null
+	}
+	return v
+}
+
+func (ec *executionContext) marshalNRouteProcessor2githubᚗcomᚋoffsessionᚋoffsessionᚋentᚋschemaᚋschematypeᚐRouteProcessor(ctx context.Context, sel ast.SelectionSet, v schematype.RouteProcessor) graphql.Marshaler {
+	return ec._RouteProcessor(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNRouteProcessor2ᚕgithubᚗcomᚋoffsessionᚋoffsessionᚋentᚋschemaᚋschematypeᚐRouteProcessorᚄ(ctx context.Context, sel ast.SelectionSet, v []schematype.RouteProcessor) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNRouteProcessor2githubᚗcomᚋoffsessionᚋoffsessionᚋentᚋschemaᚋschematypeᚐRouteProcessor(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) unmarshalNRouteProcessorInput2githubᚗcomᚋoffsessionᚋoffsessionᚋentᚋschemaᚋschematypeᚐRouteProcessor(ctx context.Context, v any) (schematype.RouteProcessor, error) {
+	res, err := ec.unmarshalInputRouteProcessorInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalNRouteStrategy2githubᚗcomᚋoffsessionᚋoffsessionᚋentᚋrouteᚐStrategy(ctx context.Context, v any) (route.Strategy, error) {
+	var res route.Strategy
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNRouteStrategy2githubᚗcomᚋoffsessionᚋoffsessionᚋentᚋrouteᚐStrategy(ctx context.Context, sel ast.SelectionSet, v route.Strategy) graphql.Marshaler {
+	return v
+}
+
+func (ec *executionContext) unmarshalNRouteWhereInput2ᚖgithubᚗcomᚋoffsessionᚋoffsessionᚋentᚐRouteWhereInput(ctx context.Context, v any) (*ent.RouteWhereInput, error) {
+	res, err := ec.unmarshalInputRouteWhereInput(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
 func (ec *executionContext) marshalNRoutingCandidate2githubᚗcomᚋoffsessionᚋoffsessionᚋentᚋschemaᚋschematypeᚐRoutingCandidate(ctx context.Context, sel ast.SelectionSet, v schematype.RoutingCandidate) graphql.Marshaler {
 	return ec._RoutingCandidate(ctx, sel, &v)
 }
@@ -31141,6 +34379,11 @@ func (ec *executionContext) marshalNTime2timeᚐTime(ctx context.Context, sel as
 		graphql.AddInvalidNullFromMarshaler(ctx, "Time!")
 	}
 	return res
+}
+
+func (ec *executionContext) unmarshalNUpdateProcessorInput2githubᚗcomᚋoffsessionᚋoffsessionᚋpaymentsᚐUpdateProcessorInput(ctx context.Context, v any) (payments.UpdateProcessorInput, error) {
+	res, err := ec.unmarshalInputUpdateProcessorInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) marshalNViewer2ᚖgithubᚗcomᚋoffsessionᚋoffsessionᚋviewerᚐViewer(ctx context.Context, sel ast.SelectionSet, v *viewer.Viewer) graphql.Marshaler {
@@ -31773,6 +35016,36 @@ func (ec *executionContext) unmarshalOEventWhereInput2ᚖgithubᚗcomᚋoffsessi
 	}
 	res, err := ec.unmarshalInputEventWhereInput(ctx, v)
 	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOFailover2ᚕgithubᚗcomᚋoffsessionᚋoffsessionᚋentᚋschemaᚋschematypeᚐFailoverᚄ(ctx context.Context, sel ast.SelectionSet, v []schematype.Failover) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNFailover2githubᚗcomᚋoffsessionᚋoffsessionᚋentᚋschemaᚋschematypeᚐFailover(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) unmarshalOFloat2float64(ctx context.Context, v any) (float64, error) {
+	res, err := graphql.UnmarshalFloatContext(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOFloat2float64(ctx context.Context, sel ast.SelectionSet, v float64) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalFloatContext(v)
+	return graphql.WrapContextMarshaler(ctx, res)
 }
 
 func (ec *executionContext) unmarshalOFloat2ᚕfloat64ᚄ(ctx context.Context, v any) ([]float64, error) {
@@ -33236,6 +36509,152 @@ func (ec *executionContext) unmarshalORetryPolicyWhereInput2ᚖgithubᚗcomᚋof
 		return nil, nil
 	}
 	res, err := ec.unmarshalInputRetryPolicyWhereInput(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalORoute2ᚖgithubᚗcomᚋoffsessionᚋoffsessionᚋentᚐRoute(ctx context.Context, sel ast.SelectionSet, v *ent.Route) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._Route(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalORouteConditionsInput2ᚖgithubᚗcomᚋoffsessionᚋoffsessionᚋentᚋschemaᚋschematypeᚐRouteConditions(ctx context.Context, v any) (*schematype.RouteConditions, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := ec.unmarshalInputRouteConditionsInput(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalORouteEdge2ᚕᚖgithubᚗcomᚋoffsessionᚋoffsessionᚋentᚐRouteEdge(ctx context.Context, sel ast.SelectionSet, v []*ent.RouteEdge) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalORouteEdge2ᚖgithubᚗcomᚋoffsessionᚋoffsessionᚋentᚐRouteEdge(ctx, sel, v[i])
+	})
+
+	return ret
+}
+
+func (ec *executionContext) marshalORouteEdge2ᚖgithubᚗcomᚋoffsessionᚋoffsessionᚋentᚐRouteEdge(ctx context.Context, sel ast.SelectionSet, v *ent.RouteEdge) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._RouteEdge(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalORouteOrder2ᚕᚖgithubᚗcomᚋoffsessionᚋoffsessionᚋentᚐRouteOrderᚄ(ctx context.Context, v any) ([]*ent.RouteOrder, error) {
+	if v == nil {
+		return nil, nil
+	}
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]*ent.RouteOrder, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNRouteOrder2ᚖgithubᚗcomᚋoffsessionᚋoffsessionᚋentᚐRouteOrder(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) unmarshalORouteProcessorInput2ᚕgithubᚗcomᚋoffsessionᚋoffsessionᚋentᚋschemaᚋschematypeᚐRouteProcessorᚄ(ctx context.Context, v any) ([]schematype.RouteProcessor, error) {
+	if v == nil {
+		return nil, nil
+	}
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]schematype.RouteProcessor, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNRouteProcessorInput2githubᚗcomᚋoffsessionᚋoffsessionᚋentᚋschemaᚋschematypeᚐRouteProcessor(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) unmarshalORouteStrategy2ᚕgithubᚗcomᚋoffsessionᚋoffsessionᚋentᚋrouteᚐStrategyᚄ(ctx context.Context, v any) ([]route.Strategy, error) {
+	if v == nil {
+		return nil, nil
+	}
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]route.Strategy, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNRouteStrategy2githubᚗcomᚋoffsessionᚋoffsessionᚋentᚋrouteᚐStrategy(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) marshalORouteStrategy2ᚕgithubᚗcomᚋoffsessionᚋoffsessionᚋentᚋrouteᚐStrategyᚄ(ctx context.Context, sel ast.SelectionSet, v []route.Strategy) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNRouteStrategy2githubᚗcomᚋoffsessionᚋoffsessionᚋentᚋrouteᚐStrategy(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) unmarshalORouteStrategy2ᚖgithubᚗcomᚋoffsessionᚋoffsessionᚋentᚋrouteᚐStrategy(ctx context.Context, v any) (*route.Strategy, error) {
+	if v == nil {
+		return nil, nil
+	}
+	var res = new(route.Strategy)
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalORouteStrategy2ᚖgithubᚗcomᚋoffsessionᚋoffsessionᚋentᚋrouteᚐStrategy(ctx context.Context, sel ast.SelectionSet, v *route.Strategy) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return v
+}
+
+func (ec *executionContext) unmarshalORouteWhereInput2ᚕᚖgithubᚗcomᚋoffsessionᚋoffsessionᚋentᚐRouteWhereInputᚄ(ctx context.Context, v any) ([]*ent.RouteWhereInput, error) {
+	if v == nil {
+		return nil, nil
+	}
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]*ent.RouteWhereInput, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNRouteWhereInput2ᚖgithubᚗcomᚋoffsessionᚋoffsessionᚋentᚐRouteWhereInput(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) unmarshalORouteWhereInput2ᚖgithubᚗcomᚋoffsessionᚋoffsessionᚋentᚐRouteWhereInput(ctx context.Context, v any) (*ent.RouteWhereInput, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := ec.unmarshalInputRouteWhereInput(ctx, v)
 	return &res, graphql.ErrorOnPath(ctx, err)
 }
 

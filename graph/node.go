@@ -9,6 +9,7 @@ import (
 	"github.com/offsession/offsession/ent/schema/schematype"
 	"github.com/offsession/offsession/graph/model"
 	"github.com/offsession/offsession/ids"
+	"github.com/offsession/offsession/routing"
 	"github.com/offsession/offsession/viewer"
 )
 
@@ -60,4 +61,10 @@ func nonEmpty(s string) *string {
 		return nil
 	}
 	return &s
+}
+
+// processorHealth is what this server's router knows of a processor.
+func processorHealth(r *routing.Router, p *ent.Processor) *routing.Summary {
+	sum := r.Stats().Summarize(p.ID)
+	return &sum
 }

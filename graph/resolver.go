@@ -7,6 +7,7 @@ package graph
 import (
 	"github.com/offsession/offsession/ent"
 	"github.com/offsession/offsession/payments"
+	"github.com/offsession/offsession/routing"
 	"github.com/offsession/offsession/webhooks"
 )
 
@@ -17,9 +18,10 @@ type Resolver struct {
 	client    *ent.Client
 	payments  *payments.Service
 	endpoints *webhooks.Endpoints
+	router    *routing.Router
 }
 
 // NewResolver returns the resolver root.
-func NewResolver(client *ent.Client, svc *payments.Service, endpoints *webhooks.Endpoints) *Resolver {
-	return &Resolver{client: client, payments: svc, endpoints: endpoints}
+func NewResolver(client *ent.Client, svc *payments.Service, endpoints *webhooks.Endpoints, router *routing.Router) *Resolver {
+	return &Resolver{client: client, payments: svc, endpoints: endpoints, router: router}
 }

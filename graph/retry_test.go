@@ -282,7 +282,6 @@ func TestRule4NetworkBudgetsAcrossPayments(t *testing.T) {
 	})
 }
 
-
 // TestExpiredCardWaitsForNewCardData: an expired card stops the retries
 // until the payment method is updated; the update retries at once.
 func TestExpiredCardWaitsForNewCardData(t *testing.T) {
@@ -354,4 +353,3 @@ func TestPauseAndResumeRetries(t *testing.T) {
 			"off_session_payment.paused", "off_session_payment.resumed", "off_session_payment.attempt_started"}, b.EventTypes(t, key, id)[:6])
 	})
 }
-

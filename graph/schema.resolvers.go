@@ -13,6 +13,7 @@ import (
 	"github.com/offsession/offsession/graph/model"
 	"github.com/offsession/offsession/money"
 	"github.com/offsession/offsession/payments"
+	"github.com/offsession/offsession/routing"
 	"github.com/offsession/offsession/viewer"
 	"github.com/offsession/offsession/webhooks"
 )
@@ -77,6 +78,26 @@ func (r *mutationResolver) CreateProcessor(ctx context.Context, input payments.C
 	return r.payments.CreateProcessor(ctx, input)
 }
 
+// UpdateProcessor is the resolver for the updateProcessor field.
+func (r *mutationResolver) UpdateProcessor(ctx context.Context, id string, input payments.UpdateProcessorInput) (*ent.Processor, error) {
+	return r.payments.UpdateProcessor(ctx, id, input)
+}
+
+// CreateRoute is the resolver for the createRoute field.
+func (r *mutationResolver) CreateRoute(ctx context.Context, input payments.RouteInput) (*ent.Route, error) {
+	return r.payments.CreateRoute(ctx, input)
+}
+
+// UpdateRoute is the resolver for the updateRoute field.
+func (r *mutationResolver) UpdateRoute(ctx context.Context, id string, input payments.RouteInput) (*ent.Route, error) {
+	return r.payments.UpdateRoute(ctx, id, input)
+}
+
+// DeleteRoute is the resolver for the deleteRoute field.
+func (r *mutationResolver) DeleteRoute(ctx context.Context, id string) (string, error) {
+	return r.payments.DeleteRoute(ctx, id)
+}
+
 // CreateTestClock is the resolver for the createTestClock field.
 func (r *mutationResolver) CreateTestClock(ctx context.Context, input payments.CreateTestClockInput) (*ent.TestClock, error) {
 	return r.payments.CreateTestClock(ctx, input)
@@ -95,6 +116,11 @@ func (r *offSessionPaymentResolver) AmountDecimal(ctx context.Context, obj *ent.
 // NextAttempt is the resolver for the nextAttempt field.
 func (r *offSessionPaymentResolver) NextAttempt(ctx context.Context, obj *ent.OffSessionPayment) (*model.NextAttempt, error) {
 	return nextAttempt(obj), nil
+}
+
+// Health is the resolver for the health field.
+func (r *processorResolver) Health(ctx context.Context, obj *ent.Processor) (*routing.Summary, error) {
+	return processorHealth(r.router, obj), nil
 }
 
 // Viewer is the resolver for the viewer field.

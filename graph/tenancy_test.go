@@ -33,6 +33,9 @@ func objectsOf(t *testing.T, b *apitest.Bundle, a apitest.Account) map[string]st
 	r = b.Do(t, key, `mutation { createRetryPolicy(input: {name: "p", strategy: heuristic}) { id } }`, nil)
 	r.RequireOK(t)
 	rtp := r.String(t, "createRetryPolicy.id")
+	r = b.Do(t, key, `mutation($p: ID!) { createRoute(input: {name: "all", priority: 1, strategy: priority, processors: [{processorID: $p}]}) { id } }`, map[string]any{"p": a.ProcessorID})
+	r.RequireOK(t)
+	rte := r.String(t, "createRoute.id")
 	r = b.Do(t, key, `mutation { createTestClock(input: {frozenTime: "2026-01-01T00:00:00Z"}) { id } }`, nil)
 	r.RequireOK(t)
 	clk := r.String(t, "createTestClock.id")
@@ -53,6 +56,7 @@ func objectsOf(t *testing.T, b *apitest.Bundle, a apitest.Account) map[string]st
 		"we":   we,
 		"whd":  r.String(t, "node.deliveries.edges.0.node.id"),
 		"rtp":  rtp,
+		"rte":  rte,
 		"acct": a.ID,
 		"cus":  c.CustomerID,
 		"pm":   c.PaymentMethodID,
@@ -68,7 +72,7 @@ func objectsOf(t *testing.T, b *apitest.Bundle, a apitest.Account) map[string]st
 // connections names the connection that lists each type, if any.
 var connections = map[string]string{
 	"cus": "customers", "pm": "paymentMethods", "mdt": "mandates", "osp": "offSessionPayments",
-	"prc": "processors", "evt": "events", "clk": "testClocks", "rtp": "retryPolicies", "we": "webhookEndpoints",
+	"prc": "processors", "evt": "events", "clk": "testClocks", "rtp": "retryPolicies", "we": "webhookEndpoints", "rte": "routes",
 }
 
 // TestRule6TenancyEveryTypeIsInvisibleAcrossAccounts walks every node type:
@@ -130,6 +134,10 @@ func TestRule6TenancyEveryTypeIsInvisibleAcrossAccounts(t *testing.T) {
 				map[string]any{"in": apitest.PaymentInput(apitest.Chain{CustomerID: mine["cus"], PaymentMethodID: mine["pm"], MandateID: mine["mdt"]}, 100, map[string]any{"retryPolicyID": theirs["rtp"]})}},
 			{"savePaymentMethod replacing B's payment method", `mutation($in: SavePaymentMethodInput!) { savePaymentMethod(input: $in) { id } }`,
 				map[string]any{"in": map[string]any{"customerID": mine["cus"], "replacesPaymentMethodID": theirs["pm"], "card": card(), "processorTokens": []any{map[string]any{"processorID": b.A.ProcessorID, "token": "pm_card_visa"}}}}},
+			{"createRoute on B's processor", `mutation($p: ID!) { createRoute(input: {name: "x", priority: 2, strategy: priority, processors: [{processorID: $p}]}) { id } }`, map[string]any{"p": theirs["prc"]}},
+			{"updateRoute of B", `mutation($id: ID!) { updateRoute(id: $id, input: {enabled: false}) { id } }`, map[string]any{"id": theirs["rte"]}},
+			{"deleteRoute of B", `mutation($id: ID!) { deleteRoute(id: $id) }`, map[string]any{"id": theirs["rte"]}},
+			{"updateProcessor of B", `mutation($id: ID!) { updateProcessor(id: $id, input: {enabled: false}) { id } }`, map[string]any{"id": theirs["prc"]}},
 			{"revokeMandate of B", `mutation($id: ID!) { revokeMandate(id: $id) { id } }`, map[string]any{"id": theirs["mdt"]}},
 			{"createOffSessionPayment on B's objects", `mutation($in: CreateOffSessionPaymentInput!) { createOffSessionPayment(input: $in) { id } }`,
 				map[string]any{"in": apitest.PaymentInput(chainB, 100, nil)}},
@@ -143,6 +151,8 @@ func TestRule6TenancyEveryTypeIsInvisibleAcrossAccounts(t *testing.T) {
 			require.Equal(t, "NOT_FOUND", r.RequireError(t, "NOT_FOUND").Code(), m.name)
 		}
 		// B's objects did not change.
+		r = b.Do(t, b.B.Keys.Secret, `query($id: ID!) { node(id: $id) { ... on Route { enabled } } }`, map[string]any{"id": theirs["rte"]})
+		require.Equal(t, true, r.Get(t, "node.enabled"))
 		p := b.Payment(t, b.B.Keys.Secret, theirs["osp"])
 		require.Equal(t, "requires_capture", p["status"])
 		r = b.Do(t, b.B.Keys.Secret, `query($id: ID!) { node(id: $id) { ... on Mandate { status } } }`, map[string]any{"id": theirs["mdt"]})

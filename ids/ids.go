@@ -30,6 +30,7 @@ var tables = map[string]string{
 	"evt":  "events",
 	"clk":  "test_clocks",
 	"rtp":  "retry_policies",
+	"rte":  "routes",
 	"we":   "webhook_endpoints",
 	"whd":  "webhook_deliveries",
 	"idk":  "idempotency_keys",

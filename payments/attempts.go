@@ -15,6 +15,7 @@ import (
 	"github.com/offsession/offsession/ent/schema/schematype"
 	"github.com/offsession/offsession/processors"
 	"github.com/offsession/offsession/retry"
+	"github.com/offsession/offsession/routing"
 	"github.com/offsession/offsession/viewer"
 )
 
@@ -84,7 +85,7 @@ func (s *Service) startAttempt(ctx context.Context, p *ent.OffSessionPayment, no
 	var (
 		att      *ent.Attempt
 		pm       *ent.PaymentMethod
-		proc     *ent.Processor
+		cascade  []*ent.Processor
 		wait     bool
 		deferred *time.Time
 	)
@@ -126,15 +127,18 @@ func (s *Service) startAttempt(ctx context.Context, p *ent.OffSessionPayment, no
 				return s.reschedule(ctx, tx, p, allowed, plan, owner)
 			}
 		}
-		var decision schematype.RoutingDecision
-		proc, decision, err = s.route(ctx, tx.Client(), pm)
+		plan, err := s.router.Plan(ctx, tx.Client(), routing.Input{
+			PaymentID: p.ID, Amount: p.Amount, Currency: p.Currency, Cadence: string(p.Cadence),
+			Metadata: p.Metadata, PaymentMethod: pm, Now: now,
+		})
 		if err != nil {
 			return err
 		}
-		if proc == nil {
+		if len(plan.Processors) == 0 {
 			wait = true
 			return nil
 		}
+		cascade = plan.Processors
 		number := p.AttemptCount + 1
 		scheduled := now
 		if p.NextAttemptAt != nil {
@@ -144,13 +148,14 @@ func (s *Service) startAttempt(ctx context.Context, p *ent.OffSessionPayment, no
 			SetAccountID(p.AccountID).
 			SetPaymentID(p.ID).
 			SetNumber(number).
-			SetProcessorID(proc.ID).
+			SetProcessorID(cascade[0].ID).
 			SetIdempotencyKey(attemptKey(p.ID, number)).
 			SetCardFingerprint(pm.Fingerprint).
 			SetCardNetwork(string(pm.Brand)).
+			SetSegment(routing.Segment(pm, p.Currency)).
 			SetScheduledAt(scheduled).
 			SetStartedAt(now).
-			SetRouting(decision).
+			SetRouting(plan.Record).
 			SetScheduling(p.NextAttemptPlan).
 			Save(ctx)
 		if err != nil {
@@ -177,38 +182,13 @@ func (s *Service) startAttempt(ctx context.Context, p *ent.OffSessionPayment, no
 	if att == nil || deferred != nil {
 		return nil // failed before an attempt, or moved later
 	}
-	return s.callProcessor(ctx, p, att, pm, proc, now, owner)
+	return s.callProcessor(ctx, p, att, pm, cascade, now, owner)
 }
 
 // attemptKey is the processor idempotency key of an attempt: stable, so any
 // repeat of the call after a crash sends the same key.
 func attemptKey(paymentID string, number int) string {
 	return fmt.Sprintf("%s-%d", paymentID, number)
-}
-
-// route picks the processor for an attempt: the first enabled processor, in
-// the order of the payment method's tokens, that holds a token for it.
-func (s *Service) route(ctx context.Context, db *ent.Client, pm *ent.PaymentMethod) (*ent.Processor, schematype.RoutingDecision, error) {
-	d := schematype.RoutingDecision{Strategy: "first_eligible"}
-	for _, t := range pm.ProcessorTokens {
-		p, err := db.Processor.Query().Where(processor.ID(t.ProcessorID)).Only(ctx)
-		if ent.IsNotFound(err) {
-			d.Candidates = append(d.Candidates, schematype.RoutingCandidate{ProcessorID: t.ProcessorID, Reason: "processor deleted"})
-			continue
-		}
-		if err != nil {
-			return nil, d, fmt.Errorf("read processor %s: %w", t.ProcessorID, err)
-		}
-		if !p.Enabled {
-			d.Candidates = append(d.Candidates, schematype.RoutingCandidate{ProcessorID: p.ID, Reason: "disabled"})
-			continue
-		}
-		d.Candidates = append(d.Candidates, schematype.RoutingCandidate{ProcessorID: p.ID, Eligible: true, Score: 1, Reason: "first enabled processor holding a token"})
-		d.Reason = fmt.Sprintf("%s is the first enabled processor that holds a token for the payment method", p.ID)
-		return p, d, nil
-	}
-	d.Reason = "no enabled processor holds a token for the payment method"
-	return nil, d, nil
 }
 
 // resumeAttempt repeats the processor call of an attempt left in flight, with
@@ -224,43 +204,108 @@ func (s *Service) resumeAttempt(ctx context.Context, p *ent.OffSessionPayment, n
 	if err != nil {
 		return fmt.Errorf("read payment method: %w", err)
 	}
-	proc, err := s.db.Processor.Get(ctx, *att.ProcessorID)
+	// The processor the attempt is on, then the rest of its cascade.
+	var ids []string
+	from := false
+	for _, c := range att.Routing.Candidates {
+		if c.ProcessorID == *att.ProcessorID {
+			from = true
+		}
+		if from && c.Eligible {
+			ids = append(ids, c.ProcessorID)
+		}
+	}
+	if !from {
+		ids = []string{*att.ProcessorID}
+	}
+	procs, err := s.db.Processor.Query().Where(processor.IDIn(ids...)).All(ctx)
 	if err != nil {
-		return fmt.Errorf("read processor: %w", err)
+		return fmt.Errorf("read processors: %w", err)
+	}
+	cascade := make([]*ent.Processor, 0, len(ids))
+	for _, id := range ids {
+		for _, pr := range procs {
+			if pr.ID == id {
+				cascade = append(cascade, pr)
+			}
+		}
+	}
+	if len(cascade) == 0 || cascade[0].ID != *att.ProcessorID {
+		return fmt.Errorf("the processor of attempt %s is gone", att.ID)
 	}
 	s.log.InfoContext(ctx, "repeating an attempt left in flight", "payment", p.ID, "attempt", att.ID, "idempotency_key", att.IdempotencyKey)
-	return s.callProcessor(ctx, p, att, pm, proc, now, owner)
+	return s.callProcessor(ctx, p, att, pm, cascade, now, owner)
 }
 
 // callProcessor makes the processor call of att, outside any transaction,
-// then records its outcome.
-func (s *Service) callProcessor(ctx context.Context, p *ent.OffSessionPayment, att *ent.Attempt, pm *ent.PaymentMethod, proc *ent.Processor, now time.Time, owner string) error {
-	conn, err := s.processors.Connector(proc)
-	if err != nil {
-		return err
-	}
-	req := processors.AuthorizeRequest{
-		IdempotencyKey:            att.IdempotencyKey,
-		Amount:                    p.Amount,
-		Currency:                  p.Currency,
-		ManualCapture:             p.CaptureMethod == offsessionpayment.CaptureMethodManual,
-		Cadence:                   string(p.Cadence),
-		Description:               p.Description,
-		StatementDescriptorSuffix: p.StatementDescriptorSuffix,
-		Metadata:                  p.Metadata,
-		At:                        now,
-	}
-	for _, t := range pm.ProcessorTokens {
-		if t.ProcessorID == proc.ID {
-			req.Token, req.NetworkTransactionID = t.Token, t.NetworkTransactionID
+// then records its outcome. A technical failure that the processor reports
+// (it did not process the request) fails over, within the attempt and with
+// the same idempotency key, to the next processor of the cascade; an
+// unknown outcome never does, since the first processor may have charged.
+func (s *Service) callProcessor(ctx context.Context, p *ent.OffSessionPayment, att *ent.Attempt, pm *ent.PaymentMethod, cascade []*ent.Processor, now time.Time, owner string) error {
+	segment := routing.Segment(pm, p.Currency)
+	for {
+		proc := cascade[0]
+		conn, err := s.processors.Connector(proc)
+		if err != nil {
+			return err
 		}
+		req := processors.AuthorizeRequest{
+			IdempotencyKey:            att.IdempotencyKey,
+			Amount:                    p.Amount,
+			Currency:                  p.Currency,
+			ManualCapture:             p.CaptureMethod == offsessionpayment.CaptureMethodManual,
+			Cadence:                   string(p.Cadence),
+			Description:               p.Description,
+			StatementDescriptorSuffix: p.StatementDescriptorSuffix,
+			Metadata:                  p.Metadata,
+			CardBrand:                 string(pm.Brand),
+			CardFunding:               string(pm.Funding),
+			CardCountry:               pm.IssuingCountry,
+			At:                        now,
+		}
+		for _, t := range pm.ProcessorTokens {
+			if t.ProcessorID == proc.ID {
+				req.Token, req.NetworkTransactionID = t.Token, t.NetworkTransactionID
+			}
+		}
+		callCtx, cancel := context.WithTimeout(ctx, s.cfg.ProcessorTimeout)
+		started := s.clock.Now()
+		out, callErr := conn.Authorize(callCtx, req)
+		cancel()
+		latency := s.clock.Since(started)
+		if callErr != nil {
+			return s.finishAttempt(ctx, p.ID, att.ID, out, callErr, latency, owner)
+		}
+		cls := retry.Classify(out)
+		s.router.Stats().Observe(routing.Observation{ProcessorID: proc.ID, Segment: segment, At: s.now(), Class: cls.Class, DeclineCode: out.DeclineCode})
+		if cls.Class == retry.Technical && out.Result == processors.TechnicalError && len(cascade) > 1 {
+			if att, err = s.failover(ctx, att, proc.ID, cascade[1].ID, out.Message, now); err != nil {
+				return err
+			}
+			cascade = cascade[1:]
+			continue
+		}
+		return s.finishAttempt(ctx, p.ID, att.ID, out, nil, latency, owner)
 	}
-	callCtx, cancel := context.WithTimeout(ctx, s.cfg.ProcessorTimeout)
-	started := s.clock.Now()
-	out, callErr := conn.Authorize(callCtx, req)
-	cancel()
-	latency := s.clock.Since(started)
-	return s.finishAttempt(ctx, p.ID, att.ID, out, callErr, latency, owner)
+}
+
+// failover moves an attempt in flight from one processor to the next,
+// recording why, before the next is called.
+func (s *Service) failover(ctx context.Context, att *ent.Attempt, from, to, why string, now time.Time) (*ent.Attempt, error) {
+	rec := att.Routing
+	rec.Failovers = append(rec.Failovers, schematype.Failover{ProcessorID: from, At: now, Reason: "technical failure: " + why})
+	rec.Reason += "; failed over from " + from + " to " + to
+	next, err := s.db.Attempt.UpdateOne(att).
+		Where(attempt.ProcessorID(from)).
+		SetProcessorID(to).
+		SetRouting(rec).
+		Save(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("fail attempt %s over to %s: %w", att.ID, to, err)
+	}
+	s.log.WarnContext(ctx, "processor failed technically; failing over within the attempt", "attempt", att.ID, "from", from, "to", to)
+	return next, nil
 }
 
 // finishAttempt records a processor's answer on the attempt, once, and moves

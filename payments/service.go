@@ -23,6 +23,7 @@ import (
 	"github.com/offsession/offsession/idempotency"
 	"github.com/offsession/offsession/processors"
 	"github.com/offsession/offsession/retry"
+	"github.com/offsession/offsession/routing"
 	"github.com/offsession/offsession/storage"
 )
 
@@ -53,6 +54,9 @@ type Config struct {
 	// call whose outcome is unknown. Default UnknownOutcomeBackoffDefault
 	// (15 s).
 	UnknownOutcomeBackoff time.Duration
+	// Router picks each attempt's processors; default a router with
+	// default statistics.
+	Router *routing.Router
 	// SmartPlanner plans the smart strategy's retries; nil until a retry
 	// model is available, when the heuristic stands in.
 	SmartPlanner retry.Planner
@@ -74,6 +78,9 @@ func (c Config) WithDefaults() Config {
 	}
 	if c.UnknownOutcomeBackoff == 0 {
 		c.UnknownOutcomeBackoff = UnknownOutcomeBackoffDefault
+	}
+	if c.Router == nil {
+		c.Router = routing.NewRouter(routing.NewStats(routing.StatsConfig{}), uint64(time.Now().UnixNano()))
 	}
 	if c.Owner == "" {
 		host, _ := os.Hostname()
@@ -99,6 +106,7 @@ type Service struct {
 	processors *processors.Registry
 	keys       *idempotency.Keys
 	retry      *retry.Engine
+	router     *routing.Router
 	log        *slog.Logger
 	cfg        Config
 }
@@ -116,6 +124,7 @@ func New(store *storage.Store, clock clockwork.Clock, registry *processors.Regis
 		processors: registry,
 		keys:       idempotency.New(store.Client, clock, cfg.IdempotencyKeyTTL),
 		retry:      retry.NewEngine(cfg.SmartPlanner),
+		router:     cfg.Router,
 		log:        log,
 		cfg:        cfg,
 	}, nil

@@ -50,6 +50,8 @@ type AuthorizeRequest struct {
 	Description               string
 	StatementDescriptorSuffix string
 	Metadata                  map[string]string
+	// The card, as far as a processor would know it from the token.
+	CardBrand, CardFunding, CardCountry string
 	// At is the time on the payment's clock (a test clock's, or the wall
 	// clock's): connectors that simulate take time from it alone.
 	At time.Time
@@ -112,6 +114,8 @@ func (r *Registry) Connector(p *ent.Processor) (Connector, error) {
 	switch p.Type {
 	case processor.TypeSimulator:
 		return newSimulator(r.db, p), nil
+	case processor.TypeStripe:
+		return newStripeConnector(p)
 	default:
 		return nil, fmt.Errorf("processor %s: connector %q is not available", p.ID, p.Type)
 	}

@@ -3,6 +3,7 @@ package processors
 import (
 	"context"
 	"fmt"
+	"hash/fnv"
 	"strconv"
 	"strings"
 	"time"
@@ -71,6 +72,11 @@ type simulator struct {
 	// the charge is made, as a network failure would: the caller cannot
 	// tell whether it was charged.
 	dropFirstResponse bool
+	// settings holds decline_rate (the share of approvals this processor
+	// turns into do_not_honor), also per brand (decline_rate:visa) and per
+	// segment (decline_rate:visa/credit/US/usd): processors differ in how
+	// well they get cards approved.
+	settings map[string]string
 }
 
 func newSimulator(db *ent.Client, p *ent.Processor) *simulator {
@@ -80,6 +86,7 @@ func newSimulator(db *ent.Client, p *ent.Processor) *simulator {
 	}
 	s.outage = p.Settings["outage"] == "true"
 	s.dropFirstResponse = p.Settings["drop_first_response"] == "true"
+	s.settings = p.Settings
 	return s
 }
 
@@ -110,6 +117,9 @@ func (s *simulator) Authorize(ctx context.Context, req AuthorizeRequest) (Outcom
 			out = unknownToken
 		}
 	}
+	if out.Result == Approved && draw(s.processorID, req.IdempotencyKey) < s.declineRate(req) {
+		out = Outcome{Result: Declined, DeclineCode: "do_not_honor", NetworkDeclineCode: "05"}
+	}
 	out.Reference = "sim_" + req.IdempotencyKey
 	err := s.db.SimulatorCharge.Create().
 		SetProcessorID(s.processorID).
@@ -138,6 +148,25 @@ func (s *simulator) Authorize(ctx context.Context, req AuthorizeRequest) (Outcom
 		return Outcome{}, fmt.Errorf("simulator: response lost: %w", ErrUnknownOutcome)
 	}
 	return out, nil
+}
+
+// declineRate is the most specific decline rate set for the request's card.
+func (s *simulator) declineRate(req AuthorizeRequest) float64 {
+	segment := strings.Join([]string{req.CardBrand, req.CardFunding, req.CardCountry, req.Currency}, "/")
+	for _, key := range []string{"decline_rate:" + segment, "decline_rate:" + req.CardBrand, "decline_rate"} {
+		if v, err := strconv.ParseFloat(s.settings[key], 64); err == nil {
+			return v
+		}
+	}
+	return 0
+}
+
+// draw maps a processor and key to [0, 1) evenly and repeatably: the same
+// call always draws the same.
+func draw(processorID, key string) float64 {
+	h := fnv.New64a()
+	_, _ = h.Write([]byte(processorID + "/" + key))
+	return float64(h.Sum64()>>11) / (1 << 53)
 }
 
 // replay returns the outcome recorded for the request's idempotency key, or

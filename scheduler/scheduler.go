@@ -20,7 +20,9 @@ import (
 	"github.com/jonboulle/clockwork"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/offsession/offsession/ent"
 	"github.com/offsession/offsession/payments"
+	"github.com/offsession/offsession/routing"
 	"github.com/offsession/offsession/viewer"
 	"github.com/offsession/offsession/webhooks"
 )
@@ -37,6 +39,7 @@ const (
 	JobExpireIdempotencyKeys = "expire-idempotency-keys"
 	JobResumeTestClocks      = "resume-test-clocks"
 	JobDeliverWebhooks       = "deliver-webhooks"
+	JobRefreshRoutingStats   = "refresh-routing-stats"
 )
 
 // Config tunes the scheduler. Zero fields take their defaults.
@@ -68,6 +71,14 @@ func (c Config) WithDefaults() Config {
 	return c
 }
 
+// Jobs are what the scheduler runs.
+type Jobs struct {
+	Payments *payments.Service
+	Webhooks *webhooks.Deliverer
+	Router   *routing.Router
+	DB       *ent.Client
+}
+
 // Scheduler runs the background jobs.
 type Scheduler struct {
 	cron     gocron.Scheduler
@@ -79,8 +90,12 @@ type Scheduler struct {
 	started  atomic.Bool
 }
 
+// routingWindow is how far back the routing statistics are rebuilt from.
+const routingWindow = time.Hour
+
 // New returns a scheduler; Start runs it.
-func New(svc *payments.Service, deliverer *webhooks.Deliverer, clock clockwork.Clock, log *slog.Logger, cfg Config) (*Scheduler, error) {
+func New(jobs Jobs, clock clockwork.Clock, log *slog.Logger, cfg Config) (*Scheduler, error) {
+	svc, deliverer := jobs.Payments, jobs.Webhooks
 	cfg = cfg.WithDefaults()
 	cron, err := gocron.NewScheduler(gocron.WithClock(clock), gocron.WithStopTimeout(30*time.Second))
 	if err != nil {
@@ -94,7 +109,7 @@ func New(svc *payments.Service, deliverer *webhooks.Deliverer, clock clockwork.C
 		}
 		return opts
 	}
-	jobs := []struct {
+	specs := []struct {
 		every time.Duration
 		task  func(context.Context) error
 		opts  []gocron.JobOption
@@ -109,8 +124,15 @@ func New(svc *payments.Service, deliverer *webhooks.Deliverer, clock clockwork.C
 		}},
 		{10 * time.Minute, s.expireIdempotencyKeys, singleton(JobExpireIdempotencyKeys)},
 		{time.Minute, svc.ResumeTestClocks, append(singleton(JobResumeTestClocks), gocron.WithStartAt(gocron.WithStartImmediately()))},
+		// Every replica keeps its own copy of the routing statistics.
+		{30 * time.Second, func(ctx context.Context) error {
+			return jobs.Router.Refresh(ctx, jobs.DB, clock.Now(), routingWindow)
+		}, []gocron.JobOption{
+			gocron.WithName(JobRefreshRoutingStats), gocron.WithSingletonMode(gocron.LimitModeReschedule),
+			gocron.WithStartAt(gocron.WithStartImmediately()),
+		}},
 	}
-	for _, j := range jobs {
+	for _, j := range specs {
 		task := j.task
 		if _, err := cron.NewJob(gocron.DurationJob(j.every), gocron.NewTask(func(ctx context.Context) {
 			// Background work is offsession's own: it spans accounts.

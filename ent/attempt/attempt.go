@@ -34,6 +34,8 @@ const (
 	FieldCardFingerprint = "card_fingerprint"
 	// FieldCardNetwork holds the string denoting the card_network field in the database.
 	FieldCardNetwork = "card_network"
+	// FieldSegment holds the string denoting the segment field in the database.
+	FieldSegment = "segment"
 	// FieldIdempotencyKey holds the string denoting the idempotency_key field in the database.
 	FieldIdempotencyKey = "idempotency_key"
 	// FieldOutcome holds the string denoting the outcome field in the database.
@@ -95,6 +97,7 @@ var Columns = []string{
 	FieldProcessorID,
 	FieldCardFingerprint,
 	FieldCardNetwork,
+	FieldSegment,
 	FieldIdempotencyKey,
 	FieldOutcome,
 	FieldDeclineClass,
@@ -137,6 +140,8 @@ var (
 	UpdateDefaultUpdatedAt func() time.Time
 	// AccountIDValidator is a validator for the "account_id" field. It is called by the builders before save.
 	AccountIDValidator func(string) error
+	// DefaultSegment holds the default value on creation for the "segment" field.
+	DefaultSegment string
 	// DefaultID holds the default value on creation for the "id" field.
 	DefaultID func() string
 	// IDValidator is a validator for the "id" field. It is called by the builders before save.
@@ -242,6 +247,11 @@ func ByCardFingerprint(opts ...sql.OrderTermOption) OrderOption {
 // ByCardNetwork orders the results by the card_network field.
 func ByCardNetwork(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldCardNetwork, opts...).ToFunc()
+}
+
+// BySegment orders the results by the segment field.
+func BySegment(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldSegment, opts...).ToFunc()
 }
 
 // ByIdempotencyKey orders the results by the idempotency_key field.

@@ -105,6 +105,11 @@ func CardNetwork(v string) predicate.Attempt {
 	return predicate.Attempt(sql.FieldEQ(FieldCardNetwork, v))
 }
 
+// Segment applies equality check predicate on the "segment" field. It's identical to SegmentEQ.
+func Segment(v string) predicate.Attempt {
+	return predicate.Attempt(sql.FieldEQ(FieldSegment, v))
+}
+
 // IdempotencyKey applies equality check predicate on the "idempotency_key" field. It's identical to IdempotencyKeyEQ.
 func IdempotencyKey(v string) predicate.Attempt {
 	return predicate.Attempt(sql.FieldEQ(FieldIdempotencyKey, v))
@@ -608,6 +613,71 @@ func CardNetworkEqualFold(v string) predicate.Attempt {
 // CardNetworkContainsFold applies the ContainsFold predicate on the "card_network" field.
 func CardNetworkContainsFold(v string) predicate.Attempt {
 	return predicate.Attempt(sql.FieldContainsFold(FieldCardNetwork, v))
+}
+
+// SegmentEQ applies the EQ predicate on the "segment" field.
+func SegmentEQ(v string) predicate.Attempt {
+	return predicate.Attempt(sql.FieldEQ(FieldSegment, v))
+}
+
+// SegmentNEQ applies the NEQ predicate on the "segment" field.
+func SegmentNEQ(v string) predicate.Attempt {
+	return predicate.Attempt(sql.FieldNEQ(FieldSegment, v))
+}
+
+// SegmentIn applies the In predicate on the "segment" field.
+func SegmentIn(vs ...string) predicate.Attempt {
+	return predicate.Attempt(sql.FieldIn(FieldSegment, vs...))
+}
+
+// SegmentNotIn applies the NotIn predicate on the "segment" field.
+func SegmentNotIn(vs ...string) predicate.Attempt {
+	return predicate.Attempt(sql.FieldNotIn(FieldSegment, vs...))
+}
+
+// SegmentGT applies the GT predicate on the "segment" field.
+func SegmentGT(v string) predicate.Attempt {
+	return predicate.Attempt(sql.FieldGT(FieldSegment, v))
+}
+
+// SegmentGTE applies the GTE predicate on the "segment" field.
+func SegmentGTE(v string) predicate.Attempt {
+	return predicate.Attempt(sql.FieldGTE(FieldSegment, v))
+}
+
+// SegmentLT applies the LT predicate on the "segment" field.
+func SegmentLT(v string) predicate.Attempt {
+	return predicate.Attempt(sql.FieldLT(FieldSegment, v))
+}
+
+// SegmentLTE applies the LTE predicate on the "segment" field.
+func SegmentLTE(v string) predicate.Attempt {
+	return predicate.Attempt(sql.FieldLTE(FieldSegment, v))
+}
+
+// SegmentContains applies the Contains predicate on the "segment" field.
+func SegmentContains(v string) predicate.Attempt {
+	return predicate.Attempt(sql.FieldContains(FieldSegment, v))
+}
+
+// SegmentHasPrefix applies the HasPrefix predicate on the "segment" field.
+func SegmentHasPrefix(v string) predicate.Attempt {
+	return predicate.Attempt(sql.FieldHasPrefix(FieldSegment, v))
+}
+
+// SegmentHasSuffix applies the HasSuffix predicate on the "segment" field.
+func SegmentHasSuffix(v string) predicate.Attempt {
+	return predicate.Attempt(sql.FieldHasSuffix(FieldSegment, v))
+}
+
+// SegmentEqualFold applies the EqualFold predicate on the "segment" field.
+func SegmentEqualFold(v string) predicate.Attempt {
+	return predicate.Attempt(sql.FieldEqualFold(FieldSegment, v))
+}
+
+// SegmentContainsFold applies the ContainsFold predicate on the "segment" field.
+func SegmentContainsFold(v string) predicate.Attempt {
+	return predicate.Attempt(sql.FieldContainsFold(FieldSegment, v))
 }
 
 // IdempotencyKeyEQ applies the EQ predicate on the "idempotency_key" field.

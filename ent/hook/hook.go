@@ -141,6 +141,18 @@ func (f RetryPolicyFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value,
 	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.RetryPolicyMutation", m)
 }
 
+// The RouteFunc type is an adapter to allow the use of ordinary
+// function as Route mutator.
+type RouteFunc func(context.Context, *ent.RouteMutation) (ent.Value, error)
+
+// Mutate calls f(ctx, m).
+func (f RouteFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+	if mv, ok := m.(*ent.RouteMutation); ok {
+		return f(ctx, mv)
+	}
+	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.RouteMutation", m)
+}
+
 // The SimulatorChargeFunc type is an adapter to allow the use of ordinary
 // function as SimulatorCharge mutator.
 type SimulatorChargeFunc func(context.Context, *ent.SimulatorChargeMutation) (ent.Value, error)

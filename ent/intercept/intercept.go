@@ -20,6 +20,7 @@ import (
 	"github.com/offsession/offsession/ent/predicate"
 	"github.com/offsession/offsession/ent/processor"
 	"github.com/offsession/offsession/ent/retrypolicy"
+	"github.com/offsession/offsession/ent/route"
 	"github.com/offsession/offsession/ent/simulatorcharge"
 	"github.com/offsession/offsession/ent/testclock"
 	"github.com/offsession/offsession/ent/webhookdelivery"
@@ -379,6 +380,33 @@ func (f TraverseRetryPolicy) Traverse(ctx context.Context, q ent.Query) error {
 	return fmt.Errorf("unexpected query type %T. expect *ent.RetryPolicyQuery", q)
 }
 
+// The RouteFunc type is an adapter to allow the use of ordinary function as a Querier.
+type RouteFunc func(context.Context, *ent.RouteQuery) (ent.Value, error)
+
+// Query calls f(ctx, q).
+func (f RouteFunc) Query(ctx context.Context, q ent.Query) (ent.Value, error) {
+	if q, ok := q.(*ent.RouteQuery); ok {
+		return f(ctx, q)
+	}
+	return nil, fmt.Errorf("unexpected query type %T. expect *ent.RouteQuery", q)
+}
+
+// The TraverseRoute type is an adapter to allow the use of ordinary function as Traverser.
+type TraverseRoute func(context.Context, *ent.RouteQuery) error
+
+// Intercept is a dummy implementation of Intercept that returns the next Querier in the pipeline.
+func (f TraverseRoute) Intercept(next ent.Querier) ent.Querier {
+	return next
+}
+
+// Traverse calls f(ctx, q).
+func (f TraverseRoute) Traverse(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.RouteQuery); ok {
+		return f(ctx, q)
+	}
+	return fmt.Errorf("unexpected query type %T. expect *ent.RouteQuery", q)
+}
+
 // The SimulatorChargeFunc type is an adapter to allow the use of ordinary function as a Querier.
 type SimulatorChargeFunc func(context.Context, *ent.SimulatorChargeQuery) (ent.Value, error)
 
@@ -512,6 +540,8 @@ func NewQuery(q ent.Query) (Query, error) {
 		return &query[*ent.ProcessorQuery, predicate.Processor, processor.OrderOption]{typ: ent.TypeProcessor, tq: q}, nil
 	case *ent.RetryPolicyQuery:
 		return &query[*ent.RetryPolicyQuery, predicate.RetryPolicy, retrypolicy.OrderOption]{typ: ent.TypeRetryPolicy, tq: q}, nil
+	case *ent.RouteQuery:
+		return &query[*ent.RouteQuery, predicate.Route, route.OrderOption]{typ: ent.TypeRoute, tq: q}, nil
 	case *ent.SimulatorChargeQuery:
 		return &query[*ent.SimulatorChargeQuery, predicate.SimulatorCharge, simulatorcharge.OrderOption]{typ: ent.TypeSimulatorCharge, tq: q}, nil
 	case *ent.TestClockQuery:

@@ -56,6 +56,7 @@ var (
 		{Name: "number", Type: field.TypeInt},
 		{Name: "card_fingerprint", Type: field.TypeString},
 		{Name: "card_network", Type: field.TypeString},
+		{Name: "segment", Type: field.TypeString, Default: ""},
 		{Name: "idempotency_key", Type: field.TypeString, Unique: true},
 		{Name: "outcome", Type: field.TypeEnum, Enums: []string{"in_flight", "approved", "declined", "technical_error"}, Default: "in_flight"},
 		{Name: "decline_class", Type: field.TypeEnum, Nullable: true, Enums: []string{"soft", "needs_new_card_data", "hard", "technical"}},
@@ -81,13 +82,13 @@ var (
 		ForeignKeys: []*schema.ForeignKey{
 			{
 				Symbol:     "attempts_off_session_payments_attempts",
-				Columns:    []*schema.Column{AttemptsColumns[21]},
+				Columns:    []*schema.Column{AttemptsColumns[22]},
 				RefColumns: []*schema.Column{OffSessionPaymentsColumns[0]},
 				OnDelete:   schema.NoAction,
 			},
 			{
 				Symbol:     "attempts_processors_attempts",
-				Columns:    []*schema.Column{AttemptsColumns[22]},
+				Columns:    []*schema.Column{AttemptsColumns[23]},
 				RefColumns: []*schema.Column{ProcessorsColumns[0]},
 				OnDelete:   schema.SetNull,
 			},
@@ -101,12 +102,17 @@ var (
 			{
 				Name:    "attempt_payment_id_number",
 				Unique:  true,
-				Columns: []*schema.Column{AttemptsColumns[21], AttemptsColumns[4]},
+				Columns: []*schema.Column{AttemptsColumns[22], AttemptsColumns[4]},
 			},
 			{
 				Name:    "attempt_account_id_card_fingerprint_started_at",
 				Unique:  false,
-				Columns: []*schema.Column{AttemptsColumns[3], AttemptsColumns[5], AttemptsColumns[16]},
+				Columns: []*schema.Column{AttemptsColumns[3], AttemptsColumns[5], AttemptsColumns[17]},
+			},
+			{
+				Name:    "attempt_finished_at",
+				Unique:  false,
+				Columns: []*schema.Column{AttemptsColumns[18]},
 			},
 		},
 	}
@@ -471,6 +477,34 @@ var (
 			},
 		},
 	}
+	// RoutesColumns holds the columns for the "routes" table.
+	RoutesColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeString},
+		{Name: "created_at", Type: field.TypeTime},
+		{Name: "updated_at", Type: field.TypeTime},
+		{Name: "account_id", Type: field.TypeString},
+		{Name: "name", Type: field.TypeString},
+		{Name: "priority", Type: field.TypeInt},
+		{Name: "enabled", Type: field.TypeBool, Default: true},
+		{Name: "conditions", Type: field.TypeJSON},
+		{Name: "strategy", Type: field.TypeEnum, Enums: []string{"priority", "volume_split", "auto"}},
+		{Name: "processors", Type: field.TypeJSON},
+		{Name: "exploration_share", Type: field.TypeFloat64, Default: 0.05},
+		{Name: "cost_aware", Type: field.TypeBool, Default: false},
+	}
+	// RoutesTable holds the schema information for the "routes" table.
+	RoutesTable = &schema.Table{
+		Name:       "routes",
+		Columns:    RoutesColumns,
+		PrimaryKey: []*schema.Column{RoutesColumns[0]},
+		Indexes: []*schema.Index{
+			{
+				Name:    "route_account_id_created_at",
+				Unique:  false,
+				Columns: []*schema.Column{RoutesColumns[3], RoutesColumns[1]},
+			},
+		},
+	}
 	// SimulatorChargesColumns holds the columns for the "simulator_charges" table.
 	SimulatorChargesColumns = []*schema.Column{
 		{Name: "id", Type: field.TypeString},
@@ -612,6 +646,7 @@ var (
 		PaymentMethodsTable,
 		ProcessorsTable,
 		RetryPoliciesTable,
+		RoutesTable,
 		SimulatorChargesTable,
 		TestClocksTable,
 		WebhookDeliveriesTable,

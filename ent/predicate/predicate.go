@@ -39,6 +39,9 @@ type Processor func(*sql.Selector)
 // RetryPolicy is the predicate function for retrypolicy builders.
 type RetryPolicy func(*sql.Selector)
 
+// Route is the predicate function for route builders.
+type Route func(*sql.Selector)
+
 // SimulatorCharge is the predicate function for simulatorcharge builders.
 type SimulatorCharge func(*sql.Selector)
 

@@ -16,6 +16,7 @@ import (
 	"github.com/offsession/offsession/ent/paymentmethod"
 	"github.com/offsession/offsession/ent/processor"
 	"github.com/offsession/offsession/ent/retrypolicy"
+	"github.com/offsession/offsession/ent/route"
 	"github.com/offsession/offsession/ent/schema"
 	"github.com/offsession/offsession/ent/simulatorcharge"
 	"github.com/offsession/offsession/ent/testclock"
@@ -128,6 +129,10 @@ func init() {
 	attemptDescAccountID := attemptMixinFields2[0].Descriptor()
 	// attempt.AccountIDValidator is a validator for the "account_id" field. It is called by the builders before save.
 	attempt.AccountIDValidator = attemptDescAccountID.Validators[0].(func(string) error)
+	// attemptDescSegment is the schema descriptor for segment field.
+	attemptDescSegment := attemptFields[5].Descriptor()
+	// attempt.DefaultSegment holds the default value on creation for the segment field.
+	attempt.DefaultSegment = attemptDescSegment.Default.(string)
 	// attemptDescID is the schema descriptor for id field.
 	attemptDescID := attemptMixinFields0[0].Descriptor()
 	// attempt.DefaultID holds the default value on creation for the id field.
@@ -458,6 +463,55 @@ func init() {
 	retrypolicy.DefaultID = retrypolicyDescID.Default.(func() string)
 	// retrypolicy.IDValidator is a validator for the "id" field. It is called by the builders before save.
 	retrypolicy.IDValidator = retrypolicyDescID.Validators[0].(func(string) error)
+	routeMixin := schema.Route{}.Mixin()
+	routeMixinHooks2 := routeMixin[2].Hooks()
+	route.Hooks[0] = routeMixinHooks2[0]
+	routeMixinInters2 := routeMixin[2].Interceptors()
+	route.Interceptors[0] = routeMixinInters2[0]
+	routeMixinFields0 := routeMixin[0].Fields()
+	_ = routeMixinFields0
+	routeMixinFields1 := routeMixin[1].Fields()
+	_ = routeMixinFields1
+	routeMixinFields2 := routeMixin[2].Fields()
+	_ = routeMixinFields2
+	routeFields := schema.Route{}.Fields()
+	_ = routeFields
+	// routeDescCreatedAt is the schema descriptor for created_at field.
+	routeDescCreatedAt := routeMixinFields1[0].Descriptor()
+	// route.DefaultCreatedAt holds the default value on creation for the created_at field.
+	route.DefaultCreatedAt = routeDescCreatedAt.Default.(func() time.Time)
+	// routeDescUpdatedAt is the schema descriptor for updated_at field.
+	routeDescUpdatedAt := routeMixinFields1[1].Descriptor()
+	// route.DefaultUpdatedAt holds the default value on creation for the updated_at field.
+	route.DefaultUpdatedAt = routeDescUpdatedAt.Default.(func() time.Time)
+	// route.UpdateDefaultUpdatedAt holds the default value on update for the updated_at field.
+	route.UpdateDefaultUpdatedAt = routeDescUpdatedAt.UpdateDefault.(func() time.Time)
+	// routeDescAccountID is the schema descriptor for account_id field.
+	routeDescAccountID := routeMixinFields2[0].Descriptor()
+	// route.AccountIDValidator is a validator for the "account_id" field. It is called by the builders before save.
+	route.AccountIDValidator = routeDescAccountID.Validators[0].(func(string) error)
+	// routeDescName is the schema descriptor for name field.
+	routeDescName := routeFields[0].Descriptor()
+	// route.NameValidator is a validator for the "name" field. It is called by the builders before save.
+	route.NameValidator = routeDescName.Validators[0].(func(string) error)
+	// routeDescEnabled is the schema descriptor for enabled field.
+	routeDescEnabled := routeFields[2].Descriptor()
+	// route.DefaultEnabled holds the default value on creation for the enabled field.
+	route.DefaultEnabled = routeDescEnabled.Default.(bool)
+	// routeDescExplorationShare is the schema descriptor for exploration_share field.
+	routeDescExplorationShare := routeFields[6].Descriptor()
+	// route.DefaultExplorationShare holds the default value on creation for the exploration_share field.
+	route.DefaultExplorationShare = routeDescExplorationShare.Default.(float64)
+	// routeDescCostAware is the schema descriptor for cost_aware field.
+	routeDescCostAware := routeFields[7].Descriptor()
+	// route.DefaultCostAware holds the default value on creation for the cost_aware field.
+	route.DefaultCostAware = routeDescCostAware.Default.(bool)
+	// routeDescID is the schema descriptor for id field.
+	routeDescID := routeMixinFields0[0].Descriptor()
+	// route.DefaultID holds the default value on creation for the id field.
+	route.DefaultID = routeDescID.Default.(func() string)
+	// route.IDValidator is a validator for the "id" field. It is called by the builders before save.
+	route.IDValidator = routeDescID.Validators[0].(func(string) error)
 	simulatorchargeMixin := schema.SimulatorCharge{}.Mixin()
 	simulatorchargeMixinFields0 := simulatorchargeMixin[0].Fields()
 	_ = simulatorchargeMixinFields0

@@ -36,10 +36,14 @@ func (Attempt) Fields() []ent.Field {
 		field.Int("number").Immutable().
 			Annotations(entgql.OrderField("NUMBER")).
 			Comment("1 for the first attempt, 2 for the first retry, ..."),
-		field.String("processor_id").Optional().Nillable().Immutable(),
+		// The processor can change while the attempt is in flight: a
+		// technical failure fails over to the next one.
+		field.String("processor_id").Optional().Nillable(),
 		field.String("card_fingerprint").Immutable().
 			Comment("The card's fingerprint: network retry budgets are counted per card."),
 		field.String("card_network").Immutable().Comment("The card's brand, whose retry rules apply."),
+		field.String("segment").Default("").Immutable().
+			Comment("brand/funding/issuing country/currency: routing keeps success rates per segment."),
 		field.String("idempotency_key").Unique().Immutable().
 			Comment("Sent to the processor; the same key is sent again if the call is repeated after a crash or timeout."),
 		field.Enum("outcome").Values("in_flight", "approved", "declined", "technical_error").Default("in_flight"),
@@ -53,7 +57,7 @@ func (Attempt) Fields() []ent.Field {
 		field.Time("started_at").Immutable(),
 		field.Time("finished_at").Optional().Nillable(),
 		field.Int64("latency_ms").Optional().Nillable(),
-		field.JSON("routing", schematype.RoutingDecision{}).Optional().Immutable().
+		field.JSON("routing", schematype.RoutingDecision{}).Optional().
 			Annotations(entgql.Type("RoutingDecision")),
 		field.JSON("scheduling", schematype.SchedulingDecision{}).Optional().Immutable().
 			Annotations(entgql.Type("SchedulingDecision")),
@@ -66,7 +70,7 @@ func (Attempt) Edges() []ent.Edge {
 		edge.From("payment", OffSessionPayment.Type).Ref("attempts").
 			Field("payment_id").Unique().Required().Immutable(),
 		edge.From("processor", Processor.Type).Ref("attempts").
-			Field("processor_id").Unique().Immutable(),
+			Field("processor_id").Unique(),
 	}
 }
 
@@ -75,6 +79,7 @@ func (Attempt) Indexes() []ent.Index {
 	return []ent.Index{
 		index.Fields("payment_id", "number").Unique(),
 		index.Fields("account_id", "card_fingerprint", "started_at"),
+		index.Fields("finished_at"),
 	}
 }
 

@@ -28,6 +28,16 @@ type RoutingDecision struct {
 	Strategy   string             `json:"strategy"`
 	Reason     string             `json:"reason"`
 	Candidates []RoutingCandidate `json:"candidates,omitempty"`
+	// Failovers are the processors that failed technically before the
+	// attempt reached the one that answered.
+	Failovers []Failover `json:"failovers,omitempty"`
+}
+
+// Failover is a processor an attempt left after a technical failure.
+type Failover struct {
+	ProcessorID string    `json:"processor_id"`
+	At          time.Time `json:"at"`
+	Reason      string    `json:"reason"`
 }
 
 // RoutingCandidate is one processor the router considered.
@@ -36,6 +46,8 @@ type RoutingCandidate struct {
 	Eligible    bool    `json:"eligible"`
 	Score       float64 `json:"score"`
 	Reason      string  `json:"reason,omitempty"`
+	// Propensity is the probability the router had of choosing it first.
+	Propensity float64 `json:"propensity,omitempty"`
 }
 
 // SchedulingDecision records why an attempt was scheduled when it was.
@@ -111,4 +123,24 @@ func UnmarshalTime(v any) (time.Time, error) {
 		return time.Time{}, apierror.Invalid("", "want a time in RFC 3339 form, such as 2026-03-01T12:00:00Z")
 	}
 	return t.UTC(), nil
+}
+
+// RouteConditions select the payments a route takes. Every condition that
+// is set must hold; an empty list or nil bound matches anything.
+type RouteConditions struct {
+	Currencies       []string  `json:"currencies,omitempty"`
+	Brands           []string  `json:"brands,omitempty"`
+	Fundings         []string  `json:"fundings,omitempty"`
+	IssuingCountries []string  `json:"issuing_countries,omitempty"`
+	AmountMin        *int64    `json:"amount_min,omitempty"`
+	AmountMax        *int64    `json:"amount_max,omitempty"`
+	Cadences         []string  `json:"cadences,omitempty"`
+	Metadata         StringMap `json:"metadata,omitempty"`
+}
+
+// RouteProcessor is one processor of a route.
+type RouteProcessor struct {
+	ProcessorID string `json:"processor_id"`
+	// Weight is the processor's share with volume_split.
+	Weight int `json:"weight,omitempty"`
 }

@@ -7,7 +7,7 @@ CREATE INDEX `apikey_account_id_created_at` ON `api_keys` (`account_id`, `create
 -- Create "accounts" table
 CREATE TABLE `accounts` (`id` text NOT NULL, `created_at` datetime NOT NULL, `updated_at` datetime NOT NULL, `name` text NOT NULL, PRIMARY KEY (`id`));
 -- Create "attempts" table
-CREATE TABLE `attempts` (`id` text NOT NULL, `created_at` datetime NOT NULL, `updated_at` datetime NOT NULL, `account_id` text NOT NULL, `number` integer NOT NULL, `card_fingerprint` text NOT NULL, `card_network` text NOT NULL, `idempotency_key` text NOT NULL, `outcome` text NOT NULL DEFAULT ('in_flight'), `decline_class` text NULL, `decline_code` text NULL, `network_advice_code` text NULL, `network_decline_code` text NULL, `processor_reference` text NULL, `message` text NULL, `scheduled_at` datetime NOT NULL, `started_at` datetime NOT NULL, `finished_at` datetime NULL, `latency_ms` integer NULL, `routing` json NULL, `scheduling` json NULL, `payment_id` text NOT NULL, `processor_id` text NULL, PRIMARY KEY (`id`), CONSTRAINT `attempts_off_session_payments_attempts` FOREIGN KEY (`payment_id`) REFERENCES `off_session_payments` (`id`) ON DELETE NO ACTION, CONSTRAINT `attempts_processors_attempts` FOREIGN KEY (`processor_id`) REFERENCES `processors` (`id`) ON DELETE SET NULL);
+CREATE TABLE `attempts` (`id` text NOT NULL, `created_at` datetime NOT NULL, `updated_at` datetime NOT NULL, `account_id` text NOT NULL, `number` integer NOT NULL, `card_fingerprint` text NOT NULL, `card_network` text NOT NULL, `segment` text NOT NULL DEFAULT (''), `idempotency_key` text NOT NULL, `outcome` text NOT NULL DEFAULT ('in_flight'), `decline_class` text NULL, `decline_code` text NULL, `network_advice_code` text NULL, `network_decline_code` text NULL, `processor_reference` text NULL, `message` text NULL, `scheduled_at` datetime NOT NULL, `started_at` datetime NOT NULL, `finished_at` datetime NULL, `latency_ms` integer NULL, `routing` json NULL, `scheduling` json NULL, `payment_id` text NOT NULL, `processor_id` text NULL, PRIMARY KEY (`id`), CONSTRAINT `attempts_off_session_payments_attempts` FOREIGN KEY (`payment_id`) REFERENCES `off_session_payments` (`id`) ON DELETE NO ACTION, CONSTRAINT `attempts_processors_attempts` FOREIGN KEY (`processor_id`) REFERENCES `processors` (`id`) ON DELETE SET NULL);
 -- Create index "attempts_idempotency_key_key" to table: "attempts"
 CREATE UNIQUE INDEX `attempts_idempotency_key_key` ON `attempts` (`idempotency_key`);
 -- Create index "attempt_account_id_created_at" to table: "attempts"
@@ -16,6 +16,8 @@ CREATE INDEX `attempt_account_id_created_at` ON `attempts` (`account_id`, `creat
 CREATE UNIQUE INDEX `attempt_payment_id_number` ON `attempts` (`payment_id`, `number`);
 -- Create index "attempt_account_id_card_fingerprint_started_at" to table: "attempts"
 CREATE INDEX `attempt_account_id_card_fingerprint_started_at` ON `attempts` (`account_id`, `card_fingerprint`, `started_at`);
+-- Create index "attempt_finished_at" to table: "attempts"
+CREATE INDEX `attempt_finished_at` ON `attempts` (`finished_at`);
 -- Create "customers" table
 CREATE TABLE `customers` (`id` text NOT NULL, `created_at` datetime NOT NULL, `updated_at` datetime NOT NULL, `account_id` text NOT NULL, `external_ref` text NULL, `email` text NULL, `name` text NULL, `country` text NULL, `time_zone` text NOT NULL DEFAULT ('UTC'), `metadata` json NULL, `test_clock_id` text NULL, PRIMARY KEY (`id`), CONSTRAINT `customers_test_clocks_test_clock` FOREIGN KEY (`test_clock_id`) REFERENCES `test_clocks` (`id`) ON DELETE SET NULL);
 -- Create index "customer_account_id_created_at" to table: "customers"
@@ -62,6 +64,10 @@ CREATE INDEX `processor_account_id_created_at` ON `processors` (`account_id`, `c
 CREATE TABLE `retry_policies` (`id` text NOT NULL, `created_at` datetime NOT NULL, `updated_at` datetime NOT NULL, `account_id` text NOT NULL, `name` text NOT NULL, `strategy` text NOT NULL, `window` text NOT NULL, `window_seconds` integer NOT NULL, `max_retries` integer NOT NULL, `schedule` json NULL, `holdout_share` real NOT NULL DEFAULT (0), `is_default` bool NOT NULL DEFAULT (false), PRIMARY KEY (`id`));
 -- Create index "retrypolicy_account_id_created_at" to table: "retry_policies"
 CREATE INDEX `retrypolicy_account_id_created_at` ON `retry_policies` (`account_id`, `created_at`);
+-- Create "routes" table
+CREATE TABLE `routes` (`id` text NOT NULL, `created_at` datetime NOT NULL, `updated_at` datetime NOT NULL, `account_id` text NOT NULL, `name` text NOT NULL, `priority` integer NOT NULL, `enabled` bool NOT NULL DEFAULT (true), `conditions` json NOT NULL, `strategy` text NOT NULL, `processors` json NOT NULL, `exploration_share` real NOT NULL DEFAULT (0.05), `cost_aware` bool NOT NULL DEFAULT (false), PRIMARY KEY (`id`));
+-- Create index "route_account_id_created_at" to table: "routes"
+CREATE INDEX `route_account_id_created_at` ON `routes` (`account_id`, `created_at`);
 -- Create "simulator_charges" table
 CREATE TABLE `simulator_charges` (`id` text NOT NULL, `created_at` datetime NOT NULL, `updated_at` datetime NOT NULL, `processor_id` text NOT NULL, `idempotency_key` text NOT NULL, `token` text NOT NULL, `amount` integer NOT NULL, `currency` text NOT NULL, `manual_capture` bool NOT NULL, `outcome` text NOT NULL, `decline_code` text NULL, `network_advice_code` text NULL, `network_decline_code` text NULL, `calls` integer NOT NULL DEFAULT (1), `amount_captured` integer NOT NULL DEFAULT (0), `voided` bool NOT NULL DEFAULT (false), PRIMARY KEY (`id`));
 -- Create index "simulator_charges_idempotency_key_key" to table: "simulator_charges"

@@ -1,5 +1,7 @@
--- Create "accounts" table
-CREATE TABLE "accounts" ("id" character varying NOT NULL, "created_at" timestamptz NOT NULL, "updated_at" timestamptz NOT NULL, "name" character varying NOT NULL, PRIMARY KEY ("id"));
+-- Create "simulator_charges" table
+CREATE TABLE "simulator_charges" ("id" character varying NOT NULL, "created_at" timestamptz NOT NULL, "updated_at" timestamptz NOT NULL, "processor_id" character varying NOT NULL, "idempotency_key" character varying NOT NULL, "token" character varying NOT NULL, "amount" bigint NOT NULL, "currency" character varying NOT NULL, "manual_capture" boolean NOT NULL, "outcome" character varying NOT NULL, "decline_code" character varying NULL, "network_advice_code" character varying NULL, "network_decline_code" character varying NULL, "calls" bigint NOT NULL DEFAULT 1, "amount_captured" bigint NOT NULL DEFAULT 0, "voided" boolean NOT NULL DEFAULT false, PRIMARY KEY ("id"));
+-- Create index "simulator_charges_idempotency_key_key" to table: "simulator_charges"
+CREATE UNIQUE INDEX "simulator_charges_idempotency_key_key" ON "simulator_charges" ("idempotency_key");
 -- Create "test_clocks" table
 CREATE TABLE "test_clocks" ("id" character varying NOT NULL, "created_at" timestamptz NOT NULL, "updated_at" timestamptz NOT NULL, "account_id" character varying NOT NULL, "name" character varying NULL, "frozen_time" timestamptz NOT NULL, "status" character varying NOT NULL DEFAULT 'ready', "advancing_to" timestamptz NULL, PRIMARY KEY ("id"));
 -- Create index "testclock_account_id_created_at" to table: "test_clocks"
@@ -18,16 +20,18 @@ CREATE INDEX "idempotencykey_account_id_created_at" ON "idempotency_keys" ("acco
 CREATE UNIQUE INDEX "idempotencykey_account_id_key" ON "idempotency_keys" ("account_id", "key");
 -- Create index "idempotencykey_expires_at" to table: "idempotency_keys"
 CREATE INDEX "idempotencykey_expires_at" ON "idempotency_keys" ("expires_at");
+-- Create "accounts" table
+CREATE TABLE "accounts" ("id" character varying NOT NULL, "created_at" timestamptz NOT NULL, "updated_at" timestamptz NOT NULL, "name" character varying NOT NULL, PRIMARY KEY ("id"));
 -- Create "api_keys" table
 CREATE TABLE "api_keys" ("id" character varying NOT NULL, "created_at" timestamptz NOT NULL, "updated_at" timestamptz NOT NULL, "account_id" character varying NOT NULL, "name" character varying NOT NULL DEFAULT '', "role" character varying NOT NULL, "hash" character varying NOT NULL, "redacted" character varying NOT NULL, "revoked_at" timestamptz NULL, PRIMARY KEY ("id"));
 -- Create index "api_keys_hash_key" to table: "api_keys"
 CREATE UNIQUE INDEX "api_keys_hash_key" ON "api_keys" ("hash");
 -- Create index "apikey_account_id_created_at" to table: "api_keys"
 CREATE INDEX "apikey_account_id_created_at" ON "api_keys" ("account_id", "created_at");
--- Create "simulator_charges" table
-CREATE TABLE "simulator_charges" ("id" character varying NOT NULL, "created_at" timestamptz NOT NULL, "updated_at" timestamptz NOT NULL, "processor_id" character varying NOT NULL, "idempotency_key" character varying NOT NULL, "token" character varying NOT NULL, "amount" bigint NOT NULL, "currency" character varying NOT NULL, "manual_capture" boolean NOT NULL, "outcome" character varying NOT NULL, "decline_code" character varying NULL, "network_advice_code" character varying NULL, "network_decline_code" character varying NULL, "calls" bigint NOT NULL DEFAULT 1, "amount_captured" bigint NOT NULL DEFAULT 0, "voided" boolean NOT NULL DEFAULT false, PRIMARY KEY ("id"));
--- Create index "simulator_charges_idempotency_key_key" to table: "simulator_charges"
-CREATE UNIQUE INDEX "simulator_charges_idempotency_key_key" ON "simulator_charges" ("idempotency_key");
+-- Create "routes" table
+CREATE TABLE "routes" ("id" character varying NOT NULL, "created_at" timestamptz NOT NULL, "updated_at" timestamptz NOT NULL, "account_id" character varying NOT NULL, "name" character varying NOT NULL, "priority" bigint NOT NULL, "enabled" boolean NOT NULL DEFAULT true, "conditions" jsonb NOT NULL, "strategy" character varying NOT NULL, "processors" jsonb NOT NULL, "exploration_share" double precision NOT NULL DEFAULT 0.05, "cost_aware" boolean NOT NULL DEFAULT false, PRIMARY KEY ("id"));
+-- Create index "route_account_id_created_at" to table: "routes"
+CREATE INDEX "route_account_id_created_at" ON "routes" ("account_id", "created_at");
 -- Create "customers" table
 CREATE TABLE "customers" ("id" character varying NOT NULL, "created_at" timestamptz NOT NULL, "updated_at" timestamptz NOT NULL, "account_id" character varying NOT NULL, "external_ref" character varying NULL, "email" character varying NULL, "name" character varying NULL, "country" character varying NULL, "time_zone" character varying NOT NULL DEFAULT 'UTC', "metadata" jsonb NULL, "test_clock_id" character varying NULL, PRIMARY KEY ("id"), CONSTRAINT "customers_test_clocks_test_clock" FOREIGN KEY ("test_clock_id") REFERENCES "test_clocks" ("id") ON UPDATE NO ACTION ON DELETE SET NULL);
 -- Create index "customer_account_id_created_at" to table: "customers"
@@ -61,11 +65,13 @@ CREATE TABLE "processors" ("id" character varying NOT NULL, "created_at" timesta
 -- Create index "processor_account_id_created_at" to table: "processors"
 CREATE INDEX "processor_account_id_created_at" ON "processors" ("account_id", "created_at");
 -- Create "attempts" table
-CREATE TABLE "attempts" ("id" character varying NOT NULL, "created_at" timestamptz NOT NULL, "updated_at" timestamptz NOT NULL, "account_id" character varying NOT NULL, "number" bigint NOT NULL, "card_fingerprint" character varying NOT NULL, "card_network" character varying NOT NULL, "idempotency_key" character varying NOT NULL, "outcome" character varying NOT NULL DEFAULT 'in_flight', "decline_class" character varying NULL, "decline_code" character varying NULL, "network_advice_code" character varying NULL, "network_decline_code" character varying NULL, "processor_reference" character varying NULL, "message" character varying NULL, "scheduled_at" timestamptz NOT NULL, "started_at" timestamptz NOT NULL, "finished_at" timestamptz NULL, "latency_ms" bigint NULL, "routing" jsonb NULL, "scheduling" jsonb NULL, "payment_id" character varying NOT NULL, "processor_id" character varying NULL, PRIMARY KEY ("id"), CONSTRAINT "attempts_off_session_payments_attempts" FOREIGN KEY ("payment_id") REFERENCES "off_session_payments" ("id") ON UPDATE NO ACTION ON DELETE NO ACTION, CONSTRAINT "attempts_processors_attempts" FOREIGN KEY ("processor_id") REFERENCES "processors" ("id") ON UPDATE NO ACTION ON DELETE SET NULL);
+CREATE TABLE "attempts" ("id" character varying NOT NULL, "created_at" timestamptz NOT NULL, "updated_at" timestamptz NOT NULL, "account_id" character varying NOT NULL, "number" bigint NOT NULL, "card_fingerprint" character varying NOT NULL, "card_network" character varying NOT NULL, "segment" character varying NOT NULL DEFAULT '', "idempotency_key" character varying NOT NULL, "outcome" character varying NOT NULL DEFAULT 'in_flight', "decline_class" character varying NULL, "decline_code" character varying NULL, "network_advice_code" character varying NULL, "network_decline_code" character varying NULL, "processor_reference" character varying NULL, "message" character varying NULL, "scheduled_at" timestamptz NOT NULL, "started_at" timestamptz NOT NULL, "finished_at" timestamptz NULL, "latency_ms" bigint NULL, "routing" jsonb NULL, "scheduling" jsonb NULL, "payment_id" character varying NOT NULL, "processor_id" character varying NULL, PRIMARY KEY ("id"), CONSTRAINT "attempts_off_session_payments_attempts" FOREIGN KEY ("payment_id") REFERENCES "off_session_payments" ("id") ON UPDATE NO ACTION ON DELETE NO ACTION, CONSTRAINT "attempts_processors_attempts" FOREIGN KEY ("processor_id") REFERENCES "processors" ("id") ON UPDATE NO ACTION ON DELETE SET NULL);
 -- Create index "attempt_account_id_card_fingerprint_started_at" to table: "attempts"
 CREATE INDEX "attempt_account_id_card_fingerprint_started_at" ON "attempts" ("account_id", "card_fingerprint", "started_at");
 -- Create index "attempt_account_id_created_at" to table: "attempts"
 CREATE INDEX "attempt_account_id_created_at" ON "attempts" ("account_id", "created_at");
+-- Create index "attempt_finished_at" to table: "attempts"
+CREATE INDEX "attempt_finished_at" ON "attempts" ("finished_at");
 -- Create index "attempt_payment_id_number" to table: "attempts"
 CREATE UNIQUE INDEX "attempt_payment_id_number" ON "attempts" ("payment_id", "number");
 -- Create index "attempts_idempotency_key_key" to table: "attempts"

@@ -166,7 +166,9 @@ func seedNew(ctx context.Context, db *ent.Client, svc *payments.Service, runDue 
 			in.TargetDate = ptr(now.AddDate(0, 0, days).Format("2006-01-02"))
 		}
 	}
-	noRetries := func(in *payments.CreateOffSessionPaymentInput) { in.RetryStrategy = ptr(offsessionpayment.RetryStrategyNone) }
+	noRetries := func(in *payments.CreateOffSessionPaymentInput) {
+		in.RetryStrategy = ptr(offsessionpayment.RetryStrategyNone)
+	}
 	scheduled := func(in *payments.CreateOffSessionPaymentInput) {
 		in.RetryStrategy = ptr(offsessionpayment.RetryStrategyScheduled)
 	}

@@ -138,7 +138,7 @@ func (d DueRetries) writePayments(ctx context.Context, tx *ent.Tx, from, n int, 
 			SetNextAttemptAt(due).SetDueAt(due).
 			SetNextAttemptPlan(schematype.SchedulingDecision{Strategy: "scheduled", Reason: "seeded"})
 		atts[j] = tx.Attempt.Create().SetAccountID(d.AccountID).SetPaymentID(pID).SetNumber(1).
-			SetProcessorID(d.ProcessorID).SetIdempotencyKey(pID+"-1").SetCardFingerprint(c.fingerprint).SetCardNetwork(string(d.Brand)).
+			SetProcessorID(d.ProcessorID).SetIdempotencyKey(pID + "-1").SetCardFingerprint(c.fingerprint).SetCardNetwork(string(d.Brand)).
 			SetOutcome(attempt.OutcomeDeclined).SetDeclineClass(attempt.DeclineClassSoft).
 			SetDeclineCode("insufficient_funds").SetNetworkDeclineCode("51").
 			SetScheduledAt(first).SetStartedAt(first).SetFinishedAt(first)

@@ -199,8 +199,17 @@ func TestRule5CrashLosesNothingAndChargesOnce(t *testing.T) {
 					require.Equal(t, p.Amount, c.Amount)
 				}
 				require.Len(t, numbers, want, "payment %s: attempt numbers are unique", p.ID)
+				approved := 0
+				for _, a := range p.Edges.Attempts {
+					if byKey[a.IdempotencyKey].Outcome == "approved" {
+						approved++
+					}
+				}
 				if p.Status == offsessionpayment.StatusSucceeded {
+					require.Equal(t, 1, approved, "payment %s: charged exactly once", p.ID)
 					require.Equal(t, attempt.OutcomeApproved, p.Edges.Attempts[0].Outcome)
+				} else {
+					require.Zero(t, approved, "payment %s: a failed payment was never charged", p.ID)
 				}
 			}
 			require.Len(t, charges, attempts, "the processor saw exactly one key per attempt")

@@ -13,6 +13,7 @@ import (
 	"github.com/offsession/offsession/auth"
 	"github.com/offsession/offsession/ent"
 	"github.com/offsession/offsession/ent/account"
+	"github.com/offsession/offsession/ent/apikey"
 	"github.com/offsession/offsession/ent/customer"
 	"github.com/offsession/offsession/ent/mandate"
 	"github.com/offsession/offsession/ent/offsessionpayment"
@@ -50,6 +51,14 @@ func Seed(ctx context.Context, db *ent.Client, svc *payments.Service, runDue fun
 		return nil, fmt.Errorf("find demo account: %w", err)
 	}
 	out := &Seeded{AccountID: acct.ID}
+	// The old keys were printed once and are gone; revoke them so keys do
+	// not pile up at every start.
+	if _, err := db.APIKey.Update().
+		Where(apikey.AccountID(acct.ID), apikey.RevokedAtIsNil()).
+		SetRevokedAt(time.Now().UTC()).
+		Save(sys); err != nil {
+		return nil, fmt.Errorf("revoke old demo keys: %w", err)
+	}
 	for role, dst := range map[viewer.Role]*string{
 		viewer.RoleSecret: &out.Keys.Secret, viewer.RoleRestricted: &out.Keys.Restricted, viewer.RoleAdmin: &out.Keys.Admin,
 	} {

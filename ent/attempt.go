@@ -39,6 +39,14 @@ type Attempt struct {
 	CardNetwork string `json:"card_network,omitempty"`
 	// brand/funding/issuing country/currency: routing keeps success rates per segment.
 	Segment string `json:"segment,omitempty"`
+	// Token holds the value of the "token" field.
+	Token string `json:"-"`
+	// NetworkTransactionID holds the value of the "network_transaction_id" field.
+	NetworkTransactionID string `json:"network_transaction_id,omitempty"`
+	// A reattempt: an earlier attempt of the payment reached the issuer. Network budgets count these.
+	IsRetry bool `json:"is_retry,omitempty"`
+	// Times the request was sent to the current processor; above 1 after unknown outcomes.
+	Calls int `json:"calls,omitempty"`
 	// Sent to the processor; the same key is sent again if the call is repeated after a crash or timeout.
 	IdempotencyKey string `json:"idempotency_key,omitempty"`
 	// Outcome holds the value of the "outcome" field.
@@ -115,9 +123,11 @@ func (*Attempt) scanValues(columns []string) ([]any, error) {
 		switch columns[i] {
 		case attempt.FieldRouting, attempt.FieldScheduling:
 			values[i] = new([]byte)
-		case attempt.FieldNumber, attempt.FieldLatencyMs:
+		case attempt.FieldIsRetry:
+			values[i] = new(sql.NullBool)
+		case attempt.FieldNumber, attempt.FieldCalls, attempt.FieldLatencyMs:
 			values[i] = new(sql.NullInt64)
-		case attempt.FieldID, attempt.FieldAccountID, attempt.FieldPaymentID, attempt.FieldProcessorID, attempt.FieldCardFingerprint, attempt.FieldCardNetwork, attempt.FieldSegment, attempt.FieldIdempotencyKey, attempt.FieldOutcome, attempt.FieldDeclineClass, attempt.FieldDeclineCode, attempt.FieldNetworkAdviceCode, attempt.FieldNetworkDeclineCode, attempt.FieldProcessorReference, attempt.FieldMessage:
+		case attempt.FieldID, attempt.FieldAccountID, attempt.FieldPaymentID, attempt.FieldProcessorID, attempt.FieldCardFingerprint, attempt.FieldCardNetwork, attempt.FieldSegment, attempt.FieldToken, attempt.FieldNetworkTransactionID, attempt.FieldIdempotencyKey, attempt.FieldOutcome, attempt.FieldDeclineClass, attempt.FieldDeclineCode, attempt.FieldNetworkAdviceCode, attempt.FieldNetworkDeclineCode, attempt.FieldProcessorReference, attempt.FieldMessage:
 			values[i] = new(sql.NullString)
 		case attempt.FieldCreatedAt, attempt.FieldUpdatedAt, attempt.FieldScheduledAt, attempt.FieldStartedAt, attempt.FieldFinishedAt:
 			values[i] = new(sql.NullTime)
@@ -196,6 +206,30 @@ func (_m *Attempt) assignValues(columns []string, values []any) error {
 				return fmt.Errorf("unexpected type %T for field segment", values[i])
 			} else if value.Valid {
 				_m.Segment = value.String
+			}
+		case attempt.FieldToken:
+			if value, ok := values[i].(*sql.NullString); !ok {
+				return fmt.Errorf("unexpected type %T for field token", values[i])
+			} else if value.Valid {
+				_m.Token = value.String
+			}
+		case attempt.FieldNetworkTransactionID:
+			if value, ok := values[i].(*sql.NullString); !ok {
+				return fmt.Errorf("unexpected type %T for field network_transaction_id", values[i])
+			} else if value.Valid {
+				_m.NetworkTransactionID = value.String
+			}
+		case attempt.FieldIsRetry:
+			if value, ok := values[i].(*sql.NullBool); !ok {
+				return fmt.Errorf("unexpected type %T for field is_retry", values[i])
+			} else if value.Valid {
+				_m.IsRetry = value.Bool
+			}
+		case attempt.FieldCalls:
+			if value, ok := values[i].(*sql.NullInt64); !ok {
+				return fmt.Errorf("unexpected type %T for field calls", values[i])
+			} else if value.Valid {
+				_m.Calls = int(value.Int64)
 			}
 		case attempt.FieldIdempotencyKey:
 			if value, ok := values[i].(*sql.NullString); !ok {
@@ -367,6 +401,17 @@ func (_m *Attempt) String() string {
 	builder.WriteString(", ")
 	builder.WriteString("segment=")
 	builder.WriteString(_m.Segment)
+	builder.WriteString(", ")
+	builder.WriteString("token=<sensitive>")
+	builder.WriteString(", ")
+	builder.WriteString("network_transaction_id=")
+	builder.WriteString(_m.NetworkTransactionID)
+	builder.WriteString(", ")
+	builder.WriteString("is_retry=")
+	builder.WriteString(fmt.Sprintf("%v", _m.IsRetry))
+	builder.WriteString(", ")
+	builder.WriteString("calls=")
+	builder.WriteString(fmt.Sprintf("%v", _m.Calls))
 	builder.WriteString(", ")
 	builder.WriteString("idempotency_key=")
 	builder.WriteString(_m.IdempotencyKey)

@@ -112,6 +112,54 @@ func (_c *AttemptCreate) SetNillableSegment(v *string) *AttemptCreate {
 	return _c
 }
 
+// SetToken sets the "token" field.
+func (_c *AttemptCreate) SetToken(v string) *AttemptCreate {
+	_c.mutation.SetToken(v)
+	return _c
+}
+
+// SetNetworkTransactionID sets the "network_transaction_id" field.
+func (_c *AttemptCreate) SetNetworkTransactionID(v string) *AttemptCreate {
+	_c.mutation.SetNetworkTransactionID(v)
+	return _c
+}
+
+// SetNillableNetworkTransactionID sets the "network_transaction_id" field if the given value is not nil.
+func (_c *AttemptCreate) SetNillableNetworkTransactionID(v *string) *AttemptCreate {
+	if v != nil {
+		_c.SetNetworkTransactionID(*v)
+	}
+	return _c
+}
+
+// SetIsRetry sets the "is_retry" field.
+func (_c *AttemptCreate) SetIsRetry(v bool) *AttemptCreate {
+	_c.mutation.SetIsRetry(v)
+	return _c
+}
+
+// SetNillableIsRetry sets the "is_retry" field if the given value is not nil.
+func (_c *AttemptCreate) SetNillableIsRetry(v *bool) *AttemptCreate {
+	if v != nil {
+		_c.SetIsRetry(*v)
+	}
+	return _c
+}
+
+// SetCalls sets the "calls" field.
+func (_c *AttemptCreate) SetCalls(v int) *AttemptCreate {
+	_c.mutation.SetCalls(v)
+	return _c
+}
+
+// SetNillableCalls sets the "calls" field if the given value is not nil.
+func (_c *AttemptCreate) SetNillableCalls(v *int) *AttemptCreate {
+	if v != nil {
+		_c.SetCalls(*v)
+	}
+	return _c
+}
+
 // SetIdempotencyKey sets the "idempotency_key" field.
 func (_c *AttemptCreate) SetIdempotencyKey(v string) *AttemptCreate {
 	_c.mutation.SetIdempotencyKey(v)
@@ -363,6 +411,14 @@ func (_c *AttemptCreate) defaults() error {
 		v := attempt.DefaultSegment
 		_c.mutation.SetSegment(v)
 	}
+	if _, ok := _c.mutation.IsRetry(); !ok {
+		v := attempt.DefaultIsRetry
+		_c.mutation.SetIsRetry(v)
+	}
+	if _, ok := _c.mutation.Calls(); !ok {
+		v := attempt.DefaultCalls
+		_c.mutation.SetCalls(v)
+	}
 	if _, ok := _c.mutation.Outcome(); !ok {
 		v := attempt.DefaultOutcome
 		_c.mutation.SetOutcome(v)
@@ -407,6 +463,15 @@ func (_c *AttemptCreate) check() error {
 	}
 	if _, ok := _c.mutation.Segment(); !ok {
 		return &ValidationError{Name: "segment", err: errors.New(`ent: missing required field "Attempt.segment"`)}
+	}
+	if _, ok := _c.mutation.Token(); !ok {
+		return &ValidationError{Name: "token", err: errors.New(`ent: missing required field "Attempt.token"`)}
+	}
+	if _, ok := _c.mutation.IsRetry(); !ok {
+		return &ValidationError{Name: "is_retry", err: errors.New(`ent: missing required field "Attempt.is_retry"`)}
+	}
+	if _, ok := _c.mutation.Calls(); !ok {
+		return &ValidationError{Name: "calls", err: errors.New(`ent: missing required field "Attempt.calls"`)}
 	}
 	if _, ok := _c.mutation.IdempotencyKey(); !ok {
 		return &ValidationError{Name: "idempotency_key", err: errors.New(`ent: missing required field "Attempt.idempotency_key"`)}
@@ -501,6 +566,22 @@ func (_c *AttemptCreate) createSpec() (*Attempt, *sqlgraph.CreateSpec) {
 	if value, ok := _c.mutation.Segment(); ok {
 		_spec.SetField(attempt.FieldSegment, field.TypeString, value)
 		_node.Segment = value
+	}
+	if value, ok := _c.mutation.Token(); ok {
+		_spec.SetField(attempt.FieldToken, field.TypeString, value)
+		_node.Token = value
+	}
+	if value, ok := _c.mutation.NetworkTransactionID(); ok {
+		_spec.SetField(attempt.FieldNetworkTransactionID, field.TypeString, value)
+		_node.NetworkTransactionID = value
+	}
+	if value, ok := _c.mutation.IsRetry(); ok {
+		_spec.SetField(attempt.FieldIsRetry, field.TypeBool, value)
+		_node.IsRetry = value
+	}
+	if value, ok := _c.mutation.Calls(); ok {
+		_spec.SetField(attempt.FieldCalls, field.TypeInt, value)
+		_node.Calls = value
 	}
 	if value, ok := _c.mutation.IdempotencyKey(); ok {
 		_spec.SetField(attempt.FieldIdempotencyKey, field.TypeString, value)
@@ -671,6 +752,54 @@ func (u *AttemptUpsert) UpdateProcessorID() *AttemptUpsert {
 // ClearProcessorID clears the value of the "processor_id" field.
 func (u *AttemptUpsert) ClearProcessorID() *AttemptUpsert {
 	u.SetNull(attempt.FieldProcessorID)
+	return u
+}
+
+// SetToken sets the "token" field.
+func (u *AttemptUpsert) SetToken(v string) *AttemptUpsert {
+	u.Set(attempt.FieldToken, v)
+	return u
+}
+
+// UpdateToken sets the "token" field to the value that was provided on create.
+func (u *AttemptUpsert) UpdateToken() *AttemptUpsert {
+	u.SetExcluded(attempt.FieldToken)
+	return u
+}
+
+// SetNetworkTransactionID sets the "network_transaction_id" field.
+func (u *AttemptUpsert) SetNetworkTransactionID(v string) *AttemptUpsert {
+	u.Set(attempt.FieldNetworkTransactionID, v)
+	return u
+}
+
+// UpdateNetworkTransactionID sets the "network_transaction_id" field to the value that was provided on create.
+func (u *AttemptUpsert) UpdateNetworkTransactionID() *AttemptUpsert {
+	u.SetExcluded(attempt.FieldNetworkTransactionID)
+	return u
+}
+
+// ClearNetworkTransactionID clears the value of the "network_transaction_id" field.
+func (u *AttemptUpsert) ClearNetworkTransactionID() *AttemptUpsert {
+	u.SetNull(attempt.FieldNetworkTransactionID)
+	return u
+}
+
+// SetCalls sets the "calls" field.
+func (u *AttemptUpsert) SetCalls(v int) *AttemptUpsert {
+	u.Set(attempt.FieldCalls, v)
+	return u
+}
+
+// UpdateCalls sets the "calls" field to the value that was provided on create.
+func (u *AttemptUpsert) UpdateCalls() *AttemptUpsert {
+	u.SetExcluded(attempt.FieldCalls)
+	return u
+}
+
+// AddCalls adds v to the "calls" field.
+func (u *AttemptUpsert) AddCalls(v int) *AttemptUpsert {
+	u.Add(attempt.FieldCalls, v)
 	return u
 }
 
@@ -892,6 +1021,9 @@ func (u *AttemptUpsertOne) UpdateNewValues() *AttemptUpsertOne {
 		if _, exists := u.create.mutation.Segment(); exists {
 			s.SetIgnore(attempt.FieldSegment)
 		}
+		if _, exists := u.create.mutation.IsRetry(); exists {
+			s.SetIgnore(attempt.FieldIsRetry)
+		}
 		if _, exists := u.create.mutation.IdempotencyKey(); exists {
 			s.SetIgnore(attempt.FieldIdempotencyKey)
 		}
@@ -967,6 +1099,62 @@ func (u *AttemptUpsertOne) UpdateProcessorID() *AttemptUpsertOne {
 func (u *AttemptUpsertOne) ClearProcessorID() *AttemptUpsertOne {
 	return u.Update(func(s *AttemptUpsert) {
 		s.ClearProcessorID()
+	})
+}
+
+// SetToken sets the "token" field.
+func (u *AttemptUpsertOne) SetToken(v string) *AttemptUpsertOne {
+	return u.Update(func(s *AttemptUpsert) {
+		s.SetToken(v)
+	})
+}
+
+// UpdateToken sets the "token" field to the value that was provided on create.
+func (u *AttemptUpsertOne) UpdateToken() *AttemptUpsertOne {
+	return u.Update(func(s *AttemptUpsert) {
+		s.UpdateToken()
+	})
+}
+
+// SetNetworkTransactionID sets the "network_transaction_id" field.
+func (u *AttemptUpsertOne) SetNetworkTransactionID(v string) *AttemptUpsertOne {
+	return u.Update(func(s *AttemptUpsert) {
+		s.SetNetworkTransactionID(v)
+	})
+}
+
+// UpdateNetworkTransactionID sets the "network_transaction_id" field to the value that was provided on create.
+func (u *AttemptUpsertOne) UpdateNetworkTransactionID() *AttemptUpsertOne {
+	return u.Update(func(s *AttemptUpsert) {
+		s.UpdateNetworkTransactionID()
+	})
+}
+
+// ClearNetworkTransactionID clears the value of the "network_transaction_id" field.
+func (u *AttemptUpsertOne) ClearNetworkTransactionID() *AttemptUpsertOne {
+	return u.Update(func(s *AttemptUpsert) {
+		s.ClearNetworkTransactionID()
+	})
+}
+
+// SetCalls sets the "calls" field.
+func (u *AttemptUpsertOne) SetCalls(v int) *AttemptUpsertOne {
+	return u.Update(func(s *AttemptUpsert) {
+		s.SetCalls(v)
+	})
+}
+
+// AddCalls adds v to the "calls" field.
+func (u *AttemptUpsertOne) AddCalls(v int) *AttemptUpsertOne {
+	return u.Update(func(s *AttemptUpsert) {
+		s.AddCalls(v)
+	})
+}
+
+// UpdateCalls sets the "calls" field to the value that was provided on create.
+func (u *AttemptUpsertOne) UpdateCalls() *AttemptUpsertOne {
+	return u.Update(func(s *AttemptUpsert) {
+		s.UpdateCalls()
 	})
 }
 
@@ -1384,6 +1572,9 @@ func (u *AttemptUpsertBulk) UpdateNewValues() *AttemptUpsertBulk {
 			if _, exists := b.mutation.Segment(); exists {
 				s.SetIgnore(attempt.FieldSegment)
 			}
+			if _, exists := b.mutation.IsRetry(); exists {
+				s.SetIgnore(attempt.FieldIsRetry)
+			}
 			if _, exists := b.mutation.IdempotencyKey(); exists {
 				s.SetIgnore(attempt.FieldIdempotencyKey)
 			}
@@ -1460,6 +1651,62 @@ func (u *AttemptUpsertBulk) UpdateProcessorID() *AttemptUpsertBulk {
 func (u *AttemptUpsertBulk) ClearProcessorID() *AttemptUpsertBulk {
 	return u.Update(func(s *AttemptUpsert) {
 		s.ClearProcessorID()
+	})
+}
+
+// SetToken sets the "token" field.
+func (u *AttemptUpsertBulk) SetToken(v string) *AttemptUpsertBulk {
+	return u.Update(func(s *AttemptUpsert) {
+		s.SetToken(v)
+	})
+}
+
+// UpdateToken sets the "token" field to the value that was provided on create.
+func (u *AttemptUpsertBulk) UpdateToken() *AttemptUpsertBulk {
+	return u.Update(func(s *AttemptUpsert) {
+		s.UpdateToken()
+	})
+}
+
+// SetNetworkTransactionID sets the "network_transaction_id" field.
+func (u *AttemptUpsertBulk) SetNetworkTransactionID(v string) *AttemptUpsertBulk {
+	return u.Update(func(s *AttemptUpsert) {
+		s.SetNetworkTransactionID(v)
+	})
+}
+
+// UpdateNetworkTransactionID sets the "network_transaction_id" field to the value that was provided on create.
+func (u *AttemptUpsertBulk) UpdateNetworkTransactionID() *AttemptUpsertBulk {
+	return u.Update(func(s *AttemptUpsert) {
+		s.UpdateNetworkTransactionID()
+	})
+}
+
+// ClearNetworkTransactionID clears the value of the "network_transaction_id" field.
+func (u *AttemptUpsertBulk) ClearNetworkTransactionID() *AttemptUpsertBulk {
+	return u.Update(func(s *AttemptUpsert) {
+		s.ClearNetworkTransactionID()
+	})
+}
+
+// SetCalls sets the "calls" field.
+func (u *AttemptUpsertBulk) SetCalls(v int) *AttemptUpsertBulk {
+	return u.Update(func(s *AttemptUpsert) {
+		s.SetCalls(v)
+	})
+}
+
+// AddCalls adds v to the "calls" field.
+func (u *AttemptUpsertBulk) AddCalls(v int) *AttemptUpsertBulk {
+	return u.Update(func(s *AttemptUpsert) {
+		s.AddCalls(v)
+	})
+}
+
+// UpdateCalls sets the "calls" field to the value that was provided on create.
+func (u *AttemptUpsertBulk) UpdateCalls() *AttemptUpsertBulk {
+	return u.Update(func(s *AttemptUpsert) {
+		s.UpdateCalls()
 	})
 }
 

@@ -57,6 +57,61 @@ func (_u *AttemptUpdate) ClearProcessorID() *AttemptUpdate {
 	return _u
 }
 
+// SetToken sets the "token" field.
+func (_u *AttemptUpdate) SetToken(v string) *AttemptUpdate {
+	_u.mutation.SetToken(v)
+	return _u
+}
+
+// SetNillableToken sets the "token" field if the given value is not nil.
+func (_u *AttemptUpdate) SetNillableToken(v *string) *AttemptUpdate {
+	if v != nil {
+		_u.SetToken(*v)
+	}
+	return _u
+}
+
+// SetNetworkTransactionID sets the "network_transaction_id" field.
+func (_u *AttemptUpdate) SetNetworkTransactionID(v string) *AttemptUpdate {
+	_u.mutation.SetNetworkTransactionID(v)
+	return _u
+}
+
+// SetNillableNetworkTransactionID sets the "network_transaction_id" field if the given value is not nil.
+func (_u *AttemptUpdate) SetNillableNetworkTransactionID(v *string) *AttemptUpdate {
+	if v != nil {
+		_u.SetNetworkTransactionID(*v)
+	}
+	return _u
+}
+
+// ClearNetworkTransactionID clears the value of the "network_transaction_id" field.
+func (_u *AttemptUpdate) ClearNetworkTransactionID() *AttemptUpdate {
+	_u.mutation.ClearNetworkTransactionID()
+	return _u
+}
+
+// SetCalls sets the "calls" field.
+func (_u *AttemptUpdate) SetCalls(v int) *AttemptUpdate {
+	_u.mutation.ResetCalls()
+	_u.mutation.SetCalls(v)
+	return _u
+}
+
+// SetNillableCalls sets the "calls" field if the given value is not nil.
+func (_u *AttemptUpdate) SetNillableCalls(v *int) *AttemptUpdate {
+	if v != nil {
+		_u.SetCalls(*v)
+	}
+	return _u
+}
+
+// AddCalls adds value to the "calls" field.
+func (_u *AttemptUpdate) AddCalls(v int) *AttemptUpdate {
+	_u.mutation.AddCalls(v)
+	return _u
+}
+
 // SetOutcome sets the "outcome" field.
 func (_u *AttemptUpdate) SetOutcome(v attempt.Outcome) *AttemptUpdate {
 	_u.mutation.SetOutcome(v)
@@ -355,6 +410,21 @@ func (_u *AttemptUpdate) sqlSave(ctx context.Context) (_node int, err error) {
 	if value, ok := _u.mutation.UpdatedAt(); ok {
 		_spec.SetField(attempt.FieldUpdatedAt, field.TypeTime, value)
 	}
+	if value, ok := _u.mutation.Token(); ok {
+		_spec.SetField(attempt.FieldToken, field.TypeString, value)
+	}
+	if value, ok := _u.mutation.NetworkTransactionID(); ok {
+		_spec.SetField(attempt.FieldNetworkTransactionID, field.TypeString, value)
+	}
+	if _u.mutation.NetworkTransactionIDCleared() {
+		_spec.ClearField(attempt.FieldNetworkTransactionID, field.TypeString)
+	}
+	if value, ok := _u.mutation.Calls(); ok {
+		_spec.SetField(attempt.FieldCalls, field.TypeInt, value)
+	}
+	if value, ok := _u.mutation.AddedCalls(); ok {
+		_spec.AddField(attempt.FieldCalls, field.TypeInt, value)
+	}
 	if value, ok := _u.mutation.Outcome(); ok {
 		_spec.SetField(attempt.FieldOutcome, field.TypeEnum, value)
 	}
@@ -492,6 +562,61 @@ func (_u *AttemptUpdateOne) SetNillableProcessorID(v *string) *AttemptUpdateOne 
 // ClearProcessorID clears the value of the "processor_id" field.
 func (_u *AttemptUpdateOne) ClearProcessorID() *AttemptUpdateOne {
 	_u.mutation.ClearProcessorID()
+	return _u
+}
+
+// SetToken sets the "token" field.
+func (_u *AttemptUpdateOne) SetToken(v string) *AttemptUpdateOne {
+	_u.mutation.SetToken(v)
+	return _u
+}
+
+// SetNillableToken sets the "token" field if the given value is not nil.
+func (_u *AttemptUpdateOne) SetNillableToken(v *string) *AttemptUpdateOne {
+	if v != nil {
+		_u.SetToken(*v)
+	}
+	return _u
+}
+
+// SetNetworkTransactionID sets the "network_transaction_id" field.
+func (_u *AttemptUpdateOne) SetNetworkTransactionID(v string) *AttemptUpdateOne {
+	_u.mutation.SetNetworkTransactionID(v)
+	return _u
+}
+
+// SetNillableNetworkTransactionID sets the "network_transaction_id" field if the given value is not nil.
+func (_u *AttemptUpdateOne) SetNillableNetworkTransactionID(v *string) *AttemptUpdateOne {
+	if v != nil {
+		_u.SetNetworkTransactionID(*v)
+	}
+	return _u
+}
+
+// ClearNetworkTransactionID clears the value of the "network_transaction_id" field.
+func (_u *AttemptUpdateOne) ClearNetworkTransactionID() *AttemptUpdateOne {
+	_u.mutation.ClearNetworkTransactionID()
+	return _u
+}
+
+// SetCalls sets the "calls" field.
+func (_u *AttemptUpdateOne) SetCalls(v int) *AttemptUpdateOne {
+	_u.mutation.ResetCalls()
+	_u.mutation.SetCalls(v)
+	return _u
+}
+
+// SetNillableCalls sets the "calls" field if the given value is not nil.
+func (_u *AttemptUpdateOne) SetNillableCalls(v *int) *AttemptUpdateOne {
+	if v != nil {
+		_u.SetCalls(*v)
+	}
+	return _u
+}
+
+// AddCalls adds value to the "calls" field.
+func (_u *AttemptUpdateOne) AddCalls(v int) *AttemptUpdateOne {
+	_u.mutation.AddCalls(v)
 	return _u
 }
 
@@ -822,6 +947,21 @@ func (_u *AttemptUpdateOne) sqlSave(ctx context.Context) (_node *Attempt, err er
 	}
 	if value, ok := _u.mutation.UpdatedAt(); ok {
 		_spec.SetField(attempt.FieldUpdatedAt, field.TypeTime, value)
+	}
+	if value, ok := _u.mutation.Token(); ok {
+		_spec.SetField(attempt.FieldToken, field.TypeString, value)
+	}
+	if value, ok := _u.mutation.NetworkTransactionID(); ok {
+		_spec.SetField(attempt.FieldNetworkTransactionID, field.TypeString, value)
+	}
+	if _u.mutation.NetworkTransactionIDCleared() {
+		_spec.ClearField(attempt.FieldNetworkTransactionID, field.TypeString)
+	}
+	if value, ok := _u.mutation.Calls(); ok {
+		_spec.SetField(attempt.FieldCalls, field.TypeInt, value)
+	}
+	if value, ok := _u.mutation.AddedCalls(); ok {
+		_spec.AddField(attempt.FieldCalls, field.TypeInt, value)
 	}
 	if value, ok := _u.mutation.Outcome(); ok {
 		_spec.SetField(attempt.FieldOutcome, field.TypeEnum, value)

@@ -215,6 +215,16 @@ func (_q *AttemptQuery) collectField(ctx context.Context, oneNode bool, opCtx *g
 				selectedFields = append(selectedFields, attempt.FieldSegment)
 				fieldSeen[attempt.FieldSegment] = struct{}{}
 			}
+		case "isRetry":
+			if _, ok := fieldSeen[attempt.FieldIsRetry]; !ok {
+				selectedFields = append(selectedFields, attempt.FieldIsRetry)
+				fieldSeen[attempt.FieldIsRetry] = struct{}{}
+			}
+		case "calls":
+			if _, ok := fieldSeen[attempt.FieldCalls]; !ok {
+				selectedFields = append(selectedFields, attempt.FieldCalls)
+				fieldSeen[attempt.FieldCalls] = struct{}{}
+			}
 		case "idempotencyKey":
 			if _, ok := fieldSeen[attempt.FieldIdempotencyKey]; !ok {
 				selectedFields = append(selectedFields, attempt.FieldIdempotencyKey)
@@ -1387,6 +1397,11 @@ func (_q *OffSessionPaymentQuery) collectField(ctx context.Context, oneNode bool
 			if _, ok := fieldSeen[offsessionpayment.FieldCaptureBefore]; !ok {
 				selectedFields = append(selectedFields, offsessionpayment.FieldCaptureBefore)
 				fieldSeen[offsessionpayment.FieldCaptureBefore] = struct{}{}
+			}
+		case "pendingAction":
+			if _, ok := fieldSeen[offsessionpayment.FieldPendingAction]; !ok {
+				selectedFields = append(selectedFields, offsessionpayment.FieldPendingAction)
+				fieldSeen[offsessionpayment.FieldPendingAction] = struct{}{}
 			}
 		case "canceledAt":
 			if _, ok := fieldSeen[offsessionpayment.FieldCanceledAt]; !ok {

@@ -359,6 +359,20 @@ type AttemptWhereInput struct {
 	SegmentEqualFold    *string  `json:"segmentEqualFold,omitempty"`
 	SegmentContainsFold *string  `json:"segmentContainsFold,omitempty"`
 
+	// "is_retry" field predicates.
+	IsRetry    *bool `json:"isRetry,omitempty"`
+	IsRetryNEQ *bool `json:"isRetryNEQ,omitempty"`
+
+	// "calls" field predicates.
+	Calls      *int  `json:"calls,omitempty"`
+	CallsNEQ   *int  `json:"callsNEQ,omitempty"`
+	CallsIn    []int `json:"callsIn,omitempty"`
+	CallsNotIn []int `json:"callsNotIn,omitempty"`
+	CallsGT    *int  `json:"callsGT,omitempty"`
+	CallsGTE   *int  `json:"callsGTE,omitempty"`
+	CallsLT    *int  `json:"callsLT,omitempty"`
+	CallsLTE   *int  `json:"callsLTE,omitempty"`
+
 	// "idempotency_key" field predicates.
 	IdempotencyKey             *string  `json:"idempotencyKey,omitempty"`
 	IdempotencyKeyNEQ          *string  `json:"idempotencyKeyNEQ,omitempty"`
@@ -875,6 +889,36 @@ func (i *AttemptWhereInput) P() (predicate.Attempt, error) {
 	}
 	if i.SegmentContainsFold != nil {
 		predicates = append(predicates, attempt.SegmentContainsFold(*i.SegmentContainsFold))
+	}
+	if i.IsRetry != nil {
+		predicates = append(predicates, attempt.IsRetryEQ(*i.IsRetry))
+	}
+	if i.IsRetryNEQ != nil {
+		predicates = append(predicates, attempt.IsRetryNEQ(*i.IsRetryNEQ))
+	}
+	if i.Calls != nil {
+		predicates = append(predicates, attempt.CallsEQ(*i.Calls))
+	}
+	if i.CallsNEQ != nil {
+		predicates = append(predicates, attempt.CallsNEQ(*i.CallsNEQ))
+	}
+	if len(i.CallsIn) > 0 {
+		predicates = append(predicates, attempt.CallsIn(i.CallsIn...))
+	}
+	if len(i.CallsNotIn) > 0 {
+		predicates = append(predicates, attempt.CallsNotIn(i.CallsNotIn...))
+	}
+	if i.CallsGT != nil {
+		predicates = append(predicates, attempt.CallsGT(*i.CallsGT))
+	}
+	if i.CallsGTE != nil {
+		predicates = append(predicates, attempt.CallsGTE(*i.CallsGTE))
+	}
+	if i.CallsLT != nil {
+		predicates = append(predicates, attempt.CallsLT(*i.CallsLT))
+	}
+	if i.CallsLTE != nil {
+		predicates = append(predicates, attempt.CallsLTE(*i.CallsLTE))
 	}
 	if i.IdempotencyKey != nil {
 		predicates = append(predicates, attempt.IdempotencyKeyEQ(*i.IdempotencyKey))
@@ -3754,6 +3798,14 @@ type OffSessionPaymentWhereInput struct {
 	CaptureBeforeIsNil  bool        `json:"captureBeforeIsNil,omitempty"`
 	CaptureBeforeNotNil bool        `json:"captureBeforeNotNil,omitempty"`
 
+	// "pending_action" field predicates.
+	PendingAction       *offsessionpayment.PendingAction  `json:"pendingAction,omitempty"`
+	PendingActionNEQ    *offsessionpayment.PendingAction  `json:"pendingActionNEQ,omitempty"`
+	PendingActionIn     []offsessionpayment.PendingAction `json:"pendingActionIn,omitempty"`
+	PendingActionNotIn  []offsessionpayment.PendingAction `json:"pendingActionNotIn,omitempty"`
+	PendingActionIsNil  bool                              `json:"pendingActionIsNil,omitempty"`
+	PendingActionNotNil bool                              `json:"pendingActionNotNil,omitempty"`
+
 	// "canceled_at" field predicates.
 	CanceledAt       *time.Time  `json:"canceledAt,omitempty"`
 	CanceledAtNEQ    *time.Time  `json:"canceledAtNEQ,omitempty"`
@@ -4574,6 +4626,24 @@ func (i *OffSessionPaymentWhereInput) P() (predicate.OffSessionPayment, error) {
 	}
 	if i.CaptureBeforeNotNil {
 		predicates = append(predicates, offsessionpayment.CaptureBeforeNotNil())
+	}
+	if i.PendingAction != nil {
+		predicates = append(predicates, offsessionpayment.PendingActionEQ(*i.PendingAction))
+	}
+	if i.PendingActionNEQ != nil {
+		predicates = append(predicates, offsessionpayment.PendingActionNEQ(*i.PendingActionNEQ))
+	}
+	if len(i.PendingActionIn) > 0 {
+		predicates = append(predicates, offsessionpayment.PendingActionIn(i.PendingActionIn...))
+	}
+	if len(i.PendingActionNotIn) > 0 {
+		predicates = append(predicates, offsessionpayment.PendingActionNotIn(i.PendingActionNotIn...))
+	}
+	if i.PendingActionIsNil {
+		predicates = append(predicates, offsessionpayment.PendingActionIsNil())
+	}
+	if i.PendingActionNotNil {
+		predicates = append(predicates, offsessionpayment.PendingActionNotNil())
 	}
 	if i.CanceledAt != nil {
 		predicates = append(predicates, offsessionpayment.CanceledAtEQ(*i.CanceledAt))

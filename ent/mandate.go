@@ -65,6 +65,8 @@ type Mandate struct {
 	IntervalCount *int `json:"interval_count,omitempty"`
 	// Status holds the value of the "status" field.
 	Status mandate.Status `json:"status,omitempty"`
+	// A single-use mandate is reserved by the one payment that may use it, until that payment fails or is canceled.
+	ReservedPaymentID *string `json:"reserved_payment_id,omitempty"`
 	// RevokedAt holds the value of the "revoked_at" field.
 	RevokedAt *time.Time `json:"revoked_at,omitempty"`
 	// RevocationReason holds the value of the "revocation_reason" field.
@@ -134,7 +136,7 @@ func (*Mandate) scanValues(columns []string) ([]any, error) {
 			values[i] = new([]byte)
 		case mandate.FieldMaxAmount, mandate.FieldIntervalCount:
 			values[i] = new(sql.NullInt64)
-		case mandate.FieldID, mandate.FieldAccountID, mandate.FieldCustomerID, mandate.FieldPaymentMethodID, mandate.FieldUsage, mandate.FieldTermsText, mandate.FieldTermsURL, mandate.FieldTermsVersion, mandate.FieldTimingAndFrequency, mandate.FieldAmountDetermination, mandate.FieldCancellationPolicy, mandate.FieldAcceptanceType, mandate.FieldAcceptanceIPAddress, mandate.FieldAcceptanceUserAgent, mandate.FieldUseLimit, mandate.FieldCurrency, mandate.FieldInterval, mandate.FieldStatus, mandate.FieldRevocationReason:
+		case mandate.FieldID, mandate.FieldAccountID, mandate.FieldCustomerID, mandate.FieldPaymentMethodID, mandate.FieldUsage, mandate.FieldTermsText, mandate.FieldTermsURL, mandate.FieldTermsVersion, mandate.FieldTimingAndFrequency, mandate.FieldAmountDetermination, mandate.FieldCancellationPolicy, mandate.FieldAcceptanceType, mandate.FieldAcceptanceIPAddress, mandate.FieldAcceptanceUserAgent, mandate.FieldUseLimit, mandate.FieldCurrency, mandate.FieldInterval, mandate.FieldStatus, mandate.FieldReservedPaymentID, mandate.FieldRevocationReason:
 			values[i] = new(sql.NullString)
 		case mandate.FieldCreatedAt, mandate.FieldUpdatedAt, mandate.FieldAcceptedAt, mandate.FieldRevokedAt:
 			values[i] = new(sql.NullTime)
@@ -293,6 +295,13 @@ func (_m *Mandate) assignValues(columns []string, values []any) error {
 			} else if value.Valid {
 				_m.Status = mandate.Status(value.String)
 			}
+		case mandate.FieldReservedPaymentID:
+			if value, ok := values[i].(*sql.NullString); !ok {
+				return fmt.Errorf("unexpected type %T for field reserved_payment_id", values[i])
+			} else if value.Valid {
+				_m.ReservedPaymentID = new(string)
+				*_m.ReservedPaymentID = value.String
+			}
 		case mandate.FieldRevokedAt:
 			if value, ok := values[i].(*sql.NullTime); !ok {
 				return fmt.Errorf("unexpected type %T for field revoked_at", values[i])
@@ -434,6 +443,11 @@ func (_m *Mandate) String() string {
 	builder.WriteString(", ")
 	builder.WriteString("status=")
 	builder.WriteString(fmt.Sprintf("%v", _m.Status))
+	builder.WriteString(", ")
+	if v := _m.ReservedPaymentID; v != nil {
+		builder.WriteString("reserved_payment_id=")
+		builder.WriteString(*v)
+	}
 	builder.WriteString(", ")
 	if v := _m.RevokedAt; v != nil {
 		builder.WriteString("revoked_at=")

@@ -231,6 +231,20 @@ func (_c *MandateCreate) SetNillableStatus(v *mandate.Status) *MandateCreate {
 	return _c
 }
 
+// SetReservedPaymentID sets the "reserved_payment_id" field.
+func (_c *MandateCreate) SetReservedPaymentID(v string) *MandateCreate {
+	_c.mutation.SetReservedPaymentID(v)
+	return _c
+}
+
+// SetNillableReservedPaymentID sets the "reserved_payment_id" field if the given value is not nil.
+func (_c *MandateCreate) SetNillableReservedPaymentID(v *string) *MandateCreate {
+	if v != nil {
+		_c.SetReservedPaymentID(*v)
+	}
+	return _c
+}
+
 // SetRevokedAt sets the "revoked_at" field.
 func (_c *MandateCreate) SetRevokedAt(v time.Time) *MandateCreate {
 	_c.mutation.SetRevokedAt(v)
@@ -576,6 +590,10 @@ func (_c *MandateCreate) createSpec() (*Mandate, *sqlgraph.CreateSpec) {
 		_spec.SetField(mandate.FieldStatus, field.TypeEnum, value)
 		_node.Status = value
 	}
+	if value, ok := _c.mutation.ReservedPaymentID(); ok {
+		_spec.SetField(mandate.FieldReservedPaymentID, field.TypeString, value)
+		_node.ReservedPaymentID = &value
+	}
 	if value, ok := _c.mutation.RevokedAt(); ok {
 		_spec.SetField(mandate.FieldRevokedAt, field.TypeTime, value)
 		_node.RevokedAt = &value
@@ -711,6 +729,24 @@ func (u *MandateUpsert) SetStatus(v mandate.Status) *MandateUpsert {
 // UpdateStatus sets the "status" field to the value that was provided on create.
 func (u *MandateUpsert) UpdateStatus() *MandateUpsert {
 	u.SetExcluded(mandate.FieldStatus)
+	return u
+}
+
+// SetReservedPaymentID sets the "reserved_payment_id" field.
+func (u *MandateUpsert) SetReservedPaymentID(v string) *MandateUpsert {
+	u.Set(mandate.FieldReservedPaymentID, v)
+	return u
+}
+
+// UpdateReservedPaymentID sets the "reserved_payment_id" field to the value that was provided on create.
+func (u *MandateUpsert) UpdateReservedPaymentID() *MandateUpsert {
+	u.SetExcluded(mandate.FieldReservedPaymentID)
+	return u
+}
+
+// ClearReservedPaymentID clears the value of the "reserved_payment_id" field.
+func (u *MandateUpsert) ClearReservedPaymentID() *MandateUpsert {
+	u.SetNull(mandate.FieldReservedPaymentID)
 	return u
 }
 
@@ -886,6 +922,27 @@ func (u *MandateUpsertOne) SetStatus(v mandate.Status) *MandateUpsertOne {
 func (u *MandateUpsertOne) UpdateStatus() *MandateUpsertOne {
 	return u.Update(func(s *MandateUpsert) {
 		s.UpdateStatus()
+	})
+}
+
+// SetReservedPaymentID sets the "reserved_payment_id" field.
+func (u *MandateUpsertOne) SetReservedPaymentID(v string) *MandateUpsertOne {
+	return u.Update(func(s *MandateUpsert) {
+		s.SetReservedPaymentID(v)
+	})
+}
+
+// UpdateReservedPaymentID sets the "reserved_payment_id" field to the value that was provided on create.
+func (u *MandateUpsertOne) UpdateReservedPaymentID() *MandateUpsertOne {
+	return u.Update(func(s *MandateUpsert) {
+		s.UpdateReservedPaymentID()
+	})
+}
+
+// ClearReservedPaymentID clears the value of the "reserved_payment_id" field.
+func (u *MandateUpsertOne) ClearReservedPaymentID() *MandateUpsertOne {
+	return u.Update(func(s *MandateUpsert) {
+		s.ClearReservedPaymentID()
 	})
 }
 
@@ -1234,6 +1291,27 @@ func (u *MandateUpsertBulk) SetStatus(v mandate.Status) *MandateUpsertBulk {
 func (u *MandateUpsertBulk) UpdateStatus() *MandateUpsertBulk {
 	return u.Update(func(s *MandateUpsert) {
 		s.UpdateStatus()
+	})
+}
+
+// SetReservedPaymentID sets the "reserved_payment_id" field.
+func (u *MandateUpsertBulk) SetReservedPaymentID(v string) *MandateUpsertBulk {
+	return u.Update(func(s *MandateUpsert) {
+		s.SetReservedPaymentID(v)
+	})
+}
+
+// UpdateReservedPaymentID sets the "reserved_payment_id" field to the value that was provided on create.
+func (u *MandateUpsertBulk) UpdateReservedPaymentID() *MandateUpsertBulk {
+	return u.Update(func(s *MandateUpsert) {
+		s.UpdateReservedPaymentID()
+	})
+}
+
+// ClearReservedPaymentID clears the value of the "reserved_payment_id" field.
+func (u *MandateUpsertBulk) ClearReservedPaymentID() *MandateUpsertBulk {
+	return u.Update(func(s *MandateUpsert) {
+		s.ClearReservedPaymentID()
 	})
 }
 

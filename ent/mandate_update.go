@@ -50,6 +50,26 @@ func (_u *MandateUpdate) SetNillableStatus(v *mandate.Status) *MandateUpdate {
 	return _u
 }
 
+// SetReservedPaymentID sets the "reserved_payment_id" field.
+func (_u *MandateUpdate) SetReservedPaymentID(v string) *MandateUpdate {
+	_u.mutation.SetReservedPaymentID(v)
+	return _u
+}
+
+// SetNillableReservedPaymentID sets the "reserved_payment_id" field if the given value is not nil.
+func (_u *MandateUpdate) SetNillableReservedPaymentID(v *string) *MandateUpdate {
+	if v != nil {
+		_u.SetReservedPaymentID(*v)
+	}
+	return _u
+}
+
+// ClearReservedPaymentID clears the value of the "reserved_payment_id" field.
+func (_u *MandateUpdate) ClearReservedPaymentID() *MandateUpdate {
+	_u.mutation.ClearReservedPaymentID()
+	return _u
+}
+
 // SetRevokedAt sets the "revoked_at" field.
 func (_u *MandateUpdate) SetRevokedAt(v time.Time) *MandateUpdate {
 	_u.mutation.SetRevokedAt(v)
@@ -231,6 +251,12 @@ func (_u *MandateUpdate) sqlSave(ctx context.Context) (_node int, err error) {
 	if value, ok := _u.mutation.Status(); ok {
 		_spec.SetField(mandate.FieldStatus, field.TypeEnum, value)
 	}
+	if value, ok := _u.mutation.ReservedPaymentID(); ok {
+		_spec.SetField(mandate.FieldReservedPaymentID, field.TypeString, value)
+	}
+	if _u.mutation.ReservedPaymentIDCleared() {
+		_spec.ClearField(mandate.FieldReservedPaymentID, field.TypeString)
+	}
 	if value, ok := _u.mutation.RevokedAt(); ok {
 		_spec.SetField(mandate.FieldRevokedAt, field.TypeTime, value)
 	}
@@ -330,6 +356,26 @@ func (_u *MandateUpdateOne) SetNillableStatus(v *mandate.Status) *MandateUpdateO
 	if v != nil {
 		_u.SetStatus(*v)
 	}
+	return _u
+}
+
+// SetReservedPaymentID sets the "reserved_payment_id" field.
+func (_u *MandateUpdateOne) SetReservedPaymentID(v string) *MandateUpdateOne {
+	_u.mutation.SetReservedPaymentID(v)
+	return _u
+}
+
+// SetNillableReservedPaymentID sets the "reserved_payment_id" field if the given value is not nil.
+func (_u *MandateUpdateOne) SetNillableReservedPaymentID(v *string) *MandateUpdateOne {
+	if v != nil {
+		_u.SetReservedPaymentID(*v)
+	}
+	return _u
+}
+
+// ClearReservedPaymentID clears the value of the "reserved_payment_id" field.
+func (_u *MandateUpdateOne) ClearReservedPaymentID() *MandateUpdateOne {
+	_u.mutation.ClearReservedPaymentID()
 	return _u
 }
 
@@ -543,6 +589,12 @@ func (_u *MandateUpdateOne) sqlSave(ctx context.Context) (_node *Mandate, err er
 	}
 	if value, ok := _u.mutation.Status(); ok {
 		_spec.SetField(mandate.FieldStatus, field.TypeEnum, value)
+	}
+	if value, ok := _u.mutation.ReservedPaymentID(); ok {
+		_spec.SetField(mandate.FieldReservedPaymentID, field.TypeString, value)
+	}
+	if _u.mutation.ReservedPaymentIDCleared() {
+		_spec.ClearField(mandate.FieldReservedPaymentID, field.TypeString)
 	}
 	if value, ok := _u.mutation.RevokedAt(); ok {
 		_spec.SetField(mandate.FieldRevokedAt, field.TypeTime, value)

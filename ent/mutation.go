@@ -1233,40 +1233,45 @@ func (m *AccountMutation) ResetEdge(name string) error {
 // AttemptMutation represents an operation that mutates the Attempt nodes in the graph.
 type AttemptMutation struct {
 	config
-	op                   Op
-	typ                  string
-	id                   *string
-	created_at           *time.Time
-	updated_at           *time.Time
-	account_id           *string
-	number               *int
-	addnumber            *int
-	card_fingerprint     *string
-	card_network         *string
-	segment              *string
-	idempotency_key      *string
-	outcome              *attempt.Outcome
-	decline_class        *attempt.DeclineClass
-	decline_code         *string
-	network_advice_code  *string
-	network_decline_code *string
-	processor_reference  *string
-	message              *string
-	scheduled_at         *time.Time
-	started_at           *time.Time
-	finished_at          *time.Time
-	latency_ms           *int64
-	addlatency_ms        *int64
-	routing              *schematype.RoutingDecision
-	scheduling           *schematype.SchedulingDecision
-	clearedFields        map[string]struct{}
-	payment              *string
-	clearedpayment       bool
-	processor            *string
-	clearedprocessor     bool
-	done                 bool
-	oldValue             func(context.Context) (*Attempt, error)
-	predicates           []predicate.Attempt
+	op                     Op
+	typ                    string
+	id                     *string
+	created_at             *time.Time
+	updated_at             *time.Time
+	account_id             *string
+	number                 *int
+	addnumber              *int
+	card_fingerprint       *string
+	card_network           *string
+	segment                *string
+	token                  *string
+	network_transaction_id *string
+	is_retry               *bool
+	calls                  *int
+	addcalls               *int
+	idempotency_key        *string
+	outcome                *attempt.Outcome
+	decline_class          *attempt.DeclineClass
+	decline_code           *string
+	network_advice_code    *string
+	network_decline_code   *string
+	processor_reference    *string
+	message                *string
+	scheduled_at           *time.Time
+	started_at             *time.Time
+	finished_at            *time.Time
+	latency_ms             *int64
+	addlatency_ms          *int64
+	routing                *schematype.RoutingDecision
+	scheduling             *schematype.SchedulingDecision
+	clearedFields          map[string]struct{}
+	payment                *string
+	clearedpayment         bool
+	processor              *string
+	clearedprocessor       bool
+	done                   bool
+	oldValue               func(context.Context) (*Attempt, error)
+	predicates             []predicate.Attempt
 }
 
 var _ ent.Mutation = (*AttemptMutation)(nil)
@@ -1728,6 +1733,183 @@ func (m *AttemptMutation) OldSegment(ctx context.Context) (v string, err error) 
 // ResetSegment resets all changes to the "segment" field.
 func (m *AttemptMutation) ResetSegment() {
 	m.segment = nil
+}
+
+// SetToken sets the "token" field.
+func (m *AttemptMutation) SetToken(s string) {
+	m.token = &s
+}
+
+// Token returns the value of the "token" field in the mutation.
+func (m *AttemptMutation) Token() (r string, exists bool) {
+	v := m.token
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldToken returns the old "token" field's value of the Attempt entity.
+// If the Attempt object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AttemptMutation) OldToken(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldToken is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldToken requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldToken: %w", err)
+	}
+	return oldValue.Token, nil
+}
+
+// ResetToken resets all changes to the "token" field.
+func (m *AttemptMutation) ResetToken() {
+	m.token = nil
+}
+
+// SetNetworkTransactionID sets the "network_transaction_id" field.
+func (m *AttemptMutation) SetNetworkTransactionID(s string) {
+	m.network_transaction_id = &s
+}
+
+// NetworkTransactionID returns the value of the "network_transaction_id" field in the mutation.
+func (m *AttemptMutation) NetworkTransactionID() (r string, exists bool) {
+	v := m.network_transaction_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldNetworkTransactionID returns the old "network_transaction_id" field's value of the Attempt entity.
+// If the Attempt object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AttemptMutation) OldNetworkTransactionID(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldNetworkTransactionID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldNetworkTransactionID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldNetworkTransactionID: %w", err)
+	}
+	return oldValue.NetworkTransactionID, nil
+}
+
+// ClearNetworkTransactionID clears the value of the "network_transaction_id" field.
+func (m *AttemptMutation) ClearNetworkTransactionID() {
+	m.network_transaction_id = nil
+	m.clearedFields[attempt.FieldNetworkTransactionID] = struct{}{}
+}
+
+// NetworkTransactionIDCleared returns if the "network_transaction_id" field was cleared in this mutation.
+func (m *AttemptMutation) NetworkTransactionIDCleared() bool {
+	_, ok := m.clearedFields[attempt.FieldNetworkTransactionID]
+	return ok
+}
+
+// ResetNetworkTransactionID resets all changes to the "network_transaction_id" field.
+func (m *AttemptMutation) ResetNetworkTransactionID() {
+	m.network_transaction_id = nil
+	delete(m.clearedFields, attempt.FieldNetworkTransactionID)
+}
+
+// SetIsRetry sets the "is_retry" field.
+func (m *AttemptMutation) SetIsRetry(b bool) {
+	m.is_retry = &b
+}
+
+// IsRetry returns the value of the "is_retry" field in the mutation.
+func (m *AttemptMutation) IsRetry() (r bool, exists bool) {
+	v := m.is_retry
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldIsRetry returns the old "is_retry" field's value of the Attempt entity.
+// If the Attempt object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AttemptMutation) OldIsRetry(ctx context.Context) (v bool, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldIsRetry is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldIsRetry requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldIsRetry: %w", err)
+	}
+	return oldValue.IsRetry, nil
+}
+
+// ResetIsRetry resets all changes to the "is_retry" field.
+func (m *AttemptMutation) ResetIsRetry() {
+	m.is_retry = nil
+}
+
+// SetCalls sets the "calls" field.
+func (m *AttemptMutation) SetCalls(i int) {
+	m.calls = &i
+	m.addcalls = nil
+}
+
+// Calls returns the value of the "calls" field in the mutation.
+func (m *AttemptMutation) Calls() (r int, exists bool) {
+	v := m.calls
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCalls returns the old "calls" field's value of the Attempt entity.
+// If the Attempt object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AttemptMutation) OldCalls(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCalls is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCalls requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCalls: %w", err)
+	}
+	return oldValue.Calls, nil
+}
+
+// AddCalls adds i to the "calls" field.
+func (m *AttemptMutation) AddCalls(i int) {
+	if m.addcalls != nil {
+		*m.addcalls += i
+	} else {
+		m.addcalls = &i
+	}
+}
+
+// AddedCalls returns the value that was added to the "calls" field in this mutation.
+func (m *AttemptMutation) AddedCalls() (r int, exists bool) {
+	v := m.addcalls
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetCalls resets all changes to the "calls" field.
+func (m *AttemptMutation) ResetCalls() {
+	m.calls = nil
+	m.addcalls = nil
 }
 
 // SetIdempotencyKey sets the "idempotency_key" field.
@@ -2473,7 +2655,7 @@ func (m *AttemptMutation) Type() string {
 // order to get all numeric fields that were incremented/decremented, call
 // AddedFields().
 func (m *AttemptMutation) Fields() []string {
-	fields := make([]string, 0, 23)
+	fields := make([]string, 0, 27)
 	if m.created_at != nil {
 		fields = append(fields, attempt.FieldCreatedAt)
 	}
@@ -2500,6 +2682,18 @@ func (m *AttemptMutation) Fields() []string {
 	}
 	if m.segment != nil {
 		fields = append(fields, attempt.FieldSegment)
+	}
+	if m.token != nil {
+		fields = append(fields, attempt.FieldToken)
+	}
+	if m.network_transaction_id != nil {
+		fields = append(fields, attempt.FieldNetworkTransactionID)
+	}
+	if m.is_retry != nil {
+		fields = append(fields, attempt.FieldIsRetry)
+	}
+	if m.calls != nil {
+		fields = append(fields, attempt.FieldCalls)
 	}
 	if m.idempotency_key != nil {
 		fields = append(fields, attempt.FieldIdempotencyKey)
@@ -2569,6 +2763,14 @@ func (m *AttemptMutation) Field(name string) (ent.Value, bool) {
 		return m.CardNetwork()
 	case attempt.FieldSegment:
 		return m.Segment()
+	case attempt.FieldToken:
+		return m.Token()
+	case attempt.FieldNetworkTransactionID:
+		return m.NetworkTransactionID()
+	case attempt.FieldIsRetry:
+		return m.IsRetry()
+	case attempt.FieldCalls:
+		return m.Calls()
 	case attempt.FieldIdempotencyKey:
 		return m.IdempotencyKey()
 	case attempt.FieldOutcome:
@@ -2624,6 +2826,14 @@ func (m *AttemptMutation) OldField(ctx context.Context, name string) (ent.Value,
 		return m.OldCardNetwork(ctx)
 	case attempt.FieldSegment:
 		return m.OldSegment(ctx)
+	case attempt.FieldToken:
+		return m.OldToken(ctx)
+	case attempt.FieldNetworkTransactionID:
+		return m.OldNetworkTransactionID(ctx)
+	case attempt.FieldIsRetry:
+		return m.OldIsRetry(ctx)
+	case attempt.FieldCalls:
+		return m.OldCalls(ctx)
 	case attempt.FieldIdempotencyKey:
 		return m.OldIdempotencyKey(ctx)
 	case attempt.FieldOutcome:
@@ -2723,6 +2933,34 @@ func (m *AttemptMutation) SetField(name string, value ent.Value) error {
 			return fmt.Errorf("unexpected type %T for field %s", value, name)
 		}
 		m.SetSegment(v)
+		return nil
+	case attempt.FieldToken:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetToken(v)
+		return nil
+	case attempt.FieldNetworkTransactionID:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetNetworkTransactionID(v)
+		return nil
+	case attempt.FieldIsRetry:
+		v, ok := value.(bool)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetIsRetry(v)
+		return nil
+	case attempt.FieldCalls:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCalls(v)
 		return nil
 	case attempt.FieldIdempotencyKey:
 		v, ok := value.(string)
@@ -2833,6 +3071,9 @@ func (m *AttemptMutation) AddedFields() []string {
 	if m.addnumber != nil {
 		fields = append(fields, attempt.FieldNumber)
 	}
+	if m.addcalls != nil {
+		fields = append(fields, attempt.FieldCalls)
+	}
 	if m.addlatency_ms != nil {
 		fields = append(fields, attempt.FieldLatencyMs)
 	}
@@ -2846,6 +3087,8 @@ func (m *AttemptMutation) AddedField(name string) (ent.Value, bool) {
 	switch name {
 	case attempt.FieldNumber:
 		return m.AddedNumber()
+	case attempt.FieldCalls:
+		return m.AddedCalls()
 	case attempt.FieldLatencyMs:
 		return m.AddedLatencyMs()
 	}
@@ -2864,6 +3107,13 @@ func (m *AttemptMutation) AddField(name string, value ent.Value) error {
 		}
 		m.AddNumber(v)
 		return nil
+	case attempt.FieldCalls:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddCalls(v)
+		return nil
 	case attempt.FieldLatencyMs:
 		v, ok := value.(int64)
 		if !ok {
@@ -2881,6 +3131,9 @@ func (m *AttemptMutation) ClearedFields() []string {
 	var fields []string
 	if m.FieldCleared(attempt.FieldProcessorID) {
 		fields = append(fields, attempt.FieldProcessorID)
+	}
+	if m.FieldCleared(attempt.FieldNetworkTransactionID) {
+		fields = append(fields, attempt.FieldNetworkTransactionID)
 	}
 	if m.FieldCleared(attempt.FieldDeclineClass) {
 		fields = append(fields, attempt.FieldDeclineClass)
@@ -2928,6 +3181,9 @@ func (m *AttemptMutation) ClearField(name string) error {
 	switch name {
 	case attempt.FieldProcessorID:
 		m.ClearProcessorID()
+		return nil
+	case attempt.FieldNetworkTransactionID:
+		m.ClearNetworkTransactionID()
 		return nil
 	case attempt.FieldDeclineClass:
 		m.ClearDeclineClass()
@@ -2993,6 +3249,18 @@ func (m *AttemptMutation) ResetField(name string) error {
 		return nil
 	case attempt.FieldSegment:
 		m.ResetSegment()
+		return nil
+	case attempt.FieldToken:
+		m.ResetToken()
+		return nil
+	case attempt.FieldNetworkTransactionID:
+		m.ResetNetworkTransactionID()
+		return nil
+	case attempt.FieldIsRetry:
+		m.ResetIsRetry()
+		return nil
+	case attempt.FieldCalls:
+		m.ResetCalls()
 		return nil
 	case attempt.FieldIdempotencyKey:
 		m.ResetIdempotencyKey()
@@ -5856,6 +6124,7 @@ type MandateMutation struct {
 	interval_count        *int
 	addinterval_count     *int
 	status                *mandate.Status
+	reserved_payment_id   *string
 	revoked_at            *time.Time
 	revocation_reason     *string
 	metadata              *schematype.StringMap
@@ -6887,6 +7156,55 @@ func (m *MandateMutation) ResetStatus() {
 	m.status = nil
 }
 
+// SetReservedPaymentID sets the "reserved_payment_id" field.
+func (m *MandateMutation) SetReservedPaymentID(s string) {
+	m.reserved_payment_id = &s
+}
+
+// ReservedPaymentID returns the value of the "reserved_payment_id" field in the mutation.
+func (m *MandateMutation) ReservedPaymentID() (r string, exists bool) {
+	v := m.reserved_payment_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldReservedPaymentID returns the old "reserved_payment_id" field's value of the Mandate entity.
+// If the Mandate object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *MandateMutation) OldReservedPaymentID(ctx context.Context) (v *string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldReservedPaymentID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldReservedPaymentID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldReservedPaymentID: %w", err)
+	}
+	return oldValue.ReservedPaymentID, nil
+}
+
+// ClearReservedPaymentID clears the value of the "reserved_payment_id" field.
+func (m *MandateMutation) ClearReservedPaymentID() {
+	m.reserved_payment_id = nil
+	m.clearedFields[mandate.FieldReservedPaymentID] = struct{}{}
+}
+
+// ReservedPaymentIDCleared returns if the "reserved_payment_id" field was cleared in this mutation.
+func (m *MandateMutation) ReservedPaymentIDCleared() bool {
+	_, ok := m.clearedFields[mandate.FieldReservedPaymentID]
+	return ok
+}
+
+// ResetReservedPaymentID resets all changes to the "reserved_payment_id" field.
+func (m *MandateMutation) ResetReservedPaymentID() {
+	m.reserved_payment_id = nil
+	delete(m.clearedFields, mandate.FieldReservedPaymentID)
+}
+
 // SetRevokedAt sets the "revoked_at" field.
 func (m *MandateMutation) SetRevokedAt(t time.Time) {
 	m.revoked_at = &t
@@ -7176,7 +7494,7 @@ func (m *MandateMutation) Type() string {
 // order to get all numeric fields that were incremented/decremented, call
 // AddedFields().
 func (m *MandateMutation) Fields() []string {
-	fields := make([]string, 0, 25)
+	fields := make([]string, 0, 26)
 	if m.created_at != nil {
 		fields = append(fields, mandate.FieldCreatedAt)
 	}
@@ -7243,6 +7561,9 @@ func (m *MandateMutation) Fields() []string {
 	if m.status != nil {
 		fields = append(fields, mandate.FieldStatus)
 	}
+	if m.reserved_payment_id != nil {
+		fields = append(fields, mandate.FieldReservedPaymentID)
+	}
 	if m.revoked_at != nil {
 		fields = append(fields, mandate.FieldRevokedAt)
 	}
@@ -7304,6 +7625,8 @@ func (m *MandateMutation) Field(name string) (ent.Value, bool) {
 		return m.IntervalCount()
 	case mandate.FieldStatus:
 		return m.Status()
+	case mandate.FieldReservedPaymentID:
+		return m.ReservedPaymentID()
 	case mandate.FieldRevokedAt:
 		return m.RevokedAt()
 	case mandate.FieldRevocationReason:
@@ -7363,6 +7686,8 @@ func (m *MandateMutation) OldField(ctx context.Context, name string) (ent.Value,
 		return m.OldIntervalCount(ctx)
 	case mandate.FieldStatus:
 		return m.OldStatus(ctx)
+	case mandate.FieldReservedPaymentID:
+		return m.OldReservedPaymentID(ctx)
 	case mandate.FieldRevokedAt:
 		return m.OldRevokedAt(ctx)
 	case mandate.FieldRevocationReason:
@@ -7532,6 +7857,13 @@ func (m *MandateMutation) SetField(name string, value ent.Value) error {
 		}
 		m.SetStatus(v)
 		return nil
+	case mandate.FieldReservedPaymentID:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetReservedPaymentID(v)
+		return nil
 	case mandate.FieldRevokedAt:
 		v, ok := value.(time.Time)
 		if !ok {
@@ -7628,6 +7960,9 @@ func (m *MandateMutation) ClearedFields() []string {
 	if m.FieldCleared(mandate.FieldIntervalCount) {
 		fields = append(fields, mandate.FieldIntervalCount)
 	}
+	if m.FieldCleared(mandate.FieldReservedPaymentID) {
+		fields = append(fields, mandate.FieldReservedPaymentID)
+	}
 	if m.FieldCleared(mandate.FieldRevokedAt) {
 		fields = append(fields, mandate.FieldRevokedAt)
 	}
@@ -7668,6 +8003,9 @@ func (m *MandateMutation) ClearField(name string) error {
 		return nil
 	case mandate.FieldIntervalCount:
 		m.ClearIntervalCount()
+		return nil
+	case mandate.FieldReservedPaymentID:
+		m.ClearReservedPaymentID()
 		return nil
 	case mandate.FieldRevokedAt:
 		m.ClearRevokedAt()
@@ -7751,6 +8089,9 @@ func (m *MandateMutation) ResetField(name string) error {
 		return nil
 	case mandate.FieldStatus:
 		m.ResetStatus()
+		return nil
+	case mandate.FieldReservedPaymentID:
+		m.ResetReservedPaymentID()
 		return nil
 	case mandate.FieldRevokedAt:
 		m.ResetRevokedAt()
@@ -7921,6 +8262,9 @@ type OffSessionPaymentMutation struct {
 	next_attempt_at             *time.Time
 	next_attempt_plan           *schematype.SchedulingDecision
 	capture_before              *time.Time
+	pending_action              *offsessionpayment.PendingAction
+	capture_amount              *int64
+	addcapture_amount           *int64
 	canceled_at                 *time.Time
 	succeeded_at                *time.Time
 	failed_at                   *time.Time
@@ -9319,6 +9663,125 @@ func (m *OffSessionPaymentMutation) ResetCaptureBefore() {
 	delete(m.clearedFields, offsessionpayment.FieldCaptureBefore)
 }
 
+// SetPendingAction sets the "pending_action" field.
+func (m *OffSessionPaymentMutation) SetPendingAction(oa offsessionpayment.PendingAction) {
+	m.pending_action = &oa
+}
+
+// PendingAction returns the value of the "pending_action" field in the mutation.
+func (m *OffSessionPaymentMutation) PendingAction() (r offsessionpayment.PendingAction, exists bool) {
+	v := m.pending_action
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldPendingAction returns the old "pending_action" field's value of the OffSessionPayment entity.
+// If the OffSessionPayment object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *OffSessionPaymentMutation) OldPendingAction(ctx context.Context) (v *offsessionpayment.PendingAction, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldPendingAction is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldPendingAction requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldPendingAction: %w", err)
+	}
+	return oldValue.PendingAction, nil
+}
+
+// ClearPendingAction clears the value of the "pending_action" field.
+func (m *OffSessionPaymentMutation) ClearPendingAction() {
+	m.pending_action = nil
+	m.clearedFields[offsessionpayment.FieldPendingAction] = struct{}{}
+}
+
+// PendingActionCleared returns if the "pending_action" field was cleared in this mutation.
+func (m *OffSessionPaymentMutation) PendingActionCleared() bool {
+	_, ok := m.clearedFields[offsessionpayment.FieldPendingAction]
+	return ok
+}
+
+// ResetPendingAction resets all changes to the "pending_action" field.
+func (m *OffSessionPaymentMutation) ResetPendingAction() {
+	m.pending_action = nil
+	delete(m.clearedFields, offsessionpayment.FieldPendingAction)
+}
+
+// SetCaptureAmount sets the "capture_amount" field.
+func (m *OffSessionPaymentMutation) SetCaptureAmount(i int64) {
+	m.capture_amount = &i
+	m.addcapture_amount = nil
+}
+
+// CaptureAmount returns the value of the "capture_amount" field in the mutation.
+func (m *OffSessionPaymentMutation) CaptureAmount() (r int64, exists bool) {
+	v := m.capture_amount
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCaptureAmount returns the old "capture_amount" field's value of the OffSessionPayment entity.
+// If the OffSessionPayment object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *OffSessionPaymentMutation) OldCaptureAmount(ctx context.Context) (v *int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCaptureAmount is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCaptureAmount requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCaptureAmount: %w", err)
+	}
+	return oldValue.CaptureAmount, nil
+}
+
+// AddCaptureAmount adds i to the "capture_amount" field.
+func (m *OffSessionPaymentMutation) AddCaptureAmount(i int64) {
+	if m.addcapture_amount != nil {
+		*m.addcapture_amount += i
+	} else {
+		m.addcapture_amount = &i
+	}
+}
+
+// AddedCaptureAmount returns the value that was added to the "capture_amount" field in this mutation.
+func (m *OffSessionPaymentMutation) AddedCaptureAmount() (r int64, exists bool) {
+	v := m.addcapture_amount
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ClearCaptureAmount clears the value of the "capture_amount" field.
+func (m *OffSessionPaymentMutation) ClearCaptureAmount() {
+	m.capture_amount = nil
+	m.addcapture_amount = nil
+	m.clearedFields[offsessionpayment.FieldCaptureAmount] = struct{}{}
+}
+
+// CaptureAmountCleared returns if the "capture_amount" field was cleared in this mutation.
+func (m *OffSessionPaymentMutation) CaptureAmountCleared() bool {
+	_, ok := m.clearedFields[offsessionpayment.FieldCaptureAmount]
+	return ok
+}
+
+// ResetCaptureAmount resets all changes to the "capture_amount" field.
+func (m *OffSessionPaymentMutation) ResetCaptureAmount() {
+	m.capture_amount = nil
+	m.addcapture_amount = nil
+	delete(m.clearedFields, offsessionpayment.FieldCaptureAmount)
+}
+
 // SetCanceledAt sets the "canceled_at" field.
 func (m *OffSessionPaymentMutation) SetCanceledAt(t time.Time) {
 	m.canceled_at = &t
@@ -9941,7 +10404,7 @@ func (m *OffSessionPaymentMutation) Type() string {
 // order to get all numeric fields that were incremented/decremented, call
 // AddedFields().
 func (m *OffSessionPaymentMutation) Fields() []string {
-	fields := make([]string, 0, 36)
+	fields := make([]string, 0, 38)
 	if m.created_at != nil {
 		fields = append(fields, offsessionpayment.FieldCreatedAt)
 	}
@@ -10025,6 +10488,12 @@ func (m *OffSessionPaymentMutation) Fields() []string {
 	}
 	if m.capture_before != nil {
 		fields = append(fields, offsessionpayment.FieldCaptureBefore)
+	}
+	if m.pending_action != nil {
+		fields = append(fields, offsessionpayment.FieldPendingAction)
+	}
+	if m.capture_amount != nil {
+		fields = append(fields, offsessionpayment.FieldCaptureAmount)
 	}
 	if m.canceled_at != nil {
 		fields = append(fields, offsessionpayment.FieldCanceledAt)
@@ -10114,6 +10583,10 @@ func (m *OffSessionPaymentMutation) Field(name string) (ent.Value, bool) {
 		return m.NextAttemptPlan()
 	case offsessionpayment.FieldCaptureBefore:
 		return m.CaptureBefore()
+	case offsessionpayment.FieldPendingAction:
+		return m.PendingAction()
+	case offsessionpayment.FieldCaptureAmount:
+		return m.CaptureAmount()
 	case offsessionpayment.FieldCanceledAt:
 		return m.CanceledAt()
 	case offsessionpayment.FieldSucceededAt:
@@ -10195,6 +10668,10 @@ func (m *OffSessionPaymentMutation) OldField(ctx context.Context, name string) (
 		return m.OldNextAttemptPlan(ctx)
 	case offsessionpayment.FieldCaptureBefore:
 		return m.OldCaptureBefore(ctx)
+	case offsessionpayment.FieldPendingAction:
+		return m.OldPendingAction(ctx)
+	case offsessionpayment.FieldCaptureAmount:
+		return m.OldCaptureAmount(ctx)
 	case offsessionpayment.FieldCanceledAt:
 		return m.OldCanceledAt(ctx)
 	case offsessionpayment.FieldSucceededAt:
@@ -10416,6 +10893,20 @@ func (m *OffSessionPaymentMutation) SetField(name string, value ent.Value) error
 		}
 		m.SetCaptureBefore(v)
 		return nil
+	case offsessionpayment.FieldPendingAction:
+		v, ok := value.(offsessionpayment.PendingAction)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetPendingAction(v)
+		return nil
+	case offsessionpayment.FieldCaptureAmount:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCaptureAmount(v)
+		return nil
 	case offsessionpayment.FieldCanceledAt:
 		v, ok := value.(time.Time)
 		if !ok {
@@ -10495,6 +10986,9 @@ func (m *OffSessionPaymentMutation) AddedFields() []string {
 	if m.addattempt_count != nil {
 		fields = append(fields, offsessionpayment.FieldAttemptCount)
 	}
+	if m.addcapture_amount != nil {
+		fields = append(fields, offsessionpayment.FieldCaptureAmount)
+	}
 	if m.addversion != nil {
 		fields = append(fields, offsessionpayment.FieldVersion)
 	}
@@ -10516,6 +11010,8 @@ func (m *OffSessionPaymentMutation) AddedField(name string) (ent.Value, bool) {
 		return m.AddedMaxRetries()
 	case offsessionpayment.FieldAttemptCount:
 		return m.AddedAttemptCount()
+	case offsessionpayment.FieldCaptureAmount:
+		return m.AddedCaptureAmount()
 	case offsessionpayment.FieldVersion:
 		return m.AddedVersion()
 	}
@@ -10561,6 +11057,13 @@ func (m *OffSessionPaymentMutation) AddField(name string, value ent.Value) error
 			return fmt.Errorf("unexpected type %T for field %s", value, name)
 		}
 		m.AddAttemptCount(v)
+		return nil
+	case offsessionpayment.FieldCaptureAmount:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddCaptureAmount(v)
 		return nil
 	case offsessionpayment.FieldVersion:
 		v, ok := value.(int64)
@@ -10609,6 +11112,12 @@ func (m *OffSessionPaymentMutation) ClearedFields() []string {
 	}
 	if m.FieldCleared(offsessionpayment.FieldCaptureBefore) {
 		fields = append(fields, offsessionpayment.FieldCaptureBefore)
+	}
+	if m.FieldCleared(offsessionpayment.FieldPendingAction) {
+		fields = append(fields, offsessionpayment.FieldPendingAction)
+	}
+	if m.FieldCleared(offsessionpayment.FieldCaptureAmount) {
+		fields = append(fields, offsessionpayment.FieldCaptureAmount)
 	}
 	if m.FieldCleared(offsessionpayment.FieldCanceledAt) {
 		fields = append(fields, offsessionpayment.FieldCanceledAt)
@@ -10677,6 +11186,12 @@ func (m *OffSessionPaymentMutation) ClearField(name string) error {
 		return nil
 	case offsessionpayment.FieldCaptureBefore:
 		m.ClearCaptureBefore()
+		return nil
+	case offsessionpayment.FieldPendingAction:
+		m.ClearPendingAction()
+		return nil
+	case offsessionpayment.FieldCaptureAmount:
+		m.ClearCaptureAmount()
 		return nil
 	case offsessionpayment.FieldCanceledAt:
 		m.ClearCanceledAt()
@@ -10790,6 +11305,12 @@ func (m *OffSessionPaymentMutation) ResetField(name string) error {
 		return nil
 	case offsessionpayment.FieldCaptureBefore:
 		m.ResetCaptureBefore()
+		return nil
+	case offsessionpayment.FieldPendingAction:
+		m.ResetPendingAction()
+		return nil
+	case offsessionpayment.FieldCaptureAmount:
+		m.ResetCaptureAmount()
 		return nil
 	case offsessionpayment.FieldCanceledAt:
 		m.ResetCanceledAt()
@@ -16922,6 +17443,8 @@ type TestClockMutation struct {
 	frozen_time      *time.Time
 	status           *testclock.Status
 	advancing_to     *time.Time
+	lease_owner      *string
+	lease_expires_at *time.Time
 	clearedFields    map[string]struct{}
 	customers        map[string]struct{}
 	removedcustomers map[string]struct{}
@@ -17316,6 +17839,104 @@ func (m *TestClockMutation) ResetAdvancingTo() {
 	delete(m.clearedFields, testclock.FieldAdvancingTo)
 }
 
+// SetLeaseOwner sets the "lease_owner" field.
+func (m *TestClockMutation) SetLeaseOwner(s string) {
+	m.lease_owner = &s
+}
+
+// LeaseOwner returns the value of the "lease_owner" field in the mutation.
+func (m *TestClockMutation) LeaseOwner() (r string, exists bool) {
+	v := m.lease_owner
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldLeaseOwner returns the old "lease_owner" field's value of the TestClock entity.
+// If the TestClock object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *TestClockMutation) OldLeaseOwner(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldLeaseOwner is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldLeaseOwner requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldLeaseOwner: %w", err)
+	}
+	return oldValue.LeaseOwner, nil
+}
+
+// ClearLeaseOwner clears the value of the "lease_owner" field.
+func (m *TestClockMutation) ClearLeaseOwner() {
+	m.lease_owner = nil
+	m.clearedFields[testclock.FieldLeaseOwner] = struct{}{}
+}
+
+// LeaseOwnerCleared returns if the "lease_owner" field was cleared in this mutation.
+func (m *TestClockMutation) LeaseOwnerCleared() bool {
+	_, ok := m.clearedFields[testclock.FieldLeaseOwner]
+	return ok
+}
+
+// ResetLeaseOwner resets all changes to the "lease_owner" field.
+func (m *TestClockMutation) ResetLeaseOwner() {
+	m.lease_owner = nil
+	delete(m.clearedFields, testclock.FieldLeaseOwner)
+}
+
+// SetLeaseExpiresAt sets the "lease_expires_at" field.
+func (m *TestClockMutation) SetLeaseExpiresAt(t time.Time) {
+	m.lease_expires_at = &t
+}
+
+// LeaseExpiresAt returns the value of the "lease_expires_at" field in the mutation.
+func (m *TestClockMutation) LeaseExpiresAt() (r time.Time, exists bool) {
+	v := m.lease_expires_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldLeaseExpiresAt returns the old "lease_expires_at" field's value of the TestClock entity.
+// If the TestClock object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *TestClockMutation) OldLeaseExpiresAt(ctx context.Context) (v *time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldLeaseExpiresAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldLeaseExpiresAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldLeaseExpiresAt: %w", err)
+	}
+	return oldValue.LeaseExpiresAt, nil
+}
+
+// ClearLeaseExpiresAt clears the value of the "lease_expires_at" field.
+func (m *TestClockMutation) ClearLeaseExpiresAt() {
+	m.lease_expires_at = nil
+	m.clearedFields[testclock.FieldLeaseExpiresAt] = struct{}{}
+}
+
+// LeaseExpiresAtCleared returns if the "lease_expires_at" field was cleared in this mutation.
+func (m *TestClockMutation) LeaseExpiresAtCleared() bool {
+	_, ok := m.clearedFields[testclock.FieldLeaseExpiresAt]
+	return ok
+}
+
+// ResetLeaseExpiresAt resets all changes to the "lease_expires_at" field.
+func (m *TestClockMutation) ResetLeaseExpiresAt() {
+	m.lease_expires_at = nil
+	delete(m.clearedFields, testclock.FieldLeaseExpiresAt)
+}
+
 // AddCustomerIDs adds the "customers" edge to the Customer entity by ids.
 func (m *TestClockMutation) AddCustomerIDs(ids ...string) {
 	if m.customers == nil {
@@ -17458,7 +18079,7 @@ func (m *TestClockMutation) Type() string {
 // order to get all numeric fields that were incremented/decremented, call
 // AddedFields().
 func (m *TestClockMutation) Fields() []string {
-	fields := make([]string, 0, 7)
+	fields := make([]string, 0, 9)
 	if m.created_at != nil {
 		fields = append(fields, testclock.FieldCreatedAt)
 	}
@@ -17479,6 +18100,12 @@ func (m *TestClockMutation) Fields() []string {
 	}
 	if m.advancing_to != nil {
 		fields = append(fields, testclock.FieldAdvancingTo)
+	}
+	if m.lease_owner != nil {
+		fields = append(fields, testclock.FieldLeaseOwner)
+	}
+	if m.lease_expires_at != nil {
+		fields = append(fields, testclock.FieldLeaseExpiresAt)
 	}
 	return fields
 }
@@ -17502,6 +18129,10 @@ func (m *TestClockMutation) Field(name string) (ent.Value, bool) {
 		return m.Status()
 	case testclock.FieldAdvancingTo:
 		return m.AdvancingTo()
+	case testclock.FieldLeaseOwner:
+		return m.LeaseOwner()
+	case testclock.FieldLeaseExpiresAt:
+		return m.LeaseExpiresAt()
 	}
 	return nil, false
 }
@@ -17525,6 +18156,10 @@ func (m *TestClockMutation) OldField(ctx context.Context, name string) (ent.Valu
 		return m.OldStatus(ctx)
 	case testclock.FieldAdvancingTo:
 		return m.OldAdvancingTo(ctx)
+	case testclock.FieldLeaseOwner:
+		return m.OldLeaseOwner(ctx)
+	case testclock.FieldLeaseExpiresAt:
+		return m.OldLeaseExpiresAt(ctx)
 	}
 	return nil, fmt.Errorf("unknown TestClock field %s", name)
 }
@@ -17583,6 +18218,20 @@ func (m *TestClockMutation) SetField(name string, value ent.Value) error {
 		}
 		m.SetAdvancingTo(v)
 		return nil
+	case testclock.FieldLeaseOwner:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetLeaseOwner(v)
+		return nil
+	case testclock.FieldLeaseExpiresAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetLeaseExpiresAt(v)
+		return nil
 	}
 	return fmt.Errorf("unknown TestClock field %s", name)
 }
@@ -17619,6 +18268,12 @@ func (m *TestClockMutation) ClearedFields() []string {
 	if m.FieldCleared(testclock.FieldAdvancingTo) {
 		fields = append(fields, testclock.FieldAdvancingTo)
 	}
+	if m.FieldCleared(testclock.FieldLeaseOwner) {
+		fields = append(fields, testclock.FieldLeaseOwner)
+	}
+	if m.FieldCleared(testclock.FieldLeaseExpiresAt) {
+		fields = append(fields, testclock.FieldLeaseExpiresAt)
+	}
 	return fields
 }
 
@@ -17638,6 +18293,12 @@ func (m *TestClockMutation) ClearField(name string) error {
 		return nil
 	case testclock.FieldAdvancingTo:
 		m.ClearAdvancingTo()
+		return nil
+	case testclock.FieldLeaseOwner:
+		m.ClearLeaseOwner()
+		return nil
+	case testclock.FieldLeaseExpiresAt:
+		m.ClearLeaseExpiresAt()
 		return nil
 	}
 	return fmt.Errorf("unknown TestClock nullable field %s", name)
@@ -17667,6 +18328,12 @@ func (m *TestClockMutation) ResetField(name string) error {
 		return nil
 	case testclock.FieldAdvancingTo:
 		m.ResetAdvancingTo()
+		return nil
+	case testclock.FieldLeaseOwner:
+		m.ResetLeaseOwner()
+		return nil
+	case testclock.FieldLeaseExpiresAt:
+		m.ResetLeaseExpiresAt()
 		return nil
 	}
 	return fmt.Errorf("unknown TestClock field %s", name)

@@ -80,6 +80,10 @@ type OffSessionPayment struct {
 	NextAttemptPlan schematype.SchedulingDecision `json:"next_attempt_plan,omitempty"`
 	// With manual capture, when the authorization expires.
 	CaptureBefore *time.Time `json:"capture_before,omitempty"`
+	// An action on an authorization that is recorded before the processor is called, and finished by a worker if the call is cut short.
+	PendingAction *offsessionpayment.PendingAction `json:"pending_action,omitempty"`
+	// CaptureAmount holds the value of the "capture_amount" field.
+	CaptureAmount *int64 `json:"capture_amount,omitempty"`
 	// CanceledAt holds the value of the "canceled_at" field.
 	CanceledAt *time.Time `json:"canceled_at,omitempty"`
 	// SucceededAt holds the value of the "succeeded_at" field.
@@ -198,9 +202,9 @@ func (*OffSessionPayment) scanValues(columns []string) ([]any, error) {
 			values[i] = new([]byte)
 		case offsessionpayment.FieldHoldout:
 			values[i] = new(sql.NullBool)
-		case offsessionpayment.FieldAmount, offsessionpayment.FieldAmountCapturable, offsessionpayment.FieldAmountReceived, offsessionpayment.FieldMaxRetries, offsessionpayment.FieldAttemptCount, offsessionpayment.FieldVersion:
+		case offsessionpayment.FieldAmount, offsessionpayment.FieldAmountCapturable, offsessionpayment.FieldAmountReceived, offsessionpayment.FieldMaxRetries, offsessionpayment.FieldAttemptCount, offsessionpayment.FieldCaptureAmount, offsessionpayment.FieldVersion:
 			values[i] = new(sql.NullInt64)
-		case offsessionpayment.FieldID, offsessionpayment.FieldAccountID, offsessionpayment.FieldCustomerID, offsessionpayment.FieldPaymentMethodID, offsessionpayment.FieldMandateID, offsessionpayment.FieldCurrency, offsessionpayment.FieldCadence, offsessionpayment.FieldCaptureMethod, offsessionpayment.FieldTargetDate, offsessionpayment.FieldDescription, offsessionpayment.FieldStatementDescriptorSuffix, offsessionpayment.FieldStatus, offsessionpayment.FieldFailureReason, offsessionpayment.FieldRetryStrategy, offsessionpayment.FieldRetryPolicyID, offsessionpayment.FieldTestClockID, offsessionpayment.FieldLeaseOwner:
+		case offsessionpayment.FieldID, offsessionpayment.FieldAccountID, offsessionpayment.FieldCustomerID, offsessionpayment.FieldPaymentMethodID, offsessionpayment.FieldMandateID, offsessionpayment.FieldCurrency, offsessionpayment.FieldCadence, offsessionpayment.FieldCaptureMethod, offsessionpayment.FieldTargetDate, offsessionpayment.FieldDescription, offsessionpayment.FieldStatementDescriptorSuffix, offsessionpayment.FieldStatus, offsessionpayment.FieldFailureReason, offsessionpayment.FieldRetryStrategy, offsessionpayment.FieldRetryPolicyID, offsessionpayment.FieldPendingAction, offsessionpayment.FieldTestClockID, offsessionpayment.FieldLeaseOwner:
 			values[i] = new(sql.NullString)
 		case offsessionpayment.FieldCreatedAt, offsessionpayment.FieldUpdatedAt, offsessionpayment.FieldRetryUntil, offsessionpayment.FieldNextAttemptAt, offsessionpayment.FieldCaptureBefore, offsessionpayment.FieldCanceledAt, offsessionpayment.FieldSucceededAt, offsessionpayment.FieldFailedAt, offsessionpayment.FieldDueAt, offsessionpayment.FieldLeaseExpiresAt:
 			values[i] = new(sql.NullTime)
@@ -403,6 +407,20 @@ func (_m *OffSessionPayment) assignValues(columns []string, values []any) error 
 			} else if value.Valid {
 				_m.CaptureBefore = new(time.Time)
 				*_m.CaptureBefore = value.Time
+			}
+		case offsessionpayment.FieldPendingAction:
+			if value, ok := values[i].(*sql.NullString); !ok {
+				return fmt.Errorf("unexpected type %T for field pending_action", values[i])
+			} else if value.Valid {
+				_m.PendingAction = new(offsessionpayment.PendingAction)
+				*_m.PendingAction = offsessionpayment.PendingAction(value.String)
+			}
+		case offsessionpayment.FieldCaptureAmount:
+			if value, ok := values[i].(*sql.NullInt64); !ok {
+				return fmt.Errorf("unexpected type %T for field capture_amount", values[i])
+			} else if value.Valid {
+				_m.CaptureAmount = new(int64)
+				*_m.CaptureAmount = value.Int64
 			}
 		case offsessionpayment.FieldCanceledAt:
 			if value, ok := values[i].(*sql.NullTime); !ok {
@@ -616,6 +634,16 @@ func (_m *OffSessionPayment) String() string {
 	if v := _m.CaptureBefore; v != nil {
 		builder.WriteString("capture_before=")
 		builder.WriteString(v.Format(time.ANSIC))
+	}
+	builder.WriteString(", ")
+	if v := _m.PendingAction; v != nil {
+		builder.WriteString("pending_action=")
+		builder.WriteString(fmt.Sprintf("%v", *v))
+	}
+	builder.WriteString(", ")
+	if v := _m.CaptureAmount; v != nil {
+		builder.WriteString("capture_amount=")
+		builder.WriteString(fmt.Sprintf("%v", *v))
 	}
 	builder.WriteString(", ")
 	if v := _m.CanceledAt; v != nil {

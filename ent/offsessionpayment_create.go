@@ -350,6 +350,34 @@ func (_c *OffSessionPaymentCreate) SetNillableCaptureBefore(v *time.Time) *OffSe
 	return _c
 }
 
+// SetPendingAction sets the "pending_action" field.
+func (_c *OffSessionPaymentCreate) SetPendingAction(v offsessionpayment.PendingAction) *OffSessionPaymentCreate {
+	_c.mutation.SetPendingAction(v)
+	return _c
+}
+
+// SetNillablePendingAction sets the "pending_action" field if the given value is not nil.
+func (_c *OffSessionPaymentCreate) SetNillablePendingAction(v *offsessionpayment.PendingAction) *OffSessionPaymentCreate {
+	if v != nil {
+		_c.SetPendingAction(*v)
+	}
+	return _c
+}
+
+// SetCaptureAmount sets the "capture_amount" field.
+func (_c *OffSessionPaymentCreate) SetCaptureAmount(v int64) *OffSessionPaymentCreate {
+	_c.mutation.SetCaptureAmount(v)
+	return _c
+}
+
+// SetNillableCaptureAmount sets the "capture_amount" field if the given value is not nil.
+func (_c *OffSessionPaymentCreate) SetNillableCaptureAmount(v *int64) *OffSessionPaymentCreate {
+	if v != nil {
+		_c.SetCaptureAmount(*v)
+	}
+	return _c
+}
+
 // SetCanceledAt sets the "canceled_at" field.
 func (_c *OffSessionPaymentCreate) SetCanceledAt(v time.Time) *OffSessionPaymentCreate {
 	_c.mutation.SetCanceledAt(v)
@@ -696,6 +724,11 @@ func (_c *OffSessionPaymentCreate) check() error {
 	if _, ok := _c.mutation.AttemptCount(); !ok {
 		return &ValidationError{Name: "attempt_count", err: errors.New(`ent: missing required field "OffSessionPayment.attempt_count"`)}
 	}
+	if v, ok := _c.mutation.PendingAction(); ok {
+		if err := offsessionpayment.PendingActionValidator(v); err != nil {
+			return &ValidationError{Name: "pending_action", err: fmt.Errorf(`ent: validator failed for field "OffSessionPayment.pending_action": %w`, err)}
+		}
+	}
 	if _, ok := _c.mutation.Version(); !ok {
 		return &ValidationError{Name: "version", err: errors.New(`ent: missing required field "OffSessionPayment.version"`)}
 	}
@@ -844,6 +877,14 @@ func (_c *OffSessionPaymentCreate) createSpec() (*OffSessionPayment, *sqlgraph.C
 	if value, ok := _c.mutation.CaptureBefore(); ok {
 		_spec.SetField(offsessionpayment.FieldCaptureBefore, field.TypeTime, value)
 		_node.CaptureBefore = &value
+	}
+	if value, ok := _c.mutation.PendingAction(); ok {
+		_spec.SetField(offsessionpayment.FieldPendingAction, field.TypeEnum, value)
+		_node.PendingAction = &value
+	}
+	if value, ok := _c.mutation.CaptureAmount(); ok {
+		_spec.SetField(offsessionpayment.FieldCaptureAmount, field.TypeInt64, value)
+		_node.CaptureAmount = &value
 	}
 	if value, ok := _c.mutation.CanceledAt(); ok {
 		_spec.SetField(offsessionpayment.FieldCanceledAt, field.TypeTime, value)
@@ -1209,6 +1250,48 @@ func (u *OffSessionPaymentUpsert) UpdateCaptureBefore() *OffSessionPaymentUpsert
 // ClearCaptureBefore clears the value of the "capture_before" field.
 func (u *OffSessionPaymentUpsert) ClearCaptureBefore() *OffSessionPaymentUpsert {
 	u.SetNull(offsessionpayment.FieldCaptureBefore)
+	return u
+}
+
+// SetPendingAction sets the "pending_action" field.
+func (u *OffSessionPaymentUpsert) SetPendingAction(v offsessionpayment.PendingAction) *OffSessionPaymentUpsert {
+	u.Set(offsessionpayment.FieldPendingAction, v)
+	return u
+}
+
+// UpdatePendingAction sets the "pending_action" field to the value that was provided on create.
+func (u *OffSessionPaymentUpsert) UpdatePendingAction() *OffSessionPaymentUpsert {
+	u.SetExcluded(offsessionpayment.FieldPendingAction)
+	return u
+}
+
+// ClearPendingAction clears the value of the "pending_action" field.
+func (u *OffSessionPaymentUpsert) ClearPendingAction() *OffSessionPaymentUpsert {
+	u.SetNull(offsessionpayment.FieldPendingAction)
+	return u
+}
+
+// SetCaptureAmount sets the "capture_amount" field.
+func (u *OffSessionPaymentUpsert) SetCaptureAmount(v int64) *OffSessionPaymentUpsert {
+	u.Set(offsessionpayment.FieldCaptureAmount, v)
+	return u
+}
+
+// UpdateCaptureAmount sets the "capture_amount" field to the value that was provided on create.
+func (u *OffSessionPaymentUpsert) UpdateCaptureAmount() *OffSessionPaymentUpsert {
+	u.SetExcluded(offsessionpayment.FieldCaptureAmount)
+	return u
+}
+
+// AddCaptureAmount adds v to the "capture_amount" field.
+func (u *OffSessionPaymentUpsert) AddCaptureAmount(v int64) *OffSessionPaymentUpsert {
+	u.Add(offsessionpayment.FieldCaptureAmount, v)
+	return u
+}
+
+// ClearCaptureAmount clears the value of the "capture_amount" field.
+func (u *OffSessionPaymentUpsert) ClearCaptureAmount() *OffSessionPaymentUpsert {
+	u.SetNull(offsessionpayment.FieldCaptureAmount)
 	return u
 }
 
@@ -1654,6 +1737,55 @@ func (u *OffSessionPaymentUpsertOne) UpdateCaptureBefore() *OffSessionPaymentUps
 func (u *OffSessionPaymentUpsertOne) ClearCaptureBefore() *OffSessionPaymentUpsertOne {
 	return u.Update(func(s *OffSessionPaymentUpsert) {
 		s.ClearCaptureBefore()
+	})
+}
+
+// SetPendingAction sets the "pending_action" field.
+func (u *OffSessionPaymentUpsertOne) SetPendingAction(v offsessionpayment.PendingAction) *OffSessionPaymentUpsertOne {
+	return u.Update(func(s *OffSessionPaymentUpsert) {
+		s.SetPendingAction(v)
+	})
+}
+
+// UpdatePendingAction sets the "pending_action" field to the value that was provided on create.
+func (u *OffSessionPaymentUpsertOne) UpdatePendingAction() *OffSessionPaymentUpsertOne {
+	return u.Update(func(s *OffSessionPaymentUpsert) {
+		s.UpdatePendingAction()
+	})
+}
+
+// ClearPendingAction clears the value of the "pending_action" field.
+func (u *OffSessionPaymentUpsertOne) ClearPendingAction() *OffSessionPaymentUpsertOne {
+	return u.Update(func(s *OffSessionPaymentUpsert) {
+		s.ClearPendingAction()
+	})
+}
+
+// SetCaptureAmount sets the "capture_amount" field.
+func (u *OffSessionPaymentUpsertOne) SetCaptureAmount(v int64) *OffSessionPaymentUpsertOne {
+	return u.Update(func(s *OffSessionPaymentUpsert) {
+		s.SetCaptureAmount(v)
+	})
+}
+
+// AddCaptureAmount adds v to the "capture_amount" field.
+func (u *OffSessionPaymentUpsertOne) AddCaptureAmount(v int64) *OffSessionPaymentUpsertOne {
+	return u.Update(func(s *OffSessionPaymentUpsert) {
+		s.AddCaptureAmount(v)
+	})
+}
+
+// UpdateCaptureAmount sets the "capture_amount" field to the value that was provided on create.
+func (u *OffSessionPaymentUpsertOne) UpdateCaptureAmount() *OffSessionPaymentUpsertOne {
+	return u.Update(func(s *OffSessionPaymentUpsert) {
+		s.UpdateCaptureAmount()
+	})
+}
+
+// ClearCaptureAmount clears the value of the "capture_amount" field.
+func (u *OffSessionPaymentUpsertOne) ClearCaptureAmount() *OffSessionPaymentUpsertOne {
+	return u.Update(func(s *OffSessionPaymentUpsert) {
+		s.ClearCaptureAmount()
 	})
 }
 
@@ -2287,6 +2419,55 @@ func (u *OffSessionPaymentUpsertBulk) UpdateCaptureBefore() *OffSessionPaymentUp
 func (u *OffSessionPaymentUpsertBulk) ClearCaptureBefore() *OffSessionPaymentUpsertBulk {
 	return u.Update(func(s *OffSessionPaymentUpsert) {
 		s.ClearCaptureBefore()
+	})
+}
+
+// SetPendingAction sets the "pending_action" field.
+func (u *OffSessionPaymentUpsertBulk) SetPendingAction(v offsessionpayment.PendingAction) *OffSessionPaymentUpsertBulk {
+	return u.Update(func(s *OffSessionPaymentUpsert) {
+		s.SetPendingAction(v)
+	})
+}
+
+// UpdatePendingAction sets the "pending_action" field to the value that was provided on create.
+func (u *OffSessionPaymentUpsertBulk) UpdatePendingAction() *OffSessionPaymentUpsertBulk {
+	return u.Update(func(s *OffSessionPaymentUpsert) {
+		s.UpdatePendingAction()
+	})
+}
+
+// ClearPendingAction clears the value of the "pending_action" field.
+func (u *OffSessionPaymentUpsertBulk) ClearPendingAction() *OffSessionPaymentUpsertBulk {
+	return u.Update(func(s *OffSessionPaymentUpsert) {
+		s.ClearPendingAction()
+	})
+}
+
+// SetCaptureAmount sets the "capture_amount" field.
+func (u *OffSessionPaymentUpsertBulk) SetCaptureAmount(v int64) *OffSessionPaymentUpsertBulk {
+	return u.Update(func(s *OffSessionPaymentUpsert) {
+		s.SetCaptureAmount(v)
+	})
+}
+
+// AddCaptureAmount adds v to the "capture_amount" field.
+func (u *OffSessionPaymentUpsertBulk) AddCaptureAmount(v int64) *OffSessionPaymentUpsertBulk {
+	return u.Update(func(s *OffSessionPaymentUpsert) {
+		s.AddCaptureAmount(v)
+	})
+}
+
+// UpdateCaptureAmount sets the "capture_amount" field to the value that was provided on create.
+func (u *OffSessionPaymentUpsertBulk) UpdateCaptureAmount() *OffSessionPaymentUpsertBulk {
+	return u.Update(func(s *OffSessionPaymentUpsert) {
+		s.UpdateCaptureAmount()
+	})
+}
+
+// ClearCaptureAmount clears the value of the "capture_amount" field.
+func (u *OffSessionPaymentUpsertBulk) ClearCaptureAmount() *OffSessionPaymentUpsertBulk {
+	return u.Update(func(s *OffSessionPaymentUpsert) {
+		s.ClearCaptureAmount()
 	})
 }
 

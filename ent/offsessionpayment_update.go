@@ -226,6 +226,53 @@ func (_u *OffSessionPaymentUpdate) ClearCaptureBefore() *OffSessionPaymentUpdate
 	return _u
 }
 
+// SetPendingAction sets the "pending_action" field.
+func (_u *OffSessionPaymentUpdate) SetPendingAction(v offsessionpayment.PendingAction) *OffSessionPaymentUpdate {
+	_u.mutation.SetPendingAction(v)
+	return _u
+}
+
+// SetNillablePendingAction sets the "pending_action" field if the given value is not nil.
+func (_u *OffSessionPaymentUpdate) SetNillablePendingAction(v *offsessionpayment.PendingAction) *OffSessionPaymentUpdate {
+	if v != nil {
+		_u.SetPendingAction(*v)
+	}
+	return _u
+}
+
+// ClearPendingAction clears the value of the "pending_action" field.
+func (_u *OffSessionPaymentUpdate) ClearPendingAction() *OffSessionPaymentUpdate {
+	_u.mutation.ClearPendingAction()
+	return _u
+}
+
+// SetCaptureAmount sets the "capture_amount" field.
+func (_u *OffSessionPaymentUpdate) SetCaptureAmount(v int64) *OffSessionPaymentUpdate {
+	_u.mutation.ResetCaptureAmount()
+	_u.mutation.SetCaptureAmount(v)
+	return _u
+}
+
+// SetNillableCaptureAmount sets the "capture_amount" field if the given value is not nil.
+func (_u *OffSessionPaymentUpdate) SetNillableCaptureAmount(v *int64) *OffSessionPaymentUpdate {
+	if v != nil {
+		_u.SetCaptureAmount(*v)
+	}
+	return _u
+}
+
+// AddCaptureAmount adds value to the "capture_amount" field.
+func (_u *OffSessionPaymentUpdate) AddCaptureAmount(v int64) *OffSessionPaymentUpdate {
+	_u.mutation.AddCaptureAmount(v)
+	return _u
+}
+
+// ClearCaptureAmount clears the value of the "capture_amount" field.
+func (_u *OffSessionPaymentUpdate) ClearCaptureAmount() *OffSessionPaymentUpdate {
+	_u.mutation.ClearCaptureAmount()
+	return _u
+}
+
 // SetCanceledAt sets the "canceled_at" field.
 func (_u *OffSessionPaymentUpdate) SetCanceledAt(v time.Time) *OffSessionPaymentUpdate {
 	_u.mutation.SetCanceledAt(v)
@@ -462,6 +509,11 @@ func (_u *OffSessionPaymentUpdate) check() error {
 			return &ValidationError{Name: "failure_reason", err: fmt.Errorf(`ent: validator failed for field "OffSessionPayment.failure_reason": %w`, err)}
 		}
 	}
+	if v, ok := _u.mutation.PendingAction(); ok {
+		if err := offsessionpayment.PendingActionValidator(v); err != nil {
+			return &ValidationError{Name: "pending_action", err: fmt.Errorf(`ent: validator failed for field "OffSessionPayment.pending_action": %w`, err)}
+		}
+	}
 	if _u.mutation.CustomerCleared() && len(_u.mutation.CustomerIDs()) > 0 {
 		return errors.New(`ent: clearing a required unique edge "OffSessionPayment.customer"`)
 	}
@@ -563,6 +615,21 @@ func (_u *OffSessionPaymentUpdate) sqlSave(ctx context.Context) (_node int, err 
 	}
 	if _u.mutation.CaptureBeforeCleared() {
 		_spec.ClearField(offsessionpayment.FieldCaptureBefore, field.TypeTime)
+	}
+	if value, ok := _u.mutation.PendingAction(); ok {
+		_spec.SetField(offsessionpayment.FieldPendingAction, field.TypeEnum, value)
+	}
+	if _u.mutation.PendingActionCleared() {
+		_spec.ClearField(offsessionpayment.FieldPendingAction, field.TypeEnum)
+	}
+	if value, ok := _u.mutation.CaptureAmount(); ok {
+		_spec.SetField(offsessionpayment.FieldCaptureAmount, field.TypeInt64, value)
+	}
+	if value, ok := _u.mutation.AddedCaptureAmount(); ok {
+		_spec.AddField(offsessionpayment.FieldCaptureAmount, field.TypeInt64, value)
+	}
+	if _u.mutation.CaptureAmountCleared() {
+		_spec.ClearField(offsessionpayment.FieldCaptureAmount, field.TypeInt64)
 	}
 	if value, ok := _u.mutation.CanceledAt(); ok {
 		_spec.SetField(offsessionpayment.FieldCanceledAt, field.TypeTime, value)
@@ -868,6 +935,53 @@ func (_u *OffSessionPaymentUpdateOne) ClearCaptureBefore() *OffSessionPaymentUpd
 	return _u
 }
 
+// SetPendingAction sets the "pending_action" field.
+func (_u *OffSessionPaymentUpdateOne) SetPendingAction(v offsessionpayment.PendingAction) *OffSessionPaymentUpdateOne {
+	_u.mutation.SetPendingAction(v)
+	return _u
+}
+
+// SetNillablePendingAction sets the "pending_action" field if the given value is not nil.
+func (_u *OffSessionPaymentUpdateOne) SetNillablePendingAction(v *offsessionpayment.PendingAction) *OffSessionPaymentUpdateOne {
+	if v != nil {
+		_u.SetPendingAction(*v)
+	}
+	return _u
+}
+
+// ClearPendingAction clears the value of the "pending_action" field.
+func (_u *OffSessionPaymentUpdateOne) ClearPendingAction() *OffSessionPaymentUpdateOne {
+	_u.mutation.ClearPendingAction()
+	return _u
+}
+
+// SetCaptureAmount sets the "capture_amount" field.
+func (_u *OffSessionPaymentUpdateOne) SetCaptureAmount(v int64) *OffSessionPaymentUpdateOne {
+	_u.mutation.ResetCaptureAmount()
+	_u.mutation.SetCaptureAmount(v)
+	return _u
+}
+
+// SetNillableCaptureAmount sets the "capture_amount" field if the given value is not nil.
+func (_u *OffSessionPaymentUpdateOne) SetNillableCaptureAmount(v *int64) *OffSessionPaymentUpdateOne {
+	if v != nil {
+		_u.SetCaptureAmount(*v)
+	}
+	return _u
+}
+
+// AddCaptureAmount adds value to the "capture_amount" field.
+func (_u *OffSessionPaymentUpdateOne) AddCaptureAmount(v int64) *OffSessionPaymentUpdateOne {
+	_u.mutation.AddCaptureAmount(v)
+	return _u
+}
+
+// ClearCaptureAmount clears the value of the "capture_amount" field.
+func (_u *OffSessionPaymentUpdateOne) ClearCaptureAmount() *OffSessionPaymentUpdateOne {
+	_u.mutation.ClearCaptureAmount()
+	return _u
+}
+
 // SetCanceledAt sets the "canceled_at" field.
 func (_u *OffSessionPaymentUpdateOne) SetCanceledAt(v time.Time) *OffSessionPaymentUpdateOne {
 	_u.mutation.SetCanceledAt(v)
@@ -1117,6 +1231,11 @@ func (_u *OffSessionPaymentUpdateOne) check() error {
 			return &ValidationError{Name: "failure_reason", err: fmt.Errorf(`ent: validator failed for field "OffSessionPayment.failure_reason": %w`, err)}
 		}
 	}
+	if v, ok := _u.mutation.PendingAction(); ok {
+		if err := offsessionpayment.PendingActionValidator(v); err != nil {
+			return &ValidationError{Name: "pending_action", err: fmt.Errorf(`ent: validator failed for field "OffSessionPayment.pending_action": %w`, err)}
+		}
+	}
 	if _u.mutation.CustomerCleared() && len(_u.mutation.CustomerIDs()) > 0 {
 		return errors.New(`ent: clearing a required unique edge "OffSessionPayment.customer"`)
 	}
@@ -1235,6 +1354,21 @@ func (_u *OffSessionPaymentUpdateOne) sqlSave(ctx context.Context) (_node *OffSe
 	}
 	if _u.mutation.CaptureBeforeCleared() {
 		_spec.ClearField(offsessionpayment.FieldCaptureBefore, field.TypeTime)
+	}
+	if value, ok := _u.mutation.PendingAction(); ok {
+		_spec.SetField(offsessionpayment.FieldPendingAction, field.TypeEnum, value)
+	}
+	if _u.mutation.PendingActionCleared() {
+		_spec.ClearField(offsessionpayment.FieldPendingAction, field.TypeEnum)
+	}
+	if value, ok := _u.mutation.CaptureAmount(); ok {
+		_spec.SetField(offsessionpayment.FieldCaptureAmount, field.TypeInt64, value)
+	}
+	if value, ok := _u.mutation.AddedCaptureAmount(); ok {
+		_spec.AddField(offsessionpayment.FieldCaptureAmount, field.TypeInt64, value)
+	}
+	if _u.mutation.CaptureAmountCleared() {
+		_spec.ClearField(offsessionpayment.FieldCaptureAmount, field.TypeInt64)
 	}
 	if value, ok := _u.mutation.CanceledAt(); ok {
 		_spec.SetField(offsessionpayment.FieldCanceledAt, field.TypeTime, value)

@@ -31,6 +31,10 @@ type TestClock struct {
 	Status testclock.Status `json:"status,omitempty"`
 	// AdvancingTo holds the value of the "advancing_to" field.
 	AdvancingTo *time.Time `json:"advancing_to,omitempty"`
+	// LeaseOwner holds the value of the "lease_owner" field.
+	LeaseOwner string `json:"lease_owner,omitempty"`
+	// LeaseExpiresAt holds the value of the "lease_expires_at" field.
+	LeaseExpiresAt *time.Time `json:"lease_expires_at,omitempty"`
 	// Edges holds the relations/edges for other nodes in the graph.
 	// The values are being populated by the TestClockQuery when eager-loading is set.
 	Edges        TestClockEdges `json:"edges"`
@@ -76,9 +80,9 @@ func (*TestClock) scanValues(columns []string) ([]any, error) {
 	values := make([]any, len(columns))
 	for i := range columns {
 		switch columns[i] {
-		case testclock.FieldID, testclock.FieldAccountID, testclock.FieldName, testclock.FieldStatus:
+		case testclock.FieldID, testclock.FieldAccountID, testclock.FieldName, testclock.FieldStatus, testclock.FieldLeaseOwner:
 			values[i] = new(sql.NullString)
-		case testclock.FieldCreatedAt, testclock.FieldUpdatedAt, testclock.FieldFrozenTime, testclock.FieldAdvancingTo:
+		case testclock.FieldCreatedAt, testclock.FieldUpdatedAt, testclock.FieldFrozenTime, testclock.FieldAdvancingTo, testclock.FieldLeaseExpiresAt:
 			values[i] = new(sql.NullTime)
 		default:
 			values[i] = new(sql.UnknownType)
@@ -143,6 +147,19 @@ func (_m *TestClock) assignValues(columns []string, values []any) error {
 			} else if value.Valid {
 				_m.AdvancingTo = new(time.Time)
 				*_m.AdvancingTo = value.Time
+			}
+		case testclock.FieldLeaseOwner:
+			if value, ok := values[i].(*sql.NullString); !ok {
+				return fmt.Errorf("unexpected type %T for field lease_owner", values[i])
+			} else if value.Valid {
+				_m.LeaseOwner = value.String
+			}
+		case testclock.FieldLeaseExpiresAt:
+			if value, ok := values[i].(*sql.NullTime); !ok {
+				return fmt.Errorf("unexpected type %T for field lease_expires_at", values[i])
+			} else if value.Valid {
+				_m.LeaseExpiresAt = new(time.Time)
+				*_m.LeaseExpiresAt = value.Time
 			}
 		default:
 			_m.selectValues.Set(columns[i], values[i])
@@ -210,6 +227,14 @@ func (_m *TestClock) String() string {
 	builder.WriteString(", ")
 	if v := _m.AdvancingTo; v != nil {
 		builder.WriteString("advancing_to=")
+		builder.WriteString(v.Format(time.ANSIC))
+	}
+	builder.WriteString(", ")
+	builder.WriteString("lease_owner=")
+	builder.WriteString(_m.LeaseOwner)
+	builder.WriteString(", ")
+	if v := _m.LeaseExpiresAt; v != nil {
+		builder.WriteString("lease_expires_at=")
 		builder.WriteString(v.Format(time.ANSIC))
 	}
 	builder.WriteByte(')')

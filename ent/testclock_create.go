@@ -107,6 +107,34 @@ func (_c *TestClockCreate) SetNillableAdvancingTo(v *time.Time) *TestClockCreate
 	return _c
 }
 
+// SetLeaseOwner sets the "lease_owner" field.
+func (_c *TestClockCreate) SetLeaseOwner(v string) *TestClockCreate {
+	_c.mutation.SetLeaseOwner(v)
+	return _c
+}
+
+// SetNillableLeaseOwner sets the "lease_owner" field if the given value is not nil.
+func (_c *TestClockCreate) SetNillableLeaseOwner(v *string) *TestClockCreate {
+	if v != nil {
+		_c.SetLeaseOwner(*v)
+	}
+	return _c
+}
+
+// SetLeaseExpiresAt sets the "lease_expires_at" field.
+func (_c *TestClockCreate) SetLeaseExpiresAt(v time.Time) *TestClockCreate {
+	_c.mutation.SetLeaseExpiresAt(v)
+	return _c
+}
+
+// SetNillableLeaseExpiresAt sets the "lease_expires_at" field if the given value is not nil.
+func (_c *TestClockCreate) SetNillableLeaseExpiresAt(v *time.Time) *TestClockCreate {
+	if v != nil {
+		_c.SetLeaseExpiresAt(*v)
+	}
+	return _c
+}
+
 // SetID sets the "id" field.
 func (_c *TestClockCreate) SetID(v string) *TestClockCreate {
 	_c.mutation.SetID(v)
@@ -312,6 +340,14 @@ func (_c *TestClockCreate) createSpec() (*TestClock, *sqlgraph.CreateSpec) {
 		_spec.SetField(testclock.FieldAdvancingTo, field.TypeTime, value)
 		_node.AdvancingTo = &value
 	}
+	if value, ok := _c.mutation.LeaseOwner(); ok {
+		_spec.SetField(testclock.FieldLeaseOwner, field.TypeString, value)
+		_node.LeaseOwner = value
+	}
+	if value, ok := _c.mutation.LeaseExpiresAt(); ok {
+		_spec.SetField(testclock.FieldLeaseExpiresAt, field.TypeTime, value)
+		_node.LeaseExpiresAt = &value
+	}
 	if nodes := _c.mutation.CustomersIDs(); len(nodes) > 0 {
 		edge := &sqlgraph.EdgeSpec{
 			Rel:     sqlgraph.O2M,
@@ -468,6 +504,42 @@ func (u *TestClockUpsert) ClearAdvancingTo() *TestClockUpsert {
 	return u
 }
 
+// SetLeaseOwner sets the "lease_owner" field.
+func (u *TestClockUpsert) SetLeaseOwner(v string) *TestClockUpsert {
+	u.Set(testclock.FieldLeaseOwner, v)
+	return u
+}
+
+// UpdateLeaseOwner sets the "lease_owner" field to the value that was provided on create.
+func (u *TestClockUpsert) UpdateLeaseOwner() *TestClockUpsert {
+	u.SetExcluded(testclock.FieldLeaseOwner)
+	return u
+}
+
+// ClearLeaseOwner clears the value of the "lease_owner" field.
+func (u *TestClockUpsert) ClearLeaseOwner() *TestClockUpsert {
+	u.SetNull(testclock.FieldLeaseOwner)
+	return u
+}
+
+// SetLeaseExpiresAt sets the "lease_expires_at" field.
+func (u *TestClockUpsert) SetLeaseExpiresAt(v time.Time) *TestClockUpsert {
+	u.Set(testclock.FieldLeaseExpiresAt, v)
+	return u
+}
+
+// UpdateLeaseExpiresAt sets the "lease_expires_at" field to the value that was provided on create.
+func (u *TestClockUpsert) UpdateLeaseExpiresAt() *TestClockUpsert {
+	u.SetExcluded(testclock.FieldLeaseExpiresAt)
+	return u
+}
+
+// ClearLeaseExpiresAt clears the value of the "lease_expires_at" field.
+func (u *TestClockUpsert) ClearLeaseExpiresAt() *TestClockUpsert {
+	u.SetNull(testclock.FieldLeaseExpiresAt)
+	return u
+}
+
 // UpdateNewValues updates the mutable fields using the new values that were set on create except the ID field.
 // Using this option is equivalent to using:
 //
@@ -603,6 +675,48 @@ func (u *TestClockUpsertOne) UpdateAdvancingTo() *TestClockUpsertOne {
 func (u *TestClockUpsertOne) ClearAdvancingTo() *TestClockUpsertOne {
 	return u.Update(func(s *TestClockUpsert) {
 		s.ClearAdvancingTo()
+	})
+}
+
+// SetLeaseOwner sets the "lease_owner" field.
+func (u *TestClockUpsertOne) SetLeaseOwner(v string) *TestClockUpsertOne {
+	return u.Update(func(s *TestClockUpsert) {
+		s.SetLeaseOwner(v)
+	})
+}
+
+// UpdateLeaseOwner sets the "lease_owner" field to the value that was provided on create.
+func (u *TestClockUpsertOne) UpdateLeaseOwner() *TestClockUpsertOne {
+	return u.Update(func(s *TestClockUpsert) {
+		s.UpdateLeaseOwner()
+	})
+}
+
+// ClearLeaseOwner clears the value of the "lease_owner" field.
+func (u *TestClockUpsertOne) ClearLeaseOwner() *TestClockUpsertOne {
+	return u.Update(func(s *TestClockUpsert) {
+		s.ClearLeaseOwner()
+	})
+}
+
+// SetLeaseExpiresAt sets the "lease_expires_at" field.
+func (u *TestClockUpsertOne) SetLeaseExpiresAt(v time.Time) *TestClockUpsertOne {
+	return u.Update(func(s *TestClockUpsert) {
+		s.SetLeaseExpiresAt(v)
+	})
+}
+
+// UpdateLeaseExpiresAt sets the "lease_expires_at" field to the value that was provided on create.
+func (u *TestClockUpsertOne) UpdateLeaseExpiresAt() *TestClockUpsertOne {
+	return u.Update(func(s *TestClockUpsert) {
+		s.UpdateLeaseExpiresAt()
+	})
+}
+
+// ClearLeaseExpiresAt clears the value of the "lease_expires_at" field.
+func (u *TestClockUpsertOne) ClearLeaseExpiresAt() *TestClockUpsertOne {
+	return u.Update(func(s *TestClockUpsert) {
+		s.ClearLeaseExpiresAt()
 	})
 }
 
@@ -908,6 +1022,48 @@ func (u *TestClockUpsertBulk) UpdateAdvancingTo() *TestClockUpsertBulk {
 func (u *TestClockUpsertBulk) ClearAdvancingTo() *TestClockUpsertBulk {
 	return u.Update(func(s *TestClockUpsert) {
 		s.ClearAdvancingTo()
+	})
+}
+
+// SetLeaseOwner sets the "lease_owner" field.
+func (u *TestClockUpsertBulk) SetLeaseOwner(v string) *TestClockUpsertBulk {
+	return u.Update(func(s *TestClockUpsert) {
+		s.SetLeaseOwner(v)
+	})
+}
+
+// UpdateLeaseOwner sets the "lease_owner" field to the value that was provided on create.
+func (u *TestClockUpsertBulk) UpdateLeaseOwner() *TestClockUpsertBulk {
+	return u.Update(func(s *TestClockUpsert) {
+		s.UpdateLeaseOwner()
+	})
+}
+
+// ClearLeaseOwner clears the value of the "lease_owner" field.
+func (u *TestClockUpsertBulk) ClearLeaseOwner() *TestClockUpsertBulk {
+	return u.Update(func(s *TestClockUpsert) {
+		s.ClearLeaseOwner()
+	})
+}
+
+// SetLeaseExpiresAt sets the "lease_expires_at" field.
+func (u *TestClockUpsertBulk) SetLeaseExpiresAt(v time.Time) *TestClockUpsertBulk {
+	return u.Update(func(s *TestClockUpsert) {
+		s.SetLeaseExpiresAt(v)
+	})
+}
+
+// UpdateLeaseExpiresAt sets the "lease_expires_at" field to the value that was provided on create.
+func (u *TestClockUpsertBulk) UpdateLeaseExpiresAt() *TestClockUpsertBulk {
+	return u.Update(func(s *TestClockUpsert) {
+		s.UpdateLeaseExpiresAt()
+	})
+}
+
+// ClearLeaseExpiresAt clears the value of the "lease_expires_at" field.
+func (u *TestClockUpsertBulk) ClearLeaseExpiresAt() *TestClockUpsertBulk {
+	return u.Update(func(s *TestClockUpsert) {
+		s.ClearLeaseExpiresAt()
 	})
 }
 

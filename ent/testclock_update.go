@@ -105,6 +105,46 @@ func (_u *TestClockUpdate) ClearAdvancingTo() *TestClockUpdate {
 	return _u
 }
 
+// SetLeaseOwner sets the "lease_owner" field.
+func (_u *TestClockUpdate) SetLeaseOwner(v string) *TestClockUpdate {
+	_u.mutation.SetLeaseOwner(v)
+	return _u
+}
+
+// SetNillableLeaseOwner sets the "lease_owner" field if the given value is not nil.
+func (_u *TestClockUpdate) SetNillableLeaseOwner(v *string) *TestClockUpdate {
+	if v != nil {
+		_u.SetLeaseOwner(*v)
+	}
+	return _u
+}
+
+// ClearLeaseOwner clears the value of the "lease_owner" field.
+func (_u *TestClockUpdate) ClearLeaseOwner() *TestClockUpdate {
+	_u.mutation.ClearLeaseOwner()
+	return _u
+}
+
+// SetLeaseExpiresAt sets the "lease_expires_at" field.
+func (_u *TestClockUpdate) SetLeaseExpiresAt(v time.Time) *TestClockUpdate {
+	_u.mutation.SetLeaseExpiresAt(v)
+	return _u
+}
+
+// SetNillableLeaseExpiresAt sets the "lease_expires_at" field if the given value is not nil.
+func (_u *TestClockUpdate) SetNillableLeaseExpiresAt(v *time.Time) *TestClockUpdate {
+	if v != nil {
+		_u.SetLeaseExpiresAt(*v)
+	}
+	return _u
+}
+
+// ClearLeaseExpiresAt clears the value of the "lease_expires_at" field.
+func (_u *TestClockUpdate) ClearLeaseExpiresAt() *TestClockUpdate {
+	_u.mutation.ClearLeaseExpiresAt()
+	return _u
+}
+
 // AddCustomerIDs adds the "customers" edge to the Customer entity by IDs.
 func (_u *TestClockUpdate) AddCustomerIDs(ids ...string) *TestClockUpdate {
 	_u.mutation.AddCustomerIDs(ids...)
@@ -272,6 +312,18 @@ func (_u *TestClockUpdate) sqlSave(ctx context.Context) (_node int, err error) {
 	}
 	if _u.mutation.AdvancingToCleared() {
 		_spec.ClearField(testclock.FieldAdvancingTo, field.TypeTime)
+	}
+	if value, ok := _u.mutation.LeaseOwner(); ok {
+		_spec.SetField(testclock.FieldLeaseOwner, field.TypeString, value)
+	}
+	if _u.mutation.LeaseOwnerCleared() {
+		_spec.ClearField(testclock.FieldLeaseOwner, field.TypeString)
+	}
+	if value, ok := _u.mutation.LeaseExpiresAt(); ok {
+		_spec.SetField(testclock.FieldLeaseExpiresAt, field.TypeTime, value)
+	}
+	if _u.mutation.LeaseExpiresAtCleared() {
+		_spec.ClearField(testclock.FieldLeaseExpiresAt, field.TypeTime)
 	}
 	if _u.mutation.CustomersCleared() {
 		edge := &sqlgraph.EdgeSpec{
@@ -456,6 +508,46 @@ func (_u *TestClockUpdateOne) SetNillableAdvancingTo(v *time.Time) *TestClockUpd
 // ClearAdvancingTo clears the value of the "advancing_to" field.
 func (_u *TestClockUpdateOne) ClearAdvancingTo() *TestClockUpdateOne {
 	_u.mutation.ClearAdvancingTo()
+	return _u
+}
+
+// SetLeaseOwner sets the "lease_owner" field.
+func (_u *TestClockUpdateOne) SetLeaseOwner(v string) *TestClockUpdateOne {
+	_u.mutation.SetLeaseOwner(v)
+	return _u
+}
+
+// SetNillableLeaseOwner sets the "lease_owner" field if the given value is not nil.
+func (_u *TestClockUpdateOne) SetNillableLeaseOwner(v *string) *TestClockUpdateOne {
+	if v != nil {
+		_u.SetLeaseOwner(*v)
+	}
+	return _u
+}
+
+// ClearLeaseOwner clears the value of the "lease_owner" field.
+func (_u *TestClockUpdateOne) ClearLeaseOwner() *TestClockUpdateOne {
+	_u.mutation.ClearLeaseOwner()
+	return _u
+}
+
+// SetLeaseExpiresAt sets the "lease_expires_at" field.
+func (_u *TestClockUpdateOne) SetLeaseExpiresAt(v time.Time) *TestClockUpdateOne {
+	_u.mutation.SetLeaseExpiresAt(v)
+	return _u
+}
+
+// SetNillableLeaseExpiresAt sets the "lease_expires_at" field if the given value is not nil.
+func (_u *TestClockUpdateOne) SetNillableLeaseExpiresAt(v *time.Time) *TestClockUpdateOne {
+	if v != nil {
+		_u.SetLeaseExpiresAt(*v)
+	}
+	return _u
+}
+
+// ClearLeaseExpiresAt clears the value of the "lease_expires_at" field.
+func (_u *TestClockUpdateOne) ClearLeaseExpiresAt() *TestClockUpdateOne {
+	_u.mutation.ClearLeaseExpiresAt()
 	return _u
 }
 
@@ -656,6 +748,18 @@ func (_u *TestClockUpdateOne) sqlSave(ctx context.Context) (_node *TestClock, er
 	}
 	if _u.mutation.AdvancingToCleared() {
 		_spec.ClearField(testclock.FieldAdvancingTo, field.TypeTime)
+	}
+	if value, ok := _u.mutation.LeaseOwner(); ok {
+		_spec.SetField(testclock.FieldLeaseOwner, field.TypeString, value)
+	}
+	if _u.mutation.LeaseOwnerCleared() {
+		_spec.ClearField(testclock.FieldLeaseOwner, field.TypeString)
+	}
+	if value, ok := _u.mutation.LeaseExpiresAt(); ok {
+		_spec.SetField(testclock.FieldLeaseExpiresAt, field.TypeTime, value)
+	}
+	if _u.mutation.LeaseExpiresAtCleared() {
+		_spec.ClearField(testclock.FieldLeaseExpiresAt, field.TypeTime)
 	}
 	if _u.mutation.CustomersCleared() {
 		edge := &sqlgraph.EdgeSpec{

@@ -49,6 +49,7 @@ func TestDeclineWithStrategyNoneFailsWithTheDeclineCode(t *testing.T) {
 	t.Parallel()
 	storagetest.Each(t, func(t *testing.T, st *storage.Store) {
 		b := apitest.New(t, st)
+		key := b.A.Keys.Secret
 		for _, tt := range []struct {
 			token, code, reason, pmStatus string
 		}{
@@ -57,7 +58,6 @@ func TestDeclineWithStrategyNoneFailsWithTheDeclineCode(t *testing.T) {
 			{"pm_card_chargeDeclinedLostCard", "lost_card", "no_valid_payment_method", "invalid"},
 			{"pm_card_chargeDeclinedStolenCard", "stolen_card", "no_valid_payment_method", "invalid"},
 			{"pm_card_chargeDeclinedExpiredCard", "expired_card", "no_valid_payment_method", "expired"},
-			{"pm_card_chargeDeclinedProcessingError", "processing_error", "retries_exhausted", "active"},
 		} {
 			c := b.NewChain(t, b.A, apitest.ChainOptions{Token: tt.token})
 			r := b.CreatePayment(t, b.A.Keys.Secret, apitest.PaymentInput(c, 500, map[string]any{"retryStrategy": "none"}))
@@ -75,9 +75,20 @@ func TestDeclineWithStrategyNoneFailsWithTheDeclineCode(t *testing.T) {
 				"off_session_payment.attempt_started",
 				"off_session_payment.failed",
 			}, b.EventTypes(t, b.A.Keys.Secret, id), "attempt_failed is sent only while retries remain")
-			r = b.Do(t, b.A.Keys.Secret, `query($id: ID!) { node(id: $id) { ... on PaymentMethod { status } } }`, map[string]any{"id": c.PaymentMethodID})
+			r = b.Do(t, key, `query($id: ID!) { node(id: $id) { ... on PaymentMethod { status } } }`, map[string]any{"id": c.PaymentMethodID})
 			require.Equal(t, tt.pmStatus, r.String(t, "node.status"), tt.token)
 		}
+
+		// A processor failure never reached the issuer: it is tried again
+		// shortly even with strategy none, and it is not a retry.
+		c := b.NewChain(t, b.A, apitest.ChainOptions{Token: "pm_card_chargeDeclinedProcessingError"})
+		r := b.CreatePayment(t, key, apitest.PaymentInput(c, 500, map[string]any{"retryStrategy": "none"}))
+		r.RequireOK(t)
+		b.RunDue(t)
+		r = b.Do(t, key, `query($id: ID!) { node(id: $id) { ... on OffSessionPayment { status nextAttempt { strategy reason } } } }`,
+			map[string]any{"id": r.String(t, "createOffSessionPayment.id")})
+		require.Equal(t, "pending_retry", r.String(t, "node.status"))
+		require.Equal(t, "technical", r.String(t, "node.nextAttempt.strategy"))
 	})
 }
 
@@ -114,6 +125,13 @@ func TestManualCaptureInPartThenCancelReleasesTheAuthorization(t *testing.T) {
 			"off_session_payment.created", "off_session_payment.attempt_started",
 			"off_session_payment.requires_capture", "off_session_payment.canceled",
 		}, b.EventTypes(t, key, id2))
+		ctx := viewer.SystemContext(context.Background())
+		captured, err := st.Client.SimulatorCharge.Query().Where(simulatorcharge.IdempotencyKey(id1 + "-1")).Only(ctx)
+		require.NoError(t, err)
+		require.EqualValues(t, 2500, captured.AmountCaptured, "the processor captured the part")
+		released, err := st.Client.SimulatorCharge.Query().Where(simulatorcharge.IdempotencyKey(id2 + "-1")).Only(ctx)
+		require.NoError(t, err)
+		require.True(t, released.Voided, "the processor released the canceled authorization")
 	})
 }
 

@@ -65,6 +65,7 @@ type ComplexityRoot struct {
 	}
 
 	Attempt struct {
+		Calls              func(childComplexity int) int
 		CardFingerprint    func(childComplexity int) int
 		CardNetwork        func(childComplexity int) int
 		CreatedAt          func(childComplexity int) int
@@ -73,6 +74,7 @@ type ComplexityRoot struct {
 		FinishedAt         func(childComplexity int) int
 		ID                 func(childComplexity int) int
 		IdempotencyKey     func(childComplexity int) int
+		IsRetry            func(childComplexity int) int
 		LatencyMs          func(childComplexity int) int
 		Message            func(childComplexity int) int
 		NetworkAdviceCode  func(childComplexity int) int
@@ -264,6 +266,7 @@ type ComplexityRoot struct {
 		NextAttemptAt             func(childComplexity int) int
 		PaymentMethod             func(childComplexity int) int
 		PaymentMethodID           func(childComplexity int) int
+		PendingAction             func(childComplexity int) int
 		RetryPolicy               func(childComplexity int) int
 		RetryPolicyID             func(childComplexity int) int
 		RetrySchedule             func(childComplexity int) int
@@ -662,6 +665,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Account.UpdatedAt(childComplexity), true
 
+	case "Attempt.calls":
+		if e.ComplexityRoot.Attempt.Calls == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Attempt.Calls(childComplexity), true
 	case "Attempt.cardFingerprint":
 		if e.ComplexityRoot.Attempt.CardFingerprint == nil {
 			break
@@ -710,6 +719,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Attempt.IdempotencyKey(childComplexity), true
+	case "Attempt.isRetry":
+		if e.ComplexityRoot.Attempt.IsRetry == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Attempt.IsRetry(childComplexity), true
 	case "Attempt.latencyMs":
 		if e.ComplexityRoot.Attempt.LatencyMs == nil {
 			break
@@ -1689,6 +1704,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.OffSessionPayment.PaymentMethodID(childComplexity), true
+	case "OffSessionPayment.pendingAction":
+		if e.ComplexityRoot.OffSessionPayment.PendingAction == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OffSessionPayment.PendingAction(childComplexity), true
 	case "OffSessionPayment.retryPolicy":
 		if e.ComplexityRoot.OffSessionPayment.RetryPolicy == nil {
 			break
@@ -3170,6 +3191,10 @@ func (ec *executionContext) childFields_Attempt(ctx context.Context, field graph
 		return ec.fieldContext_Attempt_cardNetwork(ctx, field)
 	case "segment":
 		return ec.fieldContext_Attempt_segment(ctx, field)
+	case "isRetry":
+		return ec.fieldContext_Attempt_isRetry(ctx, field)
+	case "calls":
+		return ec.fieldContext_Attempt_calls(ctx, field)
 	case "idempotencyKey":
 		return ec.fieldContext_Attempt_idempotencyKey(ctx, field)
 	case "outcome":
@@ -3508,6 +3533,8 @@ func (ec *executionContext) childFields_OffSessionPayment(ctx context.Context, f
 		return ec.fieldContext_OffSessionPayment_nextAttemptAt(ctx, field)
 	case "captureBefore":
 		return ec.fieldContext_OffSessionPayment_captureBefore(ctx, field)
+	case "pendingAction":
+		return ec.fieldContext_OffSessionPayment_pendingAction(ctx, field)
 	case "canceledAt":
 		return ec.fieldContext_OffSessionPayment_canceledAt(ctx, field)
 	case "succeededAt":
@@ -5823,6 +5850,52 @@ func (ec *executionContext) _Attempt_segment(ctx context.Context, field graphql.
 }
 func (ec *executionContext) fieldContext_Attempt_segment(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Attempt", field, false, false, "String")
+}
+
+func (ec *executionContext) _Attempt_isRetry(ctx context.Context, field graphql.CollectedField, obj *ent.Attempt) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Attempt_isRetry(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.IsRetry, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Attempt_isRetry(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Attempt", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _Attempt_calls(ctx context.Context, field graphql.CollectedField, obj *ent.Attempt) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Attempt_calls(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Calls, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Attempt_calls(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Attempt", field, false, false, "Int")
 }
 
 func (ec *executionContext) _Attempt_idempotencyKey(ctx context.Context, field graphql.CollectedField, obj *ent.Attempt) (ret graphql.Marshaler) {
@@ -9716,6 +9789,29 @@ func (ec *executionContext) _OffSessionPayment_captureBefore(ctx context.Context
 }
 func (ec *executionContext) fieldContext_OffSessionPayment_captureBefore(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("OffSessionPayment", field, false, false, "Time")
+}
+
+func (ec *executionContext) _OffSessionPayment_pendingAction(ctx context.Context, field graphql.CollectedField, obj *ent.OffSessionPayment) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OffSessionPayment_pendingAction(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PendingAction, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *offsessionpayment.PendingAction) graphql.Marshaler {
+			return ec.marshalOOffSessionPaymentPendingAction2ᚖgithubᚗcomᚋoffsessionᚋoffsessionᚋentᚋoffsessionpaymentᚐPendingAction(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_OffSessionPayment_pendingAction(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("OffSessionPayment", field, false, false, "OffSessionPaymentPendingAction")
 }
 
 func (ec *executionContext) _OffSessionPayment_canceledAt(ctx context.Context, field graphql.CollectedField, obj *ent.OffSessionPayment) (ret graphql.Marshaler) {
@@ -16541,7 +16637,7 @@ func (ec *executionContext) unmarshalInputAttemptWhereInput(ctx context.Context,
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"not", "and", "or", "id", "idNEQ", "idIn", "idNotIn", "idGT", "idGTE", "idLT", "idLTE", "idEqualFold", "idContainsFold", "createdAt", "createdAtNEQ", "createdAtIn", "createdAtNotIn", "createdAtGT", "createdAtGTE", "createdAtLT", "createdAtLTE", "paymentID", "paymentIDNEQ", "paymentIDIn", "paymentIDNotIn", "paymentIDGT", "paymentIDGTE", "paymentIDLT", "paymentIDLTE", "paymentIDContains", "paymentIDHasPrefix", "paymentIDHasSuffix", "paymentIDEqualFold", "paymentIDContainsFold", "number", "numberNEQ", "numberIn", "numberNotIn", "numberGT", "numberGTE", "numberLT", "numberLTE", "processorID", "processorIDNEQ", "processorIDIn", "processorIDNotIn", "processorIDGT", "processorIDGTE", "processorIDLT", "processorIDLTE", "processorIDContains", "processorIDHasPrefix", "processorIDHasSuffix", "processorIDIsNil", "processorIDNotNil", "processorIDEqualFold", "processorIDContainsFold", "cardFingerprint", "cardFingerprintNEQ", "cardFingerprintIn", "cardFingerprintNotIn", "cardFingerprintGT", "cardFingerprintGTE", "cardFingerprintLT", "cardFingerprintLTE", "cardFingerprintContains", "cardFingerprintHasPrefix", "cardFingerprintHasSuffix", "cardFingerprintEqualFold", "cardFingerprintContainsFold", "cardNetwork", "cardNetworkNEQ", "cardNetworkIn", "cardNetworkNotIn", "cardNetworkGT", "cardNetworkGTE", "cardNetworkLT", "cardNetworkLTE", "cardNetworkContains", "cardNetworkHasPrefix", "cardNetworkHasSuffix", "cardNetworkEqualFold", "cardNetworkContainsFold", "segment", "segmentNEQ", "segmentIn", "segmentNotIn", "segmentGT", "segmentGTE", "segmentLT", "segmentLTE", "segmentContains", "segmentHasPrefix", "segmentHasSuffix", "segmentEqualFold", "segmentContainsFold", "idempotencyKey", "idempotencyKeyNEQ", "idempotencyKeyIn", "idempotencyKeyNotIn", "idempotencyKeyGT", "idempotencyKeyGTE", "idempotencyKeyLT", "idempotencyKeyLTE", "idempotencyKeyContains", "idempotencyKeyHasPrefix", "idempotencyKeyHasSuffix", "idempotencyKeyEqualFold", "idempotencyKeyContainsFold", "outcome", "outcomeNEQ", "outcomeIn", "outcomeNotIn", "declineClass", "declineClassNEQ", "declineClassIn", "declineClassNotIn", "declineClassIsNil", "declineClassNotNil", "declineCode", "declineCodeNEQ", "declineCodeIn", "declineCodeNotIn", "declineCodeGT", "declineCodeGTE", "declineCodeLT", "declineCodeLTE", "declineCodeContains", "declineCodeHasPrefix", "declineCodeHasSuffix", "declineCodeIsNil", "declineCodeNotNil", "declineCodeEqualFold", "declineCodeContainsFold", "networkAdviceCode", "networkAdviceCodeNEQ", "networkAdviceCodeIn", "networkAdviceCodeNotIn", "networkAdviceCodeGT", "networkAdviceCodeGTE", "networkAdviceCodeLT", "networkAdviceCodeLTE", "networkAdviceCodeContains", "networkAdviceCodeHasPrefix", "networkAdviceCodeHasSuffix", "networkAdviceCodeIsNil", "networkAdviceCodeNotNil", "networkAdviceCodeEqualFold", "networkAdviceCodeContainsFold", "networkDeclineCode", "networkDeclineCodeNEQ", "networkDeclineCodeIn", "networkDeclineCodeNotIn", "networkDeclineCodeGT", "networkDeclineCodeGTE", "networkDeclineCodeLT", "networkDeclineCodeLTE", "networkDeclineCodeContains", "networkDeclineCodeHasPrefix", "networkDeclineCodeHasSuffix", "networkDeclineCodeIsNil", "networkDeclineCodeNotNil", "networkDeclineCodeEqualFold", "networkDeclineCodeContainsFold", "processorReference", "processorReferenceNEQ", "processorReferenceIn", "processorReferenceNotIn", "processorReferenceGT", "processorReferenceGTE", "processorReferenceLT", "processorReferenceLTE", "processorReferenceContains", "processorReferenceHasPrefix", "processorReferenceHasSuffix", "processorReferenceIsNil", "processorReferenceNotNil", "processorReferenceEqualFold", "processorReferenceContainsFold", "message", "messageNEQ", "messageIn", "messageNotIn", "messageGT", "messageGTE", "messageLT", "messageLTE", "messageContains", "messageHasPrefix", "messageHasSuffix", "messageIsNil", "messageNotNil", "messageEqualFold", "messageContainsFold", "scheduledAt", "scheduledAtNEQ", "scheduledAtIn", "scheduledAtNotIn", "scheduledAtGT", "scheduledAtGTE", "scheduledAtLT", "scheduledAtLTE", "startedAt", "startedAtNEQ", "startedAtIn", "startedAtNotIn", "startedAtGT", "startedAtGTE", "startedAtLT", "startedAtLTE", "finishedAt", "finishedAtNEQ", "finishedAtIn", "finishedAtNotIn", "finishedAtGT", "finishedAtGTE", "finishedAtLT", "finishedAtLTE", "finishedAtIsNil", "finishedAtNotNil", "latencyMs", "latencyMsNEQ", "latencyMsIn", "latencyMsNotIn", "latencyMsGT", "latencyMsGTE", "latencyMsLT", "latencyMsLTE", "latencyMsIsNil", "latencyMsNotNil", "hasPayment", "hasPaymentWith", "hasProcessor", "hasProcessorWith"}
+	fieldsInOrder := [...]string{"not", "and", "or", "id", "idNEQ", "idIn", "idNotIn", "idGT", "idGTE", "idLT", "idLTE", "idEqualFold", "idContainsFold", "createdAt", "createdAtNEQ", "createdAtIn", "createdAtNotIn", "createdAtGT", "createdAtGTE", "createdAtLT", "createdAtLTE", "paymentID", "paymentIDNEQ", "paymentIDIn", "paymentIDNotIn", "paymentIDGT", "paymentIDGTE", "paymentIDLT", "paymentIDLTE", "paymentIDContains", "paymentIDHasPrefix", "paymentIDHasSuffix", "paymentIDEqualFold", "paymentIDContainsFold", "number", "numberNEQ", "numberIn", "numberNotIn", "numberGT", "numberGTE", "numberLT", "numberLTE", "processorID", "processorIDNEQ", "processorIDIn", "processorIDNotIn", "processorIDGT", "processorIDGTE", "processorIDLT", "processorIDLTE", "processorIDContains", "processorIDHasPrefix", "processorIDHasSuffix", "processorIDIsNil", "processorIDNotNil", "processorIDEqualFold", "processorIDContainsFold", "cardFingerprint", "cardFingerprintNEQ", "cardFingerprintIn", "cardFingerprintNotIn", "cardFingerprintGT", "cardFingerprintGTE", "cardFingerprintLT", "cardFingerprintLTE", "cardFingerprintContains", "cardFingerprintHasPrefix", "cardFingerprintHasSuffix", "cardFingerprintEqualFold", "cardFingerprintContainsFold", "cardNetwork", "cardNetworkNEQ", "cardNetworkIn", "cardNetworkNotIn", "cardNetworkGT", "cardNetworkGTE", "cardNetworkLT", "cardNetworkLTE", "cardNetworkContains", "cardNetworkHasPrefix", "cardNetworkHasSuffix", "cardNetworkEqualFold", "cardNetworkContainsFold", "segment", "segmentNEQ", "segmentIn", "segmentNotIn", "segmentGT", "segmentGTE", "segmentLT", "segmentLTE", "segmentContains", "segmentHasPrefix", "segmentHasSuffix", "segmentEqualFold", "segmentContainsFold", "isRetry", "isRetryNEQ", "calls", "callsNEQ", "callsIn", "callsNotIn", "callsGT", "callsGTE", "callsLT", "callsLTE", "idempotencyKey", "idempotencyKeyNEQ", "idempotencyKeyIn", "idempotencyKeyNotIn", "idempotencyKeyGT", "idempotencyKeyGTE", "idempotencyKeyLT", "idempotencyKeyLTE", "idempotencyKeyContains", "idempotencyKeyHasPrefix", "idempotencyKeyHasSuffix", "idempotencyKeyEqualFold", "idempotencyKeyContainsFold", "outcome", "outcomeNEQ", "outcomeIn", "outcomeNotIn", "declineClass", "declineClassNEQ", "declineClassIn", "declineClassNotIn", "declineClassIsNil", "declineClassNotNil", "declineCode", "declineCodeNEQ", "declineCodeIn", "declineCodeNotIn", "declineCodeGT", "declineCodeGTE", "declineCodeLT", "declineCodeLTE", "declineCodeContains", "declineCodeHasPrefix", "declineCodeHasSuffix", "declineCodeIsNil", "declineCodeNotNil", "declineCodeEqualFold", "declineCodeContainsFold", "networkAdviceCode", "networkAdviceCodeNEQ", "networkAdviceCodeIn", "networkAdviceCodeNotIn", "networkAdviceCodeGT", "networkAdviceCodeGTE", "networkAdviceCodeLT", "networkAdviceCodeLTE", "networkAdviceCodeContains", "networkAdviceCodeHasPrefix", "networkAdviceCodeHasSuffix", "networkAdviceCodeIsNil", "networkAdviceCodeNotNil", "networkAdviceCodeEqualFold", "networkAdviceCodeContainsFold", "networkDeclineCode", "networkDeclineCodeNEQ", "networkDeclineCodeIn", "networkDeclineCodeNotIn", "networkDeclineCodeGT", "networkDeclineCodeGTE", "networkDeclineCodeLT", "networkDeclineCodeLTE", "networkDeclineCodeContains", "networkDeclineCodeHasPrefix", "networkDeclineCodeHasSuffix", "networkDeclineCodeIsNil", "networkDeclineCodeNotNil", "networkDeclineCodeEqualFold", "networkDeclineCodeContainsFold", "processorReference", "processorReferenceNEQ", "processorReferenceIn", "processorReferenceNotIn", "processorReferenceGT", "processorReferenceGTE", "processorReferenceLT", "processorReferenceLTE", "processorReferenceContains", "processorReferenceHasPrefix", "processorReferenceHasSuffix", "processorReferenceIsNil", "processorReferenceNotNil", "processorReferenceEqualFold", "processorReferenceContainsFold", "message", "messageNEQ", "messageIn", "messageNotIn", "messageGT", "messageGTE", "messageLT", "messageLTE", "messageContains", "messageHasPrefix", "messageHasSuffix", "messageIsNil", "messageNotNil", "messageEqualFold", "messageContainsFold", "scheduledAt", "scheduledAtNEQ", "scheduledAtIn", "scheduledAtNotIn", "scheduledAtGT", "scheduledAtGTE", "scheduledAtLT", "scheduledAtLTE", "startedAt", "startedAtNEQ", "startedAtIn", "startedAtNotIn", "startedAtGT", "startedAtGTE", "startedAtLT", "startedAtLTE", "finishedAt", "finishedAtNEQ", "finishedAtIn", "finishedAtNotIn", "finishedAtGT", "finishedAtGTE", "finishedAtLT", "finishedAtLTE", "finishedAtIsNil", "finishedAtNotNil", "latencyMs", "latencyMsNEQ", "latencyMsIn", "latencyMsNotIn", "latencyMsGT", "latencyMsGTE", "latencyMsLT", "latencyMsLTE", "latencyMsIsNil", "latencyMsNotNil", "hasPayment", "hasPaymentWith", "hasProcessor", "hasProcessorWith"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -17220,6 +17316,76 @@ func (ec *executionContext) unmarshalInputAttemptWhereInput(ctx context.Context,
 				return it, err
 			}
 			it.SegmentContainsFold = data
+		case "isRetry":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("isRetry"))
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IsRetry = data
+		case "isRetryNEQ":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("isRetryNEQ"))
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IsRetryNEQ = data
+		case "calls":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("calls"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Calls = data
+		case "callsNEQ":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("callsNEQ"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CallsNEQ = data
+		case "callsIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("callsIn"))
+			data, err := ec.unmarshalOInt2ᚕintᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CallsIn = data
+		case "callsNotIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("callsNotIn"))
+			data, err := ec.unmarshalOInt2ᚕintᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CallsNotIn = data
+		case "callsGT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("callsGT"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CallsGT = data
+		case "callsGTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("callsGTE"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CallsGTE = data
+		case "callsLT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("callsLT"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CallsLT = data
+		case "callsLTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("callsLTE"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CallsLTE = data
 		case "idempotencyKey":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idempotencyKey"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
@@ -22500,7 +22666,7 @@ func (ec *executionContext) unmarshalInputOffSessionPaymentWhereInput(ctx contex
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"not", "and", "or", "id", "idNEQ", "idIn", "idNotIn", "idGT", "idGTE", "idLT", "idLTE", "idEqualFold", "idContainsFold", "createdAt", "createdAtNEQ", "createdAtIn", "createdAtNotIn", "createdAtGT", "createdAtGTE", "createdAtLT", "createdAtLTE", "customerID", "customerIDNEQ", "customerIDIn", "customerIDNotIn", "customerIDGT", "customerIDGTE", "customerIDLT", "customerIDLTE", "customerIDContains", "customerIDHasPrefix", "customerIDHasSuffix", "customerIDEqualFold", "customerIDContainsFold", "paymentMethodID", "paymentMethodIDNEQ", "paymentMethodIDIn", "paymentMethodIDNotIn", "paymentMethodIDGT", "paymentMethodIDGTE", "paymentMethodIDLT", "paymentMethodIDLTE", "paymentMethodIDContains", "paymentMethodIDHasPrefix", "paymentMethodIDHasSuffix", "paymentMethodIDEqualFold", "paymentMethodIDContainsFold", "mandateID", "mandateIDNEQ", "mandateIDIn", "mandateIDNotIn", "mandateIDGT", "mandateIDGTE", "mandateIDLT", "mandateIDLTE", "mandateIDContains", "mandateIDHasPrefix", "mandateIDHasSuffix", "mandateIDEqualFold", "mandateIDContainsFold", "amount", "amountNEQ", "amountIn", "amountNotIn", "amountGT", "amountGTE", "amountLT", "amountLTE", "currency", "currencyNEQ", "currencyIn", "currencyNotIn", "currencyGT", "currencyGTE", "currencyLT", "currencyLTE", "currencyContains", "currencyHasPrefix", "currencyHasSuffix", "currencyEqualFold", "currencyContainsFold", "cadence", "cadenceNEQ", "cadenceIn", "cadenceNotIn", "captureMethod", "captureMethodNEQ", "captureMethodIn", "captureMethodNotIn", "targetDate", "targetDateNEQ", "targetDateIn", "targetDateNotIn", "targetDateGT", "targetDateGTE", "targetDateLT", "targetDateLTE", "targetDateContains", "targetDateHasPrefix", "targetDateHasSuffix", "targetDateIsNil", "targetDateNotNil", "targetDateEqualFold", "targetDateContainsFold", "description", "descriptionNEQ", "descriptionIn", "descriptionNotIn", "descriptionGT", "descriptionGTE", "descriptionLT", "descriptionLTE", "descriptionContains", "descriptionHasPrefix", "descriptionHasSuffix", "descriptionIsNil", "descriptionNotNil", "descriptionEqualFold", "descriptionContainsFold", "statementDescriptorSuffix", "statementDescriptorSuffixNEQ", "statementDescriptorSuffixIn", "statementDescriptorSuffixNotIn", "statementDescriptorSuffixGT", "statementDescriptorSuffixGTE", "statementDescriptorSuffixLT", "statementDescriptorSuffixLTE", "statementDescriptorSuffixContains", "statementDescriptorSuffixHasPrefix", "statementDescriptorSuffixHasSuffix", "statementDescriptorSuffixIsNil", "statementDescriptorSuffixNotNil", "statementDescriptorSuffixEqualFold", "statementDescriptorSuffixContainsFold", "status", "statusNEQ", "statusIn", "statusNotIn", "failureReason", "failureReasonNEQ", "failureReasonIn", "failureReasonNotIn", "failureReasonIsNil", "failureReasonNotNil", "amountCapturable", "amountCapturableNEQ", "amountCapturableIn", "amountCapturableNotIn", "amountCapturableGT", "amountCapturableGTE", "amountCapturableLT", "amountCapturableLTE", "amountReceived", "amountReceivedNEQ", "amountReceivedIn", "amountReceivedNotIn", "amountReceivedGT", "amountReceivedGTE", "amountReceivedLT", "amountReceivedLTE", "retryStrategy", "retryStrategyNEQ", "retryStrategyIn", "retryStrategyNotIn", "retryPolicyID", "retryPolicyIDNEQ", "retryPolicyIDIn", "retryPolicyIDNotIn", "retryPolicyIDGT", "retryPolicyIDGTE", "retryPolicyIDLT", "retryPolicyIDLTE", "retryPolicyIDContains", "retryPolicyIDHasPrefix", "retryPolicyIDHasSuffix", "retryPolicyIDIsNil", "retryPolicyIDNotNil", "retryPolicyIDEqualFold", "retryPolicyIDContainsFold", "maxRetries", "maxRetriesNEQ", "maxRetriesIn", "maxRetriesNotIn", "maxRetriesGT", "maxRetriesGTE", "maxRetriesLT", "maxRetriesLTE", "holdout", "holdoutNEQ", "retryUntil", "retryUntilNEQ", "retryUntilIn", "retryUntilNotIn", "retryUntilGT", "retryUntilGTE", "retryUntilLT", "retryUntilLTE", "retryUntilIsNil", "retryUntilNotNil", "attemptCount", "attemptCountNEQ", "attemptCountIn", "attemptCountNotIn", "attemptCountGT", "attemptCountGTE", "attemptCountLT", "attemptCountLTE", "nextAttemptAt", "nextAttemptAtNEQ", "nextAttemptAtIn", "nextAttemptAtNotIn", "nextAttemptAtGT", "nextAttemptAtGTE", "nextAttemptAtLT", "nextAttemptAtLTE", "nextAttemptAtIsNil", "nextAttemptAtNotNil", "captureBefore", "captureBeforeNEQ", "captureBeforeIn", "captureBeforeNotIn", "captureBeforeGT", "captureBeforeGTE", "captureBeforeLT", "captureBeforeLTE", "captureBeforeIsNil", "captureBeforeNotNil", "canceledAt", "canceledAtNEQ", "canceledAtIn", "canceledAtNotIn", "canceledAtGT", "canceledAtGTE", "canceledAtLT", "canceledAtLTE", "canceledAtIsNil", "canceledAtNotNil", "succeededAt", "succeededAtNEQ", "succeededAtIn", "succeededAtNotIn", "succeededAtGT", "succeededAtGTE", "succeededAtLT", "succeededAtLTE", "succeededAtIsNil", "succeededAtNotNil", "failedAt", "failedAtNEQ", "failedAtIn", "failedAtNotIn", "failedAtGT", "failedAtGTE", "failedAtLT", "failedAtLTE", "failedAtIsNil", "failedAtNotNil", "testClockID", "testClockIDNEQ", "testClockIDIn", "testClockIDNotIn", "testClockIDGT", "testClockIDGTE", "testClockIDLT", "testClockIDLTE", "testClockIDContains", "testClockIDHasPrefix", "testClockIDHasSuffix", "testClockIDIsNil", "testClockIDNotNil", "testClockIDEqualFold", "testClockIDContainsFold", "hasCustomer", "hasCustomerWith", "hasPaymentMethod", "hasPaymentMethodWith", "hasMandate", "hasMandateWith", "hasAttempts", "hasAttemptsWith", "hasTestClock", "hasTestClockWith", "hasRetryPolicy", "hasRetryPolicyWith"}
+	fieldsInOrder := [...]string{"not", "and", "or", "id", "idNEQ", "idIn", "idNotIn", "idGT", "idGTE", "idLT", "idLTE", "idEqualFold", "idContainsFold", "createdAt", "createdAtNEQ", "createdAtIn", "createdAtNotIn", "createdAtGT", "createdAtGTE", "createdAtLT", "createdAtLTE", "customerID", "customerIDNEQ", "customerIDIn", "customerIDNotIn", "customerIDGT", "customerIDGTE", "customerIDLT", "customerIDLTE", "customerIDContains", "customerIDHasPrefix", "customerIDHasSuffix", "customerIDEqualFold", "customerIDContainsFold", "paymentMethodID", "paymentMethodIDNEQ", "paymentMethodIDIn", "paymentMethodIDNotIn", "paymentMethodIDGT", "paymentMethodIDGTE", "paymentMethodIDLT", "paymentMethodIDLTE", "paymentMethodIDContains", "paymentMethodIDHasPrefix", "paymentMethodIDHasSuffix", "paymentMethodIDEqualFold", "paymentMethodIDContainsFold", "mandateID", "mandateIDNEQ", "mandateIDIn", "mandateIDNotIn", "mandateIDGT", "mandateIDGTE", "mandateIDLT", "mandateIDLTE", "mandateIDContains", "mandateIDHasPrefix", "mandateIDHasSuffix", "mandateIDEqualFold", "mandateIDContainsFold", "amount", "amountNEQ", "amountIn", "amountNotIn", "amountGT", "amountGTE", "amountLT", "amountLTE", "currency", "currencyNEQ", "currencyIn", "currencyNotIn", "currencyGT", "currencyGTE", "currencyLT", "currencyLTE", "currencyContains", "currencyHasPrefix", "currencyHasSuffix", "currencyEqualFold", "currencyContainsFold", "cadence", "cadenceNEQ", "cadenceIn", "cadenceNotIn", "captureMethod", "captureMethodNEQ", "captureMethodIn", "captureMethodNotIn", "targetDate", "targetDateNEQ", "targetDateIn", "targetDateNotIn", "targetDateGT", "targetDateGTE", "targetDateLT", "targetDateLTE", "targetDateContains", "targetDateHasPrefix", "targetDateHasSuffix", "targetDateIsNil", "targetDateNotNil", "targetDateEqualFold", "targetDateContainsFold", "description", "descriptionNEQ", "descriptionIn", "descriptionNotIn", "descriptionGT", "descriptionGTE", "descriptionLT", "descriptionLTE", "descriptionContains", "descriptionHasPrefix", "descriptionHasSuffix", "descriptionIsNil", "descriptionNotNil", "descriptionEqualFold", "descriptionContainsFold", "statementDescriptorSuffix", "statementDescriptorSuffixNEQ", "statementDescriptorSuffixIn", "statementDescriptorSuffixNotIn", "statementDescriptorSuffixGT", "statementDescriptorSuffixGTE", "statementDescriptorSuffixLT", "statementDescriptorSuffixLTE", "statementDescriptorSuffixContains", "statementDescriptorSuffixHasPrefix", "statementDescriptorSuffixHasSuffix", "statementDescriptorSuffixIsNil", "statementDescriptorSuffixNotNil", "statementDescriptorSuffixEqualFold", "statementDescriptorSuffixContainsFold", "status", "statusNEQ", "statusIn", "statusNotIn", "failureReason", "failureReasonNEQ", "failureReasonIn", "failureReasonNotIn", "failureReasonIsNil", "failureReasonNotNil", "amountCapturable", "amountCapturableNEQ", "amountCapturableIn", "amountCapturableNotIn", "amountCapturableGT", "amountCapturableGTE", "amountCapturableLT", "amountCapturableLTE", "amountReceived", "amountReceivedNEQ", "amountReceivedIn", "amountReceivedNotIn", "amountReceivedGT", "amountReceivedGTE", "amountReceivedLT", "amountReceivedLTE", "retryStrategy", "retryStrategyNEQ", "retryStrategyIn", "retryStrategyNotIn", "retryPolicyID", "retryPolicyIDNEQ", "retryPolicyIDIn", "retryPolicyIDNotIn", "retryPolicyIDGT", "retryPolicyIDGTE", "retryPolicyIDLT", "retryPolicyIDLTE", "retryPolicyIDContains", "retryPolicyIDHasPrefix", "retryPolicyIDHasSuffix", "retryPolicyIDIsNil", "retryPolicyIDNotNil", "retryPolicyIDEqualFold", "retryPolicyIDContainsFold", "maxRetries", "maxRetriesNEQ", "maxRetriesIn", "maxRetriesNotIn", "maxRetriesGT", "maxRetriesGTE", "maxRetriesLT", "maxRetriesLTE", "holdout", "holdoutNEQ", "retryUntil", "retryUntilNEQ", "retryUntilIn", "retryUntilNotIn", "retryUntilGT", "retryUntilGTE", "retryUntilLT", "retryUntilLTE", "retryUntilIsNil", "retryUntilNotNil", "attemptCount", "attemptCountNEQ", "attemptCountIn", "attemptCountNotIn", "attemptCountGT", "attemptCountGTE", "attemptCountLT", "attemptCountLTE", "nextAttemptAt", "nextAttemptAtNEQ", "nextAttemptAtIn", "nextAttemptAtNotIn", "nextAttemptAtGT", "nextAttemptAtGTE", "nextAttemptAtLT", "nextAttemptAtLTE", "nextAttemptAtIsNil", "nextAttemptAtNotNil", "captureBefore", "captureBeforeNEQ", "captureBeforeIn", "captureBeforeNotIn", "captureBeforeGT", "captureBeforeGTE", "captureBeforeLT", "captureBeforeLTE", "captureBeforeIsNil", "captureBeforeNotNil", "pendingAction", "pendingActionNEQ", "pendingActionIn", "pendingActionNotIn", "pendingActionIsNil", "pendingActionNotNil", "canceledAt", "canceledAtNEQ", "canceledAtIn", "canceledAtNotIn", "canceledAtGT", "canceledAtGTE", "canceledAtLT", "canceledAtLTE", "canceledAtIsNil", "canceledAtNotNil", "succeededAt", "succeededAtNEQ", "succeededAtIn", "succeededAtNotIn", "succeededAtGT", "succeededAtGTE", "succeededAtLT", "succeededAtLTE", "succeededAtIsNil", "succeededAtNotNil", "failedAt", "failedAtNEQ", "failedAtIn", "failedAtNotIn", "failedAtGT", "failedAtGTE", "failedAtLT", "failedAtLTE", "failedAtIsNil", "failedAtNotNil", "testClockID", "testClockIDNEQ", "testClockIDIn", "testClockIDNotIn", "testClockIDGT", "testClockIDGTE", "testClockIDLT", "testClockIDLTE", "testClockIDContains", "testClockIDHasPrefix", "testClockIDHasSuffix", "testClockIDIsNil", "testClockIDNotNil", "testClockIDEqualFold", "testClockIDContainsFold", "hasCustomer", "hasCustomerWith", "hasPaymentMethod", "hasPaymentMethodWith", "hasMandate", "hasMandateWith", "hasAttempts", "hasAttemptsWith", "hasTestClock", "hasTestClockWith", "hasRetryPolicy", "hasRetryPolicyWith"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -24096,6 +24262,48 @@ func (ec *executionContext) unmarshalInputOffSessionPaymentWhereInput(ctx contex
 				return it, err
 			}
 			it.CaptureBeforeNotNil = data
+		case "pendingAction":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("pendingAction"))
+			data, err := ec.unmarshalOOffSessionPaymentPendingAction2ᚖgithubᚗcomᚋoffsessionᚋoffsessionᚋentᚋoffsessionpaymentᚐPendingAction(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.PendingAction = data
+		case "pendingActionNEQ":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("pendingActionNEQ"))
+			data, err := ec.unmarshalOOffSessionPaymentPendingAction2ᚖgithubᚗcomᚋoffsessionᚋoffsessionᚋentᚋoffsessionpaymentᚐPendingAction(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.PendingActionNEQ = data
+		case "pendingActionIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("pendingActionIn"))
+			data, err := ec.unmarshalOOffSessionPaymentPendingAction2ᚕgithubᚗcomᚋoffsessionᚋoffsessionᚋentᚋoffsessionpaymentᚐPendingActionᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.PendingActionIn = data
+		case "pendingActionNotIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("pendingActionNotIn"))
+			data, err := ec.unmarshalOOffSessionPaymentPendingAction2ᚕgithubᚗcomᚋoffsessionᚋoffsessionᚋentᚋoffsessionpaymentᚐPendingActionᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.PendingActionNotIn = data
+		case "pendingActionIsNil":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("pendingActionIsNil"))
+			data, err := ec.unmarshalOBoolean2bool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.PendingActionIsNil = data
+		case "pendingActionNotNil":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("pendingActionNotNil"))
+			data, err := ec.unmarshalOBoolean2bool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.PendingActionNotNil = data
 		case "canceledAt":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("canceledAt"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
@@ -29791,6 +29999,16 @@ func (ec *executionContext) _Attempt(ctx context.Context, sel ast.SelectionSet, 
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
+		case "isRetry":
+			out.Values[i] = ec._Attempt_isRetry(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "calls":
+			out.Values[i] = ec._Attempt_calls(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		case "idempotencyKey":
 			out.Values[i] = ec._Attempt_idempotencyKey(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
@@ -30999,6 +31217,11 @@ func (ec *executionContext) _OffSessionPayment(ctx context.Context, sel ast.Sele
 			}
 		case "captureBefore":
 			out.Values[i] = ec._OffSessionPayment_captureBefore(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "pendingAction":
+			out.Values[i] = ec._OffSessionPayment_pendingAction(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
@@ -33909,6 +34132,16 @@ func (ec *executionContext) marshalNOffSessionPaymentOrderField2ᚖgithubᚗcom�
 	return v
 }
 
+func (ec *executionContext) unmarshalNOffSessionPaymentPendingAction2githubᚗcomᚋoffsessionᚋoffsessionᚋentᚋoffsessionpaymentᚐPendingAction(ctx context.Context, v any) (offsessionpayment.PendingAction, error) {
+	var res offsessionpayment.PendingAction
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNOffSessionPaymentPendingAction2githubᚗcomᚋoffsessionᚋoffsessionᚋentᚋoffsessionpaymentᚐPendingAction(ctx context.Context, sel ast.SelectionSet, v offsessionpayment.PendingAction) graphql.Marshaler {
+	return v
+}
+
 func (ec *executionContext) unmarshalNOffSessionPaymentRetryStrategy2githubᚗcomᚋoffsessionᚋoffsessionᚋentᚋoffsessionpaymentᚐRetryStrategy(ctx context.Context, v any) (offsessionpayment.RetryStrategy, error) {
 	var res offsessionpayment.RetryStrategy
 	err := res.UnmarshalGQL(v)
@@ -35843,6 +36076,58 @@ func (ec *executionContext) unmarshalOOffSessionPaymentOrder2ᚕᚖgithubᚗcom�
 		}
 	}
 	return res, nil
+}
+
+func (ec *executionContext) unmarshalOOffSessionPaymentPendingAction2ᚕgithubᚗcomᚋoffsessionᚋoffsessionᚋentᚋoffsessionpaymentᚐPendingActionᚄ(ctx context.Context, v any) ([]offsessionpayment.PendingAction, error) {
+	if v == nil {
+		return nil, nil
+	}
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]offsessionpayment.PendingAction, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNOffSessionPaymentPendingAction2githubᚗcomᚋoffsessionᚋoffsessionᚋentᚋoffsessionpaymentᚐPendingAction(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) marshalOOffSessionPaymentPendingAction2ᚕgithubᚗcomᚋoffsessionᚋoffsessionᚋentᚋoffsessionpaymentᚐPendingActionᚄ(ctx context.Context, sel ast.SelectionSet, v []offsessionpayment.PendingAction) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNOffSessionPaymentPendingAction2githubᚗcomᚋoffsessionᚋoffsessionᚋentᚋoffsessionpaymentᚐPendingAction(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) unmarshalOOffSessionPaymentPendingAction2ᚖgithubᚗcomᚋoffsessionᚋoffsessionᚋentᚋoffsessionpaymentᚐPendingAction(ctx context.Context, v any) (*offsessionpayment.PendingAction, error) {
+	if v == nil {
+		return nil, nil
+	}
+	var res = new(offsessionpayment.PendingAction)
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOOffSessionPaymentPendingAction2ᚖgithubᚗcomᚋoffsessionᚋoffsessionᚋentᚋoffsessionpaymentᚐPendingAction(ctx context.Context, sel ast.SelectionSet, v *offsessionpayment.PendingAction) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return v
 }
 
 func (ec *executionContext) unmarshalOOffSessionPaymentRetryStrategy2ᚕgithubᚗcomᚋoffsessionᚋoffsessionᚋentᚋoffsessionpaymentᚐRetryStrategyᚄ(ctx context.Context, v any) ([]offsessionpayment.RetryStrategy, error) {

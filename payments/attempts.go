@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"time"
 
+	"entgo.io/ent/dialect"
+
 	"github.com/offsession/offsession/ent"
 	"github.com/offsession/offsession/ent/attempt"
 	"github.com/offsession/offsession/ent/mandate"
@@ -23,9 +25,18 @@ import (
 // its attempt (all disabled, say): the attempt is not made and not counted.
 const noProcessorBackoff = 5 * time.Minute
 
+// Unknown outcomes are repeated, with the same key, after a wait that
+// doubles from UnknownOutcomeBackoff up to this; they are never given up
+// on: only the processor can say what happened.
+const unknownOutcomeBackoffMax = time.Hour
+
+// unknownOutcomeAlarm is how many repeats of one call are logged as errors,
+// for an operator to look at.
+const unknownOutcomeAlarm = 10
+
 // RunDue does the work payment id is due for, while the caller holds its
 // lease as owner: the next attempt, the recovery of an attempt left in flight
-// by a crash or timeout, or the expiry of an uncaptured authorization.
+// by a crash or timeout, an action on an authorization, or its expiry.
 func (s *Service) RunDue(ctx context.Context, id, owner string) error {
 	ctx = viewer.SystemContext(ctx)
 	p, err := s.db.OffSessionPayment.Get(ctx, id)
@@ -39,18 +50,17 @@ func (s *Service) RunDue(ctx context.Context, id, owner string) error {
 	if err != nil {
 		return err
 	}
-	if p.DueAt == nil || p.DueAt.After(now) {
-		return s.release(ctx, p, owner, nil)
-	}
-	switch p.Status {
-	case offsessionpayment.StatusPending, offsessionpayment.StatusPendingRetry:
+	switch {
+	case p.DueAt == nil || p.DueAt.After(now):
+		err = s.move(ctx, s.db, p, move{owner: owner, due: p.DueAt})
+	case p.Status == offsessionpayment.StatusPending, p.Status == offsessionpayment.StatusPendingRetry:
 		err = s.startAttempt(ctx, p, now, owner)
-	case offsessionpayment.StatusProcessing:
+	case p.Status == offsessionpayment.StatusProcessing:
 		err = s.resumeAttempt(ctx, p, now, owner)
-	case offsessionpayment.StatusRequiresCapture:
-		err = s.expireAuthorization(ctx, p, now, owner)
+	case p.Status == offsessionpayment.StatusRequiresCapture:
+		err = s.runAuthorization(ctx, p, now, owner)
 	default:
-		err = s.release(ctx, p, owner, nil)
+		err = s.move(ctx, s.db, p, move{owner: owner})
 	}
 	if errors.Is(err, ErrConcurrentChange) {
 		// The payment changed under us (canceled, paused, taken over): the
@@ -63,31 +73,68 @@ func (s *Service) RunDue(ctx context.Context, id, owner string) error {
 	return nil
 }
 
-// release gives up the lease on p without a transition, optionally moving
-// its due time.
-func (s *Service) release(ctx context.Context, p *ent.OffSessionPayment, owner string, due *time.Time) error {
-	upd := s.db.OffSessionPayment.Update().
-		Where(offsessionpayment.ID(p.ID), offsessionpayment.LeaseOwner(owner)).
-		ClearLeaseOwner().ClearLeaseExpiresAt()
-	if due != nil {
-		upd.SetDueAt(*due).AddVersion(1)
+// move changes when a payment is next due without changing its status,
+// under the same guards as a transition (its version, and a worker's lease,
+// which it gives up).
+type move struct {
+	// due is the new due time; nil clears it.
+	due *time.Time
+	// next, when set, is the new next attempt time; awaitCard clears it.
+	next      *time.Time
+	awaitCard bool
+	plan      *schematype.SchedulingDecision
+	owner     string
+}
+
+func (s *Service) move(ctx context.Context, db *ent.Client, p *ent.OffSessionPayment, m move) error {
+	upd := db.OffSessionPayment.Update().
+		Where(offsessionpayment.ID(p.ID), offsessionpayment.Version(p.Version)).
+		AddVersion(1)
+	if m.owner != "" {
+		upd.Where(offsessionpayment.LeaseOwner(m.owner)).ClearLeaseOwner().ClearLeaseExpiresAt()
 	}
-	if _, err := upd.Save(ctx); err != nil {
-		return fmt.Errorf("release payment %s: %w", p.ID, err)
+	if m.due != nil {
+		upd.SetDueAt(*m.due)
+	} else {
+		upd.ClearDueAt()
+	}
+	switch {
+	case m.next != nil:
+		upd.SetNextAttemptAt(*m.next)
+	case m.awaitCard:
+		upd.ClearNextAttemptAt()
+	}
+	if m.plan != nil {
+		upd.SetNextAttemptPlan(*m.plan)
+	}
+	n, err := upd.Save(ctx)
+	if err != nil {
+		return fmt.Errorf("reschedule payment %s: %w", p.ID, err)
+	}
+	if n == 0 {
+		return ErrConcurrentChange
 	}
 	return nil
 }
 
+// awaitCardPlan is the plan of a payment that waits for its card data to be
+// updated.
+func awaitCardPlan(why string) *schematype.SchedulingDecision {
+	return &schematype.SchedulingDecision{
+		Strategy: "await_card_update",
+		Reason:   why + "; waiting for the payment method to be updated (savePaymentMethod with replacesPaymentMethodID)",
+	}
+}
+
 // startAttempt checks that the payment may still be charged, picks the
-// processor, and commits the attempt with its idempotency key before the
-// processor is called.
+// processors, and commits the attempt with its idempotency key and its
+// request before any processor is called.
 func (s *Service) startAttempt(ctx context.Context, p *ent.OffSessionPayment, now time.Time, owner string) error {
 	var (
-		att      *ent.Attempt
-		pm       *ent.PaymentMethod
-		cascade  []*ent.Processor
-		wait     bool
-		deferred *time.Time
+		att     *ent.Attempt
+		pm      *ent.PaymentMethod
+		cascade []*ent.Processor
+		started bool
 	)
 	err := s.tx(ctx, func(tx *ent.Tx) error {
 		fail := func(reason FailureReason) error {
@@ -98,21 +145,40 @@ func (s *Service) startAttempt(ctx context.Context, p *ent.OffSessionPayment, no
 		if err != nil {
 			return fmt.Errorf("read mandate: %w", err)
 		}
-		if _, reason, _ := mandateRefusal(m, p.CustomerID, p.PaymentMethodID, p.Cadence, p.Amount, p.Currency); reason != "" {
+		if _, reason, _ := mandateRefusal(m, p.ID, p.CustomerID, p.PaymentMethodID, p.Cadence, p.Amount, p.Currency); reason != "" {
 			return fail(offsessionpayment.FailureReasonRejectedByPartner)
 		}
 		if pm, err = tx.PaymentMethod.Get(ctx, p.PaymentMethodID); err != nil {
 			return fmt.Errorf("read payment method: %w", err)
 		}
-		if pm.Status != paymentmethod.StatusActive {
+		windowClosed := p.RetryUntil != nil && !now.Before(*p.RetryUntil)
+		switch pm.Status {
+		case paymentmethod.StatusInvalid:
 			return fail(offsessionpayment.FailureReasonNoValidPaymentMethod)
+		case paymentmethod.StatusExpired:
+			// Wait for new card data, as the payment that found it out does.
+			if windowClosed {
+				return fail(offsessionpayment.FailureReasonNoValidPaymentMethod)
+			}
+			return s.move(ctx, tx.Client(), p, move{owner: owner, due: p.RetryUntil, awaitCard: true,
+				plan: awaitCardPlan("the card data is out of date (" + pm.InvalidReason + ")")})
 		}
-		if p.RetryUntil != nil && now.After(*p.RetryUntil) && p.AttemptCount > 0 {
+		if windowClosed {
 			return fail(offsessionpayment.FailureReasonExceededRetryWindow)
 		}
+		isRetry := false
 		if p.AttemptCount > 0 {
-			// A retry: the card's network budget may have filled since it
-			// was planned, with retries of other payments on the card.
+			// A retry if an earlier attempt reached the issuer.
+			isRetry, err = tx.Attempt.Query().
+				Where(attempt.PaymentID(p.ID), attempt.Or(attempt.DeclineClassIsNil(), attempt.DeclineClassNEQ(attempt.DeclineClassTechnical))).
+				Exist(ctx)
+			if err != nil {
+				return fmt.Errorf("read attempts: %w", err)
+			}
+		}
+		if isRetry {
+			// The card's network budget may have filled since this retry was
+			// planned, with retries of other payments on the card.
 			allowed, note, err := s.budgetAllows(ctx, tx, p.AccountID, pm, now)
 			if err != nil {
 				return err
@@ -123,8 +189,7 @@ func (s *Service) startAttempt(ctx context.Context, p *ent.OffSessionPayment, no
 				}
 				plan := p.NextAttemptPlan
 				plan.Reason += "; moved later: " + note
-				deferred = &allowed
-				return s.reschedule(ctx, tx, p, allowed, plan, owner)
+				return s.move(ctx, tx.Client(), p, move{owner: owner, due: &allowed, next: &allowed, plan: &plan})
 			}
 		}
 		plan, err := s.router.Plan(ctx, tx.Client(), routing.Input{
@@ -134,11 +199,17 @@ func (s *Service) startAttempt(ctx context.Context, p *ent.OffSessionPayment, no
 		if err != nil {
 			return err
 		}
-		if len(plan.Processors) == 0 {
-			wait = true
-			return nil
+		for _, pr := range plan.Processors {
+			if s.processors.Supports(pr) {
+				cascade = append(cascade, pr)
+			}
 		}
-		cascade = plan.Processors
+		if len(cascade) == 0 {
+			s.log.WarnContext(ctx, "no processor can take the attempt; waiting", "payment", p.ID, "payment_method", p.PaymentMethodID)
+			due := now.Add(noProcessorBackoff)
+			return s.move(ctx, tx.Client(), p, move{owner: owner, due: &due, next: &due})
+		}
+		token, ntid := tokenFor(pm, cascade[0].ID)
 		number := p.AttemptCount + 1
 		scheduled := now
 		if p.NextAttemptAt != nil {
@@ -149,6 +220,9 @@ func (s *Service) startAttempt(ctx context.Context, p *ent.OffSessionPayment, no
 			SetPaymentID(p.ID).
 			SetNumber(number).
 			SetProcessorID(cascade[0].ID).
+			SetToken(token).
+			SetNetworkTransactionID(ntid).
+			SetIsRetry(isRetry).
 			SetIdempotencyKey(attemptKey(p.ID, number)).
 			SetCardFingerprint(pm.Fingerprint).
 			SetCardNetwork(string(pm.Brand)).
@@ -169,20 +243,23 @@ func (s *Service) startAttempt(ctx context.Context, p *ent.OffSessionPayment, no
 			owner:      owner,
 			attempt:    att,
 		})
+		started = err == nil
 		return err
 	})
-	if err != nil {
+	if err != nil || !started {
 		return err
 	}
-	if wait {
-		s.log.WarnContext(ctx, "no processor can take the attempt; waiting", "payment", p.ID, "payment_method", p.PaymentMethodID)
-		due := now.Add(noProcessorBackoff)
-		return s.release(ctx, p, owner, &due)
-	}
-	if att == nil || deferred != nil {
-		return nil // failed before an attempt, or moved later
-	}
 	return s.callProcessor(ctx, p, att, pm, cascade, now, owner)
+}
+
+// tokenFor returns a payment method's token at a processor.
+func tokenFor(pm *ent.PaymentMethod, processorID string) (token, networkTransactionID string) {
+	for _, t := range pm.ProcessorTokens {
+		if t.ProcessorID == processorID {
+			return t.Token, t.NetworkTransactionID
+		}
+	}
+	return "", ""
 }
 
 // attemptKey is the processor idempotency key of an attempt: stable, so any
@@ -191,8 +268,9 @@ func attemptKey(paymentID string, number int) string {
 	return fmt.Sprintf("%s-%d", paymentID, number)
 }
 
-// resumeAttempt repeats the processor call of an attempt left in flight, with
-// its idempotency key, so a processor that already acted answers as before.
+// resumeAttempt repeats the processor call of an attempt left in flight: the
+// same request, with the same idempotency key, so a processor that already
+// acted answers as before.
 func (s *Service) resumeAttempt(ctx context.Context, p *ent.OffSessionPayment, now time.Time, owner string) error {
 	att, err := s.db.Attempt.Query().
 		Where(attempt.PaymentID(p.ID), attempt.OutcomeEQ(attempt.OutcomeInFlight)).
@@ -225,7 +303,7 @@ func (s *Service) resumeAttempt(ctx context.Context, p *ent.OffSessionPayment, n
 	cascade := make([]*ent.Processor, 0, len(ids))
 	for _, id := range ids {
 		for _, pr := range procs {
-			if pr.ID == id {
+			if pr.ID == id && (pr.ID == *att.ProcessorID || s.processors.Supports(pr)) {
 				cascade = append(cascade, pr)
 			}
 		}
@@ -233,25 +311,29 @@ func (s *Service) resumeAttempt(ctx context.Context, p *ent.OffSessionPayment, n
 	if len(cascade) == 0 || cascade[0].ID != *att.ProcessorID {
 		return fmt.Errorf("the processor of attempt %s is gone", att.ID)
 	}
-	s.log.InfoContext(ctx, "repeating an attempt left in flight", "payment", p.ID, "attempt", att.ID, "idempotency_key", att.IdempotencyKey)
+	level := s.log.InfoContext
+	if att.Calls >= unknownOutcomeAlarm {
+		level = s.log.ErrorContext
+	}
+	level(ctx, "repeating an attempt whose outcome is unknown", "payment", p.ID, "attempt", att.ID,
+		"idempotency_key", att.IdempotencyKey, "calls", att.Calls)
 	return s.callProcessor(ctx, p, att, pm, cascade, now, owner)
 }
 
-// callProcessor makes the processor call of att, outside any transaction,
-// then records its outcome. A technical failure that the processor reports
-// (it did not process the request) fails over, within the attempt and with
-// the same idempotency key, to the next processor of the cascade; an
-// unknown outcome never does, since the first processor may have charged.
+// callProcessor sends att's pinned request to the first processor of the
+// cascade, outside any transaction, then records the outcome. A technical
+// failure that the processor reports (nothing was processed) fails over,
+// within the attempt and with the same idempotency key, to the next
+// processor; an unknown outcome never does, since the first may have
+// charged.
 func (s *Service) callProcessor(ctx context.Context, p *ent.OffSessionPayment, att *ent.Attempt, pm *ent.PaymentMethod, cascade []*ent.Processor, now time.Time, owner string) error {
 	segment := routing.Segment(pm, p.Currency)
 	for {
 		proc := cascade[0]
-		conn, err := s.processors.Connector(proc)
-		if err != nil {
-			return err
-		}
 		req := processors.AuthorizeRequest{
 			IdempotencyKey:            att.IdempotencyKey,
+			Token:                     att.Token,
+			NetworkTransactionID:      att.NetworkTransactionID,
 			Amount:                    p.Amount,
 			Currency:                  p.Currency,
 			ManualCapture:             p.CaptureMethod == offsessionpayment.CaptureMethodManual,
@@ -264,23 +346,22 @@ func (s *Service) callProcessor(ctx context.Context, p *ent.OffSessionPayment, a
 			CardCountry:               pm.IssuingCountry,
 			At:                        now,
 		}
-		for _, t := range pm.ProcessorTokens {
-			if t.ProcessorID == proc.ID {
-				req.Token, req.NetworkTransactionID = t.Token, t.NetworkTransactionID
-			}
-		}
-		callCtx, cancel := context.WithTimeout(ctx, s.cfg.ProcessorTimeout)
 		started := s.clock.Now()
-		out, callErr := conn.Authorize(callCtx, req)
-		cancel()
+		out, callErr := s.authorize(ctx, proc, req)
 		latency := s.clock.Since(started)
-		if callErr != nil {
+		if errors.Is(callErr, processors.ErrUnknownOutcome) {
 			return s.finishAttempt(ctx, p.ID, att.ID, out, callErr, latency, owner)
+		}
+		if callErr != nil {
+			// Not sent, or refused before processing: a technical failure.
+			out = processors.Outcome{Result: processors.TechnicalError, Message: "the connector failed before the processor acted"}
+			s.log.WarnContext(ctx, "processor call failed before it was processed", "payment", p.ID, "processor", proc.ID, "err", callErr)
 		}
 		cls := retry.Classify(out)
 		s.router.Stats().Observe(routing.Observation{ProcessorID: proc.ID, Segment: segment, At: s.now(), Class: cls.Class, DeclineCode: out.DeclineCode})
 		if cls.Class == retry.Technical && out.Result == processors.TechnicalError && len(cascade) > 1 {
-			if att, err = s.failover(ctx, att, proc.ID, cascade[1].ID, out.Message, now); err != nil {
+			var err error
+			if att, err = s.failover(ctx, att, pm, proc.ID, cascade[1].ID, out.Message, now); err != nil {
 				return err
 			}
 			cascade = cascade[1:]
@@ -290,15 +371,30 @@ func (s *Service) callProcessor(ctx context.Context, p *ent.OffSessionPayment, a
 	}
 }
 
-// failover moves an attempt in flight from one processor to the next,
-// recording why, before the next is called.
-func (s *Service) failover(ctx context.Context, att *ent.Attempt, from, to, why string, now time.Time) (*ent.Attempt, error) {
+// authorize makes one processor call, bounded by the processor timeout.
+func (s *Service) authorize(ctx context.Context, proc *ent.Processor, req processors.AuthorizeRequest) (processors.Outcome, error) {
+	conn, err := s.processors.Connector(proc)
+	if err != nil {
+		return processors.Outcome{}, err
+	}
+	callCtx, cancel := context.WithTimeout(ctx, s.cfg.ProcessorTimeout)
+	defer cancel()
+	return conn.Authorize(callCtx, req)
+}
+
+// failover moves an attempt in flight from one processor to the next, with
+// the next one's token, recording why, before the next is called.
+func (s *Service) failover(ctx context.Context, att *ent.Attempt, pm *ent.PaymentMethod, from, to, why string, now time.Time) (*ent.Attempt, error) {
 	rec := att.Routing
 	rec.Failovers = append(rec.Failovers, schematype.Failover{ProcessorID: from, At: now, Reason: "technical failure: " + why})
 	rec.Reason += "; failed over from " + from + " to " + to
+	token, ntid := tokenFor(pm, to)
 	next, err := s.db.Attempt.UpdateOne(att).
 		Where(attempt.ProcessorID(from)).
 		SetProcessorID(to).
+		SetToken(token).
+		SetNetworkTransactionID(ntid).
+		SetCalls(0).
 		SetRouting(rec).
 		Save(ctx)
 	if err != nil {
@@ -308,12 +404,23 @@ func (s *Service) failover(ctx context.Context, att *ent.Attempt, from, to, why 
 	return next, nil
 }
 
+// lockPayment reads a payment for update: on PostgreSQL the row stays locked
+// until the transaction ends, so concurrent finishers of one attempt take
+// turns; SQLite has a single writer anyway.
+func (s *Service) lockPayment(ctx context.Context, tx *ent.Tx, id string) (*ent.OffSessionPayment, error) {
+	q := tx.OffSessionPayment.Query().Where(offsessionpayment.ID(id))
+	if s.store.Dialect == dialect.Postgres {
+		q = q.ForUpdate()
+	}
+	return q.Only(ctx)
+}
+
 // finishAttempt records a processor's answer on the attempt, once, and moves
 // the payment on. An unknown outcome leaves the attempt in flight, to be
-// repeated with the same key.
+// repeated with the same request and key.
 func (s *Service) finishAttempt(ctx context.Context, paymentID, attemptID string, out processors.Outcome, callErr error, latency time.Duration, owner string) error {
 	return s.tx(ctx, func(tx *ent.Tx) error {
-		p, err := tx.OffSessionPayment.Get(ctx, paymentID)
+		p, err := s.lockPayment(ctx, tx, paymentID)
 		if err != nil {
 			return err
 		}
@@ -329,15 +436,15 @@ func (s *Service) finishAttempt(ctx context.Context, paymentID, attemptID string
 			return err
 		}
 		if callErr != nil {
+			calls := att.Calls + 1
+			if err := tx.Attempt.UpdateOne(att).SetCalls(calls).Exec(ctx); err != nil {
+				return fmt.Errorf("count the call of attempt %s: %w", attemptID, err)
+			}
+			wait := min(s.cfg.UnknownOutcomeBackoff<<min(calls-1, 16), unknownOutcomeBackoffMax)
 			s.log.WarnContext(ctx, "processor outcome unknown; the call will be repeated with the same key",
-				"payment", p.ID, "attempt", att.ID, "err", callErr)
-			_, err := tx.OffSessionPayment.Update().
-				Where(offsessionpayment.ID(p.ID), offsessionpayment.Version(p.Version), offsessionpayment.LeaseOwner(owner)).
-				SetDueAt(now.Add(s.cfg.UnknownOutcomeBackoff)).
-				ClearLeaseOwner().ClearLeaseExpiresAt().
-				AddVersion(1).
-				Save(ctx)
-			return err
+				"payment", p.ID, "attempt", att.ID, "calls", calls, "retry_in", wait.String(), "err", callErr)
+			due := now.Add(wait)
+			return s.move(ctx, tx.Client(), p, move{owner: owner, due: &due})
 		}
 		cls := retry.Classify(out)
 		upd := tx.Attempt.UpdateOne(att).
@@ -348,14 +455,19 @@ func (s *Service) finishAttempt(ctx context.Context, paymentID, attemptID string
 			SetNillableProcessorReference(nonEmpty(out.Reference)).
 			SetNillableMessage(nonEmpty(out.Message)).
 			SetFinishedAt(now).
-			SetLatencyMs(latency.Milliseconds())
+			SetLatencyMs(latency.Milliseconds()).
+			AddCalls(1)
 		if cls.Class != retry.Approved {
 			upd.SetDeclineClass(attempt.DeclineClass(cls.Class))
 		}
-		if att, err = upd.Save(ctx); err != nil {
-			return fmt.Errorf("finish attempt %s: %w", att.ID, err)
+		finished, err := upd.Save(ctx)
+		if ent.IsNotFound(err) {
+			return nil // finished by another worker in the meantime
 		}
-		c := change{at: now, owner: owner, attempt: att}
+		if err != nil {
+			return fmt.Errorf("finish attempt %s: %w", attemptID, err)
+		}
+		c := change{at: now, owner: owner, attempt: finished}
 		switch cls.Class {
 		case retry.Approved:
 			if p.CaptureMethod == offsessionpayment.CaptureMethodManual {
@@ -380,18 +492,14 @@ func (s *Service) finishAttempt(ctx context.Context, paymentID, attemptID string
 				SetStatus(paymentmethod.StatusExpired).SetInvalidReason(cls.Rule).Exec(ctx); err != nil {
 				return fmt.Errorf("mark payment method expired: %w", err)
 			}
-			until := now
-			if p.RetryUntil != nil && p.RetryUntil.After(now) {
-				until = p.RetryUntil.UTC()
+			if p.RetryUntil == nil || !p.RetryUntil.After(now) || p.RetryStrategy == offsessionpayment.RetryStrategyNone {
+				c.to, c.failureReason = offsessionpayment.StatusFailed, offsessionpayment.FailureReasonNoValidPaymentMethod
+				break
 			}
-			c.to, c.dueAt = offsessionpayment.StatusPendingRetry, &until
-			c.plan = &schematype.SchedulingDecision{Strategy: "await_card_update", Reason: cls.Rule + "; waiting for the payment method to be updated (savePaymentMethod with replacesPaymentMethodID)"}
-			if !until.After(now) || p.RetryStrategy == offsessionpayment.RetryStrategyNone {
-				c.to, c.dueAt, c.plan = offsessionpayment.StatusFailed, nil, nil
-				c.failureReason = offsessionpayment.FailureReasonNoValidPaymentMethod
-			}
+			until := p.RetryUntil.UTC()
+			c.to, c.dueAt, c.plan = offsessionpayment.StatusPendingRetry, &until, awaitCardPlan(cls.Rule)
 		default:
-			d, err := s.planRetry(ctx, tx, p, att, cls, out, now)
+			d, err := s.planRetry(ctx, tx, p, finished, cls, out, now)
 			if err != nil {
 				return err
 			}
@@ -424,46 +532,4 @@ func useMandate(ctx context.Context, tx *ent.Tx, id string) error {
 		return fmt.Errorf("use single-use mandate %s: %w", id, err)
 	}
 	return nil
-}
-
-// expireAuthorization fails a payment whose authorization was not captured
-// in time, releasing the authorization at the processor.
-func (s *Service) expireAuthorization(ctx context.Context, p *ent.OffSessionPayment, now time.Time, owner string) error {
-	conn, att, err := s.authorization(ctx, p)
-	if err != nil {
-		return err
-	}
-	if err := conn.Void(ctx, processors.VoidRequest{
-		IdempotencyKey:   p.ID + "-void",
-		AuthorizationKey: att.IdempotencyKey,
-		Reference:        deref(att.ProcessorReference),
-	}); err != nil {
-		// The issuer lets the hold lapse anyway; the payment is over either way.
-		s.log.WarnContext(ctx, "could not release an expired authorization", "payment", p.ID, "err", err)
-	}
-	return s.tx(ctx, func(tx *ent.Tx) error {
-		_, err := s.apply(ctx, tx, p, change{to: offsessionpayment.StatusFailed, at: now, failureReason: offsessionpayment.FailureReasonAuthorizationExpired, owner: owner})
-		return err
-	})
-}
-
-// authorization returns the connector and the approved attempt behind a
-// payment that requires capture.
-func (s *Service) authorization(ctx context.Context, p *ent.OffSessionPayment) (processors.Connector, *ent.Attempt, error) {
-	att, err := s.db.Attempt.Query().
-		Where(attempt.PaymentID(p.ID), attempt.OutcomeEQ(attempt.OutcomeApproved)).
-		Order(ent.Desc(attempt.FieldNumber)).
-		First(ctx)
-	if err != nil {
-		return nil, nil, fmt.Errorf("find the authorization of %s: %w", p.ID, err)
-	}
-	proc, err := s.db.Processor.Get(ctx, *att.ProcessorID)
-	if err != nil {
-		return nil, nil, fmt.Errorf("read processor of %s: %w", p.ID, err)
-	}
-	conn, err := s.processors.Connector(proc)
-	if err != nil {
-		return nil, nil, err
-	}
-	return conn, att, nil
 }

@@ -26,14 +26,14 @@ func (s *Service) CreateCustomer(ctx context.Context, in CreateCustomerInput) (*
 	if err := in.validate(); err != nil {
 		return nil, err
 	}
-	if in.TestClockID != nil {
-		if _, err := s.db.TestClock.Get(ctx, *in.TestClockID); ent.IsNotFound(err) {
-			return nil, apierror.NotFoundID("input.testClockID", *in.TestClockID)
-		} else if err != nil {
-			return nil, err
-		}
-	}
 	id, err := s.keys.Do(ctx, "createCustomer", in.IdempotencyKey, in, func(tx *ent.Tx) (string, error) {
+		if in.TestClockID != nil {
+			if _, err := tx.TestClock.Get(ctx, *in.TestClockID); ent.IsNotFound(err) {
+				return "", apierror.NotFoundID("input.testClockID", *in.TestClockID)
+			} else if err != nil {
+				return "", err
+			}
+		}
 		c := tx.Customer.Create().
 			SetNillableExternalRef(in.ExternalRef).
 			SetNillableEmail(in.Email).

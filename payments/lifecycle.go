@@ -7,6 +7,7 @@ import (
 
 	"github.com/offsession/offsession/apierror"
 	"github.com/offsession/offsession/ent"
+	"github.com/offsession/offsession/ent/mandate"
 	"github.com/offsession/offsession/ent/offsessionpayment"
 	"github.com/offsession/offsession/ent/schema/schematype"
 )
@@ -145,11 +146,22 @@ func (s *Service) apply(ctx context.Context, tx *ent.Tx, p *ent.OffSessionPaymen
 		upd.SetCaptureBefore(*c.captureBefore).SetDueAt(*c.captureBefore).
 			ClearLeaseOwner().ClearLeaseExpiresAt()
 	case offsessionpayment.StatusPaused:
-		// next_attempt_at stays, to show when the retry would have been.
+		// next_attempt_at stays, to show when the retry would have been
+		// (nil: it was waiting for new card data).
 		upd.ClearDueAt().ClearLeaseOwner().ClearLeaseExpiresAt()
 	default: // succeeded, failed, canceled: nothing more to do.
 		upd.ClearNextAttemptAt().ClearNextAttemptPlan().ClearDueAt().
-			ClearLeaseOwner().ClearLeaseExpiresAt().ClearCaptureBefore()
+			ClearLeaseOwner().ClearLeaseExpiresAt().ClearCaptureBefore().
+			ClearPendingAction().ClearCaptureAmount()
+	}
+	if c.to == offsessionpayment.StatusFailed || c.to == offsessionpayment.StatusCanceled {
+		// A single-use mandate this payment held is free again.
+		if _, err := tx.Mandate.Update().
+			Where(mandate.ReservedPaymentID(p.ID), mandate.StatusEQ(mandate.StatusActive)).
+			ClearReservedPaymentID().
+			Save(ctx); err != nil {
+			return nil, fmt.Errorf("release the mandate of %s: %w", p.ID, err)
+		}
 	}
 	switch c.to {
 	case offsessionpayment.StatusSucceeded:

@@ -57,21 +57,21 @@ func (s *Service) CreateMandate(ctx context.Context, in CreateMandateInput) (*en
 	if err := in.validate(s.now()); err != nil {
 		return nil, err
 	}
-	if _, err := s.db.Customer.Get(ctx, in.CustomerID); ent.IsNotFound(err) {
-		return nil, apierror.NotFoundID("input.customerID", in.CustomerID)
-	} else if err != nil {
-		return nil, err
-	}
-	pm, err := s.db.PaymentMethod.Get(ctx, in.PaymentMethodID)
-	if ent.IsNotFound(err) {
-		return nil, apierror.NotFoundID("input.paymentMethodID", in.PaymentMethodID)
-	} else if err != nil {
-		return nil, err
-	}
-	if pm.CustomerID != in.CustomerID {
-		return nil, apierror.InvalidReason("input.paymentMethodID", "payment_method_customer_mismatch", "the payment method belongs to another customer")
-	}
 	id, err := s.keys.Do(ctx, "createMandate", in.IdempotencyKey, in, func(tx *ent.Tx) (string, error) {
+		if _, err := tx.Customer.Get(ctx, in.CustomerID); ent.IsNotFound(err) {
+			return "", apierror.NotFoundID("input.customerID", in.CustomerID)
+		} else if err != nil {
+			return "", err
+		}
+		pm, err := tx.PaymentMethod.Get(ctx, in.PaymentMethodID)
+		if ent.IsNotFound(err) {
+			return "", apierror.NotFoundID("input.paymentMethodID", in.PaymentMethodID)
+		} else if err != nil {
+			return "", err
+		}
+		if pm.CustomerID != in.CustomerID {
+			return "", apierror.InvalidReason("input.paymentMethodID", "payment_method_customer_mismatch", "the payment method belongs to another customer")
+		}
 		l := in.Limits
 		m, err := tx.Mandate.Create().
 			SetCustomerID(in.CustomerID).
@@ -230,15 +230,17 @@ func (s *Service) RevokeMandate(ctx context.Context, id string, reason *string) 
 	return s.db.Mandate.Get(ctx, id)
 }
 
-// mandateRefusal says why mandate m does not allow payment p, or "" if it
+// mandateRefusal says why mandate m does not allow the payment, or "" if it
 // does. It is asked when the payment is created and again before every
 // attempt: DESIGN.md rule 2.
-func mandateRefusal(m *ent.Mandate, customerID, paymentMethodID string, cadence offsessionpayment.Cadence, amount int64, currency string) (field, reason, message string) {
+func mandateRefusal(m *ent.Mandate, paymentID, customerID, paymentMethodID string, cadence offsessionpayment.Cadence, amount int64, currency string) (field, reason, message string) {
 	switch {
 	case m.Status == mandate.StatusRevoked:
 		return "input.mandateID", "mandate_revoked", "the mandate was revoked"
 	case m.Status != mandate.StatusActive:
 		return "input.mandateID", "mandate_inactive", "the mandate is no longer active"
+	case m.ReservedPaymentID != nil && *m.ReservedPaymentID != paymentID:
+		return "input.mandateID", "mandate_in_use", "the single-use mandate is taken by another payment"
 	case m.CustomerID != customerID:
 		return "input.mandateID", "mandate_customer_mismatch", "the mandate belongs to another customer"
 	case m.PaymentMethodID != paymentMethodID:

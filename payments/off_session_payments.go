@@ -7,12 +7,12 @@ import (
 
 	"github.com/offsession/offsession/apierror"
 	"github.com/offsession/offsession/ent"
+	"github.com/offsession/offsession/ent/mandate"
 	"github.com/offsession/offsession/ent/offsessionpayment"
 	"github.com/offsession/offsession/ent/paymentmethod"
 	"github.com/offsession/offsession/ent/schema/schematype"
 	"github.com/offsession/offsession/ids"
 	"github.com/offsession/offsession/money"
-	"github.com/offsession/offsession/processors"
 )
 
 // CreateOffSessionPaymentInput is the input of createOffSessionPayment.
@@ -39,51 +39,71 @@ const maxTargetDateAhead = 366 * 24 * time.Hour
 // CreateOffSessionPayment creates a payment and schedules its first attempt.
 // It never calls a processor: the scheduler's workers make the attempt, and
 // the outcome arrives in the stored payment and its events.
+//
+// Everything that depends on stored state is checked inside the idempotent
+// transaction, after the key is looked up: a replay returns the original
+// payment even if, since, the card was charged and its single-use mandate
+// used.
 func (s *Service) CreateOffSessionPayment(ctx context.Context, in CreateOffSessionPaymentInput) (*ent.OffSessionPayment, error) {
 	if err := in.validate(); err != nil {
 		return nil, err
 	}
-	cus, err := s.db.Customer.Get(ctx, in.CustomerID)
-	if ent.IsNotFound(err) {
-		return nil, apierror.NotFoundID("input.customerID", in.CustomerID)
-	} else if err != nil {
-		return nil, err
-	}
-	pm, err := s.db.PaymentMethod.Get(ctx, in.PaymentMethodID)
-	if ent.IsNotFound(err) {
-		return nil, apierror.NotFoundID("input.paymentMethodID", in.PaymentMethodID)
-	} else if err != nil {
-		return nil, err
-	}
-	if pm.CustomerID != cus.ID {
-		return nil, apierror.InvalidReason("input.paymentMethodID", "payment_method_customer_mismatch", "the payment method belongs to another customer")
-	}
-	if pm.Status != paymentmethod.StatusActive {
-		return nil, apierror.InvalidReason("input.paymentMethodID", "payment_method_unusable", "the payment method is %s", pm.Status)
-	}
-	m, err := s.db.Mandate.Get(ctx, in.MandateID)
-	if ent.IsNotFound(err) {
-		return nil, apierror.NotFoundID("input.mandateID", in.MandateID)
-	} else if err != nil {
-		return nil, err
-	}
-	if field, reason, msg := mandateRefusal(m, cus.ID, pm.ID, in.Cadence, in.Amount, in.Currency); reason != "" {
-		return nil, apierror.InvalidReason(field, reason, "%s", msg)
-	}
-	now, err := s.nowOn(ctx, s.db, cus.TestClockID)
-	if err != nil {
-		return nil, err
-	}
-	first, plan, err := firstAttempt(in.TargetDate, cus.TimeZone, now)
-	if err != nil {
-		return nil, err
-	}
 	paymentID := ids.New("osp")
-	rs, err := s.resolveRetry(ctx, paymentID, &in)
-	if err != nil {
-		return nil, err
-	}
 	id, err := s.keys.Do(ctx, "createOffSessionPayment", in.IdempotencyKey, in, func(tx *ent.Tx) (string, error) {
+		db := tx.Client()
+		cus, err := db.Customer.Get(ctx, in.CustomerID)
+		if ent.IsNotFound(err) {
+			return "", apierror.NotFoundID("input.customerID", in.CustomerID)
+		} else if err != nil {
+			return "", err
+		}
+		pm, err := db.PaymentMethod.Get(ctx, in.PaymentMethodID)
+		if ent.IsNotFound(err) {
+			return "", apierror.NotFoundID("input.paymentMethodID", in.PaymentMethodID)
+		} else if err != nil {
+			return "", err
+		}
+		if pm.CustomerID != cus.ID {
+			return "", apierror.InvalidReason("input.paymentMethodID", "payment_method_customer_mismatch", "the payment method belongs to another customer")
+		}
+		if pm.Status != paymentmethod.StatusActive {
+			return "", apierror.InvalidReason("input.paymentMethodID", "payment_method_unusable", "the payment method is %s", pm.Status)
+		}
+		m, err := db.Mandate.Get(ctx, in.MandateID)
+		if ent.IsNotFound(err) {
+			return "", apierror.NotFoundID("input.mandateID", in.MandateID)
+		} else if err != nil {
+			return "", err
+		}
+		if field, reason, msg := mandateRefusal(m, paymentID, cus.ID, pm.ID, in.Cadence, in.Amount, in.Currency); reason != "" {
+			return "", apierror.InvalidReason(field, reason, "%s", msg)
+		}
+		if m.UseLimit == mandate.UseLimitSingleUse {
+			// The one payment a single-use mandate allows: taken here, given
+			// back if this payment fails or is canceled.
+			n, err := tx.Mandate.Update().
+				Where(mandate.ID(m.ID), mandate.StatusEQ(mandate.StatusActive), mandate.ReservedPaymentIDIsNil()).
+				SetReservedPaymentID(paymentID).
+				Save(ctx)
+			if err != nil {
+				return "", err
+			}
+			if n == 0 {
+				return "", apierror.InvalidReason("input.mandateID", "mandate_in_use", "the single-use mandate is taken by another payment")
+			}
+		}
+		now, err := s.nowOn(ctx, db, cus.TestClockID)
+		if err != nil {
+			return "", err
+		}
+		first, plan, err := firstAttempt(in.TargetDate, cus.TimeZone, now)
+		if err != nil {
+			return "", err
+		}
+		rs, err := s.resolveRetry(ctx, db, paymentID, &in)
+		if err != nil {
+			return "", err
+		}
 		p, err := tx.OffSessionPayment.Create().
 			SetID(paymentID).
 			SetCustomerID(cus.ID).
@@ -203,65 +223,6 @@ func (s *Service) getPayment(ctx context.Context, db *ent.Client, id string) (*e
 	return p, err
 }
 
-// CancelOffSessionPayment cancels a payment that has not succeeded or
-// failed and is not in the middle of an attempt. An uncaptured
-// authorization is released at the processor first.
-func (s *Service) CancelOffSessionPayment(ctx context.Context, id string) (*ent.OffSessionPayment, error) {
-	p, err := s.getPayment(ctx, s.db, id)
-	if err != nil {
-		return nil, err
-	}
-	if _, err := Transition(p.Status, offsessionpayment.StatusCanceled); err != nil {
-		return nil, err
-	}
-	if p.Status == offsessionpayment.StatusRequiresCapture {
-		conn, att, err := s.authorization(ctx, p)
-		if err != nil {
-			return nil, err
-		}
-		if err := conn.Void(ctx, processors.VoidRequest{
-			IdempotencyKey:   p.ID + "-void",
-			AuthorizationKey: att.IdempotencyKey,
-			Reference:        deref(att.ProcessorReference),
-		}); err != nil {
-			return nil, fmt.Errorf("release authorization of %s: %w", p.ID, err)
-		}
-	}
-	return s.transitionNow(ctx, p, change{to: offsessionpayment.StatusCanceled})
-}
-
-// CaptureOffSessionPayment captures an authorized payment, in full or in
-// part (amountToCapture, at most amount_capturable).
-func (s *Service) CaptureOffSessionPayment(ctx context.Context, id string, amountToCapture *int) (*ent.OffSessionPayment, error) {
-	p, err := s.getPayment(ctx, s.db, id)
-	if err != nil {
-		return nil, err
-	}
-	if _, err := Transition(p.Status, offsessionpayment.StatusSucceeded); err != nil || p.Status != offsessionpayment.StatusRequiresCapture {
-		return nil, apierror.Conflictf("id", "invalid_state_transition", "only a payment that requires capture can be captured; this one is %s", p.Status)
-	}
-	amount := p.AmountCapturable
-	if amountToCapture != nil {
-		if *amountToCapture <= 0 || int64(*amountToCapture) > p.AmountCapturable {
-			return nil, apierror.Invalid("amountToCapture", "must be 1 to %d (the amount capturable)", p.AmountCapturable)
-		}
-		amount = int64(*amountToCapture)
-	}
-	conn, att, err := s.authorization(ctx, p)
-	if err != nil {
-		return nil, err
-	}
-	if err := conn.Capture(ctx, processors.CaptureRequest{
-		IdempotencyKey:   p.ID + "-capture",
-		AuthorizationKey: att.IdempotencyKey,
-		Reference:        deref(att.ProcessorReference),
-		Amount:           amount,
-	}); err != nil {
-		return nil, fmt.Errorf("capture %s at the processor: %w", p.ID, err)
-	}
-	return s.transitionNow(ctx, p, change{to: offsessionpayment.StatusSucceeded, amountReceived: &amount})
-}
-
 // PauseOffSessionPayment stops a payment's retries until it is resumed.
 func (s *Service) PauseOffSessionPayment(ctx context.Context, id string) (*ent.OffSessionPayment, error) {
 	p, err := s.getPayment(ctx, s.db, id)
@@ -283,12 +244,17 @@ func (s *Service) ResumeOffSessionPayment(ctx context.Context, id string) (*ent.
 	if err != nil {
 		return nil, err
 	}
+	plan := p.NextAttemptPlan
+	plan.Reason = "resumed: " + plan.Reason
+	if p.NextAttemptAt == nil && p.RetryUntil != nil {
+		// It was waiting for new card data: it still is.
+		until := p.RetryUntil.UTC()
+		return s.transitionNow(ctx, p, change{to: offsessionpayment.StatusPendingRetry, dueAt: &until, plan: &plan})
+	}
 	next := now
 	if p.NextAttemptAt != nil && p.NextAttemptAt.After(now) {
 		next = p.NextAttemptAt.UTC()
 	}
-	plan := p.NextAttemptPlan
-	plan.Reason = "resumed: " + plan.Reason
 	return s.transitionNow(ctx, p, change{to: offsessionpayment.StatusPendingRetry, nextAttemptAt: &next, plan: &plan})
 }
 

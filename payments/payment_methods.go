@@ -50,40 +50,10 @@ func (s *Service) SavePaymentMethod(ctx context.Context, in SavePaymentMethodInp
 	if err := in.validate(s.now()); err != nil {
 		return nil, err
 	}
-	if _, err := s.db.Customer.Get(ctx, in.CustomerID); ent.IsNotFound(err) {
-		return nil, apierror.NotFoundID("input.customerID", in.CustomerID)
-	} else if err != nil {
-		return nil, err
-	}
-	seen := map[string]bool{}
-	for i, t := range in.ProcessorTokens {
-		field := fieldIndex("input.processorTokens", i, "processorID")
-		if seen[t.ProcessorID] {
-			return nil, apierror.Invalid(field, "processor %s is given twice", t.ProcessorID)
-		}
-		seen[t.ProcessorID] = true
-		if _, err := s.db.Processor.Get(ctx, t.ProcessorID); ent.IsNotFound(err) {
-			return nil, apierror.NotFoundID(field, t.ProcessorID)
-		} else if err != nil {
-			return nil, err
-		}
-	}
-	if in.ReplacesPaymentMethodID != nil {
-		old, err := s.db.PaymentMethod.Get(ctx, *in.ReplacesPaymentMethodID)
-		if ent.IsNotFound(err) {
-			return nil, apierror.NotFoundID("input.replacesPaymentMethodID", *in.ReplacesPaymentMethodID)
-		} else if err != nil {
-			return nil, err
-		}
-		switch {
-		case old.CustomerID != in.CustomerID:
-			return nil, apierror.InvalidReason("input.replacesPaymentMethodID", "payment_method_customer_mismatch", "the payment method belongs to another customer")
-		case old.Status == paymentmethod.StatusInvalid:
-			return nil, apierror.InvalidReason("input.replacesPaymentMethodID", "payment_method_invalid",
-				"a hard-declined payment method is never charged again: save the new card as a new payment method, with a new mandate")
-		}
-	}
 	id, err := s.keys.Do(ctx, "savePaymentMethod", in.IdempotencyKey, in, func(tx *ent.Tx) (string, error) {
+		if err := s.checkPaymentMethodRefs(ctx, tx.Client(), &in); err != nil {
+			return "", err
+		}
 		if in.ReplacesPaymentMethodID != nil {
 			return *in.ReplacesPaymentMethodID, s.replaceCardData(ctx, tx, *in.ReplacesPaymentMethodID, in)
 		}
@@ -112,6 +82,46 @@ func (s *Service) SavePaymentMethod(ctx context.Context, in SavePaymentMethodInp
 	return s.db.PaymentMethod.Get(ctx, id)
 }
 
+// checkPaymentMethodRefs checks what a new payment method refers to: its
+// customer, its processors, the payment method it replaces.
+func (s *Service) checkPaymentMethodRefs(ctx context.Context, db *ent.Client, in *SavePaymentMethodInput) error {
+	if _, err := db.Customer.Get(ctx, in.CustomerID); ent.IsNotFound(err) {
+		return apierror.NotFoundID("input.customerID", in.CustomerID)
+	} else if err != nil {
+		return err
+	}
+	seen := map[string]bool{}
+	for i, t := range in.ProcessorTokens {
+		field := fieldIndex("input.processorTokens", i, "processorID")
+		if seen[t.ProcessorID] {
+			return apierror.Invalid(field, "processor %s is given twice", t.ProcessorID)
+		}
+		seen[t.ProcessorID] = true
+		if _, err := db.Processor.Get(ctx, t.ProcessorID); ent.IsNotFound(err) {
+			return apierror.NotFoundID(field, t.ProcessorID)
+		} else if err != nil {
+			return err
+		}
+	}
+	if in.ReplacesPaymentMethodID == nil {
+		return nil
+	}
+	old, err := db.PaymentMethod.Get(ctx, *in.ReplacesPaymentMethodID)
+	if ent.IsNotFound(err) {
+		return apierror.NotFoundID("input.replacesPaymentMethodID", *in.ReplacesPaymentMethodID)
+	} else if err != nil {
+		return err
+	}
+	switch {
+	case old.CustomerID != in.CustomerID:
+		return apierror.InvalidReason("input.replacesPaymentMethodID", "payment_method_customer_mismatch", "the payment method belongs to another customer")
+	case old.Status == paymentmethod.StatusInvalid:
+		return apierror.InvalidReason("input.replacesPaymentMethodID", "payment_method_invalid",
+			"a hard-declined payment method is never charged again: save the new card as a new payment method, with a new mandate")
+	}
+	return nil
+}
+
 // replaceCardData updates a payment method with new card data, makes it
 // active again, and retries at once the payments that waited for it.
 func (s *Service) replaceCardData(ctx context.Context, tx *ent.Tx, id string, in SavePaymentMethodInput) error {
@@ -135,10 +145,11 @@ func (s *Service) replaceCardData(ctx context.Context, tx *ent.Tx, id string, in
 	if err := u.Exec(ctx); err != nil {
 		return fmt.Errorf("update payment method %s: %w", id, err)
 	}
+	// Payments that waited for new card data are retried at once.
 	waiting, err := tx.OffSessionPayment.Query().
 		Where(
 			offsessionpayment.PaymentMethodID(id),
-			offsessionpayment.StatusEQ(offsessionpayment.StatusPendingRetry),
+			offsessionpayment.StatusIn(offsessionpayment.StatusPending, offsessionpayment.StatusPendingRetry),
 			offsessionpayment.NextAttemptAtIsNil(),
 		).
 		All(ctx)
@@ -151,15 +162,8 @@ func (s *Service) replaceCardData(ctx context.Context, tx *ent.Tx, id string, in
 			return err
 		}
 		plan := schematype.SchedulingDecision{Strategy: "card_updated", Reason: "the payment method was updated: retry at once"}
-		n, err := tx.OffSessionPayment.Update().
-			Where(offsessionpayment.ID(p.ID), offsessionpayment.Version(p.Version)).
-			SetNextAttemptAt(now).SetDueAt(now).SetNextAttemptPlan(plan).AddVersion(1).
-			Save(ctx)
-		if err != nil {
-			return fmt.Errorf("resume payment %s: %w", p.ID, err)
-		}
-		if n == 0 {
-			return ErrConcurrentChange
+		if err := s.move(ctx, tx.Client(), p, move{due: &now, next: &now, plan: &plan}); err != nil {
+			return err
 		}
 	}
 	return nil

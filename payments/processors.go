@@ -2,6 +2,8 @@ package payments
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"net/url"
 
 	"github.com/offsession/offsession/apierror"
@@ -29,7 +31,17 @@ func (s *Service) CreateProcessor(ctx context.Context, in CreateProcessorInput) 
 	if err := in.validate(); err != nil {
 		return nil, err
 	}
-	id, err := s.keys.Do(ctx, "createProcessor", in.IdempotencyKey, in, func(tx *ent.Tx) (string, error) {
+	// The credentials are hashed with the request, so a replay with others
+	// is a CONFLICT; only their digest is kept, with the idempotency key.
+	params := struct {
+		CreateProcessorInput
+		CredentialsSHA256 string `json:"credentialsSHA256,omitempty"`
+	}{CreateProcessorInput: in}
+	if in.Credentials != nil {
+		sum := sha256.Sum256([]byte(*in.Credentials))
+		params.CredentialsSHA256 = hex.EncodeToString(sum[:])
+	}
+	id, err := s.keys.Do(ctx, "createProcessor", in.IdempotencyKey, params, func(tx *ent.Tx) (string, error) {
 		p, err := tx.Processor.Create().
 			SetName(in.Name).
 			SetType(in.Type).

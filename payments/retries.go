@@ -9,8 +9,6 @@ import (
 
 	"github.com/offsession/offsession/ent"
 	"github.com/offsession/offsession/ent/attempt"
-	"github.com/offsession/offsession/ent/offsessionpayment"
-	"github.com/offsession/offsession/ent/schema/schematype"
 	"github.com/offsession/offsession/processors"
 	"github.com/offsession/offsession/retry"
 )
@@ -56,13 +54,12 @@ func (s *Service) planRetry(ctx context.Context, tx *ent.Tx, p *ent.OffSessionPa
 		in.RetryUntil = now
 	}
 	for _, a := range atts {
-		technical := (a.DeclineClass != nil && *a.DeclineClass == attempt.DeclineClassTechnical) || a.ID == att.ID && cls.Class == retry.Technical
 		switch {
-		case technical:
+		case a.DeclineClass != nil && *a.DeclineClass == attempt.DeclineClassTechnical:
 			in.TechnicalStreak++
 		default:
 			in.TechnicalStreak = 0
-			if a.Number > 1 {
+			if a.IsRetry {
 				in.RetriesUsed++
 			}
 		}
@@ -125,7 +122,7 @@ func (s *Service) budgetAllows(ctx context.Context, tx *ent.Tx, accountID string
 		Where(
 			attempt.AccountID(accountID),
 			attempt.CardFingerprint(pm.Fingerprint),
-			attempt.NumberGT(1),
+			attempt.IsRetry(true),
 			attempt.StartedAtGT(at.Add(-budgetWindow)),
 			attempt.Or(attempt.DeclineClassIsNil(), attempt.DeclineClassNEQ(attempt.DeclineClassTechnical)),
 		).
@@ -140,24 +137,4 @@ func (s *Service) budgetAllows(ctx context.Context, tx *ent.Tx, accountID string
 	}
 	allowed, note := retry.NextAllowed(network, times, at)
 	return allowed, note, nil
-}
-
-// reschedule moves a due retry later without a status change, as when the
-// card's budget filled since it was planned.
-func (s *Service) reschedule(ctx context.Context, tx *ent.Tx, p *ent.OffSessionPayment, at time.Time, plan schematype.SchedulingDecision, owner string) error {
-	n, err := tx.OffSessionPayment.Update().
-		Where(offsessionpayment.ID(p.ID), offsessionpayment.Version(p.Version), offsessionpayment.LeaseOwner(owner)).
-		SetNextAttemptAt(at).
-		SetDueAt(at).
-		SetNextAttemptPlan(plan).
-		ClearLeaseOwner().ClearLeaseExpiresAt().
-		AddVersion(1).
-		Save(ctx)
-	if err != nil {
-		return fmt.Errorf("reschedule payment %s: %w", p.ID, err)
-	}
-	if n == 0 {
-		return ErrConcurrentChange
-	}
-	return nil
 }

@@ -124,7 +124,7 @@ type retrySettings struct {
 // the strategy given on the payment wins over the policy's. A share of
 // payments (the policy's holdout share) is put in the control group and
 // retried on the scheduled strategy.
-func (s *Service) resolveRetry(ctx context.Context, paymentID string, in *CreateOffSessionPaymentInput) (retrySettings, error) {
+func (s *Service) resolveRetry(ctx context.Context, db *ent.Client, paymentID string, in *CreateOffSessionPaymentInput) (retrySettings, error) {
 	rs := retrySettings{strategy: offsessionpayment.RetryStrategySmart, maxRetries: retry.MaxRetriesDefault}
 	rs.window, _ = retry.ParseWindow(retry.WindowDefault)
 	var pol *ent.RetryPolicy
@@ -134,11 +134,11 @@ func (s *Service) resolveRetry(ctx context.Context, paymentID string, in *Create
 		if err := checkID("input.retryPolicyID", *in.RetryPolicyID, "rtp"); err != nil {
 			return rs, err
 		}
-		if pol, err = s.db.RetryPolicy.Get(ctx, *in.RetryPolicyID); ent.IsNotFound(err) {
+		if pol, err = db.RetryPolicy.Get(ctx, *in.RetryPolicyID); ent.IsNotFound(err) {
 			return rs, apierror.NotFoundID("input.retryPolicyID", *in.RetryPolicyID)
 		}
 	default:
-		if pol, err = s.db.RetryPolicy.Query().Where(retrypolicy.IsDefault(true)).First(ctx); ent.IsNotFound(err) {
+		if pol, err = db.RetryPolicy.Query().Where(retrypolicy.IsDefault(true)).First(ctx); ent.IsNotFound(err) {
 			pol, err = nil, nil
 		}
 	}
@@ -156,10 +156,7 @@ func (s *Service) resolveRetry(ctx context.Context, paymentID string, in *Create
 	if in.RetryStrategy != nil {
 		rs.strategy = *in.RetryStrategy
 	}
-	if rs.strategy == offsessionpayment.RetryStrategyScheduled && len(rs.schedule) == 0 {
-		rs.schedule = retry.ScheduleDefault
-	}
-	if rs.holdout && len(rs.schedule) == 0 {
+	if (rs.strategy == offsessionpayment.RetryStrategyScheduled || rs.holdout) && len(rs.schedule) == 0 {
 		rs.schedule = retry.ScheduleDefault
 	}
 	if rs.strategy == offsessionpayment.RetryStrategyNone {

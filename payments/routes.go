@@ -41,10 +41,10 @@ func (s *Service) CreateRoute(ctx context.Context, in RouteInput) (*ent.Route, e
 	if in.Conditions == nil {
 		in.Conditions = &schematype.RouteConditions{}
 	}
-	if err := s.checkRoute(ctx, &in, *in.Strategy); err != nil {
-		return nil, err
-	}
 	id, err := s.keys.Do(ctx, "createRoute", in.IdempotencyKey, in, func(tx *ent.Tx) (string, error) {
+		if err := s.checkRoute(ctx, tx.Client(), &in, *in.Strategy); err != nil {
+			return "", err
+		}
 		r, err := tx.Route.Create().
 			SetName(*in.Name).
 			SetPriority(*in.Priority).
@@ -84,7 +84,7 @@ func (s *Service) UpdateRoute(ctx context.Context, id string, in RouteInput) (*e
 	if in.Processors == nil && in.Strategy != nil {
 		in.Processors = r.Processors // revalidate the weights against the new strategy
 	}
-	if err := s.checkRoute(ctx, &in, strategy); err != nil {
+	if err := s.checkRoute(ctx, s.db, &in, strategy); err != nil {
 		return nil, err
 	}
 	u := s.db.Route.UpdateOne(r).
@@ -121,7 +121,7 @@ var (
 	cadences = []string{"recurring", "unscheduled"}
 )
 
-func (s *Service) checkRoute(ctx context.Context, in *RouteInput, strategy route.Strategy) error {
+func (s *Service) checkRoute(ctx context.Context, db *ent.Client, in *RouteInput, strategy route.Strategy) error {
 	if in.Name != nil {
 		if *in.Name == "" {
 			return apierror.Invalid("input.name", "must not be empty")
@@ -179,7 +179,7 @@ func (s *Service) checkRoute(ctx context.Context, in *RouteInput, strategy route
 			return apierror.Invalid(field, "processor %s is given twice", rp.ProcessorID)
 		}
 		seen[rp.ProcessorID] = true
-		if _, err := s.db.Processor.Get(ctx, rp.ProcessorID); ent.IsNotFound(err) {
+		if _, err := db.Processor.Get(ctx, rp.ProcessorID); ent.IsNotFound(err) {
 			return apierror.NotFoundID(field, rp.ProcessorID)
 		} else if err != nil {
 			return err

@@ -2,6 +2,7 @@ package payments
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -75,6 +76,8 @@ func (s *Service) AdvanceTestClock(ctx context.Context, id string, frozenTime ti
 		Where(testclock.ID(id), testclock.StatusEQ(testclock.StatusReady)).
 		SetStatus(testclock.StatusAdvancing).
 		SetAdvancingTo(to).
+		SetLeaseOwner(s.cfg.Owner).
+		SetLeaseExpiresAt(s.now().Add(clockLease)).
 		Save(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("advance test clock %s: %w", id, err)
@@ -88,14 +91,42 @@ func (s *Service) AdvanceTestClock(ctx context.Context, id string, frozenTime ti
 	return s.db.TestClock.Get(ctx, id)
 }
 
+// clockLease is how long an advance may go without renewing its lease on
+// the clock before another process takes the advance over.
+const clockLease = 2 * time.Minute
+
+// clockErrorBackoff is how far, on the clock, a payment whose work failed
+// during an advance is put off, so the advance goes on.
+const clockErrorBackoff = time.Hour
+
+// ErrClockTakenOver stops an advance whose lease another process took.
+var ErrClockTakenOver = errors.New("the test clock's advance was taken over")
+
 // runTestClock steps the clock from due time to due time up to to, running
-// what is due at each step, then sets it to to and ready.
+// what is due at each step, then sets it to to and ready. It holds the
+// clock's lease, renewing it before each payment.
 func (s *Service) runTestClock(ctx context.Context, id string, to time.Time) error {
 	c, err := s.db.TestClock.Get(ctx, id)
 	if err != nil {
 		return fmt.Errorf("advance test clock %s: %w", id, err)
 	}
 	clockNow := c.FrozenTime.UTC()
+	renew := func(set func(*ent.TestClockUpdate)) error {
+		u := s.db.TestClock.Update().
+			Where(testclock.ID(id), testclock.LeaseOwner(s.cfg.Owner)).
+			SetLeaseExpiresAt(s.now().Add(clockLease))
+		if set != nil {
+			set(u)
+		}
+		n, err := u.Save(ctx)
+		if err != nil {
+			return fmt.Errorf("advance test clock %s: %w", id, err)
+		}
+		if n == 0 {
+			return ErrClockTakenOver
+		}
+		return nil
+	}
 	for {
 		next, err := s.db.OffSessionPayment.Query().
 			Where(
@@ -114,9 +145,8 @@ func (s *Service) runTestClock(ctx context.Context, id string, to time.Time) err
 		if due := next.DueAt.UTC(); due.After(clockNow) {
 			clockNow = due
 		}
-		// Setting the time also shows that the advance is alive.
-		if err := s.db.TestClock.UpdateOneID(id).SetFrozenTime(clockNow).Exec(ctx); err != nil {
-			return fmt.Errorf("advance test clock %s to %s: %w", id, clockNow, err)
+		if err := renew(func(u *ent.TestClockUpdate) { u.SetFrozenTime(clockNow) }); err != nil {
+			return err
 		}
 		due, err := s.claim(ctx, clockNow, testClockBatch, s.cfg.Owner, &id)
 		if err != nil {
@@ -131,50 +161,64 @@ func (s *Service) runTestClock(ctx context.Context, id string, to time.Time) err
 			continue
 		}
 		for _, d := range due {
+			if err := renew(nil); err != nil {
+				return err
+			}
 			if err := s.RunDue(ctx, d.PaymentID, s.cfg.Owner); err != nil {
-				return fmt.Errorf("advance test clock %s: %w", id, err)
+				// One payment's failure must not stop the clock: put it
+				// off, on the clock, and go on.
+				s.log.ErrorContext(ctx, "test clock: payment failed; put off an hour", "clock", id, "payment", d.PaymentID, "err", err)
+				if err := s.putOff(ctx, d.PaymentID, clockNow.Add(clockErrorBackoff)); err != nil {
+					return err
+				}
 			}
 		}
 	}
-	return s.db.TestClock.UpdateOneID(id).
-		SetFrozenTime(to).
-		SetStatus(testclock.StatusReady).
-		ClearAdvancingTo().
-		Exec(ctx)
+	return renew(func(u *ent.TestClockUpdate) {
+		u.SetFrozenTime(to).SetStatus(testclock.StatusReady).ClearAdvancingTo().ClearLeaseOwner().ClearLeaseExpiresAt()
+	})
 }
 
-// stalledAdvance is how long an advancing clock may go untouched before it
-// is taken to have been cut short by a crash.
-const stalledAdvance = 5 * time.Minute
+// putOff moves a payment's due time and drops any lease on it.
+func (s *Service) putOff(ctx context.Context, id string, due time.Time) error {
+	_, err := s.db.OffSessionPayment.Update().
+		Where(offsessionpayment.ID(id)).
+		SetDueAt(due).ClearLeaseOwner().ClearLeaseExpiresAt().AddVersion(1).
+		Save(ctx)
+	return err
+}
 
-// ResumeTestClocks finishes advances that a crash cut short.
+// ResumeTestClocks finishes advances whose process stopped holding the
+// clock's lease (it crashed).
 func (s *Service) ResumeTestClocks(ctx context.Context) error {
 	ctx = viewer.SystemContext(ctx)
+	now := s.now()
 	clocks, err := s.db.TestClock.Query().
 		Where(
 			testclock.StatusEQ(testclock.StatusAdvancing),
-			testclock.UpdatedAtLT(s.now().Add(-stalledAdvance)),
+			testclock.Or(testclock.LeaseExpiresAtIsNil(), testclock.LeaseExpiresAtLT(now)),
 		).
 		All(ctx)
 	if err != nil {
-		return fmt.Errorf("find advancing test clocks: %w", err)
+		return fmt.Errorf("find stalled test clocks: %w", err)
 	}
 	for _, c := range clocks {
 		if c.AdvancingTo == nil {
 			continue
 		}
-		// Take the clock over; touching it keeps others off.
 		n, err := s.db.TestClock.Update().
-			Where(testclock.ID(c.ID), testclock.UpdatedAt(c.UpdatedAt)).
-			SetStatus(testclock.StatusAdvancing).
+			Where(testclock.ID(c.ID), testclock.StatusEQ(testclock.StatusAdvancing),
+				testclock.Or(testclock.LeaseExpiresAtIsNil(), testclock.LeaseExpiresAtLT(now))).
+			SetLeaseOwner(s.cfg.Owner).
+			SetLeaseExpiresAt(now.Add(clockLease)).
 			Save(ctx)
 		if err != nil {
 			return fmt.Errorf("take over test clock %s: %w", c.ID, err)
 		}
 		if n == 0 {
-			continue
+			continue // another process took it first
 		}
-		if err := s.runTestClock(ctx, c.ID, *c.AdvancingTo); err != nil {
+		if err := s.runTestClock(ctx, c.ID, *c.AdvancingTo); err != nil && !errors.Is(err, ErrClockTakenOver) {
 			return err
 		}
 	}

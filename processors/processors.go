@@ -109,6 +109,12 @@ func NewRegistry(db *ent.Client) *Registry {
 	return &Registry{db: db}
 }
 
+// Supports reports whether p has a connector this build can call.
+func (r *Registry) Supports(p *ent.Processor) bool {
+	_, err := r.Connector(p)
+	return err == nil
+}
+
 // Connector returns the connector for p.
 func (r *Registry) Connector(p *ent.Processor) (Connector, error) {
 	switch p.Type {

@@ -183,7 +183,9 @@ func (s *simulator) replay(ctx context.Context, req AuthorizeRequest) (*Outcome,
 		return nil, fmt.Errorf("simulator: look up key: %w: %w", ErrUnknownOutcome, err)
 	}
 	if c.Token != req.Token || c.Amount != req.Amount || c.Currency != req.Currency {
-		return &Outcome{Result: TechnicalError, Message: "simulator: idempotency key reused with other parameters"}, nil
+		// As Stripe does: the key's first request stands. Whatever it did,
+		// the caller cannot learn it from this answer.
+		return nil, fmt.Errorf("simulator: idempotency key %s reused with other parameters: %w", req.IdempotencyKey, ErrUnknownOutcome)
 	}
 	if err := s.db.SimulatorCharge.UpdateOne(c).AddCalls(1).Exec(ctx); err != nil {
 		return nil, fmt.Errorf("simulator: count call: %w: %w", ErrUnknownOutcome, err)

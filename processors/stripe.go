@@ -65,7 +65,8 @@ const (
 //	401 (bad key), 403 (key lacks permission)               TechnicalError, a fixed message: Stripe's own
 //	                                                        quotes part of the key
 //	429 rate_limit / lock_timeout                           TechnicalError: Stripe did not run the request
-//	409 idempotency_error (key reused, other parameters)    TechnicalError: this request was not run
+//	409 idempotency_error (key reused, other parameters)    ErrUnknownOutcome: this request was not run, but
+//	                                                        the key's first request may have charged
 //	409 idempotency_key_in_use                              ErrUnknownOutcome: the first call with the key
 //	                                                        is still running
 //	other 4xx (invalid_request_error, resource_missing)     TechnicalError: refused before processing
@@ -295,10 +296,12 @@ func stripeOutcomeUnknown(se *stripe.Error) bool {
 	case se.HTTPStatusCode >= 500, se.Type == stripe.ErrorTypeAPI:
 		return true
 	case se.HTTPStatusCode == http.StatusConflict:
-		// A reused key with other parameters (idempotency_error) was refused
-		// outright; any other conflict, such as idempotency_key_in_use while
-		// the first call runs, leaves that first call's result to come.
-		return se.Type != stripe.ErrorTypeIdempotency
+		// Either the key's first call is still running
+		// (idempotency_key_in_use) or the key was reused with other
+		// parameters (idempotency_error): this request did nothing, but the
+		// first one with the key may have charged, and moving on to another
+		// key could charge twice.
+		return true
 	}
 	return false
 }

@@ -594,10 +594,12 @@ func TestStripeOutcomeOfEveryDocumentedAnswer(t *testing.T) {
 			want: technical("HTTP 400 invalid_request_error/parameter_missing: Missing required param: amount.")},
 		{name: "404 resource_missing", handler: stripeAnswer(404, stripeError("invalid_request_error", "resource_missing", "No such PaymentMethod: 'pm_gone'")),
 			want: technical("No such PaymentMethod")},
-		{name: "409 idempotency_error", handler: stripeAnswer(409, stripeError("idempotency_error", "", "Keys for idempotent requests can only be used with the same parameters they were first used with.")),
-			want: technical("HTTP 409 idempotency_error")},
 
-		// Stripe may have acted: unknown, repeated with the same key.
+		// Stripe may have acted: unknown, repeated with the same key. A key
+		// reused with other parameters did nothing now, but its first
+		// request may have charged.
+		{name: "409 idempotency_error", handler: stripeAnswer(409, stripeError("idempotency_error", "", "Keys for idempotent requests can only be used with the same parameters they were first used with.")),
+			want: unknown},
 		{name: "409 idempotency_key_in_use", handler: stripeAnswer(409, stripeError("invalid_request_error", "idempotency_key_in_use", "There is currently another in-progress request using this Idempotent Key.")),
 			want: unknown},
 		{name: "500 api_error", handler: stripeAnswer(500, stripeError("api_error", "", "An unknown error occurred")), want: unknown},

@@ -91,12 +91,18 @@ func NewEngine(smart Planner) *Engine {
 	}}
 }
 
-// Next decides what follows a failed attempt.
+// maxTechnicalStreak technical failures in a row end a payment: its
+// processors are not coming back in time.
+const maxTechnicalStreak = 8
+
+// Next decides what follows a failed attempt. A technical failure never
+// reached the issuer: it is tried again shortly whatever the strategy
+// (even none), and it is not a retry.
 func (e *Engine) Next(ctx context.Context, in Input) (Decision, error) {
-	if in.Strategy == StrategyNone {
-		return stop(StopRetriesExhausted, "strategy none: no retries"), nil
-	}
 	if in.Decline.Class == Technical {
+		if in.TechnicalStreak >= maxTechnicalStreak {
+			return stop(StopRetriesExhausted, fmt.Sprintf("%d processor failures in a row", in.TechnicalStreak)), nil
+		}
 		wait := technicalBackoff[min(max(in.TechnicalStreak, 1), len(technicalBackoff))-1]
 		at := later(in.Now.Add(wait), in.Earliest)
 		if at.After(in.RetryUntil) {
@@ -106,6 +112,9 @@ func (e *Engine) Next(ctx context.Context, in Input) (Decision, error) {
 			Strategy: "technical",
 			Reason:   fmt.Sprintf("processor failure %d in a row: try again in %s; it does not count as a retry", max(in.TechnicalStreak, 1), wait),
 		}}, nil
+	}
+	if in.Strategy == StrategyNone {
+		return stop(StopRetriesExhausted, "strategy none: no retries"), nil
 	}
 	if in.RetriesUsed >= in.MaxRetries {
 		return stop(StopRetriesExhausted, fmt.Sprintf("all %d retries used", in.MaxRetries)), nil
@@ -225,11 +234,14 @@ func (HeuristicPlanner) Plan(_ context.Context, in Input) (Decision, error) {
 			why = append(why, "after the payday of the "+ordinal(p.In(loc).Day()-1))
 		}
 	}
-	at, moved := daytime(at, loc)
+	// Jitter spreads retries; a retry it pushes out of the day starts the
+	// next morning instead, jittered from 10:00 (at most 11:30, still day).
+	j := jitter(in.PaymentID, n)
+	at, moved := daytime(at.Add(j), loc)
 	if moved {
+		at = at.Add(j)
 		why = append(why, fmt.Sprintf("in the customer's daytime (%s)", loc))
 	}
-	at = at.Add(jitter(in.PaymentID, n))
 	if at.After(in.RetryUntil) {
 		// Fit the last retry in before the window closes, if it can be.
 		last := lastDaytimeBefore(in.RetryUntil, loc)

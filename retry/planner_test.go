@@ -2,6 +2,7 @@ package retry
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
@@ -98,6 +99,16 @@ func TestHeuristicPlanner(t *testing.T) {
 	require.True(t, d.At.After(now.Add(day-time.Minute)), "at least a day later")
 	again, _ := e.Next(context.Background(), in)
 	require.Equal(t, d.At, again.At, "the same payment and retry plan the same time")
+
+	// Whatever the hour of the decline, the retry falls in the day.
+	for h := 0; h < 24*7; h += 1 {
+		in := input(time.Date(2026, 4, 1, 0, 17, 0, 0, ny).Add(time.Duration(h) * time.Hour).UTC())
+		in.Strategy, in.Location, in.PaymentID, in.DeclineCode = StrategyHeuristic, ny, fmt.Sprintf("osp_%d", h), "try_again_later"
+		d, err := e.Next(context.Background(), in)
+		require.NoError(t, err)
+		local := d.At.In(ny)
+		require.True(t, local.Hour() >= dayStartHour && local.Hour() < dayEndHour, "decline at %s: retry at %s", in.Now.In(ny), local)
+	}
 
 	// Near a payday, a lack of funds waits for the day after it.
 	in = input(time.Date(2026, 4, 13, 11, 0, 0, 0, ny).UTC())

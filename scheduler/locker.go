@@ -3,6 +3,7 @@ package scheduler
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"errors"
 	"fmt"
 
@@ -47,6 +48,9 @@ type pgLock struct {
 func (l *pgLock) Unlock(ctx context.Context) error {
 	defer l.conn.Close()
 	if _, err := l.conn.ExecContext(ctx, "SELECT pg_advisory_unlock(hashtext($1))", l.key); err != nil {
+		// The session may still hold the lock: throw the connection away
+		// rather than return it to the pool, so the server releases it.
+		_ = l.conn.Raw(func(any) error { return driver.ErrBadConn })
 		return fmt.Errorf("unlock %s: %w", l.key, err)
 	}
 	return nil

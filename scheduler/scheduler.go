@@ -13,12 +13,12 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/go-co-op/gocron/v2"
 	"github.com/jonboulle/clockwork"
-	"golang.org/x/sync/errgroup"
 
 	"github.com/offsession/offsession/ent"
 	"github.com/offsession/offsession/payments"
@@ -50,8 +50,6 @@ type Config struct {
 	// PollInterval is how often due payments are claimed when none were
 	// due at the last look. Default PollIntervalDefault.
 	PollInterval time.Duration
-	// BatchSize is how many payments one claim takes. Default 4 × Workers.
-	BatchSize int
 	// Locker, when set, keeps each singleton job to one replica at a time.
 	// Use NewPostgresLocker on PostgreSQL; leave nil on SQLite.
 	Locker gocron.Locker
@@ -64,9 +62,6 @@ func (c Config) WithDefaults() Config {
 	}
 	if c.PollInterval <= 0 {
 		c.PollInterval = PollIntervalDefault
-	}
-	if c.BatchSize <= 0 {
-		c.BatchSize = 4 * c.Workers
 	}
 	return c
 }
@@ -161,34 +156,49 @@ func (s *Scheduler) Shutdown() error {
 	return s.cron.Shutdown()
 }
 
-// RunDuePayments claims due payments a batch at a time and works on them
-// with the worker pool, until none is due.
+// RunDuePayments works on due payments with the pool of workers until none
+// is due. Each worker claims one payment at a time, when it is free, so a
+// lease starts when the work does and never runs out in a queue.
 func (s *Scheduler) RunDuePayments(ctx context.Context) error {
 	owner := s.payments.Owner()
-	for {
-		due, err := s.payments.ClaimDue(ctx, s.clock.Now(), s.cfg.BatchSize, owner)
-		if err != nil {
-			return err
-		}
-		if len(due) == 0 {
-			return nil
-		}
-		g, gctx := errgroup.WithContext(ctx)
-		g.SetLimit(s.cfg.Workers)
-		for _, d := range due {
-			g.Go(func() error {
-				if err := s.payments.RunDue(gctx, d.PaymentID, owner); err != nil {
-					// One payment's failure must not stop the others; its
-					// lease runs out and it is claimed again.
-					s.log.ErrorContext(gctx, "run due payment", "payment", d.PaymentID, "err", err)
+	var (
+		wg       sync.WaitGroup
+		mu       sync.Mutex
+		claimErr error
+	)
+	for range s.cfg.Workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for ctx.Err() == nil {
+				due, err := s.payments.ClaimDue(ctx, s.clock.Now(), 1, owner)
+				if err != nil {
+					mu.Lock()
+					claimErr = err
+					mu.Unlock()
+					return
 				}
-				return nil
-			})
+				if len(due) == 0 {
+					return
+				}
+				s.runOne(ctx, due[0].PaymentID, owner)
+			}
+		}()
+	}
+	wg.Wait()
+	return claimErr
+}
+
+// runOne runs one payment. Its failure, even a panic, must not stop the
+// others: its lease runs out and it is claimed again.
+func (s *Scheduler) runOne(ctx context.Context, id, owner string) {
+	defer func() {
+		if v := recover(); v != nil {
+			s.log.ErrorContext(ctx, "panic running a due payment", "payment", id, "panic", v)
 		}
-		_ = g.Wait()
-		if len(due) < s.cfg.BatchSize {
-			return nil
-		}
+	}()
+	if err := s.payments.RunDue(ctx, id, owner); err != nil {
+		s.log.ErrorContext(ctx, "run due payment", "payment", id, "err", err)
 	}
 }
 

@@ -88,7 +88,7 @@ func (d DueRetries) Write(ctx context.Context, db *ent.Client) error {
 
 // card is a customer's saved card with its mandate.
 type card struct {
-	customerID, paymentMethodID, mandateID, fingerprint string
+	customerID, paymentMethodID, mandateID, fingerprint, token string
 }
 
 func (d DueRetries) writeCards(ctx context.Context, tx *ent.Tx, from, n int) ([]card, error) {
@@ -99,7 +99,7 @@ func (d DueRetries) writeCards(ctx context.Context, tx *ent.Tx, from, n int) ([]
 	accepted := d.Now.Add(-48 * time.Hour).UTC()
 	for j := range n {
 		i := from + j
-		c := card{ids.New("cus"), ids.New("pm"), ids.New("mdt"), fmt.Sprintf("fp_seed_%s_%d", d.AccountID, i)}
+		c := card{ids.New("cus"), ids.New("pm"), ids.New("mdt"), fmt.Sprintf("fp_seed_%s_%d", d.AccountID, i), d.Token(i)}
 		cards[j] = c
 		cus[j] = tx.Customer.Create().SetID(c.customerID).SetAccountID(d.AccountID).SetTimeZone("UTC")
 		pms[j] = tx.PaymentMethod.Create().SetID(c.paymentMethodID).SetAccountID(d.AccountID).SetCustomerID(c.customerID).
@@ -138,7 +138,7 @@ func (d DueRetries) writePayments(ctx context.Context, tx *ent.Tx, from, n int, 
 			SetNextAttemptAt(due).SetDueAt(due).
 			SetNextAttemptPlan(schematype.SchedulingDecision{Strategy: "scheduled", Reason: "seeded"})
 		atts[j] = tx.Attempt.Create().SetAccountID(d.AccountID).SetPaymentID(pID).SetNumber(1).
-			SetProcessorID(d.ProcessorID).SetIdempotencyKey(pID + "-1").SetCardFingerprint(c.fingerprint).SetCardNetwork(string(d.Brand)).
+			SetProcessorID(d.ProcessorID).SetToken(c.token).SetIdempotencyKey(pID + "-1").SetCardFingerprint(c.fingerprint).SetCardNetwork(string(d.Brand)).
 			SetOutcome(attempt.OutcomeDeclined).SetDeclineClass(attempt.DeclineClassSoft).
 			SetDeclineCode("insufficient_funds").SetNetworkDeclineCode("51").
 			SetScheduledAt(first).SetStartedAt(first).SetFinishedAt(first)

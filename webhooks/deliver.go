@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"time"
 
@@ -101,6 +103,11 @@ func (d *Deliverer) RunDue(ctx context.Context) error {
 		g.SetLimit(sendersDefault)
 		for _, id := range ids {
 			g.Go(func() error {
+				defer func() {
+					if v := recover(); v != nil {
+						d.log.ErrorContext(gctx, "panic delivering a webhook", "delivery", id, "panic", v)
+					}
+				}()
 				if err := d.send(gctx, id); err != nil {
 					d.log.ErrorContext(gctx, "webhook delivery", "delivery", id, "err", err)
 				}
@@ -172,7 +179,10 @@ func (d *Deliverer) send(ctx context.Context, id string) error {
 	status, sendErr := d.post(ctx, ep.URL, ep.Secret, ev.ID, body, start)
 	attempt := schematype.DeliveryAttempt{At: start.UTC(), StatusCode: status, DurationMS: d.clock.Since(start).Milliseconds()}
 	if sendErr != nil {
-		attempt.Error = sendErr.Error()
+		// The listed error says what kind of failure it was, never the
+		// network details behind it.
+		attempt.Error = describe(sendErr, status)
+		d.log.InfoContext(ctx, "webhook delivery failed", "delivery", id, "endpoint", ep.ID, "err", sendErr)
 	}
 	log := append(del.Attempts, attempt)
 	if len(log) > keptAttempts {
@@ -200,6 +210,18 @@ func (d *Deliverer) send(ctx context.Context, id string) error {
 		return fmt.Errorf("record delivery %s: %w", id, err)
 	}
 	return nil
+}
+
+// describe names a delivery failure for the endpoint's owner.
+func describe(err error, status int) string {
+	var ne net.Error
+	switch {
+	case status != 0:
+		return fmt.Sprintf("the endpoint answered %d", status)
+	case errors.As(err, &ne) && ne.Timeout():
+		return "timeout"
+	}
+	return "connection failed"
 }
 
 // backoff is the wait after the nth failure.

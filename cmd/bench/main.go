@@ -55,7 +55,7 @@ func main() {
 	attempts := flag.Int("attempts", 2000, "due payments attempted per run")
 	clients := flag.Int("clients", 8, "concurrent GraphQL clients")
 	pendingList := flag.String("pending", "10000,1000000", "pending retries for the retry bench, comma-separated; empty skips it")
-	backlog := flag.Int("backlog", 5000, "due retries per throughput round of the retry bench")
+	backlog := flag.Int("backlog", 2000, "due retries per throughput round of the retry bench")
 	flag.Parse()
 
 	dialects := []string{dialect.SQLite}

@@ -36,6 +36,14 @@ const (
 	FieldCardNetwork = "card_network"
 	// FieldSegment holds the string denoting the segment field in the database.
 	FieldSegment = "segment"
+	// FieldToken holds the string denoting the token field in the database.
+	FieldToken = "token"
+	// FieldNetworkTransactionID holds the string denoting the network_transaction_id field in the database.
+	FieldNetworkTransactionID = "network_transaction_id"
+	// FieldIsRetry holds the string denoting the is_retry field in the database.
+	FieldIsRetry = "is_retry"
+	// FieldCalls holds the string denoting the calls field in the database.
+	FieldCalls = "calls"
 	// FieldIdempotencyKey holds the string denoting the idempotency_key field in the database.
 	FieldIdempotencyKey = "idempotency_key"
 	// FieldOutcome holds the string denoting the outcome field in the database.
@@ -98,6 +106,10 @@ var Columns = []string{
 	FieldCardFingerprint,
 	FieldCardNetwork,
 	FieldSegment,
+	FieldToken,
+	FieldNetworkTransactionID,
+	FieldIsRetry,
+	FieldCalls,
 	FieldIdempotencyKey,
 	FieldOutcome,
 	FieldDeclineClass,
@@ -142,6 +154,10 @@ var (
 	AccountIDValidator func(string) error
 	// DefaultSegment holds the default value on creation for the "segment" field.
 	DefaultSegment string
+	// DefaultIsRetry holds the default value on creation for the "is_retry" field.
+	DefaultIsRetry bool
+	// DefaultCalls holds the default value on creation for the "calls" field.
+	DefaultCalls int
 	// DefaultID holds the default value on creation for the "id" field.
 	DefaultID func() string
 	// IDValidator is a validator for the "id" field. It is called by the builders before save.
@@ -252,6 +268,26 @@ func ByCardNetwork(opts ...sql.OrderTermOption) OrderOption {
 // BySegment orders the results by the segment field.
 func BySegment(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldSegment, opts...).ToFunc()
+}
+
+// ByToken orders the results by the token field.
+func ByToken(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldToken, opts...).ToFunc()
+}
+
+// ByNetworkTransactionID orders the results by the network_transaction_id field.
+func ByNetworkTransactionID(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldNetworkTransactionID, opts...).ToFunc()
+}
+
+// ByIsRetry orders the results by the is_retry field.
+func ByIsRetry(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldIsRetry, opts...).ToFunc()
+}
+
+// ByCalls orders the results by the calls field.
+func ByCalls(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldCalls, opts...).ToFunc()
 }
 
 // ByIdempotencyKey orders the results by the idempotency_key field.

@@ -110,6 +110,26 @@ func Segment(v string) predicate.Attempt {
 	return predicate.Attempt(sql.FieldEQ(FieldSegment, v))
 }
 
+// Token applies equality check predicate on the "token" field. It's identical to TokenEQ.
+func Token(v string) predicate.Attempt {
+	return predicate.Attempt(sql.FieldEQ(FieldToken, v))
+}
+
+// NetworkTransactionID applies equality check predicate on the "network_transaction_id" field. It's identical to NetworkTransactionIDEQ.
+func NetworkTransactionID(v string) predicate.Attempt {
+	return predicate.Attempt(sql.FieldEQ(FieldNetworkTransactionID, v))
+}
+
+// IsRetry applies equality check predicate on the "is_retry" field. It's identical to IsRetryEQ.
+func IsRetry(v bool) predicate.Attempt {
+	return predicate.Attempt(sql.FieldEQ(FieldIsRetry, v))
+}
+
+// Calls applies equality check predicate on the "calls" field. It's identical to CallsEQ.
+func Calls(v int) predicate.Attempt {
+	return predicate.Attempt(sql.FieldEQ(FieldCalls, v))
+}
+
 // IdempotencyKey applies equality check predicate on the "idempotency_key" field. It's identical to IdempotencyKeyEQ.
 func IdempotencyKey(v string) predicate.Attempt {
 	return predicate.Attempt(sql.FieldEQ(FieldIdempotencyKey, v))
@@ -678,6 +698,196 @@ func SegmentEqualFold(v string) predicate.Attempt {
 // SegmentContainsFold applies the ContainsFold predicate on the "segment" field.
 func SegmentContainsFold(v string) predicate.Attempt {
 	return predicate.Attempt(sql.FieldContainsFold(FieldSegment, v))
+}
+
+// TokenEQ applies the EQ predicate on the "token" field.
+func TokenEQ(v string) predicate.Attempt {
+	return predicate.Attempt(sql.FieldEQ(FieldToken, v))
+}
+
+// TokenNEQ applies the NEQ predicate on the "token" field.
+func TokenNEQ(v string) predicate.Attempt {
+	return predicate.Attempt(sql.FieldNEQ(FieldToken, v))
+}
+
+// TokenIn applies the In predicate on the "token" field.
+func TokenIn(vs ...string) predicate.Attempt {
+	return predicate.Attempt(sql.FieldIn(FieldToken, vs...))
+}
+
+// TokenNotIn applies the NotIn predicate on the "token" field.
+func TokenNotIn(vs ...string) predicate.Attempt {
+	return predicate.Attempt(sql.FieldNotIn(FieldToken, vs...))
+}
+
+// TokenGT applies the GT predicate on the "token" field.
+func TokenGT(v string) predicate.Attempt {
+	return predicate.Attempt(sql.FieldGT(FieldToken, v))
+}
+
+// TokenGTE applies the GTE predicate on the "token" field.
+func TokenGTE(v string) predicate.Attempt {
+	return predicate.Attempt(sql.FieldGTE(FieldToken, v))
+}
+
+// TokenLT applies the LT predicate on the "token" field.
+func TokenLT(v string) predicate.Attempt {
+	return predicate.Attempt(sql.FieldLT(FieldToken, v))
+}
+
+// TokenLTE applies the LTE predicate on the "token" field.
+func TokenLTE(v string) predicate.Attempt {
+	return predicate.Attempt(sql.FieldLTE(FieldToken, v))
+}
+
+// TokenContains applies the Contains predicate on the "token" field.
+func TokenContains(v string) predicate.Attempt {
+	return predicate.Attempt(sql.FieldContains(FieldToken, v))
+}
+
+// TokenHasPrefix applies the HasPrefix predicate on the "token" field.
+func TokenHasPrefix(v string) predicate.Attempt {
+	return predicate.Attempt(sql.FieldHasPrefix(FieldToken, v))
+}
+
+// TokenHasSuffix applies the HasSuffix predicate on the "token" field.
+func TokenHasSuffix(v string) predicate.Attempt {
+	return predicate.Attempt(sql.FieldHasSuffix(FieldToken, v))
+}
+
+// TokenEqualFold applies the EqualFold predicate on the "token" field.
+func TokenEqualFold(v string) predicate.Attempt {
+	return predicate.Attempt(sql.FieldEqualFold(FieldToken, v))
+}
+
+// TokenContainsFold applies the ContainsFold predicate on the "token" field.
+func TokenContainsFold(v string) predicate.Attempt {
+	return predicate.Attempt(sql.FieldContainsFold(FieldToken, v))
+}
+
+// NetworkTransactionIDEQ applies the EQ predicate on the "network_transaction_id" field.
+func NetworkTransactionIDEQ(v string) predicate.Attempt {
+	return predicate.Attempt(sql.FieldEQ(FieldNetworkTransactionID, v))
+}
+
+// NetworkTransactionIDNEQ applies the NEQ predicate on the "network_transaction_id" field.
+func NetworkTransactionIDNEQ(v string) predicate.Attempt {
+	return predicate.Attempt(sql.FieldNEQ(FieldNetworkTransactionID, v))
+}
+
+// NetworkTransactionIDIn applies the In predicate on the "network_transaction_id" field.
+func NetworkTransactionIDIn(vs ...string) predicate.Attempt {
+	return predicate.Attempt(sql.FieldIn(FieldNetworkTransactionID, vs...))
+}
+
+// NetworkTransactionIDNotIn applies the NotIn predicate on the "network_transaction_id" field.
+func NetworkTransactionIDNotIn(vs ...string) predicate.Attempt {
+	return predicate.Attempt(sql.FieldNotIn(FieldNetworkTransactionID, vs...))
+}
+
+// NetworkTransactionIDGT applies the GT predicate on the "network_transaction_id" field.
+func NetworkTransactionIDGT(v string) predicate.Attempt {
+	return predicate.Attempt(sql.FieldGT(FieldNetworkTransactionID, v))
+}
+
+// NetworkTransactionIDGTE applies the GTE predicate on the "network_transaction_id" field.
+func NetworkTransactionIDGTE(v string) predicate.Attempt {
+	return predicate.Attempt(sql.FieldGTE(FieldNetworkTransactionID, v))
+}
+
+// NetworkTransactionIDLT applies the LT predicate on the "network_transaction_id" field.
+func NetworkTransactionIDLT(v string) predicate.Attempt {
+	return predicate.Attempt(sql.FieldLT(FieldNetworkTransactionID, v))
+}
+
+// NetworkTransactionIDLTE applies the LTE predicate on the "network_transaction_id" field.
+func NetworkTransactionIDLTE(v string) predicate.Attempt {
+	return predicate.Attempt(sql.FieldLTE(FieldNetworkTransactionID, v))
+}
+
+// NetworkTransactionIDContains applies the Contains predicate on the "network_transaction_id" field.
+func NetworkTransactionIDContains(v string) predicate.Attempt {
+	return predicate.Attempt(sql.FieldContains(FieldNetworkTransactionID, v))
+}
+
+// NetworkTransactionIDHasPrefix applies the HasPrefix predicate on the "network_transaction_id" field.
+func NetworkTransactionIDHasPrefix(v string) predicate.Attempt {
+	return predicate.Attempt(sql.FieldHasPrefix(FieldNetworkTransactionID, v))
+}
+
+// NetworkTransactionIDHasSuffix applies the HasSuffix predicate on the "network_transaction_id" field.
+func NetworkTransactionIDHasSuffix(v string) predicate.Attempt {
+	return predicate.Attempt(sql.FieldHasSuffix(FieldNetworkTransactionID, v))
+}
+
+// NetworkTransactionIDIsNil applies the IsNil predicate on the "network_transaction_id" field.
+func NetworkTransactionIDIsNil() predicate.Attempt {
+	return predicate.Attempt(sql.FieldIsNull(FieldNetworkTransactionID))
+}
+
+// NetworkTransactionIDNotNil applies the NotNil predicate on the "network_transaction_id" field.
+func NetworkTransactionIDNotNil() predicate.Attempt {
+	return predicate.Attempt(sql.FieldNotNull(FieldNetworkTransactionID))
+}
+
+// NetworkTransactionIDEqualFold applies the EqualFold predicate on the "network_transaction_id" field.
+func NetworkTransactionIDEqualFold(v string) predicate.Attempt {
+	return predicate.Attempt(sql.FieldEqualFold(FieldNetworkTransactionID, v))
+}
+
+// NetworkTransactionIDContainsFold applies the ContainsFold predicate on the "network_transaction_id" field.
+func NetworkTransactionIDContainsFold(v string) predicate.Attempt {
+	return predicate.Attempt(sql.FieldContainsFold(FieldNetworkTransactionID, v))
+}
+
+// IsRetryEQ applies the EQ predicate on the "is_retry" field.
+func IsRetryEQ(v bool) predicate.Attempt {
+	return predicate.Attempt(sql.FieldEQ(FieldIsRetry, v))
+}
+
+// IsRetryNEQ applies the NEQ predicate on the "is_retry" field.
+func IsRetryNEQ(v bool) predicate.Attempt {
+	return predicate.Attempt(sql.FieldNEQ(FieldIsRetry, v))
+}
+
+// CallsEQ applies the EQ predicate on the "calls" field.
+func CallsEQ(v int) predicate.Attempt {
+	return predicate.Attempt(sql.FieldEQ(FieldCalls, v))
+}
+
+// CallsNEQ applies the NEQ predicate on the "calls" field.
+func CallsNEQ(v int) predicate.Attempt {
+	return predicate.Attempt(sql.FieldNEQ(FieldCalls, v))
+}
+
+// CallsIn applies the In predicate on the "calls" field.
+func CallsIn(vs ...int) predicate.Attempt {
+	return predicate.Attempt(sql.FieldIn(FieldCalls, vs...))
+}
+
+// CallsNotIn applies the NotIn predicate on the "calls" field.
+func CallsNotIn(vs ...int) predicate.Attempt {
+	return predicate.Attempt(sql.FieldNotIn(FieldCalls, vs...))
+}
+
+// CallsGT applies the GT predicate on the "calls" field.
+func CallsGT(v int) predicate.Attempt {
+	return predicate.Attempt(sql.FieldGT(FieldCalls, v))
+}
+
+// CallsGTE applies the GTE predicate on the "calls" field.
+func CallsGTE(v int) predicate.Attempt {
+	return predicate.Attempt(sql.FieldGTE(FieldCalls, v))
+}
+
+// CallsLT applies the LT predicate on the "calls" field.
+func CallsLT(v int) predicate.Attempt {
+	return predicate.Attempt(sql.FieldLT(FieldCalls, v))
+}
+
+// CallsLTE applies the LTE predicate on the "calls" field.
+func CallsLTE(v int) predicate.Attempt {
+	return predicate.Attempt(sql.FieldLTE(FieldCalls, v))
 }
 
 // IdempotencyKeyEQ applies the EQ predicate on the "idempotency_key" field.

@@ -62,6 +62,8 @@ const (
 	FieldIntervalCount = "interval_count"
 	// FieldStatus holds the string denoting the status field in the database.
 	FieldStatus = "status"
+	// FieldReservedPaymentID holds the string denoting the reserved_payment_id field in the database.
+	FieldReservedPaymentID = "reserved_payment_id"
 	// FieldRevokedAt holds the string denoting the revoked_at field in the database.
 	FieldRevokedAt = "revoked_at"
 	// FieldRevocationReason holds the string denoting the revocation_reason field in the database.
@@ -124,6 +126,7 @@ var Columns = []string{
 	FieldInterval,
 	FieldIntervalCount,
 	FieldStatus,
+	FieldReservedPaymentID,
 	FieldRevokedAt,
 	FieldRevocationReason,
 	FieldMetadata,
@@ -398,6 +401,11 @@ func ByIntervalCount(opts ...sql.OrderTermOption) OrderOption {
 // ByStatus orders the results by the status field.
 func ByStatus(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldStatus, opts...).ToFunc()
+}
+
+// ByReservedPaymentID orders the results by the reserved_payment_id field.
+func ByReservedPaymentID(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldReservedPaymentID, opts...).ToFunc()
 }
 
 // ByRevokedAt orders the results by the revoked_at field.

@@ -150,6 +150,11 @@ func IntervalCount(v int) predicate.Mandate {
 	return predicate.Mandate(sql.FieldEQ(FieldIntervalCount, v))
 }
 
+// ReservedPaymentID applies equality check predicate on the "reserved_payment_id" field. It's identical to ReservedPaymentIDEQ.
+func ReservedPaymentID(v string) predicate.Mandate {
+	return predicate.Mandate(sql.FieldEQ(FieldReservedPaymentID, v))
+}
+
 // RevokedAt applies equality check predicate on the "revoked_at" field. It's identical to RevokedAtEQ.
 func RevokedAt(v time.Time) predicate.Mandate {
 	return predicate.Mandate(sql.FieldEQ(FieldRevokedAt, v))
@@ -1298,6 +1303,81 @@ func StatusIn(vs ...Status) predicate.Mandate {
 // StatusNotIn applies the NotIn predicate on the "status" field.
 func StatusNotIn(vs ...Status) predicate.Mandate {
 	return predicate.Mandate(sql.FieldNotIn(FieldStatus, vs...))
+}
+
+// ReservedPaymentIDEQ applies the EQ predicate on the "reserved_payment_id" field.
+func ReservedPaymentIDEQ(v string) predicate.Mandate {
+	return predicate.Mandate(sql.FieldEQ(FieldReservedPaymentID, v))
+}
+
+// ReservedPaymentIDNEQ applies the NEQ predicate on the "reserved_payment_id" field.
+func ReservedPaymentIDNEQ(v string) predicate.Mandate {
+	return predicate.Mandate(sql.FieldNEQ(FieldReservedPaymentID, v))
+}
+
+// ReservedPaymentIDIn applies the In predicate on the "reserved_payment_id" field.
+func ReservedPaymentIDIn(vs ...string) predicate.Mandate {
+	return predicate.Mandate(sql.FieldIn(FieldReservedPaymentID, vs...))
+}
+
+// ReservedPaymentIDNotIn applies the NotIn predicate on the "reserved_payment_id" field.
+func ReservedPaymentIDNotIn(vs ...string) predicate.Mandate {
+	return predicate.Mandate(sql.FieldNotIn(FieldReservedPaymentID, vs...))
+}
+
+// ReservedPaymentIDGT applies the GT predicate on the "reserved_payment_id" field.
+func ReservedPaymentIDGT(v string) predicate.Mandate {
+	return predicate.Mandate(sql.FieldGT(FieldReservedPaymentID, v))
+}
+
+// ReservedPaymentIDGTE applies the GTE predicate on the "reserved_payment_id" field.
+func ReservedPaymentIDGTE(v string) predicate.Mandate {
+	return predicate.Mandate(sql.FieldGTE(FieldReservedPaymentID, v))
+}
+
+// ReservedPaymentIDLT applies the LT predicate on the "reserved_payment_id" field.
+func ReservedPaymentIDLT(v string) predicate.Mandate {
+	return predicate.Mandate(sql.FieldLT(FieldReservedPaymentID, v))
+}
+
+// ReservedPaymentIDLTE applies the LTE predicate on the "reserved_payment_id" field.
+func ReservedPaymentIDLTE(v string) predicate.Mandate {
+	return predicate.Mandate(sql.FieldLTE(FieldReservedPaymentID, v))
+}
+
+// ReservedPaymentIDContains applies the Contains predicate on the "reserved_payment_id" field.
+func ReservedPaymentIDContains(v string) predicate.Mandate {
+	return predicate.Mandate(sql.FieldContains(FieldReservedPaymentID, v))
+}
+
+// ReservedPaymentIDHasPrefix applies the HasPrefix predicate on the "reserved_payment_id" field.
+func ReservedPaymentIDHasPrefix(v string) predicate.Mandate {
+	return predicate.Mandate(sql.FieldHasPrefix(FieldReservedPaymentID, v))
+}
+
+// ReservedPaymentIDHasSuffix applies the HasSuffix predicate on the "reserved_payment_id" field.
+func ReservedPaymentIDHasSuffix(v string) predicate.Mandate {
+	return predicate.Mandate(sql.FieldHasSuffix(FieldReservedPaymentID, v))
+}
+
+// ReservedPaymentIDIsNil applies the IsNil predicate on the "reserved_payment_id" field.
+func ReservedPaymentIDIsNil() predicate.Mandate {
+	return predicate.Mandate(sql.FieldIsNull(FieldReservedPaymentID))
+}
+
+// ReservedPaymentIDNotNil applies the NotNil predicate on the "reserved_payment_id" field.
+func ReservedPaymentIDNotNil() predicate.Mandate {
+	return predicate.Mandate(sql.FieldNotNull(FieldReservedPaymentID))
+}
+
+// ReservedPaymentIDEqualFold applies the EqualFold predicate on the "reserved_payment_id" field.
+func ReservedPaymentIDEqualFold(v string) predicate.Mandate {
+	return predicate.Mandate(sql.FieldEqualFold(FieldReservedPaymentID, v))
+}
+
+// ReservedPaymentIDContainsFold applies the ContainsFold predicate on the "reserved_payment_id" field.
+func ReservedPaymentIDContainsFold(v string) predicate.Mandate {
+	return predicate.Mandate(sql.FieldContainsFold(FieldReservedPaymentID, v))
 }
 
 // RevokedAtEQ applies the EQ predicate on the "revoked_at" field.

@@ -57,6 +57,10 @@ var (
 		{Name: "card_fingerprint", Type: field.TypeString},
 		{Name: "card_network", Type: field.TypeString},
 		{Name: "segment", Type: field.TypeString, Default: ""},
+		{Name: "token", Type: field.TypeString},
+		{Name: "network_transaction_id", Type: field.TypeString, Nullable: true},
+		{Name: "is_retry", Type: field.TypeBool, Default: false},
+		{Name: "calls", Type: field.TypeInt, Default: 0},
 		{Name: "idempotency_key", Type: field.TypeString, Unique: true},
 		{Name: "outcome", Type: field.TypeEnum, Enums: []string{"in_flight", "approved", "declined", "technical_error"}, Default: "in_flight"},
 		{Name: "decline_class", Type: field.TypeEnum, Nullable: true, Enums: []string{"soft", "needs_new_card_data", "hard", "technical"}},
@@ -82,13 +86,13 @@ var (
 		ForeignKeys: []*schema.ForeignKey{
 			{
 				Symbol:     "attempts_off_session_payments_attempts",
-				Columns:    []*schema.Column{AttemptsColumns[22]},
+				Columns:    []*schema.Column{AttemptsColumns[26]},
 				RefColumns: []*schema.Column{OffSessionPaymentsColumns[0]},
 				OnDelete:   schema.NoAction,
 			},
 			{
 				Symbol:     "attempts_processors_attempts",
-				Columns:    []*schema.Column{AttemptsColumns[23]},
+				Columns:    []*schema.Column{AttemptsColumns[27]},
 				RefColumns: []*schema.Column{ProcessorsColumns[0]},
 				OnDelete:   schema.SetNull,
 			},
@@ -102,17 +106,17 @@ var (
 			{
 				Name:    "attempt_payment_id_number",
 				Unique:  true,
-				Columns: []*schema.Column{AttemptsColumns[22], AttemptsColumns[4]},
+				Columns: []*schema.Column{AttemptsColumns[26], AttemptsColumns[4]},
 			},
 			{
 				Name:    "attempt_account_id_card_fingerprint_started_at",
 				Unique:  false,
-				Columns: []*schema.Column{AttemptsColumns[3], AttemptsColumns[5], AttemptsColumns[17]},
+				Columns: []*schema.Column{AttemptsColumns[3], AttemptsColumns[5], AttemptsColumns[21]},
 			},
 			{
 				Name:    "attempt_finished_at",
 				Unique:  false,
-				Columns: []*schema.Column{AttemptsColumns[18]},
+				Columns: []*schema.Column{AttemptsColumns[22]},
 			},
 		},
 	}
@@ -244,6 +248,7 @@ var (
 		{Name: "interval", Type: field.TypeEnum, Nullable: true, Enums: []string{"day", "week", "month", "year"}},
 		{Name: "interval_count", Type: field.TypeInt, Nullable: true},
 		{Name: "status", Type: field.TypeEnum, Enums: []string{"active", "revoked", "inactive"}, Default: "active"},
+		{Name: "reserved_payment_id", Type: field.TypeString, Nullable: true},
 		{Name: "revoked_at", Type: field.TypeTime, Nullable: true},
 		{Name: "revocation_reason", Type: field.TypeString, Nullable: true},
 		{Name: "metadata", Type: field.TypeJSON, Nullable: true},
@@ -258,13 +263,13 @@ var (
 		ForeignKeys: []*schema.ForeignKey{
 			{
 				Symbol:     "mandates_customers_mandates",
-				Columns:    []*schema.Column{MandatesColumns[24]},
+				Columns:    []*schema.Column{MandatesColumns[25]},
 				RefColumns: []*schema.Column{CustomersColumns[0]},
 				OnDelete:   schema.NoAction,
 			},
 			{
 				Symbol:     "mandates_payment_methods_mandates",
-				Columns:    []*schema.Column{MandatesColumns[25]},
+				Columns:    []*schema.Column{MandatesColumns[26]},
 				RefColumns: []*schema.Column{PaymentMethodsColumns[0]},
 				OnDelete:   schema.NoAction,
 			},
@@ -304,6 +309,8 @@ var (
 		{Name: "next_attempt_at", Type: field.TypeTime, Nullable: true},
 		{Name: "next_attempt_plan", Type: field.TypeJSON, Nullable: true},
 		{Name: "capture_before", Type: field.TypeTime, Nullable: true},
+		{Name: "pending_action", Type: field.TypeEnum, Nullable: true, Enums: []string{"capture", "cancel", "expire"}},
+		{Name: "capture_amount", Type: field.TypeInt64, Nullable: true},
 		{Name: "canceled_at", Type: field.TypeTime, Nullable: true},
 		{Name: "succeeded_at", Type: field.TypeTime, Nullable: true},
 		{Name: "failed_at", Type: field.TypeTime, Nullable: true},
@@ -325,31 +332,31 @@ var (
 		ForeignKeys: []*schema.ForeignKey{
 			{
 				Symbol:     "off_session_payments_customers_payments",
-				Columns:    []*schema.Column{OffSessionPaymentsColumns[32]},
+				Columns:    []*schema.Column{OffSessionPaymentsColumns[34]},
 				RefColumns: []*schema.Column{CustomersColumns[0]},
 				OnDelete:   schema.NoAction,
 			},
 			{
 				Symbol:     "off_session_payments_mandates_payments",
-				Columns:    []*schema.Column{OffSessionPaymentsColumns[33]},
+				Columns:    []*schema.Column{OffSessionPaymentsColumns[35]},
 				RefColumns: []*schema.Column{MandatesColumns[0]},
 				OnDelete:   schema.NoAction,
 			},
 			{
 				Symbol:     "off_session_payments_test_clocks_test_clock",
-				Columns:    []*schema.Column{OffSessionPaymentsColumns[34]},
+				Columns:    []*schema.Column{OffSessionPaymentsColumns[36]},
 				RefColumns: []*schema.Column{TestClocksColumns[0]},
 				OnDelete:   schema.SetNull,
 			},
 			{
 				Symbol:     "off_session_payments_payment_methods_payments",
-				Columns:    []*schema.Column{OffSessionPaymentsColumns[35]},
+				Columns:    []*schema.Column{OffSessionPaymentsColumns[37]},
 				RefColumns: []*schema.Column{PaymentMethodsColumns[0]},
 				OnDelete:   schema.NoAction,
 			},
 			{
 				Symbol:     "off_session_payments_retry_policies_payments",
-				Columns:    []*schema.Column{OffSessionPaymentsColumns[36]},
+				Columns:    []*schema.Column{OffSessionPaymentsColumns[38]},
 				RefColumns: []*schema.Column{RetryPoliciesColumns[0]},
 				OnDelete:   schema.SetNull,
 			},
@@ -363,7 +370,7 @@ var (
 			{
 				Name:    "offsessionpayment_due_at",
 				Unique:  false,
-				Columns: []*schema.Column{OffSessionPaymentsColumns[28]},
+				Columns: []*schema.Column{OffSessionPaymentsColumns[30]},
 				Annotation: &entsql.IndexAnnotation{
 					Where: "due_at IS NOT NULL",
 				},
@@ -540,6 +547,8 @@ var (
 		{Name: "frozen_time", Type: field.TypeTime},
 		{Name: "status", Type: field.TypeEnum, Enums: []string{"ready", "advancing"}, Default: "ready"},
 		{Name: "advancing_to", Type: field.TypeTime, Nullable: true},
+		{Name: "lease_owner", Type: field.TypeString, Nullable: true},
+		{Name: "lease_expires_at", Type: field.TypeTime, Nullable: true},
 	}
 	// TestClocksTable holds the schema information for the "test_clocks" table.
 	TestClocksTable = &schema.Table{

@@ -74,6 +74,10 @@ const (
 	FieldNextAttemptPlan = "next_attempt_plan"
 	// FieldCaptureBefore holds the string denoting the capture_before field in the database.
 	FieldCaptureBefore = "capture_before"
+	// FieldPendingAction holds the string denoting the pending_action field in the database.
+	FieldPendingAction = "pending_action"
+	// FieldCaptureAmount holds the string denoting the capture_amount field in the database.
+	FieldCaptureAmount = "capture_amount"
 	// FieldCanceledAt holds the string denoting the canceled_at field in the database.
 	FieldCanceledAt = "canceled_at"
 	// FieldSucceededAt holds the string denoting the succeeded_at field in the database.
@@ -179,6 +183,8 @@ var Columns = []string{
 	FieldNextAttemptAt,
 	FieldNextAttemptPlan,
 	FieldCaptureBefore,
+	FieldPendingAction,
+	FieldCaptureAmount,
 	FieldCanceledAt,
 	FieldSucceededAt,
 	FieldFailedAt,
@@ -368,6 +374,30 @@ func RetryStrategyValidator(rs RetryStrategy) error {
 	}
 }
 
+// PendingAction defines the type for the "pending_action" enum field.
+type PendingAction string
+
+// PendingAction values.
+const (
+	PendingActionCapture PendingAction = "capture"
+	PendingActionCancel  PendingAction = "cancel"
+	PendingActionExpire  PendingAction = "expire"
+)
+
+func (pa PendingAction) String() string {
+	return string(pa)
+}
+
+// PendingActionValidator is a validator for the "pending_action" field enum values. It is called by the builders before save.
+func PendingActionValidator(pa PendingAction) error {
+	switch pa {
+	case PendingActionCapture, PendingActionCancel, PendingActionExpire:
+		return nil
+	default:
+		return fmt.Errorf("offsessionpayment: invalid enum value for pending_action field: %q", pa)
+	}
+}
+
 // OrderOption defines the ordering options for the OffSessionPayment queries.
 type OrderOption func(*sql.Selector)
 
@@ -499,6 +529,16 @@ func ByNextAttemptAt(opts ...sql.OrderTermOption) OrderOption {
 // ByCaptureBefore orders the results by the capture_before field.
 func ByCaptureBefore(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldCaptureBefore, opts...).ToFunc()
+}
+
+// ByPendingAction orders the results by the pending_action field.
+func ByPendingAction(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldPendingAction, opts...).ToFunc()
+}
+
+// ByCaptureAmount orders the results by the capture_amount field.
+func ByCaptureAmount(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldCaptureAmount, opts...).ToFunc()
 }
 
 // ByCanceledAt orders the results by the canceled_at field.
@@ -718,6 +758,24 @@ func (e *RetryStrategy) UnmarshalGQL(val interface{}) error {
 	*e = RetryStrategy(str)
 	if err := RetryStrategyValidator(*e); err != nil {
 		return fmt.Errorf("%s is not a valid RetryStrategy", str)
+	}
+	return nil
+}
+
+// MarshalGQL implements graphql.Marshaler interface.
+func (e PendingAction) MarshalGQL(w io.Writer) {
+	io.WriteString(w, strconv.Quote(e.String()))
+}
+
+// UnmarshalGQL implements graphql.Unmarshaler interface.
+func (e *PendingAction) UnmarshalGQL(val interface{}) error {
+	str, ok := val.(string)
+	if !ok {
+		return fmt.Errorf("enum %T must be a string", val)
+	}
+	*e = PendingAction(str)
+	if err := PendingActionValidator(*e); err != nil {
+		return fmt.Errorf("%s is not a valid PendingAction", str)
 	}
 	return nil
 }

@@ -165,6 +165,11 @@ func CaptureBefore(v time.Time) predicate.OffSessionPayment {
 	return predicate.OffSessionPayment(sql.FieldEQ(FieldCaptureBefore, v))
 }
 
+// CaptureAmount applies equality check predicate on the "capture_amount" field. It's identical to CaptureAmountEQ.
+func CaptureAmount(v int64) predicate.OffSessionPayment {
+	return predicate.OffSessionPayment(sql.FieldEQ(FieldCaptureAmount, v))
+}
+
 // CanceledAt applies equality check predicate on the "canceled_at" field. It's identical to CanceledAtEQ.
 func CanceledAt(v time.Time) predicate.OffSessionPayment {
 	return predicate.OffSessionPayment(sql.FieldEQ(FieldCanceledAt, v))
@@ -1408,6 +1413,86 @@ func CaptureBeforeIsNil() predicate.OffSessionPayment {
 // CaptureBeforeNotNil applies the NotNil predicate on the "capture_before" field.
 func CaptureBeforeNotNil() predicate.OffSessionPayment {
 	return predicate.OffSessionPayment(sql.FieldNotNull(FieldCaptureBefore))
+}
+
+// PendingActionEQ applies the EQ predicate on the "pending_action" field.
+func PendingActionEQ(v PendingAction) predicate.OffSessionPayment {
+	return predicate.OffSessionPayment(sql.FieldEQ(FieldPendingAction, v))
+}
+
+// PendingActionNEQ applies the NEQ predicate on the "pending_action" field.
+func PendingActionNEQ(v PendingAction) predicate.OffSessionPayment {
+	return predicate.OffSessionPayment(sql.FieldNEQ(FieldPendingAction, v))
+}
+
+// PendingActionIn applies the In predicate on the "pending_action" field.
+func PendingActionIn(vs ...PendingAction) predicate.OffSessionPayment {
+	return predicate.OffSessionPayment(sql.FieldIn(FieldPendingAction, vs...))
+}
+
+// PendingActionNotIn applies the NotIn predicate on the "pending_action" field.
+func PendingActionNotIn(vs ...PendingAction) predicate.OffSessionPayment {
+	return predicate.OffSessionPayment(sql.FieldNotIn(FieldPendingAction, vs...))
+}
+
+// PendingActionIsNil applies the IsNil predicate on the "pending_action" field.
+func PendingActionIsNil() predicate.OffSessionPayment {
+	return predicate.OffSessionPayment(sql.FieldIsNull(FieldPendingAction))
+}
+
+// PendingActionNotNil applies the NotNil predicate on the "pending_action" field.
+func PendingActionNotNil() predicate.OffSessionPayment {
+	return predicate.OffSessionPayment(sql.FieldNotNull(FieldPendingAction))
+}
+
+// CaptureAmountEQ applies the EQ predicate on the "capture_amount" field.
+func CaptureAmountEQ(v int64) predicate.OffSessionPayment {
+	return predicate.OffSessionPayment(sql.FieldEQ(FieldCaptureAmount, v))
+}
+
+// CaptureAmountNEQ applies the NEQ predicate on the "capture_amount" field.
+func CaptureAmountNEQ(v int64) predicate.OffSessionPayment {
+	return predicate.OffSessionPayment(sql.FieldNEQ(FieldCaptureAmount, v))
+}
+
+// CaptureAmountIn applies the In predicate on the "capture_amount" field.
+func CaptureAmountIn(vs ...int64) predicate.OffSessionPayment {
+	return predicate.OffSessionPayment(sql.FieldIn(FieldCaptureAmount, vs...))
+}
+
+// CaptureAmountNotIn applies the NotIn predicate on the "capture_amount" field.
+func CaptureAmountNotIn(vs ...int64) predicate.OffSessionPayment {
+	return predicate.OffSessionPayment(sql.FieldNotIn(FieldCaptureAmount, vs...))
+}
+
+// CaptureAmountGT applies the GT predicate on the "capture_amount" field.
+func CaptureAmountGT(v int64) predicate.OffSessionPayment {
+	return predicate.OffSessionPayment(sql.FieldGT(FieldCaptureAmount, v))
+}
+
+// CaptureAmountGTE applies the GTE predicate on the "capture_amount" field.
+func CaptureAmountGTE(v int64) predicate.OffSessionPayment {
+	return predicate.OffSessionPayment(sql.FieldGTE(FieldCaptureAmount, v))
+}
+
+// CaptureAmountLT applies the LT predicate on the "capture_amount" field.
+func CaptureAmountLT(v int64) predicate.OffSessionPayment {
+	return predicate.OffSessionPayment(sql.FieldLT(FieldCaptureAmount, v))
+}
+
+// CaptureAmountLTE applies the LTE predicate on the "capture_amount" field.
+func CaptureAmountLTE(v int64) predicate.OffSessionPayment {
+	return predicate.OffSessionPayment(sql.FieldLTE(FieldCaptureAmount, v))
+}
+
+// CaptureAmountIsNil applies the IsNil predicate on the "capture_amount" field.
+func CaptureAmountIsNil() predicate.OffSessionPayment {
+	return predicate.OffSessionPayment(sql.FieldIsNull(FieldCaptureAmount))
+}
+
+// CaptureAmountNotNil applies the NotNil predicate on the "capture_amount" field.
+func CaptureAmountNotNil() predicate.OffSessionPayment {
+	return predicate.OffSessionPayment(sql.FieldNotNull(FieldCaptureAmount))
 }
 
 // CanceledAtEQ applies the EQ predicate on the "canceled_at" field.

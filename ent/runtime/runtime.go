@@ -133,6 +133,14 @@ func init() {
 	attemptDescSegment := attemptFields[5].Descriptor()
 	// attempt.DefaultSegment holds the default value on creation for the segment field.
 	attempt.DefaultSegment = attemptDescSegment.Default.(string)
+	// attemptDescIsRetry is the schema descriptor for is_retry field.
+	attemptDescIsRetry := attemptFields[8].Descriptor()
+	// attempt.DefaultIsRetry holds the default value on creation for the is_retry field.
+	attempt.DefaultIsRetry = attemptDescIsRetry.Default.(bool)
+	// attemptDescCalls is the schema descriptor for calls field.
+	attemptDescCalls := attemptFields[9].Descriptor()
+	// attempt.DefaultCalls holds the default value on creation for the calls field.
+	attempt.DefaultCalls = attemptDescCalls.Default.(int)
 	// attemptDescID is the schema descriptor for id field.
 	attemptDescID := attemptMixinFields0[0].Descriptor()
 	// attempt.DefaultID holds the default value on creation for the id field.
@@ -327,7 +335,7 @@ func init() {
 	// offsessionpayment.DefaultAttemptCount holds the default value on creation for the attempt_count field.
 	offsessionpayment.DefaultAttemptCount = offsessionpaymentDescAttemptCount.Default.(int)
 	// offsessionpaymentDescVersion is the schema descriptor for version field.
-	offsessionpaymentDescVersion := offsessionpaymentFields[32].Descriptor()
+	offsessionpaymentDescVersion := offsessionpaymentFields[34].Descriptor()
 	// offsessionpayment.DefaultVersion holds the default value on creation for the version field.
 	offsessionpayment.DefaultVersion = offsessionpaymentDescVersion.Default.(int64)
 	// offsessionpaymentDescID is the schema descriptor for id field.

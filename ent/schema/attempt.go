@@ -44,6 +44,14 @@ func (Attempt) Fields() []ent.Field {
 		field.String("card_network").Immutable().Comment("The card's brand, whose retry rules apply."),
 		field.String("segment").Default("").Immutable().
 			Comment("brand/funding/issuing country/currency: routing keeps success rates per segment."),
+		// The request, pinned: a repeat after a crash or a lost answer sends
+		// exactly what was sent, whatever happened to the payment method since.
+		field.String("token").Sensitive().Annotations(entgql.Skip()),
+		field.String("network_transaction_id").Optional().Annotations(entgql.Skip()),
+		field.Bool("is_retry").Default(false).Immutable().
+			Comment("A reattempt: an earlier attempt of the payment reached the issuer. Network budgets count these."),
+		field.Int("calls").Default(0).
+			Comment("Times the request was sent to the current processor; above 1 after unknown outcomes."),
 		field.String("idempotency_key").Unique().Immutable().
 			Comment("Sent to the processor; the same key is sent again if the call is repeated after a crash or timeout."),
 		field.Enum("outcome").Values("in_flight", "approved", "declined", "technical_error").Default("in_flight"),

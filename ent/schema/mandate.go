@@ -47,6 +47,8 @@ func (Mandate) Fields() []ent.Field {
 			Comment("For recurring mandates, how often the customer agreed to be charged."),
 		field.Int("interval_count").Optional().Nillable().Immutable(),
 		field.Enum("status").Values("active", "revoked", "inactive").Default("active"),
+		field.String("reserved_payment_id").Optional().Nillable().Annotations(entgql.Skip()).
+			Comment("A single-use mandate is reserved by the one payment that may use it, until that payment fails or is canceled."),
 		field.Time("revoked_at").Optional().Nillable(),
 		field.String("revocation_reason").Optional(),
 		field.JSON("metadata", schematype.StringMap{}).Optional().Immutable().

@@ -69,6 +69,9 @@ func (OffSessionPayment) Fields() []ent.Field {
 			Comment("Why the next attempt is due when it is; copied onto the attempt when it starts."),
 		field.Time("capture_before").Optional().Nillable().
 			Comment("With manual capture, when the authorization expires."),
+		field.Enum("pending_action").Values("capture", "cancel", "expire").Optional().Nillable().
+			Comment("An action on an authorization that is recorded before the processor is called, and finished by a worker if the call is cut short."),
+		field.Int64("capture_amount").Optional().Nillable().Annotations(entgql.Skip()),
 		field.Time("canceled_at").Optional().Nillable(),
 		field.Time("succeeded_at").Optional().Nillable(),
 		field.Time("failed_at").Optional().Nillable(),

@@ -32,6 +32,10 @@ const (
 	FieldStatus = "status"
 	// FieldAdvancingTo holds the string denoting the advancing_to field in the database.
 	FieldAdvancingTo = "advancing_to"
+	// FieldLeaseOwner holds the string denoting the lease_owner field in the database.
+	FieldLeaseOwner = "lease_owner"
+	// FieldLeaseExpiresAt holds the string denoting the lease_expires_at field in the database.
+	FieldLeaseExpiresAt = "lease_expires_at"
 	// EdgeCustomers holds the string denoting the customers edge name in mutations.
 	EdgeCustomers = "customers"
 	// EdgePayments holds the string denoting the payments edge name in mutations.
@@ -64,6 +68,8 @@ var Columns = []string{
 	FieldFrozenTime,
 	FieldStatus,
 	FieldAdvancingTo,
+	FieldLeaseOwner,
+	FieldLeaseExpiresAt,
 }
 
 // ValidColumn reports if the column name is valid (part of the table columns).
@@ -165,6 +171,16 @@ func ByStatus(opts ...sql.OrderTermOption) OrderOption {
 // ByAdvancingTo orders the results by the advancing_to field.
 func ByAdvancingTo(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldAdvancingTo, opts...).ToFunc()
+}
+
+// ByLeaseOwner orders the results by the lease_owner field.
+func ByLeaseOwner(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldLeaseOwner, opts...).ToFunc()
+}
+
+// ByLeaseExpiresAt orders the results by the lease_expires_at field.
+func ByLeaseExpiresAt(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldLeaseExpiresAt, opts...).ToFunc()
 }
 
 // ByCustomersCount orders the results by customers count.

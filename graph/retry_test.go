@@ -1,6 +1,7 @@
 package graph_test
 
 import (
+	"context"
 	"strings"
 	"testing"
 	"time"
@@ -8,8 +9,13 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/offsession/offsession/apitest"
+	"github.com/offsession/offsession/ent/attempt"
+	"github.com/offsession/offsession/ent/offsessionpayment"
+	"github.com/offsession/offsession/ent/paymentmethod"
+	"github.com/offsession/offsession/seed"
 	"github.com/offsession/offsession/storage"
 	"github.com/offsession/offsession/storage/storagetest"
+	"github.com/offsession/offsession/viewer"
 )
 
 var t0 = time.Date(2026, 6, 1, 14, 0, 0, 0, time.UTC)
@@ -351,5 +357,32 @@ func TestPauseAndResumeRetries(t *testing.T) {
 		require.Len(t, attempts(t, b.Payment(t, key, id)), 2)
 		require.Equal(t, []string{"off_session_payment.created", "off_session_payment.attempt_started", "off_session_payment.attempt_failed",
 			"off_session_payment.paused", "off_session_payment.resumed", "off_session_payment.attempt_started"}, b.EventTypes(t, key, id)[:6])
+	})
+}
+
+// TestRule4BudgetHoldsUnderConcurrentWorkers: thirty payments on one Visa
+// card fall due at once and four workers retry them side by side; the card
+// lock keeps the network budget: at most 20 retries, the rest moved later.
+func TestRule4BudgetHoldsUnderConcurrentWorkers(t *testing.T) {
+	t.Parallel()
+	storagetest.Each(t, func(t *testing.T, st *storage.Store) {
+		b := apitest.New(t, st)
+		now := time.Now().UTC()
+		err := seed.DueRetries{
+			AccountID: b.A.ID, ProcessorID: b.A.ProcessorID, Brand: paymentmethod.BrandVisa, Cards: 1, N: 30, Now: now,
+			DueAt: func(int) time.Time { return now.Add(-time.Minute) },
+			Token: func(int) string { return "pm_card_chargeDeclinedInsufficientFunds" },
+		}.Write(context.Background(), st.Client)
+		require.NoError(t, err)
+		b.RunDue(t)
+		sys := viewer.SystemContext(context.Background())
+		retries, err := st.Client.Attempt.Query().Where(attempt.IsRetry(true)).Count(sys)
+		require.NoError(t, err)
+		require.Equal(t, 20, retries, "Visa allows 20 retries in 30 days on a card")
+		moved, err := st.Client.OffSessionPayment.Query().
+			Where(offsessionpayment.StatusEQ(offsessionpayment.StatusPendingRetry), offsessionpayment.NextAttemptAtGT(now.Add(29*24*time.Hour))).
+			Count(sys)
+		require.NoError(t, err)
+		require.Equal(t, 10, moved, "the other ten wait until the budget has room")
 	})
 }

@@ -116,6 +116,18 @@ func TestRule6TenancyEveryTypeIsInvisibleAcrossAccounts(t *testing.T) {
 		r.RequireOK(t)
 		require.Equal(t, b.A.ID, r.String(t, "viewer.account.id"))
 
+		// A's webhook endpoint is sent A's events only.
+		r = b.Do(t, keyA, `query($id: ID!) { node(id: $id) { ... on WebhookEndpoint { deliveries(first: 100) { edges { node { eventID objectID } } } } } }`, map[string]any{"id": mine["we"]})
+		r.RequireOK(t)
+		edges := r.Get(t, "node.deliveries.edges").([]any)
+		require.NotEmpty(t, edges)
+		for _, e := range edges {
+			ev := e.(map[string]any)["node"].(map[string]any)["eventID"].(string)
+			r := b.Do(t, keyA, `query($id: ID!) { node(id: $id) { id } }`, map[string]any{"id": ev})
+			r.RequireOK(t) // A's own event
+			require.NotEqual(t, theirs["osp"], e.(map[string]any)["node"].(map[string]any)["objectID"])
+		}
+
 		// Every mutation that takes an ID, given one of B's.
 		chainB := apitest.Chain{CustomerID: theirs["cus"], PaymentMethodID: theirs["pm"], MandateID: theirs["mdt"]}
 		for _, m := range []struct {

@@ -160,15 +160,15 @@ func (s *Service) runTestClock(ctx context.Context, id string, to time.Time) err
 			}
 			continue
 		}
-		for _, d := range due {
+		for _, pid := range due {
 			if err := renew(nil); err != nil {
 				return err
 			}
-			if err := s.RunDue(ctx, d.PaymentID, s.cfg.Owner); err != nil {
+			if err := s.RunDue(ctx, pid, s.cfg.Owner); err != nil {
 				// One payment's failure must not stop the clock: put it
 				// off, on the clock, and go on.
-				s.log.ErrorContext(ctx, "test clock: payment failed; put off an hour", "clock", id, "payment", d.PaymentID, "err", err)
-				if err := s.putOff(ctx, d.PaymentID, clockNow.Add(clockErrorBackoff)); err != nil {
+				s.log.ErrorContext(ctx, "test clock: payment failed; put off an hour", "clock", id, "payment", pid, "err", err)
+				if err := s.putOff(ctx, pid, clockNow.Add(clockErrorBackoff)); err != nil {
 					return err
 				}
 			}

@@ -181,7 +181,7 @@ func (s *Scheduler) RunDuePayments(ctx context.Context) error {
 				if len(due) == 0 {
 					return
 				}
-				s.runOne(ctx, due[0].PaymentID, owner)
+				s.runOne(ctx, due[0], owner)
 			}
 		}()
 	}

@@ -12,7 +12,6 @@ import (
 	"net/http"
 	"time"
 
-	"entgo.io/ent/dialect"
 	"github.com/jonboulle/clockwork"
 	"golang.org/x/sync/errgroup"
 
@@ -73,20 +72,17 @@ func NewDeliverer(store *storage.Store, clock clockwork.Clock, log *slog.Logger,
 	}
 }
 
-// The claim takes the due deliveries that head their object's queue: no
-// earlier delivery of the same object to the same endpoint is pending.
-const claimDeliveries = `UPDATE webhook_deliveries SET lease_owner = %[1]s, lease_expires_at = %[2]s
-WHERE id IN (
-	SELECT d.id FROM webhook_deliveries d
-	WHERE d.next_attempt_at IS NOT NULL AND d.next_attempt_at <= %[3]s
-	  AND (d.lease_expires_at IS NULL OR d.lease_expires_at <= %[3]s)
+// dueDeliveries selects the due deliveries that head their object's queue:
+// no earlier delivery of the same object to the same endpoint is pending.
+const dueDeliveries = `SELECT d.id FROM webhook_deliveries d
+	WHERE d.next_attempt_at IS NOT NULL AND d.next_attempt_at <= {now}
+	  AND (d.lease_expires_at IS NULL OR d.lease_expires_at <= {now})
 	  AND NOT EXISTS (
 		SELECT 1 FROM webhook_deliveries e
 		WHERE e.endpoint_id = d.endpoint_id AND e.object_id = d.object_id AND e.status = 'pending'
 		  AND (e.object_version < d.object_version OR (e.object_version = d.object_version AND e.id < d.id)))
 	ORDER BY d.next_attempt_at
-	LIMIT %[4]s%[5]s)
-RETURNING id`
+	LIMIT {limit}`
 
 // RunDue sends the due deliveries, a batch at a time, until none is due.
 func (d *Deliverer) RunDue(ctx context.Context) error {
@@ -123,26 +119,7 @@ func (d *Deliverer) RunDue(ctx context.Context) error {
 
 func (d *Deliverer) claim(ctx context.Context, limit int) ([]string, error) {
 	now := d.clock.Now().UTC()
-	var q string
-	if d.store.Dialect == dialect.Postgres {
-		q = fmt.Sprintf(claimDeliveries, "$1", "$2", "$3", "$4", " FOR UPDATE SKIP LOCKED")
-	} else {
-		q = fmt.Sprintf(claimDeliveries, "?1", "?2", "?3", "?4", "")
-	}
-	rows, err := d.store.DB.QueryContext(ctx, q, d.cfg.Owner, now.Add(leaseDefault), now, limit)
-	if err != nil {
-		return nil, fmt.Errorf("claim webhook deliveries: %w", err)
-	}
-	defer rows.Close()
-	var ids []string
-	for rows.Next() {
-		var id string
-		if err := rows.Scan(&id); err != nil {
-			return nil, fmt.Errorf("claim webhook deliveries: %w", err)
-		}
-		ids = append(ids, id)
-	}
-	return ids, rows.Err()
+	return d.store.Lease(ctx, "webhook_deliveries", dueDeliveries, d.cfg.Owner, now.Add(leaseDefault), now, limit)
 }
 
 // Payload is the body of a delivery: the event.

@@ -27,7 +27,9 @@ import (
 	"github.com/offsession/offsession/httpapi"
 	"github.com/offsession/offsession/httpapi/playground"
 	"github.com/offsession/offsession/payments"
+	"github.com/offsession/offsession/models"
 	"github.com/offsession/offsession/processors"
+	"github.com/offsession/offsession/retry"
 	"github.com/offsession/offsession/routing"
 	"github.com/offsession/offsession/scheduler"
 	"github.com/offsession/offsession/storage"
@@ -42,6 +44,7 @@ Usage:
   offsession demo    [flags]         seed a demo account, print its keys, and serve
   offsession migrate [flags]         apply database migrations
   offsession account create NAME     create an account and print its API keys
+  offsession model export|train|list|activate   the retry model (see offsession model)
 
 Flags (each also an environment variable, see README.md):
 `
@@ -53,6 +56,13 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	cmd, rest := args[0], args[1:]
+	if cmd == "model" {
+		if err := modelCommand(context.Background(), rest, stdout, stderr); err != nil {
+			fmt.Fprintln(stderr, "offsession model:", err)
+			return 1
+		}
+		return 0
+	}
 	if cmd == "account" {
 		if len(rest) == 0 || rest[0] != "create" {
 			fmt.Fprint(stderr, usage)
@@ -120,6 +130,7 @@ type Process struct {
 	Scheduler *scheduler.Scheduler
 	Deliverer *webhooks.Deliverer
 	Router    *routing.Router
+	Models    *models.Service
 	Endpoints *webhooks.Endpoints
 	log       *slog.Logger
 	cfg       Config
@@ -128,10 +139,16 @@ type Process struct {
 // Build wires a process on store. The scheduler is built, not started.
 func Build(store *storage.Store, cfg Config, clock clockwork.Clock, log *slog.Logger) (*Process, error) {
 	router := routing.NewRouter(routing.NewStats(routing.StatsConfig{ProbeInterval: cfg.ProbeInterval}), uint64(clock.Now().UnixNano()))
+	mdl := models.New(store.Client, clock, log)
+	smart := cfg.SmartPlanner
+	if smart == nil {
+		smart = retry.NewSmartPlanner(mdl, cfg.ExplorationShare, uint64(clock.Now().UnixNano()))
+	}
 	svc, err := payments.New(store, clock, processors.NewRegistry(store.Client), log, payments.Config{
 		AttemptLease:     cfg.AttemptLease,
 		ProcessorTimeout: cfg.ProcessorTimeout,
 		Router:           router,
+		SmartPlanner:     smart,
 	})
 	if err != nil {
 		return nil, err
@@ -146,7 +163,7 @@ func Build(store *storage.Store, cfg Config, clock clockwork.Clock, log *slog.Lo
 		return nil, err
 	}
 	return &Process{
-		Store: store, Payments: svc, Scheduler: sched, Deliverer: deliverer, Router: router,
+		Store: store, Payments: svc, Scheduler: sched, Deliverer: deliverer, Router: router, Models: mdl,
 		Endpoints: webhooks.NewEndpoints(store.Client, clock, payments.EventTypes),
 		log:       log, cfg: cfg,
 	}, nil
@@ -155,7 +172,7 @@ func Build(store *storage.Store, cfg Config, clock clockwork.Clock, log *slog.Lo
 // Handler returns the process's HTTP handler, with the playground starting
 // from pg.
 func (p *Process) Handler(pg playground.Config) http.Handler {
-	gql := graph.NewHandler(graph.NewResolver(p.Store.Client, p.Payments, p.Endpoints, p.Router), graph.Options{Log: p.log})
+	gql := graph.NewHandler(graph.NewResolver(p.Store.Client, p.Payments, p.Endpoints, p.Router, p.Models), graph.Options{Log: p.log})
 	return httpapi.NewHandler(httpapi.Deps{
 		DB:      p.Store.Client,
 		GraphQL: gql,

@@ -11,6 +11,7 @@ import (
 
 	"github.com/offsession/offsession/httpapi"
 	"github.com/offsession/offsession/payments"
+	"github.com/offsession/offsession/retry"
 	"github.com/offsession/offsession/routing"
 	"github.com/offsession/offsession/scheduler"
 	"github.com/offsession/offsession/storage"
@@ -55,6 +56,9 @@ type Config struct {
 	// The share of retry decisions that pick a random allowed time, so the
 	// history stays fit to learn from. Default 0.05.
 	ExplorationShare float64
+	// SmartPlanner, when set (benchmarks), replaces the smart strategy's
+	// planner; not a flag.
+	SmartPlanner retry.Planner
 }
 
 // configFlags binds c's fields to flags on fs, with defaults taken from the

@@ -29,6 +29,8 @@ type Attempt struct {
 	AccountID string `json:"account_id,omitempty"`
 	// PaymentID holds the value of the "payment_id" field.
 	PaymentID string `json:"payment_id,omitempty"`
+	// The payment's customer: the retry model reads the customer's history by it.
+	CustomerID string `json:"customer_id,omitempty"`
 	// 1 for the first attempt, 2 for the first retry, ...
 	Number int `json:"number,omitempty"`
 	// ProcessorID holds the value of the "processor_id" field.
@@ -127,7 +129,7 @@ func (*Attempt) scanValues(columns []string) ([]any, error) {
 			values[i] = new(sql.NullBool)
 		case attempt.FieldNumber, attempt.FieldCalls, attempt.FieldLatencyMs:
 			values[i] = new(sql.NullInt64)
-		case attempt.FieldID, attempt.FieldAccountID, attempt.FieldPaymentID, attempt.FieldProcessorID, attempt.FieldCardFingerprint, attempt.FieldCardNetwork, attempt.FieldSegment, attempt.FieldToken, attempt.FieldNetworkTransactionID, attempt.FieldIdempotencyKey, attempt.FieldOutcome, attempt.FieldDeclineClass, attempt.FieldDeclineCode, attempt.FieldNetworkAdviceCode, attempt.FieldNetworkDeclineCode, attempt.FieldProcessorReference, attempt.FieldMessage:
+		case attempt.FieldID, attempt.FieldAccountID, attempt.FieldPaymentID, attempt.FieldCustomerID, attempt.FieldProcessorID, attempt.FieldCardFingerprint, attempt.FieldCardNetwork, attempt.FieldSegment, attempt.FieldToken, attempt.FieldNetworkTransactionID, attempt.FieldIdempotencyKey, attempt.FieldOutcome, attempt.FieldDeclineClass, attempt.FieldDeclineCode, attempt.FieldNetworkAdviceCode, attempt.FieldNetworkDeclineCode, attempt.FieldProcessorReference, attempt.FieldMessage:
 			values[i] = new(sql.NullString)
 		case attempt.FieldCreatedAt, attempt.FieldUpdatedAt, attempt.FieldScheduledAt, attempt.FieldStartedAt, attempt.FieldFinishedAt:
 			values[i] = new(sql.NullTime)
@@ -175,6 +177,12 @@ func (_m *Attempt) assignValues(columns []string, values []any) error {
 				return fmt.Errorf("unexpected type %T for field payment_id", values[i])
 			} else if value.Valid {
 				_m.PaymentID = value.String
+			}
+		case attempt.FieldCustomerID:
+			if value, ok := values[i].(*sql.NullString); !ok {
+				return fmt.Errorf("unexpected type %T for field customer_id", values[i])
+			} else if value.Valid {
+				_m.CustomerID = value.String
 			}
 		case attempt.FieldNumber:
 			if value, ok := values[i].(*sql.NullInt64); !ok {
@@ -384,6 +392,9 @@ func (_m *Attempt) String() string {
 	builder.WriteString(", ")
 	builder.WriteString("payment_id=")
 	builder.WriteString(_m.PaymentID)
+	builder.WriteString(", ")
+	builder.WriteString("customer_id=")
+	builder.WriteString(_m.CustomerID)
 	builder.WriteString(", ")
 	builder.WriteString("number=")
 	builder.WriteString(fmt.Sprintf("%v", _m.Number))

@@ -66,6 +66,20 @@ func (_c *AttemptCreate) SetPaymentID(v string) *AttemptCreate {
 	return _c
 }
 
+// SetCustomerID sets the "customer_id" field.
+func (_c *AttemptCreate) SetCustomerID(v string) *AttemptCreate {
+	_c.mutation.SetCustomerID(v)
+	return _c
+}
+
+// SetNillableCustomerID sets the "customer_id" field if the given value is not nil.
+func (_c *AttemptCreate) SetNillableCustomerID(v *string) *AttemptCreate {
+	if v != nil {
+		_c.SetCustomerID(*v)
+	}
+	return _c
+}
+
 // SetNumber sets the "number" field.
 func (_c *AttemptCreate) SetNumber(v int) *AttemptCreate {
 	_c.mutation.SetNumber(v)
@@ -407,6 +421,10 @@ func (_c *AttemptCreate) defaults() error {
 		v := attempt.DefaultUpdatedAt()
 		_c.mutation.SetUpdatedAt(v)
 	}
+	if _, ok := _c.mutation.CustomerID(); !ok {
+		v := attempt.DefaultCustomerID
+		_c.mutation.SetCustomerID(v)
+	}
 	if _, ok := _c.mutation.Segment(); !ok {
 		v := attempt.DefaultSegment
 		_c.mutation.SetSegment(v)
@@ -451,6 +469,9 @@ func (_c *AttemptCreate) check() error {
 	}
 	if _, ok := _c.mutation.PaymentID(); !ok {
 		return &ValidationError{Name: "payment_id", err: errors.New(`ent: missing required field "Attempt.payment_id"`)}
+	}
+	if _, ok := _c.mutation.CustomerID(); !ok {
+		return &ValidationError{Name: "customer_id", err: errors.New(`ent: missing required field "Attempt.customer_id"`)}
 	}
 	if _, ok := _c.mutation.Number(); !ok {
 		return &ValidationError{Name: "number", err: errors.New(`ent: missing required field "Attempt.number"`)}
@@ -550,6 +571,10 @@ func (_c *AttemptCreate) createSpec() (*Attempt, *sqlgraph.CreateSpec) {
 	if value, ok := _c.mutation.AccountID(); ok {
 		_spec.SetField(attempt.FieldAccountID, field.TypeString, value)
 		_node.AccountID = value
+	}
+	if value, ok := _c.mutation.CustomerID(); ok {
+		_spec.SetField(attempt.FieldCustomerID, field.TypeString, value)
+		_node.CustomerID = value
 	}
 	if value, ok := _c.mutation.Number(); ok {
 		_spec.SetField(attempt.FieldNumber, field.TypeInt, value)
@@ -1008,6 +1033,9 @@ func (u *AttemptUpsertOne) UpdateNewValues() *AttemptUpsertOne {
 		}
 		if _, exists := u.create.mutation.PaymentID(); exists {
 			s.SetIgnore(attempt.FieldPaymentID)
+		}
+		if _, exists := u.create.mutation.CustomerID(); exists {
+			s.SetIgnore(attempt.FieldCustomerID)
 		}
 		if _, exists := u.create.mutation.Number(); exists {
 			s.SetIgnore(attempt.FieldNumber)
@@ -1559,6 +1587,9 @@ func (u *AttemptUpsertBulk) UpdateNewValues() *AttemptUpsertBulk {
 			}
 			if _, exists := b.mutation.PaymentID(); exists {
 				s.SetIgnore(attempt.FieldPaymentID)
+			}
+			if _, exists := b.mutation.CustomerID(); exists {
+				s.SetIgnore(attempt.FieldCustomerID)
 			}
 			if _, exists := b.mutation.Number(); exists {
 				s.SetIgnore(attempt.FieldNumber)

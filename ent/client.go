@@ -25,6 +25,7 @@ import (
 	"github.com/offsession/offsession/ent/offsessionpayment"
 	"github.com/offsession/offsession/ent/paymentmethod"
 	"github.com/offsession/offsession/ent/processor"
+	"github.com/offsession/offsession/ent/retrymodel"
 	"github.com/offsession/offsession/ent/retrypolicy"
 	"github.com/offsession/offsession/ent/route"
 	"github.com/offsession/offsession/ent/simulatorcharge"
@@ -60,6 +61,8 @@ type Client struct {
 	PaymentMethod *PaymentMethodClient
 	// Processor is the client for interacting with the Processor builders.
 	Processor *ProcessorClient
+	// RetryModel is the client for interacting with the RetryModel builders.
+	RetryModel *RetryModelClient
 	// RetryPolicy is the client for interacting with the RetryPolicy builders.
 	RetryPolicy *RetryPolicyClient
 	// Route is the client for interacting with the Route builders.
@@ -93,6 +96,7 @@ func (c *Client) init() {
 	c.OffSessionPayment = NewOffSessionPaymentClient(c.config)
 	c.PaymentMethod = NewPaymentMethodClient(c.config)
 	c.Processor = NewProcessorClient(c.config)
+	c.RetryModel = NewRetryModelClient(c.config)
 	c.RetryPolicy = NewRetryPolicyClient(c.config)
 	c.Route = NewRouteClient(c.config)
 	c.SimulatorCharge = NewSimulatorChargeClient(c.config)
@@ -201,6 +205,7 @@ func (c *Client) Tx(ctx context.Context) (*Tx, error) {
 		OffSessionPayment: NewOffSessionPaymentClient(cfg),
 		PaymentMethod:     NewPaymentMethodClient(cfg),
 		Processor:         NewProcessorClient(cfg),
+		RetryModel:        NewRetryModelClient(cfg),
 		RetryPolicy:       NewRetryPolicyClient(cfg),
 		Route:             NewRouteClient(cfg),
 		SimulatorCharge:   NewSimulatorChargeClient(cfg),
@@ -236,6 +241,7 @@ func (c *Client) BeginTx(ctx context.Context, opts *sql.TxOptions) (*Tx, error) 
 		OffSessionPayment: NewOffSessionPaymentClient(cfg),
 		PaymentMethod:     NewPaymentMethodClient(cfg),
 		Processor:         NewProcessorClient(cfg),
+		RetryModel:        NewRetryModelClient(cfg),
 		RetryPolicy:       NewRetryPolicyClient(cfg),
 		Route:             NewRouteClient(cfg),
 		SimulatorCharge:   NewSimulatorChargeClient(cfg),
@@ -272,8 +278,9 @@ func (c *Client) Close() error {
 func (c *Client) Use(hooks ...Hook) {
 	for _, n := range []interface{ Use(...Hook) }{
 		c.APIKey, c.Account, c.Attempt, c.Customer, c.Event, c.IdempotencyKey,
-		c.Mandate, c.OffSessionPayment, c.PaymentMethod, c.Processor, c.RetryPolicy,
-		c.Route, c.SimulatorCharge, c.TestClock, c.WebhookDelivery, c.WebhookEndpoint,
+		c.Mandate, c.OffSessionPayment, c.PaymentMethod, c.Processor, c.RetryModel,
+		c.RetryPolicy, c.Route, c.SimulatorCharge, c.TestClock, c.WebhookDelivery,
+		c.WebhookEndpoint,
 	} {
 		n.Use(hooks...)
 	}
@@ -284,8 +291,9 @@ func (c *Client) Use(hooks ...Hook) {
 func (c *Client) Intercept(interceptors ...Interceptor) {
 	for _, n := range []interface{ Intercept(...Interceptor) }{
 		c.APIKey, c.Account, c.Attempt, c.Customer, c.Event, c.IdempotencyKey,
-		c.Mandate, c.OffSessionPayment, c.PaymentMethod, c.Processor, c.RetryPolicy,
-		c.Route, c.SimulatorCharge, c.TestClock, c.WebhookDelivery, c.WebhookEndpoint,
+		c.Mandate, c.OffSessionPayment, c.PaymentMethod, c.Processor, c.RetryModel,
+		c.RetryPolicy, c.Route, c.SimulatorCharge, c.TestClock, c.WebhookDelivery,
+		c.WebhookEndpoint,
 	} {
 		n.Intercept(interceptors...)
 	}
@@ -314,6 +322,8 @@ func (c *Client) Mutate(ctx context.Context, m Mutation) (Value, error) {
 		return c.PaymentMethod.mutate(ctx, m)
 	case *ProcessorMutation:
 		return c.Processor.mutate(ctx, m)
+	case *RetryModelMutation:
+		return c.RetryModel.mutate(ctx, m)
 	case *RetryPolicyMutation:
 		return c.RetryPolicy.mutate(ctx, m)
 	case *RouteMutation:
@@ -1985,6 +1995,141 @@ func (c *ProcessorClient) mutate(ctx context.Context, m *ProcessorMutation) (Val
 	}
 }
 
+// RetryModelClient is a client for the RetryModel schema.
+type RetryModelClient struct {
+	config
+}
+
+// NewRetryModelClient returns a client for the RetryModel from the given config.
+func NewRetryModelClient(c config) *RetryModelClient {
+	return &RetryModelClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `retrymodel.Hooks(f(g(h())))`.
+func (c *RetryModelClient) Use(hooks ...Hook) {
+	c.hooks.RetryModel = append(c.hooks.RetryModel, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `retrymodel.Intercept(f(g(h())))`.
+func (c *RetryModelClient) Intercept(interceptors ...Interceptor) {
+	c.inters.RetryModel = append(c.inters.RetryModel, interceptors...)
+}
+
+// Create returns a builder for creating a RetryModel entity.
+func (c *RetryModelClient) Create() *RetryModelCreate {
+	mutation := newRetryModelMutation(c.config, OpCreate)
+	return &RetryModelCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of RetryModel entities.
+func (c *RetryModelClient) CreateBulk(builders ...*RetryModelCreate) *RetryModelCreateBulk {
+	return &RetryModelCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *RetryModelClient) MapCreateBulk(slice any, setFunc func(*RetryModelCreate, int)) *RetryModelCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &RetryModelCreateBulk{err: fmt.Errorf("calling to RetryModelClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*RetryModelCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &RetryModelCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for RetryModel.
+func (c *RetryModelClient) Update() *RetryModelUpdate {
+	mutation := newRetryModelMutation(c.config, OpUpdate)
+	return &RetryModelUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *RetryModelClient) UpdateOne(_m *RetryModel) *RetryModelUpdateOne {
+	mutation := newRetryModelMutation(c.config, OpUpdateOne, withRetryModel(_m))
+	return &RetryModelUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *RetryModelClient) UpdateOneID(id string) *RetryModelUpdateOne {
+	mutation := newRetryModelMutation(c.config, OpUpdateOne, withRetryModelID(id))
+	return &RetryModelUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for RetryModel.
+func (c *RetryModelClient) Delete() *RetryModelDelete {
+	mutation := newRetryModelMutation(c.config, OpDelete)
+	return &RetryModelDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *RetryModelClient) DeleteOne(_m *RetryModel) *RetryModelDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *RetryModelClient) DeleteOneID(id string) *RetryModelDeleteOne {
+	builder := c.Delete().Where(retrymodel.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &RetryModelDeleteOne{builder}
+}
+
+// Query returns a query builder for RetryModel.
+func (c *RetryModelClient) Query() *RetryModelQuery {
+	return &RetryModelQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeRetryModel},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a RetryModel entity by its id.
+func (c *RetryModelClient) Get(ctx context.Context, id string) (*RetryModel, error) {
+	return c.Query().Where(retrymodel.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *RetryModelClient) GetX(ctx context.Context, id string) *RetryModel {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// Hooks returns the client hooks.
+func (c *RetryModelClient) Hooks() []Hook {
+	hooks := c.hooks.RetryModel
+	return append(hooks[:len(hooks):len(hooks)], retrymodel.Hooks[:]...)
+}
+
+// Interceptors returns the client interceptors.
+func (c *RetryModelClient) Interceptors() []Interceptor {
+	inters := c.inters.RetryModel
+	return append(inters[:len(inters):len(inters)], retrymodel.Interceptors[:]...)
+}
+
+func (c *RetryModelClient) mutate(ctx context.Context, m *RetryModelMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&RetryModelCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&RetryModelUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&RetryModelUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&RetryModelDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown RetryModel mutation op: %q", m.Op())
+	}
+}
+
 // RetryPolicyClient is a client for the RetryPolicy schema.
 type RetryPolicyClient struct {
 	config
@@ -2877,12 +3022,12 @@ func (c *WebhookEndpointClient) mutate(ctx context.Context, m *WebhookEndpointMu
 type (
 	hooks struct {
 		APIKey, Account, Attempt, Customer, Event, IdempotencyKey, Mandate,
-		OffSessionPayment, PaymentMethod, Processor, RetryPolicy, Route,
+		OffSessionPayment, PaymentMethod, Processor, RetryModel, RetryPolicy, Route,
 		SimulatorCharge, TestClock, WebhookDelivery, WebhookEndpoint []ent.Hook
 	}
 	inters struct {
 		APIKey, Account, Attempt, Customer, Event, IdempotencyKey, Mandate,
-		OffSessionPayment, PaymentMethod, Processor, RetryPolicy, Route,
+		OffSessionPayment, PaymentMethod, Processor, RetryModel, RetryPolicy, Route,
 		SimulatorCharge, TestClock, WebhookDelivery, WebhookEndpoint []ent.Interceptor
 	}
 )

@@ -22,6 +22,7 @@ import (
 	"github.com/offsession/offsession/ent/offsessionpayment"
 	"github.com/offsession/offsession/ent/paymentmethod"
 	"github.com/offsession/offsession/ent/processor"
+	"github.com/offsession/offsession/ent/retrymodel"
 	"github.com/offsession/offsession/ent/retrypolicy"
 	"github.com/offsession/offsession/ent/route"
 	"github.com/offsession/offsession/ent/simulatorcharge"
@@ -98,6 +99,7 @@ func checkColumn(t, c string) error {
 			offsessionpayment.Table: offsessionpayment.ValidColumn,
 			paymentmethod.Table:     paymentmethod.ValidColumn,
 			processor.Table:         processor.ValidColumn,
+			retrymodel.Table:        retrymodel.ValidColumn,
 			retrypolicy.Table:       retrypolicy.ValidColumn,
 			route.Table:             route.ValidColumn,
 			simulatorcharge.Table:   simulatorcharge.ValidColumn,

@@ -18,6 +18,7 @@ import (
 	"github.com/offsession/offsession/ent/offsessionpayment"
 	"github.com/offsession/offsession/ent/paymentmethod"
 	"github.com/offsession/offsession/ent/processor"
+	"github.com/offsession/offsession/ent/retrymodel"
 	"github.com/offsession/offsession/ent/retrypolicy"
 	"github.com/offsession/offsession/ent/route"
 	"github.com/offsession/offsession/ent/testclock"
@@ -1378,6 +1379,11 @@ func (_q *OffSessionPaymentQuery) collectField(ctx context.Context, oneNode bool
 				selectedFields = append(selectedFields, offsessionpayment.FieldHoldout)
 				fieldSeen[offsessionpayment.FieldHoldout] = struct{}{}
 			}
+		case "modelVersion":
+			if _, ok := fieldSeen[offsessionpayment.FieldModelVersion]; !ok {
+				selectedFields = append(selectedFields, offsessionpayment.FieldModelVersion)
+				fieldSeen[offsessionpayment.FieldModelVersion] = struct{}{}
+			}
 		case "retryUntil":
 			if _, ok := fieldSeen[offsessionpayment.FieldRetryUntil]; !ok {
 				selectedFields = append(selectedFields, offsessionpayment.FieldRetryUntil)
@@ -1905,6 +1911,176 @@ func newProcessorPaginateArgs(rv map[string]any) *processorPaginateArgs {
 	}
 	if v, ok := rv[whereField].(*ProcessorWhereInput); ok {
 		args.opts = append(args.opts, WithProcessorFilter(v.Filter))
+	}
+	return args
+}
+
+// CollectFields tells the query-builder to eagerly load connected nodes by resolver context.
+func (_q *RetryModelQuery) CollectFields(ctx context.Context, satisfies ...string) (*RetryModelQuery, error) {
+	fc := graphql.GetFieldContext(ctx)
+	if fc == nil {
+		return _q, nil
+	}
+	if err := _q.collectField(ctx, false, graphql.GetOperationContext(ctx), fc.Field, nil, satisfies...); err != nil {
+		return nil, err
+	}
+	return _q, nil
+}
+
+func (_q *RetryModelQuery) collectField(ctx context.Context, oneNode bool, opCtx *graphql.OperationContext, collected graphql.CollectedField, path []string, satisfies ...string) error {
+	path = append([]string(nil), path...)
+	var (
+		unknownSeen    bool
+		fieldSeen      = make(map[string]struct{}, len(retrymodel.Columns))
+		selectedFields = []string{retrymodel.FieldID}
+	)
+	for _, field := range graphql.CollectFields(opCtx, collected.Selections, satisfies) {
+		switch field.Name {
+		case "createdAt":
+			if _, ok := fieldSeen[retrymodel.FieldCreatedAt]; !ok {
+				selectedFields = append(selectedFields, retrymodel.FieldCreatedAt)
+				fieldSeen[retrymodel.FieldCreatedAt] = struct{}{}
+			}
+		case "updatedAt":
+			if _, ok := fieldSeen[retrymodel.FieldUpdatedAt]; !ok {
+				selectedFields = append(selectedFields, retrymodel.FieldUpdatedAt)
+				fieldSeen[retrymodel.FieldUpdatedAt] = struct{}{}
+			}
+		case "version":
+			if _, ok := fieldSeen[retrymodel.FieldVersion]; !ok {
+				selectedFields = append(selectedFields, retrymodel.FieldVersion)
+				fieldSeen[retrymodel.FieldVersion] = struct{}{}
+			}
+		case "status":
+			if _, ok := fieldSeen[retrymodel.FieldStatus]; !ok {
+				selectedFields = append(selectedFields, retrymodel.FieldStatus)
+				fieldSeen[retrymodel.FieldStatus] = struct{}{}
+			}
+		case "algorithm":
+			if _, ok := fieldSeen[retrymodel.FieldAlgorithm]; !ok {
+				selectedFields = append(selectedFields, retrymodel.FieldAlgorithm)
+				fieldSeen[retrymodel.FieldAlgorithm] = struct{}{}
+			}
+		case "parameters":
+			if _, ok := fieldSeen[retrymodel.FieldParameters]; !ok {
+				selectedFields = append(selectedFields, retrymodel.FieldParameters)
+				fieldSeen[retrymodel.FieldParameters] = struct{}{}
+			}
+		case "features":
+			if _, ok := fieldSeen[retrymodel.FieldFeatures]; !ok {
+				selectedFields = append(selectedFields, retrymodel.FieldFeatures)
+				fieldSeen[retrymodel.FieldFeatures] = struct{}{}
+			}
+		case "trainedFrom":
+			if _, ok := fieldSeen[retrymodel.FieldTrainedFrom]; !ok {
+				selectedFields = append(selectedFields, retrymodel.FieldTrainedFrom)
+				fieldSeen[retrymodel.FieldTrainedFrom] = struct{}{}
+			}
+		case "trainedTo":
+			if _, ok := fieldSeen[retrymodel.FieldTrainedTo]; !ok {
+				selectedFields = append(selectedFields, retrymodel.FieldTrainedTo)
+				fieldSeen[retrymodel.FieldTrainedTo] = struct{}{}
+			}
+		case "trainRows":
+			if _, ok := fieldSeen[retrymodel.FieldTrainRows]; !ok {
+				selectedFields = append(selectedFields, retrymodel.FieldTrainRows)
+				fieldSeen[retrymodel.FieldTrainRows] = struct{}{}
+			}
+		case "testRows":
+			if _, ok := fieldSeen[retrymodel.FieldTestRows]; !ok {
+				selectedFields = append(selectedFields, retrymodel.FieldTestRows)
+				fieldSeen[retrymodel.FieldTestRows] = struct{}{}
+			}
+		case "metrics":
+			if _, ok := fieldSeen[retrymodel.FieldMetrics]; !ok {
+				selectedFields = append(selectedFields, retrymodel.FieldMetrics)
+				fieldSeen[retrymodel.FieldMetrics] = struct{}{}
+			}
+		case "progress":
+			if _, ok := fieldSeen[retrymodel.FieldProgress]; !ok {
+				selectedFields = append(selectedFields, retrymodel.FieldProgress)
+				fieldSeen[retrymodel.FieldProgress] = struct{}{}
+			}
+		case "error":
+			if _, ok := fieldSeen[retrymodel.FieldError]; !ok {
+				selectedFields = append(selectedFields, retrymodel.FieldError)
+				fieldSeen[retrymodel.FieldError] = struct{}{}
+			}
+		case "trainingSeconds":
+			if _, ok := fieldSeen[retrymodel.FieldTrainingSeconds]; !ok {
+				selectedFields = append(selectedFields, retrymodel.FieldTrainingSeconds)
+				fieldSeen[retrymodel.FieldTrainingSeconds] = struct{}{}
+			}
+		case "activatedAt":
+			if _, ok := fieldSeen[retrymodel.FieldActivatedAt]; !ok {
+				selectedFields = append(selectedFields, retrymodel.FieldActivatedAt)
+				fieldSeen[retrymodel.FieldActivatedAt] = struct{}{}
+			}
+		case "id":
+		case "__typename":
+		default:
+			unknownSeen = true
+		}
+	}
+	if !unknownSeen {
+		_q.Select(selectedFields...)
+	}
+	return nil
+}
+
+type retrymodelPaginateArgs struct {
+	first, last   *int
+	after, before *Cursor
+	opts          []RetryModelPaginateOption
+}
+
+func newRetryModelPaginateArgs(rv map[string]any) *retrymodelPaginateArgs {
+	args := &retrymodelPaginateArgs{}
+	if rv == nil {
+		return args
+	}
+	if v := rv[firstField]; v != nil {
+		args.first = v.(*int)
+	}
+	if v := rv[lastField]; v != nil {
+		args.last = v.(*int)
+	}
+	if v := rv[afterField]; v != nil {
+		args.after = v.(*Cursor)
+	}
+	if v := rv[beforeField]; v != nil {
+		args.before = v.(*Cursor)
+	}
+	if v, ok := rv[orderByField]; ok {
+		switch v := v.(type) {
+		case []*RetryModelOrder:
+			args.opts = append(args.opts, WithRetryModelOrder(v))
+		case []any:
+			var orders []*RetryModelOrder
+			for i := range v {
+				mv, ok := v[i].(map[string]any)
+				if !ok {
+					continue
+				}
+				var (
+					err1, err2 error
+					order      = &RetryModelOrder{Field: &RetryModelOrderField{}, Direction: entgql.OrderDirectionAsc}
+				)
+				if d, ok := mv[directionField]; ok {
+					err1 = order.Direction.UnmarshalGQL(d)
+				}
+				if f, ok := mv[fieldField]; ok {
+					err2 = order.Field.UnmarshalGQL(f)
+				}
+				if err1 == nil && err2 == nil {
+					orders = append(orders, order)
+				}
+			}
+			args.opts = append(args.opts, WithRetryModelOrder(orders))
+		}
+	}
+	if v, ok := rv[whereField].(*RetryModelWhereInput); ok {
+		args.opts = append(args.opts, WithRetryModelFilter(v.Filter))
 	}
 	return args
 }

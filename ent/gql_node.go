@@ -17,6 +17,7 @@ import (
 	"github.com/offsession/offsession/ent/offsessionpayment"
 	"github.com/offsession/offsession/ent/paymentmethod"
 	"github.com/offsession/offsession/ent/processor"
+	"github.com/offsession/offsession/ent/retrymodel"
 	"github.com/offsession/offsession/ent/retrypolicy"
 	"github.com/offsession/offsession/ent/route"
 	"github.com/offsession/offsession/ent/testclock"
@@ -68,6 +69,11 @@ var processorImplementors = []string{"Processor", "Node"}
 
 // IsNode implements the Node interface check for GQLGen.
 func (*Processor) IsNode() {}
+
+var retrymodelImplementors = []string{"RetryModel", "Node"}
+
+// IsNode implements the Node interface check for GQLGen.
+func (*RetryModel) IsNode() {}
 
 var retrypolicyImplementors = []string{"RetryPolicy", "Node"}
 
@@ -220,6 +226,15 @@ func (c *Client) noder(ctx context.Context, table string, id string) (Noder, err
 			Where(processor.ID(id))
 		if fc := graphql.GetFieldContext(ctx); fc != nil {
 			if err := query.collectField(ctx, true, graphql.GetOperationContext(ctx), fc.Field, nil, processorImplementors...); err != nil {
+				return nil, err
+			}
+		}
+		return query.Only(ctx)
+	case retrymodel.Table:
+		query := c.RetryModel.Query().
+			Where(retrymodel.ID(id))
+		if fc := graphql.GetFieldContext(ctx); fc != nil {
+			if err := query.collectField(ctx, true, graphql.GetOperationContext(ctx), fc.Field, nil, retrymodelImplementors...); err != nil {
 				return nil, err
 			}
 		}
@@ -458,6 +473,22 @@ func (c *Client) noders(ctx context.Context, table string, ids []string) ([]Node
 		query := c.Processor.Query().
 			Where(processor.IDIn(ids...))
 		query, err := query.CollectFields(ctx, processorImplementors...)
+		if err != nil {
+			return nil, err
+		}
+		nodes, err := query.All(ctx)
+		if err != nil {
+			return nil, err
+		}
+		for _, node := range nodes {
+			for _, noder := range idmap[node.ID] {
+				*noder = node
+			}
+		}
+	case retrymodel.Table:
+		query := c.RetryModel.Query().
+			Where(retrymodel.IDIn(ids...))
+		query, err := query.CollectFields(ctx, retrymodelImplementors...)
 		if err != nil {
 			return nil, err
 		}

@@ -22,6 +22,7 @@ import (
 	"github.com/offsession/offsession/ent/offsessionpayment"
 	"github.com/offsession/offsession/ent/paymentmethod"
 	"github.com/offsession/offsession/ent/processor"
+	"github.com/offsession/offsession/ent/retrymodel"
 	"github.com/offsession/offsession/ent/retrypolicy"
 	"github.com/offsession/offsession/ent/route"
 	"github.com/offsession/offsession/ent/testclock"
@@ -2797,6 +2798,356 @@ func (_m *Processor) ToEdge(order *ProcessorOrder) *ProcessorEdge {
 		order = DefaultProcessorOrder
 	}
 	return &ProcessorEdge{
+		Node:   _m,
+		Cursor: order.Field.toCursor(_m),
+	}
+}
+
+// RetryModelEdge is the edge representation of RetryModel.
+type RetryModelEdge struct {
+	Node   *RetryModel `json:"node"`
+	Cursor Cursor      `json:"cursor"`
+}
+
+// RetryModelConnection is the connection containing edges to RetryModel.
+type RetryModelConnection struct {
+	Edges      []*RetryModelEdge `json:"edges"`
+	PageInfo   PageInfo          `json:"pageInfo"`
+	TotalCount int               `json:"totalCount"`
+}
+
+func (c *RetryModelConnection) build(nodes []*RetryModel, pager *retrymodelPager, after *Cursor, first *int, before *Cursor, last *int) {
+	c.PageInfo.HasNextPage = before != nil
+	c.PageInfo.HasPreviousPage = after != nil
+	if first != nil && *first+1 == len(nodes) {
+		c.PageInfo.HasNextPage = true
+		nodes = nodes[:len(nodes)-1]
+	} else if last != nil && *last+1 == len(nodes) {
+		c.PageInfo.HasPreviousPage = true
+		nodes = nodes[:len(nodes)-1]
+	}
+	var nodeAt func(int) *RetryModel
+	if last != nil {
+		n := len(nodes) - 1
+		nodeAt = func(i int) *RetryModel {
+			return nodes[n-i]
+		}
+	} else {
+		nodeAt = func(i int) *RetryModel {
+			return nodes[i]
+		}
+	}
+	c.Edges = make([]*RetryModelEdge, len(nodes))
+	for i := range nodes {
+		node := nodeAt(i)
+		c.Edges[i] = &RetryModelEdge{
+			Node:   node,
+			Cursor: pager.toCursor(node),
+		}
+	}
+	if l := len(c.Edges); l > 0 {
+		c.PageInfo.StartCursor = &c.Edges[0].Cursor
+		c.PageInfo.EndCursor = &c.Edges[l-1].Cursor
+	}
+	if c.TotalCount == 0 {
+		c.TotalCount = len(nodes)
+	}
+}
+
+// RetryModelPaginateOption enables pagination customization.
+type RetryModelPaginateOption func(*retrymodelPager) error
+
+// WithRetryModelOrder configures pagination ordering.
+func WithRetryModelOrder(order []*RetryModelOrder) RetryModelPaginateOption {
+	return func(pager *retrymodelPager) error {
+		for _, o := range order {
+			if err := o.Direction.Validate(); err != nil {
+				return err
+			}
+		}
+		pager.order = append(pager.order, order...)
+		return nil
+	}
+}
+
+// WithRetryModelFilter configures pagination filter.
+func WithRetryModelFilter(filter func(*RetryModelQuery) (*RetryModelQuery, error)) RetryModelPaginateOption {
+	return func(pager *retrymodelPager) error {
+		if filter == nil {
+			return errors.New("RetryModelQuery filter cannot be nil")
+		}
+		pager.filter = filter
+		return nil
+	}
+}
+
+type retrymodelPager struct {
+	reverse bool
+	order   []*RetryModelOrder
+	filter  func(*RetryModelQuery) (*RetryModelQuery, error)
+}
+
+func newRetryModelPager(opts []RetryModelPaginateOption, reverse bool) (*retrymodelPager, error) {
+	pager := &retrymodelPager{reverse: reverse}
+	for _, opt := range opts {
+		if err := opt(pager); err != nil {
+			return nil, err
+		}
+	}
+	for i, o := range pager.order {
+		if i > 0 && o.Field == pager.order[i-1].Field {
+			return nil, fmt.Errorf("duplicate order direction %q", o.Direction)
+		}
+	}
+	return pager, nil
+}
+
+func (p *retrymodelPager) applyFilter(query *RetryModelQuery) (*RetryModelQuery, error) {
+	if p.filter != nil {
+		return p.filter(query)
+	}
+	return query, nil
+}
+
+func (p *retrymodelPager) toCursor(_m *RetryModel) Cursor {
+	cs_ := make([]any, 0, len(p.order))
+	for _, o_ := range p.order {
+		cs_ = append(cs_, o_.Field.toCursor(_m).Value)
+	}
+	return Cursor{ID: _m.ID, Value: cs_}
+}
+
+func (p *retrymodelPager) applyCursors(query *RetryModelQuery, after, before *Cursor) (*RetryModelQuery, error) {
+	idDirection := entgql.OrderDirectionAsc
+	if p.reverse {
+		idDirection = entgql.OrderDirectionDesc
+	}
+	fields, directions := make([]string, 0, len(p.order)), make([]OrderDirection, 0, len(p.order))
+	for _, o := range p.order {
+		fields = append(fields, o.Field.column)
+		direction := o.Direction
+		if p.reverse {
+			direction = direction.Reverse()
+		}
+		directions = append(directions, direction)
+	}
+	predicates, err := entgql.MultiCursorsPredicate(after, before, &entgql.MultiCursorsOptions{
+		FieldID:     DefaultRetryModelOrder.Field.column,
+		DirectionID: idDirection,
+		Fields:      fields,
+		Directions:  directions,
+	})
+	if err != nil {
+		return nil, err
+	}
+	for _, predicate := range predicates {
+		query = query.Where(predicate)
+	}
+	return query, nil
+}
+
+func (p *retrymodelPager) applyOrder(query *RetryModelQuery) *RetryModelQuery {
+	var defaultOrdered bool
+	for _, o := range p.order {
+		direction := o.Direction
+		if p.reverse {
+			direction = direction.Reverse()
+		}
+		query = query.Order(o.Field.toTerm(direction.OrderTermOption()))
+		if o.Field.column == DefaultRetryModelOrder.Field.column {
+			defaultOrdered = true
+		}
+		if len(query.ctx.Fields) > 0 {
+			query.ctx.AppendFieldOnce(o.Field.column)
+		}
+	}
+	if !defaultOrdered {
+		direction := entgql.OrderDirectionAsc
+		if p.reverse {
+			direction = direction.Reverse()
+		}
+		query = query.Order(DefaultRetryModelOrder.Field.toTerm(direction.OrderTermOption()))
+	}
+	return query
+}
+
+func (p *retrymodelPager) orderExpr(query *RetryModelQuery) sql.Querier {
+	if len(query.ctx.Fields) > 0 {
+		for _, o := range p.order {
+			query.ctx.AppendFieldOnce(o.Field.column)
+		}
+	}
+	return sql.ExprFunc(func(b *sql.Builder) {
+		for _, o := range p.order {
+			direction := o.Direction
+			if p.reverse {
+				direction = direction.Reverse()
+			}
+			b.Ident(o.Field.column).Pad().WriteString(string(direction))
+			b.Comma()
+		}
+		direction := entgql.OrderDirectionAsc
+		if p.reverse {
+			direction = direction.Reverse()
+		}
+		b.Ident(DefaultRetryModelOrder.Field.column).Pad().WriteString(string(direction))
+	})
+}
+
+// Paginate executes the query and returns a relay based cursor connection to RetryModel.
+func (_m *RetryModelQuery) Paginate(
+	ctx context.Context, after *Cursor, first *int,
+	before *Cursor, last *int, opts ...RetryModelPaginateOption,
+) (*RetryModelConnection, error) {
+	if err := validateFirstLast(first, last); err != nil {
+		return nil, err
+	}
+	pager, err := newRetryModelPager(opts, last != nil)
+	if err != nil {
+		return nil, err
+	}
+	if _m, err = pager.applyFilter(_m); err != nil {
+		return nil, err
+	}
+	conn := &RetryModelConnection{Edges: []*RetryModelEdge{}}
+	ignoredEdges := !hasCollectedField(ctx, edgesField)
+	if hasCollectedField(ctx, totalCountField) || hasCollectedField(ctx, pageInfoField) {
+		hasPagination := after != nil || first != nil || before != nil || last != nil
+		if hasPagination || ignoredEdges {
+			c := _m.Clone()
+			c.ctx.Fields = nil
+			if conn.TotalCount, err = c.Count(ctx); err != nil {
+				return nil, err
+			}
+			conn.PageInfo.HasNextPage = first != nil && conn.TotalCount > 0
+			conn.PageInfo.HasPreviousPage = last != nil && conn.TotalCount > 0
+		}
+	}
+	if ignoredEdges || (first != nil && *first == 0) || (last != nil && *last == 0) {
+		return conn, nil
+	}
+	if _m, err = pager.applyCursors(_m, after, before); err != nil {
+		return nil, err
+	}
+	limit := paginateLimit(first, last)
+	if limit != 0 {
+		_m.Limit(limit)
+	}
+	if field := collectedField(ctx, edgesField, nodeField); field != nil {
+		if err := _m.collectField(ctx, limit == 1, graphql.GetOperationContext(ctx), *field, []string{edgesField, nodeField}); err != nil {
+			return nil, err
+		}
+	}
+	_m = pager.applyOrder(_m)
+	nodes, err := _m.All(ctx)
+	if err != nil {
+		return nil, err
+	}
+	conn.build(nodes, pager, after, first, before, last)
+	return conn, nil
+}
+
+var (
+	// RetryModelOrderFieldCreatedAt orders RetryModel by created_at.
+	RetryModelOrderFieldCreatedAt = &RetryModelOrderField{
+		Value: func(_m *RetryModel) (ent.Value, error) {
+			return _m.CreatedAt, nil
+		},
+		column: retrymodel.FieldCreatedAt,
+		toTerm: retrymodel.ByCreatedAt,
+		toCursor: func(_m *RetryModel) Cursor {
+			return Cursor{
+				ID:    _m.ID,
+				Value: _m.CreatedAt,
+			}
+		},
+	}
+	// RetryModelOrderFieldVersion orders RetryModel by version.
+	RetryModelOrderFieldVersion = &RetryModelOrderField{
+		Value: func(_m *RetryModel) (ent.Value, error) {
+			return _m.Version, nil
+		},
+		column: retrymodel.FieldVersion,
+		toTerm: retrymodel.ByVersion,
+		toCursor: func(_m *RetryModel) Cursor {
+			return Cursor{
+				ID:    _m.ID,
+				Value: _m.Version,
+			}
+		},
+	}
+)
+
+// String implement fmt.Stringer interface.
+func (f RetryModelOrderField) String() string {
+	var str string
+	switch f.column {
+	case RetryModelOrderFieldCreatedAt.column:
+		str = "CREATED_AT"
+	case RetryModelOrderFieldVersion.column:
+		str = "VERSION"
+	}
+	return str
+}
+
+// MarshalGQL implements graphql.Marshaler interface.
+func (f RetryModelOrderField) MarshalGQL(w io.Writer) {
+	io.WriteString(w, strconv.Quote(f.String()))
+}
+
+// UnmarshalGQL implements graphql.Unmarshaler interface.
+func (f *RetryModelOrderField) UnmarshalGQL(v interface{}) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("RetryModelOrderField %T must be a string", v)
+	}
+	switch str {
+	case "CREATED_AT":
+		*f = *RetryModelOrderFieldCreatedAt
+	case "VERSION":
+		*f = *RetryModelOrderFieldVersion
+	default:
+		return fmt.Errorf("%s is not a valid RetryModelOrderField", str)
+	}
+	return nil
+}
+
+// RetryModelOrderField defines the ordering field of RetryModel.
+type RetryModelOrderField struct {
+	// Value extracts the ordering value from the given RetryModel.
+	Value    func(*RetryModel) (ent.Value, error)
+	column   string // field or computed.
+	toTerm   func(...sql.OrderTermOption) retrymodel.OrderOption
+	toCursor func(*RetryModel) Cursor
+}
+
+// RetryModelOrder defines the ordering of RetryModel.
+type RetryModelOrder struct {
+	Direction OrderDirection        `json:"direction"`
+	Field     *RetryModelOrderField `json:"field"`
+}
+
+// DefaultRetryModelOrder is the default ordering of RetryModel.
+var DefaultRetryModelOrder = &RetryModelOrder{
+	Direction: entgql.OrderDirectionAsc,
+	Field: &RetryModelOrderField{
+		Value: func(_m *RetryModel) (ent.Value, error) {
+			return _m.ID, nil
+		},
+		column: retrymodel.FieldID,
+		toTerm: retrymodel.ByID,
+		toCursor: func(_m *RetryModel) Cursor {
+			return Cursor{ID: _m.ID}
+		},
+	},
+}
+
+// ToEdge converts RetryModel into RetryModelEdge.
+func (_m *RetryModel) ToEdge(order *RetryModelOrder) *RetryModelEdge {
+	if order == nil {
+		order = DefaultRetryModelOrder
+	}
+	return &RetryModelEdge{
 		Node:   _m,
 		Cursor: order.Field.toCursor(_m),
 	}

@@ -16,6 +16,7 @@ import (
 	"github.com/offsession/offsession/ent/paymentmethod"
 	"github.com/offsession/offsession/ent/predicate"
 	"github.com/offsession/offsession/ent/processor"
+	"github.com/offsession/offsession/ent/retrymodel"
 	"github.com/offsession/offsession/ent/retrypolicy"
 	"github.com/offsession/offsession/ent/route"
 	"github.com/offsession/offsession/ent/testclock"
@@ -3752,6 +3753,23 @@ type OffSessionPaymentWhereInput struct {
 	Holdout    *bool `json:"holdout,omitempty"`
 	HoldoutNEQ *bool `json:"holdoutNEQ,omitempty"`
 
+	// "model_version" field predicates.
+	ModelVersion             *string  `json:"modelVersion,omitempty"`
+	ModelVersionNEQ          *string  `json:"modelVersionNEQ,omitempty"`
+	ModelVersionIn           []string `json:"modelVersionIn,omitempty"`
+	ModelVersionNotIn        []string `json:"modelVersionNotIn,omitempty"`
+	ModelVersionGT           *string  `json:"modelVersionGT,omitempty"`
+	ModelVersionGTE          *string  `json:"modelVersionGTE,omitempty"`
+	ModelVersionLT           *string  `json:"modelVersionLT,omitempty"`
+	ModelVersionLTE          *string  `json:"modelVersionLTE,omitempty"`
+	ModelVersionContains     *string  `json:"modelVersionContains,omitempty"`
+	ModelVersionHasPrefix    *string  `json:"modelVersionHasPrefix,omitempty"`
+	ModelVersionHasSuffix    *string  `json:"modelVersionHasSuffix,omitempty"`
+	ModelVersionIsNil        bool     `json:"modelVersionIsNil,omitempty"`
+	ModelVersionNotNil       bool     `json:"modelVersionNotNil,omitempty"`
+	ModelVersionEqualFold    *string  `json:"modelVersionEqualFold,omitempty"`
+	ModelVersionContainsFold *string  `json:"modelVersionContainsFold,omitempty"`
+
 	// "retry_until" field predicates.
 	RetryUntil       *time.Time  `json:"retryUntil,omitempty"`
 	RetryUntilNEQ    *time.Time  `json:"retryUntilNEQ,omitempty"`
@@ -4512,6 +4530,51 @@ func (i *OffSessionPaymentWhereInput) P() (predicate.OffSessionPayment, error) {
 	}
 	if i.HoldoutNEQ != nil {
 		predicates = append(predicates, offsessionpayment.HoldoutNEQ(*i.HoldoutNEQ))
+	}
+	if i.ModelVersion != nil {
+		predicates = append(predicates, offsessionpayment.ModelVersionEQ(*i.ModelVersion))
+	}
+	if i.ModelVersionNEQ != nil {
+		predicates = append(predicates, offsessionpayment.ModelVersionNEQ(*i.ModelVersionNEQ))
+	}
+	if len(i.ModelVersionIn) > 0 {
+		predicates = append(predicates, offsessionpayment.ModelVersionIn(i.ModelVersionIn...))
+	}
+	if len(i.ModelVersionNotIn) > 0 {
+		predicates = append(predicates, offsessionpayment.ModelVersionNotIn(i.ModelVersionNotIn...))
+	}
+	if i.ModelVersionGT != nil {
+		predicates = append(predicates, offsessionpayment.ModelVersionGT(*i.ModelVersionGT))
+	}
+	if i.ModelVersionGTE != nil {
+		predicates = append(predicates, offsessionpayment.ModelVersionGTE(*i.ModelVersionGTE))
+	}
+	if i.ModelVersionLT != nil {
+		predicates = append(predicates, offsessionpayment.ModelVersionLT(*i.ModelVersionLT))
+	}
+	if i.ModelVersionLTE != nil {
+		predicates = append(predicates, offsessionpayment.ModelVersionLTE(*i.ModelVersionLTE))
+	}
+	if i.ModelVersionContains != nil {
+		predicates = append(predicates, offsessionpayment.ModelVersionContains(*i.ModelVersionContains))
+	}
+	if i.ModelVersionHasPrefix != nil {
+		predicates = append(predicates, offsessionpayment.ModelVersionHasPrefix(*i.ModelVersionHasPrefix))
+	}
+	if i.ModelVersionHasSuffix != nil {
+		predicates = append(predicates, offsessionpayment.ModelVersionHasSuffix(*i.ModelVersionHasSuffix))
+	}
+	if i.ModelVersionIsNil {
+		predicates = append(predicates, offsessionpayment.ModelVersionIsNil())
+	}
+	if i.ModelVersionNotNil {
+		predicates = append(predicates, offsessionpayment.ModelVersionNotNil())
+	}
+	if i.ModelVersionEqualFold != nil {
+		predicates = append(predicates, offsessionpayment.ModelVersionEqualFold(*i.ModelVersionEqualFold))
+	}
+	if i.ModelVersionContainsFold != nil {
+		predicates = append(predicates, offsessionpayment.ModelVersionContainsFold(*i.ModelVersionContainsFold))
 	}
 	if i.RetryUntil != nil {
 		predicates = append(predicates, offsessionpayment.RetryUntilEQ(*i.RetryUntil))
@@ -5932,6 +5995,610 @@ func (i *ProcessorWhereInput) P() (predicate.Processor, error) {
 		return predicates[0], nil
 	default:
 		return processor.And(predicates...), nil
+	}
+}
+
+// RetryModelWhereInput represents a where input for filtering RetryModel queries.
+type RetryModelWhereInput struct {
+	Predicates []predicate.RetryModel  `json:"-"`
+	Not        *RetryModelWhereInput   `json:"not,omitempty"`
+	Or         []*RetryModelWhereInput `json:"or,omitempty"`
+	And        []*RetryModelWhereInput `json:"and,omitempty"`
+
+	// "id" field predicates.
+	ID             *string  `json:"id,omitempty"`
+	IDNEQ          *string  `json:"idNEQ,omitempty"`
+	IDIn           []string `json:"idIn,omitempty"`
+	IDNotIn        []string `json:"idNotIn,omitempty"`
+	IDGT           *string  `json:"idGT,omitempty"`
+	IDGTE          *string  `json:"idGTE,omitempty"`
+	IDLT           *string  `json:"idLT,omitempty"`
+	IDLTE          *string  `json:"idLTE,omitempty"`
+	IDEqualFold    *string  `json:"idEqualFold,omitempty"`
+	IDContainsFold *string  `json:"idContainsFold,omitempty"`
+
+	// "created_at" field predicates.
+	CreatedAt      *time.Time  `json:"createdAt,omitempty"`
+	CreatedAtNEQ   *time.Time  `json:"createdAtNEQ,omitempty"`
+	CreatedAtIn    []time.Time `json:"createdAtIn,omitempty"`
+	CreatedAtNotIn []time.Time `json:"createdAtNotIn,omitempty"`
+	CreatedAtGT    *time.Time  `json:"createdAtGT,omitempty"`
+	CreatedAtGTE   *time.Time  `json:"createdAtGTE,omitempty"`
+	CreatedAtLT    *time.Time  `json:"createdAtLT,omitempty"`
+	CreatedAtLTE   *time.Time  `json:"createdAtLTE,omitempty"`
+
+	// "version" field predicates.
+	Version      *int  `json:"version,omitempty"`
+	VersionNEQ   *int  `json:"versionNEQ,omitempty"`
+	VersionIn    []int `json:"versionIn,omitempty"`
+	VersionNotIn []int `json:"versionNotIn,omitempty"`
+	VersionGT    *int  `json:"versionGT,omitempty"`
+	VersionGTE   *int  `json:"versionGTE,omitempty"`
+	VersionLT    *int  `json:"versionLT,omitempty"`
+	VersionLTE   *int  `json:"versionLTE,omitempty"`
+
+	// "status" field predicates.
+	Status      *retrymodel.Status  `json:"status,omitempty"`
+	StatusNEQ   *retrymodel.Status  `json:"statusNEQ,omitempty"`
+	StatusIn    []retrymodel.Status `json:"statusIn,omitempty"`
+	StatusNotIn []retrymodel.Status `json:"statusNotIn,omitempty"`
+
+	// "algorithm" field predicates.
+	Algorithm             *string  `json:"algorithm,omitempty"`
+	AlgorithmNEQ          *string  `json:"algorithmNEQ,omitempty"`
+	AlgorithmIn           []string `json:"algorithmIn,omitempty"`
+	AlgorithmNotIn        []string `json:"algorithmNotIn,omitempty"`
+	AlgorithmGT           *string  `json:"algorithmGT,omitempty"`
+	AlgorithmGTE          *string  `json:"algorithmGTE,omitempty"`
+	AlgorithmLT           *string  `json:"algorithmLT,omitempty"`
+	AlgorithmLTE          *string  `json:"algorithmLTE,omitempty"`
+	AlgorithmContains     *string  `json:"algorithmContains,omitempty"`
+	AlgorithmHasPrefix    *string  `json:"algorithmHasPrefix,omitempty"`
+	AlgorithmHasSuffix    *string  `json:"algorithmHasSuffix,omitempty"`
+	AlgorithmEqualFold    *string  `json:"algorithmEqualFold,omitempty"`
+	AlgorithmContainsFold *string  `json:"algorithmContainsFold,omitempty"`
+
+	// "trained_from" field predicates.
+	TrainedFrom       *time.Time  `json:"trainedFrom,omitempty"`
+	TrainedFromNEQ    *time.Time  `json:"trainedFromNEQ,omitempty"`
+	TrainedFromIn     []time.Time `json:"trainedFromIn,omitempty"`
+	TrainedFromNotIn  []time.Time `json:"trainedFromNotIn,omitempty"`
+	TrainedFromGT     *time.Time  `json:"trainedFromGT,omitempty"`
+	TrainedFromGTE    *time.Time  `json:"trainedFromGTE,omitempty"`
+	TrainedFromLT     *time.Time  `json:"trainedFromLT,omitempty"`
+	TrainedFromLTE    *time.Time  `json:"trainedFromLTE,omitempty"`
+	TrainedFromIsNil  bool        `json:"trainedFromIsNil,omitempty"`
+	TrainedFromNotNil bool        `json:"trainedFromNotNil,omitempty"`
+
+	// "trained_to" field predicates.
+	TrainedTo       *time.Time  `json:"trainedTo,omitempty"`
+	TrainedToNEQ    *time.Time  `json:"trainedToNEQ,omitempty"`
+	TrainedToIn     []time.Time `json:"trainedToIn,omitempty"`
+	TrainedToNotIn  []time.Time `json:"trainedToNotIn,omitempty"`
+	TrainedToGT     *time.Time  `json:"trainedToGT,omitempty"`
+	TrainedToGTE    *time.Time  `json:"trainedToGTE,omitempty"`
+	TrainedToLT     *time.Time  `json:"trainedToLT,omitempty"`
+	TrainedToLTE    *time.Time  `json:"trainedToLTE,omitempty"`
+	TrainedToIsNil  bool        `json:"trainedToIsNil,omitempty"`
+	TrainedToNotNil bool        `json:"trainedToNotNil,omitempty"`
+
+	// "train_rows" field predicates.
+	TrainRows      *int  `json:"trainRows,omitempty"`
+	TrainRowsNEQ   *int  `json:"trainRowsNEQ,omitempty"`
+	TrainRowsIn    []int `json:"trainRowsIn,omitempty"`
+	TrainRowsNotIn []int `json:"trainRowsNotIn,omitempty"`
+	TrainRowsGT    *int  `json:"trainRowsGT,omitempty"`
+	TrainRowsGTE   *int  `json:"trainRowsGTE,omitempty"`
+	TrainRowsLT    *int  `json:"trainRowsLT,omitempty"`
+	TrainRowsLTE   *int  `json:"trainRowsLTE,omitempty"`
+
+	// "test_rows" field predicates.
+	TestRows      *int  `json:"testRows,omitempty"`
+	TestRowsNEQ   *int  `json:"testRowsNEQ,omitempty"`
+	TestRowsIn    []int `json:"testRowsIn,omitempty"`
+	TestRowsNotIn []int `json:"testRowsNotIn,omitempty"`
+	TestRowsGT    *int  `json:"testRowsGT,omitempty"`
+	TestRowsGTE   *int  `json:"testRowsGTE,omitempty"`
+	TestRowsLT    *int  `json:"testRowsLT,omitempty"`
+	TestRowsLTE   *int  `json:"testRowsLTE,omitempty"`
+
+	// "progress" field predicates.
+	Progress      *float64  `json:"progress,omitempty"`
+	ProgressNEQ   *float64  `json:"progressNEQ,omitempty"`
+	ProgressIn    []float64 `json:"progressIn,omitempty"`
+	ProgressNotIn []float64 `json:"progressNotIn,omitempty"`
+	ProgressGT    *float64  `json:"progressGT,omitempty"`
+	ProgressGTE   *float64  `json:"progressGTE,omitempty"`
+	ProgressLT    *float64  `json:"progressLT,omitempty"`
+	ProgressLTE   *float64  `json:"progressLTE,omitempty"`
+
+	// "error" field predicates.
+	Error             *string  `json:"error,omitempty"`
+	ErrorNEQ          *string  `json:"errorNEQ,omitempty"`
+	ErrorIn           []string `json:"errorIn,omitempty"`
+	ErrorNotIn        []string `json:"errorNotIn,omitempty"`
+	ErrorGT           *string  `json:"errorGT,omitempty"`
+	ErrorGTE          *string  `json:"errorGTE,omitempty"`
+	ErrorLT           *string  `json:"errorLT,omitempty"`
+	ErrorLTE          *string  `json:"errorLTE,omitempty"`
+	ErrorContains     *string  `json:"errorContains,omitempty"`
+	ErrorHasPrefix    *string  `json:"errorHasPrefix,omitempty"`
+	ErrorHasSuffix    *string  `json:"errorHasSuffix,omitempty"`
+	ErrorIsNil        bool     `json:"errorIsNil,omitempty"`
+	ErrorNotNil       bool     `json:"errorNotNil,omitempty"`
+	ErrorEqualFold    *string  `json:"errorEqualFold,omitempty"`
+	ErrorContainsFold *string  `json:"errorContainsFold,omitempty"`
+
+	// "training_seconds" field predicates.
+	TrainingSeconds       *int64  `json:"trainingSeconds,omitempty"`
+	TrainingSecondsNEQ    *int64  `json:"trainingSecondsNEQ,omitempty"`
+	TrainingSecondsIn     []int64 `json:"trainingSecondsIn,omitempty"`
+	TrainingSecondsNotIn  []int64 `json:"trainingSecondsNotIn,omitempty"`
+	TrainingSecondsGT     *int64  `json:"trainingSecondsGT,omitempty"`
+	TrainingSecondsGTE    *int64  `json:"trainingSecondsGTE,omitempty"`
+	TrainingSecondsLT     *int64  `json:"trainingSecondsLT,omitempty"`
+	TrainingSecondsLTE    *int64  `json:"trainingSecondsLTE,omitempty"`
+	TrainingSecondsIsNil  bool    `json:"trainingSecondsIsNil,omitempty"`
+	TrainingSecondsNotNil bool    `json:"trainingSecondsNotNil,omitempty"`
+
+	// "activated_at" field predicates.
+	ActivatedAt       *time.Time  `json:"activatedAt,omitempty"`
+	ActivatedAtNEQ    *time.Time  `json:"activatedAtNEQ,omitempty"`
+	ActivatedAtIn     []time.Time `json:"activatedAtIn,omitempty"`
+	ActivatedAtNotIn  []time.Time `json:"activatedAtNotIn,omitempty"`
+	ActivatedAtGT     *time.Time  `json:"activatedAtGT,omitempty"`
+	ActivatedAtGTE    *time.Time  `json:"activatedAtGTE,omitempty"`
+	ActivatedAtLT     *time.Time  `json:"activatedAtLT,omitempty"`
+	ActivatedAtLTE    *time.Time  `json:"activatedAtLTE,omitempty"`
+	ActivatedAtIsNil  bool        `json:"activatedAtIsNil,omitempty"`
+	ActivatedAtNotNil bool        `json:"activatedAtNotNil,omitempty"`
+}
+
+// AddPredicates adds custom predicates to the where input to be used during the filtering phase.
+func (i *RetryModelWhereInput) AddPredicates(predicates ...predicate.RetryModel) {
+	i.Predicates = append(i.Predicates, predicates...)
+}
+
+// Filter applies the RetryModelWhereInput filter on the RetryModelQuery builder.
+func (i *RetryModelWhereInput) Filter(q *RetryModelQuery) (*RetryModelQuery, error) {
+	if i == nil {
+		return q, nil
+	}
+	p, err := i.P()
+	if err != nil {
+		if err == ErrEmptyRetryModelWhereInput {
+			return q, nil
+		}
+		return nil, err
+	}
+	return q.Where(p), nil
+}
+
+// ErrEmptyRetryModelWhereInput is returned in case the RetryModelWhereInput is empty.
+var ErrEmptyRetryModelWhereInput = errors.New("ent: empty predicate RetryModelWhereInput")
+
+// P returns a predicate for filtering retrymodels.
+// An error is returned if the input is empty or invalid.
+func (i *RetryModelWhereInput) P() (predicate.RetryModel, error) {
+	var predicates []predicate.RetryModel
+	if i.Not != nil {
+		p, err := i.Not.P()
+		if err != nil {
+			return nil, fmt.Errorf("%w: field 'not'", err)
+		}
+		predicates = append(predicates, retrymodel.Not(p))
+	}
+	switch n := len(i.Or); {
+	case n == 1:
+		p, err := i.Or[0].P()
+		if err != nil {
+			return nil, fmt.Errorf("%w: field 'or'", err)
+		}
+		predicates = append(predicates, p)
+	case n > 1:
+		or := make([]predicate.RetryModel, 0, n)
+		for _, w := range i.Or {
+			p, err := w.P()
+			if err != nil {
+				return nil, fmt.Errorf("%w: field 'or'", err)
+			}
+			or = append(or, p)
+		}
+		predicates = append(predicates, retrymodel.Or(or...))
+	}
+	switch n := len(i.And); {
+	case n == 1:
+		p, err := i.And[0].P()
+		if err != nil {
+			return nil, fmt.Errorf("%w: field 'and'", err)
+		}
+		predicates = append(predicates, p)
+	case n > 1:
+		and := make([]predicate.RetryModel, 0, n)
+		for _, w := range i.And {
+			p, err := w.P()
+			if err != nil {
+				return nil, fmt.Errorf("%w: field 'and'", err)
+			}
+			and = append(and, p)
+		}
+		predicates = append(predicates, retrymodel.And(and...))
+	}
+	predicates = append(predicates, i.Predicates...)
+	if i.ID != nil {
+		predicates = append(predicates, retrymodel.IDEQ(*i.ID))
+	}
+	if i.IDNEQ != nil {
+		predicates = append(predicates, retrymodel.IDNEQ(*i.IDNEQ))
+	}
+	if len(i.IDIn) > 0 {
+		predicates = append(predicates, retrymodel.IDIn(i.IDIn...))
+	}
+	if len(i.IDNotIn) > 0 {
+		predicates = append(predicates, retrymodel.IDNotIn(i.IDNotIn...))
+	}
+	if i.IDGT != nil {
+		predicates = append(predicates, retrymodel.IDGT(*i.IDGT))
+	}
+	if i.IDGTE != nil {
+		predicates = append(predicates, retrymodel.IDGTE(*i.IDGTE))
+	}
+	if i.IDLT != nil {
+		predicates = append(predicates, retrymodel.IDLT(*i.IDLT))
+	}
+	if i.IDLTE != nil {
+		predicates = append(predicates, retrymodel.IDLTE(*i.IDLTE))
+	}
+	if i.IDEqualFold != nil {
+		predicates = append(predicates, retrymodel.IDEqualFold(*i.IDEqualFold))
+	}
+	if i.IDContainsFold != nil {
+		predicates = append(predicates, retrymodel.IDContainsFold(*i.IDContainsFold))
+	}
+	if i.CreatedAt != nil {
+		predicates = append(predicates, retrymodel.CreatedAtEQ(*i.CreatedAt))
+	}
+	if i.CreatedAtNEQ != nil {
+		predicates = append(predicates, retrymodel.CreatedAtNEQ(*i.CreatedAtNEQ))
+	}
+	if len(i.CreatedAtIn) > 0 {
+		predicates = append(predicates, retrymodel.CreatedAtIn(i.CreatedAtIn...))
+	}
+	if len(i.CreatedAtNotIn) > 0 {
+		predicates = append(predicates, retrymodel.CreatedAtNotIn(i.CreatedAtNotIn...))
+	}
+	if i.CreatedAtGT != nil {
+		predicates = append(predicates, retrymodel.CreatedAtGT(*i.CreatedAtGT))
+	}
+	if i.CreatedAtGTE != nil {
+		predicates = append(predicates, retrymodel.CreatedAtGTE(*i.CreatedAtGTE))
+	}
+	if i.CreatedAtLT != nil {
+		predicates = append(predicates, retrymodel.CreatedAtLT(*i.CreatedAtLT))
+	}
+	if i.CreatedAtLTE != nil {
+		predicates = append(predicates, retrymodel.CreatedAtLTE(*i.CreatedAtLTE))
+	}
+	if i.Version != nil {
+		predicates = append(predicates, retrymodel.VersionEQ(*i.Version))
+	}
+	if i.VersionNEQ != nil {
+		predicates = append(predicates, retrymodel.VersionNEQ(*i.VersionNEQ))
+	}
+	if len(i.VersionIn) > 0 {
+		predicates = append(predicates, retrymodel.VersionIn(i.VersionIn...))
+	}
+	if len(i.VersionNotIn) > 0 {
+		predicates = append(predicates, retrymodel.VersionNotIn(i.VersionNotIn...))
+	}
+	if i.VersionGT != nil {
+		predicates = append(predicates, retrymodel.VersionGT(*i.VersionGT))
+	}
+	if i.VersionGTE != nil {
+		predicates = append(predicates, retrymodel.VersionGTE(*i.VersionGTE))
+	}
+	if i.VersionLT != nil {
+		predicates = append(predicates, retrymodel.VersionLT(*i.VersionLT))
+	}
+	if i.VersionLTE != nil {
+		predicates = append(predicates, retrymodel.VersionLTE(*i.VersionLTE))
+	}
+	if i.Status != nil {
+		predicates = append(predicates, retrymodel.StatusEQ(*i.Status))
+	}
+	if i.StatusNEQ != nil {
+		predicates = append(predicates, retrymodel.StatusNEQ(*i.StatusNEQ))
+	}
+	if len(i.StatusIn) > 0 {
+		predicates = append(predicates, retrymodel.StatusIn(i.StatusIn...))
+	}
+	if len(i.StatusNotIn) > 0 {
+		predicates = append(predicates, retrymodel.StatusNotIn(i.StatusNotIn...))
+	}
+	if i.Algorithm != nil {
+		predicates = append(predicates, retrymodel.AlgorithmEQ(*i.Algorithm))
+	}
+	if i.AlgorithmNEQ != nil {
+		predicates = append(predicates, retrymodel.AlgorithmNEQ(*i.AlgorithmNEQ))
+	}
+	if len(i.AlgorithmIn) > 0 {
+		predicates = append(predicates, retrymodel.AlgorithmIn(i.AlgorithmIn...))
+	}
+	if len(i.AlgorithmNotIn) > 0 {
+		predicates = append(predicates, retrymodel.AlgorithmNotIn(i.AlgorithmNotIn...))
+	}
+	if i.AlgorithmGT != nil {
+		predicates = append(predicates, retrymodel.AlgorithmGT(*i.AlgorithmGT))
+	}
+	if i.AlgorithmGTE != nil {
+		predicates = append(predicates, retrymodel.AlgorithmGTE(*i.AlgorithmGTE))
+	}
+	if i.AlgorithmLT != nil {
+		predicates = append(predicates, retrymodel.AlgorithmLT(*i.AlgorithmLT))
+	}
+	if i.AlgorithmLTE != nil {
+		predicates = append(predicates, retrymodel.AlgorithmLTE(*i.AlgorithmLTE))
+	}
+	if i.AlgorithmContains != nil {
+		predicates = append(predicates, retrymodel.AlgorithmContains(*i.AlgorithmContains))
+	}
+	if i.AlgorithmHasPrefix != nil {
+		predicates = append(predicates, retrymodel.AlgorithmHasPrefix(*i.AlgorithmHasPrefix))
+	}
+	if i.AlgorithmHasSuffix != nil {
+		predicates = append(predicates, retrymodel.AlgorithmHasSuffix(*i.AlgorithmHasSuffix))
+	}
+	if i.AlgorithmEqualFold != nil {
+		predicates = append(predicates, retrymodel.AlgorithmEqualFold(*i.AlgorithmEqualFold))
+	}
+	if i.AlgorithmContainsFold != nil {
+		predicates = append(predicates, retrymodel.AlgorithmContainsFold(*i.AlgorithmContainsFold))
+	}
+	if i.TrainedFrom != nil {
+		predicates = append(predicates, retrymodel.TrainedFromEQ(*i.TrainedFrom))
+	}
+	if i.TrainedFromNEQ != nil {
+		predicates = append(predicates, retrymodel.TrainedFromNEQ(*i.TrainedFromNEQ))
+	}
+	if len(i.TrainedFromIn) > 0 {
+		predicates = append(predicates, retrymodel.TrainedFromIn(i.TrainedFromIn...))
+	}
+	if len(i.TrainedFromNotIn) > 0 {
+		predicates = append(predicates, retrymodel.TrainedFromNotIn(i.TrainedFromNotIn...))
+	}
+	if i.TrainedFromGT != nil {
+		predicates = append(predicates, retrymodel.TrainedFromGT(*i.TrainedFromGT))
+	}
+	if i.TrainedFromGTE != nil {
+		predicates = append(predicates, retrymodel.TrainedFromGTE(*i.TrainedFromGTE))
+	}
+	if i.TrainedFromLT != nil {
+		predicates = append(predicates, retrymodel.TrainedFromLT(*i.TrainedFromLT))
+	}
+	if i.TrainedFromLTE != nil {
+		predicates = append(predicates, retrymodel.TrainedFromLTE(*i.TrainedFromLTE))
+	}
+	if i.TrainedFromIsNil {
+		predicates = append(predicates, retrymodel.TrainedFromIsNil())
+	}
+	if i.TrainedFromNotNil {
+		predicates = append(predicates, retrymodel.TrainedFromNotNil())
+	}
+	if i.TrainedTo != nil {
+		predicates = append(predicates, retrymodel.TrainedToEQ(*i.TrainedTo))
+	}
+	if i.TrainedToNEQ != nil {
+		predicates = append(predicates, retrymodel.TrainedToNEQ(*i.TrainedToNEQ))
+	}
+	if len(i.TrainedToIn) > 0 {
+		predicates = append(predicates, retrymodel.TrainedToIn(i.TrainedToIn...))
+	}
+	if len(i.TrainedToNotIn) > 0 {
+		predicates = append(predicates, retrymodel.TrainedToNotIn(i.TrainedToNotIn...))
+	}
+	if i.TrainedToGT != nil {
+		predicates = append(predicates, retrymodel.TrainedToGT(*i.TrainedToGT))
+	}
+	if i.TrainedToGTE != nil {
+		predicates = append(predicates, retrymodel.TrainedToGTE(*i.TrainedToGTE))
+	}
+	if i.TrainedToLT != nil {
+		predicates = append(predicates, retrymodel.TrainedToLT(*i.TrainedToLT))
+	}
+	if i.TrainedToLTE != nil {
+		predicates = append(predicates, retrymodel.TrainedToLTE(*i.TrainedToLTE))
+	}
+	if i.TrainedToIsNil {
+		predicates = append(predicates, retrymodel.TrainedToIsNil())
+	}
+	if i.TrainedToNotNil {
+		predicates = append(predicates, retrymodel.TrainedToNotNil())
+	}
+	if i.TrainRows != nil {
+		predicates = append(predicates, retrymodel.TrainRowsEQ(*i.TrainRows))
+	}
+	if i.TrainRowsNEQ != nil {
+		predicates = append(predicates, retrymodel.TrainRowsNEQ(*i.TrainRowsNEQ))
+	}
+	if len(i.TrainRowsIn) > 0 {
+		predicates = append(predicates, retrymodel.TrainRowsIn(i.TrainRowsIn...))
+	}
+	if len(i.TrainRowsNotIn) > 0 {
+		predicates = append(predicates, retrymodel.TrainRowsNotIn(i.TrainRowsNotIn...))
+	}
+	if i.TrainRowsGT != nil {
+		predicates = append(predicates, retrymodel.TrainRowsGT(*i.TrainRowsGT))
+	}
+	if i.TrainRowsGTE != nil {
+		predicates = append(predicates, retrymodel.TrainRowsGTE(*i.TrainRowsGTE))
+	}
+	if i.TrainRowsLT != nil {
+		predicates = append(predicates, retrymodel.TrainRowsLT(*i.TrainRowsLT))
+	}
+	if i.TrainRowsLTE != nil {
+		predicates = append(predicates, retrymodel.TrainRowsLTE(*i.TrainRowsLTE))
+	}
+	if i.TestRows != nil {
+		predicates = append(predicates, retrymodel.TestRowsEQ(*i.TestRows))
+	}
+	if i.TestRowsNEQ != nil {
+		predicates = append(predicates, retrymodel.TestRowsNEQ(*i.TestRowsNEQ))
+	}
+	if len(i.TestRowsIn) > 0 {
+		predicates = append(predicates, retrymodel.TestRowsIn(i.TestRowsIn...))
+	}
+	if len(i.TestRowsNotIn) > 0 {
+		predicates = append(predicates, retrymodel.TestRowsNotIn(i.TestRowsNotIn...))
+	}
+	if i.TestRowsGT != nil {
+		predicates = append(predicates, retrymodel.TestRowsGT(*i.TestRowsGT))
+	}
+	if i.TestRowsGTE != nil {
+		predicates = append(predicates, retrymodel.TestRowsGTE(*i.TestRowsGTE))
+	}
+	if i.TestRowsLT != nil {
+		predicates = append(predicates, retrymodel.TestRowsLT(*i.TestRowsLT))
+	}
+	if i.TestRowsLTE != nil {
+		predicates = append(predicates, retrymodel.TestRowsLTE(*i.TestRowsLTE))
+	}
+	if i.Progress != nil {
+		predicates = append(predicates, retrymodel.ProgressEQ(*i.Progress))
+	}
+	if i.ProgressNEQ != nil {
+		predicates = append(predicates, retrymodel.ProgressNEQ(*i.ProgressNEQ))
+	}
+	if len(i.ProgressIn) > 0 {
+		predicates = append(predicates, retrymodel.ProgressIn(i.ProgressIn...))
+	}
+	if len(i.ProgressNotIn) > 0 {
+		predicates = append(predicates, retrymodel.ProgressNotIn(i.ProgressNotIn...))
+	}
+	if i.ProgressGT != nil {
+		predicates = append(predicates, retrymodel.ProgressGT(*i.ProgressGT))
+	}
+	if i.ProgressGTE != nil {
+		predicates = append(predicates, retrymodel.ProgressGTE(*i.ProgressGTE))
+	}
+	if i.ProgressLT != nil {
+		predicates = append(predicates, retrymodel.ProgressLT(*i.ProgressLT))
+	}
+	if i.ProgressLTE != nil {
+		predicates = append(predicates, retrymodel.ProgressLTE(*i.ProgressLTE))
+	}
+	if i.Error != nil {
+		predicates = append(predicates, retrymodel.ErrorEQ(*i.Error))
+	}
+	if i.ErrorNEQ != nil {
+		predicates = append(predicates, retrymodel.ErrorNEQ(*i.ErrorNEQ))
+	}
+	if len(i.ErrorIn) > 0 {
+		predicates = append(predicates, retrymodel.ErrorIn(i.ErrorIn...))
+	}
+	if len(i.ErrorNotIn) > 0 {
+		predicates = append(predicates, retrymodel.ErrorNotIn(i.ErrorNotIn...))
+	}
+	if i.ErrorGT != nil {
+		predicates = append(predicates, retrymodel.ErrorGT(*i.ErrorGT))
+	}
+	if i.ErrorGTE != nil {
+		predicates = append(predicates, retrymodel.ErrorGTE(*i.ErrorGTE))
+	}
+	if i.ErrorLT != nil {
+		predicates = append(predicates, retrymodel.ErrorLT(*i.ErrorLT))
+	}
+	if i.ErrorLTE != nil {
+		predicates = append(predicates, retrymodel.ErrorLTE(*i.ErrorLTE))
+	}
+	if i.ErrorContains != nil {
+		predicates = append(predicates, retrymodel.ErrorContains(*i.ErrorContains))
+	}
+	if i.ErrorHasPrefix != nil {
+		predicates = append(predicates, retrymodel.ErrorHasPrefix(*i.ErrorHasPrefix))
+	}
+	if i.ErrorHasSuffix != nil {
+		predicates = append(predicates, retrymodel.ErrorHasSuffix(*i.ErrorHasSuffix))
+	}
+	if i.ErrorIsNil {
+		predicates = append(predicates, retrymodel.ErrorIsNil())
+	}
+	if i.ErrorNotNil {
+		predicates = append(predicates, retrymodel.ErrorNotNil())
+	}
+	if i.ErrorEqualFold != nil {
+		predicates = append(predicates, retrymodel.ErrorEqualFold(*i.ErrorEqualFold))
+	}
+	if i.ErrorContainsFold != nil {
+		predicates = append(predicates, retrymodel.ErrorContainsFold(*i.ErrorContainsFold))
+	}
+	if i.TrainingSeconds != nil {
+		predicates = append(predicates, retrymodel.TrainingSecondsEQ(*i.TrainingSeconds))
+	}
+	if i.TrainingSecondsNEQ != nil {
+		predicates = append(predicates, retrymodel.TrainingSecondsNEQ(*i.TrainingSecondsNEQ))
+	}
+	if len(i.TrainingSecondsIn) > 0 {
+		predicates = append(predicates, retrymodel.TrainingSecondsIn(i.TrainingSecondsIn...))
+	}
+	if len(i.TrainingSecondsNotIn) > 0 {
+		predicates = append(predicates, retrymodel.TrainingSecondsNotIn(i.TrainingSecondsNotIn...))
+	}
+	if i.TrainingSecondsGT != nil {
+		predicates = append(predicates, retrymodel.TrainingSecondsGT(*i.TrainingSecondsGT))
+	}
+	if i.TrainingSecondsGTE != nil {
+		predicates = append(predicates, retrymodel.TrainingSecondsGTE(*i.TrainingSecondsGTE))
+	}
+	if i.TrainingSecondsLT != nil {
+		predicates = append(predicates, retrymodel.TrainingSecondsLT(*i.TrainingSecondsLT))
+	}
+	if i.TrainingSecondsLTE != nil {
+		predicates = append(predicates, retrymodel.TrainingSecondsLTE(*i.TrainingSecondsLTE))
+	}
+	if i.TrainingSecondsIsNil {
+		predicates = append(predicates, retrymodel.TrainingSecondsIsNil())
+	}
+	if i.TrainingSecondsNotNil {
+		predicates = append(predicates, retrymodel.TrainingSecondsNotNil())
+	}
+	if i.ActivatedAt != nil {
+		predicates = append(predicates, retrymodel.ActivatedAtEQ(*i.ActivatedAt))
+	}
+	if i.ActivatedAtNEQ != nil {
+		predicates = append(predicates, retrymodel.ActivatedAtNEQ(*i.ActivatedAtNEQ))
+	}
+	if len(i.ActivatedAtIn) > 0 {
+		predicates = append(predicates, retrymodel.ActivatedAtIn(i.ActivatedAtIn...))
+	}
+	if len(i.ActivatedAtNotIn) > 0 {
+		predicates = append(predicates, retrymodel.ActivatedAtNotIn(i.ActivatedAtNotIn...))
+	}
+	if i.ActivatedAtGT != nil {
+		predicates = append(predicates, retrymodel.ActivatedAtGT(*i.ActivatedAtGT))
+	}
+	if i.ActivatedAtGTE != nil {
+		predicates = append(predicates, retrymodel.ActivatedAtGTE(*i.ActivatedAtGTE))
+	}
+	if i.ActivatedAtLT != nil {
+		predicates = append(predicates, retrymodel.ActivatedAtLT(*i.ActivatedAtLT))
+	}
+	if i.ActivatedAtLTE != nil {
+		predicates = append(predicates, retrymodel.ActivatedAtLTE(*i.ActivatedAtLTE))
+	}
+	if i.ActivatedAtIsNil {
+		predicates = append(predicates, retrymodel.ActivatedAtIsNil())
+	}
+	if i.ActivatedAtNotNil {
+		predicates = append(predicates, retrymodel.ActivatedAtNotNil())
+	}
+
+	switch len(predicates) {
+	case 0:
+		return nil, ErrEmptyRetryModelWhereInput
+	case 1:
+		return predicates[0], nil
+	default:
+		return retrymodel.And(predicates...), nil
 	}
 }
 

@@ -22,6 +22,7 @@ import (
 	"github.com/offsession/offsession/ent/paymentmethod"
 	"github.com/offsession/offsession/ent/predicate"
 	"github.com/offsession/offsession/ent/processor"
+	"github.com/offsession/offsession/ent/retrymodel"
 	"github.com/offsession/offsession/ent/retrypolicy"
 	"github.com/offsession/offsession/ent/route"
 	"github.com/offsession/offsession/ent/schema/schematype"
@@ -50,6 +51,7 @@ const (
 	TypeOffSessionPayment = "OffSessionPayment"
 	TypePaymentMethod     = "PaymentMethod"
 	TypeProcessor         = "Processor"
+	TypeRetryModel        = "RetryModel"
 	TypeRetryPolicy       = "RetryPolicy"
 	TypeRoute             = "Route"
 	TypeSimulatorCharge   = "SimulatorCharge"
@@ -1239,6 +1241,7 @@ type AttemptMutation struct {
 	created_at             *time.Time
 	updated_at             *time.Time
 	account_id             *string
+	customer_id            *string
 	number                 *int
 	addnumber              *int
 	card_fingerprint       *string
@@ -1520,6 +1523,42 @@ func (m *AttemptMutation) OldPaymentID(ctx context.Context) (v string, err error
 // ResetPaymentID resets all changes to the "payment_id" field.
 func (m *AttemptMutation) ResetPaymentID() {
 	m.payment = nil
+}
+
+// SetCustomerID sets the "customer_id" field.
+func (m *AttemptMutation) SetCustomerID(s string) {
+	m.customer_id = &s
+}
+
+// CustomerID returns the value of the "customer_id" field in the mutation.
+func (m *AttemptMutation) CustomerID() (r string, exists bool) {
+	v := m.customer_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCustomerID returns the old "customer_id" field's value of the Attempt entity.
+// If the Attempt object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AttemptMutation) OldCustomerID(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCustomerID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCustomerID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCustomerID: %w", err)
+	}
+	return oldValue.CustomerID, nil
+}
+
+// ResetCustomerID resets all changes to the "customer_id" field.
+func (m *AttemptMutation) ResetCustomerID() {
+	m.customer_id = nil
 }
 
 // SetNumber sets the "number" field.
@@ -2655,7 +2694,7 @@ func (m *AttemptMutation) Type() string {
 // order to get all numeric fields that were incremented/decremented, call
 // AddedFields().
 func (m *AttemptMutation) Fields() []string {
-	fields := make([]string, 0, 27)
+	fields := make([]string, 0, 28)
 	if m.created_at != nil {
 		fields = append(fields, attempt.FieldCreatedAt)
 	}
@@ -2667,6 +2706,9 @@ func (m *AttemptMutation) Fields() []string {
 	}
 	if m.payment != nil {
 		fields = append(fields, attempt.FieldPaymentID)
+	}
+	if m.customer_id != nil {
+		fields = append(fields, attempt.FieldCustomerID)
 	}
 	if m.number != nil {
 		fields = append(fields, attempt.FieldNumber)
@@ -2753,6 +2795,8 @@ func (m *AttemptMutation) Field(name string) (ent.Value, bool) {
 		return m.AccountID()
 	case attempt.FieldPaymentID:
 		return m.PaymentID()
+	case attempt.FieldCustomerID:
+		return m.CustomerID()
 	case attempt.FieldNumber:
 		return m.Number()
 	case attempt.FieldProcessorID:
@@ -2816,6 +2860,8 @@ func (m *AttemptMutation) OldField(ctx context.Context, name string) (ent.Value,
 		return m.OldAccountID(ctx)
 	case attempt.FieldPaymentID:
 		return m.OldPaymentID(ctx)
+	case attempt.FieldCustomerID:
+		return m.OldCustomerID(ctx)
 	case attempt.FieldNumber:
 		return m.OldNumber(ctx)
 	case attempt.FieldProcessorID:
@@ -2898,6 +2944,13 @@ func (m *AttemptMutation) SetField(name string, value ent.Value) error {
 			return fmt.Errorf("unexpected type %T for field %s", value, name)
 		}
 		m.SetPaymentID(v)
+		return nil
+	case attempt.FieldCustomerID:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCustomerID(v)
 		return nil
 	case attempt.FieldNumber:
 		v, ok := value.(int)
@@ -3234,6 +3287,9 @@ func (m *AttemptMutation) ResetField(name string) error {
 		return nil
 	case attempt.FieldPaymentID:
 		m.ResetPaymentID()
+		return nil
+	case attempt.FieldCustomerID:
+		m.ResetCustomerID()
 		return nil
 	case attempt.FieldNumber:
 		m.ResetNumber()
@@ -8256,6 +8312,7 @@ type OffSessionPaymentMutation struct {
 	retry_schedule              *[]string
 	appendretry_schedule        []string
 	holdout                     *bool
+	model_version               *string
 	retry_until                 *time.Time
 	attempt_count               *int
 	addattempt_count            *int
@@ -9411,6 +9468,55 @@ func (m *OffSessionPaymentMutation) ResetHoldout() {
 	m.holdout = nil
 }
 
+// SetModelVersion sets the "model_version" field.
+func (m *OffSessionPaymentMutation) SetModelVersion(s string) {
+	m.model_version = &s
+}
+
+// ModelVersion returns the value of the "model_version" field in the mutation.
+func (m *OffSessionPaymentMutation) ModelVersion() (r string, exists bool) {
+	v := m.model_version
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldModelVersion returns the old "model_version" field's value of the OffSessionPayment entity.
+// If the OffSessionPayment object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *OffSessionPaymentMutation) OldModelVersion(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldModelVersion is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldModelVersion requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldModelVersion: %w", err)
+	}
+	return oldValue.ModelVersion, nil
+}
+
+// ClearModelVersion clears the value of the "model_version" field.
+func (m *OffSessionPaymentMutation) ClearModelVersion() {
+	m.model_version = nil
+	m.clearedFields[offsessionpayment.FieldModelVersion] = struct{}{}
+}
+
+// ModelVersionCleared returns if the "model_version" field was cleared in this mutation.
+func (m *OffSessionPaymentMutation) ModelVersionCleared() bool {
+	_, ok := m.clearedFields[offsessionpayment.FieldModelVersion]
+	return ok
+}
+
+// ResetModelVersion resets all changes to the "model_version" field.
+func (m *OffSessionPaymentMutation) ResetModelVersion() {
+	m.model_version = nil
+	delete(m.clearedFields, offsessionpayment.FieldModelVersion)
+}
+
 // SetRetryUntil sets the "retry_until" field.
 func (m *OffSessionPaymentMutation) SetRetryUntil(t time.Time) {
 	m.retry_until = &t
@@ -10404,7 +10510,7 @@ func (m *OffSessionPaymentMutation) Type() string {
 // order to get all numeric fields that were incremented/decremented, call
 // AddedFields().
 func (m *OffSessionPaymentMutation) Fields() []string {
-	fields := make([]string, 0, 38)
+	fields := make([]string, 0, 39)
 	if m.created_at != nil {
 		fields = append(fields, offsessionpayment.FieldCreatedAt)
 	}
@@ -10473,6 +10579,9 @@ func (m *OffSessionPaymentMutation) Fields() []string {
 	}
 	if m.holdout != nil {
 		fields = append(fields, offsessionpayment.FieldHoldout)
+	}
+	if m.model_version != nil {
+		fields = append(fields, offsessionpayment.FieldModelVersion)
 	}
 	if m.retry_until != nil {
 		fields = append(fields, offsessionpayment.FieldRetryUntil)
@@ -10573,6 +10682,8 @@ func (m *OffSessionPaymentMutation) Field(name string) (ent.Value, bool) {
 		return m.RetrySchedule()
 	case offsessionpayment.FieldHoldout:
 		return m.Holdout()
+	case offsessionpayment.FieldModelVersion:
+		return m.ModelVersion()
 	case offsessionpayment.FieldRetryUntil:
 		return m.RetryUntil()
 	case offsessionpayment.FieldAttemptCount:
@@ -10658,6 +10769,8 @@ func (m *OffSessionPaymentMutation) OldField(ctx context.Context, name string) (
 		return m.OldRetrySchedule(ctx)
 	case offsessionpayment.FieldHoldout:
 		return m.OldHoldout(ctx)
+	case offsessionpayment.FieldModelVersion:
+		return m.OldModelVersion(ctx)
 	case offsessionpayment.FieldRetryUntil:
 		return m.OldRetryUntil(ctx)
 	case offsessionpayment.FieldAttemptCount:
@@ -10857,6 +10970,13 @@ func (m *OffSessionPaymentMutation) SetField(name string, value ent.Value) error
 			return fmt.Errorf("unexpected type %T for field %s", value, name)
 		}
 		m.SetHoldout(v)
+		return nil
+	case offsessionpayment.FieldModelVersion:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetModelVersion(v)
 		return nil
 	case offsessionpayment.FieldRetryUntil:
 		v, ok := value.(time.Time)
@@ -11101,6 +11221,9 @@ func (m *OffSessionPaymentMutation) ClearedFields() []string {
 	if m.FieldCleared(offsessionpayment.FieldRetrySchedule) {
 		fields = append(fields, offsessionpayment.FieldRetrySchedule)
 	}
+	if m.FieldCleared(offsessionpayment.FieldModelVersion) {
+		fields = append(fields, offsessionpayment.FieldModelVersion)
+	}
 	if m.FieldCleared(offsessionpayment.FieldRetryUntil) {
 		fields = append(fields, offsessionpayment.FieldRetryUntil)
 	}
@@ -11174,6 +11297,9 @@ func (m *OffSessionPaymentMutation) ClearField(name string) error {
 		return nil
 	case offsessionpayment.FieldRetrySchedule:
 		m.ClearRetrySchedule()
+		return nil
+	case offsessionpayment.FieldModelVersion:
+		m.ClearModelVersion()
 		return nil
 	case offsessionpayment.FieldRetryUntil:
 		m.ClearRetryUntil()
@@ -11290,6 +11416,9 @@ func (m *OffSessionPaymentMutation) ResetField(name string) error {
 		return nil
 	case offsessionpayment.FieldHoldout:
 		m.ResetHoldout()
+		return nil
+	case offsessionpayment.FieldModelVersion:
+		m.ResetModelVersion()
 		return nil
 	case offsessionpayment.FieldRetryUntil:
 		m.ResetRetryUntil()
@@ -14117,6 +14246,1616 @@ func (m *ProcessorMutation) ResetEdge(name string) error {
 	return fmt.Errorf("unknown Processor edge %s", name)
 }
 
+// RetryModelMutation represents an operation that mutates the RetryModel nodes in the graph.
+type RetryModelMutation struct {
+	config
+	op                  Op
+	typ                 string
+	id                  *string
+	created_at          *time.Time
+	updated_at          *time.Time
+	account_id          *string
+	version             *int
+	addversion          *int
+	status              *retrymodel.Status
+	algorithm           *string
+	parameters          *schematype.StringMap
+	features            *[]string
+	appendfeatures      []string
+	trained_from        *time.Time
+	trained_to          *time.Time
+	train_rows          *int
+	addtrain_rows       *int
+	test_rows           *int
+	addtest_rows        *int
+	metrics             *schematype.ModelMetrics
+	progress            *float64
+	addprogress         *float64
+	error               *string
+	training_seconds    *int64
+	addtraining_seconds *int64
+	model               *[]byte
+	activated_at        *time.Time
+	clearedFields       map[string]struct{}
+	done                bool
+	oldValue            func(context.Context) (*RetryModel, error)
+	predicates          []predicate.RetryModel
+}
+
+var _ ent.Mutation = (*RetryModelMutation)(nil)
+
+// retrymodelOption allows management of the mutation configuration using functional options.
+type retrymodelOption func(*RetryModelMutation)
+
+// newRetryModelMutation creates new mutation for the RetryModel entity.
+func newRetryModelMutation(c config, op Op, opts ...retrymodelOption) *RetryModelMutation {
+	m := &RetryModelMutation{
+		config:        c,
+		op:            op,
+		typ:           TypeRetryModel,
+		clearedFields: make(map[string]struct{}),
+	}
+	for _, opt := range opts {
+		opt(m)
+	}
+	return m
+}
+
+// withRetryModelID sets the ID field of the mutation.
+func withRetryModelID(id string) retrymodelOption {
+	return func(m *RetryModelMutation) {
+		var (
+			err   error
+			once  sync.Once
+			value *RetryModel
+		)
+		m.oldValue = func(ctx context.Context) (*RetryModel, error) {
+			once.Do(func() {
+				if m.done {
+					err = errors.New("querying old values post mutation is not allowed")
+				} else {
+					value, err = m.Client().RetryModel.Get(ctx, id)
+				}
+			})
+			return value, err
+		}
+		m.id = &id
+	}
+}
+
+// withRetryModel sets the old RetryModel of the mutation.
+func withRetryModel(node *RetryModel) retrymodelOption {
+	return func(m *RetryModelMutation) {
+		m.oldValue = func(context.Context) (*RetryModel, error) {
+			return node, nil
+		}
+		m.id = &node.ID
+	}
+}
+
+// Client returns a new `ent.Client` from the mutation. If the mutation was
+// executed in a transaction (ent.Tx), a transactional client is returned.
+func (m RetryModelMutation) Client() *Client {
+	client := &Client{config: m.config}
+	client.init()
+	return client
+}
+
+// Tx returns an `ent.Tx` for mutations that were executed in transactions;
+// it returns an error otherwise.
+func (m RetryModelMutation) Tx() (*Tx, error) {
+	if _, ok := m.driver.(*txDriver); !ok {
+		return nil, errors.New("ent: mutation is not running in a transaction")
+	}
+	tx := &Tx{config: m.config}
+	tx.init()
+	return tx, nil
+}
+
+// SetID sets the value of the id field. Note that this
+// operation is only accepted on creation of RetryModel entities.
+func (m *RetryModelMutation) SetID(id string) {
+	m.id = &id
+}
+
+// ID returns the ID value in the mutation. Note that the ID is only available
+// if it was provided to the builder or after it was returned from the database.
+func (m *RetryModelMutation) ID() (id string, exists bool) {
+	if m.id == nil {
+		return
+	}
+	return *m.id, true
+}
+
+// IDs queries the database and returns the entity ids that match the mutation's predicate.
+// That means, if the mutation is applied within a transaction with an isolation level such
+// as sql.LevelSerializable, the returned ids match the ids of the rows that will be updated
+// or updated by the mutation.
+func (m *RetryModelMutation) IDs(ctx context.Context) ([]string, error) {
+	switch {
+	case m.op.Is(OpUpdateOne | OpDeleteOne):
+		id, exists := m.ID()
+		if exists {
+			return []string{id}, nil
+		}
+		fallthrough
+	case m.op.Is(OpUpdate | OpDelete):
+		return m.Client().RetryModel.Query().Where(m.predicates...).IDs(ctx)
+	default:
+		return nil, fmt.Errorf("IDs is not allowed on %s operations", m.op)
+	}
+}
+
+// SetCreatedAt sets the "created_at" field.
+func (m *RetryModelMutation) SetCreatedAt(t time.Time) {
+	m.created_at = &t
+}
+
+// CreatedAt returns the value of the "created_at" field in the mutation.
+func (m *RetryModelMutation) CreatedAt() (r time.Time, exists bool) {
+	v := m.created_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCreatedAt returns the old "created_at" field's value of the RetryModel entity.
+// If the RetryModel object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *RetryModelMutation) OldCreatedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCreatedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCreatedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCreatedAt: %w", err)
+	}
+	return oldValue.CreatedAt, nil
+}
+
+// ResetCreatedAt resets all changes to the "created_at" field.
+func (m *RetryModelMutation) ResetCreatedAt() {
+	m.created_at = nil
+}
+
+// SetUpdatedAt sets the "updated_at" field.
+func (m *RetryModelMutation) SetUpdatedAt(t time.Time) {
+	m.updated_at = &t
+}
+
+// UpdatedAt returns the value of the "updated_at" field in the mutation.
+func (m *RetryModelMutation) UpdatedAt() (r time.Time, exists bool) {
+	v := m.updated_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldUpdatedAt returns the old "updated_at" field's value of the RetryModel entity.
+// If the RetryModel object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *RetryModelMutation) OldUpdatedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldUpdatedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldUpdatedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldUpdatedAt: %w", err)
+	}
+	return oldValue.UpdatedAt, nil
+}
+
+// ResetUpdatedAt resets all changes to the "updated_at" field.
+func (m *RetryModelMutation) ResetUpdatedAt() {
+	m.updated_at = nil
+}
+
+// SetAccountID sets the "account_id" field.
+func (m *RetryModelMutation) SetAccountID(s string) {
+	m.account_id = &s
+}
+
+// AccountID returns the value of the "account_id" field in the mutation.
+func (m *RetryModelMutation) AccountID() (r string, exists bool) {
+	v := m.account_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldAccountID returns the old "account_id" field's value of the RetryModel entity.
+// If the RetryModel object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *RetryModelMutation) OldAccountID(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldAccountID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldAccountID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldAccountID: %w", err)
+	}
+	return oldValue.AccountID, nil
+}
+
+// ResetAccountID resets all changes to the "account_id" field.
+func (m *RetryModelMutation) ResetAccountID() {
+	m.account_id = nil
+}
+
+// SetVersion sets the "version" field.
+func (m *RetryModelMutation) SetVersion(i int) {
+	m.version = &i
+	m.addversion = nil
+}
+
+// Version returns the value of the "version" field in the mutation.
+func (m *RetryModelMutation) Version() (r int, exists bool) {
+	v := m.version
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldVersion returns the old "version" field's value of the RetryModel entity.
+// If the RetryModel object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *RetryModelMutation) OldVersion(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldVersion is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldVersion requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldVersion: %w", err)
+	}
+	return oldValue.Version, nil
+}
+
+// AddVersion adds i to the "version" field.
+func (m *RetryModelMutation) AddVersion(i int) {
+	if m.addversion != nil {
+		*m.addversion += i
+	} else {
+		m.addversion = &i
+	}
+}
+
+// AddedVersion returns the value that was added to the "version" field in this mutation.
+func (m *RetryModelMutation) AddedVersion() (r int, exists bool) {
+	v := m.addversion
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetVersion resets all changes to the "version" field.
+func (m *RetryModelMutation) ResetVersion() {
+	m.version = nil
+	m.addversion = nil
+}
+
+// SetStatus sets the "status" field.
+func (m *RetryModelMutation) SetStatus(r retrymodel.Status) {
+	m.status = &r
+}
+
+// Status returns the value of the "status" field in the mutation.
+func (m *RetryModelMutation) Status() (r retrymodel.Status, exists bool) {
+	v := m.status
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldStatus returns the old "status" field's value of the RetryModel entity.
+// If the RetryModel object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *RetryModelMutation) OldStatus(ctx context.Context) (v retrymodel.Status, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldStatus is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldStatus requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldStatus: %w", err)
+	}
+	return oldValue.Status, nil
+}
+
+// ResetStatus resets all changes to the "status" field.
+func (m *RetryModelMutation) ResetStatus() {
+	m.status = nil
+}
+
+// SetAlgorithm sets the "algorithm" field.
+func (m *RetryModelMutation) SetAlgorithm(s string) {
+	m.algorithm = &s
+}
+
+// Algorithm returns the value of the "algorithm" field in the mutation.
+func (m *RetryModelMutation) Algorithm() (r string, exists bool) {
+	v := m.algorithm
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldAlgorithm returns the old "algorithm" field's value of the RetryModel entity.
+// If the RetryModel object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *RetryModelMutation) OldAlgorithm(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldAlgorithm is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldAlgorithm requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldAlgorithm: %w", err)
+	}
+	return oldValue.Algorithm, nil
+}
+
+// ResetAlgorithm resets all changes to the "algorithm" field.
+func (m *RetryModelMutation) ResetAlgorithm() {
+	m.algorithm = nil
+}
+
+// SetParameters sets the "parameters" field.
+func (m *RetryModelMutation) SetParameters(sm schematype.StringMap) {
+	m.parameters = &sm
+}
+
+// Parameters returns the value of the "parameters" field in the mutation.
+func (m *RetryModelMutation) Parameters() (r schematype.StringMap, exists bool) {
+	v := m.parameters
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldParameters returns the old "parameters" field's value of the RetryModel entity.
+// If the RetryModel object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *RetryModelMutation) OldParameters(ctx context.Context) (v schematype.StringMap, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldParameters is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldParameters requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldParameters: %w", err)
+	}
+	return oldValue.Parameters, nil
+}
+
+// ClearParameters clears the value of the "parameters" field.
+func (m *RetryModelMutation) ClearParameters() {
+	m.parameters = nil
+	m.clearedFields[retrymodel.FieldParameters] = struct{}{}
+}
+
+// ParametersCleared returns if the "parameters" field was cleared in this mutation.
+func (m *RetryModelMutation) ParametersCleared() bool {
+	_, ok := m.clearedFields[retrymodel.FieldParameters]
+	return ok
+}
+
+// ResetParameters resets all changes to the "parameters" field.
+func (m *RetryModelMutation) ResetParameters() {
+	m.parameters = nil
+	delete(m.clearedFields, retrymodel.FieldParameters)
+}
+
+// SetFeatures sets the "features" field.
+func (m *RetryModelMutation) SetFeatures(s []string) {
+	m.features = &s
+	m.appendfeatures = nil
+}
+
+// Features returns the value of the "features" field in the mutation.
+func (m *RetryModelMutation) Features() (r []string, exists bool) {
+	v := m.features
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldFeatures returns the old "features" field's value of the RetryModel entity.
+// If the RetryModel object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *RetryModelMutation) OldFeatures(ctx context.Context) (v []string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldFeatures is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldFeatures requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldFeatures: %w", err)
+	}
+	return oldValue.Features, nil
+}
+
+// AppendFeatures adds s to the "features" field.
+func (m *RetryModelMutation) AppendFeatures(s []string) {
+	m.appendfeatures = append(m.appendfeatures, s...)
+}
+
+// AppendedFeatures returns the list of values that were appended to the "features" field in this mutation.
+func (m *RetryModelMutation) AppendedFeatures() ([]string, bool) {
+	if len(m.appendfeatures) == 0 {
+		return nil, false
+	}
+	return m.appendfeatures, true
+}
+
+// ClearFeatures clears the value of the "features" field.
+func (m *RetryModelMutation) ClearFeatures() {
+	m.features = nil
+	m.appendfeatures = nil
+	m.clearedFields[retrymodel.FieldFeatures] = struct{}{}
+}
+
+// FeaturesCleared returns if the "features" field was cleared in this mutation.
+func (m *RetryModelMutation) FeaturesCleared() bool {
+	_, ok := m.clearedFields[retrymodel.FieldFeatures]
+	return ok
+}
+
+// ResetFeatures resets all changes to the "features" field.
+func (m *RetryModelMutation) ResetFeatures() {
+	m.features = nil
+	m.appendfeatures = nil
+	delete(m.clearedFields, retrymodel.FieldFeatures)
+}
+
+// SetTrainedFrom sets the "trained_from" field.
+func (m *RetryModelMutation) SetTrainedFrom(t time.Time) {
+	m.trained_from = &t
+}
+
+// TrainedFrom returns the value of the "trained_from" field in the mutation.
+func (m *RetryModelMutation) TrainedFrom() (r time.Time, exists bool) {
+	v := m.trained_from
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldTrainedFrom returns the old "trained_from" field's value of the RetryModel entity.
+// If the RetryModel object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *RetryModelMutation) OldTrainedFrom(ctx context.Context) (v *time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldTrainedFrom is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldTrainedFrom requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldTrainedFrom: %w", err)
+	}
+	return oldValue.TrainedFrom, nil
+}
+
+// ClearTrainedFrom clears the value of the "trained_from" field.
+func (m *RetryModelMutation) ClearTrainedFrom() {
+	m.trained_from = nil
+	m.clearedFields[retrymodel.FieldTrainedFrom] = struct{}{}
+}
+
+// TrainedFromCleared returns if the "trained_from" field was cleared in this mutation.
+func (m *RetryModelMutation) TrainedFromCleared() bool {
+	_, ok := m.clearedFields[retrymodel.FieldTrainedFrom]
+	return ok
+}
+
+// ResetTrainedFrom resets all changes to the "trained_from" field.
+func (m *RetryModelMutation) ResetTrainedFrom() {
+	m.trained_from = nil
+	delete(m.clearedFields, retrymodel.FieldTrainedFrom)
+}
+
+// SetTrainedTo sets the "trained_to" field.
+func (m *RetryModelMutation) SetTrainedTo(t time.Time) {
+	m.trained_to = &t
+}
+
+// TrainedTo returns the value of the "trained_to" field in the mutation.
+func (m *RetryModelMutation) TrainedTo() (r time.Time, exists bool) {
+	v := m.trained_to
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldTrainedTo returns the old "trained_to" field's value of the RetryModel entity.
+// If the RetryModel object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *RetryModelMutation) OldTrainedTo(ctx context.Context) (v *time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldTrainedTo is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldTrainedTo requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldTrainedTo: %w", err)
+	}
+	return oldValue.TrainedTo, nil
+}
+
+// ClearTrainedTo clears the value of the "trained_to" field.
+func (m *RetryModelMutation) ClearTrainedTo() {
+	m.trained_to = nil
+	m.clearedFields[retrymodel.FieldTrainedTo] = struct{}{}
+}
+
+// TrainedToCleared returns if the "trained_to" field was cleared in this mutation.
+func (m *RetryModelMutation) TrainedToCleared() bool {
+	_, ok := m.clearedFields[retrymodel.FieldTrainedTo]
+	return ok
+}
+
+// ResetTrainedTo resets all changes to the "trained_to" field.
+func (m *RetryModelMutation) ResetTrainedTo() {
+	m.trained_to = nil
+	delete(m.clearedFields, retrymodel.FieldTrainedTo)
+}
+
+// SetTrainRows sets the "train_rows" field.
+func (m *RetryModelMutation) SetTrainRows(i int) {
+	m.train_rows = &i
+	m.addtrain_rows = nil
+}
+
+// TrainRows returns the value of the "train_rows" field in the mutation.
+func (m *RetryModelMutation) TrainRows() (r int, exists bool) {
+	v := m.train_rows
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldTrainRows returns the old "train_rows" field's value of the RetryModel entity.
+// If the RetryModel object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *RetryModelMutation) OldTrainRows(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldTrainRows is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldTrainRows requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldTrainRows: %w", err)
+	}
+	return oldValue.TrainRows, nil
+}
+
+// AddTrainRows adds i to the "train_rows" field.
+func (m *RetryModelMutation) AddTrainRows(i int) {
+	if m.addtrain_rows != nil {
+		*m.addtrain_rows += i
+	} else {
+		m.addtrain_rows = &i
+	}
+}
+
+// AddedTrainRows returns the value that was added to the "train_rows" field in this mutation.
+func (m *RetryModelMutation) AddedTrainRows() (r int, exists bool) {
+	v := m.addtrain_rows
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetTrainRows resets all changes to the "train_rows" field.
+func (m *RetryModelMutation) ResetTrainRows() {
+	m.train_rows = nil
+	m.addtrain_rows = nil
+}
+
+// SetTestRows sets the "test_rows" field.
+func (m *RetryModelMutation) SetTestRows(i int) {
+	m.test_rows = &i
+	m.addtest_rows = nil
+}
+
+// TestRows returns the value of the "test_rows" field in the mutation.
+func (m *RetryModelMutation) TestRows() (r int, exists bool) {
+	v := m.test_rows
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldTestRows returns the old "test_rows" field's value of the RetryModel entity.
+// If the RetryModel object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *RetryModelMutation) OldTestRows(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldTestRows is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldTestRows requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldTestRows: %w", err)
+	}
+	return oldValue.TestRows, nil
+}
+
+// AddTestRows adds i to the "test_rows" field.
+func (m *RetryModelMutation) AddTestRows(i int) {
+	if m.addtest_rows != nil {
+		*m.addtest_rows += i
+	} else {
+		m.addtest_rows = &i
+	}
+}
+
+// AddedTestRows returns the value that was added to the "test_rows" field in this mutation.
+func (m *RetryModelMutation) AddedTestRows() (r int, exists bool) {
+	v := m.addtest_rows
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetTestRows resets all changes to the "test_rows" field.
+func (m *RetryModelMutation) ResetTestRows() {
+	m.test_rows = nil
+	m.addtest_rows = nil
+}
+
+// SetMetrics sets the "metrics" field.
+func (m *RetryModelMutation) SetMetrics(sm schematype.ModelMetrics) {
+	m.metrics = &sm
+}
+
+// Metrics returns the value of the "metrics" field in the mutation.
+func (m *RetryModelMutation) Metrics() (r schematype.ModelMetrics, exists bool) {
+	v := m.metrics
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldMetrics returns the old "metrics" field's value of the RetryModel entity.
+// If the RetryModel object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *RetryModelMutation) OldMetrics(ctx context.Context) (v schematype.ModelMetrics, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldMetrics is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldMetrics requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldMetrics: %w", err)
+	}
+	return oldValue.Metrics, nil
+}
+
+// ClearMetrics clears the value of the "metrics" field.
+func (m *RetryModelMutation) ClearMetrics() {
+	m.metrics = nil
+	m.clearedFields[retrymodel.FieldMetrics] = struct{}{}
+}
+
+// MetricsCleared returns if the "metrics" field was cleared in this mutation.
+func (m *RetryModelMutation) MetricsCleared() bool {
+	_, ok := m.clearedFields[retrymodel.FieldMetrics]
+	return ok
+}
+
+// ResetMetrics resets all changes to the "metrics" field.
+func (m *RetryModelMutation) ResetMetrics() {
+	m.metrics = nil
+	delete(m.clearedFields, retrymodel.FieldMetrics)
+}
+
+// SetProgress sets the "progress" field.
+func (m *RetryModelMutation) SetProgress(f float64) {
+	m.progress = &f
+	m.addprogress = nil
+}
+
+// Progress returns the value of the "progress" field in the mutation.
+func (m *RetryModelMutation) Progress() (r float64, exists bool) {
+	v := m.progress
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldProgress returns the old "progress" field's value of the RetryModel entity.
+// If the RetryModel object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *RetryModelMutation) OldProgress(ctx context.Context) (v float64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldProgress is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldProgress requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldProgress: %w", err)
+	}
+	return oldValue.Progress, nil
+}
+
+// AddProgress adds f to the "progress" field.
+func (m *RetryModelMutation) AddProgress(f float64) {
+	if m.addprogress != nil {
+		*m.addprogress += f
+	} else {
+		m.addprogress = &f
+	}
+}
+
+// AddedProgress returns the value that was added to the "progress" field in this mutation.
+func (m *RetryModelMutation) AddedProgress() (r float64, exists bool) {
+	v := m.addprogress
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetProgress resets all changes to the "progress" field.
+func (m *RetryModelMutation) ResetProgress() {
+	m.progress = nil
+	m.addprogress = nil
+}
+
+// SetError sets the "error" field.
+func (m *RetryModelMutation) SetError(s string) {
+	m.error = &s
+}
+
+// Error returns the value of the "error" field in the mutation.
+func (m *RetryModelMutation) Error() (r string, exists bool) {
+	v := m.error
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldError returns the old "error" field's value of the RetryModel entity.
+// If the RetryModel object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *RetryModelMutation) OldError(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldError is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldError requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldError: %w", err)
+	}
+	return oldValue.Error, nil
+}
+
+// ClearError clears the value of the "error" field.
+func (m *RetryModelMutation) ClearError() {
+	m.error = nil
+	m.clearedFields[retrymodel.FieldError] = struct{}{}
+}
+
+// ErrorCleared returns if the "error" field was cleared in this mutation.
+func (m *RetryModelMutation) ErrorCleared() bool {
+	_, ok := m.clearedFields[retrymodel.FieldError]
+	return ok
+}
+
+// ResetError resets all changes to the "error" field.
+func (m *RetryModelMutation) ResetError() {
+	m.error = nil
+	delete(m.clearedFields, retrymodel.FieldError)
+}
+
+// SetTrainingSeconds sets the "training_seconds" field.
+func (m *RetryModelMutation) SetTrainingSeconds(i int64) {
+	m.training_seconds = &i
+	m.addtraining_seconds = nil
+}
+
+// TrainingSeconds returns the value of the "training_seconds" field in the mutation.
+func (m *RetryModelMutation) TrainingSeconds() (r int64, exists bool) {
+	v := m.training_seconds
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldTrainingSeconds returns the old "training_seconds" field's value of the RetryModel entity.
+// If the RetryModel object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *RetryModelMutation) OldTrainingSeconds(ctx context.Context) (v *int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldTrainingSeconds is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldTrainingSeconds requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldTrainingSeconds: %w", err)
+	}
+	return oldValue.TrainingSeconds, nil
+}
+
+// AddTrainingSeconds adds i to the "training_seconds" field.
+func (m *RetryModelMutation) AddTrainingSeconds(i int64) {
+	if m.addtraining_seconds != nil {
+		*m.addtraining_seconds += i
+	} else {
+		m.addtraining_seconds = &i
+	}
+}
+
+// AddedTrainingSeconds returns the value that was added to the "training_seconds" field in this mutation.
+func (m *RetryModelMutation) AddedTrainingSeconds() (r int64, exists bool) {
+	v := m.addtraining_seconds
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ClearTrainingSeconds clears the value of the "training_seconds" field.
+func (m *RetryModelMutation) ClearTrainingSeconds() {
+	m.training_seconds = nil
+	m.addtraining_seconds = nil
+	m.clearedFields[retrymodel.FieldTrainingSeconds] = struct{}{}
+}
+
+// TrainingSecondsCleared returns if the "training_seconds" field was cleared in this mutation.
+func (m *RetryModelMutation) TrainingSecondsCleared() bool {
+	_, ok := m.clearedFields[retrymodel.FieldTrainingSeconds]
+	return ok
+}
+
+// ResetTrainingSeconds resets all changes to the "training_seconds" field.
+func (m *RetryModelMutation) ResetTrainingSeconds() {
+	m.training_seconds = nil
+	m.addtraining_seconds = nil
+	delete(m.clearedFields, retrymodel.FieldTrainingSeconds)
+}
+
+// SetModel sets the "model" field.
+func (m *RetryModelMutation) SetModel(b []byte) {
+	m.model = &b
+}
+
+// Model returns the value of the "model" field in the mutation.
+func (m *RetryModelMutation) Model() (r []byte, exists bool) {
+	v := m.model
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldModel returns the old "model" field's value of the RetryModel entity.
+// If the RetryModel object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *RetryModelMutation) OldModel(ctx context.Context) (v []byte, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldModel is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldModel requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldModel: %w", err)
+	}
+	return oldValue.Model, nil
+}
+
+// ClearModel clears the value of the "model" field.
+func (m *RetryModelMutation) ClearModel() {
+	m.model = nil
+	m.clearedFields[retrymodel.FieldModel] = struct{}{}
+}
+
+// ModelCleared returns if the "model" field was cleared in this mutation.
+func (m *RetryModelMutation) ModelCleared() bool {
+	_, ok := m.clearedFields[retrymodel.FieldModel]
+	return ok
+}
+
+// ResetModel resets all changes to the "model" field.
+func (m *RetryModelMutation) ResetModel() {
+	m.model = nil
+	delete(m.clearedFields, retrymodel.FieldModel)
+}
+
+// SetActivatedAt sets the "activated_at" field.
+func (m *RetryModelMutation) SetActivatedAt(t time.Time) {
+	m.activated_at = &t
+}
+
+// ActivatedAt returns the value of the "activated_at" field in the mutation.
+func (m *RetryModelMutation) ActivatedAt() (r time.Time, exists bool) {
+	v := m.activated_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldActivatedAt returns the old "activated_at" field's value of the RetryModel entity.
+// If the RetryModel object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *RetryModelMutation) OldActivatedAt(ctx context.Context) (v *time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldActivatedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldActivatedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldActivatedAt: %w", err)
+	}
+	return oldValue.ActivatedAt, nil
+}
+
+// ClearActivatedAt clears the value of the "activated_at" field.
+func (m *RetryModelMutation) ClearActivatedAt() {
+	m.activated_at = nil
+	m.clearedFields[retrymodel.FieldActivatedAt] = struct{}{}
+}
+
+// ActivatedAtCleared returns if the "activated_at" field was cleared in this mutation.
+func (m *RetryModelMutation) ActivatedAtCleared() bool {
+	_, ok := m.clearedFields[retrymodel.FieldActivatedAt]
+	return ok
+}
+
+// ResetActivatedAt resets all changes to the "activated_at" field.
+func (m *RetryModelMutation) ResetActivatedAt() {
+	m.activated_at = nil
+	delete(m.clearedFields, retrymodel.FieldActivatedAt)
+}
+
+// Where appends a list predicates to the RetryModelMutation builder.
+func (m *RetryModelMutation) Where(ps ...predicate.RetryModel) {
+	m.predicates = append(m.predicates, ps...)
+}
+
+// WhereP appends storage-level predicates to the RetryModelMutation builder. Using this method,
+// users can use type-assertion to append predicates that do not depend on any generated package.
+func (m *RetryModelMutation) WhereP(ps ...func(*sql.Selector)) {
+	p := make([]predicate.RetryModel, len(ps))
+	for i := range ps {
+		p[i] = ps[i]
+	}
+	m.Where(p...)
+}
+
+// Op returns the operation name.
+func (m *RetryModelMutation) Op() Op {
+	return m.op
+}
+
+// SetOp allows setting the mutation operation.
+func (m *RetryModelMutation) SetOp(op Op) {
+	m.op = op
+}
+
+// Type returns the node type of this mutation (RetryModel).
+func (m *RetryModelMutation) Type() string {
+	return m.typ
+}
+
+// Fields returns all fields that were changed during this mutation. Note that in
+// order to get all numeric fields that were incremented/decremented, call
+// AddedFields().
+func (m *RetryModelMutation) Fields() []string {
+	fields := make([]string, 0, 18)
+	if m.created_at != nil {
+		fields = append(fields, retrymodel.FieldCreatedAt)
+	}
+	if m.updated_at != nil {
+		fields = append(fields, retrymodel.FieldUpdatedAt)
+	}
+	if m.account_id != nil {
+		fields = append(fields, retrymodel.FieldAccountID)
+	}
+	if m.version != nil {
+		fields = append(fields, retrymodel.FieldVersion)
+	}
+	if m.status != nil {
+		fields = append(fields, retrymodel.FieldStatus)
+	}
+	if m.algorithm != nil {
+		fields = append(fields, retrymodel.FieldAlgorithm)
+	}
+	if m.parameters != nil {
+		fields = append(fields, retrymodel.FieldParameters)
+	}
+	if m.features != nil {
+		fields = append(fields, retrymodel.FieldFeatures)
+	}
+	if m.trained_from != nil {
+		fields = append(fields, retrymodel.FieldTrainedFrom)
+	}
+	if m.trained_to != nil {
+		fields = append(fields, retrymodel.FieldTrainedTo)
+	}
+	if m.train_rows != nil {
+		fields = append(fields, retrymodel.FieldTrainRows)
+	}
+	if m.test_rows != nil {
+		fields = append(fields, retrymodel.FieldTestRows)
+	}
+	if m.metrics != nil {
+		fields = append(fields, retrymodel.FieldMetrics)
+	}
+	if m.progress != nil {
+		fields = append(fields, retrymodel.FieldProgress)
+	}
+	if m.error != nil {
+		fields = append(fields, retrymodel.FieldError)
+	}
+	if m.training_seconds != nil {
+		fields = append(fields, retrymodel.FieldTrainingSeconds)
+	}
+	if m.model != nil {
+		fields = append(fields, retrymodel.FieldModel)
+	}
+	if m.activated_at != nil {
+		fields = append(fields, retrymodel.FieldActivatedAt)
+	}
+	return fields
+}
+
+// Field returns the value of a field with the given name. The second boolean
+// return value indicates that this field was not set, or was not defined in the
+// schema.
+func (m *RetryModelMutation) Field(name string) (ent.Value, bool) {
+	switch name {
+	case retrymodel.FieldCreatedAt:
+		return m.CreatedAt()
+	case retrymodel.FieldUpdatedAt:
+		return m.UpdatedAt()
+	case retrymodel.FieldAccountID:
+		return m.AccountID()
+	case retrymodel.FieldVersion:
+		return m.Version()
+	case retrymodel.FieldStatus:
+		return m.Status()
+	case retrymodel.FieldAlgorithm:
+		return m.Algorithm()
+	case retrymodel.FieldParameters:
+		return m.Parameters()
+	case retrymodel.FieldFeatures:
+		return m.Features()
+	case retrymodel.FieldTrainedFrom:
+		return m.TrainedFrom()
+	case retrymodel.FieldTrainedTo:
+		return m.TrainedTo()
+	case retrymodel.FieldTrainRows:
+		return m.TrainRows()
+	case retrymodel.FieldTestRows:
+		return m.TestRows()
+	case retrymodel.FieldMetrics:
+		return m.Metrics()
+	case retrymodel.FieldProgress:
+		return m.Progress()
+	case retrymodel.FieldError:
+		return m.Error()
+	case retrymodel.FieldTrainingSeconds:
+		return m.TrainingSeconds()
+	case retrymodel.FieldModel:
+		return m.Model()
+	case retrymodel.FieldActivatedAt:
+		return m.ActivatedAt()
+	}
+	return nil, false
+}
+
+// OldField returns the old value of the field from the database. An error is
+// returned if the mutation operation is not UpdateOne, or the query to the
+// database failed.
+func (m *RetryModelMutation) OldField(ctx context.Context, name string) (ent.Value, error) {
+	switch name {
+	case retrymodel.FieldCreatedAt:
+		return m.OldCreatedAt(ctx)
+	case retrymodel.FieldUpdatedAt:
+		return m.OldUpdatedAt(ctx)
+	case retrymodel.FieldAccountID:
+		return m.OldAccountID(ctx)
+	case retrymodel.FieldVersion:
+		return m.OldVersion(ctx)
+	case retrymodel.FieldStatus:
+		return m.OldStatus(ctx)
+	case retrymodel.FieldAlgorithm:
+		return m.OldAlgorithm(ctx)
+	case retrymodel.FieldParameters:
+		return m.OldParameters(ctx)
+	case retrymodel.FieldFeatures:
+		return m.OldFeatures(ctx)
+	case retrymodel.FieldTrainedFrom:
+		return m.OldTrainedFrom(ctx)
+	case retrymodel.FieldTrainedTo:
+		return m.OldTrainedTo(ctx)
+	case retrymodel.FieldTrainRows:
+		return m.OldTrainRows(ctx)
+	case retrymodel.FieldTestRows:
+		return m.OldTestRows(ctx)
+	case retrymodel.FieldMetrics:
+		return m.OldMetrics(ctx)
+	case retrymodel.FieldProgress:
+		return m.OldProgress(ctx)
+	case retrymodel.FieldError:
+		return m.OldError(ctx)
+	case retrymodel.FieldTrainingSeconds:
+		return m.OldTrainingSeconds(ctx)
+	case retrymodel.FieldModel:
+		return m.OldModel(ctx)
+	case retrymodel.FieldActivatedAt:
+		return m.OldActivatedAt(ctx)
+	}
+	return nil, fmt.Errorf("unknown RetryModel field %s", name)
+}
+
+// SetField sets the value of a field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *RetryModelMutation) SetField(name string, value ent.Value) error {
+	switch name {
+	case retrymodel.FieldCreatedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCreatedAt(v)
+		return nil
+	case retrymodel.FieldUpdatedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetUpdatedAt(v)
+		return nil
+	case retrymodel.FieldAccountID:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetAccountID(v)
+		return nil
+	case retrymodel.FieldVersion:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetVersion(v)
+		return nil
+	case retrymodel.FieldStatus:
+		v, ok := value.(retrymodel.Status)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetStatus(v)
+		return nil
+	case retrymodel.FieldAlgorithm:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetAlgorithm(v)
+		return nil
+	case retrymodel.FieldParameters:
+		v, ok := value.(schematype.StringMap)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetParameters(v)
+		return nil
+	case retrymodel.FieldFeatures:
+		v, ok := value.([]string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetFeatures(v)
+		return nil
+	case retrymodel.FieldTrainedFrom:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetTrainedFrom(v)
+		return nil
+	case retrymodel.FieldTrainedTo:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetTrainedTo(v)
+		return nil
+	case retrymodel.FieldTrainRows:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetTrainRows(v)
+		return nil
+	case retrymodel.FieldTestRows:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetTestRows(v)
+		return nil
+	case retrymodel.FieldMetrics:
+		v, ok := value.(schematype.ModelMetrics)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetMetrics(v)
+		return nil
+	case retrymodel.FieldProgress:
+		v, ok := value.(float64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetProgress(v)
+		return nil
+	case retrymodel.FieldError:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetError(v)
+		return nil
+	case retrymodel.FieldTrainingSeconds:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetTrainingSeconds(v)
+		return nil
+	case retrymodel.FieldModel:
+		v, ok := value.([]byte)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetModel(v)
+		return nil
+	case retrymodel.FieldActivatedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetActivatedAt(v)
+		return nil
+	}
+	return fmt.Errorf("unknown RetryModel field %s", name)
+}
+
+// AddedFields returns all numeric fields that were incremented/decremented during
+// this mutation.
+func (m *RetryModelMutation) AddedFields() []string {
+	var fields []string
+	if m.addversion != nil {
+		fields = append(fields, retrymodel.FieldVersion)
+	}
+	if m.addtrain_rows != nil {
+		fields = append(fields, retrymodel.FieldTrainRows)
+	}
+	if m.addtest_rows != nil {
+		fields = append(fields, retrymodel.FieldTestRows)
+	}
+	if m.addprogress != nil {
+		fields = append(fields, retrymodel.FieldProgress)
+	}
+	if m.addtraining_seconds != nil {
+		fields = append(fields, retrymodel.FieldTrainingSeconds)
+	}
+	return fields
+}
+
+// AddedField returns the numeric value that was incremented/decremented on a field
+// with the given name. The second boolean return value indicates that this field
+// was not set, or was not defined in the schema.
+func (m *RetryModelMutation) AddedField(name string) (ent.Value, bool) {
+	switch name {
+	case retrymodel.FieldVersion:
+		return m.AddedVersion()
+	case retrymodel.FieldTrainRows:
+		return m.AddedTrainRows()
+	case retrymodel.FieldTestRows:
+		return m.AddedTestRows()
+	case retrymodel.FieldProgress:
+		return m.AddedProgress()
+	case retrymodel.FieldTrainingSeconds:
+		return m.AddedTrainingSeconds()
+	}
+	return nil, false
+}
+
+// AddField adds the value to the field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *RetryModelMutation) AddField(name string, value ent.Value) error {
+	switch name {
+	case retrymodel.FieldVersion:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddVersion(v)
+		return nil
+	case retrymodel.FieldTrainRows:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddTrainRows(v)
+		return nil
+	case retrymodel.FieldTestRows:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddTestRows(v)
+		return nil
+	case retrymodel.FieldProgress:
+		v, ok := value.(float64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddProgress(v)
+		return nil
+	case retrymodel.FieldTrainingSeconds:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddTrainingSeconds(v)
+		return nil
+	}
+	return fmt.Errorf("unknown RetryModel numeric field %s", name)
+}
+
+// ClearedFields returns all nullable fields that were cleared during this
+// mutation.
+func (m *RetryModelMutation) ClearedFields() []string {
+	var fields []string
+	if m.FieldCleared(retrymodel.FieldParameters) {
+		fields = append(fields, retrymodel.FieldParameters)
+	}
+	if m.FieldCleared(retrymodel.FieldFeatures) {
+		fields = append(fields, retrymodel.FieldFeatures)
+	}
+	if m.FieldCleared(retrymodel.FieldTrainedFrom) {
+		fields = append(fields, retrymodel.FieldTrainedFrom)
+	}
+	if m.FieldCleared(retrymodel.FieldTrainedTo) {
+		fields = append(fields, retrymodel.FieldTrainedTo)
+	}
+	if m.FieldCleared(retrymodel.FieldMetrics) {
+		fields = append(fields, retrymodel.FieldMetrics)
+	}
+	if m.FieldCleared(retrymodel.FieldError) {
+		fields = append(fields, retrymodel.FieldError)
+	}
+	if m.FieldCleared(retrymodel.FieldTrainingSeconds) {
+		fields = append(fields, retrymodel.FieldTrainingSeconds)
+	}
+	if m.FieldCleared(retrymodel.FieldModel) {
+		fields = append(fields, retrymodel.FieldModel)
+	}
+	if m.FieldCleared(retrymodel.FieldActivatedAt) {
+		fields = append(fields, retrymodel.FieldActivatedAt)
+	}
+	return fields
+}
+
+// FieldCleared returns a boolean indicating if a field with the given name was
+// cleared in this mutation.
+func (m *RetryModelMutation) FieldCleared(name string) bool {
+	_, ok := m.clearedFields[name]
+	return ok
+}
+
+// ClearField clears the value of the field with the given name. It returns an
+// error if the field is not defined in the schema.
+func (m *RetryModelMutation) ClearField(name string) error {
+	switch name {
+	case retrymodel.FieldParameters:
+		m.ClearParameters()
+		return nil
+	case retrymodel.FieldFeatures:
+		m.ClearFeatures()
+		return nil
+	case retrymodel.FieldTrainedFrom:
+		m.ClearTrainedFrom()
+		return nil
+	case retrymodel.FieldTrainedTo:
+		m.ClearTrainedTo()
+		return nil
+	case retrymodel.FieldMetrics:
+		m.ClearMetrics()
+		return nil
+	case retrymodel.FieldError:
+		m.ClearError()
+		return nil
+	case retrymodel.FieldTrainingSeconds:
+		m.ClearTrainingSeconds()
+		return nil
+	case retrymodel.FieldModel:
+		m.ClearModel()
+		return nil
+	case retrymodel.FieldActivatedAt:
+		m.ClearActivatedAt()
+		return nil
+	}
+	return fmt.Errorf("unknown RetryModel nullable field %s", name)
+}
+
+// ResetField resets all changes in the mutation for the field with the given name.
+// It returns an error if the field is not defined in the schema.
+func (m *RetryModelMutation) ResetField(name string) error {
+	switch name {
+	case retrymodel.FieldCreatedAt:
+		m.ResetCreatedAt()
+		return nil
+	case retrymodel.FieldUpdatedAt:
+		m.ResetUpdatedAt()
+		return nil
+	case retrymodel.FieldAccountID:
+		m.ResetAccountID()
+		return nil
+	case retrymodel.FieldVersion:
+		m.ResetVersion()
+		return nil
+	case retrymodel.FieldStatus:
+		m.ResetStatus()
+		return nil
+	case retrymodel.FieldAlgorithm:
+		m.ResetAlgorithm()
+		return nil
+	case retrymodel.FieldParameters:
+		m.ResetParameters()
+		return nil
+	case retrymodel.FieldFeatures:
+		m.ResetFeatures()
+		return nil
+	case retrymodel.FieldTrainedFrom:
+		m.ResetTrainedFrom()
+		return nil
+	case retrymodel.FieldTrainedTo:
+		m.ResetTrainedTo()
+		return nil
+	case retrymodel.FieldTrainRows:
+		m.ResetTrainRows()
+		return nil
+	case retrymodel.FieldTestRows:
+		m.ResetTestRows()
+		return nil
+	case retrymodel.FieldMetrics:
+		m.ResetMetrics()
+		return nil
+	case retrymodel.FieldProgress:
+		m.ResetProgress()
+		return nil
+	case retrymodel.FieldError:
+		m.ResetError()
+		return nil
+	case retrymodel.FieldTrainingSeconds:
+		m.ResetTrainingSeconds()
+		return nil
+	case retrymodel.FieldModel:
+		m.ResetModel()
+		return nil
+	case retrymodel.FieldActivatedAt:
+		m.ResetActivatedAt()
+		return nil
+	}
+	return fmt.Errorf("unknown RetryModel field %s", name)
+}
+
+// AddedEdges returns all edge names that were set/added in this mutation.
+func (m *RetryModelMutation) AddedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// AddedIDs returns all IDs (to other nodes) that were added for the given edge
+// name in this mutation.
+func (m *RetryModelMutation) AddedIDs(name string) []ent.Value {
+	return nil
+}
+
+// RemovedEdges returns all edge names that were removed in this mutation.
+func (m *RetryModelMutation) RemovedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// RemovedIDs returns all IDs (to other nodes) that were removed for the edge with
+// the given name in this mutation.
+func (m *RetryModelMutation) RemovedIDs(name string) []ent.Value {
+	return nil
+}
+
+// ClearedEdges returns all edge names that were cleared in this mutation.
+func (m *RetryModelMutation) ClearedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// EdgeCleared returns a boolean which indicates if the edge with the given name
+// was cleared in this mutation.
+func (m *RetryModelMutation) EdgeCleared(name string) bool {
+	return false
+}
+
+// ClearEdge clears the value of the edge with the given name. It returns an error
+// if that edge is not defined in the schema.
+func (m *RetryModelMutation) ClearEdge(name string) error {
+	return fmt.Errorf("unknown RetryModel unique edge %s", name)
+}
+
+// ResetEdge resets all changes to the edge with the given name in this mutation.
+// It returns an error if the edge is not defined in the schema.
+func (m *RetryModelMutation) ResetEdge(name string) error {
+	return fmt.Errorf("unknown RetryModel edge %s", name)
+}
+
 // RetryPolicyMutation represents an operation that mutates the RetryPolicy nodes in the graph.
 type RetryPolicyMutation struct {
 	config
@@ -16191,6 +17930,7 @@ type SimulatorChargeMutation struct {
 	processor_id         *string
 	idempotency_key      *string
 	token                *string
+	at                   *time.Time
 	amount               *int64
 	addamount            *int64
 	currency             *string
@@ -16492,6 +18232,42 @@ func (m *SimulatorChargeMutation) OldToken(ctx context.Context) (v string, err e
 // ResetToken resets all changes to the "token" field.
 func (m *SimulatorChargeMutation) ResetToken() {
 	m.token = nil
+}
+
+// SetAt sets the "at" field.
+func (m *SimulatorChargeMutation) SetAt(t time.Time) {
+	m.at = &t
+}
+
+// At returns the value of the "at" field in the mutation.
+func (m *SimulatorChargeMutation) At() (r time.Time, exists bool) {
+	v := m.at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldAt returns the old "at" field's value of the SimulatorCharge entity.
+// If the SimulatorCharge object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *SimulatorChargeMutation) OldAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldAt: %w", err)
+	}
+	return oldValue.At, nil
+}
+
+// ResetAt resets all changes to the "at" field.
+func (m *SimulatorChargeMutation) ResetAt() {
+	m.at = nil
 }
 
 // SetAmount sets the "amount" field.
@@ -16987,7 +18763,7 @@ func (m *SimulatorChargeMutation) Type() string {
 // order to get all numeric fields that were incremented/decremented, call
 // AddedFields().
 func (m *SimulatorChargeMutation) Fields() []string {
-	fields := make([]string, 0, 15)
+	fields := make([]string, 0, 16)
 	if m.created_at != nil {
 		fields = append(fields, simulatorcharge.FieldCreatedAt)
 	}
@@ -17002,6 +18778,9 @@ func (m *SimulatorChargeMutation) Fields() []string {
 	}
 	if m.token != nil {
 		fields = append(fields, simulatorcharge.FieldToken)
+	}
+	if m.at != nil {
+		fields = append(fields, simulatorcharge.FieldAt)
 	}
 	if m.amount != nil {
 		fields = append(fields, simulatorcharge.FieldAmount)
@@ -17051,6 +18830,8 @@ func (m *SimulatorChargeMutation) Field(name string) (ent.Value, bool) {
 		return m.IdempotencyKey()
 	case simulatorcharge.FieldToken:
 		return m.Token()
+	case simulatorcharge.FieldAt:
+		return m.At()
 	case simulatorcharge.FieldAmount:
 		return m.Amount()
 	case simulatorcharge.FieldCurrency:
@@ -17090,6 +18871,8 @@ func (m *SimulatorChargeMutation) OldField(ctx context.Context, name string) (en
 		return m.OldIdempotencyKey(ctx)
 	case simulatorcharge.FieldToken:
 		return m.OldToken(ctx)
+	case simulatorcharge.FieldAt:
+		return m.OldAt(ctx)
 	case simulatorcharge.FieldAmount:
 		return m.OldAmount(ctx)
 	case simulatorcharge.FieldCurrency:
@@ -17153,6 +18936,13 @@ func (m *SimulatorChargeMutation) SetField(name string, value ent.Value) error {
 			return fmt.Errorf("unexpected type %T for field %s", value, name)
 		}
 		m.SetToken(v)
+		return nil
+	case simulatorcharge.FieldAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetAt(v)
 		return nil
 	case simulatorcharge.FieldAmount:
 		v, ok := value.(int64)
@@ -17347,6 +19137,9 @@ func (m *SimulatorChargeMutation) ResetField(name string) error {
 		return nil
 	case simulatorcharge.FieldToken:
 		m.ResetToken()
+		return nil
+	case simulatorcharge.FieldAt:
+		m.ResetAt()
 		return nil
 	case simulatorcharge.FieldAmount:
 		m.ResetAmount()

@@ -280,6 +280,20 @@ func (_c *OffSessionPaymentCreate) SetNillableHoldout(v *bool) *OffSessionPaymen
 	return _c
 }
 
+// SetModelVersion sets the "model_version" field.
+func (_c *OffSessionPaymentCreate) SetModelVersion(v string) *OffSessionPaymentCreate {
+	_c.mutation.SetModelVersion(v)
+	return _c
+}
+
+// SetNillableModelVersion sets the "model_version" field if the given value is not nil.
+func (_c *OffSessionPaymentCreate) SetNillableModelVersion(v *string) *OffSessionPaymentCreate {
+	if v != nil {
+		_c.SetModelVersion(*v)
+	}
+	return _c
+}
+
 // SetRetryUntil sets the "retry_until" field.
 func (_c *OffSessionPaymentCreate) SetRetryUntil(v time.Time) *OffSessionPaymentCreate {
 	_c.mutation.SetRetryUntil(v)
@@ -858,6 +872,10 @@ func (_c *OffSessionPaymentCreate) createSpec() (*OffSessionPayment, *sqlgraph.C
 		_spec.SetField(offsessionpayment.FieldHoldout, field.TypeBool, value)
 		_node.Holdout = value
 	}
+	if value, ok := _c.mutation.ModelVersion(); ok {
+		_spec.SetField(offsessionpayment.FieldModelVersion, field.TypeString, value)
+		_node.ModelVersion = value
+	}
 	if value, ok := _c.mutation.RetryUntil(); ok {
 		_spec.SetField(offsessionpayment.FieldRetryUntil, field.TypeTime, value)
 		_node.RetryUntil = &value
@@ -1160,6 +1178,24 @@ func (u *OffSessionPaymentUpsert) UpdateAmountReceived() *OffSessionPaymentUpser
 // AddAmountReceived adds v to the "amount_received" field.
 func (u *OffSessionPaymentUpsert) AddAmountReceived(v int64) *OffSessionPaymentUpsert {
 	u.Add(offsessionpayment.FieldAmountReceived, v)
+	return u
+}
+
+// SetModelVersion sets the "model_version" field.
+func (u *OffSessionPaymentUpsert) SetModelVersion(v string) *OffSessionPaymentUpsert {
+	u.Set(offsessionpayment.FieldModelVersion, v)
+	return u
+}
+
+// UpdateModelVersion sets the "model_version" field to the value that was provided on create.
+func (u *OffSessionPaymentUpsert) UpdateModelVersion() *OffSessionPaymentUpsert {
+	u.SetExcluded(offsessionpayment.FieldModelVersion)
+	return u
+}
+
+// ClearModelVersion clears the value of the "model_version" field.
+func (u *OffSessionPaymentUpsert) ClearModelVersion() *OffSessionPaymentUpsert {
+	u.SetNull(offsessionpayment.FieldModelVersion)
 	return u
 }
 
@@ -1632,6 +1668,27 @@ func (u *OffSessionPaymentUpsertOne) AddAmountReceived(v int64) *OffSessionPayme
 func (u *OffSessionPaymentUpsertOne) UpdateAmountReceived() *OffSessionPaymentUpsertOne {
 	return u.Update(func(s *OffSessionPaymentUpsert) {
 		s.UpdateAmountReceived()
+	})
+}
+
+// SetModelVersion sets the "model_version" field.
+func (u *OffSessionPaymentUpsertOne) SetModelVersion(v string) *OffSessionPaymentUpsertOne {
+	return u.Update(func(s *OffSessionPaymentUpsert) {
+		s.SetModelVersion(v)
+	})
+}
+
+// UpdateModelVersion sets the "model_version" field to the value that was provided on create.
+func (u *OffSessionPaymentUpsertOne) UpdateModelVersion() *OffSessionPaymentUpsertOne {
+	return u.Update(func(s *OffSessionPaymentUpsert) {
+		s.UpdateModelVersion()
+	})
+}
+
+// ClearModelVersion clears the value of the "model_version" field.
+func (u *OffSessionPaymentUpsertOne) ClearModelVersion() *OffSessionPaymentUpsertOne {
+	return u.Update(func(s *OffSessionPaymentUpsert) {
+		s.ClearModelVersion()
 	})
 }
 
@@ -2314,6 +2371,27 @@ func (u *OffSessionPaymentUpsertBulk) AddAmountReceived(v int64) *OffSessionPaym
 func (u *OffSessionPaymentUpsertBulk) UpdateAmountReceived() *OffSessionPaymentUpsertBulk {
 	return u.Update(func(s *OffSessionPaymentUpsert) {
 		s.UpdateAmountReceived()
+	})
+}
+
+// SetModelVersion sets the "model_version" field.
+func (u *OffSessionPaymentUpsertBulk) SetModelVersion(v string) *OffSessionPaymentUpsertBulk {
+	return u.Update(func(s *OffSessionPaymentUpsert) {
+		s.SetModelVersion(v)
+	})
+}
+
+// UpdateModelVersion sets the "model_version" field to the value that was provided on create.
+func (u *OffSessionPaymentUpsertBulk) UpdateModelVersion() *OffSessionPaymentUpsertBulk {
+	return u.Update(func(s *OffSessionPaymentUpsert) {
+		s.UpdateModelVersion()
+	})
+}
+
+// ClearModelVersion clears the value of the "model_version" field.
+func (u *OffSessionPaymentUpsertBulk) ClearModelVersion() *OffSessionPaymentUpsertBulk {
+	return u.Update(func(s *OffSessionPaymentUpsert) {
+		s.ClearModelVersion()
 	})
 }
 

@@ -125,6 +125,26 @@ func (_u *OffSessionPaymentUpdate) AddAmountReceived(v int64) *OffSessionPayment
 	return _u
 }
 
+// SetModelVersion sets the "model_version" field.
+func (_u *OffSessionPaymentUpdate) SetModelVersion(v string) *OffSessionPaymentUpdate {
+	_u.mutation.SetModelVersion(v)
+	return _u
+}
+
+// SetNillableModelVersion sets the "model_version" field if the given value is not nil.
+func (_u *OffSessionPaymentUpdate) SetNillableModelVersion(v *string) *OffSessionPaymentUpdate {
+	if v != nil {
+		_u.SetModelVersion(*v)
+	}
+	return _u
+}
+
+// ClearModelVersion clears the value of the "model_version" field.
+func (_u *OffSessionPaymentUpdate) ClearModelVersion() *OffSessionPaymentUpdate {
+	_u.mutation.ClearModelVersion()
+	return _u
+}
+
 // SetRetryUntil sets the "retry_until" field.
 func (_u *OffSessionPaymentUpdate) SetRetryUntil(v time.Time) *OffSessionPaymentUpdate {
 	_u.mutation.SetRetryUntil(v)
@@ -586,6 +606,12 @@ func (_u *OffSessionPaymentUpdate) sqlSave(ctx context.Context) (_node int, err 
 	if _u.mutation.RetryScheduleCleared() {
 		_spec.ClearField(offsessionpayment.FieldRetrySchedule, field.TypeJSON)
 	}
+	if value, ok := _u.mutation.ModelVersion(); ok {
+		_spec.SetField(offsessionpayment.FieldModelVersion, field.TypeString, value)
+	}
+	if _u.mutation.ModelVersionCleared() {
+		_spec.ClearField(offsessionpayment.FieldModelVersion, field.TypeString)
+	}
 	if value, ok := _u.mutation.RetryUntil(); ok {
 		_spec.SetField(offsessionpayment.FieldRetryUntil, field.TypeTime, value)
 	}
@@ -831,6 +857,26 @@ func (_u *OffSessionPaymentUpdateOne) SetNillableAmountReceived(v *int64) *OffSe
 // AddAmountReceived adds value to the "amount_received" field.
 func (_u *OffSessionPaymentUpdateOne) AddAmountReceived(v int64) *OffSessionPaymentUpdateOne {
 	_u.mutation.AddAmountReceived(v)
+	return _u
+}
+
+// SetModelVersion sets the "model_version" field.
+func (_u *OffSessionPaymentUpdateOne) SetModelVersion(v string) *OffSessionPaymentUpdateOne {
+	_u.mutation.SetModelVersion(v)
+	return _u
+}
+
+// SetNillableModelVersion sets the "model_version" field if the given value is not nil.
+func (_u *OffSessionPaymentUpdateOne) SetNillableModelVersion(v *string) *OffSessionPaymentUpdateOne {
+	if v != nil {
+		_u.SetModelVersion(*v)
+	}
+	return _u
+}
+
+// ClearModelVersion clears the value of the "model_version" field.
+func (_u *OffSessionPaymentUpdateOne) ClearModelVersion() *OffSessionPaymentUpdateOne {
+	_u.mutation.ClearModelVersion()
 	return _u
 }
 
@@ -1324,6 +1370,12 @@ func (_u *OffSessionPaymentUpdateOne) sqlSave(ctx context.Context) (_node *OffSe
 	}
 	if _u.mutation.RetryScheduleCleared() {
 		_spec.ClearField(offsessionpayment.FieldRetrySchedule, field.TypeJSON)
+	}
+	if value, ok := _u.mutation.ModelVersion(); ok {
+		_spec.SetField(offsessionpayment.FieldModelVersion, field.TypeString, value)
+	}
+	if _u.mutation.ModelVersionCleared() {
+		_spec.ClearField(offsessionpayment.FieldModelVersion, field.TypeString)
 	}
 	if value, ok := _u.mutation.RetryUntil(); ok {
 		_spec.SetField(offsessionpayment.FieldRetryUntil, field.TypeTime, value)

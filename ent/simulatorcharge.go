@@ -27,6 +27,8 @@ type SimulatorCharge struct {
 	IdempotencyKey string `json:"idempotency_key,omitempty"`
 	// Token holds the value of the "token" field.
 	Token string `json:"token,omitempty"`
+	// When the charge was made, on the payment's clock.
+	At time.Time `json:"at,omitempty"`
 	// Amount holds the value of the "amount" field.
 	Amount int64 `json:"amount,omitempty"`
 	// Currency holds the value of the "currency" field.
@@ -61,7 +63,7 @@ func (*SimulatorCharge) scanValues(columns []string) ([]any, error) {
 			values[i] = new(sql.NullInt64)
 		case simulatorcharge.FieldID, simulatorcharge.FieldProcessorID, simulatorcharge.FieldIdempotencyKey, simulatorcharge.FieldToken, simulatorcharge.FieldCurrency, simulatorcharge.FieldOutcome, simulatorcharge.FieldDeclineCode, simulatorcharge.FieldNetworkAdviceCode, simulatorcharge.FieldNetworkDeclineCode:
 			values[i] = new(sql.NullString)
-		case simulatorcharge.FieldCreatedAt, simulatorcharge.FieldUpdatedAt:
+		case simulatorcharge.FieldCreatedAt, simulatorcharge.FieldUpdatedAt, simulatorcharge.FieldAt:
 			values[i] = new(sql.NullTime)
 		default:
 			values[i] = new(sql.UnknownType)
@@ -113,6 +115,12 @@ func (_m *SimulatorCharge) assignValues(columns []string, values []any) error {
 				return fmt.Errorf("unexpected type %T for field token", values[i])
 			} else if value.Valid {
 				_m.Token = value.String
+			}
+		case simulatorcharge.FieldAt:
+			if value, ok := values[i].(*sql.NullTime); !ok {
+				return fmt.Errorf("unexpected type %T for field at", values[i])
+			} else if value.Valid {
+				_m.At = value.Time
 			}
 		case simulatorcharge.FieldAmount:
 			if value, ok := values[i].(*sql.NullInt64); !ok {
@@ -224,6 +232,9 @@ func (_m *SimulatorCharge) String() string {
 	builder.WriteString(", ")
 	builder.WriteString("token=")
 	builder.WriteString(_m.Token)
+	builder.WriteString(", ")
+	builder.WriteString("at=")
+	builder.WriteString(_m.At.Format(time.ANSIC))
 	builder.WriteString(", ")
 	builder.WriteString("amount=")
 	builder.WriteString(fmt.Sprintf("%v", _m.Amount))

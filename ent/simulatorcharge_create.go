@@ -69,6 +69,12 @@ func (_c *SimulatorChargeCreate) SetToken(v string) *SimulatorChargeCreate {
 	return _c
 }
 
+// SetAt sets the "at" field.
+func (_c *SimulatorChargeCreate) SetAt(v time.Time) *SimulatorChargeCreate {
+	_c.mutation.SetAt(v)
+	return _c
+}
+
 // SetAmount sets the "amount" field.
 func (_c *SimulatorChargeCreate) SetAmount(v int64) *SimulatorChargeCreate {
 	_c.mutation.SetAmount(v)
@@ -269,6 +275,9 @@ func (_c *SimulatorChargeCreate) check() error {
 	if _, ok := _c.mutation.Token(); !ok {
 		return &ValidationError{Name: "token", err: errors.New(`ent: missing required field "SimulatorCharge.token"`)}
 	}
+	if _, ok := _c.mutation.At(); !ok {
+		return &ValidationError{Name: "at", err: errors.New(`ent: missing required field "SimulatorCharge.at"`)}
+	}
 	if _, ok := _c.mutation.Amount(); !ok {
 		return &ValidationError{Name: "amount", err: errors.New(`ent: missing required field "SimulatorCharge.amount"`)}
 	}
@@ -350,6 +359,10 @@ func (_c *SimulatorChargeCreate) createSpec() (*SimulatorCharge, *sqlgraph.Creat
 	if value, ok := _c.mutation.Token(); ok {
 		_spec.SetField(simulatorcharge.FieldToken, field.TypeString, value)
 		_node.Token = value
+	}
+	if value, ok := _c.mutation.At(); ok {
+		_spec.SetField(simulatorcharge.FieldAt, field.TypeTime, value)
+		_node.At = value
 	}
 	if value, ok := _c.mutation.Amount(); ok {
 		_spec.SetField(simulatorcharge.FieldAmount, field.TypeInt64, value)
@@ -531,6 +544,9 @@ func (u *SimulatorChargeUpsertOne) UpdateNewValues() *SimulatorChargeUpsertOne {
 		}
 		if _, exists := u.create.mutation.Token(); exists {
 			s.SetIgnore(simulatorcharge.FieldToken)
+		}
+		if _, exists := u.create.mutation.At(); exists {
+			s.SetIgnore(simulatorcharge.FieldAt)
 		}
 		if _, exists := u.create.mutation.Amount(); exists {
 			s.SetIgnore(simulatorcharge.FieldAmount)
@@ -848,6 +864,9 @@ func (u *SimulatorChargeUpsertBulk) UpdateNewValues() *SimulatorChargeUpsertBulk
 			}
 			if _, exists := b.mutation.Token(); exists {
 				s.SetIgnore(simulatorcharge.FieldToken)
+			}
+			if _, exists := b.mutation.At(); exists {
+				s.SetIgnore(simulatorcharge.FieldAt)
 			}
 			if _, exists := b.mutation.Amount(); exists {
 				s.SetIgnore(simulatorcharge.FieldAmount)

@@ -34,6 +34,8 @@ type Tx struct {
 	PaymentMethod *PaymentMethodClient
 	// Processor is the client for interacting with the Processor builders.
 	Processor *ProcessorClient
+	// RetryModel is the client for interacting with the RetryModel builders.
+	RetryModel *RetryModelClient
 	// RetryPolicy is the client for interacting with the RetryPolicy builders.
 	RetryPolicy *RetryPolicyClient
 	// Route is the client for interacting with the Route builders.
@@ -187,6 +189,7 @@ func (tx *Tx) init() {
 	tx.OffSessionPayment = NewOffSessionPaymentClient(tx.config)
 	tx.PaymentMethod = NewPaymentMethodClient(tx.config)
 	tx.Processor = NewProcessorClient(tx.config)
+	tx.RetryModel = NewRetryModelClient(tx.config)
 	tx.RetryPolicy = NewRetryPolicyClient(tx.config)
 	tx.Route = NewRouteClient(tx.config)
 	tx.SimulatorCharge = NewSimulatorChargeClient(tx.config)

@@ -52,6 +52,11 @@ func (r *queryResolver) Processors(ctx context.Context, after *entgql.Cursor[str
 	return r.client.Processor.Query().Paginate(ctx, after, first, before, last, ent.WithProcessorOrder(orderBy), ent.WithProcessorFilter(where.Filter))
 }
 
+// RetryModels is the resolver for the retryModels field.
+func (r *queryResolver) RetryModels(ctx context.Context, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int, orderBy []*ent.RetryModelOrder, where *ent.RetryModelWhereInput) (*ent.RetryModelConnection, error) {
+	return r.client.RetryModel.Query().Paginate(ctx, after, first, before, last, ent.WithRetryModelOrder(orderBy), ent.WithRetryModelFilter(where.Filter))
+}
+
 // RetryPolicies is the resolver for the retryPolicies field.
 func (r *queryResolver) RetryPolicies(ctx context.Context, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int, orderBy []*ent.RetryPolicyOrder, where *ent.RetryPolicyWhereInput) (*ent.RetryPolicyConnection, error) {
 	return r.client.RetryPolicy.Query().Paginate(ctx, after, first, before, last, ent.WithRetryPolicyOrder(orderBy), ent.WithRetryPolicyFilter(where.Filter))
@@ -83,8 +88,12 @@ func (r *Resolver) Processor() ProcessorResolver { return &processorResolver{r} 
 // Query returns QueryResolver implementation.
 func (r *Resolver) Query() QueryResolver { return &queryResolver{r} }
 
+// RetryModel returns RetryModelResolver implementation.
+func (r *Resolver) RetryModel() RetryModelResolver { return &retryModelResolver{r} }
+
 type (
 	offSessionPaymentResolver struct{ *Resolver }
 	processorResolver         struct{ *Resolver }
 	queryResolver             struct{ *Resolver }
+	retryModelResolver        struct{ *Resolver }
 )

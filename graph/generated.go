@@ -22,12 +22,14 @@ import (
 	"github.com/offsession/offsession/ent/offsessionpayment"
 	"github.com/offsession/offsession/ent/paymentmethod"
 	"github.com/offsession/offsession/ent/processor"
+	"github.com/offsession/offsession/ent/retrymodel"
 	"github.com/offsession/offsession/ent/retrypolicy"
 	"github.com/offsession/offsession/ent/route"
 	"github.com/offsession/offsession/ent/schema/schematype"
 	"github.com/offsession/offsession/ent/testclock"
 	"github.com/offsession/offsession/ent/webhookdelivery"
 	"github.com/offsession/offsession/graph/model"
+	"github.com/offsession/offsession/models"
 	"github.com/offsession/offsession/payments"
 	"github.com/offsession/offsession/routing"
 	"github.com/offsession/offsession/viewer"
@@ -50,6 +52,7 @@ type ResolverRoot interface {
 	OffSessionPayment() OffSessionPaymentResolver
 	Processor() ProcessorResolver
 	Query() QueryResolver
+	RetryModel() RetryModelResolver
 	Viewer() ViewerResolver
 }
 
@@ -103,6 +106,21 @@ type ComplexityRoot struct {
 	AttemptEdge struct {
 		Cursor func(childComplexity int) int
 		Node   func(childComplexity int) int
+	}
+
+	Backtest struct {
+		Payments          func(childComplexity int) int
+		Schedule          func(childComplexity int) int
+		ScheduledRecovery func(childComplexity int) int
+		SmartRecovery     func(childComplexity int) int
+	}
+
+	CalibrationBucket struct {
+		Lower     func(childComplexity int) int
+		Observed  func(childComplexity int) int
+		Predicted func(childComplexity int) int
+		Rows      func(childComplexity int) int
+		Upper     func(childComplexity int) int
 	}
 
 	CreateWebhookEndpointPayload struct {
@@ -209,6 +227,7 @@ type ComplexityRoot struct {
 	}
 
 	Mutation struct {
+		ActivateRetryModel       func(childComplexity int, version int) int
 		AdvanceTestClock         func(childComplexity int, id string, frozenTime time.Time) int
 		CancelOffSessionPayment  func(childComplexity int, id string) int
 		CaptureOffSessionPayment func(childComplexity int, id string, amountToCapture *int) int
@@ -225,6 +244,7 @@ type ComplexityRoot struct {
 		ResumeOffSessionPayment  func(childComplexity int, id string) int
 		RevokeMandate            func(childComplexity int, id string, reason *string) int
 		SavePaymentMethod        func(childComplexity int, input payments.SavePaymentMethodInput) int
+		TrainRetryModel          func(childComplexity int, input *models.TrainInput) int
 		UpdateProcessor          func(childComplexity int, id string, input payments.UpdateProcessorInput) int
 		UpdateRoute              func(childComplexity int, id string, input payments.RouteInput) int
 	}
@@ -262,6 +282,7 @@ type ComplexityRoot struct {
 		MandateID                 func(childComplexity int) int
 		MaxRetries                func(childComplexity int) int
 		Metadata                  func(childComplexity int) int
+		ModelVersion              func(childComplexity int) int
 		NextAttempt               func(childComplexity int) int
 		NextAttemptAt             func(childComplexity int) int
 		PaymentMethod             func(childComplexity int) int
@@ -380,11 +401,66 @@ type ComplexityRoot struct {
 		OffSessionPayments func(childComplexity int, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int, orderBy []*ent.OffSessionPaymentOrder, where *ent.OffSessionPaymentWhereInput) int
 		PaymentMethods     func(childComplexity int, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int, orderBy []*ent.PaymentMethodOrder, where *ent.PaymentMethodWhereInput) int
 		Processors         func(childComplexity int, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int, orderBy []*ent.ProcessorOrder, where *ent.ProcessorWhereInput) int
+		RetryModels        func(childComplexity int, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int, orderBy []*ent.RetryModelOrder, where *ent.RetryModelWhereInput) int
 		RetryPolicies      func(childComplexity int, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int, orderBy []*ent.RetryPolicyOrder, where *ent.RetryPolicyWhereInput) int
 		Routes             func(childComplexity int, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int, orderBy []*ent.RouteOrder, where *ent.RouteWhereInput) int
 		TestClocks         func(childComplexity int, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int, orderBy *ent.TestClockOrder, where *ent.TestClockWhereInput) int
 		Viewer             func(childComplexity int) int
 		WebhookEndpoints   func(childComplexity int, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int, orderBy []*ent.WebhookEndpointOrder, where *ent.WebhookEndpointWhereInput) int
+	}
+
+	RecoveryGroup struct {
+		AttemptsPerRecovery func(childComplexity int) int
+		DaysToRecovery      func(childComplexity int) int
+		Payments            func(childComplexity int) int
+		RecoveryRate        func(childComplexity int) int
+	}
+
+	RetryModel struct {
+		ActivatedAt     func(childComplexity int) int
+		Algorithm       func(childComplexity int) int
+		CreatedAt       func(childComplexity int) int
+		Error           func(childComplexity int) int
+		Features        func(childComplexity int) int
+		ID              func(childComplexity int) int
+		Metrics         func(childComplexity int) int
+		Parameters      func(childComplexity int) int
+		Progress        func(childComplexity int) int
+		Status          func(childComplexity int) int
+		TestRows        func(childComplexity int) int
+		TrainRows       func(childComplexity int) int
+		TrainedFrom     func(childComplexity int) int
+		TrainedTo       func(childComplexity int) int
+		TrainingSeconds func(childComplexity int) int
+		UpdatedAt       func(childComplexity int) int
+		Uplift          func(childComplexity int) int
+		Version         func(childComplexity int) int
+	}
+
+	RetryModelConnection struct {
+		Edges      func(childComplexity int) int
+		PageInfo   func(childComplexity int) int
+		TotalCount func(childComplexity int) int
+	}
+
+	RetryModelEdge struct {
+		Cursor func(childComplexity int) int
+		Node   func(childComplexity int) int
+	}
+
+	RetryModelMetrics struct {
+		AUC         func(childComplexity int) int
+		Backtest    func(childComplexity int) int
+		Brier       func(childComplexity int) int
+		Calibration func(childComplexity int) int
+		LogLoss     func(childComplexity int) int
+		Positives   func(childComplexity int) int
+		Rows        func(childComplexity int) int
+	}
+
+	RetryModelUplift struct {
+		Holdout   func(childComplexity int) int
+		Treatment func(childComplexity int) int
 	}
 
 	RetryPolicy struct {
@@ -593,6 +669,8 @@ type MutationResolver interface {
 	CreateRoute(ctx context.Context, input payments.RouteInput) (*ent.Route, error)
 	UpdateRoute(ctx context.Context, id string, input payments.RouteInput) (*ent.Route, error)
 	DeleteRoute(ctx context.Context, id string) (string, error)
+	TrainRetryModel(ctx context.Context, input *models.TrainInput) (*ent.RetryModel, error)
+	ActivateRetryModel(ctx context.Context, version int) (*ent.RetryModel, error)
 	CreateTestClock(ctx context.Context, input payments.CreateTestClockInput) (*ent.TestClock, error)
 	AdvanceTestClock(ctx context.Context, id string, frozenTime time.Time) (*ent.TestClock, error)
 }
@@ -612,11 +690,15 @@ type QueryResolver interface {
 	OffSessionPayments(ctx context.Context, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int, orderBy []*ent.OffSessionPaymentOrder, where *ent.OffSessionPaymentWhereInput) (*ent.OffSessionPaymentConnection, error)
 	PaymentMethods(ctx context.Context, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int, orderBy []*ent.PaymentMethodOrder, where *ent.PaymentMethodWhereInput) (*ent.PaymentMethodConnection, error)
 	Processors(ctx context.Context, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int, orderBy []*ent.ProcessorOrder, where *ent.ProcessorWhereInput) (*ent.ProcessorConnection, error)
+	RetryModels(ctx context.Context, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int, orderBy []*ent.RetryModelOrder, where *ent.RetryModelWhereInput) (*ent.RetryModelConnection, error)
 	RetryPolicies(ctx context.Context, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int, orderBy []*ent.RetryPolicyOrder, where *ent.RetryPolicyWhereInput) (*ent.RetryPolicyConnection, error)
 	Routes(ctx context.Context, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int, orderBy []*ent.RouteOrder, where *ent.RouteWhereInput) (*ent.RouteConnection, error)
 	TestClocks(ctx context.Context, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int, orderBy *ent.TestClockOrder, where *ent.TestClockWhereInput) (*ent.TestClockConnection, error)
 	WebhookEndpoints(ctx context.Context, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int, orderBy []*ent.WebhookEndpointOrder, where *ent.WebhookEndpointWhereInput) (*ent.WebhookEndpointConnection, error)
 	Viewer(ctx context.Context) (*viewer.Viewer, error)
+}
+type RetryModelResolver interface {
+	Uplift(ctx context.Context, obj *ent.RetryModel) (*models.Uplift, error)
 }
 type ViewerResolver interface {
 	Account(ctx context.Context, obj *viewer.Viewer) (*ent.Account, error)
@@ -859,6 +941,62 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.AttemptEdge.Node(childComplexity), true
+
+	case "Backtest.payments":
+		if e.ComplexityRoot.Backtest.Payments == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Backtest.Payments(childComplexity), true
+	case "Backtest.schedule":
+		if e.ComplexityRoot.Backtest.Schedule == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Backtest.Schedule(childComplexity), true
+	case "Backtest.scheduledRecovery":
+		if e.ComplexityRoot.Backtest.ScheduledRecovery == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Backtest.ScheduledRecovery(childComplexity), true
+	case "Backtest.smartRecovery":
+		if e.ComplexityRoot.Backtest.SmartRecovery == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Backtest.SmartRecovery(childComplexity), true
+
+	case "CalibrationBucket.lower":
+		if e.ComplexityRoot.CalibrationBucket.Lower == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CalibrationBucket.Lower(childComplexity), true
+	case "CalibrationBucket.observed":
+		if e.ComplexityRoot.CalibrationBucket.Observed == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CalibrationBucket.Observed(childComplexity), true
+	case "CalibrationBucket.predicted":
+		if e.ComplexityRoot.CalibrationBucket.Predicted == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CalibrationBucket.Predicted(childComplexity), true
+	case "CalibrationBucket.rows":
+		if e.ComplexityRoot.CalibrationBucket.Rows == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CalibrationBucket.Rows(childComplexity), true
+	case "CalibrationBucket.upper":
+		if e.ComplexityRoot.CalibrationBucket.Upper == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CalibrationBucket.Upper(childComplexity), true
 
 	case "CreateWebhookEndpointPayload.secret":
 		if e.ComplexityRoot.CreateWebhookEndpointPayload.Secret == nil {
@@ -1301,6 +1439,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.MandateEdge.Node(childComplexity), true
 
+	case "Mutation.activateRetryModel":
+		if e.ComplexityRoot.Mutation.ActivateRetryModel == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_activateRetryModel_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.ActivateRetryModel(childComplexity, args["version"].(int)), true
 	case "Mutation.advanceTestClock":
 		if e.ComplexityRoot.Mutation.AdvanceTestClock == nil {
 			break
@@ -1477,6 +1626,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.SavePaymentMethod(childComplexity, args["input"].(payments.SavePaymentMethodInput)), true
+	case "Mutation.trainRetryModel":
+		if e.ComplexityRoot.Mutation.TrainRetryModel == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_trainRetryModel_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.TrainRetryModel(childComplexity, args["input"].(*models.TrainInput)), true
 	case "Mutation.updateProcessor":
 		if e.ComplexityRoot.Mutation.UpdateProcessor == nil {
 			break
@@ -1680,6 +1840,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.OffSessionPayment.Metadata(childComplexity), true
+	case "OffSessionPayment.modelVersion":
+		if e.ComplexityRoot.OffSessionPayment.ModelVersion == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OffSessionPayment.ModelVersion(childComplexity), true
 	case "OffSessionPayment.nextAttempt":
 		if e.ComplexityRoot.OffSessionPayment.NextAttempt == nil {
 			break
@@ -2230,6 +2396,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Processors(childComplexity, args["after"].(*entgql.Cursor[string]), args["first"].(*int), args["before"].(*entgql.Cursor[string]), args["last"].(*int), args["orderBy"].([]*ent.ProcessorOrder), args["where"].(*ent.ProcessorWhereInput)), true
+	case "Query.retryModels":
+		if e.ComplexityRoot.Query.RetryModels == nil {
+			break
+		}
+
+		args, err := ec.field_Query_retryModels_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.RetryModels(childComplexity, args["after"].(*entgql.Cursor[string]), args["first"].(*int), args["before"].(*entgql.Cursor[string]), args["last"].(*int), args["orderBy"].([]*ent.RetryModelOrder), args["where"].(*ent.RetryModelWhereInput)), true
 	case "Query.retryPolicies":
 		if e.ComplexityRoot.Query.RetryPolicies == nil {
 			break
@@ -2280,6 +2457,228 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.WebhookEndpoints(childComplexity, args["after"].(*entgql.Cursor[string]), args["first"].(*int), args["before"].(*entgql.Cursor[string]), args["last"].(*int), args["orderBy"].([]*ent.WebhookEndpointOrder), args["where"].(*ent.WebhookEndpointWhereInput)), true
+
+	case "RecoveryGroup.attemptsPerRecovery":
+		if e.ComplexityRoot.RecoveryGroup.AttemptsPerRecovery == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RecoveryGroup.AttemptsPerRecovery(childComplexity), true
+	case "RecoveryGroup.daysToRecovery":
+		if e.ComplexityRoot.RecoveryGroup.DaysToRecovery == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RecoveryGroup.DaysToRecovery(childComplexity), true
+	case "RecoveryGroup.payments":
+		if e.ComplexityRoot.RecoveryGroup.Payments == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RecoveryGroup.Payments(childComplexity), true
+	case "RecoveryGroup.recoveryRate":
+		if e.ComplexityRoot.RecoveryGroup.RecoveryRate == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RecoveryGroup.RecoveryRate(childComplexity), true
+
+	case "RetryModel.activatedAt":
+		if e.ComplexityRoot.RetryModel.ActivatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RetryModel.ActivatedAt(childComplexity), true
+	case "RetryModel.algorithm":
+		if e.ComplexityRoot.RetryModel.Algorithm == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RetryModel.Algorithm(childComplexity), true
+	case "RetryModel.createdAt":
+		if e.ComplexityRoot.RetryModel.CreatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RetryModel.CreatedAt(childComplexity), true
+	case "RetryModel.error":
+		if e.ComplexityRoot.RetryModel.Error == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RetryModel.Error(childComplexity), true
+	case "RetryModel.features":
+		if e.ComplexityRoot.RetryModel.Features == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RetryModel.Features(childComplexity), true
+	case "RetryModel.id":
+		if e.ComplexityRoot.RetryModel.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RetryModel.ID(childComplexity), true
+	case "RetryModel.metrics":
+		if e.ComplexityRoot.RetryModel.Metrics == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RetryModel.Metrics(childComplexity), true
+	case "RetryModel.parameters":
+		if e.ComplexityRoot.RetryModel.Parameters == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RetryModel.Parameters(childComplexity), true
+	case "RetryModel.progress":
+		if e.ComplexityRoot.RetryModel.Progress == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RetryModel.Progress(childComplexity), true
+	case "RetryModel.status":
+		if e.ComplexityRoot.RetryModel.Status == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RetryModel.Status(childComplexity), true
+	case "RetryModel.testRows":
+		if e.ComplexityRoot.RetryModel.TestRows == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RetryModel.TestRows(childComplexity), true
+	case "RetryModel.trainRows":
+		if e.ComplexityRoot.RetryModel.TrainRows == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RetryModel.TrainRows(childComplexity), true
+	case "RetryModel.trainedFrom":
+		if e.ComplexityRoot.RetryModel.TrainedFrom == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RetryModel.TrainedFrom(childComplexity), true
+	case "RetryModel.trainedTo":
+		if e.ComplexityRoot.RetryModel.TrainedTo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RetryModel.TrainedTo(childComplexity), true
+	case "RetryModel.trainingSeconds":
+		if e.ComplexityRoot.RetryModel.TrainingSeconds == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RetryModel.TrainingSeconds(childComplexity), true
+	case "RetryModel.updatedAt":
+		if e.ComplexityRoot.RetryModel.UpdatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RetryModel.UpdatedAt(childComplexity), true
+	case "RetryModel.uplift":
+		if e.ComplexityRoot.RetryModel.Uplift == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RetryModel.Uplift(childComplexity), true
+	case "RetryModel.version":
+		if e.ComplexityRoot.RetryModel.Version == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RetryModel.Version(childComplexity), true
+
+	case "RetryModelConnection.edges":
+		if e.ComplexityRoot.RetryModelConnection.Edges == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RetryModelConnection.Edges(childComplexity), true
+	case "RetryModelConnection.pageInfo":
+		if e.ComplexityRoot.RetryModelConnection.PageInfo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RetryModelConnection.PageInfo(childComplexity), true
+	case "RetryModelConnection.totalCount":
+		if e.ComplexityRoot.RetryModelConnection.TotalCount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RetryModelConnection.TotalCount(childComplexity), true
+
+	case "RetryModelEdge.cursor":
+		if e.ComplexityRoot.RetryModelEdge.Cursor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RetryModelEdge.Cursor(childComplexity), true
+	case "RetryModelEdge.node":
+		if e.ComplexityRoot.RetryModelEdge.Node == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RetryModelEdge.Node(childComplexity), true
+
+	case "RetryModelMetrics.auc":
+		if e.ComplexityRoot.RetryModelMetrics.AUC == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RetryModelMetrics.AUC(childComplexity), true
+	case "RetryModelMetrics.backtest":
+		if e.ComplexityRoot.RetryModelMetrics.Backtest == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RetryModelMetrics.Backtest(childComplexity), true
+	case "RetryModelMetrics.brier":
+		if e.ComplexityRoot.RetryModelMetrics.Brier == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RetryModelMetrics.Brier(childComplexity), true
+	case "RetryModelMetrics.calibration":
+		if e.ComplexityRoot.RetryModelMetrics.Calibration == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RetryModelMetrics.Calibration(childComplexity), true
+	case "RetryModelMetrics.logLoss":
+		if e.ComplexityRoot.RetryModelMetrics.LogLoss == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RetryModelMetrics.LogLoss(childComplexity), true
+	case "RetryModelMetrics.positives":
+		if e.ComplexityRoot.RetryModelMetrics.Positives == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RetryModelMetrics.Positives(childComplexity), true
+	case "RetryModelMetrics.rows":
+		if e.ComplexityRoot.RetryModelMetrics.Rows == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RetryModelMetrics.Rows(childComplexity), true
+
+	case "RetryModelUplift.holdout":
+		if e.ComplexityRoot.RetryModelUplift.Holdout == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RetryModelUplift.Holdout(childComplexity), true
+	case "RetryModelUplift.treatment":
+		if e.ComplexityRoot.RetryModelUplift.Treatment == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RetryModelUplift.Treatment(childComplexity), true
 
 	case "RetryPolicy.createdAt":
 		if e.ComplexityRoot.RetryPolicy.CreatedAt == nil {
@@ -3046,6 +3445,8 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("ProcessorOrder", ec.unmarshalInputProcessorOrder),
 			graphql.NewInputUnmarshaler("ProcessorTokenInput", ec.unmarshalInputProcessorTokenInput),
 			graphql.NewInputUnmarshaler("ProcessorWhereInput", ec.unmarshalInputProcessorWhereInput),
+			graphql.NewInputUnmarshaler("RetryModelOrder", ec.unmarshalInputRetryModelOrder),
+			graphql.NewInputUnmarshaler("RetryModelWhereInput", ec.unmarshalInputRetryModelWhereInput),
 			graphql.NewInputUnmarshaler("RetryPolicyOrder", ec.unmarshalInputRetryPolicyOrder),
 			graphql.NewInputUnmarshaler("RetryPolicyWhereInput", ec.unmarshalInputRetryPolicyWhereInput),
 			graphql.NewInputUnmarshaler("RouteConditionsInput", ec.unmarshalInputRouteConditionsInput),
@@ -3056,6 +3457,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("SavePaymentMethodInput", ec.unmarshalInputSavePaymentMethodInput),
 			graphql.NewInputUnmarshaler("TestClockOrder", ec.unmarshalInputTestClockOrder),
 			graphql.NewInputUnmarshaler("TestClockWhereInput", ec.unmarshalInputTestClockWhereInput),
+			graphql.NewInputUnmarshaler("TrainRetryModelInput", ec.unmarshalInputTrainRetryModelInput),
 			graphql.NewInputUnmarshaler("UpdateProcessorInput", ec.unmarshalInputUpdateProcessorInput),
 			graphql.NewInputUnmarshaler("WebhookDeliveryOrder", ec.unmarshalInputWebhookDeliveryOrder),
 			graphql.NewInputUnmarshaler("WebhookDeliveryWhereInput", ec.unmarshalInputWebhookDeliveryWhereInput),
@@ -3251,6 +3653,36 @@ func (ec *executionContext) childFields_AttemptEdge(ctx context.Context, field g
 		return ec.fieldContext_AttemptEdge_cursor(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type AttemptEdge", field.Name)
+}
+
+func (ec *executionContext) childFields_Backtest(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "payments":
+		return ec.fieldContext_Backtest_payments(ctx, field)
+	case "smartRecovery":
+		return ec.fieldContext_Backtest_smartRecovery(ctx, field)
+	case "scheduledRecovery":
+		return ec.fieldContext_Backtest_scheduledRecovery(ctx, field)
+	case "schedule":
+		return ec.fieldContext_Backtest_schedule(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Backtest", field.Name)
+}
+
+func (ec *executionContext) childFields_CalibrationBucket(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "lower":
+		return ec.fieldContext_CalibrationBucket_lower(ctx, field)
+	case "upper":
+		return ec.fieldContext_CalibrationBucket_upper(ctx, field)
+	case "rows":
+		return ec.fieldContext_CalibrationBucket_rows(ctx, field)
+	case "predicted":
+		return ec.fieldContext_CalibrationBucket_predicted(ctx, field)
+	case "observed":
+		return ec.fieldContext_CalibrationBucket_observed(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type CalibrationBucket", field.Name)
 }
 
 func (ec *executionContext) childFields_CreateWebhookEndpointPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -3525,6 +3957,8 @@ func (ec *executionContext) childFields_OffSessionPayment(ctx context.Context, f
 		return ec.fieldContext_OffSessionPayment_retrySchedule(ctx, field)
 	case "holdout":
 		return ec.fieldContext_OffSessionPayment_holdout(ctx, field)
+	case "modelVersion":
+		return ec.fieldContext_OffSessionPayment_modelVersion(ctx, field)
 	case "retryUntil":
 		return ec.fieldContext_OffSessionPayment_retryUntil(ctx, field)
 	case "attemptCount":
@@ -3741,6 +4175,114 @@ func (ec *executionContext) childFields_ProcessorToken(ctx context.Context, fiel
 		return ec.fieldContext_ProcessorToken_networkTransactionID(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type ProcessorToken", field.Name)
+}
+
+func (ec *executionContext) childFields_RecoveryGroup(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "payments":
+		return ec.fieldContext_RecoveryGroup_payments(ctx, field)
+	case "recoveryRate":
+		return ec.fieldContext_RecoveryGroup_recoveryRate(ctx, field)
+	case "attemptsPerRecovery":
+		return ec.fieldContext_RecoveryGroup_attemptsPerRecovery(ctx, field)
+	case "daysToRecovery":
+		return ec.fieldContext_RecoveryGroup_daysToRecovery(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type RecoveryGroup", field.Name)
+}
+
+func (ec *executionContext) childFields_RetryModel(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_RetryModel_id(ctx, field)
+	case "createdAt":
+		return ec.fieldContext_RetryModel_createdAt(ctx, field)
+	case "updatedAt":
+		return ec.fieldContext_RetryModel_updatedAt(ctx, field)
+	case "version":
+		return ec.fieldContext_RetryModel_version(ctx, field)
+	case "status":
+		return ec.fieldContext_RetryModel_status(ctx, field)
+	case "algorithm":
+		return ec.fieldContext_RetryModel_algorithm(ctx, field)
+	case "parameters":
+		return ec.fieldContext_RetryModel_parameters(ctx, field)
+	case "features":
+		return ec.fieldContext_RetryModel_features(ctx, field)
+	case "trainedFrom":
+		return ec.fieldContext_RetryModel_trainedFrom(ctx, field)
+	case "trainedTo":
+		return ec.fieldContext_RetryModel_trainedTo(ctx, field)
+	case "trainRows":
+		return ec.fieldContext_RetryModel_trainRows(ctx, field)
+	case "testRows":
+		return ec.fieldContext_RetryModel_testRows(ctx, field)
+	case "metrics":
+		return ec.fieldContext_RetryModel_metrics(ctx, field)
+	case "progress":
+		return ec.fieldContext_RetryModel_progress(ctx, field)
+	case "error":
+		return ec.fieldContext_RetryModel_error(ctx, field)
+	case "trainingSeconds":
+		return ec.fieldContext_RetryModel_trainingSeconds(ctx, field)
+	case "activatedAt":
+		return ec.fieldContext_RetryModel_activatedAt(ctx, field)
+	case "uplift":
+		return ec.fieldContext_RetryModel_uplift(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type RetryModel", field.Name)
+}
+
+func (ec *executionContext) childFields_RetryModelConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "edges":
+		return ec.fieldContext_RetryModelConnection_edges(ctx, field)
+	case "pageInfo":
+		return ec.fieldContext_RetryModelConnection_pageInfo(ctx, field)
+	case "totalCount":
+		return ec.fieldContext_RetryModelConnection_totalCount(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type RetryModelConnection", field.Name)
+}
+
+func (ec *executionContext) childFields_RetryModelEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "node":
+		return ec.fieldContext_RetryModelEdge_node(ctx, field)
+	case "cursor":
+		return ec.fieldContext_RetryModelEdge_cursor(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type RetryModelEdge", field.Name)
+}
+
+func (ec *executionContext) childFields_RetryModelMetrics(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "rows":
+		return ec.fieldContext_RetryModelMetrics_rows(ctx, field)
+	case "positives":
+		return ec.fieldContext_RetryModelMetrics_positives(ctx, field)
+	case "auc":
+		return ec.fieldContext_RetryModelMetrics_auc(ctx, field)
+	case "brier":
+		return ec.fieldContext_RetryModelMetrics_brier(ctx, field)
+	case "logLoss":
+		return ec.fieldContext_RetryModelMetrics_logLoss(ctx, field)
+	case "calibration":
+		return ec.fieldContext_RetryModelMetrics_calibration(ctx, field)
+	case "backtest":
+		return ec.fieldContext_RetryModelMetrics_backtest(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type RetryModelMetrics", field.Name)
+}
+
+func (ec *executionContext) childFields_RetryModelUplift(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "treatment":
+		return ec.fieldContext_RetryModelUplift_treatment(ctx, field)
+	case "holdout":
+		return ec.fieldContext_RetryModelUplift_holdout(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type RetryModelUplift", field.Name)
 }
 
 func (ec *executionContext) childFields_RetryPolicy(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -4335,6 +4877,20 @@ func (ec *executionContext) field_Mandate_payments_args(ctx context.Context, raw
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_activateRetryModel_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "version",
+		func(ctx context.Context, v any) (int, error) {
+			return ec.unmarshalNInt2int(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["version"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_advanceTestClock_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -4575,6 +5131,20 @@ func (ec *executionContext) field_Mutation_savePaymentMethod_args(ctx context.Co
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
 		func(ctx context.Context, v any) (payments.SavePaymentMethodInput, error) {
 			return ec.unmarshalNSavePaymentMethodInput2githubᚗcomᚋoffsessionᚋoffsessionᚋpaymentsᚐSavePaymentMethodInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_trainRetryModel_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (*models.TrainInput, error) {
+			return ec.unmarshalOTrainRetryModelInput2ᚖgithubᚗcomᚋoffsessionᚋoffsessionᚋmodelsᚐTrainInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -5093,6 +5663,60 @@ func (ec *executionContext) field_Query_processors_args(ctx context.Context, raw
 	arg5, err := graphql.ProcessArgField(ctx, rawArgs, "where",
 		func(ctx context.Context, v any) (*ent.ProcessorWhereInput, error) {
 			return ec.unmarshalOProcessorWhereInput2ᚖgithubᚗcomᚋoffsessionᚋoffsessionᚋentᚐProcessorWhereInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["where"] = arg5
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_retryModels_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*entgql.Cursor[string], error) {
+			return ec.unmarshalOCursor2ᚖentgoᚗioᚋcontribᚋentgqlᚐCursor(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "before",
+		func(ctx context.Context, v any) (*entgql.Cursor[string], error) {
+			return ec.unmarshalOCursor2ᚖentgoᚗioᚋcontribᚋentgqlᚐCursor(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["before"] = arg2
+	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "last",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["last"] = arg3
+	arg4, err := graphql.ProcessArgField(ctx, rawArgs, "orderBy",
+		func(ctx context.Context, v any) ([]*ent.RetryModelOrder, error) {
+			return ec.unmarshalORetryModelOrder2ᚕᚖgithubᚗcomᚋoffsessionᚋoffsessionᚋentᚐRetryModelOrderᚄ(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["orderBy"] = arg4
+	arg5, err := graphql.ProcessArgField(ctx, rawArgs, "where",
+		func(ctx context.Context, v any) (*ent.RetryModelWhereInput, error) {
+			return ec.unmarshalORetryModelWhereInput2ᚖgithubᚗcomᚋoffsessionᚋoffsessionᚋentᚐRetryModelWhereInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -6442,6 +7066,213 @@ func (ec *executionContext) _AttemptEdge_cursor(ctx context.Context, field graph
 }
 func (ec *executionContext) fieldContext_AttemptEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("AttemptEdge", field, false, false, "Cursor")
+}
+
+func (ec *executionContext) _Backtest_payments(ctx context.Context, field graphql.CollectedField, obj *schematype.Backtest) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Backtest_payments(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Payments, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Backtest_payments(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Backtest", field, false, false, "Int")
+}
+
+func (ec *executionContext) _Backtest_smartRecovery(ctx context.Context, field graphql.CollectedField, obj *schematype.Backtest) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Backtest_smartRecovery(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.SmartRecovery, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Backtest_smartRecovery(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Backtest", field, false, false, "Float")
+}
+
+func (ec *executionContext) _Backtest_scheduledRecovery(ctx context.Context, field graphql.CollectedField, obj *schematype.Backtest) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Backtest_scheduledRecovery(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ScheduledRecovery, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Backtest_scheduledRecovery(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Backtest", field, false, false, "Float")
+}
+
+func (ec *executionContext) _Backtest_schedule(ctx context.Context, field graphql.CollectedField, obj *schematype.Backtest) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Backtest_schedule(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Schedule, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Backtest_schedule(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Backtest", field, false, false, "String")
+}
+
+func (ec *executionContext) _CalibrationBucket_lower(ctx context.Context, field graphql.CollectedField, obj *schematype.CalibrationBucket) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CalibrationBucket_lower(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Lower, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CalibrationBucket_lower(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CalibrationBucket", field, false, false, "Float")
+}
+
+func (ec *executionContext) _CalibrationBucket_upper(ctx context.Context, field graphql.CollectedField, obj *schematype.CalibrationBucket) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CalibrationBucket_upper(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Upper, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CalibrationBucket_upper(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CalibrationBucket", field, false, false, "Float")
+}
+
+func (ec *executionContext) _CalibrationBucket_rows(ctx context.Context, field graphql.CollectedField, obj *schematype.CalibrationBucket) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CalibrationBucket_rows(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Rows, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CalibrationBucket_rows(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CalibrationBucket", field, false, false, "Int")
+}
+
+func (ec *executionContext) _CalibrationBucket_predicted(ctx context.Context, field graphql.CollectedField, obj *schematype.CalibrationBucket) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CalibrationBucket_predicted(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Predicted, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CalibrationBucket_predicted(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CalibrationBucket", field, false, false, "Float")
+}
+
+func (ec *executionContext) _CalibrationBucket_observed(ctx context.Context, field graphql.CollectedField, obj *schematype.CalibrationBucket) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CalibrationBucket_observed(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Observed, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CalibrationBucket_observed(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CalibrationBucket", field, false, false, "Float")
 }
 
 func (ec *executionContext) _CreateWebhookEndpointPayload_webhookEndpoint(ctx context.Context, field graphql.CollectedField, obj *webhooks.CreatedEndpoint) (ret graphql.Marshaler) {
@@ -8935,6 +9766,94 @@ func (ec *executionContext) fieldContext_Mutation_deleteRoute(ctx context.Contex
 	return fc, nil
 }
 
+func (ec *executionContext) _Mutation_trainRetryModel(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_trainRetryModel(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().TrainRetryModel(ctx, fc.Args["input"].(*models.TrainInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.RetryModel) graphql.Marshaler {
+			return ec.marshalNRetryModel2ᚖgithubᚗcomᚋoffsessionᚋoffsessionᚋentᚐRetryModel(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_trainRetryModel(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_RetryModel(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_trainRetryModel_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_activateRetryModel(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_activateRetryModel(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().ActivateRetryModel(ctx, fc.Args["version"].(int))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.RetryModel) graphql.Marshaler {
+			return ec.marshalNRetryModel2ᚖgithubᚗcomᚋoffsessionᚋoffsessionᚋentᚐRetryModel(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_activateRetryModel(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_RetryModel(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_activateRetryModel_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Mutation_createTestClock(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -9697,6 +10616,29 @@ func (ec *executionContext) _OffSessionPayment_holdout(ctx context.Context, fiel
 }
 func (ec *executionContext) fieldContext_OffSessionPayment_holdout(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("OffSessionPayment", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _OffSessionPayment_modelVersion(ctx context.Context, field graphql.CollectedField, obj *ent.OffSessionPayment) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OffSessionPayment_modelVersion(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ModelVersion, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalOString2string(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_OffSessionPayment_modelVersion(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("OffSessionPayment", field, false, false, "String")
 }
 
 func (ec *executionContext) _OffSessionPayment_retryUntil(ctx context.Context, field graphql.CollectedField, obj *ent.OffSessionPayment) (ret graphql.Marshaler) {
@@ -11966,6 +12908,50 @@ func (ec *executionContext) fieldContext_Query_processors(ctx context.Context, f
 	return fc, nil
 }
 
+func (ec *executionContext) _Query_retryModels(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_retryModels(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().RetryModels(ctx, fc.Args["after"].(*entgql.Cursor[string]), fc.Args["first"].(*int), fc.Args["before"].(*entgql.Cursor[string]), fc.Args["last"].(*int), fc.Args["orderBy"].([]*ent.RetryModelOrder), fc.Args["where"].(*ent.RetryModelWhereInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.RetryModelConnection) graphql.Marshaler {
+			return ec.marshalNRetryModelConnection2ᚖgithubᚗcomᚋoffsessionᚋoffsessionᚋentᚐRetryModelConnection(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_retryModels(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_RetryModelConnection(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_retryModels_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Query_retryPolicies(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -12245,6 +13231,915 @@ func (ec *executionContext) fieldContext_Query___schema(_ context.Context, field
 		IsResolver: false,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields___Schema(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _RecoveryGroup_payments(ctx context.Context, field graphql.CollectedField, obj *models.Group) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RecoveryGroup_payments(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Payments, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RecoveryGroup_payments(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RecoveryGroup", field, false, false, "Int")
+}
+
+func (ec *executionContext) _RecoveryGroup_recoveryRate(ctx context.Context, field graphql.CollectedField, obj *models.Group) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RecoveryGroup_recoveryRate(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.RecoveryRate, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RecoveryGroup_recoveryRate(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RecoveryGroup", field, false, false, "Float")
+}
+
+func (ec *executionContext) _RecoveryGroup_attemptsPerRecovery(ctx context.Context, field graphql.CollectedField, obj *models.Group) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RecoveryGroup_attemptsPerRecovery(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.AttemptsPerRecovery, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RecoveryGroup_attemptsPerRecovery(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RecoveryGroup", field, false, false, "Float")
+}
+
+func (ec *executionContext) _RecoveryGroup_daysToRecovery(ctx context.Context, field graphql.CollectedField, obj *models.Group) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RecoveryGroup_daysToRecovery(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.DaysToRecovery, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RecoveryGroup_daysToRecovery(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RecoveryGroup", field, false, false, "Float")
+}
+
+func (ec *executionContext) _RetryModel_id(ctx context.Context, field graphql.CollectedField, obj *ent.RetryModel) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RetryModel_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RetryModel_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RetryModel", field, false, false, "ID")
+}
+
+func (ec *executionContext) _RetryModel_createdAt(ctx context.Context, field graphql.CollectedField, obj *ent.RetryModel) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RetryModel_createdAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CreatedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RetryModel_createdAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RetryModel", field, false, false, "Time")
+}
+
+func (ec *executionContext) _RetryModel_updatedAt(ctx context.Context, field graphql.CollectedField, obj *ent.RetryModel) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RetryModel_updatedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UpdatedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RetryModel_updatedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RetryModel", field, false, false, "Time")
+}
+
+func (ec *executionContext) _RetryModel_version(ctx context.Context, field graphql.CollectedField, obj *ent.RetryModel) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RetryModel_version(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Version, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RetryModel_version(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RetryModel", field, false, false, "Int")
+}
+
+func (ec *executionContext) _RetryModel_status(ctx context.Context, field graphql.CollectedField, obj *ent.RetryModel) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RetryModel_status(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Status, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v retrymodel.Status) graphql.Marshaler {
+			return ec.marshalNRetryModelStatus2githubᚗcomᚋoffsessionᚋoffsessionᚋentᚋretrymodelᚐStatus(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RetryModel_status(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RetryModel", field, false, false, "RetryModelStatus")
+}
+
+func (ec *executionContext) _RetryModel_algorithm(ctx context.Context, field graphql.CollectedField, obj *ent.RetryModel) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RetryModel_algorithm(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Algorithm, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RetryModel_algorithm(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RetryModel", field, false, false, "String")
+}
+
+func (ec *executionContext) _RetryModel_parameters(ctx context.Context, field graphql.CollectedField, obj *ent.RetryModel) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RetryModel_parameters(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Parameters, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v schematype.StringMap) graphql.Marshaler {
+			return ec.marshalOStringMap2githubᚗcomᚋoffsessionᚋoffsessionᚋentᚋschemaᚋschematypeᚐStringMap(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_RetryModel_parameters(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RetryModel", field, false, false, "StringMap")
+}
+
+func (ec *executionContext) _RetryModel_features(ctx context.Context, field graphql.CollectedField, obj *ent.RetryModel) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RetryModel_features(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Features, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalOString2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_RetryModel_features(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RetryModel", field, false, false, "String")
+}
+
+func (ec *executionContext) _RetryModel_trainedFrom(ctx context.Context, field graphql.CollectedField, obj *ent.RetryModel) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RetryModel_trainedFrom(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.TrainedFrom, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_RetryModel_trainedFrom(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RetryModel", field, false, false, "Time")
+}
+
+func (ec *executionContext) _RetryModel_trainedTo(ctx context.Context, field graphql.CollectedField, obj *ent.RetryModel) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RetryModel_trainedTo(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.TrainedTo, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_RetryModel_trainedTo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RetryModel", field, false, false, "Time")
+}
+
+func (ec *executionContext) _RetryModel_trainRows(ctx context.Context, field graphql.CollectedField, obj *ent.RetryModel) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RetryModel_trainRows(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.TrainRows, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RetryModel_trainRows(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RetryModel", field, false, false, "Int")
+}
+
+func (ec *executionContext) _RetryModel_testRows(ctx context.Context, field graphql.CollectedField, obj *ent.RetryModel) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RetryModel_testRows(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.TestRows, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RetryModel_testRows(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RetryModel", field, false, false, "Int")
+}
+
+func (ec *executionContext) _RetryModel_metrics(ctx context.Context, field graphql.CollectedField, obj *ent.RetryModel) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RetryModel_metrics(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Metrics, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v schematype.ModelMetrics) graphql.Marshaler {
+			return ec.marshalORetryModelMetrics2githubᚗcomᚋoffsessionᚋoffsessionᚋentᚋschemaᚋschematypeᚐModelMetrics(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_RetryModel_metrics(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "RetryModel",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_RetryModelMetrics(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _RetryModel_progress(ctx context.Context, field graphql.CollectedField, obj *ent.RetryModel) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RetryModel_progress(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Progress, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RetryModel_progress(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RetryModel", field, false, false, "Float")
+}
+
+func (ec *executionContext) _RetryModel_error(ctx context.Context, field graphql.CollectedField, obj *ent.RetryModel) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RetryModel_error(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Error, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalOString2string(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_RetryModel_error(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RetryModel", field, false, false, "String")
+}
+
+func (ec *executionContext) _RetryModel_trainingSeconds(ctx context.Context, field graphql.CollectedField, obj *ent.RetryModel) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RetryModel_trainingSeconds(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.TrainingSeconds, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *int64) graphql.Marshaler {
+			return ec.marshalOInt2ᚖint64(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_RetryModel_trainingSeconds(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RetryModel", field, false, false, "Int")
+}
+
+func (ec *executionContext) _RetryModel_activatedAt(ctx context.Context, field graphql.CollectedField, obj *ent.RetryModel) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RetryModel_activatedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ActivatedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_RetryModel_activatedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RetryModel", field, false, false, "Time")
+}
+
+func (ec *executionContext) _RetryModel_uplift(ctx context.Context, field graphql.CollectedField, obj *ent.RetryModel) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RetryModel_uplift(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.RetryModel().Uplift(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *models.Uplift) graphql.Marshaler {
+			return ec.marshalNRetryModelUplift2ᚖgithubᚗcomᚋoffsessionᚋoffsessionᚋmodelsᚐUplift(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RetryModel_uplift(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "RetryModel",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_RetryModelUplift(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _RetryModelConnection_edges(ctx context.Context, field graphql.CollectedField, obj *ent.RetryModelConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RetryModelConnection_edges(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Edges, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*ent.RetryModelEdge) graphql.Marshaler {
+			return ec.marshalORetryModelEdge2ᚕᚖgithubᚗcomᚋoffsessionᚋoffsessionᚋentᚐRetryModelEdge(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_RetryModelConnection_edges(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "RetryModelConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_RetryModelEdge(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _RetryModelConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *ent.RetryModelConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RetryModelConnection_pageInfo(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PageInfo, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v entgql.PageInfo[string]) graphql.Marshaler {
+			return ec.marshalNPageInfo2entgoᚗioᚋcontribᚋentgqlᚐPageInfo(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RetryModelConnection_pageInfo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "RetryModelConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PageInfo(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _RetryModelConnection_totalCount(ctx context.Context, field graphql.CollectedField, obj *ent.RetryModelConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RetryModelConnection_totalCount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.TotalCount, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RetryModelConnection_totalCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RetryModelConnection", field, false, false, "Int")
+}
+
+func (ec *executionContext) _RetryModelEdge_node(ctx context.Context, field graphql.CollectedField, obj *ent.RetryModelEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RetryModelEdge_node(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Node, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.RetryModel) graphql.Marshaler {
+			return ec.marshalORetryModel2ᚖgithubᚗcomᚋoffsessionᚋoffsessionᚋentᚐRetryModel(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_RetryModelEdge_node(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "RetryModelEdge",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_RetryModel(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _RetryModelEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *ent.RetryModelEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RetryModelEdge_cursor(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Cursor, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v entgql.Cursor[string]) graphql.Marshaler {
+			return ec.marshalNCursor2entgoᚗioᚋcontribᚋentgqlᚐCursor(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RetryModelEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RetryModelEdge", field, false, false, "Cursor")
+}
+
+func (ec *executionContext) _RetryModelMetrics_rows(ctx context.Context, field graphql.CollectedField, obj *schematype.ModelMetrics) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RetryModelMetrics_rows(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Rows, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RetryModelMetrics_rows(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RetryModelMetrics", field, false, false, "Int")
+}
+
+func (ec *executionContext) _RetryModelMetrics_positives(ctx context.Context, field graphql.CollectedField, obj *schematype.ModelMetrics) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RetryModelMetrics_positives(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Positives, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RetryModelMetrics_positives(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RetryModelMetrics", field, false, false, "Float")
+}
+
+func (ec *executionContext) _RetryModelMetrics_auc(ctx context.Context, field graphql.CollectedField, obj *schematype.ModelMetrics) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RetryModelMetrics_auc(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.AUC, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RetryModelMetrics_auc(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RetryModelMetrics", field, false, false, "Float")
+}
+
+func (ec *executionContext) _RetryModelMetrics_brier(ctx context.Context, field graphql.CollectedField, obj *schematype.ModelMetrics) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RetryModelMetrics_brier(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Brier, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RetryModelMetrics_brier(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RetryModelMetrics", field, false, false, "Float")
+}
+
+func (ec *executionContext) _RetryModelMetrics_logLoss(ctx context.Context, field graphql.CollectedField, obj *schematype.ModelMetrics) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RetryModelMetrics_logLoss(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.LogLoss, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RetryModelMetrics_logLoss(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RetryModelMetrics", field, false, false, "Float")
+}
+
+func (ec *executionContext) _RetryModelMetrics_calibration(ctx context.Context, field graphql.CollectedField, obj *schematype.ModelMetrics) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RetryModelMetrics_calibration(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Calibration, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []schematype.CalibrationBucket) graphql.Marshaler {
+			return ec.marshalOCalibrationBucket2ᚕgithubᚗcomᚋoffsessionᚋoffsessionᚋentᚋschemaᚋschematypeᚐCalibrationBucketᚄ(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_RetryModelMetrics_calibration(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "RetryModelMetrics",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CalibrationBucket(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _RetryModelMetrics_backtest(ctx context.Context, field graphql.CollectedField, obj *schematype.ModelMetrics) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RetryModelMetrics_backtest(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Backtest, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *schematype.Backtest) graphql.Marshaler {
+			return ec.marshalOBacktest2ᚖgithubᚗcomᚋoffsessionᚋoffsessionᚋentᚋschemaᚋschematypeᚐBacktest(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_RetryModelMetrics_backtest(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "RetryModelMetrics",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Backtest(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _RetryModelUplift_treatment(ctx context.Context, field graphql.CollectedField, obj *models.Uplift) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RetryModelUplift_treatment(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Treatment, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v models.Group) graphql.Marshaler {
+			return ec.marshalNRecoveryGroup2githubᚗcomᚋoffsessionᚋoffsessionᚋmodelsᚐGroup(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RetryModelUplift_treatment(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "RetryModelUplift",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_RecoveryGroup(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _RetryModelUplift_holdout(ctx context.Context, field graphql.CollectedField, obj *models.Uplift) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RetryModelUplift_holdout(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Holdout, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v models.Group) graphql.Marshaler {
+			return ec.marshalNRecoveryGroup2githubᚗcomᚋoffsessionᚋoffsessionᚋmodelsᚐGroup(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RetryModelUplift_holdout(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "RetryModelUplift",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_RecoveryGroup(ctx, field)
 		},
 	}
 	return fc, nil
@@ -22666,7 +24561,7 @@ func (ec *executionContext) unmarshalInputOffSessionPaymentWhereInput(ctx contex
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"not", "and", "or", "id", "idNEQ", "idIn", "idNotIn", "idGT", "idGTE", "idLT", "idLTE", "idEqualFold", "idContainsFold", "createdAt", "createdAtNEQ", "createdAtIn", "createdAtNotIn", "createdAtGT", "createdAtGTE", "createdAtLT", "createdAtLTE", "customerID", "customerIDNEQ", "customerIDIn", "customerIDNotIn", "customerIDGT", "customerIDGTE", "customerIDLT", "customerIDLTE", "customerIDContains", "customerIDHasPrefix", "customerIDHasSuffix", "customerIDEqualFold", "customerIDContainsFold", "paymentMethodID", "paymentMethodIDNEQ", "paymentMethodIDIn", "paymentMethodIDNotIn", "paymentMethodIDGT", "paymentMethodIDGTE", "paymentMethodIDLT", "paymentMethodIDLTE", "paymentMethodIDContains", "paymentMethodIDHasPrefix", "paymentMethodIDHasSuffix", "paymentMethodIDEqualFold", "paymentMethodIDContainsFold", "mandateID", "mandateIDNEQ", "mandateIDIn", "mandateIDNotIn", "mandateIDGT", "mandateIDGTE", "mandateIDLT", "mandateIDLTE", "mandateIDContains", "mandateIDHasPrefix", "mandateIDHasSuffix", "mandateIDEqualFold", "mandateIDContainsFold", "amount", "amountNEQ", "amountIn", "amountNotIn", "amountGT", "amountGTE", "amountLT", "amountLTE", "currency", "currencyNEQ", "currencyIn", "currencyNotIn", "currencyGT", "currencyGTE", "currencyLT", "currencyLTE", "currencyContains", "currencyHasPrefix", "currencyHasSuffix", "currencyEqualFold", "currencyContainsFold", "cadence", "cadenceNEQ", "cadenceIn", "cadenceNotIn", "captureMethod", "captureMethodNEQ", "captureMethodIn", "captureMethodNotIn", "targetDate", "targetDateNEQ", "targetDateIn", "targetDateNotIn", "targetDateGT", "targetDateGTE", "targetDateLT", "targetDateLTE", "targetDateContains", "targetDateHasPrefix", "targetDateHasSuffix", "targetDateIsNil", "targetDateNotNil", "targetDateEqualFold", "targetDateContainsFold", "description", "descriptionNEQ", "descriptionIn", "descriptionNotIn", "descriptionGT", "descriptionGTE", "descriptionLT", "descriptionLTE", "descriptionContains", "descriptionHasPrefix", "descriptionHasSuffix", "descriptionIsNil", "descriptionNotNil", "descriptionEqualFold", "descriptionContainsFold", "statementDescriptorSuffix", "statementDescriptorSuffixNEQ", "statementDescriptorSuffixIn", "statementDescriptorSuffixNotIn", "statementDescriptorSuffixGT", "statementDescriptorSuffixGTE", "statementDescriptorSuffixLT", "statementDescriptorSuffixLTE", "statementDescriptorSuffixContains", "statementDescriptorSuffixHasPrefix", "statementDescriptorSuffixHasSuffix", "statementDescriptorSuffixIsNil", "statementDescriptorSuffixNotNil", "statementDescriptorSuffixEqualFold", "statementDescriptorSuffixContainsFold", "status", "statusNEQ", "statusIn", "statusNotIn", "failureReason", "failureReasonNEQ", "failureReasonIn", "failureReasonNotIn", "failureReasonIsNil", "failureReasonNotNil", "amountCapturable", "amountCapturableNEQ", "amountCapturableIn", "amountCapturableNotIn", "amountCapturableGT", "amountCapturableGTE", "amountCapturableLT", "amountCapturableLTE", "amountReceived", "amountReceivedNEQ", "amountReceivedIn", "amountReceivedNotIn", "amountReceivedGT", "amountReceivedGTE", "amountReceivedLT", "amountReceivedLTE", "retryStrategy", "retryStrategyNEQ", "retryStrategyIn", "retryStrategyNotIn", "retryPolicyID", "retryPolicyIDNEQ", "retryPolicyIDIn", "retryPolicyIDNotIn", "retryPolicyIDGT", "retryPolicyIDGTE", "retryPolicyIDLT", "retryPolicyIDLTE", "retryPolicyIDContains", "retryPolicyIDHasPrefix", "retryPolicyIDHasSuffix", "retryPolicyIDIsNil", "retryPolicyIDNotNil", "retryPolicyIDEqualFold", "retryPolicyIDContainsFold", "maxRetries", "maxRetriesNEQ", "maxRetriesIn", "maxRetriesNotIn", "maxRetriesGT", "maxRetriesGTE", "maxRetriesLT", "maxRetriesLTE", "holdout", "holdoutNEQ", "retryUntil", "retryUntilNEQ", "retryUntilIn", "retryUntilNotIn", "retryUntilGT", "retryUntilGTE", "retryUntilLT", "retryUntilLTE", "retryUntilIsNil", "retryUntilNotNil", "attemptCount", "attemptCountNEQ", "attemptCountIn", "attemptCountNotIn", "attemptCountGT", "attemptCountGTE", "attemptCountLT", "attemptCountLTE", "nextAttemptAt", "nextAttemptAtNEQ", "nextAttemptAtIn", "nextAttemptAtNotIn", "nextAttemptAtGT", "nextAttemptAtGTE", "nextAttemptAtLT", "nextAttemptAtLTE", "nextAttemptAtIsNil", "nextAttemptAtNotNil", "captureBefore", "captureBeforeNEQ", "captureBeforeIn", "captureBeforeNotIn", "captureBeforeGT", "captureBeforeGTE", "captureBeforeLT", "captureBeforeLTE", "captureBeforeIsNil", "captureBeforeNotNil", "pendingAction", "pendingActionNEQ", "pendingActionIn", "pendingActionNotIn", "pendingActionIsNil", "pendingActionNotNil", "canceledAt", "canceledAtNEQ", "canceledAtIn", "canceledAtNotIn", "canceledAtGT", "canceledAtGTE", "canceledAtLT", "canceledAtLTE", "canceledAtIsNil", "canceledAtNotNil", "succeededAt", "succeededAtNEQ", "succeededAtIn", "succeededAtNotIn", "succeededAtGT", "succeededAtGTE", "succeededAtLT", "succeededAtLTE", "succeededAtIsNil", "succeededAtNotNil", "failedAt", "failedAtNEQ", "failedAtIn", "failedAtNotIn", "failedAtGT", "failedAtGTE", "failedAtLT", "failedAtLTE", "failedAtIsNil", "failedAtNotNil", "testClockID", "testClockIDNEQ", "testClockIDIn", "testClockIDNotIn", "testClockIDGT", "testClockIDGTE", "testClockIDLT", "testClockIDLTE", "testClockIDContains", "testClockIDHasPrefix", "testClockIDHasSuffix", "testClockIDIsNil", "testClockIDNotNil", "testClockIDEqualFold", "testClockIDContainsFold", "hasCustomer", "hasCustomerWith", "hasPaymentMethod", "hasPaymentMethodWith", "hasMandate", "hasMandateWith", "hasAttempts", "hasAttemptsWith", "hasTestClock", "hasTestClockWith", "hasRetryPolicy", "hasRetryPolicyWith"}
+	fieldsInOrder := [...]string{"not", "and", "or", "id", "idNEQ", "idIn", "idNotIn", "idGT", "idGTE", "idLT", "idLTE", "idEqualFold", "idContainsFold", "createdAt", "createdAtNEQ", "createdAtIn", "createdAtNotIn", "createdAtGT", "createdAtGTE", "createdAtLT", "createdAtLTE", "customerID", "customerIDNEQ", "customerIDIn", "customerIDNotIn", "customerIDGT", "customerIDGTE", "customerIDLT", "customerIDLTE", "customerIDContains", "customerIDHasPrefix", "customerIDHasSuffix", "customerIDEqualFold", "customerIDContainsFold", "paymentMethodID", "paymentMethodIDNEQ", "paymentMethodIDIn", "paymentMethodIDNotIn", "paymentMethodIDGT", "paymentMethodIDGTE", "paymentMethodIDLT", "paymentMethodIDLTE", "paymentMethodIDContains", "paymentMethodIDHasPrefix", "paymentMethodIDHasSuffix", "paymentMethodIDEqualFold", "paymentMethodIDContainsFold", "mandateID", "mandateIDNEQ", "mandateIDIn", "mandateIDNotIn", "mandateIDGT", "mandateIDGTE", "mandateIDLT", "mandateIDLTE", "mandateIDContains", "mandateIDHasPrefix", "mandateIDHasSuffix", "mandateIDEqualFold", "mandateIDContainsFold", "amount", "amountNEQ", "amountIn", "amountNotIn", "amountGT", "amountGTE", "amountLT", "amountLTE", "currency", "currencyNEQ", "currencyIn", "currencyNotIn", "currencyGT", "currencyGTE", "currencyLT", "currencyLTE", "currencyContains", "currencyHasPrefix", "currencyHasSuffix", "currencyEqualFold", "currencyContainsFold", "cadence", "cadenceNEQ", "cadenceIn", "cadenceNotIn", "captureMethod", "captureMethodNEQ", "captureMethodIn", "captureMethodNotIn", "targetDate", "targetDateNEQ", "targetDateIn", "targetDateNotIn", "targetDateGT", "targetDateGTE", "targetDateLT", "targetDateLTE", "targetDateContains", "targetDateHasPrefix", "targetDateHasSuffix", "targetDateIsNil", "targetDateNotNil", "targetDateEqualFold", "targetDateContainsFold", "description", "descriptionNEQ", "descriptionIn", "descriptionNotIn", "descriptionGT", "descriptionGTE", "descriptionLT", "descriptionLTE", "descriptionContains", "descriptionHasPrefix", "descriptionHasSuffix", "descriptionIsNil", "descriptionNotNil", "descriptionEqualFold", "descriptionContainsFold", "statementDescriptorSuffix", "statementDescriptorSuffixNEQ", "statementDescriptorSuffixIn", "statementDescriptorSuffixNotIn", "statementDescriptorSuffixGT", "statementDescriptorSuffixGTE", "statementDescriptorSuffixLT", "statementDescriptorSuffixLTE", "statementDescriptorSuffixContains", "statementDescriptorSuffixHasPrefix", "statementDescriptorSuffixHasSuffix", "statementDescriptorSuffixIsNil", "statementDescriptorSuffixNotNil", "statementDescriptorSuffixEqualFold", "statementDescriptorSuffixContainsFold", "status", "statusNEQ", "statusIn", "statusNotIn", "failureReason", "failureReasonNEQ", "failureReasonIn", "failureReasonNotIn", "failureReasonIsNil", "failureReasonNotNil", "amountCapturable", "amountCapturableNEQ", "amountCapturableIn", "amountCapturableNotIn", "amountCapturableGT", "amountCapturableGTE", "amountCapturableLT", "amountCapturableLTE", "amountReceived", "amountReceivedNEQ", "amountReceivedIn", "amountReceivedNotIn", "amountReceivedGT", "amountReceivedGTE", "amountReceivedLT", "amountReceivedLTE", "retryStrategy", "retryStrategyNEQ", "retryStrategyIn", "retryStrategyNotIn", "retryPolicyID", "retryPolicyIDNEQ", "retryPolicyIDIn", "retryPolicyIDNotIn", "retryPolicyIDGT", "retryPolicyIDGTE", "retryPolicyIDLT", "retryPolicyIDLTE", "retryPolicyIDContains", "retryPolicyIDHasPrefix", "retryPolicyIDHasSuffix", "retryPolicyIDIsNil", "retryPolicyIDNotNil", "retryPolicyIDEqualFold", "retryPolicyIDContainsFold", "maxRetries", "maxRetriesNEQ", "maxRetriesIn", "maxRetriesNotIn", "maxRetriesGT", "maxRetriesGTE", "maxRetriesLT", "maxRetriesLTE", "holdout", "holdoutNEQ", "modelVersion", "modelVersionNEQ", "modelVersionIn", "modelVersionNotIn", "modelVersionGT", "modelVersionGTE", "modelVersionLT", "modelVersionLTE", "modelVersionContains", "modelVersionHasPrefix", "modelVersionHasSuffix", "modelVersionIsNil", "modelVersionNotNil", "modelVersionEqualFold", "modelVersionContainsFold", "retryUntil", "retryUntilNEQ", "retryUntilIn", "retryUntilNotIn", "retryUntilGT", "retryUntilGTE", "retryUntilLT", "retryUntilLTE", "retryUntilIsNil", "retryUntilNotNil", "attemptCount", "attemptCountNEQ", "attemptCountIn", "attemptCountNotIn", "attemptCountGT", "attemptCountGTE", "attemptCountLT", "attemptCountLTE", "nextAttemptAt", "nextAttemptAtNEQ", "nextAttemptAtIn", "nextAttemptAtNotIn", "nextAttemptAtGT", "nextAttemptAtGTE", "nextAttemptAtLT", "nextAttemptAtLTE", "nextAttemptAtIsNil", "nextAttemptAtNotNil", "captureBefore", "captureBeforeNEQ", "captureBeforeIn", "captureBeforeNotIn", "captureBeforeGT", "captureBeforeGTE", "captureBeforeLT", "captureBeforeLTE", "captureBeforeIsNil", "captureBeforeNotNil", "pendingAction", "pendingActionNEQ", "pendingActionIn", "pendingActionNotIn", "pendingActionIsNil", "pendingActionNotNil", "canceledAt", "canceledAtNEQ", "canceledAtIn", "canceledAtNotIn", "canceledAtGT", "canceledAtGTE", "canceledAtLT", "canceledAtLTE", "canceledAtIsNil", "canceledAtNotNil", "succeededAt", "succeededAtNEQ", "succeededAtIn", "succeededAtNotIn", "succeededAtGT", "succeededAtGTE", "succeededAtLT", "succeededAtLTE", "succeededAtIsNil", "succeededAtNotNil", "failedAt", "failedAtNEQ", "failedAtIn", "failedAtNotIn", "failedAtGT", "failedAtGTE", "failedAtLT", "failedAtLTE", "failedAtIsNil", "failedAtNotNil", "testClockID", "testClockIDNEQ", "testClockIDIn", "testClockIDNotIn", "testClockIDGT", "testClockIDGTE", "testClockIDLT", "testClockIDLTE", "testClockIDContains", "testClockIDHasPrefix", "testClockIDHasSuffix", "testClockIDIsNil", "testClockIDNotNil", "testClockIDEqualFold", "testClockIDContainsFold", "hasCustomer", "hasCustomerWith", "hasPaymentMethod", "hasPaymentMethodWith", "hasMandate", "hasMandateWith", "hasAttempts", "hasAttemptsWith", "hasTestClock", "hasTestClockWith", "hasRetryPolicy", "hasRetryPolicyWith"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -23996,6 +25891,111 @@ func (ec *executionContext) unmarshalInputOffSessionPaymentWhereInput(ctx contex
 				return it, err
 			}
 			it.HoldoutNEQ = data
+		case "modelVersion":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("modelVersion"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ModelVersion = data
+		case "modelVersionNEQ":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("modelVersionNEQ"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ModelVersionNEQ = data
+		case "modelVersionIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("modelVersionIn"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ModelVersionIn = data
+		case "modelVersionNotIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("modelVersionNotIn"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ModelVersionNotIn = data
+		case "modelVersionGT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("modelVersionGT"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ModelVersionGT = data
+		case "modelVersionGTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("modelVersionGTE"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ModelVersionGTE = data
+		case "modelVersionLT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("modelVersionLT"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ModelVersionLT = data
+		case "modelVersionLTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("modelVersionLTE"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ModelVersionLTE = data
+		case "modelVersionContains":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("modelVersionContains"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ModelVersionContains = data
+		case "modelVersionHasPrefix":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("modelVersionHasPrefix"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ModelVersionHasPrefix = data
+		case "modelVersionHasSuffix":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("modelVersionHasSuffix"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ModelVersionHasSuffix = data
+		case "modelVersionIsNil":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("modelVersionIsNil"))
+			data, err := ec.unmarshalOBoolean2bool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ModelVersionIsNil = data
+		case "modelVersionNotNil":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("modelVersionNotNil"))
+			data, err := ec.unmarshalOBoolean2bool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ModelVersionNotNil = data
+		case "modelVersionEqualFold":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("modelVersionEqualFold"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ModelVersionEqualFold = data
+		case "modelVersionContainsFold":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("modelVersionContainsFold"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ModelVersionContainsFold = data
 		case "retryUntil":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("retryUntil"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
@@ -26345,6 +28345,969 @@ func UnmarshalProcessorWhereInput(ctx context.Context, raw any) (ent.ProcessorWh
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputRetryModelOrder(ctx context.Context, obj any) (ent.RetryModelOrder, error) {
+	var it ent.RetryModelOrder
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	if _, present := asMap["direction"]; !present {
+		asMap["direction"] = "ASC"
+	}
+
+	fieldsInOrder := [...]string{"direction", "field"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "direction":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("direction"))
+			data, err := ec.unmarshalNOrderDirection2entgoᚗioᚋcontribᚋentgqlᚐOrderDirection(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Direction = data
+		case "field":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("field"))
+			data, err := ec.unmarshalNRetryModelOrderField2ᚖgithubᚗcomᚋoffsessionᚋoffsessionᚋentᚐRetryModelOrderField(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Field = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalRetryModelOrder unmarshals raw into the RetryModelOrder input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalRetryModelOrder(ctx context.Context, raw any) (ent.RetryModelOrder, error) {
+	var out ent.RetryModelOrder
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "RetryModelOrder", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputRetryModelWhereInput(ctx context.Context, obj any) (ent.RetryModelWhereInput, error) {
+	var it ent.RetryModelWhereInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"not", "and", "or", "id", "idNEQ", "idIn", "idNotIn", "idGT", "idGTE", "idLT", "idLTE", "idEqualFold", "idContainsFold", "createdAt", "createdAtNEQ", "createdAtIn", "createdAtNotIn", "createdAtGT", "createdAtGTE", "createdAtLT", "createdAtLTE", "version", "versionNEQ", "versionIn", "versionNotIn", "versionGT", "versionGTE", "versionLT", "versionLTE", "status", "statusNEQ", "statusIn", "statusNotIn", "algorithm", "algorithmNEQ", "algorithmIn", "algorithmNotIn", "algorithmGT", "algorithmGTE", "algorithmLT", "algorithmLTE", "algorithmContains", "algorithmHasPrefix", "algorithmHasSuffix", "algorithmEqualFold", "algorithmContainsFold", "trainedFrom", "trainedFromNEQ", "trainedFromIn", "trainedFromNotIn", "trainedFromGT", "trainedFromGTE", "trainedFromLT", "trainedFromLTE", "trainedFromIsNil", "trainedFromNotNil", "trainedTo", "trainedToNEQ", "trainedToIn", "trainedToNotIn", "trainedToGT", "trainedToGTE", "trainedToLT", "trainedToLTE", "trainedToIsNil", "trainedToNotNil", "trainRows", "trainRowsNEQ", "trainRowsIn", "trainRowsNotIn", "trainRowsGT", "trainRowsGTE", "trainRowsLT", "trainRowsLTE", "testRows", "testRowsNEQ", "testRowsIn", "testRowsNotIn", "testRowsGT", "testRowsGTE", "testRowsLT", "testRowsLTE", "progress", "progressNEQ", "progressIn", "progressNotIn", "progressGT", "progressGTE", "progressLT", "progressLTE", "error", "errorNEQ", "errorIn", "errorNotIn", "errorGT", "errorGTE", "errorLT", "errorLTE", "errorContains", "errorHasPrefix", "errorHasSuffix", "errorIsNil", "errorNotNil", "errorEqualFold", "errorContainsFold", "trainingSeconds", "trainingSecondsNEQ", "trainingSecondsIn", "trainingSecondsNotIn", "trainingSecondsGT", "trainingSecondsGTE", "trainingSecondsLT", "trainingSecondsLTE", "trainingSecondsIsNil", "trainingSecondsNotNil", "activatedAt", "activatedAtNEQ", "activatedAtIn", "activatedAtNotIn", "activatedAtGT", "activatedAtGTE", "activatedAtLT", "activatedAtLTE", "activatedAtIsNil", "activatedAtNotNil"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "not":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("not"))
+			data, err := ec.unmarshalORetryModelWhereInput2ᚖgithubᚗcomᚋoffsessionᚋoffsessionᚋentᚐRetryModelWhereInput(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Not = data
+		case "and":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("and"))
+			data, err := ec.unmarshalORetryModelWhereInput2ᚕᚖgithubᚗcomᚋoffsessionᚋoffsessionᚋentᚐRetryModelWhereInputᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.And = data
+		case "or":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("or"))
+			data, err := ec.unmarshalORetryModelWhereInput2ᚕᚖgithubᚗcomᚋoffsessionᚋoffsessionᚋentᚐRetryModelWhereInputᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Or = data
+		case "id":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("id"))
+			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ID = data
+		case "idNEQ":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idNEQ"))
+			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IDNEQ = data
+		case "idIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idIn"))
+			data, err := ec.unmarshalOID2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IDIn = data
+		case "idNotIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idNotIn"))
+			data, err := ec.unmarshalOID2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IDNotIn = data
+		case "idGT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idGT"))
+			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IDGT = data
+		case "idGTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idGTE"))
+			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IDGTE = data
+		case "idLT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idLT"))
+			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IDLT = data
+		case "idLTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idLTE"))
+			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IDLTE = data
+		case "idEqualFold":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idEqualFold"))
+			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IDEqualFold = data
+		case "idContainsFold":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idContainsFold"))
+			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IDContainsFold = data
+		case "createdAt":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAt"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CreatedAt = data
+		case "createdAtNEQ":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAtNEQ"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CreatedAtNEQ = data
+		case "createdAtIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAtIn"))
+			data, err := ec.unmarshalOTime2ᚕtimeᚐTimeᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CreatedAtIn = data
+		case "createdAtNotIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAtNotIn"))
+			data, err := ec.unmarshalOTime2ᚕtimeᚐTimeᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CreatedAtNotIn = data
+		case "createdAtGT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAtGT"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CreatedAtGT = data
+		case "createdAtGTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAtGTE"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CreatedAtGTE = data
+		case "createdAtLT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAtLT"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CreatedAtLT = data
+		case "createdAtLTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAtLTE"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CreatedAtLTE = data
+		case "version":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("version"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Version = data
+		case "versionNEQ":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("versionNEQ"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.VersionNEQ = data
+		case "versionIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("versionIn"))
+			data, err := ec.unmarshalOInt2ᚕintᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.VersionIn = data
+		case "versionNotIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("versionNotIn"))
+			data, err := ec.unmarshalOInt2ᚕintᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.VersionNotIn = data
+		case "versionGT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("versionGT"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.VersionGT = data
+		case "versionGTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("versionGTE"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.VersionGTE = data
+		case "versionLT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("versionLT"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.VersionLT = data
+		case "versionLTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("versionLTE"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.VersionLTE = data
+		case "status":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("status"))
+			data, err := ec.unmarshalORetryModelStatus2ᚖgithubᚗcomᚋoffsessionᚋoffsessionᚋentᚋretrymodelᚐStatus(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Status = data
+		case "statusNEQ":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("statusNEQ"))
+			data, err := ec.unmarshalORetryModelStatus2ᚖgithubᚗcomᚋoffsessionᚋoffsessionᚋentᚋretrymodelᚐStatus(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.StatusNEQ = data
+		case "statusIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("statusIn"))
+			data, err := ec.unmarshalORetryModelStatus2ᚕgithubᚗcomᚋoffsessionᚋoffsessionᚋentᚋretrymodelᚐStatusᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.StatusIn = data
+		case "statusNotIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("statusNotIn"))
+			data, err := ec.unmarshalORetryModelStatus2ᚕgithubᚗcomᚋoffsessionᚋoffsessionᚋentᚋretrymodelᚐStatusᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.StatusNotIn = data
+		case "algorithm":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("algorithm"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Algorithm = data
+		case "algorithmNEQ":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("algorithmNEQ"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.AlgorithmNEQ = data
+		case "algorithmIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("algorithmIn"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.AlgorithmIn = data
+		case "algorithmNotIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("algorithmNotIn"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.AlgorithmNotIn = data
+		case "algorithmGT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("algorithmGT"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.AlgorithmGT = data
+		case "algorithmGTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("algorithmGTE"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.AlgorithmGTE = data
+		case "algorithmLT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("algorithmLT"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.AlgorithmLT = data
+		case "algorithmLTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("algorithmLTE"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.AlgorithmLTE = data
+		case "algorithmContains":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("algorithmContains"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.AlgorithmContains = data
+		case "algorithmHasPrefix":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("algorithmHasPrefix"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.AlgorithmHasPrefix = data
+		case "algorithmHasSuffix":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("algorithmHasSuffix"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.AlgorithmHasSuffix = data
+		case "algorithmEqualFold":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("algorithmEqualFold"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.AlgorithmEqualFold = data
+		case "algorithmContainsFold":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("algorithmContainsFold"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.AlgorithmContainsFold = data
+		case "trainedFrom":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("trainedFrom"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.TrainedFrom = data
+		case "trainedFromNEQ":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("trainedFromNEQ"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.TrainedFromNEQ = data
+		case "trainedFromIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("trainedFromIn"))
+			data, err := ec.unmarshalOTime2ᚕtimeᚐTimeᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.TrainedFromIn = data
+		case "trainedFromNotIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("trainedFromNotIn"))
+			data, err := ec.unmarshalOTime2ᚕtimeᚐTimeᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.TrainedFromNotIn = data
+		case "trainedFromGT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("trainedFromGT"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.TrainedFromGT = data
+		case "trainedFromGTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("trainedFromGTE"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.TrainedFromGTE = data
+		case "trainedFromLT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("trainedFromLT"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.TrainedFromLT = data
+		case "trainedFromLTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("trainedFromLTE"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.TrainedFromLTE = data
+		case "trainedFromIsNil":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("trainedFromIsNil"))
+			data, err := ec.unmarshalOBoolean2bool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.TrainedFromIsNil = data
+		case "trainedFromNotNil":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("trainedFromNotNil"))
+			data, err := ec.unmarshalOBoolean2bool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.TrainedFromNotNil = data
+		case "trainedTo":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("trainedTo"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.TrainedTo = data
+		case "trainedToNEQ":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("trainedToNEQ"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.TrainedToNEQ = data
+		case "trainedToIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("trainedToIn"))
+			data, err := ec.unmarshalOTime2ᚕtimeᚐTimeᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.TrainedToIn = data
+		case "trainedToNotIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("trainedToNotIn"))
+			data, err := ec.unmarshalOTime2ᚕtimeᚐTimeᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.TrainedToNotIn = data
+		case "trainedToGT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("trainedToGT"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.TrainedToGT = data
+		case "trainedToGTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("trainedToGTE"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.TrainedToGTE = data
+		case "trainedToLT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("trainedToLT"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.TrainedToLT = data
+		case "trainedToLTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("trainedToLTE"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.TrainedToLTE = data
+		case "trainedToIsNil":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("trainedToIsNil"))
+			data, err := ec.unmarshalOBoolean2bool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.TrainedToIsNil = data
+		case "trainedToNotNil":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("trainedToNotNil"))
+			data, err := ec.unmarshalOBoolean2bool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.TrainedToNotNil = data
+		case "trainRows":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("trainRows"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.TrainRows = data
+		case "trainRowsNEQ":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("trainRowsNEQ"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.TrainRowsNEQ = data
+		case "trainRowsIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("trainRowsIn"))
+			data, err := ec.unmarshalOInt2ᚕintᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.TrainRowsIn = data
+		case "trainRowsNotIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("trainRowsNotIn"))
+			data, err := ec.unmarshalOInt2ᚕintᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.TrainRowsNotIn = data
+		case "trainRowsGT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("trainRowsGT"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.TrainRowsGT = data
+		case "trainRowsGTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("trainRowsGTE"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.TrainRowsGTE = data
+		case "trainRowsLT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("trainRowsLT"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.TrainRowsLT = data
+		case "trainRowsLTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("trainRowsLTE"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.TrainRowsLTE = data
+		case "testRows":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("testRows"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.TestRows = data
+		case "testRowsNEQ":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("testRowsNEQ"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.TestRowsNEQ = data
+		case "testRowsIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("testRowsIn"))
+			data, err := ec.unmarshalOInt2ᚕintᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.TestRowsIn = data
+		case "testRowsNotIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("testRowsNotIn"))
+			data, err := ec.unmarshalOInt2ᚕintᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.TestRowsNotIn = data
+		case "testRowsGT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("testRowsGT"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.TestRowsGT = data
+		case "testRowsGTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("testRowsGTE"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.TestRowsGTE = data
+		case "testRowsLT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("testRowsLT"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.TestRowsLT = data
+		case "testRowsLTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("testRowsLTE"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.TestRowsLTE = data
+		case "progress":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("progress"))
+			data, err := ec.unmarshalOFloat2ᚖfloat64(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Progress = data
+		case "progressNEQ":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("progressNEQ"))
+			data, err := ec.unmarshalOFloat2ᚖfloat64(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ProgressNEQ = data
+		case "progressIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("progressIn"))
+			data, err := ec.unmarshalOFloat2ᚕfloat64ᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ProgressIn = data
+		case "progressNotIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("progressNotIn"))
+			data, err := ec.unmarshalOFloat2ᚕfloat64ᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ProgressNotIn = data
+		case "progressGT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("progressGT"))
+			data, err := ec.unmarshalOFloat2ᚖfloat64(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ProgressGT = data
+		case "progressGTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("progressGTE"))
+			data, err := ec.unmarshalOFloat2ᚖfloat64(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ProgressGTE = data
+		case "progressLT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("progressLT"))
+			data, err := ec.unmarshalOFloat2ᚖfloat64(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ProgressLT = data
+		case "progressLTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("progressLTE"))
+			data, err := ec.unmarshalOFloat2ᚖfloat64(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ProgressLTE = data
+		case "error":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("error"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Error = data
+		case "errorNEQ":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("errorNEQ"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ErrorNEQ = data
+		case "errorIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("errorIn"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ErrorIn = data
+		case "errorNotIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("errorNotIn"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ErrorNotIn = data
+		case "errorGT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("errorGT"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ErrorGT = data
+		case "errorGTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("errorGTE"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ErrorGTE = data
+		case "errorLT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("errorLT"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ErrorLT = data
+		case "errorLTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("errorLTE"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ErrorLTE = data
+		case "errorContains":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("errorContains"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ErrorContains = data
+		case "errorHasPrefix":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("errorHasPrefix"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ErrorHasPrefix = data
+		case "errorHasSuffix":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("errorHasSuffix"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ErrorHasSuffix = data
+		case "errorIsNil":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("errorIsNil"))
+			data, err := ec.unmarshalOBoolean2bool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ErrorIsNil = data
+		case "errorNotNil":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("errorNotNil"))
+			data, err := ec.unmarshalOBoolean2bool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ErrorNotNil = data
+		case "errorEqualFold":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("errorEqualFold"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ErrorEqualFold = data
+		case "errorContainsFold":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("errorContainsFold"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ErrorContainsFold = data
+		case "trainingSeconds":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("trainingSeconds"))
+			data, err := ec.unmarshalOInt2ᚖint64(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.TrainingSeconds = data
+		case "trainingSecondsNEQ":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("trainingSecondsNEQ"))
+			data, err := ec.unmarshalOInt2ᚖint64(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.TrainingSecondsNEQ = data
+		case "trainingSecondsIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("trainingSecondsIn"))
+			data, err := ec.unmarshalOInt2ᚕint64ᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.TrainingSecondsIn = data
+		case "trainingSecondsNotIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("trainingSecondsNotIn"))
+			data, err := ec.unmarshalOInt2ᚕint64ᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.TrainingSecondsNotIn = data
+		case "trainingSecondsGT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("trainingSecondsGT"))
+			data, err := ec.unmarshalOInt2ᚖint64(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.TrainingSecondsGT = data
+		case "trainingSecondsGTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("trainingSecondsGTE"))
+			data, err := ec.unmarshalOInt2ᚖint64(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.TrainingSecondsGTE = data
+		case "trainingSecondsLT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("trainingSecondsLT"))
+			data, err := ec.unmarshalOInt2ᚖint64(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.TrainingSecondsLT = data
+		case "trainingSecondsLTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("trainingSecondsLTE"))
+			data, err := ec.unmarshalOInt2ᚖint64(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.TrainingSecondsLTE = data
+		case "trainingSecondsIsNil":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("trainingSecondsIsNil"))
+			data, err := ec.unmarshalOBoolean2bool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.TrainingSecondsIsNil = data
+		case "trainingSecondsNotNil":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("trainingSecondsNotNil"))
+			data, err := ec.unmarshalOBoolean2bool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.TrainingSecondsNotNil = data
+		case "activatedAt":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("activatedAt"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ActivatedAt = data
+		case "activatedAtNEQ":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("activatedAtNEQ"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ActivatedAtNEQ = data
+		case "activatedAtIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("activatedAtIn"))
+			data, err := ec.unmarshalOTime2ᚕtimeᚐTimeᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ActivatedAtIn = data
+		case "activatedAtNotIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("activatedAtNotIn"))
+			data, err := ec.unmarshalOTime2ᚕtimeᚐTimeᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ActivatedAtNotIn = data
+		case "activatedAtGT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("activatedAtGT"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ActivatedAtGT = data
+		case "activatedAtGTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("activatedAtGTE"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ActivatedAtGTE = data
+		case "activatedAtLT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("activatedAtLT"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ActivatedAtLT = data
+		case "activatedAtLTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("activatedAtLTE"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ActivatedAtLTE = data
+		case "activatedAtIsNil":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("activatedAtIsNil"))
+			data, err := ec.unmarshalOBoolean2bool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ActivatedAtIsNil = data
+		case "activatedAtNotNil":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("activatedAtNotNil"))
+			data, err := ec.unmarshalOBoolean2bool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ActivatedAtNotNil = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalRetryModelWhereInput unmarshals raw into the RetryModelWhereInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalRetryModelWhereInput(ctx context.Context, raw any) (ent.RetryModelWhereInput, error) {
+	var out ent.RetryModelWhereInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "RetryModelWhereInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputRetryPolicyOrder(ctx context.Context, obj any) (ent.RetryPolicyOrder, error) {
 	var it ent.RetryPolicyOrder
 	if obj == nil {
@@ -28317,6 +31280,69 @@ func UnmarshalTestClockWhereInput(ctx context.Context, raw any) (ent.TestClockWh
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputTrainRetryModelInput(ctx context.Context, obj any) (models.TrainInput, error) {
+	var it models.TrainInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"trees", "minLeaf", "seed", "testShare"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "trees":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("trees"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Trees = data
+		case "minLeaf":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("minLeaf"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.MinLeaf = data
+		case "seed":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("seed"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Seed = data
+		case "testShare":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("testShare"))
+			data, err := ec.unmarshalOFloat2ᚖfloat64(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.TestShare = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalTrainRetryModelInput unmarshals raw into the TrainRetryModelInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalTrainRetryModelInput(ctx context.Context, raw any) (models.TrainInput, error) {
+	var out models.TrainInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "TrainRetryModelInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputUpdateProcessorInput(ctx context.Context, obj any) (payments.UpdateProcessorInput, error) {
 	var it payments.UpdateProcessorInput
 	if obj == nil {
@@ -29842,6 +32868,11 @@ func (ec *executionContext) _Node(ctx context.Context, sel ast.SelectionSet, obj
 			return graphql.Null
 		}
 		return ec._RetryPolicy(ctx, sel, obj)
+	case *ent.RetryModel:
+		if obj == nil {
+			return graphql.Null
+		}
+		return ec._RetryModel(ctx, sel, obj)
 	case *ent.Processor:
 		if obj == nil {
 			return graphql.Null
@@ -30169,6 +33200,107 @@ func (ec *executionContext) _AttemptEdge(ctx context.Context, sel ast.SelectionS
 			}
 		case "cursor":
 			out.Values[i] = ec._AttemptEdge_cursor(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var backtestImplementors = []string{"Backtest"}
+
+func (ec *executionContext) _Backtest(ctx context.Context, sel ast.SelectionSet, obj *schematype.Backtest) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, backtestImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("Backtest")
+		case "payments":
+			out.Values[i] = ec._Backtest_payments(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "smartRecovery":
+			out.Values[i] = ec._Backtest_smartRecovery(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "scheduledRecovery":
+			out.Values[i] = ec._Backtest_scheduledRecovery(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "schedule":
+			out.Values[i] = ec._Backtest_schedule(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var calibrationBucketImplementors = []string{"CalibrationBucket"}
+
+func (ec *executionContext) _CalibrationBucket(ctx context.Context, sel ast.SelectionSet, obj *schematype.CalibrationBucket) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, calibrationBucketImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("CalibrationBucket")
+		case "lower":
+			out.Values[i] = ec._CalibrationBucket_lower(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "upper":
+			out.Values[i] = ec._CalibrationBucket_upper(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "rows":
+			out.Values[i] = ec._CalibrationBucket_rows(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "predicted":
+			out.Values[i] = ec._CalibrationBucket_predicted(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "observed":
+			out.Values[i] = ec._CalibrationBucket_observed(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -30985,6 +34117,20 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "trainRetryModel":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_trainRetryModel(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "activateRetryModel":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_activateRetryModel(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		case "createTestClock":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_createTestClock(ctx, field)
@@ -31198,6 +34344,11 @@ func (ec *executionContext) _OffSessionPayment(ctx context.Context, sel ast.Sele
 		case "holdout":
 			out.Values[i] = ec._OffSessionPayment_holdout(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "modelVersion":
+			out.Values[i] = ec._OffSessionPayment_modelVersion(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "retryUntil":
@@ -31974,6 +35125,12 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_processors(ctx, field)
 				})
+		case "retryModels":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_retryModels(ctx, field)
+				})
 		case "retryPolicies":
 			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
 				true, true,
@@ -32017,6 +35174,355 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 			})
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var recoveryGroupImplementors = []string{"RecoveryGroup"}
+
+func (ec *executionContext) _RecoveryGroup(ctx context.Context, sel ast.SelectionSet, obj *models.Group) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, recoveryGroupImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("RecoveryGroup")
+		case "payments":
+			out.Values[i] = ec._RecoveryGroup_payments(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "recoveryRate":
+			out.Values[i] = ec._RecoveryGroup_recoveryRate(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "attemptsPerRecovery":
+			out.Values[i] = ec._RecoveryGroup_attemptsPerRecovery(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "daysToRecovery":
+			out.Values[i] = ec._RecoveryGroup_daysToRecovery(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var retryModelImplementors = []string{"RetryModel", "Node"}
+
+func (ec *executionContext) _RetryModel(ctx context.Context, sel ast.SelectionSet, obj *ent.RetryModel) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, retryModelImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("RetryModel")
+		case "id":
+			out.Values[i] = ec._RetryModel_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "createdAt":
+			out.Values[i] = ec._RetryModel_createdAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "updatedAt":
+			out.Values[i] = ec._RetryModel_updatedAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "version":
+			out.Values[i] = ec._RetryModel_version(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "status":
+			out.Values[i] = ec._RetryModel_status(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "algorithm":
+			out.Values[i] = ec._RetryModel_algorithm(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "parameters":
+			out.Values[i] = ec._RetryModel_parameters(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "features":
+			out.Values[i] = ec._RetryModel_features(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "trainedFrom":
+			out.Values[i] = ec._RetryModel_trainedFrom(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "trainedTo":
+			out.Values[i] = ec._RetryModel_trainedTo(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "trainRows":
+			out.Values[i] = ec._RetryModel_trainRows(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "testRows":
+			out.Values[i] = ec._RetryModel_testRows(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "metrics":
+			out.Values[i] = ec._RetryModel_metrics(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "progress":
+			out.Values[i] = ec._RetryModel_progress(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "error":
+			out.Values[i] = ec._RetryModel_error(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "trainingSeconds":
+			out.Values[i] = ec._RetryModel_trainingSeconds(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "activatedAt":
+			out.Values[i] = ec._RetryModel_activatedAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "uplift":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._RetryModel_uplift(ctx, field, obj)
+				})
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var retryModelConnectionImplementors = []string{"RetryModelConnection"}
+
+func (ec *executionContext) _RetryModelConnection(ctx context.Context, sel ast.SelectionSet, obj *ent.RetryModelConnection) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, retryModelConnectionImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("RetryModelConnection")
+		case "edges":
+			out.Values[i] = ec._RetryModelConnection_edges(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "pageInfo":
+			out.Values[i] = ec._RetryModelConnection_pageInfo(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "totalCount":
+			out.Values[i] = ec._RetryModelConnection_totalCount(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var retryModelEdgeImplementors = []string{"RetryModelEdge"}
+
+func (ec *executionContext) _RetryModelEdge(ctx context.Context, sel ast.SelectionSet, obj *ent.RetryModelEdge) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, retryModelEdgeImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("RetryModelEdge")
+		case "node":
+			out.Values[i] = ec._RetryModelEdge_node(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "cursor":
+			out.Values[i] = ec._RetryModelEdge_cursor(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var retryModelMetricsImplementors = []string{"RetryModelMetrics"}
+
+func (ec *executionContext) _RetryModelMetrics(ctx context.Context, sel ast.SelectionSet, obj *schematype.ModelMetrics) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, retryModelMetricsImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("RetryModelMetrics")
+		case "rows":
+			out.Values[i] = ec._RetryModelMetrics_rows(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "positives":
+			out.Values[i] = ec._RetryModelMetrics_positives(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "auc":
+			out.Values[i] = ec._RetryModelMetrics_auc(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "brier":
+			out.Values[i] = ec._RetryModelMetrics_brier(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "logLoss":
+			out.Values[i] = ec._RetryModelMetrics_logLoss(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "calibration":
+			out.Values[i] = ec._RetryModelMetrics_calibration(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "backtest":
+			out.Values[i] = ec._RetryModelMetrics_backtest(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var retryModelUpliftImplementors = []string{"RetryModelUplift"}
+
+func (ec *executionContext) _RetryModelUplift(ctx context.Context, sel ast.SelectionSet, obj *models.Uplift) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, retryModelUpliftImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("RetryModelUplift")
+		case "treatment":
+			out.Values[i] = ec._RetryModelUplift_treatment(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "holdout":
+			out.Values[i] = ec._RetryModelUplift_holdout(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
 			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
@@ -33715,6 +37221,10 @@ func (ec *executionContext) marshalNBoolean2bool(ctx context.Context, sel ast.Se
 	return res
 }
 
+func (ec *executionContext) marshalNCalibrationBucket2githubᚗcomᚋoffsessionᚋoffsessionᚋentᚋschemaᚋschematypeᚐCalibrationBucket(ctx context.Context, sel ast.SelectionSet, v schematype.CalibrationBucket) graphql.Marshaler {
+	return ec._CalibrationBucket(ctx, sel, &v)
+}
+
 func (ec *executionContext) unmarshalNCardDetailsInput2githubᚗcomᚋoffsessionᚋoffsessionᚋpaymentsᚐCardDetailsInput(ctx context.Context, v any) (payments.CardDetailsInput, error) {
 	res, err := ec.unmarshalInputCardDetailsInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -34355,6 +37865,68 @@ func (ec *executionContext) marshalNProcessorType2githubᚗcomᚋoffsessionᚋof
 
 func (ec *executionContext) unmarshalNProcessorWhereInput2ᚖgithubᚗcomᚋoffsessionᚋoffsessionᚋentᚐProcessorWhereInput(ctx context.Context, v any) (*ent.ProcessorWhereInput, error) {
 	res, err := ec.unmarshalInputProcessorWhereInput(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNRecoveryGroup2githubᚗcomᚋoffsessionᚋoffsessionᚋmodelsᚐGroup(ctx context.Context, sel ast.SelectionSet, v models.Group) graphql.Marshaler {
+	return ec._RecoveryGroup(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNRetryModel2ᚖgithubᚗcomᚋoffsessionᚋoffsessionᚋentᚐRetryModel(ctx context.Context, sel ast.SelectionSet, v *ent.RetryModel) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "RetryModel!")
+		return graphql.Null
+	}
+	return ec._RetryModel(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNRetryModelConnection2ᚖgithubᚗcomᚋoffsessionᚋoffsessionᚋentᚐRetryModelConnection(ctx context.Context, sel ast.SelectionSet, v *ent.RetryModelConnection) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "RetryModelConnection!")
+		return graphql.Null
+	}
+	return ec._RetryModelConnection(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNRetryModelOrder2ᚖgithubᚗcomᚋoffsessionᚋoffsessionᚋentᚐRetryModelOrder(ctx context.Context, v any) (*ent.RetryModelOrder, error) {
+	res, err := ec.unmarshalInputRetryModelOrder(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalNRetryModelOrderField2ᚖgithubᚗcomᚋoffsessionᚋoffsessionᚋentᚐRetryModelOrderField(ctx context.Context, v any) (*ent.RetryModelOrderField, error) {
+	var res = new(ent.RetryModelOrderField)
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNRetryModelOrderField2ᚖgithubᚗcomᚋoffsessionᚋoffsessionᚋentᚐRetryModelOrderField(ctx context.Context, sel ast.SelectionSet, v *ent.RetryModelOrderField) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "RetryModelOrderField!")
+		return graphql.Null
+	}
+	return v
+}
+
+func (ec *executionContext) unmarshalNRetryModelStatus2githubᚗcomᚋoffsessionᚋoffsessionᚋentᚋretrymodelᚐStatus(ctx context.Context, v any) (retrymodel.Status, error) {
+	var res retrymodel.Status
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNRetryModelStatus2githubᚗcomᚋoffsessionᚋoffsessionᚋentᚋretrymodelᚐStatus(ctx context.Context, sel ast.SelectionSet, v retrymodel.Status) graphql.Marshaler {
+	return v
+}
+
+func (ec *executionContext) marshalNRetryModelUplift2ᚖgithubᚗcomᚋoffsessionᚋoffsessionᚋmodelsᚐUplift(ctx context.Context, sel ast.SelectionSet, v *models.Uplift) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "RetryModelUplift!")
+		return graphql.Null
+	}
+	return ec._RetryModelUplift(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNRetryModelWhereInput2ᚖgithubᚗcomᚋoffsessionᚋoffsessionᚋentᚐRetryModelWhereInput(ctx context.Context, v any) (*ent.RetryModelWhereInput, error) {
+	res, err := ec.unmarshalInputRetryModelWhereInput(ctx, v)
 	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
@@ -35048,6 +38620,13 @@ func (ec *executionContext) unmarshalOAttemptWhereInput2ᚖgithubᚗcomᚋoffses
 	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
+func (ec *executionContext) marshalOBacktest2ᚖgithubᚗcomᚋoffsessionᚋoffsessionᚋentᚋschemaᚋschematypeᚐBacktest(ctx context.Context, sel ast.SelectionSet, v *schematype.Backtest) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._Backtest(ctx, sel, v)
+}
+
 func (ec *executionContext) unmarshalOBoolean2bool(ctx context.Context, v any) (bool, error) {
 	res, err := graphql.UnmarshalBoolean(v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -35076,6 +38655,25 @@ func (ec *executionContext) marshalOBoolean2ᚖbool(ctx context.Context, sel ast
 	_ = ctx
 	res := graphql.MarshalBoolean(*v)
 	return res
+}
+
+func (ec *executionContext) marshalOCalibrationBucket2ᚕgithubᚗcomᚋoffsessionᚋoffsessionᚋentᚋschemaᚋschematypeᚐCalibrationBucketᚄ(ctx context.Context, sel ast.SelectionSet, v []schematype.CalibrationBucket) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNCalibrationBucket2githubᚗcomᚋoffsessionᚋoffsessionᚋentᚋschemaᚋschematypeᚐCalibrationBucket(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
 }
 
 func (ec *executionContext) unmarshalOCursor2ᚖentgoᚗioᚋcontribᚋentgqlᚐCursor(ctx context.Context, v any) (*entgql.Cursor[string], error) {
@@ -36676,6 +40274,131 @@ func (ec *executionContext) unmarshalOProcessorWhereInput2ᚖgithubᚗcomᚋoffs
 	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
+func (ec *executionContext) marshalORetryModel2ᚖgithubᚗcomᚋoffsessionᚋoffsessionᚋentᚐRetryModel(ctx context.Context, sel ast.SelectionSet, v *ent.RetryModel) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._RetryModel(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalORetryModelEdge2ᚕᚖgithubᚗcomᚋoffsessionᚋoffsessionᚋentᚐRetryModelEdge(ctx context.Context, sel ast.SelectionSet, v []*ent.RetryModelEdge) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalORetryModelEdge2ᚖgithubᚗcomᚋoffsessionᚋoffsessionᚋentᚐRetryModelEdge(ctx, sel, v[i])
+	})
+
+	return ret
+}
+
+func (ec *executionContext) marshalORetryModelEdge2ᚖgithubᚗcomᚋoffsessionᚋoffsessionᚋentᚐRetryModelEdge(ctx context.Context, sel ast.SelectionSet, v *ent.RetryModelEdge) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._RetryModelEdge(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalORetryModelMetrics2githubᚗcomᚋoffsessionᚋoffsessionᚋentᚋschemaᚋschematypeᚐModelMetrics(ctx context.Context, sel ast.SelectionSet, v schematype.ModelMetrics) graphql.Marshaler {
+	return ec._RetryModelMetrics(ctx, sel, &v)
+}
+
+func (ec *executionContext) unmarshalORetryModelOrder2ᚕᚖgithubᚗcomᚋoffsessionᚋoffsessionᚋentᚐRetryModelOrderᚄ(ctx context.Context, v any) ([]*ent.RetryModelOrder, error) {
+	if v == nil {
+		return nil, nil
+	}
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]*ent.RetryModelOrder, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNRetryModelOrder2ᚖgithubᚗcomᚋoffsessionᚋoffsessionᚋentᚐRetryModelOrder(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) unmarshalORetryModelStatus2ᚕgithubᚗcomᚋoffsessionᚋoffsessionᚋentᚋretrymodelᚐStatusᚄ(ctx context.Context, v any) ([]retrymodel.Status, error) {
+	if v == nil {
+		return nil, nil
+	}
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]retrymodel.Status, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNRetryModelStatus2githubᚗcomᚋoffsessionᚋoffsessionᚋentᚋretrymodelᚐStatus(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) marshalORetryModelStatus2ᚕgithubᚗcomᚋoffsessionᚋoffsessionᚋentᚋretrymodelᚐStatusᚄ(ctx context.Context, sel ast.SelectionSet, v []retrymodel.Status) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNRetryModelStatus2githubᚗcomᚋoffsessionᚋoffsessionᚋentᚋretrymodelᚐStatus(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) unmarshalORetryModelStatus2ᚖgithubᚗcomᚋoffsessionᚋoffsessionᚋentᚋretrymodelᚐStatus(ctx context.Context, v any) (*retrymodel.Status, error) {
+	if v == nil {
+		return nil, nil
+	}
+	var res = new(retrymodel.Status)
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalORetryModelStatus2ᚖgithubᚗcomᚋoffsessionᚋoffsessionᚋentᚋretrymodelᚐStatus(ctx context.Context, sel ast.SelectionSet, v *retrymodel.Status) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return v
+}
+
+func (ec *executionContext) unmarshalORetryModelWhereInput2ᚕᚖgithubᚗcomᚋoffsessionᚋoffsessionᚋentᚐRetryModelWhereInputᚄ(ctx context.Context, v any) ([]*ent.RetryModelWhereInput, error) {
+	if v == nil {
+		return nil, nil
+	}
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]*ent.RetryModelWhereInput, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNRetryModelWhereInput2ᚖgithubᚗcomᚋoffsessionᚋoffsessionᚋentᚐRetryModelWhereInput(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) unmarshalORetryModelWhereInput2ᚖgithubᚗcomᚋoffsessionᚋoffsessionᚋentᚐRetryModelWhereInput(ctx context.Context, v any) (*ent.RetryModelWhereInput, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := ec.unmarshalInputRetryModelWhereInput(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
 func (ec *executionContext) marshalORetryPolicy2ᚖgithubᚗcomᚋoffsessionᚋoffsessionᚋentᚐRetryPolicy(ctx context.Context, sel ast.SelectionSet, v *ent.RetryPolicy) graphql.Marshaler {
 	if v == nil {
 		return graphql.Null
@@ -37252,6 +40975,14 @@ func (ec *executionContext) marshalOTime2ᚖtimeᚐTime(ctx context.Context, sel
 	_ = ctx
 	res := schematype.MarshalTime(*v)
 	return res
+}
+
+func (ec *executionContext) unmarshalOTrainRetryModelInput2ᚖgithubᚗcomᚋoffsessionᚋoffsessionᚋmodelsᚐTrainInput(ctx context.Context, v any) (*models.TrainInput, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := ec.unmarshalInputTrainRetryModelInput(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) marshalOWebhookDelivery2ᚖgithubᚗcomᚋoffsessionᚋoffsessionᚋentᚐWebhookDelivery(ctx context.Context, sel ast.SelectionSet, v *ent.WebhookDelivery) graphql.Marshaler {

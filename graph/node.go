@@ -9,6 +9,7 @@ import (
 	"github.com/offsession/offsession/ent/schema/schematype"
 	"github.com/offsession/offsession/graph/model"
 	"github.com/offsession/offsession/ids"
+	"github.com/offsession/offsession/models"
 	"github.com/offsession/offsession/routing"
 	"github.com/offsession/offsession/viewer"
 )
@@ -67,4 +68,12 @@ func nonEmpty(s string) *string {
 func processorHealth(r *routing.Router, p *ent.Processor) *routing.Summary {
 	sum := r.Stats().Summarize(p.ID)
 	return &sum
+}
+
+// trainInput is the optional training input, empty when absent.
+func trainInput(in *models.TrainInput) models.TrainInput {
+	if in == nil {
+		return models.TrainInput{}
+	}
+	return *in
 }

@@ -6,6 +6,7 @@ package graph
 
 import (
 	"github.com/offsession/offsession/ent"
+	"github.com/offsession/offsession/models"
 	"github.com/offsession/offsession/payments"
 	"github.com/offsession/offsession/routing"
 	"github.com/offsession/offsession/webhooks"
@@ -19,9 +20,10 @@ type Resolver struct {
 	payments  *payments.Service
 	endpoints *webhooks.Endpoints
 	router    *routing.Router
+	models    *models.Service
 }
 
 // NewResolver returns the resolver root.
-func NewResolver(client *ent.Client, svc *payments.Service, endpoints *webhooks.Endpoints, router *routing.Router) *Resolver {
-	return &Resolver{client: client, payments: svc, endpoints: endpoints, router: router}
+func NewResolver(client *ent.Client, svc *payments.Service, endpoints *webhooks.Endpoints, router *routing.Router, mdl *models.Service) *Resolver {
+	return &Resolver{client: client, payments: svc, endpoints: endpoints, router: router, models: mdl}
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/offsession/offsession/ent"
 	"github.com/offsession/offsession/graph/model"
+	"github.com/offsession/offsession/models"
 	"github.com/offsession/offsession/money"
 	"github.com/offsession/offsession/payments"
 	"github.com/offsession/offsession/routing"
@@ -98,6 +99,16 @@ func (r *mutationResolver) DeleteRoute(ctx context.Context, id string) (string, 
 	return r.payments.DeleteRoute(ctx, id)
 }
 
+// TrainRetryModel is the resolver for the trainRetryModel field.
+func (r *mutationResolver) TrainRetryModel(ctx context.Context, input *models.TrainInput) (*ent.RetryModel, error) {
+	return r.models.Start(ctx, trainInput(input))
+}
+
+// ActivateRetryModel is the resolver for the activateRetryModel field.
+func (r *mutationResolver) ActivateRetryModel(ctx context.Context, version int) (*ent.RetryModel, error) {
+	return r.models.Activate(ctx, version)
+}
+
 // CreateTestClock is the resolver for the createTestClock field.
 func (r *mutationResolver) CreateTestClock(ctx context.Context, input payments.CreateTestClockInput) (*ent.TestClock, error) {
 	return r.payments.CreateTestClock(ctx, input)
@@ -126,6 +137,11 @@ func (r *processorResolver) Health(ctx context.Context, obj *ent.Processor) (*ro
 // Viewer is the resolver for the viewer field.
 func (r *queryResolver) Viewer(ctx context.Context) (*viewer.Viewer, error) {
 	return viewerFrom(ctx)
+}
+
+// Uplift is the resolver for the uplift field.
+func (r *retryModelResolver) Uplift(ctx context.Context, obj *ent.RetryModel) (*models.Uplift, error) {
+	return r.models.Uplift(ctx, obj)
 }
 
 // Account is the resolver for the account field.

@@ -36,6 +36,9 @@ func objectsOf(t *testing.T, b *apitest.Bundle, a apitest.Account) map[string]st
 	r = b.Do(t, key, `mutation($p: ID!) { createRoute(input: {name: "all", priority: 1, strategy: priority, processors: [{processorID: $p}]}) { id } }`, map[string]any{"p": a.ProcessorID})
 	r.RequireOK(t)
 	rte := r.String(t, "createRoute.id")
+	r = b.Do(t, a.Keys.Admin, `mutation { trainRetryModel(input: {seed: 1}) { id version status } }`, nil)
+	r.RequireOK(t)
+	mdl := r.String(t, "trainRetryModel.id")
 	r = b.Do(t, key, `mutation { createTestClock(input: {frozenTime: "2026-01-01T00:00:00Z"}) { id } }`, nil)
 	r.RequireOK(t)
 	clk := r.String(t, "createTestClock.id")
@@ -57,6 +60,7 @@ func objectsOf(t *testing.T, b *apitest.Bundle, a apitest.Account) map[string]st
 		"whd":  r.String(t, "node.deliveries.edges.0.node.id"),
 		"rtp":  rtp,
 		"rte":  rte,
+		"mdl":  mdl,
 		"acct": a.ID,
 		"cus":  c.CustomerID,
 		"pm":   c.PaymentMethodID,
@@ -72,7 +76,7 @@ func objectsOf(t *testing.T, b *apitest.Bundle, a apitest.Account) map[string]st
 // connections names the connection that lists each type, if any.
 var connections = map[string]string{
 	"cus": "customers", "pm": "paymentMethods", "mdt": "mandates", "osp": "offSessionPayments",
-	"prc": "processors", "evt": "events", "clk": "testClocks", "rtp": "retryPolicies", "we": "webhookEndpoints", "rte": "routes",
+	"prc": "processors", "evt": "events", "clk": "testClocks", "rtp": "retryPolicies", "we": "webhookEndpoints", "rte": "routes", "mdl": "retryModels",
 }
 
 // TestRule6TenancyEveryTypeIsInvisibleAcrossAccounts walks every node type:

@@ -31,6 +31,7 @@ var tables = map[string]string{
 	"clk":  "test_clocks",
 	"rtp":  "retry_policies",
 	"rte":  "routes",
+	"mdl":  "retry_models",
 	"we":   "webhook_endpoints",
 	"whd":  "webhook_deliveries",
 	"idk":  "idempotency_keys",

@@ -218,6 +218,7 @@ func (s *Service) startAttempt(ctx context.Context, p *ent.OffSessionPayment, no
 		att, err = tx.Attempt.Create().
 			SetAccountID(p.AccountID).
 			SetPaymentID(p.ID).
+			SetCustomerID(p.CustomerID).
 			SetNumber(number).
 			SetProcessorID(cascade[0].ID).
 			SetToken(token).
@@ -507,6 +508,9 @@ func (s *Service) finishAttempt(ctx context.Context, paymentID, attemptID string
 				c.to, c.failureReason = offsessionpayment.StatusFailed, FailureReason(d.StopReason)
 			} else {
 				c.to, c.nextAttemptAt, c.plan = offsessionpayment.StatusPendingRetry, &d.At, &d.Record
+				if d.Record.ModelVersion != "" && p.ModelVersion == "" {
+					c.modelVersion = d.Record.ModelVersion
+				}
 			}
 		}
 		_, err = s.apply(ctx, tx, p, c)

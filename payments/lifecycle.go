@@ -98,6 +98,9 @@ type change struct {
 	owner string
 	// attempt, when set, is described in the event's data.
 	attempt *ent.Attempt
+	// modelVersion, when set, is the retry model that planned the
+	// payment's first retry.
+	modelVersion string
 }
 
 // apply moves p through one transition in tx: it checks the lifecycle,
@@ -124,6 +127,9 @@ func (s *Service) apply(ctx context.Context, tx *ent.Tx, p *ent.OffSessionPaymen
 	}
 	if c.amountReceived != nil {
 		upd.SetAmountReceived(*c.amountReceived)
+	}
+	if c.modelVersion != "" {
+		upd.SetModelVersion(c.modelVersion)
 	}
 	switch c.to {
 	case offsessionpayment.StatusProcessing:

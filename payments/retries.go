@@ -9,8 +9,10 @@ import (
 
 	"github.com/offsession/offsession/ent"
 	"github.com/offsession/offsession/ent/attempt"
+	"github.com/offsession/offsession/money"
 	"github.com/offsession/offsession/processors"
 	"github.com/offsession/offsession/retry"
+	"github.com/offsession/offsession/scoring"
 )
 
 // budgetWindow is the longest window of any network budget.
@@ -79,6 +81,12 @@ func (s *Service) planRetry(ctx context.Context, tx *ent.Tx, p *ent.OffSessionPa
 		return retry.Decision{}, fmt.Errorf("read payment method: %w", err)
 	}
 	in.Funding, in.Country = string(pm.Funding), pm.IssuingCountry
+	in.AccountID = p.AccountID
+	if in.Strategy == retry.StrategySmart {
+		if in.Scoring, err = s.scoringContext(ctx, tx, p, pm, atts, in.Location, now); err != nil {
+			return retry.Decision{}, err
+		}
+	}
 	if cls.Class != retry.Technical {
 		allowed, note, err := s.budgetAllows(ctx, tx, p.AccountID, pm, in.Earliest)
 		if err != nil {
@@ -88,7 +96,56 @@ func (s *Service) planRetry(ctx context.Context, tx *ent.Tx, p *ent.OffSessionPa
 			in.Earliest, in.EarliestNote = allowed, joinNotes(in.EarliestNote, note)
 		}
 	}
-	return s.retry.Next(ctx, in)
+	// The smart planner reads the account's model through this
+	// transaction.
+	return s.retry.Next(ent.NewTxContext(ctx, tx), in)
+}
+
+// scoringContext is what the retry model knows of the decision being made,
+// built by the same function that builds training examples.
+func (s *Service) scoringContext(ctx context.Context, tx *ent.Tx, p *ent.OffSessionPayment, pm *ent.PaymentMethod, atts []*ent.Attempt, loc *time.Location, now time.Time) (*scoring.Context, error) {
+	records := make([]scoring.AttemptRecord, 0, len(atts))
+	for _, a := range atts {
+		r := scoring.AttemptRecord{
+			Number: a.Number, StartedAt: a.StartedAt, Approved: a.Outcome == attempt.OutcomeApproved,
+			Technical:  a.DeclineClass != nil && *a.DeclineClass == attempt.DeclineClassTechnical,
+			AdviceWait: a.NetworkAdviceCode != nil && *a.NetworkAdviceCode != "",
+		}
+		if a.FinishedAt != nil {
+			r.FinishedAt = *a.FinishedAt
+		}
+		if a.DeclineCode != nil {
+			r.DeclineCode = *a.DeclineCode
+		}
+		records = append(records, r)
+	}
+	var hist []struct {
+		StartedAt time.Time `json:"started_at"`
+		Outcome   string    `json:"outcome"`
+	}
+	err := tx.Attempt.Query().
+		Where(
+			attempt.CustomerID(p.CustomerID),
+			attempt.StartedAtLT(now),
+			attempt.OutcomeNEQ(attempt.OutcomeInFlight),
+			attempt.Or(attempt.DeclineClassIsNil(), attempt.DeclineClassNEQ(attempt.DeclineClassTechnical)),
+		).
+		Order(ent.Desc(attempt.FieldStartedAt)).
+		Limit(scoring.HistoryKept).
+		Select(attempt.FieldStartedAt, attempt.FieldOutcome).
+		Scan(ctx, &hist)
+	if err != nil {
+		return nil, fmt.Errorf("read the customer's history: %w", err)
+	}
+	past := make([]scoring.Past, len(hist))
+	for i, h := range hist {
+		past[len(hist)-1-i] = scoring.Past{At: h.StartedAt, Approved: h.Outcome == string(attempt.OutcomeApproved)}
+	}
+	info := scoring.PaymentInfo{
+		Amount: p.Amount, Exponent: money.Exponent(p.Currency), Brand: string(pm.Brand), Funding: string(pm.Funding),
+		Country: pm.IssuingCountry, Cadence: string(p.Cadence), Location: loc,
+	}
+	return scoring.BuildContext(info, records, past), nil
 }
 
 func joinNotes(a, b string) string {

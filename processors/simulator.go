@@ -6,10 +6,12 @@ import (
 	"hash/fnv"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/offsession/offsession/ent"
 	"github.com/offsession/offsession/ent/simulatorcharge"
+	"github.com/offsession/offsession/processors/population"
 	"github.com/offsession/offsession/viewer"
 )
 
@@ -114,17 +116,80 @@ func (s *simulator) Authorize(ctx context.Context, req AuthorizeRequest) (Outcom
 	out, ok := TestTokens[req.Token]
 	if !ok {
 		if out, ok = programmed(req.Token); !ok {
+			if out, ok, err := s.population(ctx, req); ok || err != nil {
+				if err != nil {
+					return Outcome{}, err
+				}
+				return s.record(ctx, req, out)
+			}
 			out = unknownToken
 		}
 	}
 	if out.Result == Approved && draw(s.processorID, req.IdempotencyKey) < s.declineRate(req) {
 		out = Outcome{Result: Declined, DeclineCode: "do_not_honor", NetworkDeclineCode: "05"}
 	}
+	return s.record(ctx, req, out)
+}
+
+// population answers for a simulated customer (a sim_pop token) from the
+// population's hidden state at the payment's time, worn by the declines on
+// the card in the seven days before.
+func (s *simulator) population(ctx context.Context, req AuthorizeRequest) (Outcome, bool, error) {
+	preset, seed, index, ok := population.FromToken(req.Token)
+	if !ok {
+		return Outcome{}, false, nil
+	}
+	pop, err := populationFor(preset, seed)
+	if err != nil {
+		return Outcome{}, true, err
+	}
+	recent, err := s.db.SimulatorCharge.Query().
+		Where(
+			simulatorcharge.Token(req.Token),
+			simulatorcharge.Outcome(string(Declined)),
+			simulatorcharge.AtGT(req.At.Add(-7*24*time.Hour)),
+			simulatorcharge.AtLT(req.At),
+		).
+		Count(ctx)
+	if err != nil {
+		return Outcome{}, true, fmt.Errorf("simulator: count recent declines: %w: %w", ErrUnknownOutcome, err)
+	}
+	ans := pop.Answer(pop.Customer(index), req.At, recent)
+	if ans.Approved {
+		return Outcome{Result: Approved}, true, nil
+	}
+	return Outcome{Result: Declined, DeclineCode: ans.DeclineCode, NetworkDeclineCode: ans.NetworkDeclineCode}, true, nil
+}
+
+var populations sync.Map // "preset/seed" → *population.Population
+
+// populationFor returns the population of a preset and seed, made once.
+func populationFor(preset string, seed uint64) (*population.Population, error) {
+	key := fmt.Sprintf("%s/%d", preset, seed)
+	if p, ok := populations.Load(key); ok {
+		return p.(*population.Population), nil
+	}
+	params, ok := population.Presets()[preset]
+	if !ok {
+		return nil, fmt.Errorf("simulator: unknown population %q", preset)
+	}
+	p, err := population.New(params, seed)
+	if err != nil {
+		return nil, err
+	}
+	actual, _ := populations.LoadOrStore(key, p)
+	return actual.(*population.Population), nil
+}
+
+// record writes the charge in the ledger and returns its outcome; a
+// concurrent call with the same key that got there first wins.
+func (s *simulator) record(ctx context.Context, req AuthorizeRequest, out Outcome) (Outcome, error) {
 	out.Reference = "sim_" + req.IdempotencyKey
 	err := s.db.SimulatorCharge.Create().
 		SetProcessorID(s.processorID).
 		SetIdempotencyKey(req.IdempotencyKey).
 		SetToken(req.Token).
+		SetAt(req.At.UTC()).
 		SetAmount(req.Amount).
 		SetCurrency(req.Currency).
 		SetManualCapture(req.ManualCapture).

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/offsession/offsession/ent/schema/schematype"
+	"github.com/offsession/offsession/scoring"
 )
 
 // Input is what a planner knows when a payment's attempt has just failed.
@@ -43,6 +44,11 @@ type Input struct {
 	Funding  string
 	Country  string
 	Cadence  string
+	// AccountID picks the account's retry model.
+	AccountID string
+	// Scoring is what the retry model knows of the decision: set for the
+	// smart strategy.
+	Scoring *scoring.Context
 }
 
 // Decision is a planner's answer: a time, or stop with a failure reason.
@@ -52,6 +58,9 @@ type Decision struct {
 	StopReason string
 	At         time.Time
 	Record     schematype.SchedulingDecision
+	// Value is, from the smart planner, the chance its plan recovers the
+	// payment, as the model sees it.
+	Value float64
 }
 
 // The reasons a planner stops.
@@ -82,7 +91,7 @@ type Engine struct {
 func NewEngine(smart Planner) *Engine {
 	h := HeuristicPlanner{}
 	if smart == nil {
-		smart = Fallback{Strategy: StrategySmart, Planner: h, Why: "no active retry model: the heuristic plans"}
+		smart = Fallback{Strategy: StrategySmart, Planner: h, Why: "no retry model: the heuristic plans"}
 	}
 	return &Engine{planners: map[Strategy]Planner{
 		StrategyScheduled: ScheduledPlanner{},

@@ -137,7 +137,7 @@ func (d DueRetries) writePayments(ctx context.Context, tx *ent.Tx, from, n int, 
 			SetRetryUntil(d.Now.Add(60 * 24 * time.Hour)).
 			SetNextAttemptAt(due).SetDueAt(due).
 			SetNextAttemptPlan(schematype.SchedulingDecision{Strategy: "scheduled", Reason: "seeded"})
-		atts[j] = tx.Attempt.Create().SetAccountID(d.AccountID).SetPaymentID(pID).SetNumber(1).
+		atts[j] = tx.Attempt.Create().SetAccountID(d.AccountID).SetPaymentID(pID).SetCustomerID(c.customerID).SetNumber(1).
 			SetProcessorID(d.ProcessorID).SetToken(c.token).SetIdempotencyKey(pID + "-1").SetCardFingerprint(c.fingerprint).SetCardNetwork(string(d.Brand)).
 			SetOutcome(attempt.OutcomeDeclined).SetDeclineClass(attempt.DeclineClassSoft).
 			SetDeclineCode("insufficient_funds").SetNetworkDeclineCode("51").

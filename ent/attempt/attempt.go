@@ -26,6 +26,8 @@ const (
 	FieldAccountID = "account_id"
 	// FieldPaymentID holds the string denoting the payment_id field in the database.
 	FieldPaymentID = "payment_id"
+	// FieldCustomerID holds the string denoting the customer_id field in the database.
+	FieldCustomerID = "customer_id"
 	// FieldNumber holds the string denoting the number field in the database.
 	FieldNumber = "number"
 	// FieldProcessorID holds the string denoting the processor_id field in the database.
@@ -101,6 +103,7 @@ var Columns = []string{
 	FieldUpdatedAt,
 	FieldAccountID,
 	FieldPaymentID,
+	FieldCustomerID,
 	FieldNumber,
 	FieldProcessorID,
 	FieldCardFingerprint,
@@ -152,6 +155,8 @@ var (
 	UpdateDefaultUpdatedAt func() time.Time
 	// AccountIDValidator is a validator for the "account_id" field. It is called by the builders before save.
 	AccountIDValidator func(string) error
+	// DefaultCustomerID holds the default value on creation for the "customer_id" field.
+	DefaultCustomerID string
 	// DefaultSegment holds the default value on creation for the "segment" field.
 	DefaultSegment string
 	// DefaultIsRetry holds the default value on creation for the "is_retry" field.
@@ -243,6 +248,11 @@ func ByAccountID(opts ...sql.OrderTermOption) OrderOption {
 // ByPaymentID orders the results by the payment_id field.
 func ByPaymentID(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldPaymentID, opts...).ToFunc()
+}
+
+// ByCustomerID orders the results by the customer_id field.
+func ByCustomerID(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldCustomerID, opts...).ToFunc()
 }
 
 // ByNumber orders the results by the number field.

@@ -129,6 +129,18 @@ func (f ProcessorFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, e
 	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.ProcessorMutation", m)
 }
 
+// The RetryModelFunc type is an adapter to allow the use of ordinary
+// function as RetryModel mutator.
+type RetryModelFunc func(context.Context, *ent.RetryModelMutation) (ent.Value, error)
+
+// Mutate calls f(ctx, m).
+func (f RetryModelFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+	if mv, ok := m.(*ent.RetryModelMutation); ok {
+		return f(ctx, mv)
+	}
+	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.RetryModelMutation", m)
+}
+
 // The RetryPolicyFunc type is an adapter to allow the use of ordinary
 // function as RetryPolicy mutator.
 type RetryPolicyFunc func(context.Context, *ent.RetryPolicyMutation) (ent.Value, error)

@@ -19,6 +19,7 @@ import (
 	"github.com/offsession/offsession/ent/paymentmethod"
 	"github.com/offsession/offsession/ent/predicate"
 	"github.com/offsession/offsession/ent/processor"
+	"github.com/offsession/offsession/ent/retrymodel"
 	"github.com/offsession/offsession/ent/retrypolicy"
 	"github.com/offsession/offsession/ent/route"
 	"github.com/offsession/offsession/ent/simulatorcharge"
@@ -353,6 +354,33 @@ func (f TraverseProcessor) Traverse(ctx context.Context, q ent.Query) error {
 	return fmt.Errorf("unexpected query type %T. expect *ent.ProcessorQuery", q)
 }
 
+// The RetryModelFunc type is an adapter to allow the use of ordinary function as a Querier.
+type RetryModelFunc func(context.Context, *ent.RetryModelQuery) (ent.Value, error)
+
+// Query calls f(ctx, q).
+func (f RetryModelFunc) Query(ctx context.Context, q ent.Query) (ent.Value, error) {
+	if q, ok := q.(*ent.RetryModelQuery); ok {
+		return f(ctx, q)
+	}
+	return nil, fmt.Errorf("unexpected query type %T. expect *ent.RetryModelQuery", q)
+}
+
+// The TraverseRetryModel type is an adapter to allow the use of ordinary function as Traverser.
+type TraverseRetryModel func(context.Context, *ent.RetryModelQuery) error
+
+// Intercept is a dummy implementation of Intercept that returns the next Querier in the pipeline.
+func (f TraverseRetryModel) Intercept(next ent.Querier) ent.Querier {
+	return next
+}
+
+// Traverse calls f(ctx, q).
+func (f TraverseRetryModel) Traverse(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.RetryModelQuery); ok {
+		return f(ctx, q)
+	}
+	return fmt.Errorf("unexpected query type %T. expect *ent.RetryModelQuery", q)
+}
+
 // The RetryPolicyFunc type is an adapter to allow the use of ordinary function as a Querier.
 type RetryPolicyFunc func(context.Context, *ent.RetryPolicyQuery) (ent.Value, error)
 
@@ -538,6 +566,8 @@ func NewQuery(q ent.Query) (Query, error) {
 		return &query[*ent.PaymentMethodQuery, predicate.PaymentMethod, paymentmethod.OrderOption]{typ: ent.TypePaymentMethod, tq: q}, nil
 	case *ent.ProcessorQuery:
 		return &query[*ent.ProcessorQuery, predicate.Processor, processor.OrderOption]{typ: ent.TypeProcessor, tq: q}, nil
+	case *ent.RetryModelQuery:
+		return &query[*ent.RetryModelQuery, predicate.RetryModel, retrymodel.OrderOption]{typ: ent.TypeRetryModel, tq: q}, nil
 	case *ent.RetryPolicyQuery:
 		return &query[*ent.RetryPolicyQuery, predicate.RetryPolicy, retrypolicy.OrderOption]{typ: ent.TypeRetryPolicy, tq: q}, nil
 	case *ent.RouteQuery:

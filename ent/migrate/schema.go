@@ -53,6 +53,7 @@ var (
 		{Name: "created_at", Type: field.TypeTime},
 		{Name: "updated_at", Type: field.TypeTime},
 		{Name: "account_id", Type: field.TypeString},
+		{Name: "customer_id", Type: field.TypeString, Default: ""},
 		{Name: "number", Type: field.TypeInt},
 		{Name: "card_fingerprint", Type: field.TypeString},
 		{Name: "card_network", Type: field.TypeString},
@@ -86,13 +87,13 @@ var (
 		ForeignKeys: []*schema.ForeignKey{
 			{
 				Symbol:     "attempts_off_session_payments_attempts",
-				Columns:    []*schema.Column{AttemptsColumns[26]},
+				Columns:    []*schema.Column{AttemptsColumns[27]},
 				RefColumns: []*schema.Column{OffSessionPaymentsColumns[0]},
 				OnDelete:   schema.NoAction,
 			},
 			{
 				Symbol:     "attempts_processors_attempts",
-				Columns:    []*schema.Column{AttemptsColumns[27]},
+				Columns:    []*schema.Column{AttemptsColumns[28]},
 				RefColumns: []*schema.Column{ProcessorsColumns[0]},
 				OnDelete:   schema.SetNull,
 			},
@@ -106,17 +107,22 @@ var (
 			{
 				Name:    "attempt_payment_id_number",
 				Unique:  true,
-				Columns: []*schema.Column{AttemptsColumns[26], AttemptsColumns[4]},
+				Columns: []*schema.Column{AttemptsColumns[27], AttemptsColumns[5]},
 			},
 			{
 				Name:    "attempt_account_id_card_fingerprint_started_at",
 				Unique:  false,
-				Columns: []*schema.Column{AttemptsColumns[3], AttemptsColumns[5], AttemptsColumns[21]},
+				Columns: []*schema.Column{AttemptsColumns[3], AttemptsColumns[6], AttemptsColumns[22]},
 			},
 			{
 				Name:    "attempt_finished_at",
 				Unique:  false,
-				Columns: []*schema.Column{AttemptsColumns[22]},
+				Columns: []*schema.Column{AttemptsColumns[23]},
+			},
+			{
+				Name:    "attempt_customer_id_started_at",
+				Unique:  false,
+				Columns: []*schema.Column{AttemptsColumns[4], AttemptsColumns[22]},
 			},
 		},
 	}
@@ -304,6 +310,7 @@ var (
 		{Name: "max_retries", Type: field.TypeInt, Default: 0},
 		{Name: "retry_schedule", Type: field.TypeJSON, Nullable: true},
 		{Name: "holdout", Type: field.TypeBool, Default: false},
+		{Name: "model_version", Type: field.TypeString, Nullable: true},
 		{Name: "retry_until", Type: field.TypeTime, Nullable: true},
 		{Name: "attempt_count", Type: field.TypeInt, Default: 0},
 		{Name: "next_attempt_at", Type: field.TypeTime, Nullable: true},
@@ -332,31 +339,31 @@ var (
 		ForeignKeys: []*schema.ForeignKey{
 			{
 				Symbol:     "off_session_payments_customers_payments",
-				Columns:    []*schema.Column{OffSessionPaymentsColumns[34]},
+				Columns:    []*schema.Column{OffSessionPaymentsColumns[35]},
 				RefColumns: []*schema.Column{CustomersColumns[0]},
 				OnDelete:   schema.NoAction,
 			},
 			{
 				Symbol:     "off_session_payments_mandates_payments",
-				Columns:    []*schema.Column{OffSessionPaymentsColumns[35]},
+				Columns:    []*schema.Column{OffSessionPaymentsColumns[36]},
 				RefColumns: []*schema.Column{MandatesColumns[0]},
 				OnDelete:   schema.NoAction,
 			},
 			{
 				Symbol:     "off_session_payments_test_clocks_test_clock",
-				Columns:    []*schema.Column{OffSessionPaymentsColumns[36]},
+				Columns:    []*schema.Column{OffSessionPaymentsColumns[37]},
 				RefColumns: []*schema.Column{TestClocksColumns[0]},
 				OnDelete:   schema.SetNull,
 			},
 			{
 				Symbol:     "off_session_payments_payment_methods_payments",
-				Columns:    []*schema.Column{OffSessionPaymentsColumns[37]},
+				Columns:    []*schema.Column{OffSessionPaymentsColumns[38]},
 				RefColumns: []*schema.Column{PaymentMethodsColumns[0]},
 				OnDelete:   schema.NoAction,
 			},
 			{
 				Symbol:     "off_session_payments_retry_policies_payments",
-				Columns:    []*schema.Column{OffSessionPaymentsColumns[38]},
+				Columns:    []*schema.Column{OffSessionPaymentsColumns[39]},
 				RefColumns: []*schema.Column{RetryPoliciesColumns[0]},
 				OnDelete:   schema.SetNull,
 			},
@@ -370,7 +377,7 @@ var (
 			{
 				Name:    "offsessionpayment_due_at",
 				Unique:  false,
-				Columns: []*schema.Column{OffSessionPaymentsColumns[30]},
+				Columns: []*schema.Column{OffSessionPaymentsColumns[31]},
 				Annotation: &entsql.IndexAnnotation{
 					Where: "due_at IS NOT NULL",
 				},
@@ -456,6 +463,51 @@ var (
 			},
 		},
 	}
+	// RetryModelsColumns holds the columns for the "retry_models" table.
+	RetryModelsColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeString},
+		{Name: "created_at", Type: field.TypeTime},
+		{Name: "updated_at", Type: field.TypeTime},
+		{Name: "account_id", Type: field.TypeString},
+		{Name: "version", Type: field.TypeInt},
+		{Name: "status", Type: field.TypeEnum, Enums: []string{"training", "candidate", "active", "retired", "failed"}, Default: "training"},
+		{Name: "algorithm", Type: field.TypeString},
+		{Name: "parameters", Type: field.TypeJSON, Nullable: true},
+		{Name: "features", Type: field.TypeJSON, Nullable: true},
+		{Name: "trained_from", Type: field.TypeTime, Nullable: true},
+		{Name: "trained_to", Type: field.TypeTime, Nullable: true},
+		{Name: "train_rows", Type: field.TypeInt, Default: 0},
+		{Name: "test_rows", Type: field.TypeInt, Default: 0},
+		{Name: "metrics", Type: field.TypeJSON, Nullable: true},
+		{Name: "progress", Type: field.TypeFloat64, Default: 0},
+		{Name: "error", Type: field.TypeString, Nullable: true},
+		{Name: "training_seconds", Type: field.TypeInt64, Nullable: true},
+		{Name: "model", Type: field.TypeBytes, Nullable: true},
+		{Name: "activated_at", Type: field.TypeTime, Nullable: true},
+	}
+	// RetryModelsTable holds the schema information for the "retry_models" table.
+	RetryModelsTable = &schema.Table{
+		Name:       "retry_models",
+		Columns:    RetryModelsColumns,
+		PrimaryKey: []*schema.Column{RetryModelsColumns[0]},
+		Indexes: []*schema.Index{
+			{
+				Name:    "retrymodel_account_id_created_at",
+				Unique:  false,
+				Columns: []*schema.Column{RetryModelsColumns[3], RetryModelsColumns[1]},
+			},
+			{
+				Name:    "retrymodel_account_id_version",
+				Unique:  true,
+				Columns: []*schema.Column{RetryModelsColumns[3], RetryModelsColumns[4]},
+			},
+			{
+				Name:    "retrymodel_account_id_status",
+				Unique:  false,
+				Columns: []*schema.Column{RetryModelsColumns[3], RetryModelsColumns[5]},
+			},
+		},
+	}
 	// RetryPoliciesColumns holds the columns for the "retry_policies" table.
 	RetryPoliciesColumns = []*schema.Column{
 		{Name: "id", Type: field.TypeString},
@@ -520,6 +572,7 @@ var (
 		{Name: "processor_id", Type: field.TypeString},
 		{Name: "idempotency_key", Type: field.TypeString, Unique: true},
 		{Name: "token", Type: field.TypeString},
+		{Name: "at", Type: field.TypeTime},
 		{Name: "amount", Type: field.TypeInt64},
 		{Name: "currency", Type: field.TypeString},
 		{Name: "manual_capture", Type: field.TypeBool},
@@ -536,6 +589,13 @@ var (
 		Name:       "simulator_charges",
 		Columns:    SimulatorChargesColumns,
 		PrimaryKey: []*schema.Column{SimulatorChargesColumns[0]},
+		Indexes: []*schema.Index{
+			{
+				Name:    "simulatorcharge_token_at",
+				Unique:  false,
+				Columns: []*schema.Column{SimulatorChargesColumns[5], SimulatorChargesColumns[6]},
+			},
+		},
 	}
 	// TestClocksColumns holds the columns for the "test_clocks" table.
 	TestClocksColumns = []*schema.Column{
@@ -654,6 +714,7 @@ var (
 		OffSessionPaymentsTable,
 		PaymentMethodsTable,
 		ProcessorsTable,
+		RetryModelsTable,
 		RetryPoliciesTable,
 		RoutesTable,
 		SimulatorChargesTable,

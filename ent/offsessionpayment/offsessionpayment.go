@@ -64,6 +64,8 @@ const (
 	FieldRetrySchedule = "retry_schedule"
 	// FieldHoldout holds the string denoting the holdout field in the database.
 	FieldHoldout = "holdout"
+	// FieldModelVersion holds the string denoting the model_version field in the database.
+	FieldModelVersion = "model_version"
 	// FieldRetryUntil holds the string denoting the retry_until field in the database.
 	FieldRetryUntil = "retry_until"
 	// FieldAttemptCount holds the string denoting the attempt_count field in the database.
@@ -178,6 +180,7 @@ var Columns = []string{
 	FieldMaxRetries,
 	FieldRetrySchedule,
 	FieldHoldout,
+	FieldModelVersion,
 	FieldRetryUntil,
 	FieldAttemptCount,
 	FieldNextAttemptAt,
@@ -509,6 +512,11 @@ func ByMaxRetries(opts ...sql.OrderTermOption) OrderOption {
 // ByHoldout orders the results by the holdout field.
 func ByHoldout(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldHoldout, opts...).ToFunc()
+}
+
+// ByModelVersion orders the results by the model_version field.
+func ByModelVersion(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldModelVersion, opts...).ToFunc()
 }
 
 // ByRetryUntil orders the results by the retry_until field.

@@ -145,6 +145,11 @@ func Holdout(v bool) predicate.OffSessionPayment {
 	return predicate.OffSessionPayment(sql.FieldEQ(FieldHoldout, v))
 }
 
+// ModelVersion applies equality check predicate on the "model_version" field. It's identical to ModelVersionEQ.
+func ModelVersion(v string) predicate.OffSessionPayment {
+	return predicate.OffSessionPayment(sql.FieldEQ(FieldModelVersion, v))
+}
+
 // RetryUntil applies equality check predicate on the "retry_until" field. It's identical to RetryUntilEQ.
 func RetryUntil(v time.Time) predicate.OffSessionPayment {
 	return predicate.OffSessionPayment(sql.FieldEQ(FieldRetryUntil, v))
@@ -1213,6 +1218,81 @@ func HoldoutEQ(v bool) predicate.OffSessionPayment {
 // HoldoutNEQ applies the NEQ predicate on the "holdout" field.
 func HoldoutNEQ(v bool) predicate.OffSessionPayment {
 	return predicate.OffSessionPayment(sql.FieldNEQ(FieldHoldout, v))
+}
+
+// ModelVersionEQ applies the EQ predicate on the "model_version" field.
+func ModelVersionEQ(v string) predicate.OffSessionPayment {
+	return predicate.OffSessionPayment(sql.FieldEQ(FieldModelVersion, v))
+}
+
+// ModelVersionNEQ applies the NEQ predicate on the "model_version" field.
+func ModelVersionNEQ(v string) predicate.OffSessionPayment {
+	return predicate.OffSessionPayment(sql.FieldNEQ(FieldModelVersion, v))
+}
+
+// ModelVersionIn applies the In predicate on the "model_version" field.
+func ModelVersionIn(vs ...string) predicate.OffSessionPayment {
+	return predicate.OffSessionPayment(sql.FieldIn(FieldModelVersion, vs...))
+}
+
+// ModelVersionNotIn applies the NotIn predicate on the "model_version" field.
+func ModelVersionNotIn(vs ...string) predicate.OffSessionPayment {
+	return predicate.OffSessionPayment(sql.FieldNotIn(FieldModelVersion, vs...))
+}
+
+// ModelVersionGT applies the GT predicate on the "model_version" field.
+func ModelVersionGT(v string) predicate.OffSessionPayment {
+	return predicate.OffSessionPayment(sql.FieldGT(FieldModelVersion, v))
+}
+
+// ModelVersionGTE applies the GTE predicate on the "model_version" field.
+func ModelVersionGTE(v string) predicate.OffSessionPayment {
+	return predicate.OffSessionPayment(sql.FieldGTE(FieldModelVersion, v))
+}
+
+// ModelVersionLT applies the LT predicate on the "model_version" field.
+func ModelVersionLT(v string) predicate.OffSessionPayment {
+	return predicate.OffSessionPayment(sql.FieldLT(FieldModelVersion, v))
+}
+
+// ModelVersionLTE applies the LTE predicate on the "model_version" field.
+func ModelVersionLTE(v string) predicate.OffSessionPayment {
+	return predicate.OffSessionPayment(sql.FieldLTE(FieldModelVersion, v))
+}
+
+// ModelVersionContains applies the Contains predicate on the "model_version" field.
+func ModelVersionContains(v string) predicate.OffSessionPayment {
+	return predicate.OffSessionPayment(sql.FieldContains(FieldModelVersion, v))
+}
+
+// ModelVersionHasPrefix applies the HasPrefix predicate on the "model_version" field.
+func ModelVersionHasPrefix(v string) predicate.OffSessionPayment {
+	return predicate.OffSessionPayment(sql.FieldHasPrefix(FieldModelVersion, v))
+}
+
+// ModelVersionHasSuffix applies the HasSuffix predicate on the "model_version" field.
+func ModelVersionHasSuffix(v string) predicate.OffSessionPayment {
+	return predicate.OffSessionPayment(sql.FieldHasSuffix(FieldModelVersion, v))
+}
+
+// ModelVersionIsNil applies the IsNil predicate on the "model_version" field.
+func ModelVersionIsNil() predicate.OffSessionPayment {
+	return predicate.OffSessionPayment(sql.FieldIsNull(FieldModelVersion))
+}
+
+// ModelVersionNotNil applies the NotNil predicate on the "model_version" field.
+func ModelVersionNotNil() predicate.OffSessionPayment {
+	return predicate.OffSessionPayment(sql.FieldNotNull(FieldModelVersion))
+}
+
+// ModelVersionEqualFold applies the EqualFold predicate on the "model_version" field.
+func ModelVersionEqualFold(v string) predicate.OffSessionPayment {
+	return predicate.OffSessionPayment(sql.FieldEqualFold(FieldModelVersion, v))
+}
+
+// ModelVersionContainsFold applies the ContainsFold predicate on the "model_version" field.
+func ModelVersionContainsFold(v string) predicate.OffSessionPayment {
+	return predicate.OffSessionPayment(sql.FieldContainsFold(FieldModelVersion, v))
 }
 
 // RetryUntilEQ applies the EQ predicate on the "retry_until" field.

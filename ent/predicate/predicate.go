@@ -36,6 +36,9 @@ type PaymentMethod func(*sql.Selector)
 // Processor is the predicate function for processor builders.
 type Processor func(*sql.Selector)
 
+// RetryModel is the predicate function for retrymodel builders.
+type RetryModel func(*sql.Selector)
+
 // RetryPolicy is the predicate function for retrypolicy builders.
 type RetryPolicy func(*sql.Selector)
 

@@ -15,6 +15,7 @@ import (
 	"github.com/offsession/offsession/ent/offsessionpayment"
 	"github.com/offsession/offsession/ent/paymentmethod"
 	"github.com/offsession/offsession/ent/processor"
+	"github.com/offsession/offsession/ent/retrymodel"
 	"github.com/offsession/offsession/ent/retrypolicy"
 	"github.com/offsession/offsession/ent/route"
 	"github.com/offsession/offsession/ent/schema"
@@ -129,16 +130,20 @@ func init() {
 	attemptDescAccountID := attemptMixinFields2[0].Descriptor()
 	// attempt.AccountIDValidator is a validator for the "account_id" field. It is called by the builders before save.
 	attempt.AccountIDValidator = attemptDescAccountID.Validators[0].(func(string) error)
+	// attemptDescCustomerID is the schema descriptor for customer_id field.
+	attemptDescCustomerID := attemptFields[1].Descriptor()
+	// attempt.DefaultCustomerID holds the default value on creation for the customer_id field.
+	attempt.DefaultCustomerID = attemptDescCustomerID.Default.(string)
 	// attemptDescSegment is the schema descriptor for segment field.
-	attemptDescSegment := attemptFields[5].Descriptor()
+	attemptDescSegment := attemptFields[6].Descriptor()
 	// attempt.DefaultSegment holds the default value on creation for the segment field.
 	attempt.DefaultSegment = attemptDescSegment.Default.(string)
 	// attemptDescIsRetry is the schema descriptor for is_retry field.
-	attemptDescIsRetry := attemptFields[8].Descriptor()
+	attemptDescIsRetry := attemptFields[9].Descriptor()
 	// attempt.DefaultIsRetry holds the default value on creation for the is_retry field.
 	attempt.DefaultIsRetry = attemptDescIsRetry.Default.(bool)
 	// attemptDescCalls is the schema descriptor for calls field.
-	attemptDescCalls := attemptFields[9].Descriptor()
+	attemptDescCalls := attemptFields[10].Descriptor()
 	// attempt.DefaultCalls holds the default value on creation for the calls field.
 	attempt.DefaultCalls = attemptDescCalls.Default.(int)
 	// attemptDescID is the schema descriptor for id field.
@@ -331,11 +336,11 @@ func init() {
 	// offsessionpayment.DefaultHoldout holds the default value on creation for the holdout field.
 	offsessionpayment.DefaultHoldout = offsessionpaymentDescHoldout.Default.(bool)
 	// offsessionpaymentDescAttemptCount is the schema descriptor for attempt_count field.
-	offsessionpaymentDescAttemptCount := offsessionpaymentFields[21].Descriptor()
+	offsessionpaymentDescAttemptCount := offsessionpaymentFields[22].Descriptor()
 	// offsessionpayment.DefaultAttemptCount holds the default value on creation for the attempt_count field.
 	offsessionpayment.DefaultAttemptCount = offsessionpaymentDescAttemptCount.Default.(int)
 	// offsessionpaymentDescVersion is the schema descriptor for version field.
-	offsessionpaymentDescVersion := offsessionpaymentFields[34].Descriptor()
+	offsessionpaymentDescVersion := offsessionpaymentFields[35].Descriptor()
 	// offsessionpayment.DefaultVersion holds the default value on creation for the version field.
 	offsessionpayment.DefaultVersion = offsessionpaymentDescVersion.Default.(int64)
 	// offsessionpaymentDescID is the schema descriptor for id field.
@@ -426,6 +431,51 @@ func init() {
 	processor.DefaultID = processorDescID.Default.(func() string)
 	// processor.IDValidator is a validator for the "id" field. It is called by the builders before save.
 	processor.IDValidator = processorDescID.Validators[0].(func(string) error)
+	retrymodelMixin := schema.RetryModel{}.Mixin()
+	retrymodelMixinHooks2 := retrymodelMixin[2].Hooks()
+	retrymodel.Hooks[0] = retrymodelMixinHooks2[0]
+	retrymodelMixinInters2 := retrymodelMixin[2].Interceptors()
+	retrymodel.Interceptors[0] = retrymodelMixinInters2[0]
+	retrymodelMixinFields0 := retrymodelMixin[0].Fields()
+	_ = retrymodelMixinFields0
+	retrymodelMixinFields1 := retrymodelMixin[1].Fields()
+	_ = retrymodelMixinFields1
+	retrymodelMixinFields2 := retrymodelMixin[2].Fields()
+	_ = retrymodelMixinFields2
+	retrymodelFields := schema.RetryModel{}.Fields()
+	_ = retrymodelFields
+	// retrymodelDescCreatedAt is the schema descriptor for created_at field.
+	retrymodelDescCreatedAt := retrymodelMixinFields1[0].Descriptor()
+	// retrymodel.DefaultCreatedAt holds the default value on creation for the created_at field.
+	retrymodel.DefaultCreatedAt = retrymodelDescCreatedAt.Default.(func() time.Time)
+	// retrymodelDescUpdatedAt is the schema descriptor for updated_at field.
+	retrymodelDescUpdatedAt := retrymodelMixinFields1[1].Descriptor()
+	// retrymodel.DefaultUpdatedAt holds the default value on creation for the updated_at field.
+	retrymodel.DefaultUpdatedAt = retrymodelDescUpdatedAt.Default.(func() time.Time)
+	// retrymodel.UpdateDefaultUpdatedAt holds the default value on update for the updated_at field.
+	retrymodel.UpdateDefaultUpdatedAt = retrymodelDescUpdatedAt.UpdateDefault.(func() time.Time)
+	// retrymodelDescAccountID is the schema descriptor for account_id field.
+	retrymodelDescAccountID := retrymodelMixinFields2[0].Descriptor()
+	// retrymodel.AccountIDValidator is a validator for the "account_id" field. It is called by the builders before save.
+	retrymodel.AccountIDValidator = retrymodelDescAccountID.Validators[0].(func(string) error)
+	// retrymodelDescTrainRows is the schema descriptor for train_rows field.
+	retrymodelDescTrainRows := retrymodelFields[7].Descriptor()
+	// retrymodel.DefaultTrainRows holds the default value on creation for the train_rows field.
+	retrymodel.DefaultTrainRows = retrymodelDescTrainRows.Default.(int)
+	// retrymodelDescTestRows is the schema descriptor for test_rows field.
+	retrymodelDescTestRows := retrymodelFields[8].Descriptor()
+	// retrymodel.DefaultTestRows holds the default value on creation for the test_rows field.
+	retrymodel.DefaultTestRows = retrymodelDescTestRows.Default.(int)
+	// retrymodelDescProgress is the schema descriptor for progress field.
+	retrymodelDescProgress := retrymodelFields[10].Descriptor()
+	// retrymodel.DefaultProgress holds the default value on creation for the progress field.
+	retrymodel.DefaultProgress = retrymodelDescProgress.Default.(float64)
+	// retrymodelDescID is the schema descriptor for id field.
+	retrymodelDescID := retrymodelMixinFields0[0].Descriptor()
+	// retrymodel.DefaultID holds the default value on creation for the id field.
+	retrymodel.DefaultID = retrymodelDescID.Default.(func() string)
+	// retrymodel.IDValidator is a validator for the "id" field. It is called by the builders before save.
+	retrymodel.IDValidator = retrymodelDescID.Validators[0].(func(string) error)
 	retrypolicyMixin := schema.RetryPolicy{}.Mixin()
 	retrypolicyMixinHooks2 := retrypolicyMixin[2].Hooks()
 	retrypolicy.Hooks[0] = retrypolicyMixinHooks2[0]
@@ -538,15 +588,15 @@ func init() {
 	// simulatorcharge.UpdateDefaultUpdatedAt holds the default value on update for the updated_at field.
 	simulatorcharge.UpdateDefaultUpdatedAt = simulatorchargeDescUpdatedAt.UpdateDefault.(func() time.Time)
 	// simulatorchargeDescCalls is the schema descriptor for calls field.
-	simulatorchargeDescCalls := simulatorchargeFields[10].Descriptor()
+	simulatorchargeDescCalls := simulatorchargeFields[11].Descriptor()
 	// simulatorcharge.DefaultCalls holds the default value on creation for the calls field.
 	simulatorcharge.DefaultCalls = simulatorchargeDescCalls.Default.(int)
 	// simulatorchargeDescAmountCaptured is the schema descriptor for amount_captured field.
-	simulatorchargeDescAmountCaptured := simulatorchargeFields[11].Descriptor()
+	simulatorchargeDescAmountCaptured := simulatorchargeFields[12].Descriptor()
 	// simulatorcharge.DefaultAmountCaptured holds the default value on creation for the amount_captured field.
 	simulatorcharge.DefaultAmountCaptured = simulatorchargeDescAmountCaptured.Default.(int64)
 	// simulatorchargeDescVoided is the schema descriptor for voided field.
-	simulatorchargeDescVoided := simulatorchargeFields[12].Descriptor()
+	simulatorchargeDescVoided := simulatorchargeFields[13].Descriptor()
 	// simulatorcharge.DefaultVoided holds the default value on creation for the voided field.
 	simulatorcharge.DefaultVoided = simulatorchargeDescVoided.Default.(bool)
 	// simulatorchargeDescID is the schema descriptor for id field.

@@ -33,6 +33,8 @@ func (Attempt) Mixin() []ent.Mixin {
 func (Attempt) Fields() []ent.Field {
 	return []ent.Field{
 		field.String("payment_id").Immutable(),
+		field.String("customer_id").Default("").Immutable().Annotations(entgql.Skip()).
+			Comment("The payment's customer: the retry model reads the customer's history by it."),
 		field.Int("number").Immutable().
 			Annotations(entgql.OrderField("NUMBER")).
 			Comment("1 for the first attempt, 2 for the first retry, ..."),
@@ -88,6 +90,7 @@ func (Attempt) Indexes() []ent.Index {
 		index.Fields("payment_id", "number").Unique(),
 		index.Fields("account_id", "card_fingerprint", "started_at"),
 		index.Fields("finished_at"),
+		index.Fields("customer_id", "started_at"),
 	}
 }
 

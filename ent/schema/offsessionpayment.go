@@ -58,6 +58,8 @@ func (OffSessionPayment) Fields() []ent.Field {
 			Comment("For the scheduled strategy: offsets from the first attempt."),
 		field.Bool("holdout").Default(false).Immutable().
 			Comment("In the policy's control group: retried on the scheduled strategy."),
+		field.String("model_version").Optional().
+			Comment("The retry model that planned the payment's first retry, if any: uplift is reported per version."),
 		field.Time("retry_until").Optional().Nillable().
 			Comment("No retry is made after this."),
 		field.Int("attempt_count").Default(0),

@@ -5,6 +5,7 @@ import (
 	"entgo.io/ent"
 	"entgo.io/ent/schema"
 	"entgo.io/ent/schema/field"
+	"entgo.io/ent/schema/index"
 )
 
 // SimulatorCharge is the ledger of the built-in simulator processor: what a
@@ -26,6 +27,7 @@ func (SimulatorCharge) Fields() []ent.Field {
 		field.String("processor_id").Immutable(),
 		field.String("idempotency_key").Unique().Immutable(),
 		field.String("token").Immutable(),
+		field.Time("at").Immutable().Comment("When the charge was made, on the payment's clock."),
 		field.Int64("amount").Immutable(),
 		field.String("currency").Immutable(),
 		field.Bool("manual_capture").Immutable(),
@@ -37,6 +39,11 @@ func (SimulatorCharge) Fields() []ent.Field {
 		field.Int64("amount_captured").Default(0),
 		field.Bool("voided").Default(false),
 	}
+}
+
+// Indexes of SimulatorCharge.
+func (SimulatorCharge) Indexes() []ent.Index {
+	return []ent.Index{index.Fields("token", "at")}
 }
 
 // Annotations of SimulatorCharge.

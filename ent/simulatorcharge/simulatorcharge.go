@@ -23,6 +23,8 @@ const (
 	FieldIdempotencyKey = "idempotency_key"
 	// FieldToken holds the string denoting the token field in the database.
 	FieldToken = "token"
+	// FieldAt holds the string denoting the at field in the database.
+	FieldAt = "at"
 	// FieldAmount holds the string denoting the amount field in the database.
 	FieldAmount = "amount"
 	// FieldCurrency holds the string denoting the currency field in the database.
@@ -55,6 +57,7 @@ var Columns = []string{
 	FieldProcessorID,
 	FieldIdempotencyKey,
 	FieldToken,
+	FieldAt,
 	FieldAmount,
 	FieldCurrency,
 	FieldManualCapture,
@@ -127,6 +130,11 @@ func ByIdempotencyKey(opts ...sql.OrderTermOption) OrderOption {
 // ByToken orders the results by the token field.
 func ByToken(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldToken, opts...).ToFunc()
+}
+
+// ByAt orders the results by the at field.
+func ByAt(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldAt, opts...).ToFunc()
 }
 
 // ByAmount orders the results by the amount field.

@@ -89,6 +89,11 @@ func Token(v string) predicate.SimulatorCharge {
 	return predicate.SimulatorCharge(sql.FieldEQ(FieldToken, v))
 }
 
+// At applies equality check predicate on the "at" field. It's identical to AtEQ.
+func At(v time.Time) predicate.SimulatorCharge {
+	return predicate.SimulatorCharge(sql.FieldEQ(FieldAt, v))
+}
+
 // Amount applies equality check predicate on the "amount" field. It's identical to AmountEQ.
 func Amount(v int64) predicate.SimulatorCharge {
 	return predicate.SimulatorCharge(sql.FieldEQ(FieldAmount, v))
@@ -412,6 +417,46 @@ func TokenEqualFold(v string) predicate.SimulatorCharge {
 // TokenContainsFold applies the ContainsFold predicate on the "token" field.
 func TokenContainsFold(v string) predicate.SimulatorCharge {
 	return predicate.SimulatorCharge(sql.FieldContainsFold(FieldToken, v))
+}
+
+// AtEQ applies the EQ predicate on the "at" field.
+func AtEQ(v time.Time) predicate.SimulatorCharge {
+	return predicate.SimulatorCharge(sql.FieldEQ(FieldAt, v))
+}
+
+// AtNEQ applies the NEQ predicate on the "at" field.
+func AtNEQ(v time.Time) predicate.SimulatorCharge {
+	return predicate.SimulatorCharge(sql.FieldNEQ(FieldAt, v))
+}
+
+// AtIn applies the In predicate on the "at" field.
+func AtIn(vs ...time.Time) predicate.SimulatorCharge {
+	return predicate.SimulatorCharge(sql.FieldIn(FieldAt, vs...))
+}
+
+// AtNotIn applies the NotIn predicate on the "at" field.
+func AtNotIn(vs ...time.Time) predicate.SimulatorCharge {
+	return predicate.SimulatorCharge(sql.FieldNotIn(FieldAt, vs...))
+}
+
+// AtGT applies the GT predicate on the "at" field.
+func AtGT(v time.Time) predicate.SimulatorCharge {
+	return predicate.SimulatorCharge(sql.FieldGT(FieldAt, v))
+}
+
+// AtGTE applies the GTE predicate on the "at" field.
+func AtGTE(v time.Time) predicate.SimulatorCharge {
+	return predicate.SimulatorCharge(sql.FieldGTE(FieldAt, v))
+}
+
+// AtLT applies the LT predicate on the "at" field.
+func AtLT(v time.Time) predicate.SimulatorCharge {
+	return predicate.SimulatorCharge(sql.FieldLT(FieldAt, v))
+}
+
+// AtLTE applies the LTE predicate on the "at" field.
+func AtLTE(v time.Time) predicate.SimulatorCharge {
+	return predicate.SimulatorCharge(sql.FieldLTE(FieldAt, v))
 }
 
 // AmountEQ applies the EQ predicate on the "amount" field.

@@ -144,3 +144,42 @@ type RouteProcessor struct {
 	// Weight is the processor's share with volume_split.
 	Weight int `json:"weight,omitempty"`
 }
+
+// ModelMetrics are how well a retry model's probabilities fit held-out
+// outcomes, and what it would recover.
+type ModelMetrics struct {
+	Rows int `json:"rows"`
+	// Positives is the share of approvals.
+	Positives float64 `json:"positives"`
+	// AUC is the chance a random approval scores above a random decline.
+	AUC float64 `json:"auc"`
+	// Brier is the mean squared error of the probabilities.
+	Brier float64 `json:"brier"`
+	// LogLoss is the mean negative log likelihood (probabilities clipped
+	// to [1e-6, 1-1e-6]).
+	LogLoss float64 `json:"log_loss"`
+	// Calibration compares predicted and observed approval by bucket of
+	// predicted probability.
+	Calibration []CalibrationBucket `json:"calibration"`
+	// Backtest estimates recovery on held-back failed payments.
+	Backtest *Backtest `json:"backtest,omitempty"`
+}
+
+// CalibrationBucket is one range of predicted probability.
+type CalibrationBucket struct {
+	Lower     float64 `json:"lower"`
+	Upper     float64 `json:"upper"`
+	Rows      int     `json:"rows"`
+	Predicted float64 `json:"predicted"`
+	Observed  float64 `json:"observed"`
+}
+
+// Backtest compares, on held-back failed payments, the recovery the model
+// expects from its own plan with what it expects from the scheduled
+// strategy's. Both are the model's estimates, not observed outcomes.
+type Backtest struct {
+	Payments          int     `json:"payments"`
+	SmartRecovery     float64 `json:"smart_recovery"`
+	ScheduledRecovery float64 `json:"scheduled_recovery"`
+	Schedule          string  `json:"schedule"`
+}

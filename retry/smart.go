@@ -1,0 +1,214 @@
+package retry
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/offsession/offsession/ent/schema/schematype"
+	"github.com/offsession/offsession/scoring"
+)
+
+// ActiveModel is an account's active retry model.
+type ActiveModel struct {
+	Version string
+	Model   *scoring.Model
+}
+
+// ModelSource gives the active retry model of an account, or nil for none.
+type ModelSource interface {
+	Active(ctx context.Context, accountID string) (*ActiveModel, error)
+}
+
+// Defaults of SmartPlanner.
+const (
+	// SlotDefault is the spacing of candidate times.
+	SlotDefault = time.Hour
+	// MinGapDefault is the least time between two retries the plan makes.
+	MinGapDefault = 6 * time.Hour
+	// WearDefault discounts the chance of later retries after a decline.
+	WearDefault = 0.85
+	// alternativesKept is how many runner-up times a decision records.
+	alternativesKept = 3
+)
+
+// SmartPlanner picks the retry time the account's model scores best. It
+// scores every candidate time (hourly) from the earliest allowed one to the
+// end of the retry window, and picks the one that maximises the chance the
+// payment is recovered within its remaining retries, not merely the best
+// next slot: a plan of k retries is worth p(t) + (1 - p(t)) * w * V(k-1,
+// after t), computed backwards over the slots. Without a model it plans as
+// the heuristic does. A share of decisions (Exploration) picks an allowed
+// slot at random instead, and records the propensity, so the history stays
+// fit to learn from.
+type SmartPlanner struct {
+	Models      ModelSource
+	Fallback    Planner
+	Exploration float64
+	Slot        time.Duration
+	MinGap      time.Duration
+	Wear        float64
+
+	mu  sync.Mutex
+	rng *rand.Rand
+}
+
+// NewSmartPlanner returns a smart planner on models; seed drives its
+// exploration.
+func NewSmartPlanner(models ModelSource, exploration float64, seed uint64) *SmartPlanner {
+	return &SmartPlanner{
+		Models: models, Fallback: HeuristicPlanner{}, Exploration: exploration,
+		Slot: SlotDefault, MinGap: MinGapDefault, Wear: WearDefault,
+		rng: rand.New(rand.NewPCG(seed, 0x736d617274)),
+	}
+}
+
+// candidates are the allowed slots, on the hour, from the earliest allowed
+// time to the end of the window.
+func (s *SmartPlanner) candidates(in Input) []time.Time {
+	start := in.Earliest
+	if start.Before(in.Now) {
+		start = in.Now
+	}
+	first := start.Truncate(s.Slot)
+	if first.Before(start) {
+		first = first.Add(s.Slot)
+	}
+	var out []time.Time
+	for t := first; !t.After(in.RetryUntil); t = t.Add(s.Slot) {
+		out = append(out, t)
+	}
+	return out
+}
+
+func (s *SmartPlanner) draw() (float64, float64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.rng.Float64(), s.rng.Float64()
+}
+
+// Plan implements Planner.
+func (s *SmartPlanner) Plan(ctx context.Context, in Input) (Decision, error) {
+	var am *ActiveModel
+	if s.Models != nil {
+		var err error
+		if am, err = s.Models.Active(ctx, in.AccountID); err != nil {
+			return Decision{}, fmt.Errorf("smart retry: %w", err)
+		}
+	}
+	slots := s.candidates(in)
+	if len(slots) == 0 {
+		return stop(StopExceededRetryWindow, "no allowed time is left in the retry window"), nil
+	}
+	explore, pick := s.draw()
+	if am == nil || in.Scoring == nil {
+		d, err := s.Fallback.Plan(ctx, in)
+		if err != nil || d.Stop {
+			return d, err
+		}
+		d.Record.Strategy = string(StrategySmart)
+		d.Record.Reason = "no active retry model: the heuristic plans; " + d.Record.Reason
+		if explore < s.Exploration {
+			s.exploreRecord(&d, slots, pick, -1)
+		} else if s.Exploration > 0 {
+			p := 1 - s.Exploration
+			d.Record.Propensity = &p
+		}
+		return d, nil
+	}
+
+	n := len(slots)
+	p := make([]float64, n)
+	x := make([]uint8, 0, scoring.NumFeatures)
+	for i, t := range slots {
+		x = scoring.Features(in.Scoring, t, x)
+		p[i] = am.Model.Score(x)
+	}
+	k := max(in.MaxRetries-in.RetriesUsed, 1)
+	gap := int((s.MinGap + s.Slot - 1) / s.Slot)
+	// best[j][i]: the most a plan of j retries starting at slot i or later
+	// can recover; value[i]: the plan that retries at i now.
+	best := make([]float64, n+gap+1)
+	next := make([]float64, n+gap+1)
+	value := make([]float64, n)
+	for j := 1; j <= k; j++ {
+		for i := n - 1; i >= 0; i-- {
+			v := p[i] + (1-p[i])*s.Wear*best[min(i+gap, n)]
+			if j == k {
+				value[i] = v
+			}
+			next[i] = max(v, next[i+1])
+		}
+		best, next = next, best
+		for i := range next {
+			next[i] = 0
+		}
+	}
+	chosen := 0
+	for i := range value {
+		if value[i] > value[chosen] {
+			chosen = i
+		}
+	}
+	rec := schematype.SchedulingDecision{
+		Strategy:     string(StrategySmart),
+		ModelVersion: am.Version,
+		Reason: fmt.Sprintf("model %s scores %.3f at %s, the best of %d hourly times for a plan of %d retries (recovering an estimated %.2f)",
+			am.Version, p[chosen], slots[chosen].In(location(in)).Format("Mon Jan 2 15:04 MST"), n, k, value[chosen]),
+	}
+	d := Decision{At: slots[chosen], Record: rec, Value: value[chosen]}
+	order := make([]int, n)
+	for i := range order {
+		order[i] = i
+	}
+	sort.SliceStable(order, func(a, b int) bool { return value[order[a]] > value[order[b]] })
+	for _, i := range order {
+		if i != chosen && len(d.Record.Alternatives) < alternativesKept {
+			d.Record.Alternatives = append(d.Record.Alternatives, schematype.ScheduledAlternative{At: slots[i], Score: p[i]})
+		}
+	}
+	score := p[chosen]
+	d.Record.Score = &score
+	if explore < s.Exploration {
+		s.exploreRecord(&d, slots, pick, chosen)
+		sc := p[indexOf(slots, d.At)]
+		d.Record.Score = &sc
+	} else if s.Exploration > 0 {
+		pr := 1 - s.Exploration + s.Exploration/float64(n)
+		d.Record.Propensity = &pr
+	}
+	return d, nil
+}
+
+// exploreRecord replaces a decision's time with a random allowed slot, and
+// records the chance it had of being picked.
+func (s *SmartPlanner) exploreRecord(d *Decision, slots []time.Time, u float64, best int) {
+	i := min(int(u*float64(len(slots))), len(slots)-1)
+	d.At = slots[i]
+	pr := s.Exploration / float64(len(slots))
+	if i == best {
+		pr += 1 - s.Exploration
+	}
+	d.Record.Explored = true
+	d.Record.Propensity = &pr
+	d.Record.Reason = fmt.Sprintf("exploring: a random allowed time (chance %.4f) instead of %s", pr, d.Record.Reason)
+}
+
+func indexOf(slots []time.Time, t time.Time) int {
+	for i, s := range slots {
+		if s.Equal(t) {
+			return i
+		}
+	}
+	return 0
+}
+
+func location(in Input) *time.Location {
+	if in.Location != nil {
+		return in.Location
+	}
+	return time.UTC
+}

@@ -19,9 +19,9 @@ const Algorithm = "bagged_id3"
 
 // TrainInput tunes a training run; zero fields take scoring's defaults.
 type TrainInput struct {
-	Trees   *int    `json:"trees,omitempty"`
-	MinLeaf *int    `json:"minLeaf,omitempty"`
-	Seed    *int    `json:"seed,omitempty"`
+	Trees   *int `json:"trees,omitempty"`
+	MinLeaf *int `json:"minLeaf,omitempty"`
+	Seed    *int `json:"seed,omitempty"`
 	// TestShare is the newest share of the history held out to measure
 	// the model (a time-ordered split). Default 0.2.
 	TestShare *float64 `json:"testShare,omitempty"`

@@ -5,21 +5,15 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"go/build"
 	"io"
 	"log"
 	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
-	"net/http/httputil"
 	"net/url"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -28,6 +22,7 @@ import (
 	"github.com/offsession/offsession/ent"
 	"github.com/offsession/offsession/ent/processor"
 	"github.com/offsession/offsession/processors"
+	"github.com/offsession/offsession/processors/stripemocktest"
 	"github.com/offsession/offsession/retry"
 )
 
@@ -84,186 +79,16 @@ func TestStripeConnectorConfiguration(t *testing.T) {
 	}
 }
 
-// findStripeMock returns the stripe-mock binary: on PATH, else in
-// $(go env GOPATH)/bin, else "".
-func findStripeMock() string {
-	if path, err := exec.LookPath("stripe-mock"); err == nil {
-		return path
-	}
-	gopath := build.Default.GOPATH
-	if out, err := exec.Command("go", "env", "GOPATH").Output(); err == nil && strings.TrimSpace(string(out)) != "" {
-		gopath = strings.TrimSpace(string(out))
-	}
-	for _, dir := range filepath.SplitList(gopath) {
-		path := filepath.Join(dir, "bin", "stripe-mock")
-		if _, err := os.Stat(path); err == nil {
-			return path
-		}
-	}
-	return ""
-}
-
-// startStripeMock runs stripe-mock on loopback for the test and returns its
-// HTTP base URL.
-func startStripeMock(t *testing.T) string {
-	t.Helper()
-	bin := findStripeMock()
-	if bin == "" {
-		if os.Getenv("OFFSESSION_STRIPE_MOCK_TESTS") == "1" {
-			t.Fatal("stripe-mock not found; install it with go install github.com/stripe/stripe-mock@v0.203.0")
-		}
-		t.Skip("stripe-mock not found (go install github.com/stripe/stripe-mock@v0.203.0; OFFSESSION_STRIPE_MOCK_TESTS=1 makes this a failure)")
-	}
-	// Both listeners stay open until both ports are chosen, so they differ.
-	httpLn, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	httpsLn, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	httpAddr, httpsAddr := httpLn.Addr().String(), httpsLn.Addr().String()
-	require.NoError(t, httpLn.Close())
-	require.NoError(t, httpsLn.Close())
-
-	logFile, err := os.Create(filepath.Join(t.TempDir(), "stripe-mock.log"))
-	require.NoError(t, err)
-	cmd := exec.Command(bin, "-http-addr", httpAddr, "-https-addr", httpsAddr)
-	cmd.Stdout, cmd.Stderr = logFile, logFile
-	require.NoError(t, cmd.Start())
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
-	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		<-exited
-		_ = logFile.Close()
-	})
-
-	base := "http://" + httpAddr
-	deadline := time.Now().Add(15 * time.Second)
-	for {
-		req, err := http.NewRequest(http.MethodGet, base+"/v1/balance", nil)
-		require.NoError(t, err)
-		req.Header.Set("Authorization", "Bearer sk_test_123")
-		if resp, err := http.DefaultClient.Do(req); err == nil {
-			_ = resp.Body.Close()
-			return base
-		}
-		select {
-		case err := <-exited:
-			exited <- err
-			out, _ := os.ReadFile(logFile.Name())
-			t.Fatalf("stripe-mock exited before listening: %v\n%s", err, out)
-		case <-time.After(50 * time.Millisecond):
-		}
-		if time.Now().After(deadline) {
-			out, _ := os.ReadFile(logFile.Name())
-			t.Fatalf("stripe-mock did not listen on %s within 15s\n%s", httpAddr, out)
-		}
-	}
-}
-
-// recordedRequest is a request as stripe-mock received it.
-type recordedRequest struct {
-	Method string
-	Path   string
-	Header http.Header
-	Form   url.Values
-}
-
-// stripeRecorder is a reverse proxy in front of stripe-mock that records
-// every request. stripe-mock answers from canned fixtures, whose
-// PaymentIntents are always requires_payment_method; with playStatus set,
-// the proxy gives a created PaymentIntent the status Stripe would (succeeded,
-// or requires_capture for manual capture), so that the connector's reading
-// of approvals is exercised on stripe-mock's real response bodies.
-type stripeRecorder struct {
-	URL        string
-	playStatus atomic.Bool
-
-	mu       sync.Mutex
-	requests []recordedRequest
-}
-
-type formKey struct{}
-
-func newStripeRecorder(t *testing.T, target string) *stripeRecorder {
-	t.Helper()
-	targetURL, err := url.Parse(target)
-	require.NoError(t, err)
-	rec := &stripeRecorder{}
-	proxy := &httputil.ReverseProxy{
-		Rewrite: func(pr *httputil.ProxyRequest) {
-			pr.SetURL(targetURL)
-			// Uncompressed bodies, so that ModifyResponse can read them.
-			pr.Out.Header.Del("Accept-Encoding")
-		},
-		ModifyResponse: func(resp *http.Response) error {
-			form, _ := resp.Request.Context().Value(formKey{}).(url.Values)
-			if !rec.playStatus.Load() || resp.StatusCode != http.StatusOK ||
-				resp.Request.Method != http.MethodPost || resp.Request.URL.Path != "/v1/payment_intents" {
-				return nil
-			}
-			body, err := io.ReadAll(resp.Body)
-			if err != nil {
-				return err
-			}
-			_ = resp.Body.Close()
-			var pi map[string]any
-			if err := json.Unmarshal(body, &pi); err != nil {
-				return err
-			}
-			pi["status"] = "succeeded"
-			if form.Get("capture_method") == "manual" {
-				pi["status"] = "requires_capture"
-			}
-			if body, err = json.Marshal(pi); err != nil {
-				return err
-			}
-			resp.Body = io.NopCloser(bytes.NewReader(body))
-			resp.ContentLength = int64(len(body))
-			resp.Header.Set("Content-Length", fmt.Sprint(len(body)))
-			return nil
-		},
-	}
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		body, err := io.ReadAll(r.Body)
-		if err != nil {
-			http.Error(w, err.Error(), http.StatusBadRequest)
-			return
-		}
-		form, err := url.ParseQuery(string(body))
-		if err != nil {
-			http.Error(w, err.Error(), http.StatusBadRequest)
-			return
-		}
-		rec.mu.Lock()
-		rec.requests = append(rec.requests, recordedRequest{Method: r.Method, Path: r.URL.Path, Header: r.Header.Clone(), Form: form})
-		rec.mu.Unlock()
-		r.Body = io.NopCloser(bytes.NewReader(body))
-		proxy.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), formKey{}, form)))
-	}))
-	t.Cleanup(srv.Close)
-	rec.URL = srv.URL
-	return rec
-}
-
-// last returns the last request stripe-mock received.
-func (r *stripeRecorder) last(t *testing.T) recordedRequest {
-	t.Helper()
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	require.NotEmpty(t, r.requests)
-	return r.requests[len(r.requests)-1]
-}
-
 // TestStripeAgainstStripeMock sends every call the connector makes to
 // stripe-mock, which validates requests against Stripe's OpenAPI spec, and
 // checks what stripe-mock received.
 func TestStripeAgainstStripeMock(t *testing.T) {
 	t.Parallel()
-	rec := newStripeRecorder(t, startStripeMock(t))
+	rec := stripemocktest.NewRecorder(t, stripemocktest.Start(t))
 	conn := stripeConnector(t, rec.URL, nil)
 	ctx := context.Background()
 
-	requireHeaders := func(t *testing.T, got recordedRequest, key string) {
+	requireHeaders := func(t *testing.T, got stripemocktest.Request, key string) {
 		t.Helper()
 		require.Equal(t, key, got.Header.Get("Idempotency-Key"))
 		require.Equal(t, "Bearer "+stripeTestKey, got.Header.Get("Authorization"), "the key is sent as a bearer token")
@@ -271,7 +96,7 @@ func TestStripeAgainstStripeMock(t *testing.T) {
 	}
 
 	// Each step needs the one before it, so they run in order.
-	rec.playStatus.Store(true)
+	rec.PlayStatus.Store(true)
 	t.Run("authorize with automatic capture", func(t *testing.T) {
 		out, err := conn.Authorize(ctx, processors.AuthorizeRequest{
 			IdempotencyKey:            "att_auto_1",
@@ -288,7 +113,7 @@ func TestStripeAgainstStripeMock(t *testing.T) {
 		require.Equal(t, processors.Approved, out.Result)
 		require.True(t, strings.HasPrefix(out.Reference, "pi_"), out.Reference)
 
-		got := rec.last(t)
+		got := rec.Last(t)
 		require.Equal(t, http.MethodPost, got.Method)
 		require.Equal(t, "/v1/payment_intents", got.Path)
 		requireHeaders(t, got, "att_auto_1")
@@ -320,7 +145,7 @@ func TestStripeAgainstStripeMock(t *testing.T) {
 		require.Equal(t, processors.Approved, out.Result)
 		authorized = out.Reference
 
-		got := rec.last(t)
+		got := rec.Last(t)
 		requireHeaders(t, got, "att_manual_1")
 		require.Equal(t, "manual", got.Form.Get("capture_method"))
 		require.Equal(t, "cus_Joan", got.Form.Get("customer"))
@@ -341,7 +166,7 @@ func TestStripeAgainstStripeMock(t *testing.T) {
 			Amount:           4200,
 		})
 		require.NoError(t, err)
-		got := rec.last(t)
+		got := rec.Last(t)
 		require.Equal(t, "/v1/payment_intents/"+authorized+"/capture", got.Path)
 		requireHeaders(t, got, "osp_1-capture")
 		require.Equal(t, url.Values{"amount_to_capture": {"4200"}}, got.Form)
@@ -354,7 +179,7 @@ func TestStripeAgainstStripeMock(t *testing.T) {
 			Reference:        authorized,
 		})
 		require.NoError(t, err)
-		got := rec.last(t)
+		got := rec.Last(t)
 		require.Equal(t, "/v1/payment_intents/"+authorized+"/cancel", got.Path)
 		requireHeaders(t, got, "osp_1-void")
 	})
@@ -366,7 +191,7 @@ func TestStripeAgainstStripeMock(t *testing.T) {
 		})
 		require.NoError(t, err)
 		require.Equal(t, processors.Approved, out.Result)
-		require.False(t, rec.last(t).Form.Has("payment_method_options[card][mit_exemption][network_transaction_id]"))
+		require.False(t, rec.Last(t).Form.Has("payment_method_options[card][mit_exemption][network_transaction_id]"))
 	})
 
 	t.Run("a key stripe-mock refuses", func(t *testing.T) {
@@ -380,10 +205,10 @@ func TestStripeAgainstStripeMock(t *testing.T) {
 		require.NoError(t, err)
 		require.Equal(t, processors.TechnicalError, out.Result)
 		require.Equal(t, "stripe: the secret key was refused (HTTP 401)", out.Message)
-		require.Equal(t, "Bearer "+badKey, rec.last(t).Header.Get("Authorization"))
+		require.Equal(t, "Bearer "+badKey, rec.Last(t).Header.Get("Authorization"))
 	})
 
-	rec.playStatus.Store(false)
+	rec.PlayStatus.Store(false)
 	t.Run("stripe-mock's canned status is not an approval", func(t *testing.T) {
 		// requires_payment_method, and a last_payment_error that is no card
 		// error: nothing was charged, and there is no decline to report.

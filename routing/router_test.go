@@ -27,7 +27,7 @@ type fixture struct {
 	pm    *ent.PaymentMethod
 }
 
-func setup(t *testing.T, st *storage.Store, n int) fixture {
+func setup(t testing.TB, st *storage.Store, n int) fixture {
 	t.Helper()
 	ctx := viewer.SystemContext(context.Background())
 	acct, err := st.Client.Account.Create().SetName("routing").Save(ctx)

@@ -56,6 +56,8 @@ func main() {
 	clients := flag.Int("clients", 8, "concurrent GraphQL clients")
 	pendingList := flag.String("pending", "10000,1000000", "pending retries for the retry bench, comma-separated; empty skips it")
 	backlog := flag.Int("backlog", 2000, "due retries per throughput round of the retry bench")
+	decisions := flag.Int("decisions", 2000, "routing decisions timed per run")
+	flag.StringVar(&only, "only", "", "run only the rows of the first table whose measure contains this")
 	flag.Parse()
 
 	dialects := []string{dialect.SQLite}
@@ -70,6 +72,18 @@ func main() {
 		})
 		row(tw, "attempts executed per second (4 workers)", d, *runs, func(ctx context.Context, b *bundle) (float64, error) {
 			return b.attemptRate(ctx, *attempts)
+		})
+		row(tw, fmt.Sprintf("attempts executed per second (4 workers, routing: %d processors, %d routes)", routeProcessors, routeCount), d, *runs, func(ctx context.Context, b *bundle) (float64, error) {
+			if _, err := b.configureRouting(ctx); err != nil {
+				return 0, err
+			}
+			return b.attemptRate(ctx, *attempts)
+		})
+		rows(tw, []string{
+			fmt.Sprintf("routing decision, median µs (%d routes, %d processors)", routeCount, routeProcessors),
+			fmt.Sprintf("routing decision, p99 µs (%d routes, %d processors)", routeCount, routeProcessors),
+		}, d, *runs, func(ctx context.Context, b *bundle) ([]float64, error) {
+			return b.routeDecisions(ctx, *decisions)
 		})
 	}
 	tw.Flush()
@@ -103,23 +117,45 @@ func main() {
 }
 
 func row(w io.Writer, name, d string, runs int, measure func(context.Context, *bundle) (float64, error)) {
-	var got []float64
+	rows(w, []string{name}, d, runs, func(ctx context.Context, b *bundle) ([]float64, error) {
+		v, err := measure(ctx, b)
+		return []float64{v}, err
+	})
+}
+
+// only, when set, keeps the rows whose measure contains it.
+var only string
+
+// rows prints one row per name: measure returns one value per name from
+// each run, each on a fresh database.
+func rows(w io.Writer, names []string, d string, runs int, measure func(context.Context, *bundle) ([]float64, error)) {
+	if !strings.Contains(strings.Join(names, "\n"), only) {
+		return
+	}
+	got := make([][]float64, len(names))
 	for range runs {
 		b, err := newBundle(d)
 		if err != nil {
-			fmt.Fprintf(os.Stderr, "%s on %s: %v\n", name, d, err)
+			fmt.Fprintf(os.Stderr, "%s on %s: %v\n", names[0], d, err)
 			return
 		}
 		v, err := measure(context.Background(), b)
 		b.close()
+		if err == nil && len(v) != len(names) {
+			err = fmt.Errorf("%d values for %d rows", len(v), len(names))
+		}
 		if err != nil {
-			fmt.Fprintf(os.Stderr, "%s on %s: %v\n", name, d, err)
+			fmt.Fprintf(os.Stderr, "%s on %s: %v\n", names[0], d, err)
 			return
 		}
-		got = append(got, v)
+		for i := range names {
+			got[i] = append(got[i], v[i])
+		}
 	}
-	slices.Sort(got)
-	fmt.Fprintf(w, "%s\t%s\t%.0f\t%.0f\t%.0f\t%d\t\n", name, d, got[len(got)/2], got[0], got[len(got)-1], runs)
+	for i, name := range names {
+		slices.Sort(got[i])
+		fmt.Fprintf(w, "%s\t%s\t%.0f\t%.0f\t%.0f\t%d\t\n", name, d, got[i][len(got[i])/2], got[i][0], got[i][len(got[i])-1], runs)
+	}
 }
 
 type bundle struct {
@@ -127,6 +163,7 @@ type bundle struct {
 	proc    *app.Process
 	handler http.Handler
 	key     string
+	prc     string // the account's first processor
 	svc     *payments.Service
 	ctx     context.Context // the account's
 	cus     string
@@ -187,7 +224,7 @@ func newBundle(d string) (*bundle, error) {
 	if err != nil {
 		return nil, err
 	}
-	b.cus, b.pm, b.mdt = cus.ID, pm.ID, m.ID
+	b.prc, b.cus, b.pm, b.mdt = prc.ID, cus.ID, pm.ID, m.ID
 	return b, nil
 }
 

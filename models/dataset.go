@@ -3,6 +3,7 @@ package models
 import (
 	"context"
 	"fmt"
+	"github.com/offsession/offsession/tz"
 	"sort"
 	"time"
 
@@ -174,7 +175,7 @@ func (s *Service) paymentInfos(ctx context.Context) (map[string]scoring.PaymentI
 		loc, ok := zones[c.TimeZone]
 		if !ok {
 			var err error
-			if loc, err = time.LoadLocation(c.TimeZone); err != nil {
+			if loc, err = tz.Load(c.TimeZone); err != nil {
 				loc = time.UTC
 			}
 			zones[c.TimeZone] = loc

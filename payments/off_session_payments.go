@@ -3,6 +3,7 @@ package payments
 import (
 	"context"
 	"fmt"
+	"github.com/offsession/offsession/tz"
 	"time"
 
 	"github.com/offsession/offsession/apierror"
@@ -182,11 +183,11 @@ func (in *CreateOffSessionPaymentInput) validate() error {
 
 // firstAttempt returns when the first attempt is due: now, or the start of
 // the target date in the customer's time zone.
-func firstAttempt(targetDate *string, tz string, now time.Time) (time.Time, schematype.SchedulingDecision, error) {
+func firstAttempt(targetDate *string, zone string, now time.Time) (time.Time, schematype.SchedulingDecision, error) {
 	if targetDate == nil {
 		return now, schematype.SchedulingDecision{Strategy: "initial", Reason: "first attempt, due when the payment was created"}, nil
 	}
-	loc, err := time.LoadLocation(tz)
+	loc, err := tz.Load(zone)
 	if err != nil {
 		loc = time.UTC
 	}
@@ -197,7 +198,7 @@ func firstAttempt(targetDate *string, tz string, now time.Time) (time.Time, sche
 	start := time.Date(d.Year(), d.Month(), d.Day(), 0, 0, 0, 0, loc).UTC()
 	today := now.In(loc)
 	if d.Before(time.Date(today.Year(), today.Month(), today.Day(), 0, 0, 0, 0, time.UTC)) {
-		return time.Time{}, schematype.SchedulingDecision{}, apierror.Invalid("input.targetDate", "%s is in the past in the customer's time zone (%s)", *targetDate, tz)
+		return time.Time{}, schematype.SchedulingDecision{}, apierror.Invalid("input.targetDate", "%s is in the past in the customer's time zone (%s)", *targetDate, zone)
 	}
 	if start.Sub(now) > maxTargetDateAhead {
 		return time.Time{}, schematype.SchedulingDecision{}, apierror.Invalid("input.targetDate", "must be within a year")
@@ -207,7 +208,7 @@ func firstAttempt(targetDate *string, tz string, now time.Time) (time.Time, sche
 	}
 	return start, schematype.SchedulingDecision{
 		Strategy: "initial",
-		Reason:   fmt.Sprintf("first attempt on the target date %s in %s", *targetDate, tz),
+		Reason:   fmt.Sprintf("first attempt on the target date %s in %s", *targetDate, zone),
 	}, nil
 }
 

@@ -3,6 +3,7 @@ package payments
 import (
 	"context"
 	"fmt"
+	"github.com/offsession/offsession/tz"
 	"time"
 
 	"entgo.io/ent/dialect"
@@ -73,7 +74,7 @@ func (s *Service) planRetry(ctx context.Context, tx *ent.Tx, p *ent.OffSessionPa
 	if err != nil {
 		return retry.Decision{}, fmt.Errorf("read customer: %w", err)
 	}
-	if in.Location, err = time.LoadLocation(cus.TimeZone); err != nil {
+	if in.Location, err = tz.Load(cus.TimeZone); err != nil {
 		in.Location = time.UTC
 	}
 	pm, err := tx.PaymentMethod.Get(ctx, p.PaymentMethodID)

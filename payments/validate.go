@@ -2,6 +2,7 @@ package payments
 
 import (
 	"fmt"
+	"github.com/offsession/offsession/tz"
 	"net"
 	"net/url"
 	"regexp"
@@ -116,12 +117,12 @@ func checkCountry(field, c string) (string, error) {
 }
 
 // checkTimeZone accepts an IANA time zone name.
-func checkTimeZone(field, tz string) error {
-	if tz == "" || tz == "Local" {
+func checkTimeZone(field, zone string) error {
+	if zone == "" || zone == "Local" {
 		return apierror.Invalid(field, "must be an IANA time zone such as Europe/Paris")
 	}
-	if _, err := time.LoadLocation(tz); err != nil {
-		return apierror.Invalid(field, "%q is not an IANA time zone", tz)
+	if _, err := tz.Load(zone); err != nil {
+		return apierror.Invalid(field, "%q is not an IANA time zone", zone)
 	}
 	return nil
 }

@@ -129,24 +129,7 @@ func (s *SmartPlanner) Plan(ctx context.Context, in Input) (Decision, error) {
 	}
 	k := max(in.MaxRetries-in.RetriesUsed, 1)
 	gap := int((s.MinGap + s.Slot - 1) / s.Slot)
-	// best[j][i]: the most a plan of j retries starting at slot i or later
-	// can recover; value[i]: the plan that retries at i now.
-	best := make([]float64, n+gap+1)
-	next := make([]float64, n+gap+1)
-	value := make([]float64, n)
-	for j := 1; j <= k; j++ {
-		for i := n - 1; i >= 0; i-- {
-			v := p[i] + (1-p[i])*s.Wear*best[min(i+gap, n)]
-			if j == k {
-				value[i] = v
-			}
-			next[i] = max(v, next[i+1])
-		}
-		best, next = next, best
-		for i := range next {
-			next[i] = 0
-		}
-	}
+	value := PlanValues(p, k, gap, s.Wear)
 	chosen := 0
 	for i := range value {
 		if value[i] > value[chosen] {
@@ -181,6 +164,32 @@ func (s *SmartPlanner) Plan(ctx context.Context, in Input) (Decision, error) {
 		d.Record.Propensity = &pr
 	}
 	return d, nil
+}
+
+// PlanValues returns, for each slot i, the chance that a plan of k retries
+// whose first is at slot i recovers the payment, when a retry at slot j
+// succeeds with chance p[j], retries are at least gap slots apart, and each
+// decline multiplies the chances of later retries by wear. It works
+// backwards over the slots: best[j][i] is the most a plan of j retries at
+// slot i or later can recover, and a plan starting at i is worth
+// p[i] + (1 - p[i]) * wear * best[j-1][i+gap].
+func PlanValues(p []float64, k, gap int, wear float64) []float64 {
+	n := len(p)
+	best := make([]float64, n+gap+1)
+	next := make([]float64, n+gap+1)
+	value := make([]float64, n)
+	for j := 1; j <= k; j++ {
+		for i := n - 1; i >= 0; i-- {
+			v := p[i] + (1-p[i])*wear*best[min(i+gap, n)]
+			if j == k {
+				value[i] = v
+			}
+			next[i] = max(v, next[i+1])
+		}
+		best, next = next, best
+		clear(next)
+	}
+	return value
 }
 
 // exploreRecord replaces a decision's time with a random allowed slot, and

@@ -53,7 +53,7 @@ func (d DueRetries) Write(ctx context.Context, db *ent.Client) error {
 	if d.Brand == "" {
 		d.Brand = paymentmethod.BrandVisa
 	}
-	var shared []card
+	var shared []Card
 	for start := 0; start < d.Cards; start += batch {
 		err := storage.WithTx(ctx, db, func(tx *ent.Tx) error {
 			cards, err := d.writeCards(ctx, tx, d.First+start, min(batch, d.Cards-start))
@@ -86,28 +86,47 @@ func (d DueRetries) Write(ctx context.Context, db *ent.Client) error {
 	return nil
 }
 
-// card is a customer's saved card with its mandate.
-type card struct {
-	customerID, paymentMethodID, mandateID, fingerprint, token string
+// Card is a customer's saved card with its mandate, as seeded.
+type Card struct {
+	CustomerID, PaymentMethodID, MandateID, Fingerprint, Token string
 }
 
-func (d DueRetries) writeCards(ctx context.Context, tx *ent.Tx, from, n int) ([]card, error) {
+// CardSpec describes one customer and card to seed.
+type CardSpec struct {
+	TimeZone    string
+	TestClockID *string
+	Brand       paymentmethod.Brand
+	Funding     paymentmethod.Funding
+	// Token is the card's token on the processor.
+	Token string
+	// Usage of the mandate; default unscheduled.
+	Usage mandate.Usage
+}
+
+// WriteCards writes, for each spec, a customer, a saved card with its
+// token on processorID, and a multi-use mandate accepted two days before
+// now, as the payments service would.
+func WriteCards(ctx context.Context, tx *ent.Tx, accountID, processorID string, specs []CardSpec, now time.Time) ([]Card, error) {
+	n := len(specs)
 	cus := make([]*ent.CustomerCreate, n)
 	pms := make([]*ent.PaymentMethodCreate, n)
 	mdts := make([]*ent.MandateCreate, n)
-	cards := make([]card, n)
-	accepted := d.Now.Add(-48 * time.Hour).UTC()
-	for j := range n {
-		i := from + j
-		c := card{ids.New("cus"), ids.New("pm"), ids.New("mdt"), fmt.Sprintf("fp_seed_%s_%d", d.AccountID, i), d.Token(i)}
+	cards := make([]Card, n)
+	accepted := now.Add(-48 * time.Hour).UTC()
+	for j, sp := range specs {
+		if sp.Usage == "" {
+			sp.Usage = mandate.UsageUnscheduled
+		}
+		c := Card{CustomerID: ids.New("cus"), PaymentMethodID: ids.New("pm"), MandateID: ids.New("mdt"), Token: sp.Token}
+		c.Fingerprint = "fp_seed_" + c.PaymentMethodID
 		cards[j] = c
-		cus[j] = tx.Customer.Create().SetID(c.customerID).SetAccountID(d.AccountID).SetTimeZone("UTC")
-		pms[j] = tx.PaymentMethod.Create().SetID(c.paymentMethodID).SetAccountID(d.AccountID).SetCustomerID(c.customerID).
-			SetBrand(d.Brand).SetFunding(paymentmethod.FundingDebit).SetLast4("4242").
-			SetExpMonth(12).SetExpYear(d.Now.Year() + 3).SetFingerprint(c.fingerprint).
-			SetProcessorTokens([]schematype.ProcessorToken{{ProcessorID: d.ProcessorID, Token: d.Token(i)}})
-		mdts[j] = tx.Mandate.Create().SetID(c.mandateID).SetAccountID(d.AccountID).SetCustomerID(c.customerID).SetPaymentMethodID(c.paymentMethodID).
-			SetUsage(mandate.UsageUnscheduled).SetTermsText("seeded").SetTermsVersion("1").SetTimingAndFrequency("x").
+		cus[j] = tx.Customer.Create().SetID(c.CustomerID).SetAccountID(accountID).SetTimeZone(sp.TimeZone).SetNillableTestClockID(sp.TestClockID)
+		pms[j] = tx.PaymentMethod.Create().SetID(c.PaymentMethodID).SetAccountID(accountID).SetCustomerID(c.CustomerID).
+			SetBrand(sp.Brand).SetFunding(sp.Funding).SetLast4("4242").
+			SetExpMonth(12).SetExpYear(now.Year() + 3).SetFingerprint(c.Fingerprint).
+			SetProcessorTokens([]schematype.ProcessorToken{{ProcessorID: processorID, Token: sp.Token}})
+		mdts[j] = tx.Mandate.Create().SetID(c.MandateID).SetAccountID(accountID).SetCustomerID(c.CustomerID).SetPaymentMethodID(c.PaymentMethodID).
+			SetUsage(sp.Usage).SetTermsText("seeded").SetTermsVersion("1").SetTimingAndFrequency("x").
 			SetAmountDetermination("x").SetCancellationPolicy("x").SetAcceptanceType(mandate.AcceptanceTypeOffline).
 			SetAcceptedAt(accepted).SetUseLimit(mandate.UseLimitMultiUse).SetMaxAmount(1_000_000).SetCurrency("usd")
 	}
@@ -120,7 +139,15 @@ func (d DueRetries) writeCards(ctx context.Context, tx *ent.Tx, from, n int) ([]
 	return cards, tx.Mandate.CreateBulk(mdts...).Exec(ctx)
 }
 
-func (d DueRetries) writePayments(ctx context.Context, tx *ent.Tx, from, n int, cards []card) error {
+func (d DueRetries) writeCards(ctx context.Context, tx *ent.Tx, from, n int) ([]Card, error) {
+	specs := make([]CardSpec, n)
+	for j := range specs {
+		specs[j] = CardSpec{TimeZone: "UTC", Brand: d.Brand, Funding: paymentmethod.FundingDebit, Token: d.Token(from + j)}
+	}
+	return WriteCards(ctx, tx, d.AccountID, d.ProcessorID, specs, d.Now)
+}
+
+func (d DueRetries) writePayments(ctx context.Context, tx *ent.Tx, from, n int, cards []Card) error {
 	ps := make([]*ent.OffSessionPaymentCreate, n)
 	atts := make([]*ent.AttemptCreate, n)
 	first := d.Now.Add(-time.Hour).UTC()
@@ -130,15 +157,15 @@ func (d DueRetries) writePayments(ctx context.Context, tx *ent.Tx, from, n int, 
 		pID := ids.New("osp")
 		due := d.DueAt(i).UTC()
 		ps[j] = tx.OffSessionPayment.Create().SetID(pID).SetAccountID(d.AccountID).
-			SetCustomerID(c.customerID).SetPaymentMethodID(c.paymentMethodID).SetMandateID(c.mandateID).
+			SetCustomerID(c.CustomerID).SetPaymentMethodID(c.PaymentMethodID).SetMandateID(c.MandateID).
 			SetAmount(int64(1000 + i%5000)).SetCurrency("usd").SetCadence(offsessionpayment.CadenceUnscheduled).
 			SetStatus(offsessionpayment.StatusPendingRetry).SetAttemptCount(1).SetVersion(2).
 			SetRetryStrategy(offsessionpayment.RetryStrategyScheduled).SetMaxRetries(1).SetRetrySchedule([]string{"1s"}).
 			SetRetryUntil(d.Now.Add(60 * 24 * time.Hour)).
 			SetNextAttemptAt(due).SetDueAt(due).
 			SetNextAttemptPlan(schematype.SchedulingDecision{Strategy: "scheduled", Reason: "seeded"})
-		atts[j] = tx.Attempt.Create().SetAccountID(d.AccountID).SetPaymentID(pID).SetCustomerID(c.customerID).SetNumber(1).
-			SetProcessorID(d.ProcessorID).SetToken(c.token).SetIdempotencyKey(pID + "-1").SetCardFingerprint(c.fingerprint).SetCardNetwork(string(d.Brand)).
+		atts[j] = tx.Attempt.Create().SetAccountID(d.AccountID).SetPaymentID(pID).SetCustomerID(c.CustomerID).SetNumber(1).
+			SetProcessorID(d.ProcessorID).SetToken(c.Token).SetIdempotencyKey(pID + "-1").SetCardFingerprint(c.Fingerprint).SetCardNetwork(string(d.Brand)).
 			SetOutcome(attempt.OutcomeDeclined).SetDeclineClass(attempt.DeclineClassSoft).
 			SetDeclineCode("insufficient_funds").SetNetworkDeclineCode("51").
 			SetScheduledAt(first).SetStartedAt(first).SetFinishedAt(first)

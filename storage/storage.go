@@ -16,7 +16,7 @@ import (
 	"entgo.io/ent/dialect"
 	entsql "entgo.io/ent/dialect/sql"
 	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" driver
-	_ "modernc.org/sqlite"             // registers the "sqlite" driver
+	"modernc.org/sqlite"
 
 	"github.com/offsession/offsession/ent"
 	_ "github.com/offsession/offsession/ent/runtime" // schema hooks and interceptors
@@ -44,8 +44,10 @@ func Open(ctx context.Context, rawURL string) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	db, err := sql.Open(driver, dsn)
-	if err != nil {
+	var db *sql.DB
+	if driver == "sqlite" {
+		db = sql.OpenDB(sqliteConnector{dsn: dsn, driver: &sqlite.Driver{}})
+	} else if db, err = sql.Open(driver, dsn); err != nil {
 		return nil, fmt.Errorf("open %s database: %w", dia, err)
 	}
 	if dia == dialect.Postgres {

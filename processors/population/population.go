@@ -12,6 +12,7 @@ package population
 
 import (
 	"fmt"
+	"github.com/offsession/offsession/tz"
 	"hash/fnv"
 	"math"
 	"math/rand/v2"
@@ -184,7 +185,7 @@ type Population struct {
 func New(p Params, seed uint64) (*Population, error) {
 	pop := &Population{P: p, Seed: seed}
 	for _, z := range p.Zones {
-		loc, err := time.LoadLocation(z.Name)
+		loc, err := tz.Load(z.Name)
 		if err != nil {
 			return nil, fmt.Errorf("population %s: %w", p.Name, err)
 		}

@@ -49,3 +49,11 @@ test/race: ## Run the tests with the race detector.
 .PHONY: bench
 bench: ## Print the benchmark table (set TEST_DATABASE_URL for the PostgreSQL rows).
 	$(GO) run ./cmd/bench
+
+.PHONY: bench-recovery
+bench-recovery: ## Recovery of 20,000 failed payments by each retry strategy (POPULATION=alternative for the second population).
+	$(GO) run ./cmd/benchrecovery -population $(or $(POPULATION),default) $(BENCH_RECOVERY_FLAGS)
+
+.PHONY: bench-train
+bench-train: ## Time training a retry model on 1,000,000 attempts.
+	$(GO) run ./cmd/benchtrain -attempts 1000000

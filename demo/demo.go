@@ -1,6 +1,7 @@
 // Package demo seeds a demo account for `offsession demo` and `make run`: a
-// simulator processor, customers with saved cards and mandates, and
-// payments in each status, so the playground answers at once. It goes
+// simulator processor, customers with saved cards and mandates, payments in
+// each status, so the playground answers at once, and a history of retried
+// payments of simulated customers, so a retry model can be trained at once. It goes
 // through the payments service like any merchant would.
 package demo
 
@@ -233,6 +234,9 @@ func seedNew(ctx context.Context, db *ent.Client, svc *payments.Service, runDue 
 	}
 	if _, err := svc.PauseOffSessionPayment(ctx, retrying.ID); err != nil {
 		return nil, fmt.Errorf("pause seeded payment: %w", err)
+	}
+	if err := seedHistory(ctx, svc, proc.ID, now); err != nil {
+		return nil, fmt.Errorf("seed the retry history: %w", err)
 	}
 	return out, nil
 }

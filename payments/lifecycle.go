@@ -163,7 +163,7 @@ func (s *Service) apply(ctx context.Context, tx *ent.Tx, p *ent.OffSessionPaymen
 	if c.to == offsessionpayment.StatusFailed || c.to == offsessionpayment.StatusCanceled {
 		// A single-use mandate this payment held is free again.
 		if _, err := tx.Mandate.Update().
-			Where(mandate.ReservedPaymentID(p.ID), mandate.StatusEQ(mandate.StatusActive)).
+			Where(mandate.ID(p.MandateID), mandate.ReservedPaymentID(p.ID), mandate.StatusEQ(mandate.StatusActive)).
 			ClearReservedPaymentID().
 			Save(ctx); err != nil {
 			return nil, fmt.Errorf("release the mandate of %s: %w", p.ID, err)

@@ -75,10 +75,19 @@ type simulator struct {
 	// tell whether it was charged.
 	dropFirstResponse bool
 	// settings holds decline_rate (the share of approvals this processor
-	// turns into do_not_honor), also per brand (decline_rate:visa) and per
-	// segment (decline_rate:visa/credit/US/usd): processors differ in how
-	// well they get cards approved.
+	// turns into do_not_honor, a population customer's as any other's),
+	// also per brand (decline_rate:visa) and per segment
+	// (decline_rate:visa/credit/US/usd): processors differ in how well they
+	// get cards approved.
 	settings map[string]string
+	// degradeFrom and degradeRate make the processor degrade: from
+	// degradeFrom on the payment's clock (setting degrade_from, RFC 3339),
+	// it turns a further share degradeRate of the approvals it has left into
+	// do_not_honor (setting degrade_decline_rate, 0 to 1), as a processor
+	// does whose approvals fall off. Either setting missing or unreadable:
+	// no degradation.
+	degradeFrom time.Time
+	degradeRate float64
 }
 
 func newSimulator(db *ent.Client, p *ent.Processor) *simulator {
@@ -89,6 +98,11 @@ func newSimulator(db *ent.Client, p *ent.Processor) *simulator {
 	s.outage = p.Settings["outage"] == "true"
 	s.dropFirstResponse = p.Settings["drop_first_response"] == "true"
 	s.settings = p.Settings
+	from, err := time.Parse(time.RFC3339, p.Settings["degrade_from"])
+	rate, rateErr := strconv.ParseFloat(p.Settings["degrade_decline_rate"], 64)
+	if err == nil && rateErr == nil && rate > 0 {
+		s.degradeFrom, s.degradeRate = from, min(rate, 1)
+	}
 	return s
 }
 
@@ -112,15 +126,17 @@ func (s *simulator) Authorize(ctx context.Context, req AuthorizeRequest) (Outcom
 	out, ok := TestTokens[req.Token]
 	if !ok {
 		if out, ok = programmed(req.Token); !ok {
-			if out, ok, err := s.population(ctx, req); ok || err != nil {
-				if err != nil {
-					return Outcome{}, err
-				}
-				return s.record(ctx, req, out)
+			var err error
+			if out, ok, err = s.population(ctx, req); err != nil {
+				return Outcome{}, err
 			}
-			out = unknownToken
+			if !ok {
+				out = unknownToken
+			}
 		}
 	}
+	// The processor's own declines apply to every approval, a population
+	// customer's too.
 	if out.Result == Approved && draw(s.processorID, req.IdempotencyKey) < s.declineRate(req) {
 		out = Outcome{Result: Declined, DeclineCode: "do_not_honor", NetworkDeclineCode: "05"}
 	}
@@ -211,23 +227,39 @@ func (s *simulator) record(ctx context.Context, req AuthorizeRequest, out Outcom
 	return out, nil
 }
 
-// declineRate is the most specific decline rate set for the request's card.
+// declineRate is the share of approvals the processor turns into declines
+// for the request: the most specific decline rate set for its card and,
+// from degradeFrom on the request's time, degradeRate of the approvals that
+// leaves. One draw decides both, so a degraded processor declines every
+// request it would have declined anyway, and more.
 func (s *simulator) declineRate(req AuthorizeRequest) float64 {
+	rate := 0.0
 	segment := strings.Join([]string{req.CardBrand, req.CardFunding, req.CardCountry, req.Currency}, "/")
 	for _, key := range []string{"decline_rate:" + segment, "decline_rate:" + req.CardBrand, "decline_rate"} {
 		if v, err := strconv.ParseFloat(s.settings[key], 64); err == nil {
-			return v
+			rate = v
+			break
 		}
 	}
-	return 0
+	if s.degradeRate > 0 && !req.At.Before(s.degradeFrom) {
+		rate = 1 - (1-rate)*(1-s.degradeRate)
+	}
+	return rate
 }
 
 // draw maps a processor and key to [0, 1) evenly and repeatably: the same
-// call always draws the same.
+// call always draws the same. FNV-1a, then the SplitMix64 finalizer: the
+// keys of one payment's attempts differ only in their last characters,
+// which leave FNV-1a's high bits almost unchanged, and each attempt must
+// draw afresh.
 func draw(processorID, key string) float64 {
 	h := fnv.New64a()
 	_, _ = h.Write([]byte(processorID + "/" + key))
-	return float64(h.Sum64()>>11) / (1 << 53)
+	z := h.Sum64()
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9
+	z = (z ^ (z >> 27)) * 0x94d049bb133111eb
+	z ^= z >> 31
+	return float64(z>>11) / (1 << 53)
 }
 
 // replay returns the outcome recorded for the request's idempotency key, or

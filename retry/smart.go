@@ -66,19 +66,29 @@ func NewSmartPlanner(models ModelSource, exploration float64, seed uint64) *Smar
 	}
 }
 
-// candidates are the allowed slots, on the hour, from the earliest allowed
-// time to the end of the window.
+// candidates are the planner's candidate times for in.
 func (s *SmartPlanner) candidates(in Input) []time.Time {
+	return CandidateSlots(in, s.Slot, s.MinGap)
+}
+
+// CandidateSlots are the times a retry may be planned at: on the slot
+// (hourly), from the earliest allowed time, and at least minGap after the
+// last attempt (a retry at once would meet the same answer), to the end of
+// the retry window.
+func CandidateSlots(in Input, slot, minGap time.Duration) []time.Time {
 	start := in.Earliest
 	if start.Before(in.Now) {
 		start = in.Now
 	}
-	first := start.Truncate(s.Slot)
+	if gap := in.LastAttemptAt.Add(minGap); start.Before(gap) {
+		start = gap
+	}
+	first := start.Truncate(slot)
 	if first.Before(start) {
-		first = first.Add(s.Slot)
+		first = first.Add(slot)
 	}
 	var out []time.Time
-	for t := first; !t.After(in.RetryUntil); t = t.Add(s.Slot) {
+	for t := first; !t.After(in.RetryUntil); t = t.Add(slot) {
 		out = append(out, t)
 	}
 	return out

@@ -42,14 +42,15 @@ type Context struct {
 var FeatureNames = []string{
 	"decline_code", "advice_wait", "attempt_number", "since_first_failure", "since_last_attempt",
 	"local_hour", "local_weekday", "local_day_of_month", "funding", "brand", "amount", "cadence",
-	"recent_declines", "history_weekday", "history_day_of_month", "history_hour", "history_fortnight",
+	"recent_declines", "history_week", "history_fortnight", "history_month",
+	"declined_week", "declined_month",
 }
 
 // Cardinality is the number of values of each feature.
-var Cardinality = []int{8, 2, 5, 9, 6, 24, 7, 12, 3, 4, 5, 2, 4, 3, 3, 3, 15}
+var Cardinality = []int{8, 2, 5, 9, 6, 24, 7, 12, 3, 4, 5, 2, 4, 7, 7, 6, 7, 6}
 
 // NumFeatures is len(FeatureNames).
-const NumFeatures = 17
+const NumFeatures = 18
 
 // declineGroups codes decline codes; anything else is "other".
 var declineGroups = map[string]uint8{
@@ -82,7 +83,8 @@ func Features(c *Context, at time.Time, out []uint8) []uint8 {
 		boolCode(c.Cadence == "unscheduled"),
 		bucketInt(c.RecentDeclines, 1, 2, 3),
 	)
-	return append(out, historyCodes(c.History, lt, at)...)
+	out = append(out, historyCodes(c.History, lt, at)...)
+	return append(out, declineCodes(c.History, lt, at)...)
 }
 
 func boolCode(b bool) uint8 {
@@ -174,36 +176,88 @@ func amountCode(amount int64, exponent int) uint8 {
 	return 4
 }
 
-// historyCodes says what the customer's earlier successes tell of the time
-// at: was one on this weekday, near this day of the month, near this hour,
-// and how far at is, in days modulo 14, from the latest (paydays repeat
-// weekly or every other week). 0 means no success is known.
+// historyCodes says how the time at sits against the customer's latest
+// successful charge before it: how far, in hours, at is from the same time
+// of the week (history_week) and of the fortnight (history_fortnight) as
+// that success, and how many days from its day of the month
+// (history_month). Pay arrives weekly, every other week or monthly, so a
+// time close to one of those marks is a time the customer had money
+// before. 0 means no success is known.
 func historyCodes(h []Past, lt, at time.Time) []uint8 {
 	var latest time.Time
-	weekday, dom, hour := false, false, false
-	seen := false
 	for _, p := range h {
-		if !p.Approved || !p.At.Before(at) {
-			continue
-		}
-		seen = true
-		pl := p.At.In(lt.Location())
-		if pl.Weekday() == lt.Weekday() {
-			weekday = true
-		}
-		if d := pl.Day() - lt.Day(); d >= -1 && d <= 1 {
-			dom = true
-		}
-		if d := pl.Hour() - lt.Hour(); d >= -2 && d <= 2 {
-			hour = true
-		}
-		if p.At.After(latest) {
+		if p.Approved && p.At.Before(at) && p.At.After(latest) {
 			latest = p.At
 		}
 	}
-	if !seen {
-		return []uint8{0, 0, 0, 0}
+	if latest.IsZero() {
+		return []uint8{0, 0, 0}
 	}
-	days := int(at.Sub(latest).Hours() / 24)
-	return []uint8{1 + boolCode(weekday), 1 + boolCode(dom), 1 + boolCode(hour), uint8(1 + days%14)}
+	since := at.Sub(latest)
+	return []uint8{
+		cyclicHours(since, 7*24*time.Hour),
+		cyclicHours(since, 14*24*time.Hour),
+		monthDays(latest.In(lt.Location()).Day(), lt.Day()),
+	}
+}
+
+// cyclicHours codes how close d is to a whole number of periods: 1 within
+// 2 hours, 2 within 6, 3 within 12, 4 within 24, 5 within 48, 6 farther.
+func cyclicHours(d, period time.Duration) uint8 {
+	r := d % period
+	if r > period/2 {
+		r = period - r
+	}
+	return 1 + bucketDur(r, 2*time.Hour+time.Nanosecond, 6*time.Hour+time.Nanosecond, 12*time.Hour+time.Nanosecond, 24*time.Hour+time.Nanosecond, 48*time.Hour+time.Nanosecond)
+}
+
+// monthDays codes how many days apart two days of the month are, around
+// the month's end: 1 the same day, 2 one apart, 3 two or three, 4 four to
+// seven, 5 more.
+func monthDays(a, b int) uint8 {
+	d := a - b
+	if d < 0 {
+		d = -d
+	}
+	if d > 15 {
+		d = 30 - d
+	}
+	switch {
+	case d == 0:
+		return 1
+	case d == 1:
+		return 2
+	case d <= 3:
+		return 3
+	case d <= 7:
+		return 4
+	}
+	return 5
+}
+
+// declinedWindow is how far back declines tell when a customer has no
+// money: about one pay cycle of the longest kind.
+const declinedWindow = 35 * 24 * time.Hour
+
+// declineCodes says how close the time at sits to the customer's declines
+// of the last declinedWindow: the nearest in time of the week
+// (declined_week, coded as cyclicHours does) and in day of the month
+// (declined_month, as monthDays does). A decline at the same time of an
+// earlier week or month says the customer's money is not there then, which
+// the planner must learn, or it would plan every retry at the time that
+// suits most customers. 0 means no decline is known.
+func declineCodes(h []Past, lt, at time.Time) []uint8 {
+	week, month := uint8(0), uint8(0)
+	for _, p := range h {
+		if p.Approved || !p.At.Before(at) || at.Sub(p.At) > declinedWindow {
+			continue
+		}
+		if w := cyclicHours(at.Sub(p.At), 7*24*time.Hour); week == 0 || w < week {
+			week = w
+		}
+		if m := monthDays(p.At.In(lt.Location()).Day(), lt.Day()); month == 0 || m < month {
+			month = m
+		}
+	}
+	return []uint8{week, month}
 }

@@ -32,6 +32,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"runtime/pprof"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -60,14 +61,15 @@ import (
 )
 
 // The calendar of the run: customers are billed on their billing day in
-// trainMonth and in evalMonth, and the clock runs until every retry window
-// has closed.
+// each of trainMonths and in evalMonth, and the clock runs until every retry
+// window has closed. Two training months give the second one's retries a
+// history of the customer's earlier payments to learn from.
 var (
-	clockStart = time.Date(2026, 1, 30, 0, 0, 0, 0, time.UTC)
-	trainMonth = time.Date(2026, 2, 1, 0, 0, 0, 0, time.UTC)
-	trainEnd   = time.Date(2026, 3, 25, 0, 0, 0, 0, time.UTC)
-	evalMonth  = time.Date(2026, 4, 1, 0, 0, 0, 0, time.UTC)
-	evalEnd    = time.Date(2026, 5, 25, 0, 0, 0, 0, time.UTC)
+	clockStart  = time.Date(2025, 12, 30, 0, 0, 0, 0, time.UTC)
+	trainMonths = []time.Time{time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(2026, 2, 1, 0, 0, 0, 0, time.UTC)}
+	trainEnd    = time.Date(2026, 3, 25, 0, 0, 0, 0, time.UTC)
+	evalMonth   = time.Date(2026, 4, 1, 0, 0, 0, 0, time.UTC)
+	evalEnd     = time.Date(2026, 5, 25, 0, 0, 0, 0, time.UTC)
 )
 
 // strategy is one row of the table: a retry policy, and for the oracle a
@@ -76,6 +78,9 @@ type strategy struct {
 	name   string
 	policy payments.CreateRetryPolicyInput
 	oracle bool
+	// attempts is about how many attempts a payment takes: the costliest
+	// strategies start first.
+	attempts int
 }
 
 func policy(s retrypolicy.Strategy, window string, maxRetries int, schedule ...string) payments.CreateRetryPolicyInput {
@@ -83,12 +88,12 @@ func policy(s retrypolicy.Strategy, window string, maxRetries int, schedule ...s
 }
 
 var strategies = []strategy{
-	{name: "none", policy: policy(retrypolicy.StrategyNone, "3w", 0)},
-	{name: "scheduled 4 in 21d", policy: policy(retrypolicy.StrategyScheduled, "3w", 4, "3d", "7d", "14d", "21d")},
-	{name: "scheduled 8 in 14d", policy: policy(retrypolicy.StrategyScheduled, "2w", 8, "1d", "3d", "5d", "7d", "9d", "11d", "13d", "14d")},
-	{name: "heuristic", policy: policy(retrypolicy.StrategyHeuristic, "3w", 8)},
-	{name: "smart", policy: policy(retrypolicy.StrategySmart, "3w", 8)},
-	{name: "oracle", policy: policy(retrypolicy.StrategySmart, "3w", 8), oracle: true},
+	{name: "none", policy: policy(retrypolicy.StrategyNone, "3w", 0), attempts: 1},
+	{name: "scheduled 4 in 21d", policy: policy(retrypolicy.StrategyScheduled, "3w", 4, "3d", "7d", "14d", "21d"), attempts: 3},
+	{name: "scheduled 8 in 14d", policy: policy(retrypolicy.StrategyScheduled, "2w", 8, "1d", "3d", "5d", "7d", "9d", "11d", "13d", "14d"), attempts: 5},
+	{name: "heuristic", policy: policy(retrypolicy.StrategyHeuristic, "3w", 8), attempts: 4},
+	{name: "smart", policy: policy(retrypolicy.StrategySmart, "3w", 8), attempts: 4},
+	{name: "oracle", policy: policy(retrypolicy.StrategySmart, "3w", 8), oracle: true, attempts: 2},
 }
 
 type options struct {
@@ -98,14 +103,24 @@ type options struct {
 	dir              string
 	parallel         int
 	trainExploration float64
+	trainShare       float64
 	exploration      float64
 	keep             bool
 	cpuProfile       string
 	only             string
+	// routing runs the routing mode (routing.go) instead.
+	routing bool
 	// child, when set, is the state file of a run: this process evaluates
 	// strategy childStrategy on it and prints its result.
 	child         string
 	childStrategy int
+	// retrain and limit try changes to the model on a kept run (-keep):
+	// the child trains a new model before it evaluates, on the first limit
+	// payments of the cohort.
+	retrain bool
+	limit   int
+	trees   int
+	minLeaf int
 }
 
 func main() {
@@ -116,12 +131,18 @@ func main() {
 	flag.StringVar(&o.dir, "dir", "", "directory for the SQLite files (default /dev/shm when there is one)")
 	flag.IntVar(&o.parallel, "parallel", runtime.NumCPU(), "strategies evaluated at once")
 	flag.Float64Var(&o.trainExploration, "train-exploration", 0.3, "exploration share in the training period")
+	flag.Float64Var(&o.trainShare, "train-share", 0.5, "share of the customers billed in the training months")
 	flag.Float64Var(&o.exploration, "exploration", 0.05, "exploration share of the smart strategy in the evaluation")
 	flag.BoolVar(&o.keep, "keep", false, "keep the SQLite files")
 	flag.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile to this file")
 	flag.StringVar(&o.only, "only", "", "evaluate only these strategies (comma-separated names)")
+	flag.BoolVar(&o.routing, "routing", false, "compare priority and auto routing over a processor that degrades, with the heuristic retry strategy")
 	flag.StringVar(&o.child, "child", "", "(internal) evaluate one strategy on this run state")
 	flag.IntVar(&o.childStrategy, "child-strategy", 0, "(internal) the strategy a child evaluates")
+	flag.BoolVar(&o.retrain, "retrain", false, "with -child: train a new model on the kept training history first")
+	flag.IntVar(&o.limit, "limit", 0, "with -child: evaluate only the cohort's first payments")
+	flag.IntVar(&o.trees, "trees", 0, "trees in the model's bag (default 8)")
+	flag.IntVar(&o.minLeaf, "min-leaf", 0, "fewest retries a tree node needs to be split (default 100)")
 	flag.Parse()
 	if o.cpuProfile != "" {
 		f, err := os.Create(o.cpuProfile)
@@ -144,6 +165,9 @@ func main() {
 }
 
 func run(ctx context.Context, o options, stdout, stderr io.Writer) error {
+	if o.routing {
+		return runRouting(ctx, o, stdout, stderr)
+	}
 	started := time.Now()
 	params, ok := population.Presets()[o.population]
 	if !ok {
@@ -172,9 +196,9 @@ func run(ctx context.Context, o options, stdout, stderr io.Writer) error {
 
 	// A few more than asked for: customers whose card the training period
 	// found expired or invalid cannot be billed again.
-	plan := cohorts(pop, o.cohort+o.cohort/20)
-	say("population %s, seed %d: %d customers billed, %d failed in February (training), %d failed in April (the cohort)",
-		params.Name, o.seed, plan.customers, len(plan.train), len(plan.eval))
+	plan := cohorts(pop, o.cohort+o.cohort/20, o.trainShare)
+	say("population %s, seed %d: %d customers, %d failing in April (the cohort); the first %.0f%% billed in the training months",
+		params.Name, o.seed, plan.customers, len(plan.eval), 100*o.trainShare)
 
 	tr, err := train(ctx, o, pop, plan, filepath.Join(dir, "train.db"), say)
 	if err != nil {
@@ -197,14 +221,20 @@ func run(ctx context.Context, o options, stdout, stderr io.Writer) error {
 	errs := make([]error, len(strategies))
 	sem := make(chan struct{}, max(o.parallel, 1))
 	var wg sync.WaitGroup
-	for i, s := range strategies {
+	order := make([]int, len(strategies))
+	for i := range order {
+		order[i] = i
+	}
+	sort.SliceStable(order, func(a, b int) bool { return strategies[order[a]].attempts > strategies[order[b]].attempts })
+	for _, i := range order {
+		s := strategies[i]
 		if o.only != "" && !strings.Contains(","+o.only+",", ","+s.name+",") {
 			continue
 		}
+		sem <- struct{}{}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			sem <- struct{}{}
 			defer func() { <-sem }()
 			args := append(os.Args[1:], "-child", statePath, "-child-strategy", strconv.Itoa(i))
 			cmd := exec.CommandContext(ctx, self, args...)
@@ -234,8 +264,11 @@ func run(ctx context.Context, o options, stdout, stderr io.Writer) error {
 
 // plan is who is billed and whose first attempts fail.
 type plan struct {
-	customers   int
-	train, eval []int
+	customers int
+	// train are, for each training month, the customers whose payment
+	// fails; eval those who fail in April.
+	train [][]int
+	eval  []int
 }
 
 // billing is when customer c is billed in month: midnight of their billing
@@ -244,21 +277,28 @@ func billing(c population.Customer, month time.Time) time.Time {
 	return time.Date(month.Year(), month.Month(), c.BillingDay, 0, 0, 0, 0, c.Location)
 }
 
-// cohorts bills customers 0, 1, 2, ... until n of them fail in April, and
-// notes which of them failed in February. A first attempt declined with no
-// recent declines on the card stays declined with some, so the engine's
-// first attempts fail exactly as foreseen here.
-func cohorts(pop *population.Population, n int) plan {
+// cohorts bills customers 0, 1, 2, ... until n of them fail in April; the
+// first share of them are billed in the training months too. Only failed
+// payments are made: a first attempt declined with no recent declines on
+// the card stays declined with some, so the engine's first attempts fail
+// exactly as foreseen here.
+func cohorts(pop *population.Population, n int, share float64) plan {
 	var p plan
 	for i := 0; len(p.eval) < n; i++ {
 		c := pop.Customer(i)
-		if !pop.Answer(c, billing(c, trainMonth), 0).Approved {
-			p.train = append(p.train, i)
-		}
 		if !pop.Answer(c, billing(c, evalMonth), 0).Approved {
 			p.eval = append(p.eval, i)
 		}
 		p.customers = i + 1
+	}
+	p.train = make([][]int, len(trainMonths))
+	for i := range int(share * float64(p.customers)) {
+		c := pop.Customer(i)
+		for m, month := range trainMonths {
+			if !pop.Answer(c, billing(c, month), 0).Approved {
+				p.train[m] = append(p.train[m], i)
+			}
+		}
 	}
 	return p
 }
@@ -354,7 +394,7 @@ func train(ctx context.Context, o options, pop *population.Population, p plan, p
 
 	// Every customer billed in either month gets a card.
 	who := map[int]bool{}
-	for _, i := range append(append([]int(nil), p.train...), p.eval...) {
+	for _, i := range append(slices.Concat(p.train...), p.eval...) {
 		who[i] = true
 	}
 	idx := make([]int, 0, len(who))
@@ -367,17 +407,7 @@ func train(ctx context.Context, o options, pop *population.Population, p plan, p
 		part := idx[start:min(start+500, len(idx))]
 		specs := make([]seed.CardSpec, len(part))
 		for j, i := range part {
-			c := pop.Customer(i)
-			specs[j] = seed.CardSpec{
-				TimeZone: c.Location.String(), TestClockID: &clk.ID, Token: population.Token(pop.P, pop.Seed, i),
-				Brand: paymentmethod.BrandVisa, Funding: paymentmethod.FundingDebit, Usage: mandate.UsageRecurring,
-			}
-			if i%5 < 2 {
-				specs[j].Brand = paymentmethod.BrandMastercard
-			}
-			if c.Credit {
-				specs[j].Funding = paymentmethod.FundingCredit
-			}
+			specs[j] = cardSpec(pop, i, clk.ID)
 		}
 		err := storage.WithTx(sys, e.store.Client, func(tx *ent.Tx) error {
 			made, err := seed.WriteCards(sys, tx, acct.ID, prc.ID, specs, clockStart)
@@ -392,10 +422,12 @@ func train(ctx context.Context, o options, pop *population.Population, p plan, p
 	}
 	say("training period: %d customers with cards", len(idx))
 
-	if err := bill(e, cards, pop, p.train, trainMonth, tr.Policies["smart"], nil); err != nil {
-		return nil, err
+	for m, month := range trainMonths {
+		if err := bill(e, cards, pop, p.train[m], month, tr.Policies["smart"], nil); err != nil {
+			return nil, err
+		}
+		say("training period: %d payments billed in %s", len(p.train[m]), month.Format("January"))
 	}
-	say("training period: %d payments billed in February", len(p.train))
 	if err := advance(e, tr.ClockID, clockStart, trainEnd, func(at time.Time) {
 		if at.Day() == 1 || at.Day() == 15 {
 			say("training period: clock at %s", at.Format("Jan 2"))
@@ -409,8 +441,7 @@ func train(ctx context.Context, o options, pop *population.Population, p plan, p
 	}
 	say("training period: %d attempts made", n)
 
-	trainSeed := int(o.seed)
-	m, err := e.proc.Models.Train(e.ctx, models.TrainInput{Seed: &trainSeed}, func(msg string) { say("training: %s", msg) })
+	m, err := e.proc.Models.Train(e.ctx, o.trainInput(), func(msg string) { say("training: %s", msg) })
 	if err != nil {
 		return nil, err
 	}
@@ -442,6 +473,23 @@ func train(ctx context.Context, o options, pop *population.Population, p plan, p
 		return nil, fmt.Errorf("only %d of the cohort's cards are usable in April", len(tr.Cohort))
 	}
 	return tr, nil
+}
+
+// cardSpec is the saved card of customer i, on the clock clockID: two in
+// five are Mastercard, the rest Visa, credit or debit as the customer's.
+func cardSpec(pop *population.Population, i int, clockID string) seed.CardSpec {
+	c := pop.Customer(i)
+	spec := seed.CardSpec{
+		TimeZone: c.Location.String(), TestClockID: &clockID, Token: population.Token(pop.P, pop.Seed, i),
+		Brand: paymentmethod.BrandVisa, Funding: paymentmethod.FundingDebit, Usage: mandate.UsageRecurring,
+	}
+	if i%5 < 2 {
+		spec.Brand = paymentmethod.BrandMastercard
+	}
+	if c.Credit {
+		spec.Funding = paymentmethod.FundingCredit
+	}
+	return spec
 }
 
 // bill creates the payments of customers in month on policyID; created,
@@ -508,6 +556,9 @@ func child(ctx context.Context, o options, stdout, stderr io.Writer) error {
 		return err
 	}
 	path := filepath.Join(filepath.Dir(o.child), fmt.Sprintf("eval-%d.db", o.childStrategy))
+	if err := os.Remove(path); err != nil && !os.IsNotExist(err) {
+		return err
+	}
 	src, err := storage.Open(ctx, "sqlite://"+tr.Path)
 	if err != nil {
 		return err
@@ -531,6 +582,19 @@ func child(ctx context.Context, o options, stdout, stderr io.Writer) error {
 	}
 	defer e.store.Close()
 	e.ctx = viewer.NewContext(ctx, viewer.Viewer{AccountID: tr.AccountID, Role: viewer.RoleAdmin})
+	if o.retrain {
+		m, err := e.proc.Models.Train(e.ctx, o.trainInput(), nil)
+		if err != nil {
+			return err
+		}
+		if _, err := e.proc.Models.Activate(e.ctx, m.Version); err != nil {
+			return err
+		}
+		fmt.Fprintf(stderr, "  retrained: v%d on %d retries, AUC %.3f, Brier %.4f\n", m.Version, m.TrainRows, m.Metrics.AUC, m.Metrics.Brier)
+	}
+	if o.limit > 0 && o.limit < len(tr.Cohort) {
+		tr.Cohort = tr.Cohort[:o.limit]
+	}
 	created := func(id string, i int) {
 		if or != nil {
 			or.customers[id] = pop.Customer(i)
@@ -553,6 +617,19 @@ func child(ctx context.Context, o options, stdout, stderr io.Writer) error {
 	r.Name = s.name
 	r.Took = time.Since(started)
 	return json.NewEncoder(stdout).Encode(r)
+}
+
+// trainInput is how the bench trains its model.
+func (o options) trainInput() models.TrainInput {
+	seed := int(o.seed)
+	in := models.TrainInput{Seed: &seed}
+	if o.trees > 0 {
+		in.Trees = &o.trees
+	}
+	if o.minLeaf > 0 {
+		in.MinLeaf = &o.minLeaf
+	}
+	return in
 }
 
 func writeJSON(path string, v any) error {
@@ -662,6 +739,9 @@ func printTable(w io.Writer, results []result) {
 	fmt.Fprintln(tw, "strategy\tfailed payments\trecovered\trecovery rate\tattempts/payment\tattempts/recovered\tmedian days to recovery\tbudget violations\twall time\t")
 	byName := map[string]result{}
 	for _, r := range results {
+		if r.Name == "" {
+			continue // not evaluated (-only)
+		}
 		byName[r.Name] = r
 		rate := float64(r.Recovered) / float64(max(r.Payments, 1))
 		perRecovered, median := "-", "-"

@@ -33,25 +33,16 @@ func (o *oracle) Plan(_ context.Context, in retry.Input) (retry.Decision, error)
 	if !ok {
 		return retry.Decision{}, fmt.Errorf("oracle: payment %s is not the bench's", in.PaymentID)
 	}
-	start := in.Earliest
-	if start.Before(in.Now) {
-		start = in.Now
-	}
-	first := start.Truncate(retry.SlotDefault)
-	if first.Before(start) {
-		first = first.Add(retry.SlotDefault)
-	}
-	var slots []time.Time
-	var p []float64
-	for t := first; !t.After(in.RetryUntil); t = t.Add(retry.SlotDefault) {
+	slots := retry.CandidateSlots(in, retry.SlotDefault, retry.MinGapDefault)
+	p := make([]float64, len(slots))
+	for i, t := range slots {
 		recent := 0
 		for _, d := range declines {
 			if t.Sub(d) < 7*24*time.Hour {
 				recent++
 			}
 		}
-		slots = append(slots, t)
-		p = append(p, o.pop.Approval(c, t, recent))
+		p[i] = o.pop.Approval(c, t, recent)
 	}
 	if len(slots) == 0 {
 		return retry.Decision{Stop: true, StopReason: retry.StopExceededRetryWindow}, nil

@@ -1,0 +1,94 @@
+package demo
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/offsession/offsession/ent/mandate"
+	"github.com/offsession/offsession/ent/offsessionpayment"
+	"github.com/offsession/offsession/ent/paymentmethod"
+	"github.com/offsession/offsession/ent/schema/schematype"
+	"github.com/offsession/offsession/payments"
+	"github.com/offsession/offsession/processors/population"
+)
+
+// HistoryPayments is how many failed payments of simulated customers the
+// demo retries on a test clock, so the data team has a history to train a
+// retry model on at once (`offsession model train`).
+const HistoryPayments = 150
+
+// historyDays is how long before now the history's clock starts: a
+// billing month and the longest retry window.
+const historyDays = 60
+
+// seedHistory bills simulated customers (population tokens) in the month
+// that began historyDays ago, on a test clock, and keeps the payments whose
+// first attempt the simulated issuer declines; then it advances the clock to
+// now, so they are retried by the smart strategy (the heuristic, with
+// exploration, while no model is active) and their attempts make a history.
+func seedHistory(ctx context.Context, svc *payments.Service, processorID string, now time.Time) error {
+	start := now.Add(-historyDays * 24 * time.Hour).Truncate(24 * time.Hour)
+	clk, err := svc.CreateTestClock(ctx, payments.CreateTestClockInput{Name: ptr("Demo history"), FrozenTime: start})
+	if err != nil {
+		return err
+	}
+	pop, err := population.New(population.Default(), 1)
+	if err != nil {
+		return err
+	}
+	smart := offsessionpayment.RetryStrategySmart
+	for i, made := 0, 0; made < HistoryPayments; i++ {
+		c := pop.Customer(i)
+		first := start.AddDate(0, 0, 1+c.BillingDay).In(c.Location)
+		first = time.Date(first.Year(), first.Month(), first.Day(), 0, 0, 0, 0, c.Location)
+		if pop.Answer(c, first, 0).Approved {
+			continue // the history keeps the failed payments
+		}
+		made++
+		ref, zone := fmt.Sprintf("sim-%d", i), c.Location.String()
+		cus, err := svc.CreateCustomer(ctx, payments.CreateCustomerInput{
+			ExternalRef: &ref, Name: ptr(fmt.Sprintf("Simulated customer %d", i)), TimeZone: &zone, TestClockID: &clk.ID,
+		})
+		if err != nil {
+			return fmt.Errorf("history customer %d: %w", i, err)
+		}
+		card := payments.CardDetailsInput{
+			Brand: paymentmethod.BrandVisa, Funding: paymentmethod.FundingDebit, Last4: fmt.Sprintf("%04d", i%10000),
+			ExpMonth: 12, ExpYear: now.Year() + 3, Fingerprint: "fp_" + ref,
+		}
+		if c.Credit {
+			card.Funding = paymentmethod.FundingCredit
+		}
+		pm, err := svc.SavePaymentMethod(ctx, payments.SavePaymentMethodInput{
+			CustomerID: cus.ID, Card: card,
+			ProcessorTokens: []schematype.ProcessorToken{{ProcessorID: processorID, Token: population.Token(pop.P, pop.Seed, i)}},
+		})
+		if err != nil {
+			return fmt.Errorf("history card %d: %w", i, err)
+		}
+		m, err := svc.CreateMandate(ctx, payments.CreateMandateInput{
+			CustomerID: cus.ID, PaymentMethodID: pm.ID, Usage: mandate.UsageRecurring,
+			Terms: payments.MandateTermsInput{
+				Text: ptr("I authorise Demo merchant to charge my card each month."), Version: "2026-01",
+				TimingAndFrequency: "monthly", AmountDetermination: "the plan price", CancellationPolicy: "cancel any time",
+			},
+			Acceptance: payments.MandateAcceptanceInput{Type: mandate.AcceptanceTypeOffline, AcceptedAt: start.Add(-24 * time.Hour)},
+			Limits:     payments.MandateLimitsInput{UseLimit: mandate.UseLimitMultiUse, MaxAmount: 5000, Currency: "usd"},
+		})
+		if err != nil {
+			return fmt.Errorf("history mandate %d: %w", i, err)
+		}
+		if _, err := svc.CreateOffSessionPayment(ctx, payments.CreateOffSessionPaymentInput{
+			CustomerID: cus.ID, PaymentMethodID: pm.ID, MandateID: m.ID, Amount: c.Amount, Currency: "usd",
+			Cadence: offsessionpayment.CadenceRecurring, TargetDate: ptr(first.Format(time.DateOnly)), RetryStrategy: &smart,
+			Description: ptr("Monthly plan"), Metadata: schematype.StringMap{"seeded_by": "demo history"},
+		}); err != nil {
+			return fmt.Errorf("history payment %d: %w", i, err)
+		}
+	}
+	if _, err := svc.AdvanceTestClock(ctx, clk.ID, now.Add(-time.Hour)); err != nil {
+		return fmt.Errorf("run the history's clock: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,101 @@
+package retry
+
+import (
+	"context"
+	"math/rand/v2"
+	"testing"
+	"time"
+
+	"github.com/offsession/offsession/scoring"
+)
+
+// staticModels always gives one model.
+type staticModels struct{ m *scoring.Model }
+
+func (s staticModels) Active(context.Context, string) (*ActiveModel, error) {
+	return &ActiveModel{Version: "v1", Model: s.m}, nil
+}
+
+// benchModel trains a model of the default size on rows whose approval
+// depends on the hour, the weekday and the decline.
+func benchModel(tb testing.TB) *scoring.Model {
+	r := rand.New(rand.NewPCG(1, 2))
+	rows := make([]scoring.Row, 30000)
+	for i := range rows {
+		x := make([]uint8, scoring.NumFeatures)
+		for f := range x {
+			x[f] = uint8(r.IntN(scoring.Cardinality[f]))
+		}
+		p := 0.1 + 0.3*float64(boolInt(x[6] == 5)) + 0.2*float64(boolInt(x[5] >= 6 && x[5] <= 10)) + 0.2*float64(boolInt(x[0] == 3))
+		rows[i] = scoring.Row{X: x, Approved: r.Float64() < p}
+	}
+	bag, err := scoring.Train(rows, scoring.TrainConfig{Seed: 1})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return bag.Compile()
+}
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// decisionInput is a retry decision over a 14-day window, for a customer
+// with a full history.
+func decisionInput() Input {
+	loc, _ := time.LoadLocation("America/Chicago")
+	now := time.Date(2026, 3, 3, 14, 7, 0, 0, time.UTC)
+	var hist []scoring.Past
+	for i := range scoring.HistoryKept {
+		hist = append(hist, scoring.Past{At: now.Add(-time.Duration(i+1) * 61 * time.Hour), Approved: i%3 == 0})
+	}
+	return Input{
+		Now: now, Earliest: now, RetryUntil: now.Add(14 * 24 * time.Hour), MaxRetries: 8, RetriesUsed: 1,
+		Strategy: StrategySmart, Location: loc, AccountID: "acct_bench", Decline: Classification{Class: Soft},
+		Scoring: &scoring.Context{
+			DeclineCode: "insufficient_funds", AttemptNumber: 3, FirstFailureAt: now.Add(-50 * time.Hour),
+			LastAttemptAt: now.Add(-time.Minute), RecentDeclines: 2, Amount: 1999, Exponent: 2,
+			Brand: "visa", Funding: "debit", Country: "US", Cadence: "recurring", Location: loc, History: hist,
+		},
+	}
+}
+
+// TestSmartPlannerScoresEveryHour: a decision over a 14-day window scores
+// each hourly slot, picks the best plan and names its runners-up.
+func TestSmartPlannerScoresEveryHour(t *testing.T) {
+	p := NewSmartPlanner(staticModels{benchModel(t)}, 0, 1)
+	in := decisionInput()
+	d, err := p.Plan(context.Background(), in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.Stop || d.Record.ModelVersion != "v1" || d.Record.Score == nil || len(d.Record.Alternatives) != alternativesKept {
+		t.Fatalf("decision: %+v", d)
+	}
+	if d.At.Before(in.Earliest) || d.At.After(in.RetryUntil) || d.At.Minute() != 0 {
+		t.Fatalf("chose %s, outside the hourly slots of the window", d.At)
+	}
+	if n := len(p.candidates(in)); n != 14*24 {
+		t.Fatalf("%d candidate slots in 14 days, want %d", n, 14*24)
+	}
+}
+
+// BenchmarkSmartDecision is one retry decision of the smart planner over a
+// 14-day window with hourly candidates (336 slots, each scored by a model
+// of the default size, then the plan search), for a customer with a full
+// history.
+func BenchmarkSmartDecision(b *testing.B) {
+	p := NewSmartPlanner(staticModels{benchModel(b)}, 0, 1)
+	in := decisionInput()
+	ctx := context.Background()
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		if _, err := p.Plan(ctx, in); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -43,6 +43,10 @@ func TestRule7BadInputChangesNothing(t *testing.T) {
 		revoked := b.NewChain(t, b.A, apitest.ChainOptions{})
 		r := b.Do(t, key, `mutation($id: ID!) { revokeMandate(id: $id) { id } }`, map[string]any{"id": revoked.MandateID})
 		r.RequireOK(t)
+		r = b.Do(t, key, `mutation($ps: [RouteProcessorInput!]) { createRoute(input: {name: "main", priority: 1, strategy: priority, processors: $ps}) { id } }`,
+			map[string]any{"ps": []any{map[string]any{"processorID": b.A.ProcessorID}}})
+		r.RequireOK(t)
+		routeID := r.Get(t, "createRoute.id").(string)
 
 		const createPayment = `mutation($in: CreateOffSessionPaymentInput!) { createOffSessionPayment(input: $in) { id } }`
 		const savePM = `mutation($in: SavePaymentMethodInput!) { savePaymentMethod(input: $in) { id } }`
@@ -106,6 +110,8 @@ func TestRule7BadInputChangesNothing(t *testing.T) {
 				}()}, wantCode: "BAD_USER_INPUT", wantField: "input.acceptance.ipAddress"},
 			{name: "oversized body", body: []byte(`{"query": "{ viewer { role } }", "variables": {"pad": "` + strings.Repeat("x", 2<<20) + `"}}`), wantCode: "BAD_USER_INPUT", wantField: "body"},
 			{name: "too-deep query", query: deep, wantCode: "BAD_USER_INPUT", wantReason: "query_too_deep"},
+			{name: "route left with no processors", query: `mutation($id: ID!) { updateRoute(id: $id, input: {processors: []}) { id } }`, vars: map[string]any{"id": routeID}, wantCode: "BAD_USER_INPUT", wantField: "input.processors"},
+			{name: "live stripe key over http", query: `mutation { createProcessor(input: {name: "Stripe", type: stripe, credentials: "sk_live_123", baseURL: "http://127.0.0.1:1"}) { id } }`, wantCode: "BAD_USER_INPUT", wantField: "input.baseURL"},
 			{name: "unparseable query", query: `mutation { createCustomer(`, wantCode: "BAD_USER_INPUT"},
 			{name: "unknown field", query: `{ customers(first: 1) { edges { node { cardNumber } } } }`, wantCode: "BAD_USER_INPUT"},
 		}

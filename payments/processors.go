@@ -4,12 +4,15 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"net/url"
+	"strings"
 
 	"github.com/offsession/offsession/apierror"
 	"github.com/offsession/offsession/ent"
 	"github.com/offsession/offsession/ent/processor"
 	"github.com/offsession/offsession/ent/schema/schematype"
+	"github.com/offsession/offsession/processors"
 )
 
 // CreateProcessorInput is the input of createProcessor. Credentials are
@@ -81,6 +84,11 @@ func (in *CreateProcessorInput) validate() error {
 			return apierror.Invalid("input.baseURL", "must be an http(s) URL")
 		}
 	}
+	if in.Type == processor.TypeStripe && in.BaseURL != nil {
+		if err := processors.CheckStripeConfig(strings.TrimSpace(*in.Credentials), *in.BaseURL); errors.Is(err, processors.ErrStripeLiveKeyOverHTTP) {
+			return apierror.Invalid("input.baseURL", "%s", err)
+		}
+	}
 	if in.CostPercentBps != nil && (*in.CostPercentBps < 0 || *in.CostPercentBps > 10000) {
 		return apierror.Invalid("input.costPercentBps", "must be 0 to 10000 basis points")
 	}
@@ -124,7 +132,10 @@ func (s *Service) UpdateProcessor(ctx context.Context, id string, in UpdateProce
 		check.Name = *in.Name
 	}
 	if check.Credentials == nil {
-		check.Credentials = &p.Credentials // keep the stripe check quiet when not changing them
+		check.Credentials = &p.Credentials // the stripe checks see the key in force
+	}
+	if check.BaseURL == nil && p.BaseURL != "" {
+		check.BaseURL = &p.BaseURL
 	}
 	if err := check.validate(); err != nil {
 		return nil, err

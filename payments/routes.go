@@ -35,7 +35,7 @@ func (s *Service) CreateRoute(ctx context.Context, in RouteInput) (*ent.Route, e
 		return nil, apierror.Invalid("input.priority", "a route needs a priority")
 	case in.Strategy == nil:
 		return nil, apierror.Invalid("input.strategy", "a route needs a strategy")
-	case len(in.Processors) == 0:
+	case in.Processors == nil:
 		return nil, apierror.Invalid("input.processors", "a route needs at least one processor")
 	}
 	if in.Conditions == nil {
@@ -122,6 +122,9 @@ var (
 )
 
 func (s *Service) checkRoute(ctx context.Context, db *ent.Client, in *RouteInput, strategy route.Strategy) error {
+	if in.Processors != nil && len(in.Processors) == 0 {
+		return apierror.Invalid("input.processors", "a route needs at least one processor")
+	}
 	if in.Name != nil {
 		if *in.Name == "" {
 			return apierror.Invalid("input.name", "must not be empty")

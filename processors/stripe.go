@@ -93,25 +93,36 @@ type stripeConnector struct {
 	sendNTID bool
 }
 
+// ErrStripeLiveKeyOverHTTP: a live Stripe key (sk_live_, rk_live_) is only
+// sent over https. A test-mode key may go to a local mock in clear text.
+var ErrStripeLiveKeyOverHTTP = errors.New("a live stripe key needs an https base URL")
+
+// CheckStripeConfig checks a Stripe secret key and API base URL before
+// anything is sent; its errors never quote the key.
+func CheckStripeConfig(key, baseURL string) error {
+	if key == "" {
+		return errors.New("stripe secret key is not set")
+	}
+	u, err := url.Parse(baseURL)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return errors.New("stripe base URL must be an absolute http(s) URL")
+	}
+	if u.Scheme != "https" && (strings.HasPrefix(key, "sk_live_") || strings.HasPrefix(key, "rk_live_")) {
+		return ErrStripeLiveKeyOverHTTP
+	}
+	return nil
+}
+
 // newStripeConnector builds the connector for p. It returns an untyped nil
 // Connector on error so that the caller's nil check holds.
 func newStripeConnector(p *ent.Processor) (Connector, error) {
 	key := strings.TrimSpace(p.Credentials)
-	if key == "" {
-		return nil, fmt.Errorf("processor %s: stripe secret key is not set", p.ID)
-	}
 	base := p.BaseURL
 	if base == "" {
 		base = stripe.APIURL
 	}
-	u, err := url.Parse(base)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, fmt.Errorf("processor %s: stripe base URL must be an absolute http(s) URL", p.ID)
-	}
-	// A test-mode key may go to a local mock in clear text; a live key
-	// never travels unencrypted.
-	if u.Scheme != "https" && (strings.HasPrefix(key, "sk_live_") || strings.HasPrefix(key, "rk_live_")) {
-		return nil, fmt.Errorf("processor %s: a live stripe key needs an https base URL, not %s", p.ID, u.Redacted())
+	if err := CheckStripeConfig(key, base); err != nil {
+		return nil, fmt.Errorf("processor %s: %w", p.ID, err)
 	}
 	client := stripe.NewClient(key, stripe.WithBackends(stripe.NewBackendsWithConfig(&stripe.BackendConfig{
 		HTTPClient: &http.Client{Timeout: stripeHTTPTimeout},

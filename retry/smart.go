@@ -31,13 +31,17 @@ const (
 	MinGapDefault = 6 * time.Hour
 	// WearDefault discounts the chance of later retries after a decline.
 	WearDefault = 0.85
+	// SmoothDefault is how far on each side of a time the planner averages
+	// the model's scores to score that time.
+	SmoothDefault = 6 * time.Hour
 	// alternativesKept is how many runner-up times a decision records.
 	alternativesKept = 3
 )
 
 // SmartPlanner picks the retry time the account's model scores best. It
 // scores every candidate time (hourly) from the earliest allowed one to the
-// end of the retry window, and picks the one that maximises the chance the
+// end of the retry window, averages each score with those of the hours
+// around it (Smooth), and picks the one that maximises the chance the
 // payment is recovered within its remaining retries, not merely the best
 // next slot: a plan of k retries is worth p(t) + (1 - p(t)) * w * V(k-1,
 // after t), computed backwards over the slots. Without a model it plans as
@@ -51,6 +55,13 @@ type SmartPlanner struct {
 	Slot        time.Duration
 	MinGap      time.Duration
 	Wear        float64
+	// Smooth is how far on each side of a candidate time its neighbours'
+	// scores are averaged into its own (SmoothDefault). A tree's leaves
+	// split on the hour hold few rows, so single hours score too high or
+	// too low by chance, and the best of hundreds of candidates is most
+	// often one of those: the average is what the model knows of the
+	// time.
+	Smooth time.Duration
 
 	mu  sync.Mutex
 	rng *rand.Rand
@@ -61,7 +72,7 @@ type SmartPlanner struct {
 func NewSmartPlanner(models ModelSource, exploration float64, seed uint64) *SmartPlanner {
 	return &SmartPlanner{
 		Models: models, Fallback: HeuristicPlanner{}, Exploration: exploration,
-		Slot: SlotDefault, MinGap: MinGapDefault, Wear: WearDefault,
+		Slot: SlotDefault, MinGap: MinGapDefault, Wear: WearDefault, Smooth: SmoothDefault,
 		rng: rand.New(rand.NewPCG(seed, 0x736d617274)),
 	}
 }
@@ -137,6 +148,7 @@ func (s *SmartPlanner) Plan(ctx context.Context, in Input) (Decision, error) {
 		x = scoring.Features(in.Scoring, t, x)
 		p[i] = am.Model.Score(x)
 	}
+	p = smooth(p, int(s.Smooth/s.Slot))
 	k := max(in.MaxRetries-in.RetriesUsed, 1)
 	gap := int((s.MinGap + s.Slot - 1) / s.Slot)
 	value := PlanValues(p, k, gap, s.Wear)
@@ -149,7 +161,7 @@ func (s *SmartPlanner) Plan(ctx context.Context, in Input) (Decision, error) {
 	rec := schematype.SchedulingDecision{
 		Strategy:     string(StrategySmart),
 		ModelVersion: am.Version,
-		Reason: fmt.Sprintf("model %s scores %.3f at %s, the best of %d hourly times for a plan of %d retries (recovering an estimated %.2f)",
+		Reason: fmt.Sprintf("model %s scores %.3f around %s, the best of %d hourly times for a plan of %d retries (recovering an estimated %.2f)",
 			am.Version, p[chosen], slots[chosen].In(location(in)).Format("Mon Jan 2 15:04 MST"), n, k, value[chosen]),
 	}
 	d := Decision{At: slots[chosen], Record: rec, Value: value[chosen]}
@@ -230,4 +242,29 @@ func location(in Input) *time.Location {
 		return in.Location
 	}
 	return time.UTC
+}
+
+// smooth returns the mean of each score with its r neighbours on each side
+// (fewer at the ends).
+func smooth(p []float64, r int) []float64 {
+	if r <= 0 {
+		return p
+	}
+	out := make([]float64, len(p))
+	sum, n := 0.0, 0
+	lo, hi := 0, 0 // the window is p[lo:hi]
+	for i := range p {
+		for hi < len(p) && hi <= i+r {
+			sum += p[hi]
+			hi++
+			n++
+		}
+		for lo < i-r {
+			sum -= p[lo]
+			lo++
+			n--
+		}
+		out[i] = sum / float64(n)
+	}
+	return out
 }

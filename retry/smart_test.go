@@ -99,3 +99,19 @@ func BenchmarkSmartDecision(b *testing.B) {
 		}
 	}
 }
+
+// TestSmoothAveragesNeighbours: a lone high hour is spread over its
+// neighbours, so no plan is built on one hour's chance; the ends average
+// the neighbours they have.
+func TestSmoothAveragesNeighbours(t *testing.T) {
+	got := smooth([]float64{0, 0, 0, 0.9, 0, 0, 0.6}, 1)
+	want := []float64{0, 0, 0.3, 0.3, 0.3, 0.2, 0.3}
+	for i := range want {
+		if d := got[i] - want[i]; d > 1e-12 || d < -1e-12 {
+			t.Fatalf("smooth: got %v, want %v", got, want)
+		}
+	}
+	if p := []float64{0.1, 0.5}; &smooth(p, 0)[0] != &p[0] {
+		t.Error("a radius of 0 must leave the scores as they are")
+	}
+}

@@ -54,6 +54,10 @@ bench: ## Print the benchmark table (set TEST_DATABASE_URL for the PostgreSQL ro
 bench-recovery: ## Recovery of 20,000 failed payments by each retry strategy (POPULATION=alternative for the second population).
 	$(GO) run ./cmd/benchrecovery -population $(or $(POPULATION),default) $(BENCH_RECOVERY_FLAGS)
 
+.PHONY: bench-routing
+bench-routing: ## Recovery under priority and auto routing when one of two processors degrades.
+	$(GO) run ./cmd/benchrecovery -routing -cohort $(or $(COHORT),5000)
+
 .PHONY: bench-train
 bench-train: ## Time training a retry model on 1,000,000 attempts.
 	$(GO) run ./cmd/benchtrain -attempts 1000000

@@ -4,10 +4,11 @@
 //
 // It runs in three steps, on SQLite files:
 //
-//  1. Training period. Customers of the population are billed once, in
-//     February; the payments whose first attempt is declined are retried by
-//     the smart strategy with no model yet (the heuristic, with a larger
-//     exploration share so the history covers every hour and day).
+//  1. Training period. The first half of the cohort's customers
+//     (-train-share) are billed in January and in February; the payments
+//     whose first attempt is declined are retried by the smart strategy
+//     with no model yet (the heuristic, with a larger exploration share so
+//     the history covers every hour and day).
 //  2. Training. A retry model is trained on that history and activated.
 //  3. Evaluation. The database is copied once per strategy, and in each copy
 //     the same customers are billed in April. Only payments whose first
@@ -18,6 +19,10 @@
 //
 // The oracle is the smart planner's search over the simulator's true
 // approval chances, which no real planner can know: the ceiling.
+//
+// With -routing it measures routing instead (routing.go): one cohort,
+// retried by the heuristic, under a priority route and under an auto route
+// over two processors, one of which degrades.
 package main
 
 import (
@@ -169,21 +174,12 @@ func run(ctx context.Context, o options, stdout, stderr io.Writer) error {
 		return runRouting(ctx, o, stdout, stderr)
 	}
 	started := time.Now()
-	params, ok := population.Presets()[o.population]
-	if !ok {
-		return fmt.Errorf("unknown population %q", o.population)
-	}
-	pop, err := population.New(params, o.seed)
+	pop, err := newPopulation(o)
 	if err != nil {
 		return err
 	}
-	if o.dir == "" {
-		o.dir = os.TempDir()
-		if fi, err := os.Stat("/dev/shm"); err == nil && fi.IsDir() {
-			o.dir = "/dev/shm"
-		}
-	}
-	dir, err := os.MkdirTemp(o.dir, "offsession-bench-recovery-")
+	params := pop.P
+	dir, err := runDir(o, "offsession-bench-recovery-")
 	if err != nil {
 		return err
 	}
@@ -260,6 +256,32 @@ func run(ctx context.Context, o options, stdout, stderr io.Writer) error {
 	printTable(stdout, results)
 	fmt.Fprintf(stdout, "\nwhole run: %s\n", time.Since(started).Round(time.Second))
 	return nil
+}
+
+// newPopulation is the population the flags name.
+func newPopulation(o options) (*population.Population, error) {
+	params, ok := population.Presets()[o.population]
+	if !ok {
+		return nil, fmt.Errorf("unknown population %q", o.population)
+	}
+	return population.New(params, o.seed)
+}
+
+// runDir makes a directory for the run's SQLite files in -dir, by default
+// /dev/shm when there is one.
+func runDir(o options, prefix string) (string, error) {
+	base := o.dir
+	if base == "" {
+		base = os.TempDir()
+		if fi, err := os.Stat("/dev/shm"); err == nil && fi.IsDir() {
+			base = "/dev/shm"
+		}
+	}
+	dir, err := os.MkdirTemp(base, prefix)
+	if err != nil {
+		return "", fmt.Errorf("make the run's directory: %w", err)
+	}
+	return dir, nil
 }
 
 // plan is who is billed and whose first attempts fail.
@@ -547,11 +569,7 @@ func child(ctx context.Context, o options, stdout, stderr io.Writer) error {
 		return err
 	}
 	s := strategies[o.childStrategy]
-	params, ok := population.Presets()[o.population]
-	if !ok {
-		return fmt.Errorf("unknown population %q", o.population)
-	}
-	pop, err := population.New(params, o.seed)
+	pop, err := newPopulation(o)
 	if err != nil {
 		return err
 	}

@@ -68,23 +68,14 @@ type routingResult struct {
 // the cohort under each routing strategy and prints the table.
 func runRouting(ctx context.Context, o options, stdout, stderr io.Writer) error {
 	started := time.Now()
-	params, ok := population.Presets()[o.population]
-	if !ok {
-		return fmt.Errorf("unknown population %q", o.population)
-	}
-	pop, err := population.New(params, o.seed)
+	pop, err := newPopulation(o)
 	if err != nil {
-		return fmt.Errorf("population %s: %w", params.Name, err)
+		return err
 	}
-	if o.dir == "" {
-		o.dir = os.TempDir()
-		if fi, err := os.Stat("/dev/shm"); err == nil && fi.IsDir() {
-			o.dir = "/dev/shm"
-		}
-	}
-	dir, err := os.MkdirTemp(o.dir, "offsession-bench-routing-")
+	params := pop.P
+	dir, err := runDir(o, "offsession-bench-routing-")
 	if err != nil {
-		return fmt.Errorf("make the run's directory: %w", err)
+		return err
 	}
 	if !o.keep {
 		defer os.RemoveAll(dir)

@@ -13,6 +13,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sort"
 	"sync"
 	"time"
@@ -85,6 +86,11 @@ func (s *Service) Active(ctx context.Context, accountID string) (*retry.ActiveMo
 		return nil, fmt.Errorf("read the active retry model: %w", err)
 	case c.model != nil && c.model.Version == versionName(m.Version):
 		am = c.model
+	case !slices.Equal(m.Features, scoring.FeatureNames):
+		// Trained before an upgrade changed the features: its trees would
+		// read the wrong ones. The planner falls back to the heuristic
+		// until a model is trained on this version's features.
+		s.log.Warn("the active retry model was trained on other features: not used", "version", versionName(m.Version))
 	default:
 		model, err := scoring.Unmarshal(m.Model)
 		if err != nil {
@@ -120,6 +126,10 @@ func (s *Service) Activate(ctx context.Context, version int) (*ent.RetryModel, e
 			return nil
 		case retrymodel.StatusTraining, retrymodel.StatusFailed:
 			return apierror.Conflictf("version", "model_not_ready", "model %s is %s", versionName(version), m.Status)
+		}
+		if !slices.Equal(m.Features, scoring.FeatureNames) {
+			return apierror.Conflictf("version", "model_features_outdated",
+				"model %s was trained on features this version does not compute: train a new one", versionName(version))
 		}
 		if _, err := tx.RetryModel.Update().
 			Where(retrymodel.StatusEQ(retrymodel.StatusActive)).

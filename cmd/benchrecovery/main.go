@@ -179,7 +179,7 @@ func run(ctx context.Context, o options, stdout, stderr io.Writer) error {
 		return err
 	}
 	params := pop.P
-	dir, err := runDir(o, "offsession-bench-recovery-")
+	dir, err := seed.ScratchDir(o.dir, "offsession-bench-recovery-")
 	if err != nil {
 		return err
 	}
@@ -265,23 +265,6 @@ func newPopulation(o options) (*population.Population, error) {
 		return nil, fmt.Errorf("unknown population %q", o.population)
 	}
 	return population.New(params, o.seed)
-}
-
-// runDir makes a directory for the run's SQLite files in -dir, by default
-// /dev/shm when there is one.
-func runDir(o options, prefix string) (string, error) {
-	base := o.dir
-	if base == "" {
-		base = os.TempDir()
-		if fi, err := os.Stat("/dev/shm"); err == nil && fi.IsDir() {
-			base = "/dev/shm"
-		}
-	}
-	dir, err := os.MkdirTemp(base, prefix)
-	if err != nil {
-		return "", fmt.Errorf("make the run's directory: %w", err)
-	}
-	return dir, nil
 }
 
 // plan is who is billed and whose first attempts fail.

@@ -73,7 +73,7 @@ func runRouting(ctx context.Context, o options, stdout, stderr io.Writer) error 
 		return err
 	}
 	params := pop.P
-	dir, err := runDir(o, "offsession-bench-routing-")
+	dir, err := seed.ScratchDir(o.dir, "offsession-bench-routing-")
 	if err != nil {
 		return err
 	}

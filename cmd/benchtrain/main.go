@@ -51,13 +51,7 @@ func main() {
 }
 
 func run(ctx context.Context, n int, dir string, trees int) error {
-	if dir == "" {
-		dir = os.TempDir()
-		if fi, err := os.Stat("/dev/shm"); err == nil && fi.IsDir() {
-			dir = "/dev/shm"
-		}
-	}
-	d, err := os.MkdirTemp(dir, "offsession-benchtrain-")
+	d, err := seed.ScratchDir(dir, "offsession-benchtrain-")
 	if err != nil {
 		return err
 	}

@@ -45,3 +45,25 @@ func TestHasPrefix(t *testing.T) {
 	require.False(t, HasPrefix(id, "pm"))
 	require.False(t, HasPrefix("pm_card_visa", "pm"))
 }
+
+// TestRepeatable is not parallel: it switches the whole package's source.
+func TestRepeatable(t *testing.T) {
+	defer func() { counted = nil }()
+	run := func(seed, start uint64) []string {
+		Repeatable(seed, start)
+		var out []string
+		for i := 0; i < 100; i++ {
+			out = append(out, New("osp"))
+		}
+		return out
+	}
+	a, b := run(7, 0), run(7, 0)
+	require.Equal(t, a, b, "the same seed and start must give the same IDs")
+	require.True(t, sort.StringsAreSorted(a))
+	for _, id := range a {
+		require.True(t, HasPrefix(id, "osp"), id)
+	}
+	require.NotEqual(t, a[0], run(8, 0)[0], "another seed gives other IDs")
+	later := run(7, 1<<40)
+	require.Greater(t, later[0], a[len(a)-1], "a later start sorts after")
+}

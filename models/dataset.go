@@ -1,6 +1,7 @@
 package models
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"github.com/offsession/offsession/tz"
@@ -120,7 +121,12 @@ func (s *Service) Dataset(ctx context.Context, progress func(string)) ([]Example
 		if !out[i].StartedAt.Equal(out[j].StartedAt) {
 			return out[i].StartedAt.Before(out[j].StartedAt)
 		}
-		return out[i].PaymentID < out[j].PaymentID
+		// Ties go by content, not by the (random) payment IDs, so the same
+		// history trains the same model.
+		if c := bytes.Compare(out[i].Row.X, out[j].Row.X); c != 0 {
+			return c < 0
+		}
+		return !out[i].Row.Approved && out[j].Row.Approved
 	})
 	if progress != nil {
 		progress(fmt.Sprintf("built %d examples", len(out)))

@@ -3,9 +3,9 @@ package retry
 import (
 	"context"
 	"fmt"
+	"hash/fnv"
 	"math/rand/v2"
 	"sort"
-	"sync"
 	"time"
 
 	"github.com/offsession/offsession/ent/schema/schematype"
@@ -29,8 +29,10 @@ const (
 	SlotDefault = time.Hour
 	// MinGapDefault is the least time between two retries the plan makes.
 	MinGapDefault = 6 * time.Hour
-	// WearDefault discounts the chance of later retries after a decline.
-	WearDefault = 0.85
+	// WearDefault discounts the chance of later retries after a decline,
+	// for WearWindowDefault.
+	WearDefault       = 0.85
+	WearWindowDefault = 7 * 24 * time.Hour
 	// SmoothDefault is how far on each side of a time the planner averages
 	// the model's scores to score that time.
 	SmoothDefault = 6 * time.Hour
@@ -43,18 +45,22 @@ const (
 // end of the retry window, averages each score with those of the hours
 // around it (Smooth), and picks the one that maximises the chance the
 // payment is recovered within its remaining retries, not merely the best
-// next slot: a plan of k retries is worth p(t) + (1 - p(t)) * w * V(k-1,
-// after t), computed backwards over the slots. Without a model it plans as
-// the heuristic does. A share of decisions (Exploration) picks an allowed
-// slot at random instead, and records the propensity, so the history stays
-// fit to learn from.
+// next slot: a plan of k retries is worth p(t) + (1 - p(t)) * V(k-1, after
+// t), where a decline wears (Wear) the retries that follow within
+// WearWindow, computed backwards over the slots (PlanValues). Without a
+// model it plans as the heuristic does. A share of decisions (Exploration)
+// picks an allowed slot at random instead, and records the propensity, so
+// the history stays fit to learn from.
 type SmartPlanner struct {
 	Models      ModelSource
 	Fallback    Planner
 	Exploration float64
 	Slot        time.Duration
 	MinGap      time.Duration
-	Wear        float64
+	// Wear multiplies the chances of the retries that follow a decline
+	// within WearWindow: issuers tire of retries, for a while.
+	Wear       float64
+	WearWindow time.Duration
 	// Smooth is how far on each side of a candidate time its neighbours'
 	// scores are averaged into its own (SmoothDefault). A tree's leaves
 	// split on the hour hold few rows, so single hours score too high or
@@ -63,8 +69,7 @@ type SmartPlanner struct {
 	// time.
 	Smooth time.Duration
 
-	mu  sync.Mutex
-	rng *rand.Rand
+	seed uint64
 }
 
 // NewSmartPlanner returns a smart planner on models; seed drives its
@@ -72,8 +77,8 @@ type SmartPlanner struct {
 func NewSmartPlanner(models ModelSource, exploration float64, seed uint64) *SmartPlanner {
 	return &SmartPlanner{
 		Models: models, Fallback: HeuristicPlanner{}, Exploration: exploration,
-		Slot: SlotDefault, MinGap: MinGapDefault, Wear: WearDefault, Smooth: SmoothDefault,
-		rng: rand.New(rand.NewPCG(seed, 0x736d617274)),
+		Slot: SlotDefault, MinGap: MinGapDefault, Wear: WearDefault, WearWindow: WearWindowDefault, Smooth: SmoothDefault,
+		seed: seed,
 	}
 }
 
@@ -105,10 +110,15 @@ func CandidateSlots(in Input, slot, minGap time.Duration) []time.Time {
 	return out
 }
 
-func (s *SmartPlanner) draw() (float64, float64) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.rng.Float64(), s.rng.Float64()
+// draw gives the decision on in its two uniform numbers: whether it
+// explores, and which slot. They are a hash of the seed, the payment and
+// the decision, not draws from a shared stream, so a decision's numbers do
+// not depend on the order decisions are made in: a run is repeatable.
+func (s *SmartPlanner) draw(in Input) (float64, float64) {
+	h := fnv.New64a()
+	fmt.Fprintf(h, "%d/%s/%d/%d", s.seed, in.PaymentID, in.RetriesUsed, in.LastAttemptAt.UnixNano())
+	r := rand.New(rand.NewPCG(h.Sum64(), 0x736d617274))
+	return r.Float64(), r.Float64()
 }
 
 // Plan implements Planner.
@@ -124,7 +134,7 @@ func (s *SmartPlanner) Plan(ctx context.Context, in Input) (Decision, error) {
 	if len(slots) == 0 {
 		return stop(StopExceededRetryWindow, "no allowed time is left in the retry window"), nil
 	}
-	explore, pick := s.draw()
+	explore, pick := s.draw(in)
 	if am == nil || in.Scoring == nil {
 		d, err := s.Fallback.Plan(ctx, in)
 		if err != nil || d.Stop {
@@ -151,7 +161,7 @@ func (s *SmartPlanner) Plan(ctx context.Context, in Input) (Decision, error) {
 	p = smooth(p, int(s.Smooth/s.Slot))
 	k := max(in.MaxRetries-in.RetriesUsed, 1)
 	gap := int((s.MinGap + s.Slot - 1) / s.Slot)
-	value := PlanValues(p, k, gap, s.Wear)
+	value := PlanValues(p, k, gap, int(s.WearWindow/s.Slot), s.Wear)
 	chosen := 0
 	for i := range value {
 		if value[i] > value[chosen] {
@@ -190,19 +200,26 @@ func (s *SmartPlanner) Plan(ctx context.Context, in Input) (Decision, error) {
 
 // PlanValues returns, for each slot i, the chance that a plan of k retries
 // whose first is at slot i recovers the payment, when a retry at slot j
-// succeeds with chance p[j], retries are at least gap slots apart, and each
-// decline multiplies the chances of later retries by wear. It works
-// backwards over the slots: best[j][i] is the most a plan of j retries at
-// slot i or later can recover, and a plan starting at i is worth
-// p[i] + (1 - p[i]) * wear * best[j-1][i+gap].
-func PlanValues(p []float64, k, gap int, wear float64) []float64 {
+// succeeds with chance p[j], retries are at least gap slots apart, and a
+// decline multiplies the chances of the retries less than window slots
+// after it by wear: issuers tire of retries for a while, then forget (the
+// networks count them over windows too). It works backwards over the slots:
+// best[j][i] is the most a plan of j retries at slot i or later can
+// recover, and a plan starting at i is worth p[i] + (1 - p[i]) *
+// max(wear * best[j-1][i+gap], best[j-1][i+window]). (The best plan from
+// i+gap on either starts within the window, and is worn, or is the best
+// from i+window on.) So a decline wears the whole rest of the plan when the
+// next retry comes within the window, and none of it when the next retry
+// waits the window out: an approximation that keeps the search linear.
+func PlanValues(p []float64, k, gap, window int, wear float64) []float64 {
 	n := len(p)
-	best := make([]float64, n+gap+1)
-	next := make([]float64, n+gap+1)
+	window = max(window, gap)
+	best := make([]float64, n+window+1)
+	next := make([]float64, n+window+1)
 	value := make([]float64, n)
 	for j := 1; j <= k; j++ {
 		for i := n - 1; i >= 0; i-- {
-			v := p[i] + (1-p[i])*wear*best[min(i+gap, n)]
+			v := p[i] + (1-p[i])*max(wear*best[min(i+gap, n)], best[min(i+window, n)])
 			if j == k {
 				value[i] = v
 			}

@@ -56,6 +56,7 @@ import (
 	"github.com/offsession/offsession/ent/paymentmethod"
 	"github.com/offsession/offsession/ent/processor"
 	"github.com/offsession/offsession/ent/retrypolicy"
+	"github.com/offsession/offsession/ids"
 	"github.com/offsession/offsession/models"
 	"github.com/offsession/offsession/payments"
 	"github.com/offsession/offsession/processors/population"
@@ -126,6 +127,8 @@ type options struct {
 	limit   int
 	trees   int
 	minLeaf int
+	// smooth and wearWindow, when set, change the smart planner's.
+	smooth, wearWindow time.Duration
 }
 
 func main() {
@@ -148,6 +151,8 @@ func main() {
 	flag.IntVar(&o.limit, "limit", 0, "with -child: evaluate only the cohort's first payments")
 	flag.IntVar(&o.trees, "trees", 0, "trees in the model's bag (default 8)")
 	flag.IntVar(&o.minLeaf, "min-leaf", 0, "fewest retries a tree node needs to be split (default 100)")
+	flag.DurationVar(&o.smooth, "smooth", -1, "the smart planner's smoothing on each side of a time (default 6h)")
+	flag.DurationVar(&o.wearWindow, "wear-window", 0, "how long the smart planner expects a decline to wear later retries (default 168h)")
 	flag.Parse()
 	if o.cpuProfile != "" {
 		f, err := os.Create(o.cpuProfile)
@@ -158,10 +163,14 @@ func main() {
 		_ = pprof.StartCPUProfile(f)
 		defer pprof.StopCPUProfile()
 	}
-	work := run
+	// IDs come from a counter, each process's far from the others', so the
+	// same seed makes the same payments with the same IDs, which the
+	// heuristic's jitter and the exploration draws hash: runs repeat.
+	work, firstID := run, uint64(0)
 	if o.child != "" {
-		work = child
+		work, firstID = child, uint64(o.childStrategy+1)<<40
 	}
+	ids.Repeatable(o.seed, firstID)
 	if err := work(context.Background(), o, os.Stdout, os.Stderr); err != nil {
 		fmt.Fprintln(os.Stderr, "bench-recovery:", err)
 		pprof.StopCPUProfile()
@@ -348,9 +357,15 @@ func open(ctx context.Context, path string, smart retry.Planner) (*engine, error
 	return &engine{store: st, proc: proc, ctx: ctx}, nil
 }
 
-func smartPlanner(e **engine, exploration float64, seed uint64) *retry.SmartPlanner {
+func smartPlanner(e **engine, o options, exploration float64, seed uint64) *retry.SmartPlanner {
 	sp := retry.NewSmartPlanner(nil, exploration, seed)
 	sp.Models = modelsOf{e}
+	if o.smooth >= 0 {
+		sp.Smooth = o.smooth
+	}
+	if o.wearWindow > 0 {
+		sp.WearWindow = o.wearWindow
+	}
 	return sp
 }
 
@@ -364,7 +379,7 @@ func (m modelsOf) Active(ctx context.Context, accountID string) (*retry.ActiveMo
 func train(ctx context.Context, o options, pop *population.Population, p plan, path string, say func(string, ...any)) (*trained, error) {
 	started := time.Now()
 	var e *engine
-	e, err := open(ctx, path, smartPlanner(&e, o.trainExploration, o.seed))
+	e, err := open(ctx, path, smartPlanner(&e, o, o.trainExploration, o.seed))
 	if err != nil {
 		return nil, err
 	}
@@ -576,7 +591,7 @@ func child(ctx context.Context, o options, stdout, stderr io.Writer) error {
 		or = &oracle{pop: pop, customers: map[string]population.Customer{}, declines: map[string][]time.Time{}}
 		planner = or
 	} else {
-		planner = smartPlanner(&e, o.exploration, o.seed+1)
+		planner = smartPlanner(&e, o, o.exploration, o.seed+1)
 	}
 	if e, err = open(ctx, path, planner); err != nil {
 		return err

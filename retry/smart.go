@@ -35,7 +35,7 @@ const (
 	WearWindowDefault = 7 * 24 * time.Hour
 	// SmoothDefault is how far on each side of a time the planner averages
 	// the model's scores to score that time.
-	SmoothDefault = 6 * time.Hour
+	SmoothDefault = 3 * time.Hour
 	// alternativesKept is how many runner-up times a decision records.
 	alternativesKept = 3
 )

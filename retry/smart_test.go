@@ -2,6 +2,7 @@ package retry
 
 import (
 	"context"
+	"fmt"
 	"math/rand/v2"
 	"testing"
 	"time"
@@ -152,3 +153,44 @@ func TestPlanValues(t *testing.T) {
 }
 
 func near(a, b float64) bool { return a-b < 1e-9 && b-a < 1e-9 }
+
+// TestExplorationDoesNotDependOnOrder: a decision's exploration draw is the
+// same whatever other decisions were made before it, so concurrent workers
+// cannot change which payments explore.
+func TestExplorationDoesNotDependOnOrder(t *testing.T) {
+	m := staticModels{benchModel(t)}
+	inputs := make([]Input, 40)
+	for i := range inputs {
+		inputs[i] = decisionInput()
+		inputs[i].PaymentID = fmt.Sprintf("osp_%d", i)
+	}
+	plan := func(p *SmartPlanner, order []int) map[string]Decision {
+		out := map[string]Decision{}
+		for _, i := range order {
+			d, err := p.Plan(context.Background(), inputs[i])
+			if err != nil {
+				t.Fatal(err)
+			}
+			out[inputs[i].PaymentID] = d
+		}
+		return out
+	}
+	forward, backward := make([]int, len(inputs)), make([]int, len(inputs))
+	for i := range inputs {
+		forward[i], backward[i] = i, len(inputs)-1-i
+	}
+	a := plan(NewSmartPlanner(m, 0.5, 7), forward)
+	b := plan(NewSmartPlanner(m, 0.5, 7), backward)
+	explored := 0
+	for id, d := range a {
+		if !d.At.Equal(b[id].At) || d.Record.Explored != b[id].Record.Explored {
+			t.Fatalf("%s: planned %s (explored %v) in one order, %s (explored %v) in the other", id, d.At, d.Record.Explored, b[id].At, b[id].Record.Explored)
+		}
+		if d.Record.Explored {
+			explored++
+		}
+	}
+	if explored == 0 || explored == len(inputs) {
+		t.Fatalf("%d of %d decisions explored with a share of 0.5", explored, len(inputs))
+	}
+}

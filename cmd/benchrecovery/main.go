@@ -36,6 +36,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"runtime/debug"
 	"runtime/pprof"
 	"slices"
 	"sort"
@@ -151,7 +152,7 @@ func main() {
 	flag.IntVar(&o.limit, "limit", 0, "with -child: evaluate only the cohort's first payments")
 	flag.IntVar(&o.trees, "trees", 0, "trees in the model's bag (default 8)")
 	flag.IntVar(&o.minLeaf, "min-leaf", 0, "fewest retries a tree node needs to be split (default 100)")
-	flag.DurationVar(&o.smooth, "smooth", -1, "the smart planner's smoothing on each side of a time (default 6h)")
+	flag.DurationVar(&o.smooth, "smooth", -1, "the smart planner's smoothing on each side of a time (default 3h)")
 	flag.DurationVar(&o.wearWindow, "wear-window", 0, "how long the smart planner expects a decline to wear later retries (default 168h)")
 	flag.Parse()
 	if o.cpuProfile != "" {
@@ -166,6 +167,9 @@ func main() {
 	// IDs come from a counter, each process's far from the others', so the
 	// same seed makes the same payments with the same IDs, which the
 	// heuristic's jitter and the exploration draws hash: runs repeat.
+	// The children's heaps are small; collecting less often saves a tenth
+	// of the run.
+	debug.SetGCPercent(400)
 	work, firstID := run, uint64(0)
 	if o.child != "" {
 		work, firstID = child, uint64(o.childStrategy+1)<<40

@@ -128,8 +128,8 @@ type options struct {
 	limit   int
 	trees   int
 	minLeaf int
-	// smooth and wearWindow, when set, change the smart planner's.
-	smooth, wearWindow time.Duration
+	// smooth, when not negative, is the smart planner's Smooth.
+	smooth time.Duration
 }
 
 func main() {
@@ -153,7 +153,6 @@ func main() {
 	flag.IntVar(&o.trees, "trees", 0, "trees in the model's bag (default 8)")
 	flag.IntVar(&o.minLeaf, "min-leaf", 0, "fewest retries a tree node needs to be split (default 100)")
 	flag.DurationVar(&o.smooth, "smooth", -1, "the smart planner's smoothing on each side of a time (default 3h)")
-	flag.DurationVar(&o.wearWindow, "wear-window", 0, "how long the smart planner expects a decline to wear later retries (default 168h)")
 	flag.Parse()
 	if o.cpuProfile != "" {
 		f, err := os.Create(o.cpuProfile)
@@ -164,12 +163,12 @@ func main() {
 		_ = pprof.StartCPUProfile(f)
 		defer pprof.StopCPUProfile()
 	}
-	// IDs come from a counter, each process's far from the others', so the
-	// same seed makes the same payments with the same IDs, which the
-	// heuristic's jitter and the exploration draws hash: runs repeat.
 	// The children's heaps are small; collecting less often saves a tenth
 	// of the run.
 	debug.SetGCPercent(400)
+	// IDs come from a counter, each process's far from the others', so the
+	// same seed makes the same payments with the same IDs, which the
+	// heuristic's jitter and the exploration draws hash: runs repeat.
 	work, firstID := run, uint64(0)
 	if o.child != "" {
 		work, firstID = child, uint64(o.childStrategy+1)<<40
@@ -366,9 +365,6 @@ func smartPlanner(e **engine, o options, exploration float64, seed uint64) *retr
 	sp.Models = modelsOf{e}
 	if o.smooth >= 0 {
 		sp.Smooth = o.smooth
-	}
-	if o.wearWindow > 0 {
-		sp.WearWindow = o.wearWindow
 	}
 	return sp
 }

@@ -48,7 +48,9 @@ func (o *oracle) Plan(_ context.Context, in retry.Input) (retry.Decision, error)
 		return retry.Decision{Stop: true, StopReason: retry.StopExceededRetryWindow}, nil
 	}
 	k := max(in.MaxRetries-in.RetriesUsed, 1)
-	value := retry.PlanValues(p, k, int(retry.MinGapDefault/retry.SlotDefault), 7*24, o.pop.P.Fatigue)
+	// The simulator's fatigue counts the declines of the last 7 days, as
+	// the planner's default wear window does.
+	value := retry.PlanValues(p, k, int(retry.MinGapDefault/retry.SlotDefault), int(retry.WearWindowDefault/retry.SlotDefault), o.pop.P.Fatigue)
 	chosen := 0
 	for i := range value {
 		if value[i] > value[chosen] {

@@ -185,22 +185,15 @@ func run(ctx context.Context, o options, stdout, stderr io.Writer) error {
 	if o.routing {
 		return runRouting(ctx, o, stdout, stderr)
 	}
-	started := time.Now()
-	pop, err := newPopulation(o)
-	if err != nil {
-		return err
-	}
-	params := pop.P
-	dir, err := seed.ScratchDir(o.dir, "offsession-bench-recovery-")
+	r, err := startRun(o, "offsession-bench-recovery-", stderr)
 	if err != nil {
 		return err
 	}
 	if !o.keep {
-		defer os.RemoveAll(dir)
+		defer os.RemoveAll(r.dir)
 	}
-	say := func(format string, args ...any) {
-		fmt.Fprintf(stderr, "[%5.0fs] %s\n", time.Since(started).Seconds(), fmt.Sprintf(format, args...))
-	}
+	pop, dir, say, started := r.pop, r.dir, r.say, r.started
+	params := pop.P
 
 	// A few more than asked for: customers whose card the training period
 	// found expired or invalid cannot be billed again.
@@ -271,6 +264,31 @@ func run(ctx context.Context, o options, stdout, stderr io.Writer) error {
 }
 
 // newPopulation is the population the flags name.
+// benchRun is what every run of the bench starts with: its population, its
+// scratch directory, and a log that tells the seconds since the start.
+type benchRun struct {
+	pop     *population.Population
+	dir     string
+	started time.Time
+	stderr  io.Writer
+}
+
+func startRun(o options, prefix string, stderr io.Writer) (*benchRun, error) {
+	r := &benchRun{started: time.Now(), stderr: stderr}
+	var err error
+	if r.pop, err = newPopulation(o); err != nil {
+		return nil, err
+	}
+	if r.dir, err = seed.ScratchDir(o.dir, prefix); err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+func (r *benchRun) say(format string, args ...any) {
+	fmt.Fprintf(r.stderr, "[%5.0fs] %s\n", time.Since(r.started).Seconds(), fmt.Sprintf(format, args...))
+}
+
 func newPopulation(o options) (*population.Population, error) {
 	params, ok := population.Presets()[o.population]
 	if !ok {

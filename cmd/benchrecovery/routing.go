@@ -67,22 +67,15 @@ type routingResult struct {
 // runRouting runs the routing mode: it makes the base database, retries
 // the cohort under each routing strategy and prints the table.
 func runRouting(ctx context.Context, o options, stdout, stderr io.Writer) error {
-	started := time.Now()
-	pop, err := newPopulation(o)
-	if err != nil {
-		return err
-	}
-	params := pop.P
-	dir, err := seed.ScratchDir(o.dir, "offsession-bench-routing-")
+	r, err := startRun(o, "offsession-bench-routing-", stderr)
 	if err != nil {
 		return err
 	}
 	if !o.keep {
-		defer os.RemoveAll(dir)
+		defer os.RemoveAll(r.dir)
 	}
-	say := func(format string, args ...any) {
-		fmt.Fprintf(stderr, "[%5.0fs] %s\n", time.Since(started).Seconds(), fmt.Sprintf(format, args...))
-	}
+	pop, dir, say, started := r.pop, r.dir, r.say, r.started
+	params := pop.P
 
 	p := cohorts(pop, o.cohort, 0)
 	say("population %s, seed %d: %d customers, %d failing in April (the cohort)", params.Name, o.seed, p.customers, len(p.eval))

@@ -10,7 +10,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
-	"strings"
 	"testing"
 	"time"
 
@@ -86,26 +85,39 @@ func TestDemoServesThePlaygroundWithDemoData(t *testing.T) {
 	require.Equal(t, 200, code)
 	require.Eventually(t, func() bool { c, _ := get("/readyz"); return c == 200 }, 10*time.Second, 50*time.Millisecond)
 
-	body := `{"query": "{ offSessionPayments(first: 50) { edges { node { status } } } }"}`
-	req, _ := http.NewRequest(http.MethodPost, base+"/graphql", strings.NewReader(body))
-	req.Header.Set("Authorization", "Bearer "+key)
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := http.DefaultClient.Do(req)
-	require.NoError(t, err)
-	defer resp.Body.Close()
 	var out struct {
-		Data struct {
-			OffSessionPayments struct {
-				Edges []struct{ Node struct{ Status string } }
-			}
+		OffSessionPayments struct {
+			Edges []struct{ Node struct{ Status string } }
 		}
 	}
-	require.NoError(t, json.NewDecoder(resp.Body).Decode(&out))
+	postGraphQL(t, base, key, `{ offSessionPayments(first: 50) { edges { node { status } } } }`, nil, &out)
 	seen := map[string]int{}
-	for _, e := range out.Data.OffSessionPayments.Edges {
+	for _, e := range out.OffSessionPayments.Edges {
 		seen[e.Node.Status]++
 	}
 	for _, s := range []string{"pending", "pending_retry", "paused", "succeeded", "failed", "requires_capture", "canceled"} {
 		require.Positive(t, seen[s], "the demo has a %s payment: %v", s, seen)
 	}
+}
+
+// postGraphQL posts a query to the server at base with the key, requires
+// that it answers without errors, and decodes its data into out.
+func postGraphQL(t *testing.T, base, key, query string, vars map[string]any, out any) {
+	t.Helper()
+	body, err := json.Marshal(map[string]any{"query": query, "variables": vars})
+	require.NoError(t, err)
+	req, err := http.NewRequest(http.MethodPost, base+"/graphql", bytes.NewReader(body))
+	require.NoError(t, err)
+	req.Header.Set("Authorization", "Bearer "+key)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	var r struct {
+		Data   json.RawMessage `json:"data"`
+		Errors []any           `json:"errors"`
+	}
+	require.NoError(t, json.NewDecoder(resp.Body).Decode(&r))
+	require.Empty(t, r.Errors)
+	require.NoError(t, json.Unmarshal(r.Data, out))
 }

@@ -3,8 +3,6 @@ package app_test
 import (
 	"bytes"
 	"encoding/csv"
-	"encoding/json"
-	"net/http"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -60,20 +58,9 @@ func TestDataTeamLoop(t *testing.T) {
 	// smart strategy: its next attempt names the model that planned it.
 	gql := func(query string, vars map[string]any) map[string]any {
 		t.Helper()
-		body, _ := json.Marshal(map[string]any{"query": query, "variables": vars})
-		req, _ := http.NewRequest("POST", base+"/graphql", bytes.NewReader(body))
-		req.Header.Set("Authorization", "Bearer "+key)
-		req.Header.Set("Content-Type", "application/json")
-		resp, err := http.DefaultClient.Do(req)
-		require.NoError(t, err)
-		defer resp.Body.Close()
-		var out struct {
-			Data   map[string]any `json:"data"`
-			Errors []any          `json:"errors"`
-		}
-		require.NoError(t, json.NewDecoder(resp.Body).Decode(&out))
-		require.Empty(t, out.Errors)
-		return out.Data
+		var data map[string]any
+		postGraphQL(t, base, key, query, vars, &data)
+		return data
 	}
 	r := gql(`{ customers(where: {externalRef: "demo-alan"}) { edges { node { id mandates { id paymentMethodID status } } } } }`, nil)
 	node := r["customers"].(map[string]any)["edges"].([]any)[0].(map[string]any)["node"].(map[string]any)

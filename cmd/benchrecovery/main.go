@@ -189,9 +189,7 @@ func run(ctx context.Context, o options, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	if !o.keep {
-		defer os.RemoveAll(r.dir)
-	}
+	defer r.end()
 	pop, dir, say, started := r.pop, r.dir, r.say, r.started
 	params := pop.P
 
@@ -271,10 +269,11 @@ type benchRun struct {
 	dir     string
 	started time.Time
 	stderr  io.Writer
+	keep    bool
 }
 
 func startRun(o options, prefix string, stderr io.Writer) (*benchRun, error) {
-	r := &benchRun{started: time.Now(), stderr: stderr}
+	r := &benchRun{started: time.Now(), stderr: stderr, keep: o.keep}
 	var err error
 	if r.pop, err = newPopulation(o); err != nil {
 		return nil, err
@@ -283,6 +282,61 @@ func startRun(o options, prefix string, stderr io.Writer) (*benchRun, error) {
 		return nil, err
 	}
 	return r, nil
+}
+
+// end removes the run's scratch directory, unless it is kept (-keep).
+func (r *benchRun) end() {
+	if !r.keep {
+		os.RemoveAll(r.dir)
+	}
+}
+
+// copyDB copies the SQLite database at from to a new file to, consistently
+// even while it is open elsewhere.
+func copyDB(ctx context.Context, from, to string) error {
+	src, err := storage.Open(ctx, "sqlite://"+from)
+	if err != nil {
+		return err
+	}
+	defer src.Close()
+	if _, err := src.DB.ExecContext(ctx, "VACUUM INTO ?", to); err != nil {
+		return fmt.Errorf("copy the database: %w", err)
+	}
+	return nil
+}
+
+// seedCards writes a customer, card and mandate for each of the customers
+// idx, with the card's token on processorID, 500 to a transaction; then,
+// if set, in the same transaction, each card is handed to then.
+func seedCards(ctx context.Context, db *ent.Client, pop *population.Population, idx []int, accountID, processorID, clockID string, at time.Time,
+	then func(tx *ent.Tx, c seed.Card) error) (map[int]seed.Card, error) {
+	cards := map[int]seed.Card{}
+	for start := 0; start < len(idx); start += 500 {
+		part := idx[start:min(start+500, len(idx))]
+		specs := make([]seed.CardSpec, len(part))
+		for j, i := range part {
+			specs[j] = cardSpec(pop, i, clockID)
+		}
+		err := storage.WithTx(ctx, db, func(tx *ent.Tx) error {
+			made, err := seed.WriteCards(ctx, tx, accountID, processorID, specs, at)
+			if err != nil {
+				return err
+			}
+			for j, c := range made {
+				cards[part[j]] = c
+				if then != nil {
+					if err := then(tx, c); err != nil {
+						return err
+					}
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return nil, fmt.Errorf("seed cards: %w", err)
+		}
+	}
+	return cards, nil
 }
 
 func (r *benchRun) say(format string, args ...any) {
@@ -440,23 +494,9 @@ func train(ctx context.Context, o options, pop *population.Population, p plan, p
 		idx = append(idx, i)
 	}
 	sort.Ints(idx)
-	cards := map[int]seed.Card{}
-	for start := 0; start < len(idx); start += 500 {
-		part := idx[start:min(start+500, len(idx))]
-		specs := make([]seed.CardSpec, len(part))
-		for j, i := range part {
-			specs[j] = cardSpec(pop, i, clk.ID)
-		}
-		err := storage.WithTx(sys, e.store.Client, func(tx *ent.Tx) error {
-			made, err := seed.WriteCards(sys, tx, acct.ID, prc.ID, specs, clockStart)
-			for j, c := range made {
-				cards[part[j]] = c
-			}
-			return err
-		})
-		if err != nil {
-			return nil, fmt.Errorf("seed cards: %w", err)
-		}
+	cards, err := seedCards(sys, e.store.Client, pop, idx, acct.ID, prc.ID, clk.ID, clockStart, nil)
+	if err != nil {
+		return nil, err
 	}
 	say("training period: %d customers with cards", len(idx))
 
@@ -593,14 +633,8 @@ func child(ctx context.Context, o options, stdout, stderr io.Writer) error {
 	if err := os.Remove(path); err != nil && !os.IsNotExist(err) {
 		return err
 	}
-	src, err := storage.Open(ctx, "sqlite://"+tr.Path)
-	if err != nil {
+	if err := copyDB(ctx, tr.Path, path); err != nil {
 		return err
-	}
-	_, err = src.DB.ExecContext(ctx, "VACUUM INTO ?", path)
-	src.Close()
-	if err != nil {
-		return fmt.Errorf("copy the database: %w", err)
 	}
 	var e *engine
 	var or *oracle

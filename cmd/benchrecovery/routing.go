@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 	"text/tabwriter"
 	"time"
@@ -19,7 +18,6 @@ import (
 	"github.com/offsession/offsession/payments"
 	"github.com/offsession/offsession/processors/population"
 	"github.com/offsession/offsession/seed"
-	"github.com/offsession/offsession/storage"
 	"github.com/offsession/offsession/viewer"
 )
 
@@ -71,9 +69,7 @@ func runRouting(ctx context.Context, o options, stdout, stderr io.Writer) error 
 	if err != nil {
 		return err
 	}
-	if !o.keep {
-		defer os.RemoveAll(r.dir)
-	}
+	defer r.end()
 	pop, dir, say, started := r.pop, r.dir, r.say, r.started
 	params := pop.P
 
@@ -121,7 +117,7 @@ func makeRoutingBase(ctx context.Context, pop *population.Population, cohort []i
 	}
 	e.ctx = viewer.NewContext(ctx, viewer.Viewer{AccountID: acct.ID, Role: viewer.RoleAdmin})
 	svc := e.proc.Payments
-	b := &routingBase{Path: path, AccountID: acct.ID, Cohort: cohort, Cards: map[int]seed.Card{}}
+	b := &routingBase{Path: path, AccountID: acct.ID, Cohort: cohort}
 	clk, err := svc.CreateTestClock(e.ctx, payments.CreateTestClockInput{FrozenTime: routingStart})
 	if err != nil {
 		return nil, fmt.Errorf("create the test clock: %w", err)
@@ -149,31 +145,17 @@ func makeRoutingBase(ctx context.Context, pop *population.Population, cohort []i
 	// The cards are seeded with their token on the degrading processor,
 	// then given the same token on the steady one: the population's
 	// customer answers the same at either.
-	for start := 0; start < len(cohort); start += 500 {
-		part := cohort[start:min(start+500, len(cohort))]
-		specs := make([]seed.CardSpec, len(part))
-		for j, i := range part {
-			specs[j] = cardSpec(pop, i, clk.ID)
-		}
-		err := storage.WithTx(sys, e.store.Client, func(tx *ent.Tx) error {
-			made, err := seed.WriteCards(sys, tx, acct.ID, degrading.ID, specs, routingStart)
-			if err != nil {
-				return err
-			}
-			for j, c := range made {
-				b.Cards[part[j]] = c
-				err := tx.PaymentMethod.UpdateOneID(c.PaymentMethodID).
-					SetProcessorTokens([]schematype.ProcessorToken{{ProcessorID: degrading.ID, Token: c.Token}, {ProcessorID: steady.ID, Token: c.Token}}).
-					Exec(sys)
-				if err != nil {
-					return fmt.Errorf("add the steady processor's token to %s: %w", c.PaymentMethodID, err)
-				}
-			}
-			return nil
-		})
+	b.Cards, err = seedCards(sys, e.store.Client, pop, cohort, acct.ID, degrading.ID, clk.ID, routingStart, func(tx *ent.Tx, c seed.Card) error {
+		err := tx.PaymentMethod.UpdateOneID(c.PaymentMethodID).
+			SetProcessorTokens([]schematype.ProcessorToken{{ProcessorID: degrading.ID, Token: c.Token}, {ProcessorID: steady.ID, Token: c.Token}}).
+			Exec(sys)
 		if err != nil {
-			return nil, fmt.Errorf("seed cards: %w", err)
+			return fmt.Errorf("add the steady processor's token to %s: %w", c.PaymentMethodID, err)
 		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	return b, nil
 }
@@ -185,14 +167,8 @@ func makeRoutingBase(ctx context.Context, pop *population.Population, cohort []i
 func evalRouting(ctx context.Context, pop *population.Population, base *routingBase, s route.Strategy, path string, stderr io.Writer) (routingResult, error) {
 	started := time.Now()
 	var r routingResult
-	src, err := storage.Open(ctx, "sqlite://"+base.Path)
-	if err != nil {
+	if err := copyDB(ctx, base.Path, path); err != nil {
 		return r, err
-	}
-	_, err = src.DB.ExecContext(ctx, "VACUUM INTO ?", path)
-	src.Close()
-	if err != nil {
-		return r, fmt.Errorf("copy the database: %w", err)
 	}
 	e, err := open(ctx, path, nil)
 	if err != nil {

@@ -125,17 +125,22 @@ func TestRoutingSurvivesAnOutage(t *testing.T) {
 }
 
 // TestAutoRoutingLearnsTheBetterProcessor: one processor approves 5 points
-// less in one segment. Within 1,200 payments, auto sends most of that segment
-// to the better one, while exploration keeps measuring the other; declines
-// for insufficient funds do not move the scores.
+// less in one segment (95% against 100%). Within 1,200 payments, auto sends
+// at least 70% of the last 400 to the better one, while exploration keeps
+// measuring the other; declines for insufficient funds do not move the
+// scores. The gap sits at the top of the scale so that this single run
+// cannot stay inverted: at 90% against 95% about one run in seventy does
+// for 400 payments (a 200-outcome window holds the gap to 1.9 standard
+// errors), which routing's TestAutoLearnsAFivePointGapInMostRuns measures
+// over 200 seeded runs.
 func TestAutoRoutingLearnsTheBetterProcessor(t *testing.T) {
 	t.Parallel()
 	storagetest.Each(t, func(t *testing.T, st *storage.Store) {
 		b := apitest.New(t, st)
 		key := b.A.Keys.Secret
 		procs := simulators(t, b, key,
-			map[string]any{"decline_rate:visa/credit/US/usd": "0.05"},
-			map[string]any{"decline_rate:visa/credit/US/usd": "0.10"})
+			map[string]any{"decline_rate:visa/credit/US/usd": "0"},
+			map[string]any{"decline_rate:visa/credit/US/usd": "0.05"})
 		r := b.Do(t, key, `mutation($ps: [RouteProcessorInput!]) { createRoute(input: {name: "auto", priority: 1, strategy: auto, explorationShare: 0.1, processors: $ps}) { id } }`,
 			map[string]any{"ps": []any{map[string]any{"processorID": procs[1]}, map[string]any{"processorID": procs[0]}}})
 		r.RequireOK(t)

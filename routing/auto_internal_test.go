@@ -33,10 +33,7 @@ func TestAutoLearnsAFivePointGapInMostRuns(t *testing.T) {
 		procs := []*ent.Processor{{ID: "worse"}, {ID: "better"}}
 		better := 0
 		for i := range payments {
-			scores := map[string]float64{}
-			for _, p := range procs {
-				scores[p.ID], _ = stats.Rate(p.ID, "seg")
-			}
+			scores, _ := r.score(procs, "seg", 1000, false)
 			ordered, _ := r.auto(procs, scores, 0.1, map[string]float64{})
 			chosen := ordered[0].ID
 			o := Observation{ProcessorID: chosen, Segment: "seg", Class: retry.Approved}

@@ -145,19 +145,8 @@ func (r *Router) Plan(ctx context.Context, db *ent.Client, in Input) (Plan, erro
 		rt = nil
 	}
 
-	scores := map[string]float64{}
+	scores, reasons := r.score(healthy, segment, in.Amount, rt != nil && rt.CostAware)
 	propensity := map[string]float64{}
-	reasons := map[string]string{}
-	for _, p := range healthy {
-		rate, n := r.stats.Rate(p.ID, segment)
-		scores[p.ID] = rate
-		reasons[p.ID] = fmt.Sprintf("success rate %.3f over %d outcomes in %s", rate, n, segment)
-		if rt != nil && rt.CostAware {
-			cost := float64(in.Amount)*float64(p.CostPercentBps)/10000 + float64(p.CostFixed)
-			scores[p.ID] = rate*float64(in.Amount) - cost
-			reasons[p.ID] += fmt.Sprintf("; expected value %.1f after a cost of %.1f", scores[p.ID], cost)
-		}
-	}
 	switch {
 	case rt == nil || rt.Strategy == route.StrategyPriority:
 		// Keep the order.
@@ -203,6 +192,24 @@ func (r *Router) Plan(ctx context.Context, db *ent.Client, in Input) (Plan, erro
 	}
 	plan.Record.Reason = strings.Join(why, "; ")
 	return plan, nil
+}
+
+// score scores processors for a payment of amount in segment: their success
+// rate there or, costAware, the expected value after their cost; with the
+// reason for each score.
+func (r *Router) score(ps []*ent.Processor, segment string, amount int64, costAware bool) (scores map[string]float64, reasons map[string]string) {
+	scores, reasons = map[string]float64{}, map[string]string{}
+	for _, p := range ps {
+		rate, n := r.stats.Rate(p.ID, segment)
+		scores[p.ID] = rate
+		reasons[p.ID] = fmt.Sprintf("success rate %.3f over %d outcomes in %s", rate, n, segment)
+		if costAware {
+			cost := float64(amount)*float64(p.CostPercentBps)/10000 + float64(p.CostFixed)
+			scores[p.ID] = rate*float64(amount) - cost
+			reasons[p.ID] += fmt.Sprintf("; expected value %.1f after a cost of %.1f", scores[p.ID], cost)
+		}
+	}
+	return scores, reasons
 }
 
 func boolFloat(b bool) float64 {

@@ -261,7 +261,6 @@ func run(ctx context.Context, o options, stdout, stderr io.Writer) error {
 	return nil
 }
 
-// newPopulation is the population the flags name.
 // benchRun is what every run of the bench starts with: its population, its
 // scratch directory, and a log that tells the seconds since the start.
 type benchRun struct {
@@ -339,10 +338,12 @@ func seedCards(ctx context.Context, db *ent.Client, pop *population.Population, 
 	return cards, nil
 }
 
+// say logs a line after the seconds since the run started.
 func (r *benchRun) say(format string, args ...any) {
 	fmt.Fprintf(r.stderr, "[%5.0fs] %s\n", time.Since(r.started).Seconds(), fmt.Sprintf(format, args...))
 }
 
+// newPopulation is the population the flags name.
 func newPopulation(o options) (*population.Population, error) {
 	params, ok := population.Presets()[o.population]
 	if !ok {

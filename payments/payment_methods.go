@@ -43,6 +43,10 @@ type CardDetailsInput struct {
 var (
 	fourDigits  = regexp.MustCompile(`^\d{4}$`)
 	opaqueToken = regexp.MustCompile(`^[A-Za-z0-9_\-.:]{1,255}$`)
+	// processorToken is an opaque token, or two joined by one "/": the form
+	// of a card attached to a processor's customer (Stripe's cus_.../pm_...,
+	// charged only with its customer named).
+	processorToken = regexp.MustCompile(`^[A-Za-z0-9_\-.:]{1,127}(/[A-Za-z0-9_\-.:]{1,127})?$`)
 )
 
 // SavePaymentMethod saves a card for a customer.
@@ -216,8 +220,8 @@ func (in *SavePaymentMethodInput) validate(now time.Time) error {
 		if LooksLikeCardNumber(t.Token) {
 			return apierror.InvalidReason(field, "card_data_not_allowed", "looks like a card number: give the processor's token, never the card number")
 		}
-		if !opaqueToken.MatchString(t.Token) {
-			return apierror.Invalid(field, "must be 1 to 255 letters, digits or _-.:")
+		if !processorToken.MatchString(t.Token) {
+			return apierror.Invalid(field, "must be 1 to 255 letters, digits or _-.:, or two such parts joined by / (customer/payment method)")
 		}
 		if t.NetworkTransactionID != "" {
 			if err := checkText(fieldIndex("input.processorTokens", i, "networkTransactionID"), t.NetworkTransactionID, 64); err != nil {

@@ -151,19 +151,27 @@ func (s *Service) startAttempt(ctx context.Context, p *ent.OffSessionPayment, no
 		if pm, err = tx.PaymentMethod.Get(ctx, p.PaymentMethodID); err != nil {
 			return fmt.Errorf("read payment method: %w", err)
 		}
-		windowClosed := p.RetryUntil != nil && !now.Before(*p.RetryUntil)
 		switch pm.Status {
 		case paymentmethod.StatusInvalid:
 			return fail(offsessionpayment.FailureReasonNoValidPaymentMethod)
 		case paymentmethod.StatusExpired:
-			// Wait for new card data, as the payment that found it out does.
-			if windowClosed {
+			// Wait for new card data, as the payment that found it out does,
+			// until the window closes: a payment that comes due at its
+			// closing instant still waiting has waited all it may.
+			if p.RetryUntil != nil && !now.Before(*p.RetryUntil) {
 				return fail(offsessionpayment.FailureReasonNoValidPaymentMethod)
 			}
 			return s.move(ctx, tx.Client(), p, move{owner: owner, due: p.RetryUntil, awaitCard: true,
 				plan: awaitCardPlan("the card data is out of date (" + pm.InvalidReason + ")")})
 		}
-		if windowClosed {
+		// The attempt is judged on the time it was planned for, as the
+		// planner judged it: a worker that picks it up a moment late does
+		// not push a retry planned at the window's close out of it.
+		scheduled := now
+		if p.NextAttemptAt != nil {
+			scheduled = p.NextAttemptAt.UTC()
+		}
+		if p.RetryUntil != nil && !retry.InWindow(scheduled, *p.RetryUntil) {
 			return fail(offsessionpayment.FailureReasonExceededRetryWindow)
 		}
 		isRetry := false
@@ -184,7 +192,7 @@ func (s *Service) startAttempt(ctx context.Context, p *ent.OffSessionPayment, no
 				return err
 			}
 			if allowed.After(now) {
-				if p.RetryUntil != nil && allowed.After(*p.RetryUntil) {
+				if p.RetryUntil != nil && !retry.InWindow(allowed, *p.RetryUntil) {
 					return fail(offsessionpayment.FailureReasonExceededRetryWindow)
 				}
 				plan := p.NextAttemptPlan
@@ -211,10 +219,6 @@ func (s *Service) startAttempt(ctx context.Context, p *ent.OffSessionPayment, no
 		}
 		token, ntid := tokenFor(pm, cascade[0].ID)
 		number := p.AttemptCount + 1
-		scheduled := now
-		if p.NextAttemptAt != nil {
-			scheduled = p.NextAttemptAt.UTC()
-		}
 		att, err = tx.Attempt.Create().
 			SetAccountID(p.AccountID).
 			SetPaymentID(p.ID).
@@ -493,7 +497,7 @@ func (s *Service) finishAttempt(ctx context.Context, paymentID, attemptID string
 				SetStatus(paymentmethod.StatusExpired).SetInvalidReason(cls.Rule).Exec(ctx); err != nil {
 				return fmt.Errorf("mark payment method expired: %w", err)
 			}
-			if p.RetryUntil == nil || !p.RetryUntil.After(now) || p.RetryStrategy == offsessionpayment.RetryStrategyNone {
+			if p.RetryUntil == nil || !now.Before(*p.RetryUntil) || p.RetryStrategy == offsessionpayment.RetryStrategyNone {
 				c.to, c.failureReason = offsessionpayment.StatusFailed, offsessionpayment.FailureReasonNoValidPaymentMethod
 				break
 			}

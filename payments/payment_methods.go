@@ -51,7 +51,7 @@ var (
 
 // SavePaymentMethod saves a card for a customer.
 func (s *Service) SavePaymentMethod(ctx context.Context, in SavePaymentMethodInput) (*ent.PaymentMethod, error) {
-	if err := in.validate(s.now()); err != nil {
+	if err := in.validate(); err != nil {
 		return nil, err
 	}
 	id, err := s.keys.Do(ctx, "savePaymentMethod", in.IdempotencyKey, in, func(tx *ent.Tx) (string, error) {
@@ -89,10 +89,20 @@ func (s *Service) SavePaymentMethod(ctx context.Context, in SavePaymentMethodInp
 // checkPaymentMethodRefs checks what a new payment method refers to: its
 // customer, its processors, the payment method it replaces.
 func (s *Service) checkPaymentMethodRefs(ctx context.Context, db *ent.Client, in *SavePaymentMethodInput) error {
-	if _, err := db.Customer.Get(ctx, in.CustomerID); ent.IsNotFound(err) {
+	cus, err := db.Customer.Get(ctx, in.CustomerID)
+	if ent.IsNotFound(err) {
 		return apierror.NotFoundID("input.customerID", in.CustomerID)
 	} else if err != nil {
 		return err
+	}
+	// A card is judged on its customer's clock: a customer on a test clock
+	// lives at the clock's time, where the card may still be valid.
+	now, err := s.nowOn(ctx, db, cus.TestClockID)
+	if err != nil {
+		return err
+	}
+	if cardExpired(in.Card.ExpMonth, in.Card.ExpYear, now) {
+		return apierror.InvalidReason("input.card.expYear", "card_expired", "the card expired at the end of %02d/%d", in.Card.ExpMonth, in.Card.ExpYear)
 	}
 	seen := map[string]bool{}
 	for i, t := range in.ProcessorTokens {
@@ -173,7 +183,7 @@ func (s *Service) replaceCardData(ctx context.Context, tx *ent.Tx, id string, in
 	return nil
 }
 
-func (in *SavePaymentMethodInput) validate(now time.Time) error {
+func (in *SavePaymentMethodInput) validate() error {
 	if err := checkID("input.customerID", in.CustomerID, "cus"); err != nil {
 		return err
 	}
@@ -191,9 +201,6 @@ func (in *SavePaymentMethodInput) validate(now time.Time) error {
 	}
 	if card.ExpYear < 2000 || card.ExpYear > 2100 {
 		return apierror.Invalid("input.card.expYear", "must be a four-digit year")
-	}
-	if cardExpired(card.ExpMonth, card.ExpYear, now) {
-		return apierror.InvalidReason("input.card.expYear", "card_expired", "the card expired at the end of %02d/%d", card.ExpMonth, card.ExpYear)
 	}
 	if card.IssuingCountry != nil {
 		c, err := checkCountry("input.card.issuingCountry", *card.IssuingCountry)

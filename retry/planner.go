@@ -114,7 +114,7 @@ func (e *Engine) Next(ctx context.Context, in Input) (Decision, error) {
 		}
 		wait := technicalBackoff[min(max(in.TechnicalStreak, 1), len(technicalBackoff))-1]
 		at := later(in.Now.Add(wait), in.Earliest)
-		if at.After(in.RetryUntil) {
+		if !InWindow(at, in.RetryUntil) {
 			return stop(StopExceededRetryWindow, "the processor keeps failing and the retry window has closed"), nil
 		}
 		return Decision{At: at, Record: schematype.SchedulingDecision{
@@ -128,7 +128,7 @@ func (e *Engine) Next(ctx context.Context, in Input) (Decision, error) {
 	if in.RetriesUsed >= in.MaxRetries {
 		return stop(StopRetriesExhausted, fmt.Sprintf("all %d retries used", in.MaxRetries)), nil
 	}
-	if in.Earliest.After(in.RetryUntil) {
+	if !InWindow(in.Earliest, in.RetryUntil) {
 		return stop(StopExceededRetryWindow, "no retry is allowed before the retry window closes: "+in.EarliestNote), nil
 	}
 	p, ok := e.planners[in.Strategy]
@@ -143,7 +143,7 @@ func (e *Engine) Next(ctx context.Context, in Input) (Decision, error) {
 		d.At = in.Earliest
 		d.Record.Reason += "; moved to the earliest allowed time"
 	}
-	if d.At.After(in.RetryUntil) {
+	if !InWindow(d.At, in.RetryUntil) {
 		return stop(StopExceededRetryWindow, "the next retry would fall after the retry window"), nil
 	}
 	if in.EarliestNote != "" {
@@ -251,7 +251,7 @@ func (HeuristicPlanner) Plan(_ context.Context, in Input) (Decision, error) {
 		at = at.Add(j)
 		why = append(why, fmt.Sprintf("in the customer's daytime (%s)", loc))
 	}
-	if at.After(in.RetryUntil) {
+	if !InWindow(at, in.RetryUntil) {
 		// Fit the last retry in before the window closes, if it can be.
 		last := lastDaytimeBefore(in.RetryUntil, loc)
 		if last.Before(in.Earliest) || !last.After(in.LastAttemptAt) {

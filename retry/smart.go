@@ -104,7 +104,7 @@ func CandidateSlots(in Input, slot, minGap time.Duration) []time.Time {
 		first = first.Add(slot)
 	}
 	var out []time.Time
-	for t := first; !t.After(in.RetryUntil); t = t.Add(slot) {
+	for t := first; InWindow(t, in.RetryUntil); t = t.Add(slot) {
 		out = append(out, t)
 	}
 	return out

@@ -190,7 +190,15 @@ func (s *Service) RevokeMandate(ctx context.Context, id string, reason *string) 
 		if m.Status == mandate.StatusRevoked {
 			return apierror.Conflictf("id", "mandate_revoked", "the mandate is already revoked")
 		}
-		now := s.now()
+		// Revoked on the customer's clock: a test clock's time if it is on one.
+		cus, err := tx.Customer.Get(ctx, m.CustomerID)
+		if err != nil {
+			return fmt.Errorf("read customer: %w", err)
+		}
+		now, err := s.nowOn(ctx, tx.Client(), cus.TestClockID)
+		if err != nil {
+			return err
+		}
 		upd := tx.Mandate.UpdateOne(m).
 			Where(mandate.StatusNEQ(mandate.StatusRevoked)).
 			SetStatus(mandate.StatusRevoked).

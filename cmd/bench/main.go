@@ -70,6 +70,12 @@ func main() {
 		row(tw, fmt.Sprintf("payments created per second (GraphQL, %d clients)", *clients), d, *runs, func(ctx context.Context, b *bundle) (float64, error) {
 			return b.createRate(ctx, *creates, *clients)
 		})
+		row(tw, fmt.Sprintf("createCustomer per second (GraphQL, %d clients)", *clients), d, *runs, func(ctx context.Context, b *bundle) (float64, error) {
+			return b.customerRate(ctx, *creates, *clients)
+		})
+		row(tw, fmt.Sprintf("savePaymentMethod per second (GraphQL, %d clients)", *clients), d, *runs, func(ctx context.Context, b *bundle) (float64, error) {
+			return b.savePaymentMethodRate(ctx, *creates, *clients)
+		})
 		row(tw, "attempts executed per second (4 workers)", d, *runs, func(ctx context.Context, b *bundle) (float64, error) {
 			return b.attemptRate(ctx, *attempts)
 		})
@@ -233,7 +239,41 @@ func (b *bundle) close() { b.cleanup() }
 // createRate posts createOffSessionPayment n times from the given number of
 // concurrent clients, through the whole HTTP handler.
 func (b *bundle) createRate(ctx context.Context, n, clients int) (float64, error) {
-	const q = `mutation($in: CreateOffSessionPaymentInput!) { createOffSessionPayment(input: $in) { id status } }`
+	return b.mutationRate(n, clients, `mutation($in: CreateOffSessionPaymentInput!) { createOffSessionPayment(input: $in) { id status } }`,
+		func(i int64) map[string]any {
+			return map[string]any{
+				"idempotencyKey": fmt.Sprintf("bench-%d", i), "customerID": b.cus, "paymentMethodID": b.pm, "mandateID": b.mdt,
+				"amount": 100 + i, "currency": "usd", "cadence": "unscheduled",
+			}
+		})
+}
+
+// customerRate posts createCustomer n times, as createRate does.
+func (b *bundle) customerRate(ctx context.Context, n, clients int) (float64, error) {
+	return b.mutationRate(n, clients, `mutation($in: CreateCustomerInput!) { createCustomer(input: $in) { id } }`,
+		func(i int64) map[string]any {
+			return map[string]any{"idempotencyKey": fmt.Sprintf("bench-cus-%d", i), "name": "Bench", "email": "bench@example.com", "country": "US"}
+		})
+}
+
+// savePaymentMethodRate posts savePaymentMethod n times, each a new card of
+// the bench's customer, as createRate does.
+func (b *bundle) savePaymentMethodRate(ctx context.Context, n, clients int) (float64, error) {
+	return b.mutationRate(n, clients, `mutation($in: SavePaymentMethodInput!) { savePaymentMethod(input: $in) { id } }`,
+		func(i int64) map[string]any {
+			return map[string]any{
+				"idempotencyKey": fmt.Sprintf("bench-pm-%d", i), "customerID": b.cus,
+				"card": map[string]any{"brand": "visa", "funding": "credit", "last4": "4242", "expMonth": 12,
+					"expYear": time.Now().Year() + 2, "issuingCountry": "US", "fingerprint": fmt.Sprintf("fp_bench_%d", i)},
+				"processorTokens": []map[string]any{{"processorID": b.prc, "token": fmt.Sprintf("pm_bench_%d", i)}},
+			}
+		})
+}
+
+// mutationRate posts the mutation q n times from the given number of
+// concurrent clients, through the whole HTTP handler, with input in(i) for
+// the i-th request, and returns requests per second.
+func (b *bundle) mutationRate(n, clients int, q string, in func(i int64) map[string]any) (float64, error) {
 	var next atomic.Int64
 	var firstErr atomic.Value
 	var wg sync.WaitGroup
@@ -247,10 +287,7 @@ func (b *bundle) createRate(ctx context.Context, n, clients int) (float64, error
 				if i > int64(n) {
 					return
 				}
-				body, _ := json.Marshal(map[string]any{"query": q, "variables": map[string]any{"in": map[string]any{
-					"idempotencyKey": fmt.Sprintf("bench-%d", i), "customerID": b.cus, "paymentMethodID": b.pm, "mandateID": b.mdt,
-					"amount": 100 + i, "currency": "usd", "cadence": "unscheduled",
-				}}})
+				body, _ := json.Marshal(map[string]any{"query": q, "variables": map[string]any{"in": in(i)}})
 				req := httptest.NewRequest(http.MethodPost, "/graphql", bytes.NewReader(body))
 				req.Header.Set("Content-Type", "application/json")
 				req.Header.Set("Authorization", "Bearer "+b.key)

@@ -158,7 +158,7 @@ func (s *Service) startAttempt(ctx context.Context, p *ent.OffSessionPayment, no
 			// Wait for new card data, as the payment that found it out does,
 			// until the window closes: a payment that comes due at its
 			// closing instant still waiting has waited all it may.
-			if p.RetryUntil != nil && !now.Before(*p.RetryUntil) {
+			if p.RetryUntil != nil && !retry.WindowOpenAfter(now, *p.RetryUntil) {
 				return fail(offsessionpayment.FailureReasonNoValidPaymentMethod)
 			}
 			return s.move(ctx, tx.Client(), p, move{owner: owner, due: p.RetryUntil, awaitCard: true,
@@ -497,7 +497,7 @@ func (s *Service) finishAttempt(ctx context.Context, paymentID, attemptID string
 				SetStatus(paymentmethod.StatusExpired).SetInvalidReason(cls.Rule).Exec(ctx); err != nil {
 				return fmt.Errorf("mark payment method expired: %w", err)
 			}
-			if p.RetryUntil == nil || !now.Before(*p.RetryUntil) || p.RetryStrategy == offsessionpayment.RetryStrategyNone {
+			if p.RetryUntil == nil || !retry.WindowOpenAfter(now, *p.RetryUntil) || p.RetryStrategy == offsessionpayment.RetryStrategyNone {
 				c.to, c.failureReason = offsessionpayment.StatusFailed, offsessionpayment.FailureReasonNoValidPaymentMethod
 				break
 			}

@@ -11,3 +11,10 @@ import "time"
 func InWindow(t, until time.Time) bool {
 	return !t.After(until)
 }
+
+// WindowOpenAfter reports whether a payment that waits (for new card data,
+// say) may go on waiting after now: not once the closing instant has come,
+// since nothing it waits for could then be attempted inside the window.
+func WindowOpenAfter(now, until time.Time) bool {
+	return now.Before(until)
+}

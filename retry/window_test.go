@@ -41,3 +41,10 @@ func TestRetryWindowBoundary(t *testing.T) {
 	require.NotEmpty(t, slots)
 	require.Equal(t, until, slots[len(slots)-1])
 }
+
+func TestWindowOpenAfter(t *testing.T) {
+	t.Parallel()
+	until := time.Date(2026, 4, 21, 12, 0, 0, 0, time.UTC)
+	require.True(t, WindowOpenAfter(until.Add(-time.Nanosecond), until))
+	require.False(t, WindowOpenAfter(until, until), "a wait ends at the closing instant")
+}

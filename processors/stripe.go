@@ -65,8 +65,8 @@ const (
 //	401 (bad key), 403 (key lacks permission)               TechnicalError, a fixed message: Stripe's own
 //	                                                        quotes part of the key
 //	429 rate_limit / lock_timeout                           TechnicalError: Stripe did not run the request
-//	409 idempotency_error (key reused, other parameters)    ErrUnknownOutcome: this request was not run, but
-//	                                                        the key's first request may have charged
+//	400 or 409 idempotency_error (key reused, other         ErrUnknownOutcome: this request was not run, but
+//	parameters)                                             the key's first request may have charged
 //	409 idempotency_key_in_use                              ErrUnknownOutcome: the first call with the key
 //	                                                        is still running
 //	other 4xx (invalid_request_error, resource_missing)     TechnicalError: refused before processing
@@ -305,6 +305,11 @@ func (s *stripeConnector) declined(se *stripe.Error, codes stripeErrorCodes) Out
 func stripeOutcomeUnknown(se *stripe.Error) bool {
 	switch {
 	case se.HTTPStatusCode >= 500, se.Type == stripe.ErrorTypeAPI:
+		return true
+	case se.Type == stripe.ErrorTypeIdempotency:
+		// The key was reused with other parameters, which Stripe answers
+		// with 400 idempotency_error (https://docs.stripe.com/api/errors):
+		// the first request with the key may have charged.
 		return true
 	case se.HTTPStatusCode == http.StatusConflict:
 		// Either the key's first call is still running

@@ -320,9 +320,63 @@ func (s *Service) resumeAttempt(ctx context.Context, p *ent.OffSessionPayment, n
 	if att.Calls >= unknownOutcomeAlarm {
 		level = s.log.ErrorContext
 	}
+	if att.Calls > 0 {
+		if found, err := s.lookUpAttempt(ctx, p, att, pm, cascade[0], now, owner); found || err != nil {
+			return err
+		}
+	}
 	level(ctx, "repeating an attempt whose outcome is unknown", "payment", p.ID, "attempt", att.ID,
 		"idempotency_key", att.IdempotencyKey, "calls", att.Calls)
 	return s.callProcessor(ctx, p, att, pm, cascade, now, owner)
+}
+
+// lookUpAttempt asks a processor that can tell (a processors.Resolver) what
+// became of the attempt's earlier call, before the call is repeated: a
+// processor that stored its first answer, a 500 say, would give that
+// answer again to the repeat, whatever it did. found reports that the
+// processor holds a final outcome, now recorded.
+func (s *Service) lookUpAttempt(ctx context.Context, p *ent.OffSessionPayment, att *ent.Attempt, pm *ent.PaymentMethod, proc *ent.Processor, now time.Time, owner string) (found bool, err error) {
+	conn, err := s.processors.Connector(proc)
+	if err != nil {
+		return false, nil // callProcessor meets and reports the same error
+	}
+	r, ok := conn.(processors.Resolver)
+	if !ok {
+		return false, nil
+	}
+	callCtx, cancel := context.WithTimeout(ctx, s.cfg.ProcessorTimeout)
+	defer cancel()
+	started := s.clock.Now()
+	out, found, err := r.Lookup(callCtx, attemptRequest(p, att, pm, now))
+	if err != nil || !found {
+		if err != nil {
+			s.log.WarnContext(ctx, "looking up an attempt whose outcome is unknown failed", "payment", p.ID, "attempt", att.ID, "err", err)
+		}
+		return false, nil
+	}
+	s.log.InfoContext(ctx, "the outcome of an attempt was found at the processor", "payment", p.ID, "attempt", att.ID,
+		"outcome", out.Result, "reference", out.Reference)
+	return true, s.finishAttempt(ctx, p.ID, att.ID, out, nil, s.clock.Since(started), owner)
+}
+
+// attemptRequest is att's pinned request to its processor.
+func attemptRequest(p *ent.OffSessionPayment, att *ent.Attempt, pm *ent.PaymentMethod, now time.Time) processors.AuthorizeRequest {
+	return processors.AuthorizeRequest{
+		IdempotencyKey:            att.IdempotencyKey,
+		Token:                     att.Token,
+		NetworkTransactionID:      att.NetworkTransactionID,
+		Amount:                    p.Amount,
+		Currency:                  p.Currency,
+		ManualCapture:             p.CaptureMethod == offsessionpayment.CaptureMethodManual,
+		Cadence:                   string(p.Cadence),
+		Description:               p.Description,
+		StatementDescriptorSuffix: p.StatementDescriptorSuffix,
+		Metadata:                  p.Metadata,
+		CardBrand:                 string(pm.Brand),
+		CardFunding:               string(pm.Funding),
+		CardCountry:               pm.IssuingCountry,
+		At:                        now,
+	}
 }
 
 // callProcessor sends att's pinned request to the first processor of the
@@ -335,22 +389,7 @@ func (s *Service) callProcessor(ctx context.Context, p *ent.OffSessionPayment, a
 	segment := routing.Segment(pm, p.Currency)
 	for {
 		proc := cascade[0]
-		req := processors.AuthorizeRequest{
-			IdempotencyKey:            att.IdempotencyKey,
-			Token:                     att.Token,
-			NetworkTransactionID:      att.NetworkTransactionID,
-			Amount:                    p.Amount,
-			Currency:                  p.Currency,
-			ManualCapture:             p.CaptureMethod == offsessionpayment.CaptureMethodManual,
-			Cadence:                   string(p.Cadence),
-			Description:               p.Description,
-			StatementDescriptorSuffix: p.StatementDescriptorSuffix,
-			Metadata:                  p.Metadata,
-			CardBrand:                 string(pm.Brand),
-			CardFunding:               string(pm.Funding),
-			CardCountry:               pm.IssuingCountry,
-			At:                        now,
-		}
+		req := attemptRequest(p, att, pm, now)
 		started := s.clock.Now()
 		out, callErr := s.authorize(ctx, proc, req)
 		latency := s.clock.Since(started)

@@ -12,26 +12,40 @@ import (
 	"github.com/offsession/offsession/storage/storagetest"
 )
 
-// TestStripeStored500IsLookedUp: Stripe stores the first answer to a key, a
-// 500 included, and replays it to every repeat; after 24 hours it forgets
-// the key and a repeat would be a new charge. When the 500 came after a
-// charge or a decline, the engine finds the PaymentIntent by the attempt's
-// key (listed by the card's customer) on its first repeat and records its
-// outcome: two processor calls, one charge, also after the key expired.
-func TestStripeStored500IsLookedUp(t *testing.T) {
+// TestStripeStored500Ends: Stripe stores the first answer to a key, a 500
+// included, and replays it to every repeat; after 24 hours it forgets the
+// key and a repeat runs as a new request. Whatever the 500 hid, the
+// payment ends, in at most 5 calls to Stripe for the attempt, with one
+// charge at most: a charge or a decline is found by listing the card's
+// customer's PaymentIntents before any repeat; when the repeat meets the
+// stored 500 and the list shows nothing under the key, nothing was charged,
+// and the next attempt goes out under a key of its own.
+func TestStripeStored500Ends(t *testing.T) {
 	t.Parallel()
 	storagetest.Each(t, func(t *testing.T, st *storage.Store) {
 		for _, tt := range []struct {
 			name       string
+			fault      stripefaithful.Fault
 			decline    *stripefaithful.Decline
 			keyExpires bool
 			wantStatus string
-			wantOut    string
-			wantCharge int
+			// wantOutcomes are the attempts' outcomes, wantCalls the
+			// engine's count of processor calls on each.
+			wantOutcomes []string
+			wantCalls    []int
+			wantCreates  int
+			wantCharges  int
 		}{
-			{name: "charged", wantStatus: "succeeded", wantOut: "approved", wantCharge: 1},
-			{name: "charged, key expired", keyExpires: true, wantStatus: "succeeded", wantOut: "approved", wantCharge: 1},
-			{name: "declined", decline: &stripefaithful.Decline{DeclineCode: "insufficient_funds"}, wantStatus: "failed", wantOut: "declined"},
+			{name: "charged", fault: stripefaithful.FaultChargeThen500, wantStatus: "succeeded",
+				wantOutcomes: []string{"approved"}, wantCalls: []int{2}, wantCreates: 1, wantCharges: 1},
+			{name: "charged, key expired", fault: stripefaithful.FaultChargeThen500, keyExpires: true, wantStatus: "succeeded",
+				wantOutcomes: []string{"approved"}, wantCalls: []int{2}, wantCreates: 1, wantCharges: 1},
+			{name: "declined", fault: stripefaithful.FaultChargeThen500, decline: &stripefaithful.Decline{DeclineCode: "insufficient_funds"},
+				wantStatus: "failed", wantOutcomes: []string{"declined"}, wantCalls: []int{2}, wantCreates: 1},
+			{name: "not charged", fault: stripefaithful.Fault500, wantStatus: "succeeded",
+				wantOutcomes: []string{"technical_error", "approved"}, wantCalls: []int{2, 1}, wantCreates: 3, wantCharges: 1},
+			{name: "not charged, key expired", fault: stripefaithful.Fault500, keyExpires: true, wantStatus: "succeeded",
+				wantOutcomes: []string{"approved"}, wantCalls: []int{2}, wantCreates: 2, wantCharges: 1},
 		} {
 			t.Run(tt.name, func(t *testing.T) {
 				srv := stripefaithful.New(t)
@@ -42,7 +56,7 @@ func TestStripeStored500IsLookedUp(t *testing.T) {
 				clk := clock(t, b, key)
 				c := clockedTokenChain(t, b, key, clk, map[string]any{"processorID": prc, "token": "cus_ada/pm_saved"})
 
-				srv.FailNext(stripefaithful.FaultChargeThen500)
+				srv.FailNext(tt.fault)
 				r := b.CreatePayment(t, key, apitest.PaymentInput(c, 2500, map[string]any{"retryStrategy": "none"}))
 				r.RequireOK(t)
 				id := r.String(t, "createOffSessionPayment.id")
@@ -54,14 +68,26 @@ func TestStripeStored500IsLookedUp(t *testing.T) {
 				if tt.keyExpires {
 					srv.Advance(stripefaithful.IdempotencyTTL + time.Hour)
 				}
-				advance(t, b, key, clk, t0.Add(time.Hour))
-				status, att = firstAttempt(t, b, key, id)
-				require.Equal(t, tt.wantStatus, status)
-				require.Equal(t, tt.wantOut, att["outcome"])
-				require.EqualValues(t, 2, att["calls"], "the call and one lookup")
-				require.Equal(t, 1, srv.Calls(), "the charge was never sent again")
-				require.Equal(t, tt.wantCharge, srv.Charges())
-				require.Equal(t, "cus_ada", srv.Requests[0].Get("customer"), "an attached card is charged with its customer")
+				advance(t, b, key, clk, t0.Add(2*time.Hour))
+				r = b.Do(t, key, `query($id: ID!) { node(id: $id) { ... on OffSessionPayment { status attempts(first: 5) { edges { node { idempotencyKey outcome calls } } } } } }`, map[string]any{"id": id})
+				r.RequireOK(t)
+				require.Equal(t, tt.wantStatus, r.String(t, "node.status"))
+				var outcomes []string
+				var calls []int
+				keys := map[string]bool{}
+				for _, e := range r.Get(t, "node.attempts.edges").([]any) {
+					n := e.(map[string]any)["node"].(map[string]any)
+					outcomes = append(outcomes, n["outcome"].(string))
+					calls = append(calls, int(n["calls"].(float64)))
+					keys[n["idempotencyKey"].(string)] = true
+				}
+				require.Equal(t, tt.wantOutcomes, outcomes)
+				require.Equal(t, tt.wantCalls, calls)
+				require.Len(t, keys, len(outcomes), "each attempt under a key of its own")
+				require.LessOrEqual(t, srv.Requests(), 5*len(outcomes), "at most 5 calls to Stripe per attempt")
+				require.Equal(t, tt.wantCreates, srv.Calls())
+				require.Equal(t, tt.wantCharges, srv.Charges(), "never a second charge")
+				require.Equal(t, "cus_ada", srv.Creates[0].Get("customer"), "an attached card is charged with its customer")
 			})
 		}
 	})

@@ -363,6 +363,7 @@ func (s *Service) lookUpAttempt(ctx context.Context, p *ent.OffSessionPayment, a
 func attemptRequest(p *ent.OffSessionPayment, att *ent.Attempt, pm *ent.PaymentMethod, now time.Time) processors.AuthorizeRequest {
 	return processors.AuthorizeRequest{
 		IdempotencyKey:            att.IdempotencyKey,
+		Repeat:                    att.Calls > 0,
 		Token:                     att.Token,
 		NetworkTransactionID:      att.NetworkTransactionID,
 		Amount:                    p.Amount,

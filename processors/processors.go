@@ -39,7 +39,9 @@ var ErrUnknownOutcome = errors.New("processor outcome unknown")
 type AuthorizeRequest struct {
 	// IdempotencyKey is written on the attempt before the call and sent again
 	// on any repeat of it.
-	IdempotencyKey       string
+	IdempotencyKey string
+	// Repeat: an earlier call with this key ended with an unknown outcome.
+	Repeat               bool
 	Token                string
 	NetworkTransactionID string
 	Amount               int64

@@ -190,7 +190,11 @@ func (s *stripeConnector) Authorize(ctx context.Context, req AuthorizeRequest) (
 
 	pi, err := s.client.V1PaymentIntents.Create(ctx, params)
 	if err != nil {
-		return s.authorizeFailure(err)
+		out, failure := s.authorizeFailure(err)
+		if errors.Is(failure, ErrUnknownOutcome) {
+			return s.afterStoredFailure(ctx, req, err, failure)
+		}
+		return out, failure
 	}
 	return s.authorizeResult(pi)
 }

@@ -29,8 +29,8 @@ func TestStripeChargesACustomersSavedCard(t *testing.T) {
 	out, err := conn.Authorize(ctx, faithfulRequest("osp_1-1", "cus_joan/pm_saved"))
 	require.NoError(t, err)
 	require.Equal(t, processors.Approved, out.Result, out.Message)
-	require.Equal(t, "cus_joan", srv.Requests[0].Get("customer"))
-	require.Equal(t, "pm_saved", srv.Requests[0].Get("payment_method"))
+	require.Equal(t, "cus_joan", srv.Creates[0].Get("customer"))
+	require.Equal(t, "pm_saved", srv.Creates[0].Get("payment_method"))
 
 	out, err = conn.Authorize(ctx, faithfulRequest("osp_2-1", "pm_saved"))
 	require.NoError(t, err)
@@ -116,4 +116,33 @@ func TestStripeKeyReusedWithOtherParameters(t *testing.T) {
 	_, err = conn.Authorize(context.Background(), req)
 	require.ErrorIs(t, err, processors.ErrUnknownOutcome)
 	require.Equal(t, 1, srv.Charges())
+}
+
+// TestStripeRepeatedStored500: a repeat that meets a stored 500 is settled
+// as nothing charged only when the customer's list, which has no indexing
+// delay, shows no PaymentIntent under the key. A card with no customer is
+// found by search, which may lag: the outcome stays unknown.
+func TestStripeRepeatedStored500(t *testing.T) {
+	t.Parallel()
+	srv := stripefaithful.New(t)
+	srv.AddCard("pm_attached", stripefaithful.Card{Customer: "cus_a"})
+	srv.AddCard("pm_loose", stripefaithful.Card{})
+	conn := stripeConnector(t, srv.URL, nil)
+	ctx := context.Background()
+
+	srv.FailNext(stripefaithful.Fault500, stripefaithful.Fault500)
+	for _, token := range []string{"cus_a/pm_attached", "pm_loose"} {
+		req := faithfulRequest("osp_"+token[len(token)-4:]+"-1", token)
+		_, err := conn.Authorize(ctx, req)
+		require.ErrorIs(t, err, processors.ErrUnknownOutcome, "the first 500 is unknown")
+		req.Repeat = true
+		out, err := conn.Authorize(ctx, req)
+		if token == "pm_loose" {
+			require.ErrorIs(t, err, processors.ErrUnknownOutcome, "search may lag: still unknown")
+			continue
+		}
+		require.NoError(t, err)
+		require.Equal(t, processors.TechnicalError, out.Result, "the list shows nothing under the key")
+	}
+	require.Zero(t, srv.Charges())
 }

@@ -93,8 +93,9 @@ type Server struct {
 	stored  map[string]storedResponse
 	intents []*PaymentIntent
 	faults  []Fault
-	// Requests are the create calls' parameters, in order.
-	Requests []url.Values
+	// Creates are the create calls' parameters, in order.
+	Creates  []url.Values
+	requests int
 	seq      int
 }
 
@@ -113,7 +114,12 @@ func New(t testing.TB) *Server {
 	mux.HandleFunc("GET /v1/payment_intents", s.list)
 	mux.HandleFunc("GET /v1/payment_intents/search", s.search)
 	mux.HandleFunc("GET /v1/payment_intents/{id}", s.retrieve)
-	s.Server = httptest.NewServer(mux)
+	s.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.mu.Lock()
+		s.requests++
+		s.mu.Unlock()
+		mux.ServeHTTP(w, r)
+	}))
 	t.Cleanup(s.Close)
 	return s
 }
@@ -158,7 +164,14 @@ func (s *Server) Charges() int {
 func (s *Server) Calls() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return len(s.Requests)
+	return len(s.Creates)
+}
+
+// Requests counts every request the server answered, reads included.
+func (s *Server) Requests() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.requests
 }
 
 func (s *Server) create(w http.ResponseWriter, r *http.Request) {
@@ -168,7 +181,7 @@ func (s *Server) create(w http.ResponseWriter, r *http.Request) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.Requests = append(s.Requests, r.PostForm)
+	s.Creates = append(s.Creates, r.PostForm)
 	key := r.Header.Get("Idempotency-Key")
 	params := canonical(r.PostForm)
 	if key != "" {

@@ -1,6 +1,7 @@
 package graph_test
 
 import (
+	"slices"
 	"testing"
 	"time"
 
@@ -110,4 +111,56 @@ func clockedTokenChain(t *testing.T, b *apitest.Bundle, key, clk string, tokens 
 	r.RequireOK(t)
 	c.MandateID = r.String(t, "createMandate.id")
 	return c
+}
+
+// TestStripeCardUpdaterRenewsADeclinedCard: a card declined expired_card
+// is read afresh from Stripe; when Stripe's account updater holds a new
+// expiry, it is saved on the payment method (event payment_method.updated)
+// and the payment is retried at once and succeeds. When Stripe holds
+// nothing newer, the payment waits for new card data as before.
+func TestStripeCardUpdaterRenewsADeclinedCard(t *testing.T) {
+	t.Parallel()
+	storagetest.Each(t, func(t *testing.T, st *storage.Store) {
+		for _, tt := range []struct {
+			name               string
+			expMonth, expYear  int
+			wantStatus         string
+			wantAttempts       int
+			wantExpYear        int
+			wantPaymentMethods string
+			wantEvent          bool
+		}{
+			{name: "renewed", expMonth: 3, expYear: 2032, wantStatus: "succeeded", wantAttempts: 2, wantExpYear: 2032, wantPaymentMethods: "active", wantEvent: true},
+			{name: "nothing newer", expMonth: 12, expYear: 2030, wantStatus: "pending_retry", wantAttempts: 1, wantExpYear: 2030, wantPaymentMethods: "expired"},
+		} {
+			t.Run(tt.name, func(t *testing.T) {
+				srv := stripefaithful.New(t)
+				srv.AddCard("pm_saved", stripefaithful.Card{Customer: "cus_ada", DeclineFirst: &stripefaithful.Decline{Code: "expired_card"},
+					Last4: "4242", ExpMonth: tt.expMonth, ExpYear: tt.expYear})
+				b := apitest.New(t, st)
+				key := b.A.Keys.Secret
+				prc := createProcessor(t, b, key, map[string]any{"name": "Stripe", "type": "stripe", "credentials": stripeGoodKey, "baseURL": srv.URL})
+				clk := clock(t, b, key)
+				c := clockedTokenChain(t, b, key, clk, map[string]any{"processorID": prc, "token": "cus_ada/pm_saved"})
+				r := b.CreatePayment(t, key, apitest.PaymentInput(c, 2500, map[string]any{"retryStrategy": "heuristic"}))
+				r.RequireOK(t)
+				id := r.String(t, "createOffSessionPayment.id")
+				advance(t, b, key, clk, t0.Add(time.Hour))
+
+				r = b.Do(t, key, `query($id: ID!, $pm: ID!) {
+					p: node(id: $id) { ... on OffSessionPayment { status attempts(first: 5) { totalCount edges { node { declineCode outcome } } } } }
+					pm: node(id: $pm) { ... on PaymentMethod { status expMonth expYear } } }`, map[string]any{"id": id, "pm": c.PaymentMethodID})
+				r.RequireOK(t)
+				require.Equal(t, tt.wantStatus, r.String(t, "p.status"))
+				require.EqualValues(t, tt.wantAttempts, r.Get(t, "p.attempts.totalCount"))
+				require.Equal(t, "expired_card", r.Get(t, "p.attempts.edges").([]any)[0].(map[string]any)["node"].(map[string]any)["declineCode"])
+				require.Equal(t, tt.wantPaymentMethods, r.String(t, "pm.status"))
+				require.EqualValues(t, tt.wantExpYear, r.Get(t, "pm.expYear"))
+				require.Equal(t, tt.wantEvent, slices.Contains(b.EventTypes(t, key, c.PaymentMethodID), "payment_method.updated"))
+				if tt.wantEvent {
+					require.Equal(t, 1, srv.Charges())
+				}
+			})
+		}
+	})
 }

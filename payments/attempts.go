@@ -356,7 +356,7 @@ func (s *Service) lookUpAttempt(ctx context.Context, p *ent.OffSessionPayment, a
 	}
 	s.log.InfoContext(ctx, "the outcome of an attempt was found at the processor", "payment", p.ID, "attempt", att.ID,
 		"outcome", out.Result, "reference", out.Reference)
-	return true, s.finishAttempt(ctx, p.ID, att.ID, out, nil, s.clock.Since(started), owner)
+	return true, s.finishAttempt(ctx, p.ID, att.ID, out, nil, s.clock.Since(started), owner, s.refreshCard(ctx, conn, att, out))
 }
 
 // attemptRequest is att's pinned request to its processor.
@@ -395,7 +395,7 @@ func (s *Service) callProcessor(ctx context.Context, p *ent.OffSessionPayment, a
 		out, callErr := s.authorize(ctx, proc, req)
 		latency := s.clock.Since(started)
 		if errors.Is(callErr, processors.ErrUnknownOutcome) {
-			return s.finishAttempt(ctx, p.ID, att.ID, out, callErr, latency, owner)
+			return s.finishAttempt(ctx, p.ID, att.ID, out, callErr, latency, owner, nil)
 		}
 		if callErr != nil {
 			// Not sent, or refused before processing: a technical failure.
@@ -412,8 +412,31 @@ func (s *Service) callProcessor(ctx context.Context, p *ent.OffSessionPayment, a
 			cascade = cascade[1:]
 			continue
 		}
-		return s.finishAttempt(ctx, p.ID, att.ID, out, nil, latency, owner)
+		var fresh *processors.Card
+		if conn, err := s.processors.Connector(proc); err == nil {
+			fresh = s.refreshCard(ctx, conn, att, out)
+		}
+		return s.finishAttempt(ctx, p.ID, att.ID, out, nil, latency, owner, fresh)
 	}
+}
+
+// refreshCard reads the card behind the attempt's token afresh when the
+// decline says its data is out of date and the connector can (a
+// processors.CardRefresher): the processor's account updater may already
+// hold the new expiry or number. Nil when not asked or not known.
+func (s *Service) refreshCard(ctx context.Context, conn processors.Connector, att *ent.Attempt, out processors.Outcome) *processors.Card {
+	r, ok := conn.(processors.CardRefresher)
+	if !ok || retry.Classify(out).Class != retry.NeedsNewCardData {
+		return nil
+	}
+	callCtx, cancel := context.WithTimeout(ctx, s.cfg.ProcessorTimeout)
+	defer cancel()
+	card, err := r.RefreshCard(callCtx, att.Token)
+	if err != nil {
+		s.log.WarnContext(ctx, "reading the declined card afresh failed", "attempt", att.ID, "err", err)
+		return nil
+	}
+	return &card
 }
 
 // authorize makes one processor call, bounded by the processor timeout.
@@ -463,7 +486,11 @@ func (s *Service) lockPayment(ctx context.Context, tx *ent.Tx, id string) (*ent.
 // finishAttempt records a processor's answer on the attempt, once, and moves
 // the payment on. An unknown outcome leaves the attempt in flight, to be
 // repeated with the same request and key.
-func (s *Service) finishAttempt(ctx context.Context, paymentID, attemptID string, out processors.Outcome, callErr error, latency time.Duration, owner string) error {
+//
+// fresh, for a decline about out-of-date card data, is the card as the
+// processor now holds it: new data there is saved on the payment method
+// and the payment retried at once.
+func (s *Service) finishAttempt(ctx context.Context, paymentID, attemptID string, out processors.Outcome, callErr error, latency time.Duration, owner string, fresh *processors.Card) error {
 	return s.tx(ctx, func(tx *ent.Tx) error {
 		p, err := s.lockPayment(ctx, tx, paymentID)
 		if err != nil {
@@ -531,13 +558,26 @@ func (s *Service) finishAttempt(ctx context.Context, paymentID, attemptID string
 			}
 			c.to, c.failureReason = offsessionpayment.StatusFailed, offsessionpayment.FailureReasonNoValidPaymentMethod
 		case retry.NeedsNewCardData:
+			open := p.RetryUntil != nil && retry.WindowOpenAfter(now, *p.RetryUntil) && p.RetryStrategy != offsessionpayment.RetryStrategyNone
+			if open && fresh != nil {
+				updated, err := s.takeUpdatedCard(ctx, tx, p.PaymentMethodID, *fresh, now)
+				if err != nil {
+					return err
+				}
+				if updated {
+					c.to, c.nextAttemptAt = offsessionpayment.StatusPendingRetry, &now
+					c.plan = &schematype.SchedulingDecision{Strategy: "card_updated",
+						Reason: cls.Rule + "; the processor holds new card data, now saved on the payment method: retry at once"}
+					break
+				}
+			}
 			// Retrying the same card data cannot succeed: wait for the
 			// payment method to be updated, until the window closes.
 			if err := tx.PaymentMethod.UpdateOneID(p.PaymentMethodID).
 				SetStatus(paymentmethod.StatusExpired).SetInvalidReason(cls.Rule).Exec(ctx); err != nil {
 				return fmt.Errorf("mark payment method expired: %w", err)
 			}
-			if p.RetryUntil == nil || !retry.WindowOpenAfter(now, *p.RetryUntil) || p.RetryStrategy == offsessionpayment.RetryStrategyNone {
+			if !open {
 				c.to, c.failureReason = offsessionpayment.StatusFailed, offsessionpayment.FailureReasonNoValidPaymentMethod
 				break
 			}
@@ -559,6 +599,33 @@ func (s *Service) finishAttempt(ctx context.Context, paymentID, attemptID string
 		}
 		_, err = s.apply(ctx, tx, p, c)
 		return err
+	})
+}
+
+// takeUpdatedCard saves a processor's newer data for a payment method, with
+// an event, when it differs from what is saved and is not expired itself.
+func (s *Service) takeUpdatedCard(ctx context.Context, tx *ent.Tx, id string, card processors.Card, now time.Time) (bool, error) {
+	pm, err := tx.PaymentMethod.Get(ctx, id)
+	if err != nil {
+		return false, fmt.Errorf("read payment method: %w", err)
+	}
+	same := pm.ExpMonth == card.ExpMonth && pm.ExpYear == card.ExpYear && pm.Last4 == card.Last4 &&
+		(card.Fingerprint == "" || pm.Fingerprint == card.Fingerprint)
+	if same || cardExpired(card.ExpMonth, card.ExpYear, now) || pm.Status == paymentmethod.StatusInvalid {
+		return false, nil
+	}
+	upd := tx.PaymentMethod.UpdateOne(pm).
+		SetExpMonth(card.ExpMonth).SetExpYear(card.ExpYear).SetLast4(card.Last4).
+		SetStatus(paymentmethod.StatusActive).ClearInvalidReason()
+	if card.Fingerprint != "" {
+		upd.SetFingerprint(card.Fingerprint)
+	}
+	if pm, err = upd.Save(ctx); err != nil {
+		return false, fmt.Errorf("save the updated card: %w", err)
+	}
+	return true, emit(ctx, tx, pm.AccountID, EventPaymentMethodUpdated, pm.ID, "payment_method", 1, map[string]any{
+		"id": pm.ID, "customer_id": pm.CustomerID, "last4": pm.Last4, "exp_month": pm.ExpMonth, "exp_year": pm.ExpYear,
+		"reason": "account_updater",
 	})
 }
 

@@ -22,13 +22,16 @@ const (
 	EventPaused          = "off_session_payment.paused"
 	EventResumed         = "off_session_payment.resumed"
 	EventMandateRevoked  = "mandate.revoked"
+	// EventPaymentMethodUpdated: the processor's account updater gave a
+	// declined card new data (expiry, number), now saved.
+	EventPaymentMethodUpdated = "payment_method.updated"
 )
 
 // EventTypes lists every event type offsession emits.
 var EventTypes = []string{
 	EventCreated, EventAttemptStarted, EventAttemptFailed, EventRequiresCapture,
 	EventSucceeded, EventFailed, EventCanceled, EventPaused, EventResumed,
-	EventMandateRevoked,
+	EventMandateRevoked, EventPaymentMethodUpdated,
 }
 
 func emitPaymentEvent(ctx context.Context, tx *ent.Tx, p *ent.OffSessionPayment, evType string, att *ent.Attempt) error {

@@ -47,6 +47,13 @@ type Card struct {
 	Customer string
 	// Decline, when set, is the issuer's answer to every charge.
 	Decline *Decline
+	// DeclineFirst, when set, is the answer to the first charge only.
+	DeclineFirst *Decline
+	// The card data Stripe holds; its account updater may have changed it
+	// since the card was saved:
+	// https://docs.stripe.com/payments/cards/overview#automatic-card-updates
+	Last4, Fingerprint string
+	ExpMonth, ExpYear  int
 }
 
 // Fault is how the server fails the next create call.
@@ -114,6 +121,7 @@ func New(t testing.TB) *Server {
 	mux.HandleFunc("GET /v1/payment_intents", s.list)
 	mux.HandleFunc("GET /v1/payment_intents/search", s.search)
 	mux.HandleFunc("GET /v1/payment_intents/{id}", s.retrieve)
+	mux.HandleFunc("GET /v1/payment_methods/{id}", s.paymentMethod)
 	s.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s.mu.Lock()
 		s.requests++
@@ -272,14 +280,19 @@ func (s *Server) confirm(f url.Values) (status int, body []byte, valid bool) {
 		Amount: amount, Currency: f.Get("currency"), Created: s.Now.Unix(), Metadata: metadataOf(f),
 	}
 	s.intents = append(s.intents, pi)
+	decline := card.Decline
+	if card.DeclineFirst != nil {
+		decline, card.DeclineFirst = card.DeclineFirst, nil
+		s.cards[pmID] = card
+	}
 	switch {
-	case card.Decline != nil:
+	case decline != nil:
 		// A declined confirmation answers 402 card_error with the
 		// PaymentIntent, now requires_payment_method, inside the error.
 		// https://docs.stripe.com/api/errors ,
 		// https://docs.stripe.com/declines/codes
-		pi.Status, pi.decline = "requires_payment_method", card.Decline
-		d := card.Decline
+		pi.Status, pi.decline = "requires_payment_method", decline
+		d := decline
 		extra := map[string]any{"decline_code": d.DeclineCode, "payment_intent": s.intentJSON(pi)}
 		for k, v := range map[string]string{"network_decline_code": d.NetworkDeclineCode, "network_advice_code": d.NetworkAdviceCode, "advice_code": d.AdviceCode} {
 			if v != "" {
@@ -367,6 +380,22 @@ func (s *Server) retrieve(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	writeError(w, http.StatusNotFound, "invalid_request_error", "resource_missing", "No such payment_intent", nil)
+}
+
+// paymentMethod answers GET /v1/payment_methods/{id} with the card Stripe
+// holds. https://docs.stripe.com/api/payment_methods/retrieve
+func (s *Server) paymentMethod(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	id := r.PathValue("id")
+	c, ok := s.cards[id]
+	if !ok {
+		writeError(w, http.StatusNotFound, "invalid_request_error", "resource_missing", fmt.Sprintf("No such PaymentMethod: '%s'", id), nil)
+		return
+	}
+	b, _ := json.Marshal(map[string]any{"id": id, "object": "payment_method", "type": "card", "customer": nilIfEmpty(c.Customer),
+		"card": map[string]any{"brand": "visa", "last4": c.Last4, "exp_month": c.ExpMonth, "exp_year": c.ExpYear, "fingerprint": c.Fingerprint}})
+	writeRaw(w, http.StatusOK, b)
 }
 
 func writeList(w http.ResponseWriter, object, u string, data []any) {

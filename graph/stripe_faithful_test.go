@@ -55,7 +55,7 @@ func TestStripeStored500Ends(t *testing.T) {
 				key := b.A.Keys.Secret
 				prc := createProcessor(t, b, key, map[string]any{"name": "Stripe", "type": "stripe", "credentials": stripeGoodKey, "baseURL": srv.URL})
 				clk := clock(t, b, key)
-				c := clockedTokenChain(t, b, key, clk, map[string]any{"processorID": prc, "token": "cus_ada/pm_saved"})
+				c := tokenChainOn(t, b, key, "visa", clk, map[string]any{"processorID": prc, "token": "cus_ada/pm_saved"})
 
 				srv.FailNext(tt.fault)
 				r := b.CreatePayment(t, key, apitest.PaymentInput(c, 2500, map[string]any{"retryStrategy": "none"}))
@@ -94,25 +94,6 @@ func TestStripeStored500Ends(t *testing.T) {
 	})
 }
 
-// clockedTokenChain is tokenChain for a customer on test clock clk.
-func clockedTokenChain(t *testing.T, b *apitest.Bundle, key, clk string, tokens ...map[string]any) apitest.Chain {
-	t.Helper()
-	r := b.Do(t, key, `mutation($clk: ID!) { createCustomer(input: {name: "Ada Lovelace", email: "ada@example.com", country: "GB", testClockID: $clk}) { id } }`, map[string]any{"clk": clk})
-	r.RequireOK(t)
-	c := apitest.Chain{CustomerID: r.String(t, "createCustomer.id")}
-	r = b.Do(t, key, `mutation($in: SavePaymentMethodInput!) { savePaymentMethod(input: $in) { id } }`, map[string]any{"in": map[string]any{
-		"customerID": c.CustomerID, "processorTokens": tokens,
-		"card": map[string]any{"brand": "visa", "funding": "credit", "last4": "4242", "expMonth": 12, "expYear": 2030,
-			"issuingCountry": "GB", "fingerprint": "fp_" + c.CustomerID},
-	}})
-	r.RequireOK(t)
-	c.PaymentMethodID = r.String(t, "savePaymentMethod.id")
-	r = b.Do(t, key, `mutation($in: CreateMandateInput!) { createMandate(input: $in) { id } }`, map[string]any{"in": apitest.MandateInput(c, "recurring", 1_000_000, "usd")})
-	r.RequireOK(t)
-	c.MandateID = r.String(t, "createMandate.id")
-	return c
-}
-
 // TestStripeCardUpdaterRenewsADeclinedCard: a card declined expired_card
 // is read afresh from Stripe; when Stripe's account updater holds a new
 // expiry, it is saved on the payment method (event payment_method.updated)
@@ -120,6 +101,7 @@ func clockedTokenChain(t *testing.T, b *apitest.Bundle, key, clk string, tokens 
 // nothing newer, the payment waits for new card data as before.
 func TestStripeCardUpdaterRenewsADeclinedCard(t *testing.T) {
 	t.Parallel()
+	saved := time.Now().Year() + 2
 	storagetest.Each(t, func(t *testing.T, st *storage.Store) {
 		for _, tt := range []struct {
 			name               string
@@ -130,8 +112,9 @@ func TestStripeCardUpdaterRenewsADeclinedCard(t *testing.T) {
 			wantPaymentMethods string
 			wantEvent          bool
 		}{
-			{name: "renewed", expMonth: 3, expYear: 2032, wantStatus: "succeeded", wantAttempts: 2, wantExpYear: 2032, wantPaymentMethods: "active", wantEvent: true},
-			{name: "nothing newer", expMonth: 12, expYear: 2030, wantStatus: "pending_retry", wantAttempts: 1, wantExpYear: 2030, wantPaymentMethods: "expired"},
+			// tokenChainOn saves the card as expiring 12/(this year + 2).
+			{name: "renewed", expMonth: 3, expYear: saved + 4, wantStatus: "succeeded", wantAttempts: 2, wantExpYear: saved + 4, wantPaymentMethods: "active", wantEvent: true},
+			{name: "nothing newer", expMonth: 12, expYear: saved, wantStatus: "pending_retry", wantAttempts: 1, wantExpYear: saved, wantPaymentMethods: "expired"},
 		} {
 			t.Run(tt.name, func(t *testing.T) {
 				srv := stripefaithful.New(t)
@@ -141,7 +124,7 @@ func TestStripeCardUpdaterRenewsADeclinedCard(t *testing.T) {
 				key := b.A.Keys.Secret
 				prc := createProcessor(t, b, key, map[string]any{"name": "Stripe", "type": "stripe", "credentials": stripeGoodKey, "baseURL": srv.URL})
 				clk := clock(t, b, key)
-				c := clockedTokenChain(t, b, key, clk, map[string]any{"processorID": prc, "token": "cus_ada/pm_saved"})
+				c := tokenChainOn(t, b, key, "visa", clk, map[string]any{"processorID": prc, "token": "cus_ada/pm_saved"})
 				r := b.CreatePayment(t, key, apitest.PaymentInput(c, 2500, map[string]any{"retryStrategy": "heuristic"}))
 				r.RequireOK(t)
 				id := r.String(t, "createOffSessionPayment.id")

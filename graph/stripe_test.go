@@ -53,7 +53,18 @@ func createProcessor(t *testing.T, b *apitest.Bundle, key string, in map[string]
 // tokens (processorID, token, networkTransactionID) and a mandate for it.
 func tokenChain(t *testing.T, b *apitest.Bundle, key, brand string, tokens ...map[string]any) apitest.Chain {
 	t.Helper()
-	r := b.Do(t, key, `mutation { createCustomer(input: {name: "Ada Lovelace", email: "ada@example.com", country: "GB"}) { id } }`, nil)
+	return tokenChainOn(t, b, key, brand, "", tokens...)
+}
+
+// tokenChainOn is tokenChain for a customer on test clock clk ("" for the
+// wall clock).
+func tokenChainOn(t *testing.T, b *apitest.Bundle, key, brand, clk string, tokens ...map[string]any) apitest.Chain {
+	t.Helper()
+	cus := map[string]any{"name": "Ada Lovelace", "email": "ada@example.com", "country": "GB"}
+	if clk != "" {
+		cus["testClockID"] = clk
+	}
+	r := b.Do(t, key, `mutation($in: CreateCustomerInput!) { createCustomer(input: $in) { id } }`, map[string]any{"in": cus})
 	r.RequireOK(t)
 	c := apitest.Chain{CustomerID: r.String(t, "createCustomer.id")}
 	r = b.Do(t, key, `mutation($in: SavePaymentMethodInput!) { savePaymentMethod(input: $in) { id } }`, map[string]any{"in": map[string]any{

@@ -240,6 +240,7 @@ type ComplexityRoot struct {
 		CreateTestClock          func(childComplexity int, input payments.CreateTestClockInput) int
 		CreateWebhookEndpoint    func(childComplexity int, input webhooks.CreateEndpointInput) int
 		DeleteRoute              func(childComplexity int, id string) int
+		ImportPaymentMethod      func(childComplexity int, input payments.ImportPaymentMethodInput) int
 		PauseOffSessionPayment   func(childComplexity int, id string) int
 		ResumeOffSessionPayment  func(childComplexity int, id string) int
 		RevokeMandate            func(childComplexity int, id string, reason *string) int
@@ -655,6 +656,7 @@ type ComplexityRoot struct {
 type MutationResolver interface {
 	CreateCustomer(ctx context.Context, input payments.CreateCustomerInput) (*ent.Customer, error)
 	SavePaymentMethod(ctx context.Context, input payments.SavePaymentMethodInput) (*ent.PaymentMethod, error)
+	ImportPaymentMethod(ctx context.Context, input payments.ImportPaymentMethodInput) (*ent.PaymentMethod, error)
 	CreateMandate(ctx context.Context, input payments.CreateMandateInput) (*ent.Mandate, error)
 	RevokeMandate(ctx context.Context, id string, reason *string) (*ent.Mandate, error)
 	CreateOffSessionPayment(ctx context.Context, input payments.CreateOffSessionPaymentInput) (*ent.OffSessionPayment, error)
@@ -1582,6 +1584,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.DeleteRoute(childComplexity, args["id"].(string)), true
+	case "Mutation.importPaymentMethod":
+		if e.ComplexityRoot.Mutation.ImportPaymentMethod == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_importPaymentMethod_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.ImportPaymentMethod(childComplexity, args["input"].(payments.ImportPaymentMethodInput)), true
 	case "Mutation.pauseOffSessionPayment":
 		if e.ComplexityRoot.Mutation.PauseOffSessionPayment == nil {
 			break
@@ -3433,6 +3446,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("CustomerWhereInput", ec.unmarshalInputCustomerWhereInput),
 			graphql.NewInputUnmarshaler("EventOrder", ec.unmarshalInputEventOrder),
 			graphql.NewInputUnmarshaler("EventWhereInput", ec.unmarshalInputEventWhereInput),
+			graphql.NewInputUnmarshaler("ImportPaymentMethodInput", ec.unmarshalInputImportPaymentMethodInput),
 			graphql.NewInputUnmarshaler("MandateAcceptanceInput", ec.unmarshalInputMandateAcceptanceInput),
 			graphql.NewInputUnmarshaler("MandateLimitsInput", ec.unmarshalInputMandateLimitsInput),
 			graphql.NewInputUnmarshaler("MandateOrder", ec.unmarshalInputMandateOrder),
@@ -5072,6 +5086,20 @@ func (ec *executionContext) field_Mutation_deleteRoute_args(ctx context.Context,
 		return nil, err
 	}
 	args["id"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_importPaymentMethod_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (payments.ImportPaymentMethodInput, error) {
+			return ec.unmarshalNImportPaymentMethodInput2githubᚗcomᚋoffsessionᚋoffsessionᚋpaymentsᚐImportPaymentMethodInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
 	return args, nil
 }
 
@@ -9144,6 +9172,50 @@ func (ec *executionContext) fieldContext_Mutation_savePaymentMethod(ctx context.
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Mutation_savePaymentMethod_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_importPaymentMethod(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_importPaymentMethod(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().ImportPaymentMethod(ctx, fc.Args["input"].(payments.ImportPaymentMethodInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.PaymentMethod) graphql.Marshaler {
+			return ec.marshalNPaymentMethod2ᚖgithubᚗcomᚋoffsessionᚋoffsessionᚋentᚐPaymentMethod(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_importPaymentMethod(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PaymentMethod(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_importPaymentMethod_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -22442,6 +22514,97 @@ func UnmarshalEventWhereInput(ctx context.Context, raw any) (ent.EventWhereInput
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputImportPaymentMethodInput(ctx context.Context, obj any) (payments.ImportPaymentMethodInput, error) {
+	var it payments.ImportPaymentMethodInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"idempotencyKey", "customerID", "processorID", "setupIntentID", "paymentIntentID", "paymentMethodID", "replacesPaymentMethodID", "metadata"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "idempotencyKey":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idempotencyKey"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IdempotencyKey = data
+		case "customerID":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("customerID"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CustomerID = data
+		case "processorID":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("processorID"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ProcessorID = data
+		case "setupIntentID":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("setupIntentID"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.SetupIntentID = data
+		case "paymentIntentID":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("paymentIntentID"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.PaymentIntentID = data
+		case "paymentMethodID":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("paymentMethodID"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.PaymentMethodID = data
+		case "replacesPaymentMethodID":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("replacesPaymentMethodID"))
+			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ReplacesPaymentMethodID = data
+		case "metadata":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("metadata"))
+			data, err := ec.unmarshalOStringMap2githubᚗcomᚋoffsessionᚋoffsessionᚋentᚋschemaᚋschematypeᚐStringMap(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Metadata = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalImportPaymentMethodInput unmarshals raw into the ImportPaymentMethodInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalImportPaymentMethodInput(ctx context.Context, raw any) (payments.ImportPaymentMethodInput, error) {
+	var out payments.ImportPaymentMethodInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "ImportPaymentMethodInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputMandateAcceptanceInput(ctx context.Context, obj any) (payments.MandateAcceptanceInput, error) {
 	var it payments.MandateAcceptanceInput
 	if obj == nil {
@@ -34019,6 +34182,13 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "importPaymentMethod":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_importPaymentMethod(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		case "createMandate":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_createMandate(ctx, field)
@@ -37414,6 +37584,11 @@ func (ec *executionContext) marshalNID2ᚕstringᚄ(ctx context.Context, sel ast
 	}
 
 	return ret
+}
+
+func (ec *executionContext) unmarshalNImportPaymentMethodInput2githubᚗcomᚋoffsessionᚋoffsessionᚋpaymentsᚐImportPaymentMethodInput(ctx context.Context, v any) (payments.ImportPaymentMethodInput, error) {
+	res, err := ec.unmarshalInputImportPaymentMethodInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) unmarshalNInt2int(ctx context.Context, v any) (int, error) {

@@ -29,6 +29,11 @@ func (r *mutationResolver) SavePaymentMethod(ctx context.Context, input payments
 	return r.payments.SavePaymentMethod(ctx, input)
 }
 
+// ImportPaymentMethod is the resolver for the importPaymentMethod field.
+func (r *mutationResolver) ImportPaymentMethod(ctx context.Context, input payments.ImportPaymentMethodInput) (*ent.PaymentMethod, error) {
+	return r.payments.ImportPaymentMethod(ctx, input)
+}
+
 // CreateMandate is the resolver for the createMandate field.
 func (r *mutationResolver) CreateMandate(ctx context.Context, input payments.CreateMandateInput) (*ent.Mandate, error) {
 	return r.payments.CreateMandate(ctx, input)

@@ -391,8 +391,12 @@ func (s *Service) callProcessor(ctx context.Context, p *ent.OffSessionPayment, a
 	for {
 		proc := cascade[0]
 		req := attemptRequest(p, att, pm, now)
+		conn, callErr := s.processors.Connector(proc)
 		started := s.clock.Now()
-		out, callErr := s.authorize(ctx, proc, req)
+		var out processors.Outcome
+		if callErr == nil {
+			out, callErr = s.authorize(ctx, conn, req)
+		}
 		latency := s.clock.Since(started)
 		if errors.Is(callErr, processors.ErrUnknownOutcome) {
 			return s.finishAttempt(ctx, p.ID, att.ID, out, callErr, latency, owner, nil)
@@ -412,11 +416,7 @@ func (s *Service) callProcessor(ctx context.Context, p *ent.OffSessionPayment, a
 			cascade = cascade[1:]
 			continue
 		}
-		var fresh *processors.Card
-		if conn, err := s.processors.Connector(proc); err == nil {
-			fresh = s.refreshCard(ctx, conn, att, out)
-		}
-		return s.finishAttempt(ctx, p.ID, att.ID, out, nil, latency, owner, fresh)
+		return s.finishAttempt(ctx, p.ID, att.ID, out, nil, latency, owner, s.refreshCard(ctx, conn, att, out))
 	}
 }
 
@@ -440,11 +440,7 @@ func (s *Service) refreshCard(ctx context.Context, conn processors.Connector, at
 }
 
 // authorize makes one processor call, bounded by the processor timeout.
-func (s *Service) authorize(ctx context.Context, proc *ent.Processor, req processors.AuthorizeRequest) (processors.Outcome, error) {
-	conn, err := s.processors.Connector(proc)
-	if err != nil {
-		return processors.Outcome{}, err
-	}
+func (s *Service) authorize(ctx context.Context, conn processors.Connector, req processors.AuthorizeRequest) (processors.Outcome, error) {
 	callCtx, cancel := context.WithTimeout(ctx, s.cfg.ProcessorTimeout)
 	defer cancel()
 	return conn.Authorize(callCtx, req)
@@ -622,6 +618,9 @@ func (s *Service) takeUpdatedCard(ctx context.Context, tx *ent.Tx, id string, ca
 	}
 	if pm, err = upd.Save(ctx); err != nil {
 		return false, fmt.Errorf("save the updated card: %w", err)
+	}
+	if err := s.retryWaitingFor(ctx, tx, pm.ID); err != nil {
+		return false, err
 	}
 	return true, emit(ctx, tx, pm.AccountID, EventPaymentMethodUpdated, pm.ID, "payment_method", 1, map[string]any{
 		"id": pm.ID, "customer_id": pm.CustomerID, "last4": pm.Last4, "exp_month": pm.ExpMonth, "exp_year": pm.ExpYear,

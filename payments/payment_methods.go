@@ -87,7 +87,8 @@ func (s *Service) SavePaymentMethod(ctx context.Context, in SavePaymentMethodInp
 }
 
 // checkPaymentMethodRefs checks what a new payment method refers to: its
-// customer, its processors, the payment method it replaces.
+// customer (and the card's expiry on the customer's clock), its
+// processors, the payment method it replaces.
 func (s *Service) checkPaymentMethodRefs(ctx context.Context, db *ent.Client, in *SavePaymentMethodInput) error {
 	cus, err := db.Customer.Get(ctx, in.CustomerID)
 	if ent.IsNotFound(err) {
@@ -159,7 +160,12 @@ func (s *Service) replaceCardData(ctx context.Context, tx *ent.Tx, id string, in
 	if err := u.Exec(ctx); err != nil {
 		return fmt.Errorf("update payment method %s: %w", id, err)
 	}
-	// Payments that waited for new card data are retried at once.
+	return s.retryWaitingFor(ctx, tx, id)
+}
+
+// retryWaitingFor retries at once the payments that waited for payment
+// method id's card data to be updated, now that it has been.
+func (s *Service) retryWaitingFor(ctx context.Context, tx *ent.Tx, id string) error {
 	waiting, err := tx.OffSessionPayment.Query().
 		Where(
 			offsessionpayment.PaymentMethodID(id),

@@ -35,6 +35,8 @@ type Attempt struct {
 	Number int `json:"number,omitempty"`
 	// ProcessorID holds the value of the "processor_id" field.
 	ProcessorID *string `json:"processor_id,omitempty"`
+	// The payment method charged: the payment's first, or one of its backups.
+	PaymentMethodID string `json:"payment_method_id,omitempty"`
 	// The card's fingerprint: network retry budgets are counted per card.
 	CardFingerprint string `json:"card_fingerprint,omitempty"`
 	// The card's brand, whose retry rules apply.
@@ -129,7 +131,7 @@ func (*Attempt) scanValues(columns []string) ([]any, error) {
 			values[i] = new(sql.NullBool)
 		case attempt.FieldNumber, attempt.FieldCalls, attempt.FieldLatencyMs:
 			values[i] = new(sql.NullInt64)
-		case attempt.FieldID, attempt.FieldAccountID, attempt.FieldPaymentID, attempt.FieldCustomerID, attempt.FieldProcessorID, attempt.FieldCardFingerprint, attempt.FieldCardNetwork, attempt.FieldSegment, attempt.FieldToken, attempt.FieldNetworkTransactionID, attempt.FieldIdempotencyKey, attempt.FieldOutcome, attempt.FieldDeclineClass, attempt.FieldDeclineCode, attempt.FieldNetworkAdviceCode, attempt.FieldNetworkDeclineCode, attempt.FieldProcessorReference, attempt.FieldMessage:
+		case attempt.FieldID, attempt.FieldAccountID, attempt.FieldPaymentID, attempt.FieldCustomerID, attempt.FieldProcessorID, attempt.FieldPaymentMethodID, attempt.FieldCardFingerprint, attempt.FieldCardNetwork, attempt.FieldSegment, attempt.FieldToken, attempt.FieldNetworkTransactionID, attempt.FieldIdempotencyKey, attempt.FieldOutcome, attempt.FieldDeclineClass, attempt.FieldDeclineCode, attempt.FieldNetworkAdviceCode, attempt.FieldNetworkDeclineCode, attempt.FieldProcessorReference, attempt.FieldMessage:
 			values[i] = new(sql.NullString)
 		case attempt.FieldCreatedAt, attempt.FieldUpdatedAt, attempt.FieldScheduledAt, attempt.FieldStartedAt, attempt.FieldFinishedAt:
 			values[i] = new(sql.NullTime)
@@ -196,6 +198,12 @@ func (_m *Attempt) assignValues(columns []string, values []any) error {
 			} else if value.Valid {
 				_m.ProcessorID = new(string)
 				*_m.ProcessorID = value.String
+			}
+		case attempt.FieldPaymentMethodID:
+			if value, ok := values[i].(*sql.NullString); !ok {
+				return fmt.Errorf("unexpected type %T for field payment_method_id", values[i])
+			} else if value.Valid {
+				_m.PaymentMethodID = value.String
 			}
 		case attempt.FieldCardFingerprint:
 			if value, ok := values[i].(*sql.NullString); !ok {
@@ -403,6 +411,9 @@ func (_m *Attempt) String() string {
 		builder.WriteString("processor_id=")
 		builder.WriteString(*v)
 	}
+	builder.WriteString(", ")
+	builder.WriteString("payment_method_id=")
+	builder.WriteString(_m.PaymentMethodID)
 	builder.WriteString(", ")
 	builder.WriteString("card_fingerprint=")
 	builder.WriteString(_m.CardFingerprint)

@@ -100,6 +100,20 @@ func (_c *AttemptCreate) SetNillableProcessorID(v *string) *AttemptCreate {
 	return _c
 }
 
+// SetPaymentMethodID sets the "payment_method_id" field.
+func (_c *AttemptCreate) SetPaymentMethodID(v string) *AttemptCreate {
+	_c.mutation.SetPaymentMethodID(v)
+	return _c
+}
+
+// SetNillablePaymentMethodID sets the "payment_method_id" field if the given value is not nil.
+func (_c *AttemptCreate) SetNillablePaymentMethodID(v *string) *AttemptCreate {
+	if v != nil {
+		_c.SetPaymentMethodID(*v)
+	}
+	return _c
+}
+
 // SetCardFingerprint sets the "card_fingerprint" field.
 func (_c *AttemptCreate) SetCardFingerprint(v string) *AttemptCreate {
 	_c.mutation.SetCardFingerprint(v)
@@ -580,6 +594,10 @@ func (_c *AttemptCreate) createSpec() (*Attempt, *sqlgraph.CreateSpec) {
 		_spec.SetField(attempt.FieldNumber, field.TypeInt, value)
 		_node.Number = value
 	}
+	if value, ok := _c.mutation.PaymentMethodID(); ok {
+		_spec.SetField(attempt.FieldPaymentMethodID, field.TypeString, value)
+		_node.PaymentMethodID = value
+	}
 	if value, ok := _c.mutation.CardFingerprint(); ok {
 		_spec.SetField(attempt.FieldCardFingerprint, field.TypeString, value)
 		_node.CardFingerprint = value
@@ -1039,6 +1057,9 @@ func (u *AttemptUpsertOne) UpdateNewValues() *AttemptUpsertOne {
 		}
 		if _, exists := u.create.mutation.Number(); exists {
 			s.SetIgnore(attempt.FieldNumber)
+		}
+		if _, exists := u.create.mutation.PaymentMethodID(); exists {
+			s.SetIgnore(attempt.FieldPaymentMethodID)
 		}
 		if _, exists := u.create.mutation.CardFingerprint(); exists {
 			s.SetIgnore(attempt.FieldCardFingerprint)
@@ -1593,6 +1614,9 @@ func (u *AttemptUpsertBulk) UpdateNewValues() *AttemptUpsertBulk {
 			}
 			if _, exists := b.mutation.Number(); exists {
 				s.SetIgnore(attempt.FieldNumber)
+			}
+			if _, exists := b.mutation.PaymentMethodID(); exists {
+				s.SetIgnore(attempt.FieldPaymentMethodID)
 			}
 			if _, exists := b.mutation.CardFingerprint(); exists {
 				s.SetIgnore(attempt.FieldCardFingerprint)

@@ -410,6 +410,9 @@ func (_u *AttemptUpdate) sqlSave(ctx context.Context) (_node int, err error) {
 	if value, ok := _u.mutation.UpdatedAt(); ok {
 		_spec.SetField(attempt.FieldUpdatedAt, field.TypeTime, value)
 	}
+	if _u.mutation.PaymentMethodIDCleared() {
+		_spec.ClearField(attempt.FieldPaymentMethodID, field.TypeString)
+	}
 	if value, ok := _u.mutation.Token(); ok {
 		_spec.SetField(attempt.FieldToken, field.TypeString, value)
 	}
@@ -947,6 +950,9 @@ func (_u *AttemptUpdateOne) sqlSave(ctx context.Context) (_node *Attempt, err er
 	}
 	if value, ok := _u.mutation.UpdatedAt(); ok {
 		_spec.SetField(attempt.FieldUpdatedAt, field.TypeTime, value)
+	}
+	if _u.mutation.PaymentMethodIDCleared() {
+		_spec.ClearField(attempt.FieldPaymentMethodID, field.TypeString)
 	}
 	if value, ok := _u.mutation.Token(); ok {
 		_spec.SetField(attempt.FieldToken, field.TypeString, value)

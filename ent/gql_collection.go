@@ -201,6 +201,11 @@ func (_q *AttemptQuery) collectField(ctx context.Context, oneNode bool, opCtx *g
 				selectedFields = append(selectedFields, attempt.FieldProcessorID)
 				fieldSeen[attempt.FieldProcessorID] = struct{}{}
 			}
+		case "paymentMethodID":
+			if _, ok := fieldSeen[attempt.FieldPaymentMethodID]; !ok {
+				selectedFields = append(selectedFields, attempt.FieldPaymentMethodID)
+				fieldSeen[attempt.FieldPaymentMethodID] = struct{}{}
+			}
 		case "cardFingerprint":
 			if _, ok := fieldSeen[attempt.FieldCardFingerprint]; !ok {
 				selectedFields = append(selectedFields, attempt.FieldCardFingerprint)

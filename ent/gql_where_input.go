@@ -315,6 +315,23 @@ type AttemptWhereInput struct {
 	ProcessorIDEqualFold    *string  `json:"processorIDEqualFold,omitempty"`
 	ProcessorIDContainsFold *string  `json:"processorIDContainsFold,omitempty"`
 
+	// "payment_method_id" field predicates.
+	PaymentMethodID             *string  `json:"paymentMethodID,omitempty"`
+	PaymentMethodIDNEQ          *string  `json:"paymentMethodIDNEQ,omitempty"`
+	PaymentMethodIDIn           []string `json:"paymentMethodIDIn,omitempty"`
+	PaymentMethodIDNotIn        []string `json:"paymentMethodIDNotIn,omitempty"`
+	PaymentMethodIDGT           *string  `json:"paymentMethodIDGT,omitempty"`
+	PaymentMethodIDGTE          *string  `json:"paymentMethodIDGTE,omitempty"`
+	PaymentMethodIDLT           *string  `json:"paymentMethodIDLT,omitempty"`
+	PaymentMethodIDLTE          *string  `json:"paymentMethodIDLTE,omitempty"`
+	PaymentMethodIDContains     *string  `json:"paymentMethodIDContains,omitempty"`
+	PaymentMethodIDHasPrefix    *string  `json:"paymentMethodIDHasPrefix,omitempty"`
+	PaymentMethodIDHasSuffix    *string  `json:"paymentMethodIDHasSuffix,omitempty"`
+	PaymentMethodIDIsNil        bool     `json:"paymentMethodIDIsNil,omitempty"`
+	PaymentMethodIDNotNil       bool     `json:"paymentMethodIDNotNil,omitempty"`
+	PaymentMethodIDEqualFold    *string  `json:"paymentMethodIDEqualFold,omitempty"`
+	PaymentMethodIDContainsFold *string  `json:"paymentMethodIDContainsFold,omitempty"`
+
 	// "card_fingerprint" field predicates.
 	CardFingerprint             *string  `json:"cardFingerprint,omitempty"`
 	CardFingerprintNEQ          *string  `json:"cardFingerprintNEQ,omitempty"`
@@ -773,6 +790,51 @@ func (i *AttemptWhereInput) P() (predicate.Attempt, error) {
 	}
 	if i.ProcessorIDContainsFold != nil {
 		predicates = append(predicates, attempt.ProcessorIDContainsFold(*i.ProcessorIDContainsFold))
+	}
+	if i.PaymentMethodID != nil {
+		predicates = append(predicates, attempt.PaymentMethodIDEQ(*i.PaymentMethodID))
+	}
+	if i.PaymentMethodIDNEQ != nil {
+		predicates = append(predicates, attempt.PaymentMethodIDNEQ(*i.PaymentMethodIDNEQ))
+	}
+	if len(i.PaymentMethodIDIn) > 0 {
+		predicates = append(predicates, attempt.PaymentMethodIDIn(i.PaymentMethodIDIn...))
+	}
+	if len(i.PaymentMethodIDNotIn) > 0 {
+		predicates = append(predicates, attempt.PaymentMethodIDNotIn(i.PaymentMethodIDNotIn...))
+	}
+	if i.PaymentMethodIDGT != nil {
+		predicates = append(predicates, attempt.PaymentMethodIDGT(*i.PaymentMethodIDGT))
+	}
+	if i.PaymentMethodIDGTE != nil {
+		predicates = append(predicates, attempt.PaymentMethodIDGTE(*i.PaymentMethodIDGTE))
+	}
+	if i.PaymentMethodIDLT != nil {
+		predicates = append(predicates, attempt.PaymentMethodIDLT(*i.PaymentMethodIDLT))
+	}
+	if i.PaymentMethodIDLTE != nil {
+		predicates = append(predicates, attempt.PaymentMethodIDLTE(*i.PaymentMethodIDLTE))
+	}
+	if i.PaymentMethodIDContains != nil {
+		predicates = append(predicates, attempt.PaymentMethodIDContains(*i.PaymentMethodIDContains))
+	}
+	if i.PaymentMethodIDHasPrefix != nil {
+		predicates = append(predicates, attempt.PaymentMethodIDHasPrefix(*i.PaymentMethodIDHasPrefix))
+	}
+	if i.PaymentMethodIDHasSuffix != nil {
+		predicates = append(predicates, attempt.PaymentMethodIDHasSuffix(*i.PaymentMethodIDHasSuffix))
+	}
+	if i.PaymentMethodIDIsNil {
+		predicates = append(predicates, attempt.PaymentMethodIDIsNil())
+	}
+	if i.PaymentMethodIDNotNil {
+		predicates = append(predicates, attempt.PaymentMethodIDNotNil())
+	}
+	if i.PaymentMethodIDEqualFold != nil {
+		predicates = append(predicates, attempt.PaymentMethodIDEqualFold(*i.PaymentMethodIDEqualFold))
+	}
+	if i.PaymentMethodIDContainsFold != nil {
+		predicates = append(predicates, attempt.PaymentMethodIDContainsFold(*i.PaymentMethodIDContainsFold))
 	}
 	if i.CardFingerprint != nil {
 		predicates = append(predicates, attempt.CardFingerprintEQ(*i.CardFingerprint))

@@ -1244,6 +1244,7 @@ type AttemptMutation struct {
 	customer_id            *string
 	number                 *int
 	addnumber              *int
+	payment_method_id      *string
 	card_fingerprint       *string
 	card_network           *string
 	segment                *string
@@ -1664,6 +1665,55 @@ func (m *AttemptMutation) ProcessorIDCleared() bool {
 func (m *AttemptMutation) ResetProcessorID() {
 	m.processor = nil
 	delete(m.clearedFields, attempt.FieldProcessorID)
+}
+
+// SetPaymentMethodID sets the "payment_method_id" field.
+func (m *AttemptMutation) SetPaymentMethodID(s string) {
+	m.payment_method_id = &s
+}
+
+// PaymentMethodID returns the value of the "payment_method_id" field in the mutation.
+func (m *AttemptMutation) PaymentMethodID() (r string, exists bool) {
+	v := m.payment_method_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldPaymentMethodID returns the old "payment_method_id" field's value of the Attempt entity.
+// If the Attempt object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AttemptMutation) OldPaymentMethodID(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldPaymentMethodID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldPaymentMethodID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldPaymentMethodID: %w", err)
+	}
+	return oldValue.PaymentMethodID, nil
+}
+
+// ClearPaymentMethodID clears the value of the "payment_method_id" field.
+func (m *AttemptMutation) ClearPaymentMethodID() {
+	m.payment_method_id = nil
+	m.clearedFields[attempt.FieldPaymentMethodID] = struct{}{}
+}
+
+// PaymentMethodIDCleared returns if the "payment_method_id" field was cleared in this mutation.
+func (m *AttemptMutation) PaymentMethodIDCleared() bool {
+	_, ok := m.clearedFields[attempt.FieldPaymentMethodID]
+	return ok
+}
+
+// ResetPaymentMethodID resets all changes to the "payment_method_id" field.
+func (m *AttemptMutation) ResetPaymentMethodID() {
+	m.payment_method_id = nil
+	delete(m.clearedFields, attempt.FieldPaymentMethodID)
 }
 
 // SetCardFingerprint sets the "card_fingerprint" field.
@@ -2694,7 +2744,7 @@ func (m *AttemptMutation) Type() string {
 // order to get all numeric fields that were incremented/decremented, call
 // AddedFields().
 func (m *AttemptMutation) Fields() []string {
-	fields := make([]string, 0, 28)
+	fields := make([]string, 0, 29)
 	if m.created_at != nil {
 		fields = append(fields, attempt.FieldCreatedAt)
 	}
@@ -2715,6 +2765,9 @@ func (m *AttemptMutation) Fields() []string {
 	}
 	if m.processor != nil {
 		fields = append(fields, attempt.FieldProcessorID)
+	}
+	if m.payment_method_id != nil {
+		fields = append(fields, attempt.FieldPaymentMethodID)
 	}
 	if m.card_fingerprint != nil {
 		fields = append(fields, attempt.FieldCardFingerprint)
@@ -2801,6 +2854,8 @@ func (m *AttemptMutation) Field(name string) (ent.Value, bool) {
 		return m.Number()
 	case attempt.FieldProcessorID:
 		return m.ProcessorID()
+	case attempt.FieldPaymentMethodID:
+		return m.PaymentMethodID()
 	case attempt.FieldCardFingerprint:
 		return m.CardFingerprint()
 	case attempt.FieldCardNetwork:
@@ -2866,6 +2921,8 @@ func (m *AttemptMutation) OldField(ctx context.Context, name string) (ent.Value,
 		return m.OldNumber(ctx)
 	case attempt.FieldProcessorID:
 		return m.OldProcessorID(ctx)
+	case attempt.FieldPaymentMethodID:
+		return m.OldPaymentMethodID(ctx)
 	case attempt.FieldCardFingerprint:
 		return m.OldCardFingerprint(ctx)
 	case attempt.FieldCardNetwork:
@@ -2965,6 +3022,13 @@ func (m *AttemptMutation) SetField(name string, value ent.Value) error {
 			return fmt.Errorf("unexpected type %T for field %s", value, name)
 		}
 		m.SetProcessorID(v)
+		return nil
+	case attempt.FieldPaymentMethodID:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetPaymentMethodID(v)
 		return nil
 	case attempt.FieldCardFingerprint:
 		v, ok := value.(string)
@@ -3185,6 +3249,9 @@ func (m *AttemptMutation) ClearedFields() []string {
 	if m.FieldCleared(attempt.FieldProcessorID) {
 		fields = append(fields, attempt.FieldProcessorID)
 	}
+	if m.FieldCleared(attempt.FieldPaymentMethodID) {
+		fields = append(fields, attempt.FieldPaymentMethodID)
+	}
 	if m.FieldCleared(attempt.FieldNetworkTransactionID) {
 		fields = append(fields, attempt.FieldNetworkTransactionID)
 	}
@@ -3234,6 +3301,9 @@ func (m *AttemptMutation) ClearField(name string) error {
 	switch name {
 	case attempt.FieldProcessorID:
 		m.ClearProcessorID()
+		return nil
+	case attempt.FieldPaymentMethodID:
+		m.ClearPaymentMethodID()
 		return nil
 	case attempt.FieldNetworkTransactionID:
 		m.ClearNetworkTransactionID()
@@ -3296,6 +3366,9 @@ func (m *AttemptMutation) ResetField(name string) error {
 		return nil
 	case attempt.FieldProcessorID:
 		m.ResetProcessorID()
+		return nil
+	case attempt.FieldPaymentMethodID:
+		m.ResetPaymentMethodID()
 		return nil
 	case attempt.FieldCardFingerprint:
 		m.ResetCardFingerprint()
@@ -8285,68 +8358,70 @@ func (m *MandateMutation) ResetEdge(name string) error {
 // OffSessionPaymentMutation represents an operation that mutates the OffSessionPayment nodes in the graph.
 type OffSessionPaymentMutation struct {
 	config
-	op                          Op
-	typ                         string
-	id                          *string
-	created_at                  *time.Time
-	updated_at                  *time.Time
-	account_id                  *string
-	amount                      *int64
-	addamount                   *int64
-	currency                    *string
-	cadence                     *offsessionpayment.Cadence
-	capture_method              *offsessionpayment.CaptureMethod
-	target_date                 *string
-	description                 *string
-	statement_descriptor_suffix *string
-	metadata                    *schematype.StringMap
-	status                      *offsessionpayment.Status
-	failure_reason              *offsessionpayment.FailureReason
-	amount_capturable           *int64
-	addamount_capturable        *int64
-	amount_received             *int64
-	addamount_received          *int64
-	retry_strategy              *offsessionpayment.RetryStrategy
-	max_retries                 *int
-	addmax_retries              *int
-	retry_schedule              *[]string
-	appendretry_schedule        []string
-	holdout                     *bool
-	model_version               *string
-	retry_until                 *time.Time
-	attempt_count               *int
-	addattempt_count            *int
-	next_attempt_at             *time.Time
-	next_attempt_plan           *schematype.SchedulingDecision
-	capture_before              *time.Time
-	pending_action              *offsessionpayment.PendingAction
-	capture_amount              *int64
-	addcapture_amount           *int64
-	canceled_at                 *time.Time
-	succeeded_at                *time.Time
-	failed_at                   *time.Time
-	due_at                      *time.Time
-	lease_owner                 *string
-	lease_expires_at            *time.Time
-	version                     *int64
-	addversion                  *int64
-	clearedFields               map[string]struct{}
-	customer                    *string
-	clearedcustomer             bool
-	payment_method              *string
-	clearedpayment_method       bool
-	mandate                     *string
-	clearedmandate              bool
-	attempts                    map[string]struct{}
-	removedattempts             map[string]struct{}
-	clearedattempts             bool
-	test_clock                  *string
-	clearedtest_clock           bool
-	retry_policy                *string
-	clearedretry_policy         bool
-	done                        bool
-	oldValue                    func(context.Context) (*OffSessionPayment, error)
-	predicates                  []predicate.OffSessionPayment
+	op                           Op
+	typ                          string
+	id                           *string
+	created_at                   *time.Time
+	updated_at                   *time.Time
+	account_id                   *string
+	backup_payment_methods       *[]schematype.BackupPaymentMethod
+	appendbackup_payment_methods []schematype.BackupPaymentMethod
+	amount                       *int64
+	addamount                    *int64
+	currency                     *string
+	cadence                      *offsessionpayment.Cadence
+	capture_method               *offsessionpayment.CaptureMethod
+	target_date                  *string
+	description                  *string
+	statement_descriptor_suffix  *string
+	metadata                     *schematype.StringMap
+	status                       *offsessionpayment.Status
+	failure_reason               *offsessionpayment.FailureReason
+	amount_capturable            *int64
+	addamount_capturable         *int64
+	amount_received              *int64
+	addamount_received           *int64
+	retry_strategy               *offsessionpayment.RetryStrategy
+	max_retries                  *int
+	addmax_retries               *int
+	retry_schedule               *[]string
+	appendretry_schedule         []string
+	holdout                      *bool
+	model_version                *string
+	retry_until                  *time.Time
+	attempt_count                *int
+	addattempt_count             *int
+	next_attempt_at              *time.Time
+	next_attempt_plan            *schematype.SchedulingDecision
+	capture_before               *time.Time
+	pending_action               *offsessionpayment.PendingAction
+	capture_amount               *int64
+	addcapture_amount            *int64
+	canceled_at                  *time.Time
+	succeeded_at                 *time.Time
+	failed_at                    *time.Time
+	due_at                       *time.Time
+	lease_owner                  *string
+	lease_expires_at             *time.Time
+	version                      *int64
+	addversion                   *int64
+	clearedFields                map[string]struct{}
+	customer                     *string
+	clearedcustomer              bool
+	payment_method               *string
+	clearedpayment_method        bool
+	mandate                      *string
+	clearedmandate               bool
+	attempts                     map[string]struct{}
+	removedattempts              map[string]struct{}
+	clearedattempts              bool
+	test_clock                   *string
+	clearedtest_clock            bool
+	retry_policy                 *string
+	clearedretry_policy          bool
+	done                         bool
+	oldValue                     func(context.Context) (*OffSessionPayment, error)
+	predicates                   []predicate.OffSessionPayment
 }
 
 var _ ent.Mutation = (*OffSessionPaymentMutation)(nil)
@@ -8667,6 +8742,71 @@ func (m *OffSessionPaymentMutation) OldMandateID(ctx context.Context) (v string,
 // ResetMandateID resets all changes to the "mandate_id" field.
 func (m *OffSessionPaymentMutation) ResetMandateID() {
 	m.mandate = nil
+}
+
+// SetBackupPaymentMethods sets the "backup_payment_methods" field.
+func (m *OffSessionPaymentMutation) SetBackupPaymentMethods(spm []schematype.BackupPaymentMethod) {
+	m.backup_payment_methods = &spm
+	m.appendbackup_payment_methods = nil
+}
+
+// BackupPaymentMethods returns the value of the "backup_payment_methods" field in the mutation.
+func (m *OffSessionPaymentMutation) BackupPaymentMethods() (r []schematype.BackupPaymentMethod, exists bool) {
+	v := m.backup_payment_methods
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldBackupPaymentMethods returns the old "backup_payment_methods" field's value of the OffSessionPayment entity.
+// If the OffSessionPayment object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *OffSessionPaymentMutation) OldBackupPaymentMethods(ctx context.Context) (v []schematype.BackupPaymentMethod, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldBackupPaymentMethods is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldBackupPaymentMethods requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldBackupPaymentMethods: %w", err)
+	}
+	return oldValue.BackupPaymentMethods, nil
+}
+
+// AppendBackupPaymentMethods adds spm to the "backup_payment_methods" field.
+func (m *OffSessionPaymentMutation) AppendBackupPaymentMethods(spm []schematype.BackupPaymentMethod) {
+	m.appendbackup_payment_methods = append(m.appendbackup_payment_methods, spm...)
+}
+
+// AppendedBackupPaymentMethods returns the list of values that were appended to the "backup_payment_methods" field in this mutation.
+func (m *OffSessionPaymentMutation) AppendedBackupPaymentMethods() ([]schematype.BackupPaymentMethod, bool) {
+	if len(m.appendbackup_payment_methods) == 0 {
+		return nil, false
+	}
+	return m.appendbackup_payment_methods, true
+}
+
+// ClearBackupPaymentMethods clears the value of the "backup_payment_methods" field.
+func (m *OffSessionPaymentMutation) ClearBackupPaymentMethods() {
+	m.backup_payment_methods = nil
+	m.appendbackup_payment_methods = nil
+	m.clearedFields[offsessionpayment.FieldBackupPaymentMethods] = struct{}{}
+}
+
+// BackupPaymentMethodsCleared returns if the "backup_payment_methods" field was cleared in this mutation.
+func (m *OffSessionPaymentMutation) BackupPaymentMethodsCleared() bool {
+	_, ok := m.clearedFields[offsessionpayment.FieldBackupPaymentMethods]
+	return ok
+}
+
+// ResetBackupPaymentMethods resets all changes to the "backup_payment_methods" field.
+func (m *OffSessionPaymentMutation) ResetBackupPaymentMethods() {
+	m.backup_payment_methods = nil
+	m.appendbackup_payment_methods = nil
+	delete(m.clearedFields, offsessionpayment.FieldBackupPaymentMethods)
 }
 
 // SetAmount sets the "amount" field.
@@ -10510,7 +10650,7 @@ func (m *OffSessionPaymentMutation) Type() string {
 // order to get all numeric fields that were incremented/decremented, call
 // AddedFields().
 func (m *OffSessionPaymentMutation) Fields() []string {
-	fields := make([]string, 0, 39)
+	fields := make([]string, 0, 40)
 	if m.created_at != nil {
 		fields = append(fields, offsessionpayment.FieldCreatedAt)
 	}
@@ -10528,6 +10668,9 @@ func (m *OffSessionPaymentMutation) Fields() []string {
 	}
 	if m.mandate != nil {
 		fields = append(fields, offsessionpayment.FieldMandateID)
+	}
+	if m.backup_payment_methods != nil {
+		fields = append(fields, offsessionpayment.FieldBackupPaymentMethods)
 	}
 	if m.amount != nil {
 		fields = append(fields, offsessionpayment.FieldAmount)
@@ -10648,6 +10791,8 @@ func (m *OffSessionPaymentMutation) Field(name string) (ent.Value, bool) {
 		return m.PaymentMethodID()
 	case offsessionpayment.FieldMandateID:
 		return m.MandateID()
+	case offsessionpayment.FieldBackupPaymentMethods:
+		return m.BackupPaymentMethods()
 	case offsessionpayment.FieldAmount:
 		return m.Amount()
 	case offsessionpayment.FieldCurrency:
@@ -10735,6 +10880,8 @@ func (m *OffSessionPaymentMutation) OldField(ctx context.Context, name string) (
 		return m.OldPaymentMethodID(ctx)
 	case offsessionpayment.FieldMandateID:
 		return m.OldMandateID(ctx)
+	case offsessionpayment.FieldBackupPaymentMethods:
+		return m.OldBackupPaymentMethods(ctx)
 	case offsessionpayment.FieldAmount:
 		return m.OldAmount(ctx)
 	case offsessionpayment.FieldCurrency:
@@ -10851,6 +10998,13 @@ func (m *OffSessionPaymentMutation) SetField(name string, value ent.Value) error
 			return fmt.Errorf("unexpected type %T for field %s", value, name)
 		}
 		m.SetMandateID(v)
+		return nil
+	case offsessionpayment.FieldBackupPaymentMethods:
+		v, ok := value.([]schematype.BackupPaymentMethod)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetBackupPaymentMethods(v)
 		return nil
 	case offsessionpayment.FieldAmount:
 		v, ok := value.(int64)
@@ -11200,6 +11354,9 @@ func (m *OffSessionPaymentMutation) AddField(name string, value ent.Value) error
 // mutation.
 func (m *OffSessionPaymentMutation) ClearedFields() []string {
 	var fields []string
+	if m.FieldCleared(offsessionpayment.FieldBackupPaymentMethods) {
+		fields = append(fields, offsessionpayment.FieldBackupPaymentMethods)
+	}
 	if m.FieldCleared(offsessionpayment.FieldTargetDate) {
 		fields = append(fields, offsessionpayment.FieldTargetDate)
 	}
@@ -11277,6 +11434,9 @@ func (m *OffSessionPaymentMutation) FieldCleared(name string) bool {
 // error if the field is not defined in the schema.
 func (m *OffSessionPaymentMutation) ClearField(name string) error {
 	switch name {
+	case offsessionpayment.FieldBackupPaymentMethods:
+		m.ClearBackupPaymentMethods()
+		return nil
 	case offsessionpayment.FieldTargetDate:
 		m.ClearTargetDate()
 		return nil
@@ -11365,6 +11525,9 @@ func (m *OffSessionPaymentMutation) ResetField(name string) error {
 		return nil
 	case offsessionpayment.FieldMandateID:
 		m.ResetMandateID()
+		return nil
+	case offsessionpayment.FieldBackupPaymentMethods:
+		m.ResetBackupPaymentMethods()
 		return nil
 	case offsessionpayment.FieldAmount:
 		m.ResetAmount()

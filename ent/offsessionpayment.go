@@ -32,10 +32,12 @@ type OffSessionPayment struct {
 	AccountID string `json:"account_id,omitempty"`
 	// CustomerID holds the value of the "customer_id" field.
 	CustomerID string `json:"customer_id,omitempty"`
-	// PaymentMethodID holds the value of the "payment_method_id" field.
+	// The payment method charged now: the first one named, or the backup the payment moved to.
 	PaymentMethodID string `json:"payment_method_id,omitempty"`
-	// MandateID holds the value of the "mandate_id" field.
+	// The mandate of the payment method charged now.
 	MandateID string `json:"mandate_id,omitempty"`
+	// Other payment methods of the customer, each under its own mandate, tried in order when one cannot be charged.
+	BackupPaymentMethods []schematype.BackupPaymentMethod `json:"backup_payment_methods,omitempty"`
 	// In minor units of currency (cents for usd, yen for jpy).
 	Amount int64 `json:"amount,omitempty"`
 	// Currency holds the value of the "currency" field.
@@ -200,7 +202,7 @@ func (*OffSessionPayment) scanValues(columns []string) ([]any, error) {
 	values := make([]any, len(columns))
 	for i := range columns {
 		switch columns[i] {
-		case offsessionpayment.FieldMetadata, offsessionpayment.FieldRetrySchedule, offsessionpayment.FieldNextAttemptPlan:
+		case offsessionpayment.FieldBackupPaymentMethods, offsessionpayment.FieldMetadata, offsessionpayment.FieldRetrySchedule, offsessionpayment.FieldNextAttemptPlan:
 			values[i] = new([]byte)
 		case offsessionpayment.FieldHoldout:
 			values[i] = new(sql.NullBool)
@@ -266,6 +268,14 @@ func (_m *OffSessionPayment) assignValues(columns []string, values []any) error 
 				return fmt.Errorf("unexpected type %T for field mandate_id", values[i])
 			} else if value.Valid {
 				_m.MandateID = value.String
+			}
+		case offsessionpayment.FieldBackupPaymentMethods:
+			if value, ok := values[i].(*[]byte); !ok {
+				return fmt.Errorf("unexpected type %T for field backup_payment_methods", values[i])
+			} else if value != nil && len(*value) > 0 {
+				if err := json.Unmarshal(*value, &_m.BackupPaymentMethods); err != nil {
+					return fmt.Errorf("unmarshal field backup_payment_methods: %w", err)
+				}
 			}
 		case offsessionpayment.FieldAmount:
 			if value, ok := values[i].(*sql.NullInt64); !ok {
@@ -567,6 +577,9 @@ func (_m *OffSessionPayment) String() string {
 	builder.WriteString(", ")
 	builder.WriteString("mandate_id=")
 	builder.WriteString(_m.MandateID)
+	builder.WriteString(", ")
+	builder.WriteString("backup_payment_methods=")
+	builder.WriteString(fmt.Sprintf("%v", _m.BackupPaymentMethods))
 	builder.WriteString(", ")
 	builder.WriteString("amount=")
 	builder.WriteString(fmt.Sprintf("%v", _m.Amount))

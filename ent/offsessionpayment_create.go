@@ -82,6 +82,12 @@ func (_c *OffSessionPaymentCreate) SetMandateID(v string) *OffSessionPaymentCrea
 	return _c
 }
 
+// SetBackupPaymentMethods sets the "backup_payment_methods" field.
+func (_c *OffSessionPaymentCreate) SetBackupPaymentMethods(v []schematype.BackupPaymentMethod) *OffSessionPaymentCreate {
+	_c.mutation.SetBackupPaymentMethods(v)
+	return _c
+}
+
 // SetAmount sets the "amount" field.
 func (_c *OffSessionPaymentCreate) SetAmount(v int64) *OffSessionPaymentCreate {
 	_c.mutation.SetAmount(v)
@@ -808,6 +814,10 @@ func (_c *OffSessionPaymentCreate) createSpec() (*OffSessionPayment, *sqlgraph.C
 		_spec.SetField(offsessionpayment.FieldAccountID, field.TypeString, value)
 		_node.AccountID = value
 	}
+	if value, ok := _c.mutation.BackupPaymentMethods(); ok {
+		_spec.SetField(offsessionpayment.FieldBackupPaymentMethods, field.TypeJSON, value)
+		_node.BackupPaymentMethods = value
+	}
 	if value, ok := _c.mutation.Amount(); ok {
 		_spec.SetField(offsessionpayment.FieldAmount, field.TypeInt64, value)
 		_node.Amount = value
@@ -1094,6 +1104,30 @@ func (u *OffSessionPaymentUpsert) SetUpdatedAt(v time.Time) *OffSessionPaymentUp
 // UpdateUpdatedAt sets the "updated_at" field to the value that was provided on create.
 func (u *OffSessionPaymentUpsert) UpdateUpdatedAt() *OffSessionPaymentUpsert {
 	u.SetExcluded(offsessionpayment.FieldUpdatedAt)
+	return u
+}
+
+// SetPaymentMethodID sets the "payment_method_id" field.
+func (u *OffSessionPaymentUpsert) SetPaymentMethodID(v string) *OffSessionPaymentUpsert {
+	u.Set(offsessionpayment.FieldPaymentMethodID, v)
+	return u
+}
+
+// UpdatePaymentMethodID sets the "payment_method_id" field to the value that was provided on create.
+func (u *OffSessionPaymentUpsert) UpdatePaymentMethodID() *OffSessionPaymentUpsert {
+	u.SetExcluded(offsessionpayment.FieldPaymentMethodID)
+	return u
+}
+
+// SetMandateID sets the "mandate_id" field.
+func (u *OffSessionPaymentUpsert) SetMandateID(v string) *OffSessionPaymentUpsert {
+	u.Set(offsessionpayment.FieldMandateID, v)
+	return u
+}
+
+// UpdateMandateID sets the "mandate_id" field to the value that was provided on create.
+func (u *OffSessionPaymentUpsert) UpdateMandateID() *OffSessionPaymentUpsert {
+	u.SetExcluded(offsessionpayment.FieldMandateID)
 	return u
 }
 
@@ -1483,11 +1517,8 @@ func (u *OffSessionPaymentUpsertOne) UpdateNewValues() *OffSessionPaymentUpsertO
 		if _, exists := u.create.mutation.CustomerID(); exists {
 			s.SetIgnore(offsessionpayment.FieldCustomerID)
 		}
-		if _, exists := u.create.mutation.PaymentMethodID(); exists {
-			s.SetIgnore(offsessionpayment.FieldPaymentMethodID)
-		}
-		if _, exists := u.create.mutation.MandateID(); exists {
-			s.SetIgnore(offsessionpayment.FieldMandateID)
+		if _, exists := u.create.mutation.BackupPaymentMethods(); exists {
+			s.SetIgnore(offsessionpayment.FieldBackupPaymentMethods)
 		}
 		if _, exists := u.create.mutation.Amount(); exists {
 			s.SetIgnore(offsessionpayment.FieldAmount)
@@ -1570,6 +1601,34 @@ func (u *OffSessionPaymentUpsertOne) SetUpdatedAt(v time.Time) *OffSessionPaymen
 func (u *OffSessionPaymentUpsertOne) UpdateUpdatedAt() *OffSessionPaymentUpsertOne {
 	return u.Update(func(s *OffSessionPaymentUpsert) {
 		s.UpdateUpdatedAt()
+	})
+}
+
+// SetPaymentMethodID sets the "payment_method_id" field.
+func (u *OffSessionPaymentUpsertOne) SetPaymentMethodID(v string) *OffSessionPaymentUpsertOne {
+	return u.Update(func(s *OffSessionPaymentUpsert) {
+		s.SetPaymentMethodID(v)
+	})
+}
+
+// UpdatePaymentMethodID sets the "payment_method_id" field to the value that was provided on create.
+func (u *OffSessionPaymentUpsertOne) UpdatePaymentMethodID() *OffSessionPaymentUpsertOne {
+	return u.Update(func(s *OffSessionPaymentUpsert) {
+		s.UpdatePaymentMethodID()
+	})
+}
+
+// SetMandateID sets the "mandate_id" field.
+func (u *OffSessionPaymentUpsertOne) SetMandateID(v string) *OffSessionPaymentUpsertOne {
+	return u.Update(func(s *OffSessionPaymentUpsert) {
+		s.SetMandateID(v)
+	})
+}
+
+// UpdateMandateID sets the "mandate_id" field to the value that was provided on create.
+func (u *OffSessionPaymentUpsertOne) UpdateMandateID() *OffSessionPaymentUpsertOne {
+	return u.Update(func(s *OffSessionPaymentUpsert) {
+		s.UpdateMandateID()
 	})
 }
 
@@ -2185,11 +2244,8 @@ func (u *OffSessionPaymentUpsertBulk) UpdateNewValues() *OffSessionPaymentUpsert
 			if _, exists := b.mutation.CustomerID(); exists {
 				s.SetIgnore(offsessionpayment.FieldCustomerID)
 			}
-			if _, exists := b.mutation.PaymentMethodID(); exists {
-				s.SetIgnore(offsessionpayment.FieldPaymentMethodID)
-			}
-			if _, exists := b.mutation.MandateID(); exists {
-				s.SetIgnore(offsessionpayment.FieldMandateID)
+			if _, exists := b.mutation.BackupPaymentMethods(); exists {
+				s.SetIgnore(offsessionpayment.FieldBackupPaymentMethods)
 			}
 			if _, exists := b.mutation.Amount(); exists {
 				s.SetIgnore(offsessionpayment.FieldAmount)
@@ -2273,6 +2329,34 @@ func (u *OffSessionPaymentUpsertBulk) SetUpdatedAt(v time.Time) *OffSessionPayme
 func (u *OffSessionPaymentUpsertBulk) UpdateUpdatedAt() *OffSessionPaymentUpsertBulk {
 	return u.Update(func(s *OffSessionPaymentUpsert) {
 		s.UpdateUpdatedAt()
+	})
+}
+
+// SetPaymentMethodID sets the "payment_method_id" field.
+func (u *OffSessionPaymentUpsertBulk) SetPaymentMethodID(v string) *OffSessionPaymentUpsertBulk {
+	return u.Update(func(s *OffSessionPaymentUpsert) {
+		s.SetPaymentMethodID(v)
+	})
+}
+
+// UpdatePaymentMethodID sets the "payment_method_id" field to the value that was provided on create.
+func (u *OffSessionPaymentUpsertBulk) UpdatePaymentMethodID() *OffSessionPaymentUpsertBulk {
+	return u.Update(func(s *OffSessionPaymentUpsert) {
+		s.UpdatePaymentMethodID()
+	})
+}
+
+// SetMandateID sets the "mandate_id" field.
+func (u *OffSessionPaymentUpsertBulk) SetMandateID(v string) *OffSessionPaymentUpsertBulk {
+	return u.Update(func(s *OffSessionPaymentUpsert) {
+		s.SetMandateID(v)
+	})
+}
+
+// UpdateMandateID sets the "mandate_id" field to the value that was provided on create.
+func (u *OffSessionPaymentUpsertBulk) UpdateMandateID() *OffSessionPaymentUpsertBulk {
+	return u.Update(func(s *OffSessionPaymentUpsert) {
+		s.UpdateMandateID()
 	})
 }
 

@@ -12,7 +12,9 @@ import (
 	"entgo.io/ent/dialect/sql/sqlgraph"
 	"entgo.io/ent/schema/field"
 	"github.com/offsession/offsession/ent/attempt"
+	"github.com/offsession/offsession/ent/mandate"
 	"github.com/offsession/offsession/ent/offsessionpayment"
+	"github.com/offsession/offsession/ent/paymentmethod"
 	"github.com/offsession/offsession/ent/predicate"
 	"github.com/offsession/offsession/ent/schema/schematype"
 )
@@ -34,6 +36,34 @@ func (_u *OffSessionPaymentUpdate) Where(ps ...predicate.OffSessionPayment) *Off
 // SetUpdatedAt sets the "updated_at" field.
 func (_u *OffSessionPaymentUpdate) SetUpdatedAt(v time.Time) *OffSessionPaymentUpdate {
 	_u.mutation.SetUpdatedAt(v)
+	return _u
+}
+
+// SetPaymentMethodID sets the "payment_method_id" field.
+func (_u *OffSessionPaymentUpdate) SetPaymentMethodID(v string) *OffSessionPaymentUpdate {
+	_u.mutation.SetPaymentMethodID(v)
+	return _u
+}
+
+// SetNillablePaymentMethodID sets the "payment_method_id" field if the given value is not nil.
+func (_u *OffSessionPaymentUpdate) SetNillablePaymentMethodID(v *string) *OffSessionPaymentUpdate {
+	if v != nil {
+		_u.SetPaymentMethodID(*v)
+	}
+	return _u
+}
+
+// SetMandateID sets the "mandate_id" field.
+func (_u *OffSessionPaymentUpdate) SetMandateID(v string) *OffSessionPaymentUpdate {
+	_u.mutation.SetMandateID(v)
+	return _u
+}
+
+// SetNillableMandateID sets the "mandate_id" field if the given value is not nil.
+func (_u *OffSessionPaymentUpdate) SetNillableMandateID(v *string) *OffSessionPaymentUpdate {
+	if v != nil {
+		_u.SetMandateID(*v)
+	}
 	return _u
 }
 
@@ -434,6 +464,16 @@ func (_u *OffSessionPaymentUpdate) AddVersion(v int64) *OffSessionPaymentUpdate 
 	return _u
 }
 
+// SetPaymentMethod sets the "payment_method" edge to the PaymentMethod entity.
+func (_u *OffSessionPaymentUpdate) SetPaymentMethod(v *PaymentMethod) *OffSessionPaymentUpdate {
+	return _u.SetPaymentMethodID(v.ID)
+}
+
+// SetMandate sets the "mandate" edge to the Mandate entity.
+func (_u *OffSessionPaymentUpdate) SetMandate(v *Mandate) *OffSessionPaymentUpdate {
+	return _u.SetMandateID(v.ID)
+}
+
 // AddAttemptIDs adds the "attempts" edge to the Attempt entity by IDs.
 func (_u *OffSessionPaymentUpdate) AddAttemptIDs(ids ...string) *OffSessionPaymentUpdate {
 	_u.mutation.AddAttemptIDs(ids...)
@@ -452,6 +492,18 @@ func (_u *OffSessionPaymentUpdate) AddAttempts(v ...*Attempt) *OffSessionPayment
 // Mutation returns the OffSessionPaymentMutation object of the builder.
 func (_u *OffSessionPaymentUpdate) Mutation() *OffSessionPaymentMutation {
 	return _u.mutation
+}
+
+// ClearPaymentMethod clears the "payment_method" edge to the PaymentMethod entity.
+func (_u *OffSessionPaymentUpdate) ClearPaymentMethod() *OffSessionPaymentUpdate {
+	_u.mutation.ClearPaymentMethod()
+	return _u
+}
+
+// ClearMandate clears the "mandate" edge to the Mandate entity.
+func (_u *OffSessionPaymentUpdate) ClearMandate() *OffSessionPaymentUpdate {
+	_u.mutation.ClearMandate()
+	return _u
 }
 
 // ClearAttempts clears all "attempts" edges to the Attempt entity.
@@ -566,6 +618,9 @@ func (_u *OffSessionPaymentUpdate) sqlSave(ctx context.Context) (_node int, err 
 	}
 	if value, ok := _u.mutation.UpdatedAt(); ok {
 		_spec.SetField(offsessionpayment.FieldUpdatedAt, field.TypeTime, value)
+	}
+	if _u.mutation.BackupPaymentMethodsCleared() {
+		_spec.ClearField(offsessionpayment.FieldBackupPaymentMethods, field.TypeJSON)
 	}
 	if _u.mutation.TargetDateCleared() {
 		_spec.ClearField(offsessionpayment.FieldTargetDate, field.TypeString)
@@ -699,6 +754,64 @@ func (_u *OffSessionPaymentUpdate) sqlSave(ctx context.Context) (_node int, err 
 	if value, ok := _u.mutation.AddedVersion(); ok {
 		_spec.AddField(offsessionpayment.FieldVersion, field.TypeInt64, value)
 	}
+	if _u.mutation.PaymentMethodCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.M2O,
+			Inverse: true,
+			Table:   offsessionpayment.PaymentMethodTable,
+			Columns: []string{offsessionpayment.PaymentMethodColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(paymentmethod.FieldID, field.TypeString),
+			},
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.PaymentMethodIDs(); len(nodes) > 0 {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.M2O,
+			Inverse: true,
+			Table:   offsessionpayment.PaymentMethodTable,
+			Columns: []string{offsessionpayment.PaymentMethodColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(paymentmethod.FieldID, field.TypeString),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Add = append(_spec.Edges.Add, edge)
+	}
+	if _u.mutation.MandateCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.M2O,
+			Inverse: true,
+			Table:   offsessionpayment.MandateTable,
+			Columns: []string{offsessionpayment.MandateColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(mandate.FieldID, field.TypeString),
+			},
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.MandateIDs(); len(nodes) > 0 {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.M2O,
+			Inverse: true,
+			Table:   offsessionpayment.MandateTable,
+			Columns: []string{offsessionpayment.MandateColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(mandate.FieldID, field.TypeString),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Add = append(_spec.Edges.Add, edge)
+	}
 	if _u.mutation.AttemptsCleared() {
 		edge := &sqlgraph.EdgeSpec{
 			Rel:     sqlgraph.O2M,
@@ -769,6 +882,34 @@ type OffSessionPaymentUpdateOne struct {
 // SetUpdatedAt sets the "updated_at" field.
 func (_u *OffSessionPaymentUpdateOne) SetUpdatedAt(v time.Time) *OffSessionPaymentUpdateOne {
 	_u.mutation.SetUpdatedAt(v)
+	return _u
+}
+
+// SetPaymentMethodID sets the "payment_method_id" field.
+func (_u *OffSessionPaymentUpdateOne) SetPaymentMethodID(v string) *OffSessionPaymentUpdateOne {
+	_u.mutation.SetPaymentMethodID(v)
+	return _u
+}
+
+// SetNillablePaymentMethodID sets the "payment_method_id" field if the given value is not nil.
+func (_u *OffSessionPaymentUpdateOne) SetNillablePaymentMethodID(v *string) *OffSessionPaymentUpdateOne {
+	if v != nil {
+		_u.SetPaymentMethodID(*v)
+	}
+	return _u
+}
+
+// SetMandateID sets the "mandate_id" field.
+func (_u *OffSessionPaymentUpdateOne) SetMandateID(v string) *OffSessionPaymentUpdateOne {
+	_u.mutation.SetMandateID(v)
+	return _u
+}
+
+// SetNillableMandateID sets the "mandate_id" field if the given value is not nil.
+func (_u *OffSessionPaymentUpdateOne) SetNillableMandateID(v *string) *OffSessionPaymentUpdateOne {
+	if v != nil {
+		_u.SetMandateID(*v)
+	}
 	return _u
 }
 
@@ -1169,6 +1310,16 @@ func (_u *OffSessionPaymentUpdateOne) AddVersion(v int64) *OffSessionPaymentUpda
 	return _u
 }
 
+// SetPaymentMethod sets the "payment_method" edge to the PaymentMethod entity.
+func (_u *OffSessionPaymentUpdateOne) SetPaymentMethod(v *PaymentMethod) *OffSessionPaymentUpdateOne {
+	return _u.SetPaymentMethodID(v.ID)
+}
+
+// SetMandate sets the "mandate" edge to the Mandate entity.
+func (_u *OffSessionPaymentUpdateOne) SetMandate(v *Mandate) *OffSessionPaymentUpdateOne {
+	return _u.SetMandateID(v.ID)
+}
+
 // AddAttemptIDs adds the "attempts" edge to the Attempt entity by IDs.
 func (_u *OffSessionPaymentUpdateOne) AddAttemptIDs(ids ...string) *OffSessionPaymentUpdateOne {
 	_u.mutation.AddAttemptIDs(ids...)
@@ -1187,6 +1338,18 @@ func (_u *OffSessionPaymentUpdateOne) AddAttempts(v ...*Attempt) *OffSessionPaym
 // Mutation returns the OffSessionPaymentMutation object of the builder.
 func (_u *OffSessionPaymentUpdateOne) Mutation() *OffSessionPaymentMutation {
 	return _u.mutation
+}
+
+// ClearPaymentMethod clears the "payment_method" edge to the PaymentMethod entity.
+func (_u *OffSessionPaymentUpdateOne) ClearPaymentMethod() *OffSessionPaymentUpdateOne {
+	_u.mutation.ClearPaymentMethod()
+	return _u
+}
+
+// ClearMandate clears the "mandate" edge to the Mandate entity.
+func (_u *OffSessionPaymentUpdateOne) ClearMandate() *OffSessionPaymentUpdateOne {
+	_u.mutation.ClearMandate()
+	return _u
 }
 
 // ClearAttempts clears all "attempts" edges to the Attempt entity.
@@ -1332,6 +1495,9 @@ func (_u *OffSessionPaymentUpdateOne) sqlSave(ctx context.Context) (_node *OffSe
 	if value, ok := _u.mutation.UpdatedAt(); ok {
 		_spec.SetField(offsessionpayment.FieldUpdatedAt, field.TypeTime, value)
 	}
+	if _u.mutation.BackupPaymentMethodsCleared() {
+		_spec.ClearField(offsessionpayment.FieldBackupPaymentMethods, field.TypeJSON)
+	}
 	if _u.mutation.TargetDateCleared() {
 		_spec.ClearField(offsessionpayment.FieldTargetDate, field.TypeString)
 	}
@@ -1463,6 +1629,64 @@ func (_u *OffSessionPaymentUpdateOne) sqlSave(ctx context.Context) (_node *OffSe
 	}
 	if value, ok := _u.mutation.AddedVersion(); ok {
 		_spec.AddField(offsessionpayment.FieldVersion, field.TypeInt64, value)
+	}
+	if _u.mutation.PaymentMethodCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.M2O,
+			Inverse: true,
+			Table:   offsessionpayment.PaymentMethodTable,
+			Columns: []string{offsessionpayment.PaymentMethodColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(paymentmethod.FieldID, field.TypeString),
+			},
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.PaymentMethodIDs(); len(nodes) > 0 {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.M2O,
+			Inverse: true,
+			Table:   offsessionpayment.PaymentMethodTable,
+			Columns: []string{offsessionpayment.PaymentMethodColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(paymentmethod.FieldID, field.TypeString),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Add = append(_spec.Edges.Add, edge)
+	}
+	if _u.mutation.MandateCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.M2O,
+			Inverse: true,
+			Table:   offsessionpayment.MandateTable,
+			Columns: []string{offsessionpayment.MandateColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(mandate.FieldID, field.TypeString),
+			},
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.MandateIDs(); len(nodes) > 0 {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.M2O,
+			Inverse: true,
+			Table:   offsessionpayment.MandateTable,
+			Columns: []string{offsessionpayment.MandateColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(mandate.FieldID, field.TypeString),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Add = append(_spec.Edges.Add, edge)
 	}
 	if _u.mutation.AttemptsCleared() {
 		edge := &sqlgraph.EdgeSpec{

@@ -54,6 +54,11 @@ func TestRule7BadInputChangesNothing(t *testing.T) {
 		pay := func(amount int, extra map[string]any) map[string]any {
 			return map[string]any{"in": apitest.PaymentInput(c, amount, extra)}
 		}
+		spare := backupOf(t, b, b.A, c, "pm_card_visa", "fp_spare", "")
+		bk := func(list ...map[string]any) map[string]any {
+			return pay(100, map[string]any{"backupPaymentMethods": list})
+		}
+		pair := func(pm, mdt string) map[string]any { return map[string]any{"paymentMethodID": pm, "mandateID": mdt} }
 		pm := func(token string, cardFields map[string]any) map[string]any {
 			cd := card()
 			for k, v := range cardFields {
@@ -92,6 +97,12 @@ func TestRule7BadInputChangesNothing(t *testing.T) {
 			{name: "non-string metadata", query: createPayment, vars: pay(100, map[string]any{"metadata": map[string]any{"n": 1}}), wantCode: "BAD_USER_INPUT"},
 			{name: "malformed customer ID", query: createPayment, vars: pay(100, map[string]any{"customerID": "cus_nope"}), wantCode: "BAD_USER_INPUT", wantField: "input.customerID", wantReason: "malformed_id"},
 			{name: "ID of the wrong type", query: createPayment, vars: pay(100, map[string]any{"mandateID": c.CustomerID}), wantCode: "BAD_USER_INPUT", wantField: "input.mandateID", wantReason: "malformed_id"},
+			{name: "backup of another customer", query: createPayment, vars: bk(pair(other.PaymentMethodID, other.MandateID)), wantCode: "BAD_USER_INPUT", wantField: "input.backupPaymentMethods[0].paymentMethodID", wantReason: "payment_method_customer_mismatch"},
+			{name: "backup that is the payment's own", query: createPayment, vars: bk(pair(c.PaymentMethodID, c.MandateID)), wantCode: "BAD_USER_INPUT", wantField: "input.backupPaymentMethods[0].paymentMethodID", wantReason: "duplicate_payment_method"},
+			{name: "backup under another card's mandate", query: createPayment, vars: bk(pair(spare.PaymentMethodID, c.MandateID)), wantCode: "BAD_USER_INPUT", wantField: "input.backupPaymentMethods[0].mandateID", wantReason: "mandate_payment_method_mismatch"},
+			{name: "backup with a malformed mandate ID", query: createPayment, vars: bk(pair(spare.PaymentMethodID, "mdt nope")), wantCode: "BAD_USER_INPUT", wantField: "input.backupPaymentMethods[0].mandateID", wantReason: "malformed_id"},
+			{name: "four backups", query: createPayment, vars: bk(pair(spare.PaymentMethodID, spare.MandateID), pair(spare.PaymentMethodID, spare.MandateID), pair(spare.PaymentMethodID, spare.MandateID), pair(spare.PaymentMethodID, spare.MandateID)), wantCode: "BAD_USER_INPUT", wantField: "input.backupPaymentMethods"},
+			{name: "resolve an unknown attempt of a customer ID", query: `mutation($id: ID!) { resolveUnknownAttempt(id: $id, resolution: charged) { id } }`, vars: map[string]any{"id": c.CustomerID}, wantCode: "BAD_USER_INPUT", wantField: "id", wantReason: "malformed_id"},
 			{name: "malformed node ID", query: `{ node(id: "DROP TABLE customers") { id } }`, wantCode: "BAD_USER_INPUT", wantField: "id", wantReason: "malformed_id"},
 			{name: "card-number-looking token", query: savePM, vars: pm("4242424242424242", nil), wantCode: "BAD_USER_INPUT", wantField: "input.processorTokens[0].token", wantReason: "card_data_not_allowed"},
 			{name: "spaced card number as token", query: savePM, vars: pm("4242 4242 4242 4242", nil), wantCode: "BAD_USER_INPUT", wantField: "input.processorTokens[0].token", wantReason: "card_data_not_allowed"},

@@ -48,6 +48,7 @@ func NewExecutableSchema(cfg Config) graphql.ExecutableSchema {
 type Config = graphql.Config[ResolverRoot, DirectiveRoot, ComplexityRoot]
 
 type ResolverRoot interface {
+	BackupPaymentMethod() BackupPaymentMethodResolver
 	Mutation() MutationResolver
 	OffSessionPayment() OffSessionPaymentResolver
 	Processor() ProcessorResolver
@@ -86,6 +87,7 @@ type ComplexityRoot struct {
 		Outcome            func(childComplexity int) int
 		Payment            func(childComplexity int) int
 		PaymentID          func(childComplexity int) int
+		PaymentMethodID    func(childComplexity int) int
 		Processor          func(childComplexity int) int
 		ProcessorID        func(childComplexity int) int
 		ProcessorReference func(childComplexity int) int
@@ -113,6 +115,11 @@ type ComplexityRoot struct {
 		Schedule          func(childComplexity int) int
 		ScheduledRecovery func(childComplexity int) int
 		SmartRecovery     func(childComplexity int) int
+	}
+
+	BackupPaymentMethod struct {
+		Mandate       func(childComplexity int) int
+		PaymentMethod func(childComplexity int) int
 	}
 
 	CalibrationBucket struct {
@@ -242,6 +249,7 @@ type ComplexityRoot struct {
 		DeleteRoute              func(childComplexity int, id string) int
 		ImportPaymentMethod      func(childComplexity int, input payments.ImportPaymentMethodInput) int
 		PauseOffSessionPayment   func(childComplexity int, id string) int
+		ResolveUnknownAttempt    func(childComplexity int, id string, resolution payments.UnknownAttemptResolution, processorReference *string) int
 		ResumeOffSessionPayment  func(childComplexity int, id string) int
 		RevokeMandate            func(childComplexity int, id string, reason *string) int
 		SavePaymentMethod        func(childComplexity int, input payments.SavePaymentMethodInput) int
@@ -266,6 +274,7 @@ type ComplexityRoot struct {
 		AmountReceived            func(childComplexity int) int
 		AttemptCount              func(childComplexity int) int
 		Attempts                  func(childComplexity int, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int, orderBy []*ent.AttemptOrder, where *ent.AttemptWhereInput) int
+		BackupPaymentMethods      func(childComplexity int) int
 		Cadence                   func(childComplexity int) int
 		CanceledAt                func(childComplexity int) int
 		CaptureBefore             func(childComplexity int) int
@@ -653,6 +662,10 @@ type ComplexityRoot struct {
 
 // region    ************************** generated!.gotpl **************************
 
+type BackupPaymentMethodResolver interface {
+	PaymentMethod(ctx context.Context, obj *schematype.BackupPaymentMethod) (*ent.PaymentMethod, error)
+	Mandate(ctx context.Context, obj *schematype.BackupPaymentMethod) (*ent.Mandate, error)
+}
 type MutationResolver interface {
 	CreateCustomer(ctx context.Context, input payments.CreateCustomerInput) (*ent.Customer, error)
 	SavePaymentMethod(ctx context.Context, input payments.SavePaymentMethodInput) (*ent.PaymentMethod, error)
@@ -661,6 +674,7 @@ type MutationResolver interface {
 	RevokeMandate(ctx context.Context, id string, reason *string) (*ent.Mandate, error)
 	CreateOffSessionPayment(ctx context.Context, input payments.CreateOffSessionPaymentInput) (*ent.OffSessionPayment, error)
 	CancelOffSessionPayment(ctx context.Context, id string) (*ent.OffSessionPayment, error)
+	ResolveUnknownAttempt(ctx context.Context, id string, resolution payments.UnknownAttemptResolution, processorReference *string) (*ent.OffSessionPayment, error)
 	CaptureOffSessionPayment(ctx context.Context, id string, amountToCapture *int) (*ent.OffSessionPayment, error)
 	PauseOffSessionPayment(ctx context.Context, id string) (*ent.OffSessionPayment, error)
 	ResumeOffSessionPayment(ctx context.Context, id string) (*ent.OffSessionPayment, error)
@@ -857,6 +871,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Attempt.PaymentID(childComplexity), true
+	case "Attempt.paymentMethodID":
+		if e.ComplexityRoot.Attempt.PaymentMethodID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Attempt.PaymentMethodID(childComplexity), true
 	case "Attempt.processor":
 		if e.ComplexityRoot.Attempt.Processor == nil {
 			break
@@ -968,6 +988,19 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Backtest.SmartRecovery(childComplexity), true
+
+	case "BackupPaymentMethod.mandate":
+		if e.ComplexityRoot.BackupPaymentMethod.Mandate == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BackupPaymentMethod.Mandate(childComplexity), true
+	case "BackupPaymentMethod.paymentMethod":
+		if e.ComplexityRoot.BackupPaymentMethod.PaymentMethod == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BackupPaymentMethod.PaymentMethod(childComplexity), true
 
 	case "CalibrationBucket.lower":
 		if e.ComplexityRoot.CalibrationBucket.Lower == nil {
@@ -1606,6 +1639,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.PauseOffSessionPayment(childComplexity, args["id"].(string)), true
+	case "Mutation.resolveUnknownAttempt":
+		if e.ComplexityRoot.Mutation.ResolveUnknownAttempt == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_resolveUnknownAttempt_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.ResolveUnknownAttempt(childComplexity, args["id"].(string), args["resolution"].(payments.UnknownAttemptResolution), args["processorReference"].(*string)), true
 	case "Mutation.resumeOffSessionPayment":
 		if e.ComplexityRoot.Mutation.ResumeOffSessionPayment == nil {
 			break
@@ -1751,6 +1795,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.OffSessionPayment.Attempts(childComplexity, args["after"].(*entgql.Cursor[string]), args["first"].(*int), args["before"].(*entgql.Cursor[string]), args["last"].(*int), args["orderBy"].([]*ent.AttemptOrder), args["where"].(*ent.AttemptWhereInput)), true
+	case "OffSessionPayment.backupPaymentMethods":
+		if e.ComplexityRoot.OffSessionPayment.BackupPaymentMethods == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OffSessionPayment.BackupPaymentMethods(childComplexity), true
 	case "OffSessionPayment.cadence":
 		if e.ComplexityRoot.OffSessionPayment.Cadence == nil {
 			break
@@ -3434,6 +3484,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("AccountWhereInput", ec.unmarshalInputAccountWhereInput),
 			graphql.NewInputUnmarshaler("AttemptOrder", ec.unmarshalInputAttemptOrder),
 			graphql.NewInputUnmarshaler("AttemptWhereInput", ec.unmarshalInputAttemptWhereInput),
+			graphql.NewInputUnmarshaler("BackupPaymentMethodInput", ec.unmarshalInputBackupPaymentMethodInput),
 			graphql.NewInputUnmarshaler("CardDetailsInput", ec.unmarshalInputCardDetailsInput),
 			graphql.NewInputUnmarshaler("CreateCustomerInput", ec.unmarshalInputCreateCustomerInput),
 			graphql.NewInputUnmarshaler("CreateMandateInput", ec.unmarshalInputCreateMandateInput),
@@ -3601,6 +3652,8 @@ func (ec *executionContext) childFields_Attempt(ctx context.Context, field graph
 		return ec.fieldContext_Attempt_number(ctx, field)
 	case "processorID":
 		return ec.fieldContext_Attempt_processorID(ctx, field)
+	case "paymentMethodID":
+		return ec.fieldContext_Attempt_paymentMethodID(ctx, field)
 	case "cardFingerprint":
 		return ec.fieldContext_Attempt_cardFingerprint(ctx, field)
 	case "cardNetwork":
@@ -3681,6 +3734,16 @@ func (ec *executionContext) childFields_Backtest(ctx context.Context, field grap
 		return ec.fieldContext_Backtest_schedule(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Backtest", field.Name)
+}
+
+func (ec *executionContext) childFields_BackupPaymentMethod(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "paymentMethod":
+		return ec.fieldContext_BackupPaymentMethod_paymentMethod(ctx, field)
+	case "mandate":
+		return ec.fieldContext_BackupPaymentMethod_mandate(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type BackupPaymentMethod", field.Name)
 }
 
 func (ec *executionContext) childFields_CalibrationBucket(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -4003,6 +4066,8 @@ func (ec *executionContext) childFields_OffSessionPayment(ctx context.Context, f
 		return ec.fieldContext_OffSessionPayment_testClock(ctx, field)
 	case "retryPolicy":
 		return ec.fieldContext_OffSessionPayment_retryPolicy(ctx, field)
+	case "backupPaymentMethods":
+		return ec.fieldContext_OffSessionPayment_backupPaymentMethods(ctx, field)
 	case "amountDecimal":
 		return ec.fieldContext_OffSessionPayment_amountDecimal(ctx, field)
 	case "nextAttempt":
@@ -5114,6 +5179,36 @@ func (ec *executionContext) field_Mutation_pauseOffSessionPayment_args(ctx conte
 		return nil, err
 	}
 	args["id"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_resolveUnknownAttempt_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "resolution",
+		func(ctx context.Context, v any) (payments.UnknownAttemptResolution, error) {
+			return ec.unmarshalNUnknownAttemptResolution2githubᚗcomᚋoffsessionᚋoffsessionᚋpaymentsᚐUnknownAttemptResolution(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["resolution"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "processorReference",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["processorReference"] = arg2
 	return args, nil
 }
 
@@ -6435,6 +6530,29 @@ func (ec *executionContext) fieldContext_Attempt_processorID(_ context.Context, 
 	return graphql.NewScalarFieldContext("Attempt", field, false, false, "ID")
 }
 
+func (ec *executionContext) _Attempt_paymentMethodID(ctx context.Context, field graphql.CollectedField, obj *ent.Attempt) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Attempt_paymentMethodID(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PaymentMethodID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalOString2string(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Attempt_paymentMethodID(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Attempt", field, false, false, "String")
+}
+
 func (ec *executionContext) _Attempt_cardFingerprint(ctx context.Context, field graphql.CollectedField, obj *ent.Attempt) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -7186,6 +7304,70 @@ func (ec *executionContext) _Backtest_schedule(ctx context.Context, field graphq
 }
 func (ec *executionContext) fieldContext_Backtest_schedule(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Backtest", field, false, false, "String")
+}
+
+func (ec *executionContext) _BackupPaymentMethod_paymentMethod(ctx context.Context, field graphql.CollectedField, obj *schematype.BackupPaymentMethod) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BackupPaymentMethod_paymentMethod(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.BackupPaymentMethod().PaymentMethod(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.PaymentMethod) graphql.Marshaler {
+			return ec.marshalNPaymentMethod2ᚖgithubᚗcomᚋoffsessionᚋoffsessionᚋentᚐPaymentMethod(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BackupPaymentMethod_paymentMethod(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "BackupPaymentMethod",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PaymentMethod(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _BackupPaymentMethod_mandate(ctx context.Context, field graphql.CollectedField, obj *schematype.BackupPaymentMethod) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BackupPaymentMethod_mandate(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.BackupPaymentMethod().Mandate(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.Mandate) graphql.Marshaler {
+			return ec.marshalNMandate2ᚖgithubᚗcomᚋoffsessionᚋoffsessionᚋentᚐMandate(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BackupPaymentMethod_mandate(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "BackupPaymentMethod",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Mandate(ctx, field)
+		},
+	}
+	return fc, nil
 }
 
 func (ec *executionContext) _CalibrationBucket_lower(ctx context.Context, field graphql.CollectedField, obj *schematype.CalibrationBucket) (ret graphql.Marshaler) {
@@ -9398,6 +9580,50 @@ func (ec *executionContext) fieldContext_Mutation_cancelOffSessionPayment(ctx co
 	return fc, nil
 }
 
+func (ec *executionContext) _Mutation_resolveUnknownAttempt(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_resolveUnknownAttempt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().ResolveUnknownAttempt(ctx, fc.Args["id"].(string), fc.Args["resolution"].(payments.UnknownAttemptResolution), fc.Args["processorReference"].(*string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.OffSessionPayment) graphql.Marshaler {
+			return ec.marshalNOffSessionPayment2ᚖgithubᚗcomᚋoffsessionᚋoffsessionᚋentᚐOffSessionPayment(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_resolveUnknownAttempt(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_OffSessionPayment(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_resolveUnknownAttempt_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Mutation_captureOffSessionPayment(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -11119,6 +11345,38 @@ func (ec *executionContext) fieldContext_OffSessionPayment_retryPolicy(_ context
 		IsResolver: false,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_RetryPolicy(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _OffSessionPayment_backupPaymentMethods(ctx context.Context, field graphql.CollectedField, obj *ent.OffSessionPayment) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OffSessionPayment_backupPaymentMethods(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.BackupPaymentMethods, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []schematype.BackupPaymentMethod) graphql.Marshaler {
+			return ec.marshalNBackupPaymentMethod2ᚕgithubᚗcomᚋoffsessionᚋoffsessionᚋentᚋschemaᚋschematypeᚐBackupPaymentMethodᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_OffSessionPayment_backupPaymentMethods(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "OffSessionPayment",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_BackupPaymentMethod(ctx, field)
 		},
 	}
 	return fc, nil
@@ -18604,7 +18862,7 @@ func (ec *executionContext) unmarshalInputAttemptWhereInput(ctx context.Context,
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"not", "and", "or", "id", "idNEQ", "idIn", "idNotIn", "idGT", "idGTE", "idLT", "idLTE", "idEqualFold", "idContainsFold", "createdAt", "createdAtNEQ", "createdAtIn", "createdAtNotIn", "createdAtGT", "createdAtGTE", "createdAtLT", "createdAtLTE", "paymentID", "paymentIDNEQ", "paymentIDIn", "paymentIDNotIn", "paymentIDGT", "paymentIDGTE", "paymentIDLT", "paymentIDLTE", "paymentIDContains", "paymentIDHasPrefix", "paymentIDHasSuffix", "paymentIDEqualFold", "paymentIDContainsFold", "number", "numberNEQ", "numberIn", "numberNotIn", "numberGT", "numberGTE", "numberLT", "numberLTE", "processorID", "processorIDNEQ", "processorIDIn", "processorIDNotIn", "processorIDGT", "processorIDGTE", "processorIDLT", "processorIDLTE", "processorIDContains", "processorIDHasPrefix", "processorIDHasSuffix", "processorIDIsNil", "processorIDNotNil", "processorIDEqualFold", "processorIDContainsFold", "cardFingerprint", "cardFingerprintNEQ", "cardFingerprintIn", "cardFingerprintNotIn", "cardFingerprintGT", "cardFingerprintGTE", "cardFingerprintLT", "cardFingerprintLTE", "cardFingerprintContains", "cardFingerprintHasPrefix", "cardFingerprintHasSuffix", "cardFingerprintEqualFold", "cardFingerprintContainsFold", "cardNetwork", "cardNetworkNEQ", "cardNetworkIn", "cardNetworkNotIn", "cardNetworkGT", "cardNetworkGTE", "cardNetworkLT", "cardNetworkLTE", "cardNetworkContains", "cardNetworkHasPrefix", "cardNetworkHasSuffix", "cardNetworkEqualFold", "cardNetworkContainsFold", "segment", "segmentNEQ", "segmentIn", "segmentNotIn", "segmentGT", "segmentGTE", "segmentLT", "segmentLTE", "segmentContains", "segmentHasPrefix", "segmentHasSuffix", "segmentEqualFold", "segmentContainsFold", "isRetry", "isRetryNEQ", "calls", "callsNEQ", "callsIn", "callsNotIn", "callsGT", "callsGTE", "callsLT", "callsLTE", "idempotencyKey", "idempotencyKeyNEQ", "idempotencyKeyIn", "idempotencyKeyNotIn", "idempotencyKeyGT", "idempotencyKeyGTE", "idempotencyKeyLT", "idempotencyKeyLTE", "idempotencyKeyContains", "idempotencyKeyHasPrefix", "idempotencyKeyHasSuffix", "idempotencyKeyEqualFold", "idempotencyKeyContainsFold", "outcome", "outcomeNEQ", "outcomeIn", "outcomeNotIn", "declineClass", "declineClassNEQ", "declineClassIn", "declineClassNotIn", "declineClassIsNil", "declineClassNotNil", "declineCode", "declineCodeNEQ", "declineCodeIn", "declineCodeNotIn", "declineCodeGT", "declineCodeGTE", "declineCodeLT", "declineCodeLTE", "declineCodeContains", "declineCodeHasPrefix", "declineCodeHasSuffix", "declineCodeIsNil", "declineCodeNotNil", "declineCodeEqualFold", "declineCodeContainsFold", "networkAdviceCode", "networkAdviceCodeNEQ", "networkAdviceCodeIn", "networkAdviceCodeNotIn", "networkAdviceCodeGT", "networkAdviceCodeGTE", "networkAdviceCodeLT", "networkAdviceCodeLTE", "networkAdviceCodeContains", "networkAdviceCodeHasPrefix", "networkAdviceCodeHasSuffix", "networkAdviceCodeIsNil", "networkAdviceCodeNotNil", "networkAdviceCodeEqualFold", "networkAdviceCodeContainsFold", "networkDeclineCode", "networkDeclineCodeNEQ", "networkDeclineCodeIn", "networkDeclineCodeNotIn", "networkDeclineCodeGT", "networkDeclineCodeGTE", "networkDeclineCodeLT", "networkDeclineCodeLTE", "networkDeclineCodeContains", "networkDeclineCodeHasPrefix", "networkDeclineCodeHasSuffix", "networkDeclineCodeIsNil", "networkDeclineCodeNotNil", "networkDeclineCodeEqualFold", "networkDeclineCodeContainsFold", "processorReference", "processorReferenceNEQ", "processorReferenceIn", "processorReferenceNotIn", "processorReferenceGT", "processorReferenceGTE", "processorReferenceLT", "processorReferenceLTE", "processorReferenceContains", "processorReferenceHasPrefix", "processorReferenceHasSuffix", "processorReferenceIsNil", "processorReferenceNotNil", "processorReferenceEqualFold", "processorReferenceContainsFold", "message", "messageNEQ", "messageIn", "messageNotIn", "messageGT", "messageGTE", "messageLT", "messageLTE", "messageContains", "messageHasPrefix", "messageHasSuffix", "messageIsNil", "messageNotNil", "messageEqualFold", "messageContainsFold", "scheduledAt", "scheduledAtNEQ", "scheduledAtIn", "scheduledAtNotIn", "scheduledAtGT", "scheduledAtGTE", "scheduledAtLT", "scheduledAtLTE", "startedAt", "startedAtNEQ", "startedAtIn", "startedAtNotIn", "startedAtGT", "startedAtGTE", "startedAtLT", "startedAtLTE", "finishedAt", "finishedAtNEQ", "finishedAtIn", "finishedAtNotIn", "finishedAtGT", "finishedAtGTE", "finishedAtLT", "finishedAtLTE", "finishedAtIsNil", "finishedAtNotNil", "latencyMs", "latencyMsNEQ", "latencyMsIn", "latencyMsNotIn", "latencyMsGT", "latencyMsGTE", "latencyMsLT", "latencyMsLTE", "latencyMsIsNil", "latencyMsNotNil", "hasPayment", "hasPaymentWith", "hasProcessor", "hasProcessorWith"}
+	fieldsInOrder := [...]string{"not", "and", "or", "id", "idNEQ", "idIn", "idNotIn", "idGT", "idGTE", "idLT", "idLTE", "idEqualFold", "idContainsFold", "createdAt", "createdAtNEQ", "createdAtIn", "createdAtNotIn", "createdAtGT", "createdAtGTE", "createdAtLT", "createdAtLTE", "paymentID", "paymentIDNEQ", "paymentIDIn", "paymentIDNotIn", "paymentIDGT", "paymentIDGTE", "paymentIDLT", "paymentIDLTE", "paymentIDContains", "paymentIDHasPrefix", "paymentIDHasSuffix", "paymentIDEqualFold", "paymentIDContainsFold", "number", "numberNEQ", "numberIn", "numberNotIn", "numberGT", "numberGTE", "numberLT", "numberLTE", "processorID", "processorIDNEQ", "processorIDIn", "processorIDNotIn", "processorIDGT", "processorIDGTE", "processorIDLT", "processorIDLTE", "processorIDContains", "processorIDHasPrefix", "processorIDHasSuffix", "processorIDIsNil", "processorIDNotNil", "processorIDEqualFold", "processorIDContainsFold", "paymentMethodID", "paymentMethodIDNEQ", "paymentMethodIDIn", "paymentMethodIDNotIn", "paymentMethodIDGT", "paymentMethodIDGTE", "paymentMethodIDLT", "paymentMethodIDLTE", "paymentMethodIDContains", "paymentMethodIDHasPrefix", "paymentMethodIDHasSuffix", "paymentMethodIDIsNil", "paymentMethodIDNotNil", "paymentMethodIDEqualFold", "paymentMethodIDContainsFold", "cardFingerprint", "cardFingerprintNEQ", "cardFingerprintIn", "cardFingerprintNotIn", "cardFingerprintGT", "cardFingerprintGTE", "cardFingerprintLT", "cardFingerprintLTE", "cardFingerprintContains", "cardFingerprintHasPrefix", "cardFingerprintHasSuffix", "cardFingerprintEqualFold", "cardFingerprintContainsFold", "cardNetwork", "cardNetworkNEQ", "cardNetworkIn", "cardNetworkNotIn", "cardNetworkGT", "cardNetworkGTE", "cardNetworkLT", "cardNetworkLTE", "cardNetworkContains", "cardNetworkHasPrefix", "cardNetworkHasSuffix", "cardNetworkEqualFold", "cardNetworkContainsFold", "segment", "segmentNEQ", "segmentIn", "segmentNotIn", "segmentGT", "segmentGTE", "segmentLT", "segmentLTE", "segmentContains", "segmentHasPrefix", "segmentHasSuffix", "segmentEqualFold", "segmentContainsFold", "isRetry", "isRetryNEQ", "calls", "callsNEQ", "callsIn", "callsNotIn", "callsGT", "callsGTE", "callsLT", "callsLTE", "idempotencyKey", "idempotencyKeyNEQ", "idempotencyKeyIn", "idempotencyKeyNotIn", "idempotencyKeyGT", "idempotencyKeyGTE", "idempotencyKeyLT", "idempotencyKeyLTE", "idempotencyKeyContains", "idempotencyKeyHasPrefix", "idempotencyKeyHasSuffix", "idempotencyKeyEqualFold", "idempotencyKeyContainsFold", "outcome", "outcomeNEQ", "outcomeIn", "outcomeNotIn", "declineClass", "declineClassNEQ", "declineClassIn", "declineClassNotIn", "declineClassIsNil", "declineClassNotNil", "declineCode", "declineCodeNEQ", "declineCodeIn", "declineCodeNotIn", "declineCodeGT", "declineCodeGTE", "declineCodeLT", "declineCodeLTE", "declineCodeContains", "declineCodeHasPrefix", "declineCodeHasSuffix", "declineCodeIsNil", "declineCodeNotNil", "declineCodeEqualFold", "declineCodeContainsFold", "networkAdviceCode", "networkAdviceCodeNEQ", "networkAdviceCodeIn", "networkAdviceCodeNotIn", "networkAdviceCodeGT", "networkAdviceCodeGTE", "networkAdviceCodeLT", "networkAdviceCodeLTE", "networkAdviceCodeContains", "networkAdviceCodeHasPrefix", "networkAdviceCodeHasSuffix", "networkAdviceCodeIsNil", "networkAdviceCodeNotNil", "networkAdviceCodeEqualFold", "networkAdviceCodeContainsFold", "networkDeclineCode", "networkDeclineCodeNEQ", "networkDeclineCodeIn", "networkDeclineCodeNotIn", "networkDeclineCodeGT", "networkDeclineCodeGTE", "networkDeclineCodeLT", "networkDeclineCodeLTE", "networkDeclineCodeContains", "networkDeclineCodeHasPrefix", "networkDeclineCodeHasSuffix", "networkDeclineCodeIsNil", "networkDeclineCodeNotNil", "networkDeclineCodeEqualFold", "networkDeclineCodeContainsFold", "processorReference", "processorReferenceNEQ", "processorReferenceIn", "processorReferenceNotIn", "processorReferenceGT", "processorReferenceGTE", "processorReferenceLT", "processorReferenceLTE", "processorReferenceContains", "processorReferenceHasPrefix", "processorReferenceHasSuffix", "processorReferenceIsNil", "processorReferenceNotNil", "processorReferenceEqualFold", "processorReferenceContainsFold", "message", "messageNEQ", "messageIn", "messageNotIn", "messageGT", "messageGTE", "messageLT", "messageLTE", "messageContains", "messageHasPrefix", "messageHasSuffix", "messageIsNil", "messageNotNil", "messageEqualFold", "messageContainsFold", "scheduledAt", "scheduledAtNEQ", "scheduledAtIn", "scheduledAtNotIn", "scheduledAtGT", "scheduledAtGTE", "scheduledAtLT", "scheduledAtLTE", "startedAt", "startedAtNEQ", "startedAtIn", "startedAtNotIn", "startedAtGT", "startedAtGTE", "startedAtLT", "startedAtLTE", "finishedAt", "finishedAtNEQ", "finishedAtIn", "finishedAtNotIn", "finishedAtGT", "finishedAtGTE", "finishedAtLT", "finishedAtLTE", "finishedAtIsNil", "finishedAtNotNil", "latencyMs", "latencyMsNEQ", "latencyMsIn", "latencyMsNotIn", "latencyMsGT", "latencyMsGTE", "latencyMsLT", "latencyMsLTE", "latencyMsIsNil", "latencyMsNotNil", "hasPayment", "hasPaymentWith", "hasProcessor", "hasProcessorWith"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -19010,6 +19268,111 @@ func (ec *executionContext) unmarshalInputAttemptWhereInput(ctx context.Context,
 				return it, err
 			}
 			it.ProcessorIDContainsFold = data
+		case "paymentMethodID":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("paymentMethodID"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.PaymentMethodID = data
+		case "paymentMethodIDNEQ":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("paymentMethodIDNEQ"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.PaymentMethodIDNEQ = data
+		case "paymentMethodIDIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("paymentMethodIDIn"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.PaymentMethodIDIn = data
+		case "paymentMethodIDNotIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("paymentMethodIDNotIn"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.PaymentMethodIDNotIn = data
+		case "paymentMethodIDGT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("paymentMethodIDGT"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.PaymentMethodIDGT = data
+		case "paymentMethodIDGTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("paymentMethodIDGTE"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.PaymentMethodIDGTE = data
+		case "paymentMethodIDLT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("paymentMethodIDLT"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.PaymentMethodIDLT = data
+		case "paymentMethodIDLTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("paymentMethodIDLTE"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.PaymentMethodIDLTE = data
+		case "paymentMethodIDContains":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("paymentMethodIDContains"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.PaymentMethodIDContains = data
+		case "paymentMethodIDHasPrefix":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("paymentMethodIDHasPrefix"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.PaymentMethodIDHasPrefix = data
+		case "paymentMethodIDHasSuffix":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("paymentMethodIDHasSuffix"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.PaymentMethodIDHasSuffix = data
+		case "paymentMethodIDIsNil":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("paymentMethodIDIsNil"))
+			data, err := ec.unmarshalOBoolean2bool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.PaymentMethodIDIsNil = data
+		case "paymentMethodIDNotNil":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("paymentMethodIDNotNil"))
+			data, err := ec.unmarshalOBoolean2bool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.PaymentMethodIDNotNil = data
+		case "paymentMethodIDEqualFold":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("paymentMethodIDEqualFold"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.PaymentMethodIDEqualFold = data
+		case "paymentMethodIDContainsFold":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("paymentMethodIDContainsFold"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.PaymentMethodIDContainsFold = data
 		case "cardFingerprint":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("cardFingerprint"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
@@ -20336,6 +20699,55 @@ func UnmarshalAttemptWhereInput(ctx context.Context, raw any) (ent.AttemptWhereI
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputBackupPaymentMethodInput(ctx context.Context, obj any) (schematype.BackupPaymentMethod, error) {
+	var it schematype.BackupPaymentMethod
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"paymentMethodID", "mandateID"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "paymentMethodID":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("paymentMethodID"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.PaymentMethodID = data
+		case "mandateID":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("mandateID"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.MandateID = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalBackupPaymentMethodInput unmarshals raw into the BackupPaymentMethodInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalBackupPaymentMethodInput(ctx context.Context, raw any) (schematype.BackupPaymentMethod, error) {
+	var out schematype.BackupPaymentMethod
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "BackupPaymentMethodInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputCardDetailsInput(ctx context.Context, obj any) (payments.CardDetailsInput, error) {
 	var it payments.CardDetailsInput
 	if obj == nil {
@@ -20613,7 +21025,7 @@ func (ec *executionContext) unmarshalInputCreateOffSessionPaymentInput(ctx conte
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"idempotencyKey", "customerID", "paymentMethodID", "mandateID", "amount", "currency", "cadence", "captureMethod", "targetDate", "description", "statementDescriptorSuffix", "metadata", "retryPolicyID", "retryStrategy"}
+	fieldsInOrder := [...]string{"idempotencyKey", "customerID", "paymentMethodID", "mandateID", "amount", "currency", "cadence", "captureMethod", "targetDate", "description", "statementDescriptorSuffix", "metadata", "retryPolicyID", "retryStrategy", "backupPaymentMethods"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -20718,6 +21130,13 @@ func (ec *executionContext) unmarshalInputCreateOffSessionPaymentInput(ctx conte
 				return it, err
 			}
 			it.RetryStrategy = data
+		case "backupPaymentMethods":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("backupPaymentMethods"))
+			data, err := ec.unmarshalOBackupPaymentMethodInput2ᚕgithubᚗcomᚋoffsessionᚋoffsessionᚋentᚋschemaᚋschematypeᚐBackupPaymentMethodᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.BackupPaymentMethods = data
 		}
 	}
 	return it, nil
@@ -33178,6 +33597,11 @@ func (ec *executionContext) _Attempt(ctx context.Context, sel ast.SelectionSet, 
 			if out.Values[i] == graphql.RequiredNull {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
+		case "paymentMethodID":
+			out.Values[i] = ec._Attempt_paymentMethodID(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		case "cardFingerprint":
 			out.Values[i] = ec._Attempt_cardFingerprint(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
@@ -33414,6 +33838,46 @@ func (ec *executionContext) _Backtest(ctx context.Context, sel ast.SelectionSet,
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var backupPaymentMethodImplementors = []string{"BackupPaymentMethod"}
+
+func (ec *executionContext) _BackupPaymentMethod(ctx context.Context, sel ast.SelectionSet, obj *schematype.BackupPaymentMethod) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, backupPaymentMethodImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("BackupPaymentMethod")
+		case "paymentMethod":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._BackupPaymentMethod_paymentMethod(ctx, field, obj)
+				})
+		case "mandate":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._BackupPaymentMethod_mandate(ctx, field, obj)
+				})
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -34217,6 +34681,13 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "resolveUnknownAttempt":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_resolveUnknownAttempt(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		case "captureOffSessionPayment":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_captureOffSessionPayment(ctx, field)
@@ -34602,6 +35073,11 @@ func (ec *executionContext) _OffSessionPayment(ctx context.Context, sel ast.Sele
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._OffSessionPayment_retryPolicy(ctx, field, obj)
 				})
+		case "backupPaymentMethods":
+			out.Values[i] = ec._OffSessionPayment_backupPaymentMethods(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		case "amountDecimal":
 			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
 				true, true,
@@ -37377,6 +37853,31 @@ func (ec *executionContext) unmarshalNAttemptWhereInput2ᚖgithubᚗcomᚋoffses
 	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
+func (ec *executionContext) marshalNBackupPaymentMethod2githubᚗcomᚋoffsessionᚋoffsessionᚋentᚋschemaᚋschematypeᚐBackupPaymentMethod(ctx context.Context, sel ast.SelectionSet, v schematype.BackupPaymentMethod) graphql.Marshaler {
+	return ec._BackupPaymentMethod(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNBackupPaymentMethod2ᚕgithubᚗcomᚋoffsessionᚋoffsessionᚋentᚋschemaᚋschematypeᚐBackupPaymentMethodᚄ(ctx context.Context, sel ast.SelectionSet, v []schematype.BackupPaymentMethod) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNBackupPaymentMethod2githubᚗcomᚋoffsessionᚋoffsessionᚋentᚋschemaᚋschematypeᚐBackupPaymentMethod(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) unmarshalNBackupPaymentMethodInput2githubᚗcomᚋoffsessionᚋoffsessionᚋentᚋschemaᚋschematypeᚐBackupPaymentMethod(ctx context.Context, v any) (schematype.BackupPaymentMethod, error) {
+	res, err := ec.unmarshalInputBackupPaymentMethodInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
 func (ec *executionContext) unmarshalNBoolean2bool(ctx context.Context, v any) (bool, error) {
 	res, err := graphql.UnmarshalBoolean(v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -38361,6 +38862,32 @@ func (ec *executionContext) marshalNTime2timeᚐTime(ctx context.Context, sel as
 	return res
 }
 
+func (ec *executionContext) unmarshalNUnknownAttemptResolution2githubᚗcomᚋoffsessionᚋoffsessionᚋpaymentsᚐUnknownAttemptResolution(ctx context.Context, v any) (payments.UnknownAttemptResolution, error) {
+	tmp, err := graphql.UnmarshalString(v)
+	res := unmarshalNUnknownAttemptResolution2githubᚗcomᚋoffsessionᚋoffsessionᚋpaymentsᚐUnknownAttemptResolution[tmp]
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNUnknownAttemptResolution2githubᚗcomᚋoffsessionᚋoffsessionᚋpaymentsᚐUnknownAttemptResolution(ctx context.Context, sel ast.SelectionSet, v payments.UnknownAttemptResolution) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalString(marshalNUnknownAttemptResolution2githubᚗcomᚋoffsessionᚋoffsessionᚋpaymentsᚐUnknownAttemptResolution[v])
+	if res == graphql.Null {
+		graphql.AddInvalidNullFromMarshaler(ctx, "UnknownAttemptResolution!")
+	}
+	return res
+}
+
+var (
+	unmarshalNUnknownAttemptResolution2githubᚗcomᚋoffsessionᚋoffsessionᚋpaymentsᚐUnknownAttemptResolution = map[string]payments.UnknownAttemptResolution{
+		"charged":     payments.ResolvedCharged,
+		"not_charged": payments.ResolvedNotCharged,
+	}
+	marshalNUnknownAttemptResolution2githubᚗcomᚋoffsessionᚋoffsessionᚋpaymentsᚐUnknownAttemptResolution = map[payments.UnknownAttemptResolution]string{
+		payments.ResolvedCharged:    "charged",
+		payments.ResolvedNotCharged: "not_charged",
+	}
+)
+
 func (ec *executionContext) unmarshalNUpdateProcessorInput2githubᚗcomᚋoffsessionᚋoffsessionᚋpaymentsᚐUpdateProcessorInput(ctx context.Context, v any) (payments.UpdateProcessorInput, error) {
 	res, err := ec.unmarshalInputUpdateProcessorInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -38800,6 +39327,23 @@ func (ec *executionContext) marshalOBacktest2ᚖgithubᚗcomᚋoffsessionᚋoffs
 		return graphql.Null
 	}
 	return ec._Backtest(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalOBackupPaymentMethodInput2ᚕgithubᚗcomᚋoffsessionᚋoffsessionᚋentᚋschemaᚋschematypeᚐBackupPaymentMethodᚄ(ctx context.Context, v any) ([]schematype.BackupPaymentMethod, error) {
+	if v == nil {
+		return nil, nil
+	}
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]schematype.BackupPaymentMethod, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNBackupPaymentMethodInput2githubᚗcomᚋoffsessionᚋoffsessionᚋentᚋschemaᚋschematypeᚐBackupPaymentMethod(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
 }
 
 func (ec *executionContext) unmarshalOBoolean2bool(ctx context.Context, v any) (bool, error) {

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/offsession/offsession/ent"
+	"github.com/offsession/offsession/ent/schema/schematype"
 	"github.com/offsession/offsession/graph/model"
 	"github.com/offsession/offsession/models"
 	"github.com/offsession/offsession/money"
@@ -18,6 +19,16 @@ import (
 	"github.com/offsession/offsession/viewer"
 	"github.com/offsession/offsession/webhooks"
 )
+
+// PaymentMethod is the resolver for the paymentMethod field.
+func (r *backupPaymentMethodResolver) PaymentMethod(ctx context.Context, obj *schematype.BackupPaymentMethod) (*ent.PaymentMethod, error) {
+	return r.client.PaymentMethod.Get(ctx, obj.PaymentMethodID)
+}
+
+// Mandate is the resolver for the mandate field.
+func (r *backupPaymentMethodResolver) Mandate(ctx context.Context, obj *schematype.BackupPaymentMethod) (*ent.Mandate, error) {
+	return r.client.Mandate.Get(ctx, obj.MandateID)
+}
 
 // CreateCustomer is the resolver for the createCustomer field.
 func (r *mutationResolver) CreateCustomer(ctx context.Context, input payments.CreateCustomerInput) (*ent.Customer, error) {
@@ -52,6 +63,11 @@ func (r *mutationResolver) CreateOffSessionPayment(ctx context.Context, input pa
 // CancelOffSessionPayment is the resolver for the cancelOffSessionPayment field.
 func (r *mutationResolver) CancelOffSessionPayment(ctx context.Context, id string) (*ent.OffSessionPayment, error) {
 	return r.payments.CancelOffSessionPayment(ctx, id)
+}
+
+// ResolveUnknownAttempt is the resolver for the resolveUnknownAttempt field.
+func (r *mutationResolver) ResolveUnknownAttempt(ctx context.Context, id string, resolution payments.UnknownAttemptResolution, processorReference *string) (*ent.OffSessionPayment, error) {
+	return r.payments.ResolveUnknownAttempt(ctx, id, resolution, processorReference)
 }
 
 // CaptureOffSessionPayment is the resolver for the captureOffSessionPayment field.
@@ -154,6 +170,11 @@ func (r *viewerResolver) Account(ctx context.Context, obj *viewer.Viewer) (*ent.
 	return r.client.Account.Get(ctx, obj.AccountID)
 }
 
+// BackupPaymentMethod returns BackupPaymentMethodResolver implementation.
+func (r *Resolver) BackupPaymentMethod() BackupPaymentMethodResolver {
+	return &backupPaymentMethodResolver{r}
+}
+
 // Mutation returns MutationResolver implementation.
 func (r *Resolver) Mutation() MutationResolver { return &mutationResolver{r} }
 
@@ -161,6 +182,7 @@ func (r *Resolver) Mutation() MutationResolver { return &mutationResolver{r} }
 func (r *Resolver) Viewer() ViewerResolver { return &viewerResolver{r} }
 
 type (
-	mutationResolver struct{ *Resolver }
-	viewerResolver   struct{ *Resolver }
+	backupPaymentMethodResolver struct{ *Resolver }
+	mutationResolver            struct{ *Resolver }
+	viewerResolver              struct{ *Resolver }
 )

@@ -8,6 +8,7 @@ import (
 
 	"entgo.io/ent/dialect"
 
+	"github.com/offsession/offsession/apierror"
 	"github.com/offsession/offsession/ent"
 	"github.com/offsession/offsession/ent/attempt"
 	"github.com/offsession/offsession/ent/mandate"
@@ -26,13 +27,17 @@ import (
 const noProcessorBackoff = 5 * time.Minute
 
 // Unknown outcomes are repeated, with the same key, after a wait that
-// doubles from UnknownOutcomeBackoff up to this; they are never given up
-// on: only the processor can say what happened.
+// doubles from UnknownOutcomeBackoff up to this.
 const unknownOutcomeBackoffMax = time.Hour
 
-// unknownOutcomeAlarm is how many repeats of one call are logged as errors,
-// for an operator to look at.
-const unknownOutcomeAlarm = 10
+// unknownOutcomeMaxCalls bounds the calls of one attempt whose outcome
+// stays unknown: once this many have been sent, and the processor's record
+// (a processors.Resolver) still does not say what happened, the payment
+// goes to requires_review for an operator, instead of a fourth call. With
+// Stripe that is at most eight requests for the attempt: three calls, a
+// look-up before each repeat and before giving up, and one after each
+// repeat that meets a stored 5xx.
+const unknownOutcomeMaxCalls = 3
 
 // RunDue does the work payment id is due for, while the caller holds its
 // lease as owner: the next attempt, the recovery of an attempt left in flight
@@ -141,28 +146,46 @@ func (s *Service) startAttempt(ctx context.Context, p *ent.OffSessionPayment, no
 			_, err := s.apply(ctx, tx, p, change{to: offsessionpayment.StatusFailed, at: now, failureReason: reason, owner: owner})
 			return err
 		}
+		// A payment whose card or mandate can no longer be charged moves
+		// to its next backup, if it has one that can.
+		orBackup := func(why string, otherwise func() error) error {
+			sw, err := s.nextBackup(ctx, tx, p, now, why)
+			if err != nil {
+				return err
+			}
+			if sw == nil {
+				return otherwise()
+			}
+			return s.switchNow(ctx, tx, p, sw, now, owner)
+		}
 		m, err := tx.Mandate.Get(ctx, p.MandateID)
 		if err != nil {
 			return fmt.Errorf("read mandate: %w", err)
 		}
 		if _, reason, _ := mandateRefusal(m, p.ID, p.CustomerID, p.PaymentMethodID, p.Cadence, p.Amount, p.Currency); reason != "" {
-			return fail(offsessionpayment.FailureReasonRejectedByPartner)
+			return orBackup("the mandate no longer allows the charge ("+reason+")", func() error {
+				return fail(offsessionpayment.FailureReasonRejectedByPartner)
+			})
 		}
 		if pm, err = tx.PaymentMethod.Get(ctx, p.PaymentMethodID); err != nil {
 			return fmt.Errorf("read payment method: %w", err)
 		}
 		switch pm.Status {
 		case paymentmethod.StatusInvalid:
-			return fail(offsessionpayment.FailureReasonNoValidPaymentMethod)
-		case paymentmethod.StatusExpired:
-			// Wait for new card data, as the payment that found it out does,
-			// until the window closes: a payment that comes due at its
-			// closing instant still waiting has waited all it may.
-			if p.RetryUntil != nil && !retry.WindowOpenAfter(now, *p.RetryUntil) {
+			return orBackup("the payment method is invalid ("+pm.InvalidReason+")", func() error {
 				return fail(offsessionpayment.FailureReasonNoValidPaymentMethod)
-			}
-			return s.move(ctx, tx.Client(), p, move{owner: owner, due: p.RetryUntil, awaitCard: true,
-				plan: awaitCardPlan("the card data is out of date (" + pm.InvalidReason + ")")})
+			})
+		case paymentmethod.StatusExpired:
+			why := "the card data is out of date (" + pm.InvalidReason + ")"
+			return orBackup(why, func() error {
+				// Wait for new card data, as the payment that found it out
+				// does, until the window closes: a payment that comes due at
+				// its closing instant still waiting has waited all it may.
+				if p.RetryUntil != nil && !retry.WindowOpenAfter(now, *p.RetryUntil) {
+					return fail(offsessionpayment.FailureReasonNoValidPaymentMethod)
+				}
+				return s.move(ctx, tx.Client(), p, move{owner: owner, due: p.RetryUntil, awaitCard: true, plan: awaitCardPlan(why)})
+			})
 		}
 		// The attempt is judged on the time it was planned for, as the
 		// planner judged it: a worker that picks it up a moment late does
@@ -176,9 +199,12 @@ func (s *Service) startAttempt(ctx context.Context, p *ent.OffSessionPayment, no
 		}
 		isRetry := false
 		if p.AttemptCount > 0 {
-			// A retry if an earlier attempt reached the issuer.
+			// A retry if an earlier attempt on this card reached the
+			// issuer: the first attempt on a backup card is not a
+			// reattempt of that card, and networks count per card.
 			isRetry, err = tx.Attempt.Query().
-				Where(attempt.PaymentID(p.ID), attempt.Or(attempt.DeclineClassIsNil(), attempt.DeclineClassNEQ(attempt.DeclineClassTechnical))).
+				Where(attempt.PaymentID(p.ID), attempt.CardFingerprint(pm.Fingerprint),
+					attempt.Or(attempt.DeclineClassIsNil(), attempt.DeclineClassNEQ(attempt.DeclineClassTechnical))).
 				Exist(ctx)
 			if err != nil {
 				return fmt.Errorf("read attempts: %w", err)
@@ -223,6 +249,7 @@ func (s *Service) startAttempt(ctx context.Context, p *ent.OffSessionPayment, no
 			SetAccountID(p.AccountID).
 			SetPaymentID(p.ID).
 			SetCustomerID(p.CustomerID).
+			SetPaymentMethodID(pm.ID).
 			SetNumber(number).
 			SetProcessorID(cascade[0].ID).
 			SetToken(token).
@@ -316,18 +343,104 @@ func (s *Service) resumeAttempt(ctx context.Context, p *ent.OffSessionPayment, n
 	if len(cascade) == 0 || cascade[0].ID != *att.ProcessorID {
 		return fmt.Errorf("the processor of attempt %s is gone", att.ID)
 	}
-	level := s.log.InfoContext
-	if att.Calls >= unknownOutcomeAlarm {
-		level = s.log.ErrorContext
-	}
-	if att.Calls > 0 {
-		if found, err := s.lookUpAttempt(ctx, p, att, pm, cascade[0], now, owner); found || err != nil {
+	// An attempt left in flight by a crash before its call was counted
+	// (calls 0) is looked up too once it is old: the call may have been
+	// sent, and its key may be near the processor's retention.
+	stale := now.Sub(att.StartedAt) >= s.cfg.UnknownOutcomeReviewAfter
+	if att.Calls > 0 || stale {
+		if found, err := s.lookUpAttempt(ctx, p, att, pm, cascade[0], owner); found || err != nil {
 			return err
 		}
 	}
-	level(ctx, "repeating an attempt whose outcome is unknown", "payment", p.ID, "attempt", att.ID,
+	if att.Calls >= unknownOutcomeMaxCalls || stale {
+		return s.requireReview(ctx, p, att, now, owner)
+	}
+	s.log.InfoContext(ctx, "repeating an attempt whose outcome is unknown", "payment", p.ID, "attempt", att.ID,
 		"idempotency_key", att.IdempotencyKey, "calls", att.Calls)
 	return s.callProcessor(ctx, p, att, pm, cascade, now, owner)
+}
+
+// requireReview stops repeating an attempt whose outcome stayed unknown:
+// the payment waits in requires_review, out of the scheduler's reach, with
+// the attempt still in flight, until an operator resolves it. Repeating
+// further could, once the processor forgets the key (Stripe: after 24
+// hours), run the charge a second time.
+func (s *Service) requireReview(ctx context.Context, p *ent.OffSessionPayment, att *ent.Attempt, now time.Time, owner string) error {
+	s.log.ErrorContext(ctx, "the outcome of an attempt stayed unknown; the payment requires review (resolveUnknownAttempt)",
+		"payment", p.ID, "attempt", att.ID, "idempotency_key", att.IdempotencyKey, "calls", att.Calls, "started_at", att.StartedAt)
+	return s.tx(ctx, func(tx *ent.Tx) error {
+		_, err := s.apply(ctx, tx, p, change{to: offsessionpayment.StatusRequiresReview, at: now, owner: owner, attempt: att})
+		return err
+	})
+}
+
+// UnknownAttemptResolution is what an operator found out about an attempt
+// whose outcome stayed unknown.
+type UnknownAttemptResolution string
+
+// The resolutions of an unknown attempt.
+const (
+	// ResolvedCharged: the processor charged (or, with manual capture,
+	// authorized) the payment.
+	ResolvedCharged UnknownAttemptResolution = "charged"
+	// ResolvedNotCharged: the processor holds no charge under the
+	// attempt's key; the next attempt goes out under a key of its own.
+	ResolvedNotCharged UnknownAttemptResolution = "not_charged"
+)
+
+// ResolveUnknownAttempt settles the attempt in flight of a payment that
+// requires review. The processor's own record is read first and, when it
+// holds a final outcome, that outcome is recorded whatever the operator
+// said; otherwise the operator's word is: charged finishes the attempt
+// approved (reference, if given, is the processor's ID of the charge), not
+// charged finishes it as a technical failure that nothing was processed,
+// so the payment goes on to its next attempt under a new key. The payment
+// then moves on as it would have from that outcome.
+func (s *Service) ResolveUnknownAttempt(ctx context.Context, id string, resolution UnknownAttemptResolution, reference *string) (*ent.OffSessionPayment, error) {
+	if resolution != ResolvedCharged && resolution != ResolvedNotCharged {
+		return nil, apierror.Invalid("resolution", "must be charged or not_charged")
+	}
+	if err := checkOptionalText("processorReference", reference, maxTextLen); err != nil {
+		return nil, err
+	}
+	p, err := s.getPayment(ctx, s.db, id)
+	if err != nil {
+		return nil, err
+	}
+	if p.Status != offsessionpayment.StatusRequiresReview {
+		return nil, apierror.Conflictf("id", "invalid_state_transition", "only a payment that requires review can be resolved; this one is %s", p.Status)
+	}
+	sys := viewer.SystemContext(ctx)
+	att, err := s.db.Attempt.Query().
+		Where(attempt.PaymentID(p.ID), attempt.OutcomeEQ(attempt.OutcomeInFlight)).
+		Only(sys)
+	if err != nil {
+		return nil, fmt.Errorf("find the attempt in flight: %w", err)
+	}
+	pm, err := s.db.PaymentMethod.Get(sys, p.PaymentMethodID)
+	if err != nil {
+		return nil, fmt.Errorf("read payment method: %w", err)
+	}
+	proc, err := s.db.Processor.Get(sys, *att.ProcessorID)
+	if err != nil {
+		return nil, fmt.Errorf("read the attempt's processor: %w", err)
+	}
+	if found, err := s.lookUpAttempt(sys, p, att, pm, proc, ""); err != nil || found {
+		if err != nil {
+			return nil, err
+		}
+		return s.getPayment(ctx, s.db, id)
+	}
+	out := processors.Outcome{Result: processors.TechnicalError,
+		Message: "resolved by an operator: the processor holds no charge under the attempt's key"}
+	if resolution == ResolvedCharged {
+		out = processors.Outcome{Result: processors.Approved, Reference: deref(reference),
+			Message: "resolved by an operator: the processor charged"}
+	}
+	if err := s.finishAttempt(sys, p.ID, att.ID, out, nil, 0, "", nil); err != nil {
+		return nil, err
+	}
+	return s.getPayment(ctx, s.db, id)
 }
 
 // lookUpAttempt asks a processor that can tell (a processors.Resolver) what
@@ -335,7 +448,7 @@ func (s *Service) resumeAttempt(ctx context.Context, p *ent.OffSessionPayment, n
 // processor that stored its first answer, a 500 say, would give that
 // answer again to the repeat, whatever it did. found reports that the
 // processor holds a final outcome, now recorded.
-func (s *Service) lookUpAttempt(ctx context.Context, p *ent.OffSessionPayment, att *ent.Attempt, pm *ent.PaymentMethod, proc *ent.Processor, now time.Time, owner string) (found bool, err error) {
+func (s *Service) lookUpAttempt(ctx context.Context, p *ent.OffSessionPayment, att *ent.Attempt, pm *ent.PaymentMethod, proc *ent.Processor, owner string) (found bool, err error) {
 	conn, err := s.processors.Connector(proc)
 	if err != nil {
 		return false, nil // callProcessor meets and reports the same error
@@ -347,7 +460,7 @@ func (s *Service) lookUpAttempt(ctx context.Context, p *ent.OffSessionPayment, a
 	callCtx, cancel := context.WithTimeout(ctx, s.cfg.ProcessorTimeout)
 	defer cancel()
 	started := s.clock.Now()
-	out, found, err := r.Lookup(callCtx, attemptRequest(p, att, pm, now))
+	out, found, err := r.Lookup(callCtx, attemptRequest(p, att, pm, att.StartedAt))
 	if err != nil || !found {
 		if err != nil {
 			s.log.WarnContext(ctx, "looking up an attempt whose outcome is unknown failed", "payment", p.ID, "attempt", att.ID, "err", err)
@@ -496,7 +609,10 @@ func (s *Service) finishAttempt(ctx context.Context, paymentID, attemptID string
 		if err != nil {
 			return err
 		}
-		if att.Outcome != attempt.OutcomeInFlight || p.Status != offsessionpayment.StatusProcessing {
+		// A worker finishes a processing payment's attempt; an operator
+		// (no lease) resolves one that requires review.
+		if att.Outcome != attempt.OutcomeInFlight ||
+			!(p.Status == offsessionpayment.StatusProcessing || owner == "" && p.Status == offsessionpayment.StatusRequiresReview) {
 			return nil // another worker finished it
 		}
 		now, err := s.nowOn(ctx, tx.Client(), p.TestClockID)
@@ -552,6 +668,13 @@ func (s *Service) finishAttempt(ctx context.Context, paymentID, attemptID string
 				SetStatus(paymentmethod.StatusInvalid).SetInvalidReason(cls.Rule).Exec(ctx); err != nil {
 				return fmt.Errorf("invalidate payment method: %w", err)
 			}
+			if c.switchTo, err = s.nextBackup(ctx, tx, p, now, "a hard decline ("+cls.Rule+")"); err != nil {
+				return err
+			}
+			if c.switchTo != nil {
+				c.to, c.nextAttemptAt, c.plan = offsessionpayment.StatusPendingRetry, &now, switchPlan(c.switchTo)
+				break
+			}
 			c.to, c.failureReason = offsessionpayment.StatusFailed, offsessionpayment.FailureReasonNoValidPaymentMethod
 		case retry.NeedsNewCardData:
 			open := p.RetryUntil != nil && retry.WindowOpenAfter(now, *p.RetryUntil) && p.RetryStrategy != offsessionpayment.RetryStrategyNone
@@ -572,6 +695,13 @@ func (s *Service) finishAttempt(ctx context.Context, paymentID, attemptID string
 			if err := tx.PaymentMethod.UpdateOneID(p.PaymentMethodID).
 				SetStatus(paymentmethod.StatusExpired).SetInvalidReason(cls.Rule).Exec(ctx); err != nil {
 				return fmt.Errorf("mark payment method expired: %w", err)
+			}
+			if c.switchTo, err = s.nextBackup(ctx, tx, p, now, "the card data is out of date ("+cls.Rule+")"); err != nil {
+				return err
+			}
+			if c.switchTo != nil {
+				c.to, c.nextAttemptAt, c.plan = offsessionpayment.StatusPendingRetry, &now, switchPlan(c.switchTo)
+				break
 			}
 			if !open {
 				c.to, c.failureReason = offsessionpayment.StatusFailed, offsessionpayment.FailureReasonNoValidPaymentMethod

@@ -21,7 +21,14 @@ const (
 	EventCanceled        = "off_session_payment.canceled"
 	EventPaused          = "off_session_payment.paused"
 	EventResumed         = "off_session_payment.resumed"
-	EventMandateRevoked  = "mandate.revoked"
+	// EventRequiresReview: the outcome of an attempt stayed unknown after
+	// the bounded repeats and look-ups; an operator resolves it
+	// (resolveUnknownAttempt).
+	EventRequiresReview = "off_session_payment.requires_review"
+	// EventPaymentMethodSwitched: the payment's card could not be charged
+	// (a hard decline, out-of-date data) and it moved to its next backup.
+	EventPaymentMethodSwitched = "off_session_payment.payment_method_switched"
+	EventMandateRevoked        = "mandate.revoked"
 	// EventPaymentMethodUpdated: the processor's account updater gave a
 	// declined card new data (expiry, number), now saved.
 	EventPaymentMethodUpdated = "payment_method.updated"
@@ -31,7 +38,7 @@ const (
 var EventTypes = []string{
 	EventCreated, EventAttemptStarted, EventAttemptFailed, EventRequiresCapture,
 	EventSucceeded, EventFailed, EventCanceled, EventPaused, EventResumed,
-	EventMandateRevoked, EventPaymentMethodUpdated,
+	EventRequiresReview, EventPaymentMethodSwitched, EventMandateRevoked, EventPaymentMethodUpdated,
 }
 
 func emitPaymentEvent(ctx context.Context, tx *ent.Tx, p *ent.OffSessionPayment, evType string, att *ent.Attempt) error {

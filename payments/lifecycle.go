@@ -24,8 +24,19 @@ type FailureReason = offsessionpayment.FailureReason
 //	   │            │  └──────▶ requires_capture ──▶ succeeded | canceled
 //	   │            ├─▶ pending_retry ──▶ processing ...
 //	   │            │        └─▶ paused ──▶ pending_retry (resume)
-//	   │            └─▶ failed
+//	   │            ├─▶ failed
+//	   │            └─▶ requires_review ──▶ succeeded | requires_capture | pending_retry | failed
 //	   └─▶ canceled        (pending_retry and paused can be canceled too)
+//
+// requires_review is added to it: an attempt whose outcome stayed unknown
+// after the bounded repeats waits there, out of the scheduler's reach,
+// until an operator resolves it (ResolveUnknownAttempt); it then moves on
+// as processing would have with that outcome.
+//
+// A payment with backup payment methods moves to the next one from
+// processing (with the attempt's failure), and from pending or
+// pending_retry (to pending_retry, due at once) when its payment method or
+// mandate can no longer be charged by the time the attempt comes due.
 //
 // Three edges are added to it: pending, pending_retry and paused can go to
 // failed without a new attempt, when the mandate is revoked or no longer
@@ -34,21 +45,30 @@ type FailureReason = offsessionpayment.FailureReason
 // expires. Each edge names the event that records it.
 var transitions = map[Status]map[Status]string{
 	offsessionpayment.StatusPending: {
-		offsessionpayment.StatusProcessing: EventAttemptStarted,
-		offsessionpayment.StatusCanceled:   EventCanceled,
-		offsessionpayment.StatusFailed:     EventFailed,
+		offsessionpayment.StatusProcessing:   EventAttemptStarted,
+		offsessionpayment.StatusPendingRetry: EventPaymentMethodSwitched,
+		offsessionpayment.StatusCanceled:     EventCanceled,
+		offsessionpayment.StatusFailed:       EventFailed,
 	},
 	offsessionpayment.StatusProcessing: {
 		offsessionpayment.StatusSucceeded:       EventSucceeded,
 		offsessionpayment.StatusRequiresCapture: EventRequiresCapture,
 		offsessionpayment.StatusPendingRetry:    EventAttemptFailed,
 		offsessionpayment.StatusFailed:          EventFailed,
+		offsessionpayment.StatusRequiresReview:  EventRequiresReview,
+	},
+	offsessionpayment.StatusRequiresReview: {
+		offsessionpayment.StatusSucceeded:       EventSucceeded,
+		offsessionpayment.StatusRequiresCapture: EventRequiresCapture,
+		offsessionpayment.StatusPendingRetry:    EventAttemptFailed,
+		offsessionpayment.StatusFailed:          EventFailed,
 	},
 	offsessionpayment.StatusPendingRetry: {
-		offsessionpayment.StatusProcessing: EventAttemptStarted,
-		offsessionpayment.StatusPaused:     EventPaused,
-		offsessionpayment.StatusCanceled:   EventCanceled,
-		offsessionpayment.StatusFailed:     EventFailed,
+		offsessionpayment.StatusPendingRetry: EventPaymentMethodSwitched,
+		offsessionpayment.StatusProcessing:   EventAttemptStarted,
+		offsessionpayment.StatusPaused:       EventPaused,
+		offsessionpayment.StatusCanceled:     EventCanceled,
+		offsessionpayment.StatusFailed:       EventFailed,
 	},
 	offsessionpayment.StatusPaused: {
 		offsessionpayment.StatusPendingRetry: EventResumed,
@@ -68,6 +88,10 @@ var transitions = map[Status]map[Status]string{
 func Transition(from, to Status) (string, error) {
 	if ev, ok := transitions[from][to]; ok {
 		return ev, nil
+	}
+	if from == offsessionpayment.StatusRequiresReview {
+		return "", apierror.Conflictf("id", "requires_review",
+			"the outcome of the payment's last attempt is unknown; resolve it first (resolveUnknownAttempt)")
 	}
 	return "", apierror.Conflictf("id", "invalid_state_transition", "a payment that is %s cannot become %s", from, to)
 }
@@ -101,6 +125,14 @@ type change struct {
 	// modelVersion, when set, is the retry model that planned the
 	// payment's first retry.
 	modelVersion string
+	// switchTo, when set, is the backup the payment moves to.
+	switchTo *switchTo
+}
+
+// switchTo is a move to a backup payment method, and why.
+type switchTo struct {
+	backup schematype.BackupPaymentMethod
+	reason string
 }
 
 // apply moves p through one transition in tx: it checks the lifecycle,
@@ -111,6 +143,9 @@ func (s *Service) apply(ctx context.Context, tx *ent.Tx, p *ent.OffSessionPaymen
 	evType, err := Transition(p.Status, c.to)
 	if err != nil {
 		return nil, err
+	}
+	if evType == EventPaymentMethodSwitched && c.switchTo == nil {
+		return nil, fmt.Errorf("payment %s: %s → %s is a move to a backup payment method, and none is given", p.ID, p.Status, c.to)
 	}
 	upd := tx.OffSessionPayment.UpdateOneID(p.ID).
 		Where(offsessionpayment.Version(p.Version)).
@@ -151,6 +186,10 @@ func (s *Service) apply(ctx context.Context, tx *ent.Tx, p *ent.OffSessionPaymen
 	case offsessionpayment.StatusRequiresCapture:
 		upd.SetCaptureBefore(*c.captureBefore).SetDueAt(*c.captureBefore).
 			ClearLeaseOwner().ClearLeaseExpiresAt()
+	case offsessionpayment.StatusRequiresReview:
+		// Out of the scheduler's reach until an operator resolves it.
+		upd.ClearNextAttemptAt().ClearNextAttemptPlan().ClearDueAt().
+			ClearLeaseOwner().ClearLeaseExpiresAt()
 	case offsessionpayment.StatusPaused:
 		// next_attempt_at stays, to show when the retry would have been
 		// (nil: it was waiting for new card data).
@@ -160,10 +199,16 @@ func (s *Service) apply(ctx context.Context, tx *ent.Tx, p *ent.OffSessionPaymen
 			ClearLeaseOwner().ClearLeaseExpiresAt().ClearCaptureBefore().
 			ClearPendingAction().ClearCaptureAmount()
 	}
-	if c.to == offsessionpayment.StatusFailed || c.to == offsessionpayment.StatusCanceled {
-		// A single-use mandate this payment held is free again.
+	if c.switchTo != nil {
+		upd.SetPaymentMethodID(c.switchTo.backup.PaymentMethodID).SetMandateID(c.switchTo.backup.MandateID)
+	}
+	switch c.to {
+	case offsessionpayment.StatusFailed, offsessionpayment.StatusCanceled, offsessionpayment.StatusSucceeded:
+		// The single-use mandates this payment held and did not charge
+		// (its own, its backups') are free again; one it charged is
+		// inactive by now.
 		if _, err := tx.Mandate.Update().
-			Where(mandate.ID(p.MandateID), mandate.ReservedPaymentID(p.ID), mandate.StatusEQ(mandate.StatusActive)).
+			Where(mandate.ReservedPaymentID(p.ID), mandate.StatusEQ(mandate.StatusActive)).
 			ClearReservedPaymentID().
 			Save(ctx); err != nil {
 			return nil, fmt.Errorf("release the mandate of %s: %w", p.ID, err)
@@ -187,8 +232,18 @@ func (s *Service) apply(ctx context.Context, tx *ent.Tx, p *ent.OffSessionPaymen
 	if err != nil {
 		return nil, fmt.Errorf("payment %s: %s → %s: %w", p.ID, p.Status, c.to, err)
 	}
-	if err := emitPaymentEvent(ctx, tx, updated, evType, c.attempt); err != nil {
-		return nil, err
+	if evType != EventPaymentMethodSwitched {
+		if err := emitPaymentEvent(ctx, tx, updated, evType, c.attempt); err != nil {
+			return nil, err
+		}
+	}
+	if c.switchTo != nil {
+		data := paymentSnapshot(updated)
+		data["previous_payment_method"], data["previous_mandate"] = p.PaymentMethodID, p.MandateID
+		data["reason"] = c.switchTo.reason
+		if err := emit(ctx, tx, updated.AccountID, EventPaymentMethodSwitched, updated.ID, "off_session_payment", updated.Version, data); err != nil {
+			return nil, err
+		}
 	}
 	return updated, nil
 }

@@ -8,7 +8,6 @@ import (
 
 	"github.com/offsession/offsession/apierror"
 	"github.com/offsession/offsession/ent"
-	"github.com/offsession/offsession/ent/mandate"
 	"github.com/offsession/offsession/ent/offsessionpayment"
 	"github.com/offsession/offsession/ent/paymentmethod"
 	"github.com/offsession/offsession/ent/schema/schematype"
@@ -32,6 +31,9 @@ type CreateOffSessionPaymentInput struct {
 	Metadata                  schematype.StringMap             `json:"metadata,omitempty"`
 	RetryStrategy             *offsessionpayment.RetryStrategy `json:"retryStrategy,omitempty"`
 	RetryPolicyID             *string                          `json:"retryPolicyID,omitempty"`
+	// BackupPaymentMethods are tried in order, each under its own mandate,
+	// when the one before cannot be charged.
+	BackupPaymentMethods []schematype.BackupPaymentMethod `json:"backupPaymentMethods,omitempty"`
 }
 
 // maxTargetDateAhead is how far ahead a payment may be scheduled.
@@ -79,19 +81,12 @@ func (s *Service) CreateOffSessionPayment(ctx context.Context, in CreateOffSessi
 		if field, reason, msg := mandateRefusal(m, paymentID, cus.ID, pm.ID, in.Cadence, in.Amount, in.Currency); reason != "" {
 			return "", apierror.InvalidReason(field, reason, "%s", msg)
 		}
-		if m.UseLimit == mandate.UseLimitSingleUse {
-			// The one payment a single-use mandate allows: taken here, given
-			// back if this payment fails or is canceled.
-			n, err := tx.Mandate.Update().
-				Where(mandate.ID(m.ID), mandate.StatusEQ(mandate.StatusActive), mandate.ReservedPaymentIDIsNil()).
-				SetReservedPaymentID(paymentID).
-				Save(ctx)
-			if err != nil {
-				return "", err
-			}
-			if n == 0 {
-				return "", apierror.InvalidReason("input.mandateID", "mandate_in_use", "the single-use mandate is taken by another payment")
-			}
+		// The one payment a single-use mandate allows: taken here.
+		if err := reserveMandate(ctx, tx, m, paymentID, "input.mandateID"); err != nil {
+			return "", err
+		}
+		if err := s.checkBackups(ctx, tx, paymentID, cus.ID, &in); err != nil {
+			return "", err
 		}
 		now, err := s.nowOn(ctx, db, cus.TestClockID)
 		if err != nil {
@@ -110,6 +105,7 @@ func (s *Service) CreateOffSessionPayment(ctx context.Context, in CreateOffSessi
 			SetCustomerID(cus.ID).
 			SetPaymentMethodID(pm.ID).
 			SetMandateID(m.ID).
+			SetBackupPaymentMethods(in.BackupPaymentMethods).
 			SetAmount(in.Amount).
 			SetCurrency(in.Currency).
 			SetCadence(in.Cadence).
@@ -148,6 +144,9 @@ func (in *CreateOffSessionPaymentInput) validate() error {
 		return err
 	}
 	if err := checkID("input.mandateID", in.MandateID, "mdt"); err != nil {
+		return err
+	}
+	if err := validateBackups(in); err != nil {
 		return err
 	}
 	if in.Amount <= 0 {

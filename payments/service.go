@@ -33,6 +33,9 @@ const (
 	ProcessorTimeoutDefault      = 10 * time.Second
 	AuthorizationValidityDefault = 7 * 24 * time.Hour
 	UnknownOutcomeBackoffDefault = 15 * time.Second
+	// UnknownOutcomeReviewAfterDefault is well inside the 24 hours for
+	// which Stripe keeps a key's first answer.
+	UnknownOutcomeReviewAfterDefault = time.Hour
 )
 
 // Config tunes the service. Zero fields take their defaults.
@@ -54,6 +57,12 @@ type Config struct {
 	// call whose outcome is unknown. Default UnknownOutcomeBackoffDefault
 	// (15 s).
 	UnknownOutcomeBackoff time.Duration
+	// UnknownOutcomeReviewAfter bounds, on the payment's clock, how long an
+	// attempt's outcome may stay unknown before the payment goes to
+	// requires_review (three calls bound it sooner). It must be shorter
+	// than the processors' idempotency-key retention. Default
+	// UnknownOutcomeReviewAfterDefault (1 hour).
+	UnknownOutcomeReviewAfter time.Duration
 	// Router picks each attempt's processors; default a router with
 	// default statistics.
 	Router *routing.Router
@@ -75,6 +84,9 @@ func (c Config) WithDefaults() Config {
 	}
 	if c.AuthorizationValidity == 0 {
 		c.AuthorizationValidity = AuthorizationValidityDefault
+	}
+	if c.UnknownOutcomeReviewAfter == 0 {
+		c.UnknownOutcomeReviewAfter = UnknownOutcomeReviewAfterDefault
 	}
 	if c.UnknownOutcomeBackoff == 0 {
 		c.UnknownOutcomeBackoff = UnknownOutcomeBackoffDefault

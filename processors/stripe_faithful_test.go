@@ -2,7 +2,10 @@ package processors_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"net/http"
+	"net/url"
 	"testing"
 	"time"
 
@@ -10,6 +13,7 @@ import (
 
 	"github.com/offsession/offsession/processors"
 	"github.com/offsession/offsession/processors/stripefaithful"
+	"github.com/offsession/offsession/retry"
 )
 
 func faithfulRequest(key, token string) processors.AuthorizeRequest {
@@ -65,8 +69,8 @@ func TestStripeFaithfulDeclineBody(t *testing.T) {
 // a 500. The same key replays the stored 500 for 24 hours (the charge, if
 // there was one, stands, and the connector cannot tell); after the key is
 // pruned the same key runs as a new request and charges again. This is
-// why a repeat of an unknown outcome must look the PaymentIntent up
-// rather than repeat the key without end (issue 10; not yet built).
+// why the engine looks the PaymentIntent up (Lookup) before it repeats an
+// unknown outcome, and stops repeating after three calls.
 func TestStripeFaithfulStoresTheFirstResponse(t *testing.T) {
 	t.Parallel()
 	srv := stripefaithful.New(t)
@@ -145,4 +149,35 @@ func TestStripeRepeatedStored500(t *testing.T) {
 		require.Equal(t, processors.TechnicalError, out.Result, "the list shows nothing under the key")
 	}
 	require.Zero(t, srv.Charges())
+}
+
+// TestStripeFaithfulAuthenticationRequired: a card whose issuer asks for
+// authentication declines authentication_required off-session (the
+// connector always confirms off_session), and the same PaymentIntent
+// confirmed on-session would wait in requires_action, which the connector
+// reads as the same decline.
+func TestStripeFaithfulAuthenticationRequired(t *testing.T) {
+	t.Parallel()
+	srv := stripefaithful.New(t)
+	srv.AddCard("pm_3ds", stripefaithful.Card{Customer: "cus_a", RequiresAuthentication: true})
+	out, err := stripeConnector(t, srv.URL, nil).Authorize(context.Background(), faithfulRequest("osp_1-1", "cus_a/pm_3ds"))
+	require.NoError(t, err)
+	require.Equal(t, "true", srv.Creates[0].Get("off_session"))
+	require.Equal(t, processors.Declined, out.Result)
+	require.Equal(t, "authentication_required", out.DeclineCode)
+	require.Equal(t, retry.Hard, retry.Classify(out).Class, "off-session, no one is there to authenticate")
+
+	res, err := http.PostForm(srv.URL+"/v1/payment_intents", url.Values{"amount": {"2500"}, "currency": {"usd"},
+		"customer": {"cus_a"}, "payment_method": {"pm_3ds"}, "confirm": {"true"}})
+	require.NoError(t, err)
+	defer res.Body.Close()
+	var pi struct {
+		Status     string         `json:"status"`
+		NextAction map[string]any `json:"next_action"`
+	}
+	require.NoError(t, json.NewDecoder(res.Body).Decode(&pi))
+	require.Equal(t, http.StatusOK, res.StatusCode)
+	require.Equal(t, "requires_action", pi.Status)
+	require.NotNil(t, pi.NextAction)
+	require.Equal(t, 0, srv.Charges())
 }

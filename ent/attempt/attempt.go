@@ -32,6 +32,8 @@ const (
 	FieldNumber = "number"
 	// FieldProcessorID holds the string denoting the processor_id field in the database.
 	FieldProcessorID = "processor_id"
+	// FieldPaymentMethodID holds the string denoting the payment_method_id field in the database.
+	FieldPaymentMethodID = "payment_method_id"
 	// FieldCardFingerprint holds the string denoting the card_fingerprint field in the database.
 	FieldCardFingerprint = "card_fingerprint"
 	// FieldCardNetwork holds the string denoting the card_network field in the database.
@@ -106,6 +108,7 @@ var Columns = []string{
 	FieldCustomerID,
 	FieldNumber,
 	FieldProcessorID,
+	FieldPaymentMethodID,
 	FieldCardFingerprint,
 	FieldCardNetwork,
 	FieldSegment,
@@ -263,6 +266,11 @@ func ByNumber(opts ...sql.OrderTermOption) OrderOption {
 // ByProcessorID orders the results by the processor_id field.
 func ByProcessorID(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldProcessorID, opts...).ToFunc()
+}
+
+// ByPaymentMethodID orders the results by the payment_method_id field.
+func ByPaymentMethodID(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldPaymentMethodID, opts...).ToFunc()
 }
 
 // ByCardFingerprint orders the results by the card_fingerprint field.

@@ -100,6 +100,11 @@ func ProcessorID(v string) predicate.Attempt {
 	return predicate.Attempt(sql.FieldEQ(FieldProcessorID, v))
 }
 
+// PaymentMethodID applies equality check predicate on the "payment_method_id" field. It's identical to PaymentMethodIDEQ.
+func PaymentMethodID(v string) predicate.Attempt {
+	return predicate.Attempt(sql.FieldEQ(FieldPaymentMethodID, v))
+}
+
 // CardFingerprint applies equality check predicate on the "card_fingerprint" field. It's identical to CardFingerprintEQ.
 func CardFingerprint(v string) predicate.Attempt {
 	return predicate.Attempt(sql.FieldEQ(FieldCardFingerprint, v))
@@ -573,6 +578,81 @@ func ProcessorIDEqualFold(v string) predicate.Attempt {
 // ProcessorIDContainsFold applies the ContainsFold predicate on the "processor_id" field.
 func ProcessorIDContainsFold(v string) predicate.Attempt {
 	return predicate.Attempt(sql.FieldContainsFold(FieldProcessorID, v))
+}
+
+// PaymentMethodIDEQ applies the EQ predicate on the "payment_method_id" field.
+func PaymentMethodIDEQ(v string) predicate.Attempt {
+	return predicate.Attempt(sql.FieldEQ(FieldPaymentMethodID, v))
+}
+
+// PaymentMethodIDNEQ applies the NEQ predicate on the "payment_method_id" field.
+func PaymentMethodIDNEQ(v string) predicate.Attempt {
+	return predicate.Attempt(sql.FieldNEQ(FieldPaymentMethodID, v))
+}
+
+// PaymentMethodIDIn applies the In predicate on the "payment_method_id" field.
+func PaymentMethodIDIn(vs ...string) predicate.Attempt {
+	return predicate.Attempt(sql.FieldIn(FieldPaymentMethodID, vs...))
+}
+
+// PaymentMethodIDNotIn applies the NotIn predicate on the "payment_method_id" field.
+func PaymentMethodIDNotIn(vs ...string) predicate.Attempt {
+	return predicate.Attempt(sql.FieldNotIn(FieldPaymentMethodID, vs...))
+}
+
+// PaymentMethodIDGT applies the GT predicate on the "payment_method_id" field.
+func PaymentMethodIDGT(v string) predicate.Attempt {
+	return predicate.Attempt(sql.FieldGT(FieldPaymentMethodID, v))
+}
+
+// PaymentMethodIDGTE applies the GTE predicate on the "payment_method_id" field.
+func PaymentMethodIDGTE(v string) predicate.Attempt {
+	return predicate.Attempt(sql.FieldGTE(FieldPaymentMethodID, v))
+}
+
+// PaymentMethodIDLT applies the LT predicate on the "payment_method_id" field.
+func PaymentMethodIDLT(v string) predicate.Attempt {
+	return predicate.Attempt(sql.FieldLT(FieldPaymentMethodID, v))
+}
+
+// PaymentMethodIDLTE applies the LTE predicate on the "payment_method_id" field.
+func PaymentMethodIDLTE(v string) predicate.Attempt {
+	return predicate.Attempt(sql.FieldLTE(FieldPaymentMethodID, v))
+}
+
+// PaymentMethodIDContains applies the Contains predicate on the "payment_method_id" field.
+func PaymentMethodIDContains(v string) predicate.Attempt {
+	return predicate.Attempt(sql.FieldContains(FieldPaymentMethodID, v))
+}
+
+// PaymentMethodIDHasPrefix applies the HasPrefix predicate on the "payment_method_id" field.
+func PaymentMethodIDHasPrefix(v string) predicate.Attempt {
+	return predicate.Attempt(sql.FieldHasPrefix(FieldPaymentMethodID, v))
+}
+
+// PaymentMethodIDHasSuffix applies the HasSuffix predicate on the "payment_method_id" field.
+func PaymentMethodIDHasSuffix(v string) predicate.Attempt {
+	return predicate.Attempt(sql.FieldHasSuffix(FieldPaymentMethodID, v))
+}
+
+// PaymentMethodIDIsNil applies the IsNil predicate on the "payment_method_id" field.
+func PaymentMethodIDIsNil() predicate.Attempt {
+	return predicate.Attempt(sql.FieldIsNull(FieldPaymentMethodID))
+}
+
+// PaymentMethodIDNotNil applies the NotNil predicate on the "payment_method_id" field.
+func PaymentMethodIDNotNil() predicate.Attempt {
+	return predicate.Attempt(sql.FieldNotNull(FieldPaymentMethodID))
+}
+
+// PaymentMethodIDEqualFold applies the EqualFold predicate on the "payment_method_id" field.
+func PaymentMethodIDEqualFold(v string) predicate.Attempt {
+	return predicate.Attempt(sql.FieldEqualFold(FieldPaymentMethodID, v))
+}
+
+// PaymentMethodIDContainsFold applies the ContainsFold predicate on the "payment_method_id" field.
+func PaymentMethodIDContainsFold(v string) predicate.Attempt {
+	return predicate.Attempt(sql.FieldContainsFold(FieldPaymentMethodID, v))
 }
 
 // CardFingerprintEQ applies the EQ predicate on the "card_fingerprint" field.

@@ -55,6 +55,7 @@ var (
 		{Name: "account_id", Type: field.TypeString},
 		{Name: "customer_id", Type: field.TypeString, Default: ""},
 		{Name: "number", Type: field.TypeInt},
+		{Name: "payment_method_id", Type: field.TypeString, Nullable: true},
 		{Name: "card_fingerprint", Type: field.TypeString},
 		{Name: "card_network", Type: field.TypeString},
 		{Name: "segment", Type: field.TypeString, Default: ""},
@@ -87,13 +88,13 @@ var (
 		ForeignKeys: []*schema.ForeignKey{
 			{
 				Symbol:     "attempts_off_session_payments_attempts",
-				Columns:    []*schema.Column{AttemptsColumns[27]},
+				Columns:    []*schema.Column{AttemptsColumns[28]},
 				RefColumns: []*schema.Column{OffSessionPaymentsColumns[0]},
 				OnDelete:   schema.NoAction,
 			},
 			{
 				Symbol:     "attempts_processors_attempts",
-				Columns:    []*schema.Column{AttemptsColumns[28]},
+				Columns:    []*schema.Column{AttemptsColumns[29]},
 				RefColumns: []*schema.Column{ProcessorsColumns[0]},
 				OnDelete:   schema.SetNull,
 			},
@@ -107,22 +108,22 @@ var (
 			{
 				Name:    "attempt_payment_id_number",
 				Unique:  true,
-				Columns: []*schema.Column{AttemptsColumns[27], AttemptsColumns[5]},
+				Columns: []*schema.Column{AttemptsColumns[28], AttemptsColumns[5]},
 			},
 			{
 				Name:    "attempt_account_id_card_fingerprint_started_at",
 				Unique:  false,
-				Columns: []*schema.Column{AttemptsColumns[3], AttemptsColumns[6], AttemptsColumns[22]},
+				Columns: []*schema.Column{AttemptsColumns[3], AttemptsColumns[7], AttemptsColumns[23]},
 			},
 			{
 				Name:    "attempt_finished_at",
 				Unique:  false,
-				Columns: []*schema.Column{AttemptsColumns[23]},
+				Columns: []*schema.Column{AttemptsColumns[24]},
 			},
 			{
 				Name:    "attempt_customer_id_started_at",
 				Unique:  false,
-				Columns: []*schema.Column{AttemptsColumns[4], AttemptsColumns[22]},
+				Columns: []*schema.Column{AttemptsColumns[4], AttemptsColumns[23]},
 			},
 		},
 	}
@@ -294,6 +295,7 @@ var (
 		{Name: "created_at", Type: field.TypeTime},
 		{Name: "updated_at", Type: field.TypeTime},
 		{Name: "account_id", Type: field.TypeString},
+		{Name: "backup_payment_methods", Type: field.TypeJSON, Nullable: true},
 		{Name: "amount", Type: field.TypeInt64},
 		{Name: "currency", Type: field.TypeString},
 		{Name: "cadence", Type: field.TypeEnum, Enums: []string{"recurring", "unscheduled"}},
@@ -302,7 +304,7 @@ var (
 		{Name: "description", Type: field.TypeString, Nullable: true},
 		{Name: "statement_descriptor_suffix", Type: field.TypeString, Nullable: true},
 		{Name: "metadata", Type: field.TypeJSON, Nullable: true},
-		{Name: "status", Type: field.TypeEnum, Enums: []string{"pending", "processing", "pending_retry", "requires_capture", "paused", "succeeded", "failed", "canceled"}, Default: "pending"},
+		{Name: "status", Type: field.TypeEnum, Enums: []string{"pending", "processing", "requires_review", "pending_retry", "requires_capture", "paused", "succeeded", "failed", "canceled"}, Default: "pending"},
 		{Name: "failure_reason", Type: field.TypeEnum, Nullable: true, Enums: []string{"retries_exhausted", "exceeded_retry_window", "no_valid_payment_method", "rejected_by_partner", "authorization_expired"}},
 		{Name: "amount_capturable", Type: field.TypeInt64, Default: 0},
 		{Name: "amount_received", Type: field.TypeInt64, Default: 0},
@@ -339,31 +341,31 @@ var (
 		ForeignKeys: []*schema.ForeignKey{
 			{
 				Symbol:     "off_session_payments_customers_payments",
-				Columns:    []*schema.Column{OffSessionPaymentsColumns[35]},
+				Columns:    []*schema.Column{OffSessionPaymentsColumns[36]},
 				RefColumns: []*schema.Column{CustomersColumns[0]},
 				OnDelete:   schema.NoAction,
 			},
 			{
 				Symbol:     "off_session_payments_mandates_payments",
-				Columns:    []*schema.Column{OffSessionPaymentsColumns[36]},
+				Columns:    []*schema.Column{OffSessionPaymentsColumns[37]},
 				RefColumns: []*schema.Column{MandatesColumns[0]},
 				OnDelete:   schema.NoAction,
 			},
 			{
 				Symbol:     "off_session_payments_test_clocks_test_clock",
-				Columns:    []*schema.Column{OffSessionPaymentsColumns[37]},
+				Columns:    []*schema.Column{OffSessionPaymentsColumns[38]},
 				RefColumns: []*schema.Column{TestClocksColumns[0]},
 				OnDelete:   schema.SetNull,
 			},
 			{
 				Symbol:     "off_session_payments_payment_methods_payments",
-				Columns:    []*schema.Column{OffSessionPaymentsColumns[38]},
+				Columns:    []*schema.Column{OffSessionPaymentsColumns[39]},
 				RefColumns: []*schema.Column{PaymentMethodsColumns[0]},
 				OnDelete:   schema.NoAction,
 			},
 			{
 				Symbol:     "off_session_payments_retry_policies_payments",
-				Columns:    []*schema.Column{OffSessionPaymentsColumns[39]},
+				Columns:    []*schema.Column{OffSessionPaymentsColumns[40]},
 				RefColumns: []*schema.Column{RetryPoliciesColumns[0]},
 				OnDelete:   schema.SetNull,
 			},
@@ -377,7 +379,7 @@ var (
 			{
 				Name:    "offsessionpayment_due_at",
 				Unique:  false,
-				Columns: []*schema.Column{OffSessionPaymentsColumns[31]},
+				Columns: []*schema.Column{OffSessionPaymentsColumns[32]},
 				Annotation: &entsql.IndexAnnotation{
 					Where: "due_at IS NOT NULL",
 				},
@@ -385,7 +387,7 @@ var (
 			{
 				Name:    "offsessionpayment_account_id_status",
 				Unique:  false,
-				Columns: []*schema.Column{OffSessionPaymentsColumns[3], OffSessionPaymentsColumns[12]},
+				Columns: []*schema.Column{OffSessionPaymentsColumns[3], OffSessionPaymentsColumns[13]},
 			},
 		},
 	}

@@ -30,6 +30,8 @@ const (
 	FieldPaymentMethodID = "payment_method_id"
 	// FieldMandateID holds the string denoting the mandate_id field in the database.
 	FieldMandateID = "mandate_id"
+	// FieldBackupPaymentMethods holds the string denoting the backup_payment_methods field in the database.
+	FieldBackupPaymentMethods = "backup_payment_methods"
 	// FieldAmount holds the string denoting the amount field in the database.
 	FieldAmount = "amount"
 	// FieldCurrency holds the string denoting the currency field in the database.
@@ -163,6 +165,7 @@ var Columns = []string{
 	FieldCustomerID,
 	FieldPaymentMethodID,
 	FieldMandateID,
+	FieldBackupPaymentMethods,
 	FieldAmount,
 	FieldCurrency,
 	FieldCadence,
@@ -301,6 +304,7 @@ const DefaultStatus = StatusPending
 const (
 	StatusPending         Status = "pending"
 	StatusProcessing      Status = "processing"
+	StatusRequiresReview  Status = "requires_review"
 	StatusPendingRetry    Status = "pending_retry"
 	StatusRequiresCapture Status = "requires_capture"
 	StatusPaused          Status = "paused"
@@ -316,7 +320,7 @@ func (s Status) String() string {
 // StatusValidator is a validator for the "status" field enum values. It is called by the builders before save.
 func StatusValidator(s Status) error {
 	switch s {
-	case StatusPending, StatusProcessing, StatusPendingRetry, StatusRequiresCapture, StatusPaused, StatusSucceeded, StatusFailed, StatusCanceled:
+	case StatusPending, StatusProcessing, StatusRequiresReview, StatusPendingRetry, StatusRequiresCapture, StatusPaused, StatusSucceeded, StatusFailed, StatusCanceled:
 		return nil
 	default:
 		return fmt.Errorf("offsessionpayment: invalid enum value for status field: %q", s)

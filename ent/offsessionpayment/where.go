@@ -555,6 +555,16 @@ func MandateIDContainsFold(v string) predicate.OffSessionPayment {
 	return predicate.OffSessionPayment(sql.FieldContainsFold(FieldMandateID, v))
 }
 
+// BackupPaymentMethodsIsNil applies the IsNil predicate on the "backup_payment_methods" field.
+func BackupPaymentMethodsIsNil() predicate.OffSessionPayment {
+	return predicate.OffSessionPayment(sql.FieldIsNull(FieldBackupPaymentMethods))
+}
+
+// BackupPaymentMethodsNotNil applies the NotNil predicate on the "backup_payment_methods" field.
+func BackupPaymentMethodsNotNil() predicate.OffSessionPayment {
+	return predicate.OffSessionPayment(sql.FieldNotNull(FieldBackupPaymentMethods))
+}
+
 // AmountEQ applies the EQ predicate on the "amount" field.
 func AmountEQ(v int64) predicate.OffSessionPayment {
 	return predicate.OffSessionPayment(sql.FieldEQ(FieldAmount, v))

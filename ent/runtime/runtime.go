@@ -135,15 +135,15 @@ func init() {
 	// attempt.DefaultCustomerID holds the default value on creation for the customer_id field.
 	attempt.DefaultCustomerID = attemptDescCustomerID.Default.(string)
 	// attemptDescSegment is the schema descriptor for segment field.
-	attemptDescSegment := attemptFields[6].Descriptor()
+	attemptDescSegment := attemptFields[7].Descriptor()
 	// attempt.DefaultSegment holds the default value on creation for the segment field.
 	attempt.DefaultSegment = attemptDescSegment.Default.(string)
 	// attemptDescIsRetry is the schema descriptor for is_retry field.
-	attemptDescIsRetry := attemptFields[9].Descriptor()
+	attemptDescIsRetry := attemptFields[10].Descriptor()
 	// attempt.DefaultIsRetry holds the default value on creation for the is_retry field.
 	attempt.DefaultIsRetry = attemptDescIsRetry.Default.(bool)
 	// attemptDescCalls is the schema descriptor for calls field.
-	attemptDescCalls := attemptFields[10].Descriptor()
+	attemptDescCalls := attemptFields[11].Descriptor()
 	// attempt.DefaultCalls holds the default value on creation for the calls field.
 	attempt.DefaultCalls = attemptDescCalls.Default.(int)
 	// attemptDescID is the schema descriptor for id field.
@@ -320,27 +320,27 @@ func init() {
 	// offsessionpayment.AccountIDValidator is a validator for the "account_id" field. It is called by the builders before save.
 	offsessionpayment.AccountIDValidator = offsessionpaymentDescAccountID.Validators[0].(func(string) error)
 	// offsessionpaymentDescAmountCapturable is the schema descriptor for amount_capturable field.
-	offsessionpaymentDescAmountCapturable := offsessionpaymentFields[13].Descriptor()
+	offsessionpaymentDescAmountCapturable := offsessionpaymentFields[14].Descriptor()
 	// offsessionpayment.DefaultAmountCapturable holds the default value on creation for the amount_capturable field.
 	offsessionpayment.DefaultAmountCapturable = offsessionpaymentDescAmountCapturable.Default.(int64)
 	// offsessionpaymentDescAmountReceived is the schema descriptor for amount_received field.
-	offsessionpaymentDescAmountReceived := offsessionpaymentFields[14].Descriptor()
+	offsessionpaymentDescAmountReceived := offsessionpaymentFields[15].Descriptor()
 	// offsessionpayment.DefaultAmountReceived holds the default value on creation for the amount_received field.
 	offsessionpayment.DefaultAmountReceived = offsessionpaymentDescAmountReceived.Default.(int64)
 	// offsessionpaymentDescMaxRetries is the schema descriptor for max_retries field.
-	offsessionpaymentDescMaxRetries := offsessionpaymentFields[17].Descriptor()
+	offsessionpaymentDescMaxRetries := offsessionpaymentFields[18].Descriptor()
 	// offsessionpayment.DefaultMaxRetries holds the default value on creation for the max_retries field.
 	offsessionpayment.DefaultMaxRetries = offsessionpaymentDescMaxRetries.Default.(int)
 	// offsessionpaymentDescHoldout is the schema descriptor for holdout field.
-	offsessionpaymentDescHoldout := offsessionpaymentFields[19].Descriptor()
+	offsessionpaymentDescHoldout := offsessionpaymentFields[20].Descriptor()
 	// offsessionpayment.DefaultHoldout holds the default value on creation for the holdout field.
 	offsessionpayment.DefaultHoldout = offsessionpaymentDescHoldout.Default.(bool)
 	// offsessionpaymentDescAttemptCount is the schema descriptor for attempt_count field.
-	offsessionpaymentDescAttemptCount := offsessionpaymentFields[22].Descriptor()
+	offsessionpaymentDescAttemptCount := offsessionpaymentFields[23].Descriptor()
 	// offsessionpayment.DefaultAttemptCount holds the default value on creation for the attempt_count field.
 	offsessionpayment.DefaultAttemptCount = offsessionpaymentDescAttemptCount.Default.(int)
 	// offsessionpaymentDescVersion is the schema descriptor for version field.
-	offsessionpaymentDescVersion := offsessionpaymentFields[35].Descriptor()
+	offsessionpaymentDescVersion := offsessionpaymentFields[36].Descriptor()
 	// offsessionpayment.DefaultVersion holds the default value on creation for the version field.
 	offsessionpayment.DefaultVersion = offsessionpaymentDescVersion.Default.(int64)
 	// offsessionpaymentDescID is the schema descriptor for id field.

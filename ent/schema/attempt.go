@@ -41,6 +41,8 @@ func (Attempt) Fields() []ent.Field {
 		// The processor can change while the attempt is in flight: a
 		// technical failure fails over to the next one.
 		field.String("processor_id").Optional().Nillable(),
+		field.String("payment_method_id").Optional().Immutable().
+			Comment("The payment method charged: the payment's first, or one of its backups."),
 		field.String("card_fingerprint").Immutable().
 			Comment("The card's fingerprint: network retry budgets are counted per card."),
 		field.String("card_network").Immutable().Comment("The card's brand, whose retry rules apply."),

@@ -26,8 +26,16 @@ func (OffSessionPayment) Mixin() []ent.Mixin {
 func (OffSessionPayment) Fields() []ent.Field {
 	return []ent.Field{
 		field.String("customer_id").Immutable(),
-		field.String("payment_method_id").Immutable(),
-		field.String("mandate_id").Immutable(),
+		// The payment method charged now, under its mandate: the first one
+		// named, until a hard decline or out-of-date card data moves the
+		// payment to the next of backup_payment_methods.
+		field.String("payment_method_id").
+			Comment("The payment method charged now: the first one named, or the backup the payment moved to."),
+		field.String("mandate_id").
+			Comment("The mandate of the payment method charged now."),
+		field.JSON("backup_payment_methods", []schematype.BackupPaymentMethod{}).Optional().Immutable().
+			Annotations(entgql.Skip()).
+			Comment("Other payment methods of the customer, each under its own mandate, tried in order when one cannot be charged."),
 		field.Int64("amount").Immutable().
 			Annotations(entgql.OrderField("AMOUNT")).
 			Comment("In minor units of currency (cents for usd, yen for jpy)."),
@@ -41,7 +49,7 @@ func (OffSessionPayment) Fields() []ent.Field {
 		field.JSON("metadata", schematype.StringMap{}).Optional().
 			Annotations(entgql.Type("StringMap")),
 		field.Enum("status").
-			Values("pending", "processing", "pending_retry", "requires_capture", "paused", "succeeded", "failed", "canceled").
+			Values("pending", "processing", "requires_review", "pending_retry", "requires_capture", "paused", "succeeded", "failed", "canceled").
 			Default("pending").
 			Annotations(entgql.OrderField("STATUS")),
 		field.Enum("failure_reason").
@@ -96,9 +104,9 @@ func (OffSessionPayment) Edges() []ent.Edge {
 		edge.From("customer", Customer.Type).Ref("payments").
 			Field("customer_id").Unique().Required().Immutable(),
 		edge.From("payment_method", PaymentMethod.Type).Ref("payments").
-			Field("payment_method_id").Unique().Required().Immutable(),
+			Field("payment_method_id").Unique().Required(),
 		edge.From("mandate", Mandate.Type).Ref("payments").
-			Field("mandate_id").Unique().Required().Immutable(),
+			Field("mandate_id").Unique().Required(),
 		edge.To("attempts", Attempt.Type).
 			Annotations(entgql.RelayConnection()),
 		edge.To("test_clock", TestClock.Type).Field("test_clock_id").Unique().Immutable(),

@@ -49,6 +49,15 @@ type Card struct {
 	Decline *Decline
 	// DeclineFirst, when set, is the answer to the first charge only.
 	DeclineFirst *Decline
+	// RequiresAuthentication is a card whose issuer asks for 3D Secure
+	// (Stripe's test card pm_card_authenticationRequired). Confirmed
+	// off_session, the charge "fails with an authentication_required
+	// decline code"; confirmed on-session, the PaymentIntent goes to
+	// requires_action for the customer to authenticate.
+	// https://docs.stripe.com/testing#authentication-and-setup ,
+	// https://docs.stripe.com/payments/save-and-reuse#charge-saved-payment-method ,
+	// https://docs.stripe.com/payments/paymentintents/lifecycle
+	RequiresAuthentication bool
 	// The card data Stripe holds; its account updater may have changed it
 	// since the card was saved:
 	// https://docs.stripe.com/payments/cards/overview#automatic-card-updates
@@ -100,6 +109,12 @@ type Server struct {
 	stored  map[string]storedResponse
 	intents []*PaymentIntent
 	faults  []Fault
+	// SearchDelay is how far search lags behind: a PaymentIntent is
+	// searchable once it is this old on the server's clock. "Don't use
+	// search for read-after-write flows ... data is searchable in less
+	// than a minute, [propagation] can lag up to an hour during outages."
+	// https://docs.stripe.com/search#data-freshness
+	SearchDelay time.Duration
 	// Creates are the create calls' parameters, in order.
 	Creates  []url.Values
 	requests int
@@ -285,6 +300,14 @@ func (s *Server) confirm(f url.Values) (status int, body []byte, valid bool) {
 		decline, card.DeclineFirst = card.DeclineFirst, nil
 		s.cards[pmID] = card
 	}
+	if decline == nil && card.RequiresAuthentication {
+		if f.Get("off_session") != "true" {
+			pi.Status = "requires_action"
+			b, _ := json.Marshal(s.intentJSON(pi))
+			return http.StatusOK, b, true
+		}
+		decline = &Decline{Code: "authentication_required", DeclineCode: "authentication_required"}
+	}
 	switch {
 	case decline != nil:
 		// A declined confirmation answers 402 card_error with the
@@ -319,6 +342,9 @@ func (s *Server) intentJSON(pi *PaymentIntent) map[string]any {
 		"id": pi.ID, "object": "payment_intent", "status": pi.Status, "amount": pi.Amount, "currency": pi.Currency,
 		"customer": nilIfEmpty(pi.Customer), "payment_method": pi.PaymentMethod, "created": pi.Created, "metadata": pi.Metadata,
 	}
+	if pi.Status == "requires_action" {
+		m["next_action"] = map[string]any{"type": "use_stripe_sdk", "use_stripe_sdk": map[string]any{}}
+	}
 	if d := pi.decline; d != nil {
 		m["last_payment_error"] = map[string]any{"type": "card_error", "code": "card_declined", "decline_code": d.DeclineCode,
 			"network_decline_code": nilIfEmpty(d.NetworkDeclineCode), "network_advice_code": nilIfEmpty(d.NetworkAdviceCode)}
@@ -350,8 +376,8 @@ var searchQuery = regexp.MustCompile(`^metadata\['([^']+)'\]:'([^']*)'$`)
 
 // search answers GET /v1/payment_intents/search. Stripe's search is
 // eventually consistent (under a minute behind, up to an hour in an
-// outage: https://docs.stripe.com/search); this server is never behind,
-// so a test of the delay must hold results back itself.
+// outage: https://docs.stripe.com/search); this server lags by
+// SearchDelay.
 func (s *Server) search(w http.ResponseWriter, r *http.Request) {
 	m := searchQuery.FindStringSubmatch(r.URL.Query().Get("query"))
 	if m == nil {
@@ -362,7 +388,7 @@ func (s *Server) search(w http.ResponseWriter, r *http.Request) {
 	defer s.mu.Unlock()
 	var out []any
 	for _, pi := range s.intents {
-		if pi.Metadata[m[1]] == m[2] {
+		if pi.Metadata[m[1]] == m[2] && s.Now.Sub(time.Unix(pi.Created, 0)) >= s.SearchDelay {
 			out = append(out, s.intentJSON(pi))
 		}
 	}

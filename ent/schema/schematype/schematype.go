@@ -22,6 +22,13 @@ type ProcessorToken struct {
 	NetworkTransactionID string `json:"network_transaction_id,omitempty"`
 }
 
+// BackupPaymentMethod is a payment method a payment moves to, under its
+// own mandate, when the one before it cannot be charged.
+type BackupPaymentMethod struct {
+	PaymentMethodID string `json:"payment_method_id"`
+	MandateID       string `json:"mandate_id"`
+}
+
 // RoutingDecision records why an attempt went to its processor.
 type RoutingDecision struct {
 	RouteID    string             `json:"route_id,omitempty"`

@@ -668,11 +668,12 @@ func (s *Service) finishAttempt(ctx context.Context, paymentID, attemptID string
 				SetStatus(paymentmethod.StatusInvalid).SetInvalidReason(cls.Rule).Exec(ctx); err != nil {
 				return fmt.Errorf("invalidate payment method: %w", err)
 			}
-			if c.switchTo, err = s.nextBackup(ctx, tx, p, now, "a hard decline ("+cls.Rule+")"); err != nil {
+			sw, err := s.nextBackup(ctx, tx, p, now, "a hard decline ("+cls.Rule+")")
+			if err != nil {
 				return err
 			}
-			if c.switchTo != nil {
-				c.to, c.nextAttemptAt, c.plan = offsessionpayment.StatusPendingRetry, &now, switchPlan(c.switchTo)
+			if sw != nil {
+				c.toBackup(sw, now)
 				break
 			}
 			c.to, c.failureReason = offsessionpayment.StatusFailed, offsessionpayment.FailureReasonNoValidPaymentMethod
@@ -696,11 +697,12 @@ func (s *Service) finishAttempt(ctx context.Context, paymentID, attemptID string
 				SetStatus(paymentmethod.StatusExpired).SetInvalidReason(cls.Rule).Exec(ctx); err != nil {
 				return fmt.Errorf("mark payment method expired: %w", err)
 			}
-			if c.switchTo, err = s.nextBackup(ctx, tx, p, now, "the card data is out of date ("+cls.Rule+")"); err != nil {
+			sw, err := s.nextBackup(ctx, tx, p, now, "the card data is out of date ("+cls.Rule+")")
+			if err != nil {
 				return err
 			}
-			if c.switchTo != nil {
-				c.to, c.nextAttemptAt, c.plan = offsessionpayment.StatusPendingRetry, &now, switchPlan(c.switchTo)
+			if sw != nil {
+				c.toBackup(sw, now)
 				break
 			}
 			if !open {

@@ -143,15 +143,18 @@ func (s *Service) nextBackup(ctx context.Context, tx *ent.Tx, p *ent.OffSessionP
 	return nil, nil
 }
 
-// switchPlan is the plan of the first attempt on a backup: at once.
-func switchPlan(sw *switchTo) *schematype.SchedulingDecision {
-	return &schematype.SchedulingDecision{Strategy: "backup_payment_method", Reason: sw.reason}
+// toBackup makes c the move to sw, with the first attempt on it due at
+// once.
+func (c *change) toBackup(sw *switchTo, now time.Time) {
+	c.to, c.nextAttemptAt, c.switchTo = offsessionpayment.StatusPendingRetry, &now, sw
+	c.plan = &schematype.SchedulingDecision{Strategy: "backup_payment_method", Reason: sw.reason}
 }
 
 // switchNow moves a payment that is not processing (pending, pending a
-// retry) to its backup, due at once.
+// retry) to its backup.
 func (s *Service) switchNow(ctx context.Context, tx *ent.Tx, p *ent.OffSessionPayment, sw *switchTo, now time.Time, owner string) error {
-	_, err := s.apply(ctx, tx, p, change{to: offsessionpayment.StatusPendingRetry, at: now, owner: owner,
-		nextAttemptAt: &now, plan: switchPlan(sw), switchTo: sw})
+	c := change{at: now, owner: owner}
+	c.toBackup(sw, now)
+	_, err := s.apply(ctx, tx, p, c)
 	return err
 }

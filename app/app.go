@@ -153,12 +153,12 @@ func Build(store *storage.Store, cfg Config, clock clockwork.Clock, log *slog.Lo
 	if err != nil {
 		return nil, err
 	}
-	schedCfg := scheduler.Config{Workers: cfg.Workers, PollInterval: cfg.PollInterval}
+	schedCfg := scheduler.Config{Workers: cfg.Workers, PollInterval: cfg.PollInterval, RetrainEvery: cfg.RetrainEvery}
 	if store.Dialect == dialect.Postgres {
 		schedCfg.Locker = scheduler.NewPostgresLocker(store.DB)
 	}
 	deliverer := webhooks.NewDeliverer(store, clock, log, webhooks.DelivererConfig{Owner: svc.Owner(), BackoffBase: cfg.WebhookBackoff})
-	sched, err := scheduler.New(scheduler.Jobs{Payments: svc, Webhooks: deliverer, Router: router, DB: store.Client}, clock, log, schedCfg)
+	sched, err := scheduler.New(scheduler.Jobs{Payments: svc, Webhooks: deliverer, Router: router, DB: store.Client, Models: mdl}, clock, log, schedCfg)
 	if err != nil {
 		return nil, err
 	}

@@ -45,6 +45,12 @@ type Config struct {
 	// after a webhook delivery's first failure; it doubles with each
 	// failure, up to 30 minutes, for three days. Default 30s.
 	WebhookBackoff time.Duration
+	// RetrainEvery: OFFSESSION_RETRAIN_EVERY, -retrain-every. How often the
+	// retry model is retrained on each account's history; the new version
+	// is activated only if it passes the activation gate and predicts the
+	// newest retries better than the active one. 0 turns it off. Default
+	// scheduler.RetrainEveryDefault (7 days).
+	RetrainEvery time.Duration
 	// ProbeInterval: OFFSESSION_ROUTING_PROBE_INTERVAL, -routing-probe-interval.
 	// How often a processor eliminated after technical failures gets one
 	// probe attempt. Default 30s.
@@ -71,6 +77,7 @@ func (c *Config) bind(fs *flag.FlagSet) {
 	fs.DurationVar(&c.PollInterval, "poll-interval", envDuration("OFFSESSION_POLL_INTERVAL", scheduler.PollIntervalDefault), "how often due payments are looked for")
 	fs.DurationVar(&c.AttemptLease, "attempt-lease", envDuration("OFFSESSION_ATTEMPT_LEASE", payments.AttemptLeaseDefault), "how long a worker holds a payment")
 	fs.DurationVar(&c.ProcessorTimeout, "processor-timeout", envDuration("OFFSESSION_PROCESSOR_TIMEOUT", payments.ProcessorTimeoutDefault), "timeout of one processor call")
+	fs.DurationVar(&c.RetrainEvery, "retrain-every", envDuration("OFFSESSION_RETRAIN_EVERY", scheduler.RetrainEveryDefault), "how often the retry model is retrained (0: never)")
 	fs.DurationVar(&c.WebhookBackoff, "webhook-backoff", envDuration("OFFSESSION_WEBHOOK_BACKOFF", webhooks.BackoffBaseDefault), "wait after a webhook delivery's first failure")
 	fs.DurationVar(&c.ProbeInterval, "routing-probe-interval", envDuration("OFFSESSION_ROUTING_PROBE_INTERVAL", routing.ProbeIntervalDefault), "how often an eliminated processor is probed")
 	fs.Float64Var(&c.RateLimit, "rate-limit", envFloat("OFFSESSION_RATE_LIMIT", httpapi.RatePerSecondDefault), "requests per second per API key")

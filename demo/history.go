@@ -16,7 +16,7 @@ import (
 // HistoryPayments is how many failed payments of simulated customers the
 // demo retries on a test clock, so the data team has a history to train a
 // retry model on at once (`offsession model train`).
-const HistoryPayments = 150
+const HistoryPayments = 600
 
 // historyDays is how long before now the history's clock starts: a
 // billing month and the longest retry window.

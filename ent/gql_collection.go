@@ -1384,6 +1384,11 @@ func (_q *OffSessionPaymentQuery) collectField(ctx context.Context, oneNode bool
 				selectedFields = append(selectedFields, offsessionpayment.FieldHoldout)
 				fieldSeen[offsessionpayment.FieldHoldout] = struct{}{}
 			}
+		case "holdoutStrategy":
+			if _, ok := fieldSeen[offsessionpayment.FieldHoldoutStrategy]; !ok {
+				selectedFields = append(selectedFields, offsessionpayment.FieldHoldoutStrategy)
+				fieldSeen[offsessionpayment.FieldHoldoutStrategy] = struct{}{}
+			}
 		case "modelVersion":
 			if _, ok := fieldSeen[offsessionpayment.FieldModelVersion]; !ok {
 				selectedFields = append(selectedFields, offsessionpayment.FieldModelVersion)
@@ -2021,6 +2026,16 @@ func (_q *RetryModelQuery) collectField(ctx context.Context, oneNode bool, opCtx
 				selectedFields = append(selectedFields, retrymodel.FieldActivatedAt)
 				fieldSeen[retrymodel.FieldActivatedAt] = struct{}{}
 			}
+		case "demotedAt":
+			if _, ok := fieldSeen[retrymodel.FieldDemotedAt]; !ok {
+				selectedFields = append(selectedFields, retrymodel.FieldDemotedAt)
+				fieldSeen[retrymodel.FieldDemotedAt] = struct{}{}
+			}
+		case "demotionReason":
+			if _, ok := fieldSeen[retrymodel.FieldDemotionReason]; !ok {
+				selectedFields = append(selectedFields, retrymodel.FieldDemotionReason)
+				fieldSeen[retrymodel.FieldDemotionReason] = struct{}{}
+			}
 		case "id":
 		case "__typename":
 		default:
@@ -2244,6 +2259,11 @@ func (_q *RetryPolicyQuery) collectField(ctx context.Context, oneNode bool, opCt
 			if _, ok := fieldSeen[retrypolicy.FieldHoldoutShare]; !ok {
 				selectedFields = append(selectedFields, retrypolicy.FieldHoldoutShare)
 				fieldSeen[retrypolicy.FieldHoldoutShare] = struct{}{}
+			}
+		case "holdoutStrategy":
+			if _, ok := fieldSeen[retrypolicy.FieldHoldoutStrategy]; !ok {
+				selectedFields = append(selectedFields, retrypolicy.FieldHoldoutStrategy)
+				fieldSeen[retrypolicy.FieldHoldoutStrategy] = struct{}{}
 			}
 		case "isDefault":
 			if _, ok := fieldSeen[retrypolicy.FieldIsDefault]; !ok {

@@ -3815,6 +3815,12 @@ type OffSessionPaymentWhereInput struct {
 	Holdout    *bool `json:"holdout,omitempty"`
 	HoldoutNEQ *bool `json:"holdoutNEQ,omitempty"`
 
+	// "holdout_strategy" field predicates.
+	HoldoutStrategy      *offsessionpayment.HoldoutStrategy  `json:"holdoutStrategy,omitempty"`
+	HoldoutStrategyNEQ   *offsessionpayment.HoldoutStrategy  `json:"holdoutStrategyNEQ,omitempty"`
+	HoldoutStrategyIn    []offsessionpayment.HoldoutStrategy `json:"holdoutStrategyIn,omitempty"`
+	HoldoutStrategyNotIn []offsessionpayment.HoldoutStrategy `json:"holdoutStrategyNotIn,omitempty"`
+
 	// "model_version" field predicates.
 	ModelVersion             *string  `json:"modelVersion,omitempty"`
 	ModelVersionNEQ          *string  `json:"modelVersionNEQ,omitempty"`
@@ -4592,6 +4598,18 @@ func (i *OffSessionPaymentWhereInput) P() (predicate.OffSessionPayment, error) {
 	}
 	if i.HoldoutNEQ != nil {
 		predicates = append(predicates, offsessionpayment.HoldoutNEQ(*i.HoldoutNEQ))
+	}
+	if i.HoldoutStrategy != nil {
+		predicates = append(predicates, offsessionpayment.HoldoutStrategyEQ(*i.HoldoutStrategy))
+	}
+	if i.HoldoutStrategyNEQ != nil {
+		predicates = append(predicates, offsessionpayment.HoldoutStrategyNEQ(*i.HoldoutStrategyNEQ))
+	}
+	if len(i.HoldoutStrategyIn) > 0 {
+		predicates = append(predicates, offsessionpayment.HoldoutStrategyIn(i.HoldoutStrategyIn...))
+	}
+	if len(i.HoldoutStrategyNotIn) > 0 {
+		predicates = append(predicates, offsessionpayment.HoldoutStrategyNotIn(i.HoldoutStrategyNotIn...))
 	}
 	if i.ModelVersion != nil {
 		predicates = append(predicates, offsessionpayment.ModelVersionEQ(*i.ModelVersion))
@@ -6214,6 +6232,35 @@ type RetryModelWhereInput struct {
 	ActivatedAtLTE    *time.Time  `json:"activatedAtLTE,omitempty"`
 	ActivatedAtIsNil  bool        `json:"activatedAtIsNil,omitempty"`
 	ActivatedAtNotNil bool        `json:"activatedAtNotNil,omitempty"`
+
+	// "demoted_at" field predicates.
+	DemotedAt       *time.Time  `json:"demotedAt,omitempty"`
+	DemotedAtNEQ    *time.Time  `json:"demotedAtNEQ,omitempty"`
+	DemotedAtIn     []time.Time `json:"demotedAtIn,omitempty"`
+	DemotedAtNotIn  []time.Time `json:"demotedAtNotIn,omitempty"`
+	DemotedAtGT     *time.Time  `json:"demotedAtGT,omitempty"`
+	DemotedAtGTE    *time.Time  `json:"demotedAtGTE,omitempty"`
+	DemotedAtLT     *time.Time  `json:"demotedAtLT,omitempty"`
+	DemotedAtLTE    *time.Time  `json:"demotedAtLTE,omitempty"`
+	DemotedAtIsNil  bool        `json:"demotedAtIsNil,omitempty"`
+	DemotedAtNotNil bool        `json:"demotedAtNotNil,omitempty"`
+
+	// "demotion_reason" field predicates.
+	DemotionReason             *string  `json:"demotionReason,omitempty"`
+	DemotionReasonNEQ          *string  `json:"demotionReasonNEQ,omitempty"`
+	DemotionReasonIn           []string `json:"demotionReasonIn,omitempty"`
+	DemotionReasonNotIn        []string `json:"demotionReasonNotIn,omitempty"`
+	DemotionReasonGT           *string  `json:"demotionReasonGT,omitempty"`
+	DemotionReasonGTE          *string  `json:"demotionReasonGTE,omitempty"`
+	DemotionReasonLT           *string  `json:"demotionReasonLT,omitempty"`
+	DemotionReasonLTE          *string  `json:"demotionReasonLTE,omitempty"`
+	DemotionReasonContains     *string  `json:"demotionReasonContains,omitempty"`
+	DemotionReasonHasPrefix    *string  `json:"demotionReasonHasPrefix,omitempty"`
+	DemotionReasonHasSuffix    *string  `json:"demotionReasonHasSuffix,omitempty"`
+	DemotionReasonIsNil        bool     `json:"demotionReasonIsNil,omitempty"`
+	DemotionReasonNotNil       bool     `json:"demotionReasonNotNil,omitempty"`
+	DemotionReasonEqualFold    *string  `json:"demotionReasonEqualFold,omitempty"`
+	DemotionReasonContainsFold *string  `json:"demotionReasonContainsFold,omitempty"`
 }
 
 // AddPredicates adds custom predicates to the where input to be used during the filtering phase.
@@ -6653,6 +6700,81 @@ func (i *RetryModelWhereInput) P() (predicate.RetryModel, error) {
 	if i.ActivatedAtNotNil {
 		predicates = append(predicates, retrymodel.ActivatedAtNotNil())
 	}
+	if i.DemotedAt != nil {
+		predicates = append(predicates, retrymodel.DemotedAtEQ(*i.DemotedAt))
+	}
+	if i.DemotedAtNEQ != nil {
+		predicates = append(predicates, retrymodel.DemotedAtNEQ(*i.DemotedAtNEQ))
+	}
+	if len(i.DemotedAtIn) > 0 {
+		predicates = append(predicates, retrymodel.DemotedAtIn(i.DemotedAtIn...))
+	}
+	if len(i.DemotedAtNotIn) > 0 {
+		predicates = append(predicates, retrymodel.DemotedAtNotIn(i.DemotedAtNotIn...))
+	}
+	if i.DemotedAtGT != nil {
+		predicates = append(predicates, retrymodel.DemotedAtGT(*i.DemotedAtGT))
+	}
+	if i.DemotedAtGTE != nil {
+		predicates = append(predicates, retrymodel.DemotedAtGTE(*i.DemotedAtGTE))
+	}
+	if i.DemotedAtLT != nil {
+		predicates = append(predicates, retrymodel.DemotedAtLT(*i.DemotedAtLT))
+	}
+	if i.DemotedAtLTE != nil {
+		predicates = append(predicates, retrymodel.DemotedAtLTE(*i.DemotedAtLTE))
+	}
+	if i.DemotedAtIsNil {
+		predicates = append(predicates, retrymodel.DemotedAtIsNil())
+	}
+	if i.DemotedAtNotNil {
+		predicates = append(predicates, retrymodel.DemotedAtNotNil())
+	}
+	if i.DemotionReason != nil {
+		predicates = append(predicates, retrymodel.DemotionReasonEQ(*i.DemotionReason))
+	}
+	if i.DemotionReasonNEQ != nil {
+		predicates = append(predicates, retrymodel.DemotionReasonNEQ(*i.DemotionReasonNEQ))
+	}
+	if len(i.DemotionReasonIn) > 0 {
+		predicates = append(predicates, retrymodel.DemotionReasonIn(i.DemotionReasonIn...))
+	}
+	if len(i.DemotionReasonNotIn) > 0 {
+		predicates = append(predicates, retrymodel.DemotionReasonNotIn(i.DemotionReasonNotIn...))
+	}
+	if i.DemotionReasonGT != nil {
+		predicates = append(predicates, retrymodel.DemotionReasonGT(*i.DemotionReasonGT))
+	}
+	if i.DemotionReasonGTE != nil {
+		predicates = append(predicates, retrymodel.DemotionReasonGTE(*i.DemotionReasonGTE))
+	}
+	if i.DemotionReasonLT != nil {
+		predicates = append(predicates, retrymodel.DemotionReasonLT(*i.DemotionReasonLT))
+	}
+	if i.DemotionReasonLTE != nil {
+		predicates = append(predicates, retrymodel.DemotionReasonLTE(*i.DemotionReasonLTE))
+	}
+	if i.DemotionReasonContains != nil {
+		predicates = append(predicates, retrymodel.DemotionReasonContains(*i.DemotionReasonContains))
+	}
+	if i.DemotionReasonHasPrefix != nil {
+		predicates = append(predicates, retrymodel.DemotionReasonHasPrefix(*i.DemotionReasonHasPrefix))
+	}
+	if i.DemotionReasonHasSuffix != nil {
+		predicates = append(predicates, retrymodel.DemotionReasonHasSuffix(*i.DemotionReasonHasSuffix))
+	}
+	if i.DemotionReasonIsNil {
+		predicates = append(predicates, retrymodel.DemotionReasonIsNil())
+	}
+	if i.DemotionReasonNotNil {
+		predicates = append(predicates, retrymodel.DemotionReasonNotNil())
+	}
+	if i.DemotionReasonEqualFold != nil {
+		predicates = append(predicates, retrymodel.DemotionReasonEqualFold(*i.DemotionReasonEqualFold))
+	}
+	if i.DemotionReasonContainsFold != nil {
+		predicates = append(predicates, retrymodel.DemotionReasonContainsFold(*i.DemotionReasonContainsFold))
+	}
 
 	switch len(predicates) {
 	case 0:
@@ -6758,6 +6880,12 @@ type RetryPolicyWhereInput struct {
 	HoldoutShareGTE   *float64  `json:"holdoutShareGTE,omitempty"`
 	HoldoutShareLT    *float64  `json:"holdoutShareLT,omitempty"`
 	HoldoutShareLTE   *float64  `json:"holdoutShareLTE,omitempty"`
+
+	// "holdout_strategy" field predicates.
+	HoldoutStrategy      *retrypolicy.HoldoutStrategy  `json:"holdoutStrategy,omitempty"`
+	HoldoutStrategyNEQ   *retrypolicy.HoldoutStrategy  `json:"holdoutStrategyNEQ,omitempty"`
+	HoldoutStrategyIn    []retrypolicy.HoldoutStrategy `json:"holdoutStrategyIn,omitempty"`
+	HoldoutStrategyNotIn []retrypolicy.HoldoutStrategy `json:"holdoutStrategyNotIn,omitempty"`
 
 	// "is_default" field predicates.
 	IsDefault    *bool `json:"isDefault,omitempty"`
@@ -7054,6 +7182,18 @@ func (i *RetryPolicyWhereInput) P() (predicate.RetryPolicy, error) {
 	}
 	if i.HoldoutShareLTE != nil {
 		predicates = append(predicates, retrypolicy.HoldoutShareLTE(*i.HoldoutShareLTE))
+	}
+	if i.HoldoutStrategy != nil {
+		predicates = append(predicates, retrypolicy.HoldoutStrategyEQ(*i.HoldoutStrategy))
+	}
+	if i.HoldoutStrategyNEQ != nil {
+		predicates = append(predicates, retrypolicy.HoldoutStrategyNEQ(*i.HoldoutStrategyNEQ))
+	}
+	if len(i.HoldoutStrategyIn) > 0 {
+		predicates = append(predicates, retrypolicy.HoldoutStrategyIn(i.HoldoutStrategyIn...))
+	}
+	if len(i.HoldoutStrategyNotIn) > 0 {
+		predicates = append(predicates, retrypolicy.HoldoutStrategyNotIn(i.HoldoutStrategyNotIn...))
 	}
 	if i.IsDefault != nil {
 		predicates = append(predicates, retrypolicy.IsDefaultEQ(*i.IsDefault))

@@ -8387,6 +8387,7 @@ type OffSessionPaymentMutation struct {
 	retry_schedule               *[]string
 	appendretry_schedule         []string
 	holdout                      *bool
+	holdout_strategy             *offsessionpayment.HoldoutStrategy
 	model_version                *string
 	retry_until                  *time.Time
 	attempt_count                *int
@@ -9608,6 +9609,42 @@ func (m *OffSessionPaymentMutation) ResetHoldout() {
 	m.holdout = nil
 }
 
+// SetHoldoutStrategy sets the "holdout_strategy" field.
+func (m *OffSessionPaymentMutation) SetHoldoutStrategy(os offsessionpayment.HoldoutStrategy) {
+	m.holdout_strategy = &os
+}
+
+// HoldoutStrategy returns the value of the "holdout_strategy" field in the mutation.
+func (m *OffSessionPaymentMutation) HoldoutStrategy() (r offsessionpayment.HoldoutStrategy, exists bool) {
+	v := m.holdout_strategy
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldHoldoutStrategy returns the old "holdout_strategy" field's value of the OffSessionPayment entity.
+// If the OffSessionPayment object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *OffSessionPaymentMutation) OldHoldoutStrategy(ctx context.Context) (v offsessionpayment.HoldoutStrategy, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldHoldoutStrategy is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldHoldoutStrategy requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldHoldoutStrategy: %w", err)
+	}
+	return oldValue.HoldoutStrategy, nil
+}
+
+// ResetHoldoutStrategy resets all changes to the "holdout_strategy" field.
+func (m *OffSessionPaymentMutation) ResetHoldoutStrategy() {
+	m.holdout_strategy = nil
+}
+
 // SetModelVersion sets the "model_version" field.
 func (m *OffSessionPaymentMutation) SetModelVersion(s string) {
 	m.model_version = &s
@@ -10650,7 +10687,7 @@ func (m *OffSessionPaymentMutation) Type() string {
 // order to get all numeric fields that were incremented/decremented, call
 // AddedFields().
 func (m *OffSessionPaymentMutation) Fields() []string {
-	fields := make([]string, 0, 40)
+	fields := make([]string, 0, 41)
 	if m.created_at != nil {
 		fields = append(fields, offsessionpayment.FieldCreatedAt)
 	}
@@ -10722,6 +10759,9 @@ func (m *OffSessionPaymentMutation) Fields() []string {
 	}
 	if m.holdout != nil {
 		fields = append(fields, offsessionpayment.FieldHoldout)
+	}
+	if m.holdout_strategy != nil {
+		fields = append(fields, offsessionpayment.FieldHoldoutStrategy)
 	}
 	if m.model_version != nil {
 		fields = append(fields, offsessionpayment.FieldModelVersion)
@@ -10827,6 +10867,8 @@ func (m *OffSessionPaymentMutation) Field(name string) (ent.Value, bool) {
 		return m.RetrySchedule()
 	case offsessionpayment.FieldHoldout:
 		return m.Holdout()
+	case offsessionpayment.FieldHoldoutStrategy:
+		return m.HoldoutStrategy()
 	case offsessionpayment.FieldModelVersion:
 		return m.ModelVersion()
 	case offsessionpayment.FieldRetryUntil:
@@ -10916,6 +10958,8 @@ func (m *OffSessionPaymentMutation) OldField(ctx context.Context, name string) (
 		return m.OldRetrySchedule(ctx)
 	case offsessionpayment.FieldHoldout:
 		return m.OldHoldout(ctx)
+	case offsessionpayment.FieldHoldoutStrategy:
+		return m.OldHoldoutStrategy(ctx)
 	case offsessionpayment.FieldModelVersion:
 		return m.OldModelVersion(ctx)
 	case offsessionpayment.FieldRetryUntil:
@@ -11124,6 +11168,13 @@ func (m *OffSessionPaymentMutation) SetField(name string, value ent.Value) error
 			return fmt.Errorf("unexpected type %T for field %s", value, name)
 		}
 		m.SetHoldout(v)
+		return nil
+	case offsessionpayment.FieldHoldoutStrategy:
+		v, ok := value.(offsessionpayment.HoldoutStrategy)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetHoldoutStrategy(v)
 		return nil
 	case offsessionpayment.FieldModelVersion:
 		v, ok := value.(string)
@@ -11579,6 +11630,9 @@ func (m *OffSessionPaymentMutation) ResetField(name string) error {
 		return nil
 	case offsessionpayment.FieldHoldout:
 		m.ResetHoldout()
+		return nil
+	case offsessionpayment.FieldHoldoutStrategy:
+		m.ResetHoldoutStrategy()
 		return nil
 	case offsessionpayment.FieldModelVersion:
 		m.ResetModelVersion()
@@ -14439,6 +14493,8 @@ type RetryModelMutation struct {
 	addtraining_seconds *int64
 	model               *[]byte
 	activated_at        *time.Time
+	demoted_at          *time.Time
+	demotion_reason     *string
 	clearedFields       map[string]struct{}
 	done                bool
 	oldValue            func(context.Context) (*RetryModel, error)
@@ -15431,6 +15487,104 @@ func (m *RetryModelMutation) ResetActivatedAt() {
 	delete(m.clearedFields, retrymodel.FieldActivatedAt)
 }
 
+// SetDemotedAt sets the "demoted_at" field.
+func (m *RetryModelMutation) SetDemotedAt(t time.Time) {
+	m.demoted_at = &t
+}
+
+// DemotedAt returns the value of the "demoted_at" field in the mutation.
+func (m *RetryModelMutation) DemotedAt() (r time.Time, exists bool) {
+	v := m.demoted_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldDemotedAt returns the old "demoted_at" field's value of the RetryModel entity.
+// If the RetryModel object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *RetryModelMutation) OldDemotedAt(ctx context.Context) (v *time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldDemotedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldDemotedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldDemotedAt: %w", err)
+	}
+	return oldValue.DemotedAt, nil
+}
+
+// ClearDemotedAt clears the value of the "demoted_at" field.
+func (m *RetryModelMutation) ClearDemotedAt() {
+	m.demoted_at = nil
+	m.clearedFields[retrymodel.FieldDemotedAt] = struct{}{}
+}
+
+// DemotedAtCleared returns if the "demoted_at" field was cleared in this mutation.
+func (m *RetryModelMutation) DemotedAtCleared() bool {
+	_, ok := m.clearedFields[retrymodel.FieldDemotedAt]
+	return ok
+}
+
+// ResetDemotedAt resets all changes to the "demoted_at" field.
+func (m *RetryModelMutation) ResetDemotedAt() {
+	m.demoted_at = nil
+	delete(m.clearedFields, retrymodel.FieldDemotedAt)
+}
+
+// SetDemotionReason sets the "demotion_reason" field.
+func (m *RetryModelMutation) SetDemotionReason(s string) {
+	m.demotion_reason = &s
+}
+
+// DemotionReason returns the value of the "demotion_reason" field in the mutation.
+func (m *RetryModelMutation) DemotionReason() (r string, exists bool) {
+	v := m.demotion_reason
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldDemotionReason returns the old "demotion_reason" field's value of the RetryModel entity.
+// If the RetryModel object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *RetryModelMutation) OldDemotionReason(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldDemotionReason is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldDemotionReason requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldDemotionReason: %w", err)
+	}
+	return oldValue.DemotionReason, nil
+}
+
+// ClearDemotionReason clears the value of the "demotion_reason" field.
+func (m *RetryModelMutation) ClearDemotionReason() {
+	m.demotion_reason = nil
+	m.clearedFields[retrymodel.FieldDemotionReason] = struct{}{}
+}
+
+// DemotionReasonCleared returns if the "demotion_reason" field was cleared in this mutation.
+func (m *RetryModelMutation) DemotionReasonCleared() bool {
+	_, ok := m.clearedFields[retrymodel.FieldDemotionReason]
+	return ok
+}
+
+// ResetDemotionReason resets all changes to the "demotion_reason" field.
+func (m *RetryModelMutation) ResetDemotionReason() {
+	m.demotion_reason = nil
+	delete(m.clearedFields, retrymodel.FieldDemotionReason)
+}
+
 // Where appends a list predicates to the RetryModelMutation builder.
 func (m *RetryModelMutation) Where(ps ...predicate.RetryModel) {
 	m.predicates = append(m.predicates, ps...)
@@ -15465,7 +15619,7 @@ func (m *RetryModelMutation) Type() string {
 // order to get all numeric fields that were incremented/decremented, call
 // AddedFields().
 func (m *RetryModelMutation) Fields() []string {
-	fields := make([]string, 0, 18)
+	fields := make([]string, 0, 20)
 	if m.created_at != nil {
 		fields = append(fields, retrymodel.FieldCreatedAt)
 	}
@@ -15520,6 +15674,12 @@ func (m *RetryModelMutation) Fields() []string {
 	if m.activated_at != nil {
 		fields = append(fields, retrymodel.FieldActivatedAt)
 	}
+	if m.demoted_at != nil {
+		fields = append(fields, retrymodel.FieldDemotedAt)
+	}
+	if m.demotion_reason != nil {
+		fields = append(fields, retrymodel.FieldDemotionReason)
+	}
 	return fields
 }
 
@@ -15564,6 +15724,10 @@ func (m *RetryModelMutation) Field(name string) (ent.Value, bool) {
 		return m.Model()
 	case retrymodel.FieldActivatedAt:
 		return m.ActivatedAt()
+	case retrymodel.FieldDemotedAt:
+		return m.DemotedAt()
+	case retrymodel.FieldDemotionReason:
+		return m.DemotionReason()
 	}
 	return nil, false
 }
@@ -15609,6 +15773,10 @@ func (m *RetryModelMutation) OldField(ctx context.Context, name string) (ent.Val
 		return m.OldModel(ctx)
 	case retrymodel.FieldActivatedAt:
 		return m.OldActivatedAt(ctx)
+	case retrymodel.FieldDemotedAt:
+		return m.OldDemotedAt(ctx)
+	case retrymodel.FieldDemotionReason:
+		return m.OldDemotionReason(ctx)
 	}
 	return nil, fmt.Errorf("unknown RetryModel field %s", name)
 }
@@ -15744,6 +15912,20 @@ func (m *RetryModelMutation) SetField(name string, value ent.Value) error {
 		}
 		m.SetActivatedAt(v)
 		return nil
+	case retrymodel.FieldDemotedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetDemotedAt(v)
+		return nil
+	case retrymodel.FieldDemotionReason:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetDemotionReason(v)
+		return nil
 	}
 	return fmt.Errorf("unknown RetryModel field %s", name)
 }
@@ -15864,6 +16046,12 @@ func (m *RetryModelMutation) ClearedFields() []string {
 	if m.FieldCleared(retrymodel.FieldActivatedAt) {
 		fields = append(fields, retrymodel.FieldActivatedAt)
 	}
+	if m.FieldCleared(retrymodel.FieldDemotedAt) {
+		fields = append(fields, retrymodel.FieldDemotedAt)
+	}
+	if m.FieldCleared(retrymodel.FieldDemotionReason) {
+		fields = append(fields, retrymodel.FieldDemotionReason)
+	}
 	return fields
 }
 
@@ -15904,6 +16092,12 @@ func (m *RetryModelMutation) ClearField(name string) error {
 		return nil
 	case retrymodel.FieldActivatedAt:
 		m.ClearActivatedAt()
+		return nil
+	case retrymodel.FieldDemotedAt:
+		m.ClearDemotedAt()
+		return nil
+	case retrymodel.FieldDemotionReason:
+		m.ClearDemotionReason()
 		return nil
 	}
 	return fmt.Errorf("unknown RetryModel nullable field %s", name)
@@ -15966,6 +16160,12 @@ func (m *RetryModelMutation) ResetField(name string) error {
 		return nil
 	case retrymodel.FieldActivatedAt:
 		m.ResetActivatedAt()
+		return nil
+	case retrymodel.FieldDemotedAt:
+		m.ResetDemotedAt()
+		return nil
+	case retrymodel.FieldDemotionReason:
+		m.ResetDemotionReason()
 		return nil
 	}
 	return fmt.Errorf("unknown RetryModel field %s", name)
@@ -16039,6 +16239,7 @@ type RetryPolicyMutation struct {
 	appendschedule    []string
 	holdout_share     *float64
 	addholdout_share  *float64
+	holdout_strategy  *retrypolicy.HoldoutStrategy
 	is_default        *bool
 	clearedFields     map[string]struct{}
 	payments          map[string]struct{}
@@ -16602,6 +16803,42 @@ func (m *RetryPolicyMutation) ResetHoldoutShare() {
 	m.addholdout_share = nil
 }
 
+// SetHoldoutStrategy sets the "holdout_strategy" field.
+func (m *RetryPolicyMutation) SetHoldoutStrategy(rs retrypolicy.HoldoutStrategy) {
+	m.holdout_strategy = &rs
+}
+
+// HoldoutStrategy returns the value of the "holdout_strategy" field in the mutation.
+func (m *RetryPolicyMutation) HoldoutStrategy() (r retrypolicy.HoldoutStrategy, exists bool) {
+	v := m.holdout_strategy
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldHoldoutStrategy returns the old "holdout_strategy" field's value of the RetryPolicy entity.
+// If the RetryPolicy object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *RetryPolicyMutation) OldHoldoutStrategy(ctx context.Context) (v retrypolicy.HoldoutStrategy, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldHoldoutStrategy is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldHoldoutStrategy requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldHoldoutStrategy: %w", err)
+	}
+	return oldValue.HoldoutStrategy, nil
+}
+
+// ResetHoldoutStrategy resets all changes to the "holdout_strategy" field.
+func (m *RetryPolicyMutation) ResetHoldoutStrategy() {
+	m.holdout_strategy = nil
+}
+
 // SetIsDefault sets the "is_default" field.
 func (m *RetryPolicyMutation) SetIsDefault(b bool) {
 	m.is_default = &b
@@ -16726,7 +16963,7 @@ func (m *RetryPolicyMutation) Type() string {
 // order to get all numeric fields that were incremented/decremented, call
 // AddedFields().
 func (m *RetryPolicyMutation) Fields() []string {
-	fields := make([]string, 0, 11)
+	fields := make([]string, 0, 12)
 	if m.created_at != nil {
 		fields = append(fields, retrypolicy.FieldCreatedAt)
 	}
@@ -16756,6 +16993,9 @@ func (m *RetryPolicyMutation) Fields() []string {
 	}
 	if m.holdout_share != nil {
 		fields = append(fields, retrypolicy.FieldHoldoutShare)
+	}
+	if m.holdout_strategy != nil {
+		fields = append(fields, retrypolicy.FieldHoldoutStrategy)
 	}
 	if m.is_default != nil {
 		fields = append(fields, retrypolicy.FieldIsDefault)
@@ -16788,6 +17028,8 @@ func (m *RetryPolicyMutation) Field(name string) (ent.Value, bool) {
 		return m.Schedule()
 	case retrypolicy.FieldHoldoutShare:
 		return m.HoldoutShare()
+	case retrypolicy.FieldHoldoutStrategy:
+		return m.HoldoutStrategy()
 	case retrypolicy.FieldIsDefault:
 		return m.IsDefault()
 	}
@@ -16819,6 +17061,8 @@ func (m *RetryPolicyMutation) OldField(ctx context.Context, name string) (ent.Va
 		return m.OldSchedule(ctx)
 	case retrypolicy.FieldHoldoutShare:
 		return m.OldHoldoutShare(ctx)
+	case retrypolicy.FieldHoldoutStrategy:
+		return m.OldHoldoutStrategy(ctx)
 	case retrypolicy.FieldIsDefault:
 		return m.OldIsDefault(ctx)
 	}
@@ -16899,6 +17143,13 @@ func (m *RetryPolicyMutation) SetField(name string, value ent.Value) error {
 			return fmt.Errorf("unexpected type %T for field %s", value, name)
 		}
 		m.SetHoldoutShare(v)
+		return nil
+	case retrypolicy.FieldHoldoutStrategy:
+		v, ok := value.(retrypolicy.HoldoutStrategy)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetHoldoutStrategy(v)
 		return nil
 	case retrypolicy.FieldIsDefault:
 		v, ok := value.(bool)
@@ -17033,6 +17284,9 @@ func (m *RetryPolicyMutation) ResetField(name string) error {
 		return nil
 	case retrypolicy.FieldHoldoutShare:
 		m.ResetHoldoutShare()
+		return nil
+	case retrypolicy.FieldHoldoutStrategy:
+		m.ResetHoldoutStrategy()
 		return nil
 	case retrypolicy.FieldIsDefault:
 		m.ResetIsDefault()

@@ -70,8 +70,10 @@ type OffSessionPayment struct {
 	MaxRetries int `json:"max_retries,omitempty"`
 	// For the scheduled strategy: offsets from the first attempt.
 	RetrySchedule []string `json:"retry_schedule,omitempty"`
-	// In the policy's control group: retried on the scheduled strategy.
+	// In the policy's control group: retried on holdout_strategy.
 	Holdout bool `json:"holdout,omitempty"`
+	// The control group's strategy, from the policy.
+	HoldoutStrategy offsessionpayment.HoldoutStrategy `json:"holdout_strategy,omitempty"`
 	// The retry model that planned the payment's first retry, if any: uplift is reported per version.
 	ModelVersion string `json:"model_version,omitempty"`
 	// No retry is made after this.
@@ -208,7 +210,7 @@ func (*OffSessionPayment) scanValues(columns []string) ([]any, error) {
 			values[i] = new(sql.NullBool)
 		case offsessionpayment.FieldAmount, offsessionpayment.FieldAmountCapturable, offsessionpayment.FieldAmountReceived, offsessionpayment.FieldMaxRetries, offsessionpayment.FieldAttemptCount, offsessionpayment.FieldCaptureAmount, offsessionpayment.FieldVersion:
 			values[i] = new(sql.NullInt64)
-		case offsessionpayment.FieldID, offsessionpayment.FieldAccountID, offsessionpayment.FieldCustomerID, offsessionpayment.FieldPaymentMethodID, offsessionpayment.FieldMandateID, offsessionpayment.FieldCurrency, offsessionpayment.FieldCadence, offsessionpayment.FieldCaptureMethod, offsessionpayment.FieldTargetDate, offsessionpayment.FieldDescription, offsessionpayment.FieldStatementDescriptorSuffix, offsessionpayment.FieldStatus, offsessionpayment.FieldFailureReason, offsessionpayment.FieldRetryStrategy, offsessionpayment.FieldRetryPolicyID, offsessionpayment.FieldModelVersion, offsessionpayment.FieldPendingAction, offsessionpayment.FieldTestClockID, offsessionpayment.FieldLeaseOwner:
+		case offsessionpayment.FieldID, offsessionpayment.FieldAccountID, offsessionpayment.FieldCustomerID, offsessionpayment.FieldPaymentMethodID, offsessionpayment.FieldMandateID, offsessionpayment.FieldCurrency, offsessionpayment.FieldCadence, offsessionpayment.FieldCaptureMethod, offsessionpayment.FieldTargetDate, offsessionpayment.FieldDescription, offsessionpayment.FieldStatementDescriptorSuffix, offsessionpayment.FieldStatus, offsessionpayment.FieldFailureReason, offsessionpayment.FieldRetryStrategy, offsessionpayment.FieldRetryPolicyID, offsessionpayment.FieldHoldoutStrategy, offsessionpayment.FieldModelVersion, offsessionpayment.FieldPendingAction, offsessionpayment.FieldTestClockID, offsessionpayment.FieldLeaseOwner:
 			values[i] = new(sql.NullString)
 		case offsessionpayment.FieldCreatedAt, offsessionpayment.FieldUpdatedAt, offsessionpayment.FieldRetryUntil, offsessionpayment.FieldNextAttemptAt, offsessionpayment.FieldCaptureBefore, offsessionpayment.FieldCanceledAt, offsessionpayment.FieldSucceededAt, offsessionpayment.FieldFailedAt, offsessionpayment.FieldDueAt, offsessionpayment.FieldLeaseExpiresAt:
 			values[i] = new(sql.NullTime)
@@ -384,6 +386,12 @@ func (_m *OffSessionPayment) assignValues(columns []string, values []any) error 
 				return fmt.Errorf("unexpected type %T for field holdout", values[i])
 			} else if value.Valid {
 				_m.Holdout = value.Bool
+			}
+		case offsessionpayment.FieldHoldoutStrategy:
+			if value, ok := values[i].(*sql.NullString); !ok {
+				return fmt.Errorf("unexpected type %T for field holdout_strategy", values[i])
+			} else if value.Valid {
+				_m.HoldoutStrategy = offsessionpayment.HoldoutStrategy(value.String)
 			}
 		case offsessionpayment.FieldModelVersion:
 			if value, ok := values[i].(*sql.NullString); !ok {
@@ -635,6 +643,9 @@ func (_m *OffSessionPayment) String() string {
 	builder.WriteString(", ")
 	builder.WriteString("holdout=")
 	builder.WriteString(fmt.Sprintf("%v", _m.Holdout))
+	builder.WriteString(", ")
+	builder.WriteString("holdout_strategy=")
+	builder.WriteString(fmt.Sprintf("%v", _m.HoldoutStrategy))
 	builder.WriteString(", ")
 	builder.WriteString("model_version=")
 	builder.WriteString(_m.ModelVersion)

@@ -286,6 +286,20 @@ func (_c *OffSessionPaymentCreate) SetNillableHoldout(v *bool) *OffSessionPaymen
 	return _c
 }
 
+// SetHoldoutStrategy sets the "holdout_strategy" field.
+func (_c *OffSessionPaymentCreate) SetHoldoutStrategy(v offsessionpayment.HoldoutStrategy) *OffSessionPaymentCreate {
+	_c.mutation.SetHoldoutStrategy(v)
+	return _c
+}
+
+// SetNillableHoldoutStrategy sets the "holdout_strategy" field if the given value is not nil.
+func (_c *OffSessionPaymentCreate) SetNillableHoldoutStrategy(v *offsessionpayment.HoldoutStrategy) *OffSessionPaymentCreate {
+	if v != nil {
+		_c.SetHoldoutStrategy(*v)
+	}
+	return _c
+}
+
 // SetModelVersion sets the "model_version" field.
 func (_c *OffSessionPaymentCreate) SetModelVersion(v string) *OffSessionPaymentCreate {
 	_c.mutation.SetModelVersion(v)
@@ -643,6 +657,10 @@ func (_c *OffSessionPaymentCreate) defaults() error {
 		v := offsessionpayment.DefaultHoldout
 		_c.mutation.SetHoldout(v)
 	}
+	if _, ok := _c.mutation.HoldoutStrategy(); !ok {
+		v := offsessionpayment.DefaultHoldoutStrategy
+		_c.mutation.SetHoldoutStrategy(v)
+	}
 	if _, ok := _c.mutation.AttemptCount(); !ok {
 		v := offsessionpayment.DefaultAttemptCount
 		_c.mutation.SetAttemptCount(v)
@@ -740,6 +758,14 @@ func (_c *OffSessionPaymentCreate) check() error {
 	}
 	if _, ok := _c.mutation.Holdout(); !ok {
 		return &ValidationError{Name: "holdout", err: errors.New(`ent: missing required field "OffSessionPayment.holdout"`)}
+	}
+	if _, ok := _c.mutation.HoldoutStrategy(); !ok {
+		return &ValidationError{Name: "holdout_strategy", err: errors.New(`ent: missing required field "OffSessionPayment.holdout_strategy"`)}
+	}
+	if v, ok := _c.mutation.HoldoutStrategy(); ok {
+		if err := offsessionpayment.HoldoutStrategyValidator(v); err != nil {
+			return &ValidationError{Name: "holdout_strategy", err: fmt.Errorf(`ent: validator failed for field "OffSessionPayment.holdout_strategy": %w`, err)}
+		}
 	}
 	if _, ok := _c.mutation.AttemptCount(); !ok {
 		return &ValidationError{Name: "attempt_count", err: errors.New(`ent: missing required field "OffSessionPayment.attempt_count"`)}
@@ -881,6 +907,10 @@ func (_c *OffSessionPaymentCreate) createSpec() (*OffSessionPayment, *sqlgraph.C
 	if value, ok := _c.mutation.Holdout(); ok {
 		_spec.SetField(offsessionpayment.FieldHoldout, field.TypeBool, value)
 		_node.Holdout = value
+	}
+	if value, ok := _c.mutation.HoldoutStrategy(); ok {
+		_spec.SetField(offsessionpayment.FieldHoldoutStrategy, field.TypeEnum, value)
+		_node.HoldoutStrategy = value
 	}
 	if value, ok := _c.mutation.ModelVersion(); ok {
 		_spec.SetField(offsessionpayment.FieldModelVersion, field.TypeString, value)
@@ -1555,6 +1585,9 @@ func (u *OffSessionPaymentUpsertOne) UpdateNewValues() *OffSessionPaymentUpsertO
 		}
 		if _, exists := u.create.mutation.Holdout(); exists {
 			s.SetIgnore(offsessionpayment.FieldHoldout)
+		}
+		if _, exists := u.create.mutation.HoldoutStrategy(); exists {
+			s.SetIgnore(offsessionpayment.FieldHoldoutStrategy)
 		}
 		if _, exists := u.create.mutation.TestClockID(); exists {
 			s.SetIgnore(offsessionpayment.FieldTestClockID)
@@ -2282,6 +2315,9 @@ func (u *OffSessionPaymentUpsertBulk) UpdateNewValues() *OffSessionPaymentUpsert
 			}
 			if _, exists := b.mutation.Holdout(); exists {
 				s.SetIgnore(offsessionpayment.FieldHoldout)
+			}
+			if _, exists := b.mutation.HoldoutStrategy(); exists {
+				s.SetIgnore(offsessionpayment.FieldHoldoutStrategy)
 			}
 			if _, exists := b.mutation.TestClockID(); exists {
 				s.SetIgnore(offsessionpayment.FieldTestClockID)

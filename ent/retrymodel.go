@@ -27,7 +27,7 @@ type RetryModel struct {
 	AccountID string `json:"account_id,omitempty"`
 	// Version holds the value of the "version" field.
 	Version int `json:"version,omitempty"`
-	// Status holds the value of the "status" field.
+	// demoted: it was active, and its payments were recovered less often than its control group's, with confidence; the heuristic plans instead.
 	Status retrymodel.Status `json:"status,omitempty"`
 	// Algorithm holds the value of the "algorithm" field.
 	Algorithm string `json:"algorithm,omitempty"`
@@ -54,8 +54,12 @@ type RetryModel struct {
 	// The serialized model: its trees, node for node.
 	Model []byte `json:"model,omitempty"`
 	// ActivatedAt holds the value of the "activated_at" field.
-	ActivatedAt  *time.Time `json:"activated_at,omitempty"`
-	selectValues sql.SelectValues
+	ActivatedAt *time.Time `json:"activated_at,omitempty"`
+	// DemotedAt holds the value of the "demoted_at" field.
+	DemotedAt *time.Time `json:"demoted_at,omitempty"`
+	// The measurement that demoted it: recovery of its payments against its control group's.
+	DemotionReason string `json:"demotion_reason,omitempty"`
+	selectValues   sql.SelectValues
 }
 
 // scanValues returns the types for scanning values from sql.Rows.
@@ -69,9 +73,9 @@ func (*RetryModel) scanValues(columns []string) ([]any, error) {
 			values[i] = new(sql.NullFloat64)
 		case retrymodel.FieldVersion, retrymodel.FieldTrainRows, retrymodel.FieldTestRows, retrymodel.FieldTrainingSeconds:
 			values[i] = new(sql.NullInt64)
-		case retrymodel.FieldID, retrymodel.FieldAccountID, retrymodel.FieldStatus, retrymodel.FieldAlgorithm, retrymodel.FieldError:
+		case retrymodel.FieldID, retrymodel.FieldAccountID, retrymodel.FieldStatus, retrymodel.FieldAlgorithm, retrymodel.FieldError, retrymodel.FieldDemotionReason:
 			values[i] = new(sql.NullString)
-		case retrymodel.FieldCreatedAt, retrymodel.FieldUpdatedAt, retrymodel.FieldTrainedFrom, retrymodel.FieldTrainedTo, retrymodel.FieldActivatedAt:
+		case retrymodel.FieldCreatedAt, retrymodel.FieldUpdatedAt, retrymodel.FieldTrainedFrom, retrymodel.FieldTrainedTo, retrymodel.FieldActivatedAt, retrymodel.FieldDemotedAt:
 			values[i] = new(sql.NullTime)
 		default:
 			values[i] = new(sql.UnknownType)
@@ -212,6 +216,19 @@ func (_m *RetryModel) assignValues(columns []string, values []any) error {
 				_m.ActivatedAt = new(time.Time)
 				*_m.ActivatedAt = value.Time
 			}
+		case retrymodel.FieldDemotedAt:
+			if value, ok := values[i].(*sql.NullTime); !ok {
+				return fmt.Errorf("unexpected type %T for field demoted_at", values[i])
+			} else if value.Valid {
+				_m.DemotedAt = new(time.Time)
+				*_m.DemotedAt = value.Time
+			}
+		case retrymodel.FieldDemotionReason:
+			if value, ok := values[i].(*sql.NullString); !ok {
+				return fmt.Errorf("unexpected type %T for field demotion_reason", values[i])
+			} else if value.Valid {
+				_m.DemotionReason = value.String
+			}
 		default:
 			_m.selectValues.Set(columns[i], values[i])
 		}
@@ -309,6 +326,14 @@ func (_m *RetryModel) String() string {
 		builder.WriteString("activated_at=")
 		builder.WriteString(v.Format(time.ANSIC))
 	}
+	builder.WriteString(", ")
+	if v := _m.DemotedAt; v != nil {
+		builder.WriteString("demoted_at=")
+		builder.WriteString(v.Format(time.ANSIC))
+	}
+	builder.WriteString(", ")
+	builder.WriteString("demotion_reason=")
+	builder.WriteString(_m.DemotionReason)
 	builder.WriteByte(')')
 	return builder.String()
 }

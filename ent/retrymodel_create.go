@@ -228,6 +228,34 @@ func (_c *RetryModelCreate) SetNillableActivatedAt(v *time.Time) *RetryModelCrea
 	return _c
 }
 
+// SetDemotedAt sets the "demoted_at" field.
+func (_c *RetryModelCreate) SetDemotedAt(v time.Time) *RetryModelCreate {
+	_c.mutation.SetDemotedAt(v)
+	return _c
+}
+
+// SetNillableDemotedAt sets the "demoted_at" field if the given value is not nil.
+func (_c *RetryModelCreate) SetNillableDemotedAt(v *time.Time) *RetryModelCreate {
+	if v != nil {
+		_c.SetDemotedAt(*v)
+	}
+	return _c
+}
+
+// SetDemotionReason sets the "demotion_reason" field.
+func (_c *RetryModelCreate) SetDemotionReason(v string) *RetryModelCreate {
+	_c.mutation.SetDemotionReason(v)
+	return _c
+}
+
+// SetNillableDemotionReason sets the "demotion_reason" field if the given value is not nil.
+func (_c *RetryModelCreate) SetNillableDemotionReason(v *string) *RetryModelCreate {
+	if v != nil {
+		_c.SetDemotionReason(*v)
+	}
+	return _c
+}
+
 // SetID sets the "id" field.
 func (_c *RetryModelCreate) SetID(v string) *RetryModelCreate {
 	_c.mutation.SetID(v)
@@ -470,6 +498,14 @@ func (_c *RetryModelCreate) createSpec() (*RetryModel, *sqlgraph.CreateSpec) {
 	if value, ok := _c.mutation.ActivatedAt(); ok {
 		_spec.SetField(retrymodel.FieldActivatedAt, field.TypeTime, value)
 		_node.ActivatedAt = &value
+	}
+	if value, ok := _c.mutation.DemotedAt(); ok {
+		_spec.SetField(retrymodel.FieldDemotedAt, field.TypeTime, value)
+		_node.DemotedAt = &value
+	}
+	if value, ok := _c.mutation.DemotionReason(); ok {
+		_spec.SetField(retrymodel.FieldDemotionReason, field.TypeString, value)
+		_node.DemotionReason = value
 	}
 	return _node, _spec
 }
@@ -766,6 +802,42 @@ func (u *RetryModelUpsert) UpdateActivatedAt() *RetryModelUpsert {
 // ClearActivatedAt clears the value of the "activated_at" field.
 func (u *RetryModelUpsert) ClearActivatedAt() *RetryModelUpsert {
 	u.SetNull(retrymodel.FieldActivatedAt)
+	return u
+}
+
+// SetDemotedAt sets the "demoted_at" field.
+func (u *RetryModelUpsert) SetDemotedAt(v time.Time) *RetryModelUpsert {
+	u.Set(retrymodel.FieldDemotedAt, v)
+	return u
+}
+
+// UpdateDemotedAt sets the "demoted_at" field to the value that was provided on create.
+func (u *RetryModelUpsert) UpdateDemotedAt() *RetryModelUpsert {
+	u.SetExcluded(retrymodel.FieldDemotedAt)
+	return u
+}
+
+// ClearDemotedAt clears the value of the "demoted_at" field.
+func (u *RetryModelUpsert) ClearDemotedAt() *RetryModelUpsert {
+	u.SetNull(retrymodel.FieldDemotedAt)
+	return u
+}
+
+// SetDemotionReason sets the "demotion_reason" field.
+func (u *RetryModelUpsert) SetDemotionReason(v string) *RetryModelUpsert {
+	u.Set(retrymodel.FieldDemotionReason, v)
+	return u
+}
+
+// UpdateDemotionReason sets the "demotion_reason" field to the value that was provided on create.
+func (u *RetryModelUpsert) UpdateDemotionReason() *RetryModelUpsert {
+	u.SetExcluded(retrymodel.FieldDemotionReason)
+	return u
+}
+
+// ClearDemotionReason clears the value of the "demotion_reason" field.
+func (u *RetryModelUpsert) ClearDemotionReason() *RetryModelUpsert {
+	u.SetNull(retrymodel.FieldDemotionReason)
 	return u
 }
 
@@ -1113,6 +1185,48 @@ func (u *RetryModelUpsertOne) UpdateActivatedAt() *RetryModelUpsertOne {
 func (u *RetryModelUpsertOne) ClearActivatedAt() *RetryModelUpsertOne {
 	return u.Update(func(s *RetryModelUpsert) {
 		s.ClearActivatedAt()
+	})
+}
+
+// SetDemotedAt sets the "demoted_at" field.
+func (u *RetryModelUpsertOne) SetDemotedAt(v time.Time) *RetryModelUpsertOne {
+	return u.Update(func(s *RetryModelUpsert) {
+		s.SetDemotedAt(v)
+	})
+}
+
+// UpdateDemotedAt sets the "demoted_at" field to the value that was provided on create.
+func (u *RetryModelUpsertOne) UpdateDemotedAt() *RetryModelUpsertOne {
+	return u.Update(func(s *RetryModelUpsert) {
+		s.UpdateDemotedAt()
+	})
+}
+
+// ClearDemotedAt clears the value of the "demoted_at" field.
+func (u *RetryModelUpsertOne) ClearDemotedAt() *RetryModelUpsertOne {
+	return u.Update(func(s *RetryModelUpsert) {
+		s.ClearDemotedAt()
+	})
+}
+
+// SetDemotionReason sets the "demotion_reason" field.
+func (u *RetryModelUpsertOne) SetDemotionReason(v string) *RetryModelUpsertOne {
+	return u.Update(func(s *RetryModelUpsert) {
+		s.SetDemotionReason(v)
+	})
+}
+
+// UpdateDemotionReason sets the "demotion_reason" field to the value that was provided on create.
+func (u *RetryModelUpsertOne) UpdateDemotionReason() *RetryModelUpsertOne {
+	return u.Update(func(s *RetryModelUpsert) {
+		s.UpdateDemotionReason()
+	})
+}
+
+// ClearDemotionReason clears the value of the "demotion_reason" field.
+func (u *RetryModelUpsertOne) ClearDemotionReason() *RetryModelUpsertOne {
+	return u.Update(func(s *RetryModelUpsert) {
+		s.ClearDemotionReason()
 	})
 }
 
@@ -1627,6 +1741,48 @@ func (u *RetryModelUpsertBulk) UpdateActivatedAt() *RetryModelUpsertBulk {
 func (u *RetryModelUpsertBulk) ClearActivatedAt() *RetryModelUpsertBulk {
 	return u.Update(func(s *RetryModelUpsert) {
 		s.ClearActivatedAt()
+	})
+}
+
+// SetDemotedAt sets the "demoted_at" field.
+func (u *RetryModelUpsertBulk) SetDemotedAt(v time.Time) *RetryModelUpsertBulk {
+	return u.Update(func(s *RetryModelUpsert) {
+		s.SetDemotedAt(v)
+	})
+}
+
+// UpdateDemotedAt sets the "demoted_at" field to the value that was provided on create.
+func (u *RetryModelUpsertBulk) UpdateDemotedAt() *RetryModelUpsertBulk {
+	return u.Update(func(s *RetryModelUpsert) {
+		s.UpdateDemotedAt()
+	})
+}
+
+// ClearDemotedAt clears the value of the "demoted_at" field.
+func (u *RetryModelUpsertBulk) ClearDemotedAt() *RetryModelUpsertBulk {
+	return u.Update(func(s *RetryModelUpsert) {
+		s.ClearDemotedAt()
+	})
+}
+
+// SetDemotionReason sets the "demotion_reason" field.
+func (u *RetryModelUpsertBulk) SetDemotionReason(v string) *RetryModelUpsertBulk {
+	return u.Update(func(s *RetryModelUpsert) {
+		s.SetDemotionReason(v)
+	})
+}
+
+// UpdateDemotionReason sets the "demotion_reason" field to the value that was provided on create.
+func (u *RetryModelUpsertBulk) UpdateDemotionReason() *RetryModelUpsertBulk {
+	return u.Update(func(s *RetryModelUpsert) {
+		s.UpdateDemotionReason()
+	})
+}
+
+// ClearDemotionReason clears the value of the "demotion_reason" field.
+func (u *RetryModelUpsertBulk) ClearDemotionReason() *RetryModelUpsertBulk {
+	return u.Update(func(s *RetryModelUpsert) {
+		s.ClearDemotionReason()
 	})
 }
 

@@ -283,6 +283,46 @@ func (_u *RetryModelUpdate) ClearActivatedAt() *RetryModelUpdate {
 	return _u
 }
 
+// SetDemotedAt sets the "demoted_at" field.
+func (_u *RetryModelUpdate) SetDemotedAt(v time.Time) *RetryModelUpdate {
+	_u.mutation.SetDemotedAt(v)
+	return _u
+}
+
+// SetNillableDemotedAt sets the "demoted_at" field if the given value is not nil.
+func (_u *RetryModelUpdate) SetNillableDemotedAt(v *time.Time) *RetryModelUpdate {
+	if v != nil {
+		_u.SetDemotedAt(*v)
+	}
+	return _u
+}
+
+// ClearDemotedAt clears the value of the "demoted_at" field.
+func (_u *RetryModelUpdate) ClearDemotedAt() *RetryModelUpdate {
+	_u.mutation.ClearDemotedAt()
+	return _u
+}
+
+// SetDemotionReason sets the "demotion_reason" field.
+func (_u *RetryModelUpdate) SetDemotionReason(v string) *RetryModelUpdate {
+	_u.mutation.SetDemotionReason(v)
+	return _u
+}
+
+// SetNillableDemotionReason sets the "demotion_reason" field if the given value is not nil.
+func (_u *RetryModelUpdate) SetNillableDemotionReason(v *string) *RetryModelUpdate {
+	if v != nil {
+		_u.SetDemotionReason(*v)
+	}
+	return _u
+}
+
+// ClearDemotionReason clears the value of the "demotion_reason" field.
+func (_u *RetryModelUpdate) ClearDemotionReason() *RetryModelUpdate {
+	_u.mutation.ClearDemotionReason()
+	return _u
+}
+
 // Mutation returns the RetryModelMutation object of the builder.
 func (_u *RetryModelUpdate) Mutation() *RetryModelMutation {
 	return _u.mutation
@@ -443,6 +483,18 @@ func (_u *RetryModelUpdate) sqlSave(ctx context.Context) (_node int, err error) 
 	}
 	if _u.mutation.ActivatedAtCleared() {
 		_spec.ClearField(retrymodel.FieldActivatedAt, field.TypeTime)
+	}
+	if value, ok := _u.mutation.DemotedAt(); ok {
+		_spec.SetField(retrymodel.FieldDemotedAt, field.TypeTime, value)
+	}
+	if _u.mutation.DemotedAtCleared() {
+		_spec.ClearField(retrymodel.FieldDemotedAt, field.TypeTime)
+	}
+	if value, ok := _u.mutation.DemotionReason(); ok {
+		_spec.SetField(retrymodel.FieldDemotionReason, field.TypeString, value)
+	}
+	if _u.mutation.DemotionReasonCleared() {
+		_spec.ClearField(retrymodel.FieldDemotionReason, field.TypeString)
 	}
 	_spec.AddModifiers(_u.modifiers...)
 	if _node, err = sqlgraph.UpdateNodes(ctx, _u.driver, _spec); err != nil {
@@ -718,6 +770,46 @@ func (_u *RetryModelUpdateOne) ClearActivatedAt() *RetryModelUpdateOne {
 	return _u
 }
 
+// SetDemotedAt sets the "demoted_at" field.
+func (_u *RetryModelUpdateOne) SetDemotedAt(v time.Time) *RetryModelUpdateOne {
+	_u.mutation.SetDemotedAt(v)
+	return _u
+}
+
+// SetNillableDemotedAt sets the "demoted_at" field if the given value is not nil.
+func (_u *RetryModelUpdateOne) SetNillableDemotedAt(v *time.Time) *RetryModelUpdateOne {
+	if v != nil {
+		_u.SetDemotedAt(*v)
+	}
+	return _u
+}
+
+// ClearDemotedAt clears the value of the "demoted_at" field.
+func (_u *RetryModelUpdateOne) ClearDemotedAt() *RetryModelUpdateOne {
+	_u.mutation.ClearDemotedAt()
+	return _u
+}
+
+// SetDemotionReason sets the "demotion_reason" field.
+func (_u *RetryModelUpdateOne) SetDemotionReason(v string) *RetryModelUpdateOne {
+	_u.mutation.SetDemotionReason(v)
+	return _u
+}
+
+// SetNillableDemotionReason sets the "demotion_reason" field if the given value is not nil.
+func (_u *RetryModelUpdateOne) SetNillableDemotionReason(v *string) *RetryModelUpdateOne {
+	if v != nil {
+		_u.SetDemotionReason(*v)
+	}
+	return _u
+}
+
+// ClearDemotionReason clears the value of the "demotion_reason" field.
+func (_u *RetryModelUpdateOne) ClearDemotionReason() *RetryModelUpdateOne {
+	_u.mutation.ClearDemotionReason()
+	return _u
+}
+
 // Mutation returns the RetryModelMutation object of the builder.
 func (_u *RetryModelUpdateOne) Mutation() *RetryModelMutation {
 	return _u.mutation
@@ -908,6 +1000,18 @@ func (_u *RetryModelUpdateOne) sqlSave(ctx context.Context) (_node *RetryModel, 
 	}
 	if _u.mutation.ActivatedAtCleared() {
 		_spec.ClearField(retrymodel.FieldActivatedAt, field.TypeTime)
+	}
+	if value, ok := _u.mutation.DemotedAt(); ok {
+		_spec.SetField(retrymodel.FieldDemotedAt, field.TypeTime, value)
+	}
+	if _u.mutation.DemotedAtCleared() {
+		_spec.ClearField(retrymodel.FieldDemotedAt, field.TypeTime)
+	}
+	if value, ok := _u.mutation.DemotionReason(); ok {
+		_spec.SetField(retrymodel.FieldDemotionReason, field.TypeString, value)
+	}
+	if _u.mutation.DemotionReasonCleared() {
+		_spec.ClearField(retrymodel.FieldDemotionReason, field.TypeString)
 	}
 	_spec.AddModifiers(_u.modifiers...)
 	_node = &RetryModel{config: _u.config}

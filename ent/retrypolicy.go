@@ -36,8 +36,10 @@ type RetryPolicy struct {
 	MaxRetries int `json:"max_retries,omitempty"`
 	// For the scheduled strategy: offsets from the first attempt, such as 1d, 3d, 5d, 7d.
 	Schedule []string `json:"schedule,omitempty"`
-	// Share of payments that use the scheduled strategy as a control group.
+	// Share of payments retried by holdout_strategy as a control group.
 	HoldoutShare float64 `json:"holdout_share,omitempty"`
+	// The control group's strategy: the retry model is measured against it.
+	HoldoutStrategy retrypolicy.HoldoutStrategy `json:"holdout_strategy,omitempty"`
 	// The account's default policy, used by payments that name none.
 	IsDefault bool `json:"is_default,omitempty"`
 	// Edges holds the relations/edges for other nodes in the graph.
@@ -81,7 +83,7 @@ func (*RetryPolicy) scanValues(columns []string) ([]any, error) {
 			values[i] = new(sql.NullFloat64)
 		case retrypolicy.FieldWindowSeconds, retrypolicy.FieldMaxRetries:
 			values[i] = new(sql.NullInt64)
-		case retrypolicy.FieldID, retrypolicy.FieldAccountID, retrypolicy.FieldName, retrypolicy.FieldStrategy, retrypolicy.FieldWindow:
+		case retrypolicy.FieldID, retrypolicy.FieldAccountID, retrypolicy.FieldName, retrypolicy.FieldStrategy, retrypolicy.FieldWindow, retrypolicy.FieldHoldoutStrategy:
 			values[i] = new(sql.NullString)
 		case retrypolicy.FieldCreatedAt, retrypolicy.FieldUpdatedAt:
 			values[i] = new(sql.NullTime)
@@ -168,6 +170,12 @@ func (_m *RetryPolicy) assignValues(columns []string, values []any) error {
 			} else if value.Valid {
 				_m.HoldoutShare = value.Float64
 			}
+		case retrypolicy.FieldHoldoutStrategy:
+			if value, ok := values[i].(*sql.NullString); !ok {
+				return fmt.Errorf("unexpected type %T for field holdout_strategy", values[i])
+			} else if value.Valid {
+				_m.HoldoutStrategy = retrypolicy.HoldoutStrategy(value.String)
+			}
 		case retrypolicy.FieldIsDefault:
 			if value, ok := values[i].(*sql.NullBool); !ok {
 				return fmt.Errorf("unexpected type %T for field is_default", values[i])
@@ -244,6 +252,9 @@ func (_m *RetryPolicy) String() string {
 	builder.WriteString(", ")
 	builder.WriteString("holdout_share=")
 	builder.WriteString(fmt.Sprintf("%v", _m.HoldoutShare))
+	builder.WriteString(", ")
+	builder.WriteString("holdout_strategy=")
+	builder.WriteString(fmt.Sprintf("%v", _m.HoldoutStrategy))
 	builder.WriteString(", ")
 	builder.WriteString("is_default=")
 	builder.WriteString(fmt.Sprintf("%v", _m.IsDefault))

@@ -108,6 +108,20 @@ func (_c *RetryPolicyCreate) SetNillableHoldoutShare(v *float64) *RetryPolicyCre
 	return _c
 }
 
+// SetHoldoutStrategy sets the "holdout_strategy" field.
+func (_c *RetryPolicyCreate) SetHoldoutStrategy(v retrypolicy.HoldoutStrategy) *RetryPolicyCreate {
+	_c.mutation.SetHoldoutStrategy(v)
+	return _c
+}
+
+// SetNillableHoldoutStrategy sets the "holdout_strategy" field if the given value is not nil.
+func (_c *RetryPolicyCreate) SetNillableHoldoutStrategy(v *retrypolicy.HoldoutStrategy) *RetryPolicyCreate {
+	if v != nil {
+		_c.SetHoldoutStrategy(*v)
+	}
+	return _c
+}
+
 // SetIsDefault sets the "is_default" field.
 func (_c *RetryPolicyCreate) SetIsDefault(v bool) *RetryPolicyCreate {
 	_c.mutation.SetIsDefault(v)
@@ -206,6 +220,10 @@ func (_c *RetryPolicyCreate) defaults() error {
 		v := retrypolicy.DefaultHoldoutShare
 		_c.mutation.SetHoldoutShare(v)
 	}
+	if _, ok := _c.mutation.HoldoutStrategy(); !ok {
+		v := retrypolicy.DefaultHoldoutStrategy
+		_c.mutation.SetHoldoutStrategy(v)
+	}
 	if _, ok := _c.mutation.IsDefault(); !ok {
 		v := retrypolicy.DefaultIsDefault
 		_c.mutation.SetIsDefault(v)
@@ -263,6 +281,14 @@ func (_c *RetryPolicyCreate) check() error {
 	}
 	if _, ok := _c.mutation.HoldoutShare(); !ok {
 		return &ValidationError{Name: "holdout_share", err: errors.New(`ent: missing required field "RetryPolicy.holdout_share"`)}
+	}
+	if _, ok := _c.mutation.HoldoutStrategy(); !ok {
+		return &ValidationError{Name: "holdout_strategy", err: errors.New(`ent: missing required field "RetryPolicy.holdout_strategy"`)}
+	}
+	if v, ok := _c.mutation.HoldoutStrategy(); ok {
+		if err := retrypolicy.HoldoutStrategyValidator(v); err != nil {
+			return &ValidationError{Name: "holdout_strategy", err: fmt.Errorf(`ent: validator failed for field "RetryPolicy.holdout_strategy": %w`, err)}
+		}
 	}
 	if _, ok := _c.mutation.IsDefault(); !ok {
 		return &ValidationError{Name: "is_default", err: errors.New(`ent: missing required field "RetryPolicy.is_default"`)}
@@ -347,6 +373,10 @@ func (_c *RetryPolicyCreate) createSpec() (*RetryPolicy, *sqlgraph.CreateSpec) {
 	if value, ok := _c.mutation.HoldoutShare(); ok {
 		_spec.SetField(retrypolicy.FieldHoldoutShare, field.TypeFloat64, value)
 		_node.HoldoutShare = value
+	}
+	if value, ok := _c.mutation.HoldoutStrategy(); ok {
+		_spec.SetField(retrypolicy.FieldHoldoutStrategy, field.TypeEnum, value)
+		_node.HoldoutStrategy = value
 	}
 	if value, ok := _c.mutation.IsDefault(); ok {
 		_spec.SetField(retrypolicy.FieldIsDefault, field.TypeBool, value)
@@ -537,6 +567,18 @@ func (u *RetryPolicyUpsert) UpdateHoldoutShare() *RetryPolicyUpsert {
 // AddHoldoutShare adds v to the "holdout_share" field.
 func (u *RetryPolicyUpsert) AddHoldoutShare(v float64) *RetryPolicyUpsert {
 	u.Add(retrypolicy.FieldHoldoutShare, v)
+	return u
+}
+
+// SetHoldoutStrategy sets the "holdout_strategy" field.
+func (u *RetryPolicyUpsert) SetHoldoutStrategy(v retrypolicy.HoldoutStrategy) *RetryPolicyUpsert {
+	u.Set(retrypolicy.FieldHoldoutStrategy, v)
+	return u
+}
+
+// UpdateHoldoutStrategy sets the "holdout_strategy" field to the value that was provided on create.
+func (u *RetryPolicyUpsert) UpdateHoldoutStrategy() *RetryPolicyUpsert {
+	u.SetExcluded(retrypolicy.FieldHoldoutStrategy)
 	return u
 }
 
@@ -743,6 +785,20 @@ func (u *RetryPolicyUpsertOne) AddHoldoutShare(v float64) *RetryPolicyUpsertOne 
 func (u *RetryPolicyUpsertOne) UpdateHoldoutShare() *RetryPolicyUpsertOne {
 	return u.Update(func(s *RetryPolicyUpsert) {
 		s.UpdateHoldoutShare()
+	})
+}
+
+// SetHoldoutStrategy sets the "holdout_strategy" field.
+func (u *RetryPolicyUpsertOne) SetHoldoutStrategy(v retrypolicy.HoldoutStrategy) *RetryPolicyUpsertOne {
+	return u.Update(func(s *RetryPolicyUpsert) {
+		s.SetHoldoutStrategy(v)
+	})
+}
+
+// UpdateHoldoutStrategy sets the "holdout_strategy" field to the value that was provided on create.
+func (u *RetryPolicyUpsertOne) UpdateHoldoutStrategy() *RetryPolicyUpsertOne {
+	return u.Update(func(s *RetryPolicyUpsert) {
+		s.UpdateHoldoutStrategy()
 	})
 }
 
@@ -1118,6 +1174,20 @@ func (u *RetryPolicyUpsertBulk) AddHoldoutShare(v float64) *RetryPolicyUpsertBul
 func (u *RetryPolicyUpsertBulk) UpdateHoldoutShare() *RetryPolicyUpsertBulk {
 	return u.Update(func(s *RetryPolicyUpsert) {
 		s.UpdateHoldoutShare()
+	})
+}
+
+// SetHoldoutStrategy sets the "holdout_strategy" field.
+func (u *RetryPolicyUpsertBulk) SetHoldoutStrategy(v retrypolicy.HoldoutStrategy) *RetryPolicyUpsertBulk {
+	return u.Update(func(s *RetryPolicyUpsert) {
+		s.SetHoldoutStrategy(v)
+	})
+}
+
+// UpdateHoldoutStrategy sets the "holdout_strategy" field to the value that was provided on create.
+func (u *RetryPolicyUpsertBulk) UpdateHoldoutStrategy() *RetryPolicyUpsertBulk {
+	return u.Update(func(s *RetryPolicyUpsert) {
+		s.UpdateHoldoutStrategy()
 	})
 }
 

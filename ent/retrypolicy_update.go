@@ -160,6 +160,20 @@ func (_u *RetryPolicyUpdate) AddHoldoutShare(v float64) *RetryPolicyUpdate {
 	return _u
 }
 
+// SetHoldoutStrategy sets the "holdout_strategy" field.
+func (_u *RetryPolicyUpdate) SetHoldoutStrategy(v retrypolicy.HoldoutStrategy) *RetryPolicyUpdate {
+	_u.mutation.SetHoldoutStrategy(v)
+	return _u
+}
+
+// SetNillableHoldoutStrategy sets the "holdout_strategy" field if the given value is not nil.
+func (_u *RetryPolicyUpdate) SetNillableHoldoutStrategy(v *retrypolicy.HoldoutStrategy) *RetryPolicyUpdate {
+	if v != nil {
+		_u.SetHoldoutStrategy(*v)
+	}
+	return _u
+}
+
 // SetIsDefault sets the "is_default" field.
 func (_u *RetryPolicyUpdate) SetIsDefault(v bool) *RetryPolicyUpdate {
 	_u.mutation.SetIsDefault(v)
@@ -269,6 +283,11 @@ func (_u *RetryPolicyUpdate) check() error {
 			return &ValidationError{Name: "strategy", err: fmt.Errorf(`ent: validator failed for field "RetryPolicy.strategy": %w`, err)}
 		}
 	}
+	if v, ok := _u.mutation.HoldoutStrategy(); ok {
+		if err := retrypolicy.HoldoutStrategyValidator(v); err != nil {
+			return &ValidationError{Name: "holdout_strategy", err: fmt.Errorf(`ent: validator failed for field "RetryPolicy.holdout_strategy": %w`, err)}
+		}
+	}
 	return nil
 }
 
@@ -330,6 +349,9 @@ func (_u *RetryPolicyUpdate) sqlSave(ctx context.Context) (_node int, err error)
 	}
 	if value, ok := _u.mutation.AddedHoldoutShare(); ok {
 		_spec.AddField(retrypolicy.FieldHoldoutShare, field.TypeFloat64, value)
+	}
+	if value, ok := _u.mutation.HoldoutStrategy(); ok {
+		_spec.SetField(retrypolicy.FieldHoldoutStrategy, field.TypeEnum, value)
 	}
 	if value, ok := _u.mutation.IsDefault(); ok {
 		_spec.SetField(retrypolicy.FieldIsDefault, field.TypeBool, value)
@@ -530,6 +552,20 @@ func (_u *RetryPolicyUpdateOne) AddHoldoutShare(v float64) *RetryPolicyUpdateOne
 	return _u
 }
 
+// SetHoldoutStrategy sets the "holdout_strategy" field.
+func (_u *RetryPolicyUpdateOne) SetHoldoutStrategy(v retrypolicy.HoldoutStrategy) *RetryPolicyUpdateOne {
+	_u.mutation.SetHoldoutStrategy(v)
+	return _u
+}
+
+// SetNillableHoldoutStrategy sets the "holdout_strategy" field if the given value is not nil.
+func (_u *RetryPolicyUpdateOne) SetNillableHoldoutStrategy(v *retrypolicy.HoldoutStrategy) *RetryPolicyUpdateOne {
+	if v != nil {
+		_u.SetHoldoutStrategy(*v)
+	}
+	return _u
+}
+
 // SetIsDefault sets the "is_default" field.
 func (_u *RetryPolicyUpdateOne) SetIsDefault(v bool) *RetryPolicyUpdateOne {
 	_u.mutation.SetIsDefault(v)
@@ -652,6 +688,11 @@ func (_u *RetryPolicyUpdateOne) check() error {
 			return &ValidationError{Name: "strategy", err: fmt.Errorf(`ent: validator failed for field "RetryPolicy.strategy": %w`, err)}
 		}
 	}
+	if v, ok := _u.mutation.HoldoutStrategy(); ok {
+		if err := retrypolicy.HoldoutStrategyValidator(v); err != nil {
+			return &ValidationError{Name: "holdout_strategy", err: fmt.Errorf(`ent: validator failed for field "RetryPolicy.holdout_strategy": %w`, err)}
+		}
+	}
 	return nil
 }
 
@@ -730,6 +771,9 @@ func (_u *RetryPolicyUpdateOne) sqlSave(ctx context.Context) (_node *RetryPolicy
 	}
 	if value, ok := _u.mutation.AddedHoldoutShare(); ok {
 		_spec.AddField(retrypolicy.FieldHoldoutShare, field.TypeFloat64, value)
+	}
+	if value, ok := _u.mutation.HoldoutStrategy(); ok {
+		_spec.SetField(retrypolicy.FieldHoldoutStrategy, field.TypeEnum, value)
 	}
 	if value, ok := _u.mutation.IsDefault(); ok {
 		_spec.SetField(retrypolicy.FieldIsDefault, field.TypeBool, value)

@@ -287,6 +287,7 @@ type ComplexityRoot struct {
 		FailedAt                  func(childComplexity int) int
 		FailureReason             func(childComplexity int) int
 		Holdout                   func(childComplexity int) int
+		HoldoutStrategy           func(childComplexity int) int
 		ID                        func(childComplexity int) int
 		Mandate                   func(childComplexity int) int
 		MandateID                 func(childComplexity int) int
@@ -430,6 +431,8 @@ type ComplexityRoot struct {
 		ActivatedAt     func(childComplexity int) int
 		Algorithm       func(childComplexity int) int
 		CreatedAt       func(childComplexity int) int
+		DemotedAt       func(childComplexity int) int
+		DemotionReason  func(childComplexity int) int
 		Error           func(childComplexity int) int
 		Features        func(childComplexity int) int
 		ID              func(childComplexity int) int
@@ -460,6 +463,7 @@ type ComplexityRoot struct {
 
 	RetryModelMetrics struct {
 		AUC         func(childComplexity int) int
+		AUCLower    func(childComplexity int) int
 		Backtest    func(childComplexity int) int
 		Brier       func(childComplexity int) int
 		Calibration func(childComplexity int) int
@@ -474,18 +478,19 @@ type ComplexityRoot struct {
 	}
 
 	RetryPolicy struct {
-		CreatedAt     func(childComplexity int) int
-		HoldoutShare  func(childComplexity int) int
-		ID            func(childComplexity int) int
-		IsDefault     func(childComplexity int) int
-		MaxRetries    func(childComplexity int) int
-		Name          func(childComplexity int) int
-		Payments      func(childComplexity int, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int, orderBy []*ent.OffSessionPaymentOrder, where *ent.OffSessionPaymentWhereInput) int
-		Schedule      func(childComplexity int) int
-		Strategy      func(childComplexity int) int
-		UpdatedAt     func(childComplexity int) int
-		Window        func(childComplexity int) int
-		WindowSeconds func(childComplexity int) int
+		CreatedAt       func(childComplexity int) int
+		HoldoutShare    func(childComplexity int) int
+		HoldoutStrategy func(childComplexity int) int
+		ID              func(childComplexity int) int
+		IsDefault       func(childComplexity int) int
+		MaxRetries      func(childComplexity int) int
+		Name            func(childComplexity int) int
+		Payments        func(childComplexity int, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int, orderBy []*ent.OffSessionPaymentOrder, where *ent.OffSessionPaymentWhereInput) int
+		Schedule        func(childComplexity int) int
+		Strategy        func(childComplexity int) int
+		UpdatedAt       func(childComplexity int) int
+		Window          func(childComplexity int) int
+		WindowSeconds   func(childComplexity int) int
 	}
 
 	RetryPolicyConnection struct {
@@ -1873,6 +1878,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.OffSessionPayment.Holdout(childComplexity), true
+	case "OffSessionPayment.holdoutStrategy":
+		if e.ComplexityRoot.OffSessionPayment.HoldoutStrategy == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OffSessionPayment.HoldoutStrategy(childComplexity), true
 	case "OffSessionPayment.id":
 		if e.ComplexityRoot.OffSessionPayment.ID == nil {
 			break
@@ -2564,6 +2575,18 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.RetryModel.CreatedAt(childComplexity), true
+	case "RetryModel.demotedAt":
+		if e.ComplexityRoot.RetryModel.DemotedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RetryModel.DemotedAt(childComplexity), true
+	case "RetryModel.demotionReason":
+		if e.ComplexityRoot.RetryModel.DemotionReason == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RetryModel.DemotionReason(childComplexity), true
 	case "RetryModel.error":
 		if e.ComplexityRoot.RetryModel.Error == nil {
 			break
@@ -2693,6 +2716,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.RetryModelMetrics.AUC(childComplexity), true
+	case "RetryModelMetrics.aucLower":
+		if e.ComplexityRoot.RetryModelMetrics.AUCLower == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RetryModelMetrics.AUCLower(childComplexity), true
 	case "RetryModelMetrics.backtest":
 		if e.ComplexityRoot.RetryModelMetrics.Backtest == nil {
 			break
@@ -2755,6 +2784,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.RetryPolicy.HoldoutShare(childComplexity), true
+	case "RetryPolicy.holdoutStrategy":
+		if e.ComplexityRoot.RetryPolicy.HoldoutStrategy == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RetryPolicy.HoldoutStrategy(childComplexity), true
 	case "RetryPolicy.id":
 		if e.ComplexityRoot.RetryPolicy.ID == nil {
 			break
@@ -4034,6 +4069,8 @@ func (ec *executionContext) childFields_OffSessionPayment(ctx context.Context, f
 		return ec.fieldContext_OffSessionPayment_retrySchedule(ctx, field)
 	case "holdout":
 		return ec.fieldContext_OffSessionPayment_holdout(ctx, field)
+	case "holdoutStrategy":
+		return ec.fieldContext_OffSessionPayment_holdoutStrategy(ctx, field)
 	case "modelVersion":
 		return ec.fieldContext_OffSessionPayment_modelVersion(ctx, field)
 	case "retryUntil":
@@ -4306,6 +4343,10 @@ func (ec *executionContext) childFields_RetryModel(ctx context.Context, field gr
 		return ec.fieldContext_RetryModel_trainingSeconds(ctx, field)
 	case "activatedAt":
 		return ec.fieldContext_RetryModel_activatedAt(ctx, field)
+	case "demotedAt":
+		return ec.fieldContext_RetryModel_demotedAt(ctx, field)
+	case "demotionReason":
+		return ec.fieldContext_RetryModel_demotionReason(ctx, field)
 	case "uplift":
 		return ec.fieldContext_RetryModel_uplift(ctx, field)
 	}
@@ -4342,6 +4383,8 @@ func (ec *executionContext) childFields_RetryModelMetrics(ctx context.Context, f
 		return ec.fieldContext_RetryModelMetrics_positives(ctx, field)
 	case "auc":
 		return ec.fieldContext_RetryModelMetrics_auc(ctx, field)
+	case "aucLower":
+		return ec.fieldContext_RetryModelMetrics_aucLower(ctx, field)
 	case "brier":
 		return ec.fieldContext_RetryModelMetrics_brier(ctx, field)
 	case "logLoss":
@@ -4386,6 +4429,8 @@ func (ec *executionContext) childFields_RetryPolicy(ctx context.Context, field g
 		return ec.fieldContext_RetryPolicy_schedule(ctx, field)
 	case "holdoutShare":
 		return ec.fieldContext_RetryPolicy_holdoutShare(ctx, field)
+	case "holdoutStrategy":
+		return ec.fieldContext_RetryPolicy_holdoutStrategy(ctx, field)
 	case "isDefault":
 		return ec.fieldContext_RetryPolicy_isDefault(ctx, field)
 	case "payments":
@@ -10916,6 +10961,29 @@ func (ec *executionContext) fieldContext_OffSessionPayment_holdout(_ context.Con
 	return graphql.NewScalarFieldContext("OffSessionPayment", field, false, false, "Boolean")
 }
 
+func (ec *executionContext) _OffSessionPayment_holdoutStrategy(ctx context.Context, field graphql.CollectedField, obj *ent.OffSessionPayment) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OffSessionPayment_holdoutStrategy(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.HoldoutStrategy, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v offsessionpayment.HoldoutStrategy) graphql.Marshaler {
+			return ec.marshalNOffSessionPaymentHoldoutStrategy2githubᚗcomᚋoffsessionᚋoffsessionᚋentᚋoffsessionpaymentᚐHoldoutStrategy(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_OffSessionPayment_holdoutStrategy(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("OffSessionPayment", field, false, false, "OffSessionPaymentHoldoutStrategy")
+}
+
 func (ec *executionContext) _OffSessionPayment_modelVersion(ctx context.Context, field graphql.CollectedField, obj *ent.OffSessionPayment) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -14058,6 +14126,52 @@ func (ec *executionContext) fieldContext_RetryModel_activatedAt(_ context.Contex
 	return graphql.NewScalarFieldContext("RetryModel", field, false, false, "Time")
 }
 
+func (ec *executionContext) _RetryModel_demotedAt(ctx context.Context, field graphql.CollectedField, obj *ent.RetryModel) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RetryModel_demotedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.DemotedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_RetryModel_demotedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RetryModel", field, false, false, "Time")
+}
+
+func (ec *executionContext) _RetryModel_demotionReason(ctx context.Context, field graphql.CollectedField, obj *ent.RetryModel) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RetryModel_demotionReason(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.DemotionReason, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalOString2string(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_RetryModel_demotionReason(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RetryModel", field, false, false, "String")
+}
+
 func (ec *executionContext) _RetryModel_uplift(ctx context.Context, field graphql.CollectedField, obj *ent.RetryModel) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -14298,6 +14412,29 @@ func (ec *executionContext) _RetryModelMetrics_auc(ctx context.Context, field gr
 	)
 }
 func (ec *executionContext) fieldContext_RetryModelMetrics_auc(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RetryModelMetrics", field, false, false, "Float")
+}
+
+func (ec *executionContext) _RetryModelMetrics_aucLower(ctx context.Context, field graphql.CollectedField, obj *schematype.ModelMetrics) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RetryModelMetrics_aucLower(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.AUCLower, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RetryModelMetrics_aucLower(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("RetryModelMetrics", field, false, false, "Float")
 }
 
@@ -14703,6 +14840,29 @@ func (ec *executionContext) _RetryPolicy_holdoutShare(ctx context.Context, field
 }
 func (ec *executionContext) fieldContext_RetryPolicy_holdoutShare(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("RetryPolicy", field, false, false, "Float")
+}
+
+func (ec *executionContext) _RetryPolicy_holdoutStrategy(ctx context.Context, field graphql.CollectedField, obj *ent.RetryPolicy) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RetryPolicy_holdoutStrategy(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.HoldoutStrategy, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v retrypolicy.HoldoutStrategy) graphql.Marshaler {
+			return ec.marshalNRetryPolicyHoldoutStrategy2githubᚗcomᚋoffsessionᚋoffsessionᚋentᚋretrypolicyᚐHoldoutStrategy(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RetryPolicy_holdoutStrategy(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RetryPolicy", field, false, false, "RetryPolicyHoldoutStrategy")
 }
 
 func (ec *executionContext) _RetryPolicy_isDefault(ctx context.Context, field graphql.CollectedField, obj *ent.RetryPolicy) (ret graphql.Marshaler) {
@@ -21263,7 +21423,7 @@ func (ec *executionContext) unmarshalInputCreateRetryPolicyInput(ctx context.Con
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"idempotencyKey", "name", "strategy", "window", "maxRetries", "schedule", "holdoutShare", "isDefault"}
+	fieldsInOrder := [...]string{"idempotencyKey", "name", "strategy", "window", "maxRetries", "schedule", "holdoutShare", "holdoutStrategy", "isDefault"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -21319,6 +21479,13 @@ func (ec *executionContext) unmarshalInputCreateRetryPolicyInput(ctx context.Con
 				return it, err
 			}
 			it.HoldoutShare = data
+		case "holdoutStrategy":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("holdoutStrategy"))
+			data, err := ec.unmarshalORetryPolicyHoldoutStrategy2ᚖgithubᚗcomᚋoffsessionᚋoffsessionᚋentᚋretrypolicyᚐHoldoutStrategy(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.HoldoutStrategy = data
 		case "isDefault":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("isDefault"))
 			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
@@ -25143,7 +25310,7 @@ func (ec *executionContext) unmarshalInputOffSessionPaymentWhereInput(ctx contex
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"not", "and", "or", "id", "idNEQ", "idIn", "idNotIn", "idGT", "idGTE", "idLT", "idLTE", "idEqualFold", "idContainsFold", "createdAt", "createdAtNEQ", "createdAtIn", "createdAtNotIn", "createdAtGT", "createdAtGTE", "createdAtLT", "createdAtLTE", "customerID", "customerIDNEQ", "customerIDIn", "customerIDNotIn", "customerIDGT", "customerIDGTE", "customerIDLT", "customerIDLTE", "customerIDContains", "customerIDHasPrefix", "customerIDHasSuffix", "customerIDEqualFold", "customerIDContainsFold", "paymentMethodID", "paymentMethodIDNEQ", "paymentMethodIDIn", "paymentMethodIDNotIn", "paymentMethodIDGT", "paymentMethodIDGTE", "paymentMethodIDLT", "paymentMethodIDLTE", "paymentMethodIDContains", "paymentMethodIDHasPrefix", "paymentMethodIDHasSuffix", "paymentMethodIDEqualFold", "paymentMethodIDContainsFold", "mandateID", "mandateIDNEQ", "mandateIDIn", "mandateIDNotIn", "mandateIDGT", "mandateIDGTE", "mandateIDLT", "mandateIDLTE", "mandateIDContains", "mandateIDHasPrefix", "mandateIDHasSuffix", "mandateIDEqualFold", "mandateIDContainsFold", "amount", "amountNEQ", "amountIn", "amountNotIn", "amountGT", "amountGTE", "amountLT", "amountLTE", "currency", "currencyNEQ", "currencyIn", "currencyNotIn", "currencyGT", "currencyGTE", "currencyLT", "currencyLTE", "currencyContains", "currencyHasPrefix", "currencyHasSuffix", "currencyEqualFold", "currencyContainsFold", "cadence", "cadenceNEQ", "cadenceIn", "cadenceNotIn", "captureMethod", "captureMethodNEQ", "captureMethodIn", "captureMethodNotIn", "targetDate", "targetDateNEQ", "targetDateIn", "targetDateNotIn", "targetDateGT", "targetDateGTE", "targetDateLT", "targetDateLTE", "targetDateContains", "targetDateHasPrefix", "targetDateHasSuffix", "targetDateIsNil", "targetDateNotNil", "targetDateEqualFold", "targetDateContainsFold", "description", "descriptionNEQ", "descriptionIn", "descriptionNotIn", "descriptionGT", "descriptionGTE", "descriptionLT", "descriptionLTE", "descriptionContains", "descriptionHasPrefix", "descriptionHasSuffix", "descriptionIsNil", "descriptionNotNil", "descriptionEqualFold", "descriptionContainsFold", "statementDescriptorSuffix", "statementDescriptorSuffixNEQ", "statementDescriptorSuffixIn", "statementDescriptorSuffixNotIn", "statementDescriptorSuffixGT", "statementDescriptorSuffixGTE", "statementDescriptorSuffixLT", "statementDescriptorSuffixLTE", "statementDescriptorSuffixContains", "statementDescriptorSuffixHasPrefix", "statementDescriptorSuffixHasSuffix", "statementDescriptorSuffixIsNil", "statementDescriptorSuffixNotNil", "statementDescriptorSuffixEqualFold", "statementDescriptorSuffixContainsFold", "status", "statusNEQ", "statusIn", "statusNotIn", "failureReason", "failureReasonNEQ", "failureReasonIn", "failureReasonNotIn", "failureReasonIsNil", "failureReasonNotNil", "amountCapturable", "amountCapturableNEQ", "amountCapturableIn", "amountCapturableNotIn", "amountCapturableGT", "amountCapturableGTE", "amountCapturableLT", "amountCapturableLTE", "amountReceived", "amountReceivedNEQ", "amountReceivedIn", "amountReceivedNotIn", "amountReceivedGT", "amountReceivedGTE", "amountReceivedLT", "amountReceivedLTE", "retryStrategy", "retryStrategyNEQ", "retryStrategyIn", "retryStrategyNotIn", "retryPolicyID", "retryPolicyIDNEQ", "retryPolicyIDIn", "retryPolicyIDNotIn", "retryPolicyIDGT", "retryPolicyIDGTE", "retryPolicyIDLT", "retryPolicyIDLTE", "retryPolicyIDContains", "retryPolicyIDHasPrefix", "retryPolicyIDHasSuffix", "retryPolicyIDIsNil", "retryPolicyIDNotNil", "retryPolicyIDEqualFold", "retryPolicyIDContainsFold", "maxRetries", "maxRetriesNEQ", "maxRetriesIn", "maxRetriesNotIn", "maxRetriesGT", "maxRetriesGTE", "maxRetriesLT", "maxRetriesLTE", "holdout", "holdoutNEQ", "modelVersion", "modelVersionNEQ", "modelVersionIn", "modelVersionNotIn", "modelVersionGT", "modelVersionGTE", "modelVersionLT", "modelVersionLTE", "modelVersionContains", "modelVersionHasPrefix", "modelVersionHasSuffix", "modelVersionIsNil", "modelVersionNotNil", "modelVersionEqualFold", "modelVersionContainsFold", "retryUntil", "retryUntilNEQ", "retryUntilIn", "retryUntilNotIn", "retryUntilGT", "retryUntilGTE", "retryUntilLT", "retryUntilLTE", "retryUntilIsNil", "retryUntilNotNil", "attemptCount", "attemptCountNEQ", "attemptCountIn", "attemptCountNotIn", "attemptCountGT", "attemptCountGTE", "attemptCountLT", "attemptCountLTE", "nextAttemptAt", "nextAttemptAtNEQ", "nextAttemptAtIn", "nextAttemptAtNotIn", "nextAttemptAtGT", "nextAttemptAtGTE", "nextAttemptAtLT", "nextAttemptAtLTE", "nextAttemptAtIsNil", "nextAttemptAtNotNil", "captureBefore", "captureBeforeNEQ", "captureBeforeIn", "captureBeforeNotIn", "captureBeforeGT", "captureBeforeGTE", "captureBeforeLT", "captureBeforeLTE", "captureBeforeIsNil", "captureBeforeNotNil", "pendingAction", "pendingActionNEQ", "pendingActionIn", "pendingActionNotIn", "pendingActionIsNil", "pendingActionNotNil", "canceledAt", "canceledAtNEQ", "canceledAtIn", "canceledAtNotIn", "canceledAtGT", "canceledAtGTE", "canceledAtLT", "canceledAtLTE", "canceledAtIsNil", "canceledAtNotNil", "succeededAt", "succeededAtNEQ", "succeededAtIn", "succeededAtNotIn", "succeededAtGT", "succeededAtGTE", "succeededAtLT", "succeededAtLTE", "succeededAtIsNil", "succeededAtNotNil", "failedAt", "failedAtNEQ", "failedAtIn", "failedAtNotIn", "failedAtGT", "failedAtGTE", "failedAtLT", "failedAtLTE", "failedAtIsNil", "failedAtNotNil", "testClockID", "testClockIDNEQ", "testClockIDIn", "testClockIDNotIn", "testClockIDGT", "testClockIDGTE", "testClockIDLT", "testClockIDLTE", "testClockIDContains", "testClockIDHasPrefix", "testClockIDHasSuffix", "testClockIDIsNil", "testClockIDNotNil", "testClockIDEqualFold", "testClockIDContainsFold", "hasCustomer", "hasCustomerWith", "hasPaymentMethod", "hasPaymentMethodWith", "hasMandate", "hasMandateWith", "hasAttempts", "hasAttemptsWith", "hasTestClock", "hasTestClockWith", "hasRetryPolicy", "hasRetryPolicyWith"}
+	fieldsInOrder := [...]string{"not", "and", "or", "id", "idNEQ", "idIn", "idNotIn", "idGT", "idGTE", "idLT", "idLTE", "idEqualFold", "idContainsFold", "createdAt", "createdAtNEQ", "createdAtIn", "createdAtNotIn", "createdAtGT", "createdAtGTE", "createdAtLT", "createdAtLTE", "customerID", "customerIDNEQ", "customerIDIn", "customerIDNotIn", "customerIDGT", "customerIDGTE", "customerIDLT", "customerIDLTE", "customerIDContains", "customerIDHasPrefix", "customerIDHasSuffix", "customerIDEqualFold", "customerIDContainsFold", "paymentMethodID", "paymentMethodIDNEQ", "paymentMethodIDIn", "paymentMethodIDNotIn", "paymentMethodIDGT", "paymentMethodIDGTE", "paymentMethodIDLT", "paymentMethodIDLTE", "paymentMethodIDContains", "paymentMethodIDHasPrefix", "paymentMethodIDHasSuffix", "paymentMethodIDEqualFold", "paymentMethodIDContainsFold", "mandateID", "mandateIDNEQ", "mandateIDIn", "mandateIDNotIn", "mandateIDGT", "mandateIDGTE", "mandateIDLT", "mandateIDLTE", "mandateIDContains", "mandateIDHasPrefix", "mandateIDHasSuffix", "mandateIDEqualFold", "mandateIDContainsFold", "amount", "amountNEQ", "amountIn", "amountNotIn", "amountGT", "amountGTE", "amountLT", "amountLTE", "currency", "currencyNEQ", "currencyIn", "currencyNotIn", "currencyGT", "currencyGTE", "currencyLT", "currencyLTE", "currencyContains", "currencyHasPrefix", "currencyHasSuffix", "currencyEqualFold", "currencyContainsFold", "cadence", "cadenceNEQ", "cadenceIn", "cadenceNotIn", "captureMethod", "captureMethodNEQ", "captureMethodIn", "captureMethodNotIn", "targetDate", "targetDateNEQ", "targetDateIn", "targetDateNotIn", "targetDateGT", "targetDateGTE", "targetDateLT", "targetDateLTE", "targetDateContains", "targetDateHasPrefix", "targetDateHasSuffix", "targetDateIsNil", "targetDateNotNil", "targetDateEqualFold", "targetDateContainsFold", "description", "descriptionNEQ", "descriptionIn", "descriptionNotIn", "descriptionGT", "descriptionGTE", "descriptionLT", "descriptionLTE", "descriptionContains", "descriptionHasPrefix", "descriptionHasSuffix", "descriptionIsNil", "descriptionNotNil", "descriptionEqualFold", "descriptionContainsFold", "statementDescriptorSuffix", "statementDescriptorSuffixNEQ", "statementDescriptorSuffixIn", "statementDescriptorSuffixNotIn", "statementDescriptorSuffixGT", "statementDescriptorSuffixGTE", "statementDescriptorSuffixLT", "statementDescriptorSuffixLTE", "statementDescriptorSuffixContains", "statementDescriptorSuffixHasPrefix", "statementDescriptorSuffixHasSuffix", "statementDescriptorSuffixIsNil", "statementDescriptorSuffixNotNil", "statementDescriptorSuffixEqualFold", "statementDescriptorSuffixContainsFold", "status", "statusNEQ", "statusIn", "statusNotIn", "failureReason", "failureReasonNEQ", "failureReasonIn", "failureReasonNotIn", "failureReasonIsNil", "failureReasonNotNil", "amountCapturable", "amountCapturableNEQ", "amountCapturableIn", "amountCapturableNotIn", "amountCapturableGT", "amountCapturableGTE", "amountCapturableLT", "amountCapturableLTE", "amountReceived", "amountReceivedNEQ", "amountReceivedIn", "amountReceivedNotIn", "amountReceivedGT", "amountReceivedGTE", "amountReceivedLT", "amountReceivedLTE", "retryStrategy", "retryStrategyNEQ", "retryStrategyIn", "retryStrategyNotIn", "retryPolicyID", "retryPolicyIDNEQ", "retryPolicyIDIn", "retryPolicyIDNotIn", "retryPolicyIDGT", "retryPolicyIDGTE", "retryPolicyIDLT", "retryPolicyIDLTE", "retryPolicyIDContains", "retryPolicyIDHasPrefix", "retryPolicyIDHasSuffix", "retryPolicyIDIsNil", "retryPolicyIDNotNil", "retryPolicyIDEqualFold", "retryPolicyIDContainsFold", "maxRetries", "maxRetriesNEQ", "maxRetriesIn", "maxRetriesNotIn", "maxRetriesGT", "maxRetriesGTE", "maxRetriesLT", "maxRetriesLTE", "holdout", "holdoutNEQ", "holdoutStrategy", "holdoutStrategyNEQ", "holdoutStrategyIn", "holdoutStrategyNotIn", "modelVersion", "modelVersionNEQ", "modelVersionIn", "modelVersionNotIn", "modelVersionGT", "modelVersionGTE", "modelVersionLT", "modelVersionLTE", "modelVersionContains", "modelVersionHasPrefix", "modelVersionHasSuffix", "modelVersionIsNil", "modelVersionNotNil", "modelVersionEqualFold", "modelVersionContainsFold", "retryUntil", "retryUntilNEQ", "retryUntilIn", "retryUntilNotIn", "retryUntilGT", "retryUntilGTE", "retryUntilLT", "retryUntilLTE", "retryUntilIsNil", "retryUntilNotNil", "attemptCount", "attemptCountNEQ", "attemptCountIn", "attemptCountNotIn", "attemptCountGT", "attemptCountGTE", "attemptCountLT", "attemptCountLTE", "nextAttemptAt", "nextAttemptAtNEQ", "nextAttemptAtIn", "nextAttemptAtNotIn", "nextAttemptAtGT", "nextAttemptAtGTE", "nextAttemptAtLT", "nextAttemptAtLTE", "nextAttemptAtIsNil", "nextAttemptAtNotNil", "captureBefore", "captureBeforeNEQ", "captureBeforeIn", "captureBeforeNotIn", "captureBeforeGT", "captureBeforeGTE", "captureBeforeLT", "captureBeforeLTE", "captureBeforeIsNil", "captureBeforeNotNil", "pendingAction", "pendingActionNEQ", "pendingActionIn", "pendingActionNotIn", "pendingActionIsNil", "pendingActionNotNil", "canceledAt", "canceledAtNEQ", "canceledAtIn", "canceledAtNotIn", "canceledAtGT", "canceledAtGTE", "canceledAtLT", "canceledAtLTE", "canceledAtIsNil", "canceledAtNotNil", "succeededAt", "succeededAtNEQ", "succeededAtIn", "succeededAtNotIn", "succeededAtGT", "succeededAtGTE", "succeededAtLT", "succeededAtLTE", "succeededAtIsNil", "succeededAtNotNil", "failedAt", "failedAtNEQ", "failedAtIn", "failedAtNotIn", "failedAtGT", "failedAtGTE", "failedAtLT", "failedAtLTE", "failedAtIsNil", "failedAtNotNil", "testClockID", "testClockIDNEQ", "testClockIDIn", "testClockIDNotIn", "testClockIDGT", "testClockIDGTE", "testClockIDLT", "testClockIDLTE", "testClockIDContains", "testClockIDHasPrefix", "testClockIDHasSuffix", "testClockIDIsNil", "testClockIDNotNil", "testClockIDEqualFold", "testClockIDContainsFold", "hasCustomer", "hasCustomerWith", "hasPaymentMethod", "hasPaymentMethodWith", "hasMandate", "hasMandateWith", "hasAttempts", "hasAttemptsWith", "hasTestClock", "hasTestClockWith", "hasRetryPolicy", "hasRetryPolicyWith"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -26473,6 +26640,34 @@ func (ec *executionContext) unmarshalInputOffSessionPaymentWhereInput(ctx contex
 				return it, err
 			}
 			it.HoldoutNEQ = data
+		case "holdoutStrategy":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("holdoutStrategy"))
+			data, err := ec.unmarshalOOffSessionPaymentHoldoutStrategy2ᚖgithubᚗcomᚋoffsessionᚋoffsessionᚋentᚋoffsessionpaymentᚐHoldoutStrategy(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.HoldoutStrategy = data
+		case "holdoutStrategyNEQ":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("holdoutStrategyNEQ"))
+			data, err := ec.unmarshalOOffSessionPaymentHoldoutStrategy2ᚖgithubᚗcomᚋoffsessionᚋoffsessionᚋentᚋoffsessionpaymentᚐHoldoutStrategy(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.HoldoutStrategyNEQ = data
+		case "holdoutStrategyIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("holdoutStrategyIn"))
+			data, err := ec.unmarshalOOffSessionPaymentHoldoutStrategy2ᚕgithubᚗcomᚋoffsessionᚋoffsessionᚋentᚋoffsessionpaymentᚐHoldoutStrategyᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.HoldoutStrategyIn = data
+		case "holdoutStrategyNotIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("holdoutStrategyNotIn"))
+			data, err := ec.unmarshalOOffSessionPaymentHoldoutStrategy2ᚕgithubᚗcomᚋoffsessionᚋoffsessionᚋentᚋoffsessionpaymentᚐHoldoutStrategyᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.HoldoutStrategyNotIn = data
 		case "modelVersion":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("modelVersion"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
@@ -28991,7 +29186,7 @@ func (ec *executionContext) unmarshalInputRetryModelWhereInput(ctx context.Conte
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"not", "and", "or", "id", "idNEQ", "idIn", "idNotIn", "idGT", "idGTE", "idLT", "idLTE", "idEqualFold", "idContainsFold", "createdAt", "createdAtNEQ", "createdAtIn", "createdAtNotIn", "createdAtGT", "createdAtGTE", "createdAtLT", "createdAtLTE", "version", "versionNEQ", "versionIn", "versionNotIn", "versionGT", "versionGTE", "versionLT", "versionLTE", "status", "statusNEQ", "statusIn", "statusNotIn", "algorithm", "algorithmNEQ", "algorithmIn", "algorithmNotIn", "algorithmGT", "algorithmGTE", "algorithmLT", "algorithmLTE", "algorithmContains", "algorithmHasPrefix", "algorithmHasSuffix", "algorithmEqualFold", "algorithmContainsFold", "trainedFrom", "trainedFromNEQ", "trainedFromIn", "trainedFromNotIn", "trainedFromGT", "trainedFromGTE", "trainedFromLT", "trainedFromLTE", "trainedFromIsNil", "trainedFromNotNil", "trainedTo", "trainedToNEQ", "trainedToIn", "trainedToNotIn", "trainedToGT", "trainedToGTE", "trainedToLT", "trainedToLTE", "trainedToIsNil", "trainedToNotNil", "trainRows", "trainRowsNEQ", "trainRowsIn", "trainRowsNotIn", "trainRowsGT", "trainRowsGTE", "trainRowsLT", "trainRowsLTE", "testRows", "testRowsNEQ", "testRowsIn", "testRowsNotIn", "testRowsGT", "testRowsGTE", "testRowsLT", "testRowsLTE", "progress", "progressNEQ", "progressIn", "progressNotIn", "progressGT", "progressGTE", "progressLT", "progressLTE", "error", "errorNEQ", "errorIn", "errorNotIn", "errorGT", "errorGTE", "errorLT", "errorLTE", "errorContains", "errorHasPrefix", "errorHasSuffix", "errorIsNil", "errorNotNil", "errorEqualFold", "errorContainsFold", "trainingSeconds", "trainingSecondsNEQ", "trainingSecondsIn", "trainingSecondsNotIn", "trainingSecondsGT", "trainingSecondsGTE", "trainingSecondsLT", "trainingSecondsLTE", "trainingSecondsIsNil", "trainingSecondsNotNil", "activatedAt", "activatedAtNEQ", "activatedAtIn", "activatedAtNotIn", "activatedAtGT", "activatedAtGTE", "activatedAtLT", "activatedAtLTE", "activatedAtIsNil", "activatedAtNotNil"}
+	fieldsInOrder := [...]string{"not", "and", "or", "id", "idNEQ", "idIn", "idNotIn", "idGT", "idGTE", "idLT", "idLTE", "idEqualFold", "idContainsFold", "createdAt", "createdAtNEQ", "createdAtIn", "createdAtNotIn", "createdAtGT", "createdAtGTE", "createdAtLT", "createdAtLTE", "version", "versionNEQ", "versionIn", "versionNotIn", "versionGT", "versionGTE", "versionLT", "versionLTE", "status", "statusNEQ", "statusIn", "statusNotIn", "algorithm", "algorithmNEQ", "algorithmIn", "algorithmNotIn", "algorithmGT", "algorithmGTE", "algorithmLT", "algorithmLTE", "algorithmContains", "algorithmHasPrefix", "algorithmHasSuffix", "algorithmEqualFold", "algorithmContainsFold", "trainedFrom", "trainedFromNEQ", "trainedFromIn", "trainedFromNotIn", "trainedFromGT", "trainedFromGTE", "trainedFromLT", "trainedFromLTE", "trainedFromIsNil", "trainedFromNotNil", "trainedTo", "trainedToNEQ", "trainedToIn", "trainedToNotIn", "trainedToGT", "trainedToGTE", "trainedToLT", "trainedToLTE", "trainedToIsNil", "trainedToNotNil", "trainRows", "trainRowsNEQ", "trainRowsIn", "trainRowsNotIn", "trainRowsGT", "trainRowsGTE", "trainRowsLT", "trainRowsLTE", "testRows", "testRowsNEQ", "testRowsIn", "testRowsNotIn", "testRowsGT", "testRowsGTE", "testRowsLT", "testRowsLTE", "progress", "progressNEQ", "progressIn", "progressNotIn", "progressGT", "progressGTE", "progressLT", "progressLTE", "error", "errorNEQ", "errorIn", "errorNotIn", "errorGT", "errorGTE", "errorLT", "errorLTE", "errorContains", "errorHasPrefix", "errorHasSuffix", "errorIsNil", "errorNotNil", "errorEqualFold", "errorContainsFold", "trainingSeconds", "trainingSecondsNEQ", "trainingSecondsIn", "trainingSecondsNotIn", "trainingSecondsGT", "trainingSecondsGTE", "trainingSecondsLT", "trainingSecondsLTE", "trainingSecondsIsNil", "trainingSecondsNotNil", "activatedAt", "activatedAtNEQ", "activatedAtIn", "activatedAtNotIn", "activatedAtGT", "activatedAtGTE", "activatedAtLT", "activatedAtLTE", "activatedAtIsNil", "activatedAtNotNil", "demotedAt", "demotedAtNEQ", "demotedAtIn", "demotedAtNotIn", "demotedAtGT", "demotedAtGTE", "demotedAtLT", "demotedAtLTE", "demotedAtIsNil", "demotedAtNotNil", "demotionReason", "demotionReasonNEQ", "demotionReasonIn", "demotionReasonNotIn", "demotionReasonGT", "demotionReasonGTE", "demotionReasonLT", "demotionReasonLTE", "demotionReasonContains", "demotionReasonHasPrefix", "demotionReasonHasSuffix", "demotionReasonIsNil", "demotionReasonNotNil", "demotionReasonEqualFold", "demotionReasonContainsFold"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -29873,6 +30068,181 @@ func (ec *executionContext) unmarshalInputRetryModelWhereInput(ctx context.Conte
 				return it, err
 			}
 			it.ActivatedAtNotNil = data
+		case "demotedAt":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("demotedAt"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.DemotedAt = data
+		case "demotedAtNEQ":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("demotedAtNEQ"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.DemotedAtNEQ = data
+		case "demotedAtIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("demotedAtIn"))
+			data, err := ec.unmarshalOTime2ᚕtimeᚐTimeᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.DemotedAtIn = data
+		case "demotedAtNotIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("demotedAtNotIn"))
+			data, err := ec.unmarshalOTime2ᚕtimeᚐTimeᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.DemotedAtNotIn = data
+		case "demotedAtGT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("demotedAtGT"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.DemotedAtGT = data
+		case "demotedAtGTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("demotedAtGTE"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.DemotedAtGTE = data
+		case "demotedAtLT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("demotedAtLT"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.DemotedAtLT = data
+		case "demotedAtLTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("demotedAtLTE"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.DemotedAtLTE = data
+		case "demotedAtIsNil":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("demotedAtIsNil"))
+			data, err := ec.unmarshalOBoolean2bool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.DemotedAtIsNil = data
+		case "demotedAtNotNil":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("demotedAtNotNil"))
+			data, err := ec.unmarshalOBoolean2bool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.DemotedAtNotNil = data
+		case "demotionReason":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("demotionReason"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.DemotionReason = data
+		case "demotionReasonNEQ":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("demotionReasonNEQ"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.DemotionReasonNEQ = data
+		case "demotionReasonIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("demotionReasonIn"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.DemotionReasonIn = data
+		case "demotionReasonNotIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("demotionReasonNotIn"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.DemotionReasonNotIn = data
+		case "demotionReasonGT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("demotionReasonGT"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.DemotionReasonGT = data
+		case "demotionReasonGTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("demotionReasonGTE"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.DemotionReasonGTE = data
+		case "demotionReasonLT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("demotionReasonLT"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.DemotionReasonLT = data
+		case "demotionReasonLTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("demotionReasonLTE"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.DemotionReasonLTE = data
+		case "demotionReasonContains":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("demotionReasonContains"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.DemotionReasonContains = data
+		case "demotionReasonHasPrefix":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("demotionReasonHasPrefix"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.DemotionReasonHasPrefix = data
+		case "demotionReasonHasSuffix":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("demotionReasonHasSuffix"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.DemotionReasonHasSuffix = data
+		case "demotionReasonIsNil":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("demotionReasonIsNil"))
+			data, err := ec.unmarshalOBoolean2bool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.DemotionReasonIsNil = data
+		case "demotionReasonNotNil":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("demotionReasonNotNil"))
+			data, err := ec.unmarshalOBoolean2bool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.DemotionReasonNotNil = data
+		case "demotionReasonEqualFold":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("demotionReasonEqualFold"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.DemotionReasonEqualFold = data
+		case "demotionReasonContainsFold":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("demotionReasonContainsFold"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.DemotionReasonContainsFold = data
 		}
 	}
 	return it, nil
@@ -29954,7 +30324,7 @@ func (ec *executionContext) unmarshalInputRetryPolicyWhereInput(ctx context.Cont
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"not", "and", "or", "id", "idNEQ", "idIn", "idNotIn", "idGT", "idGTE", "idLT", "idLTE", "idEqualFold", "idContainsFold", "createdAt", "createdAtNEQ", "createdAtIn", "createdAtNotIn", "createdAtGT", "createdAtGTE", "createdAtLT", "createdAtLTE", "name", "nameNEQ", "nameIn", "nameNotIn", "nameGT", "nameGTE", "nameLT", "nameLTE", "nameContains", "nameHasPrefix", "nameHasSuffix", "nameEqualFold", "nameContainsFold", "strategy", "strategyNEQ", "strategyIn", "strategyNotIn", "window", "windowNEQ", "windowIn", "windowNotIn", "windowGT", "windowGTE", "windowLT", "windowLTE", "windowContains", "windowHasPrefix", "windowHasSuffix", "windowEqualFold", "windowContainsFold", "windowSeconds", "windowSecondsNEQ", "windowSecondsIn", "windowSecondsNotIn", "windowSecondsGT", "windowSecondsGTE", "windowSecondsLT", "windowSecondsLTE", "maxRetries", "maxRetriesNEQ", "maxRetriesIn", "maxRetriesNotIn", "maxRetriesGT", "maxRetriesGTE", "maxRetriesLT", "maxRetriesLTE", "holdoutShare", "holdoutShareNEQ", "holdoutShareIn", "holdoutShareNotIn", "holdoutShareGT", "holdoutShareGTE", "holdoutShareLT", "holdoutShareLTE", "isDefault", "isDefaultNEQ", "hasPayments", "hasPaymentsWith"}
+	fieldsInOrder := [...]string{"not", "and", "or", "id", "idNEQ", "idIn", "idNotIn", "idGT", "idGTE", "idLT", "idLTE", "idEqualFold", "idContainsFold", "createdAt", "createdAtNEQ", "createdAtIn", "createdAtNotIn", "createdAtGT", "createdAtGTE", "createdAtLT", "createdAtLTE", "name", "nameNEQ", "nameIn", "nameNotIn", "nameGT", "nameGTE", "nameLT", "nameLTE", "nameContains", "nameHasPrefix", "nameHasSuffix", "nameEqualFold", "nameContainsFold", "strategy", "strategyNEQ", "strategyIn", "strategyNotIn", "window", "windowNEQ", "windowIn", "windowNotIn", "windowGT", "windowGTE", "windowLT", "windowLTE", "windowContains", "windowHasPrefix", "windowHasSuffix", "windowEqualFold", "windowContainsFold", "windowSeconds", "windowSecondsNEQ", "windowSecondsIn", "windowSecondsNotIn", "windowSecondsGT", "windowSecondsGTE", "windowSecondsLT", "windowSecondsLTE", "maxRetries", "maxRetriesNEQ", "maxRetriesIn", "maxRetriesNotIn", "maxRetriesGT", "maxRetriesGTE", "maxRetriesLT", "maxRetriesLTE", "holdoutShare", "holdoutShareNEQ", "holdoutShareIn", "holdoutShareNotIn", "holdoutShareGT", "holdoutShareGTE", "holdoutShareLT", "holdoutShareLTE", "holdoutStrategy", "holdoutStrategyNEQ", "holdoutStrategyIn", "holdoutStrategyNotIn", "isDefault", "isDefaultNEQ", "hasPayments", "hasPaymentsWith"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -30486,6 +30856,34 @@ func (ec *executionContext) unmarshalInputRetryPolicyWhereInput(ctx context.Cont
 				return it, err
 			}
 			it.HoldoutShareLTE = data
+		case "holdoutStrategy":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("holdoutStrategy"))
+			data, err := ec.unmarshalORetryPolicyHoldoutStrategy2ᚖgithubᚗcomᚋoffsessionᚋoffsessionᚋentᚋretrypolicyᚐHoldoutStrategy(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.HoldoutStrategy = data
+		case "holdoutStrategyNEQ":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("holdoutStrategyNEQ"))
+			data, err := ec.unmarshalORetryPolicyHoldoutStrategy2ᚖgithubᚗcomᚋoffsessionᚋoffsessionᚋentᚋretrypolicyᚐHoldoutStrategy(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.HoldoutStrategyNEQ = data
+		case "holdoutStrategyIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("holdoutStrategyIn"))
+			data, err := ec.unmarshalORetryPolicyHoldoutStrategy2ᚕgithubᚗcomᚋoffsessionᚋoffsessionᚋentᚋretrypolicyᚐHoldoutStrategyᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.HoldoutStrategyIn = data
+		case "holdoutStrategyNotIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("holdoutStrategyNotIn"))
+			data, err := ec.unmarshalORetryPolicyHoldoutStrategy2ᚕgithubᚗcomᚋoffsessionᚋoffsessionᚋentᚋretrypolicyᚐHoldoutStrategyᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.HoldoutStrategyNotIn = data
 		case "isDefault":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("isDefault"))
 			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
@@ -34987,6 +35385,11 @@ func (ec *executionContext) _OffSessionPayment(ctx context.Context, sel ast.Sele
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
+		case "holdoutStrategy":
+			out.Values[i] = ec._OffSessionPayment_holdoutStrategy(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		case "modelVersion":
 			out.Values[i] = ec._OffSessionPayment_modelVersion(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
@@ -35982,6 +36385,16 @@ func (ec *executionContext) _RetryModel(ctx context.Context, sel ast.SelectionSe
 			if out.Values[i] == graphql.RequiredNull {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
+		case "demotedAt":
+			out.Values[i] = ec._RetryModel_demotedAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "demotionReason":
+			out.Values[i] = ec._RetryModel_demotionReason(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		case "uplift":
 			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
 				true, true,
@@ -36109,6 +36522,11 @@ func (ec *executionContext) _RetryModelMetrics(ctx context.Context, sel ast.Sele
 			}
 		case "auc":
 			out.Values[i] = ec._RetryModelMetrics_auc(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "aucLower":
+			out.Values[i] = ec._RetryModelMetrics_aucLower(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -36245,6 +36663,11 @@ func (ec *executionContext) _RetryPolicy(ctx context.Context, sel ast.SelectionS
 			}
 		case "holdoutShare":
 			out.Values[i] = ec._RetryPolicy_holdoutShare(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "holdoutStrategy":
+			out.Values[i] = ec._RetryPolicy_holdoutStrategy(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
@@ -38299,6 +38722,16 @@ func (ec *executionContext) marshalNOffSessionPaymentFailureReason2githubᚗcom�
 	return v
 }
 
+func (ec *executionContext) unmarshalNOffSessionPaymentHoldoutStrategy2githubᚗcomᚋoffsessionᚋoffsessionᚋentᚋoffsessionpaymentᚐHoldoutStrategy(ctx context.Context, v any) (offsessionpayment.HoldoutStrategy, error) {
+	var res offsessionpayment.HoldoutStrategy
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNOffSessionPaymentHoldoutStrategy2githubᚗcomᚋoffsessionᚋoffsessionᚋentᚋoffsessionpaymentᚐHoldoutStrategy(ctx context.Context, sel ast.SelectionSet, v offsessionpayment.HoldoutStrategy) graphql.Marshaler {
+	return v
+}
+
 func (ec *executionContext) unmarshalNOffSessionPaymentOrder2ᚖgithubᚗcomᚋoffsessionᚋoffsessionᚋentᚐOffSessionPaymentOrder(ctx context.Context, v any) (*ent.OffSessionPaymentOrder, error) {
 	res, err := ec.unmarshalInputOffSessionPaymentOrder(ctx, v)
 	return &res, graphql.ErrorOnPath(ctx, err)
@@ -38620,6 +39053,16 @@ func (ec *executionContext) marshalNRetryPolicyConnection2ᚖgithubᚗcomᚋoffs
 		return graphql.Null
 	}
 	return ec._RetryPolicyConnection(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNRetryPolicyHoldoutStrategy2githubᚗcomᚋoffsessionᚋoffsessionᚋentᚋretrypolicyᚐHoldoutStrategy(ctx context.Context, v any) (retrypolicy.HoldoutStrategy, error) {
+	var res retrypolicy.HoldoutStrategy
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNRetryPolicyHoldoutStrategy2githubᚗcomᚋoffsessionᚋoffsessionᚋentᚋretrypolicyᚐHoldoutStrategy(ctx context.Context, sel ast.SelectionSet, v retrypolicy.HoldoutStrategy) graphql.Marshaler {
+	return v
 }
 
 func (ec *executionContext) unmarshalNRetryPolicyOrder2ᚖgithubᚗcomᚋoffsessionᚋoffsessionᚋentᚐRetryPolicyOrder(ctx context.Context, v any) (*ent.RetryPolicyOrder, error) {
@@ -40378,6 +40821,58 @@ func (ec *executionContext) marshalOOffSessionPaymentFailureReason2ᚖgithubᚗc
 	return v
 }
 
+func (ec *executionContext) unmarshalOOffSessionPaymentHoldoutStrategy2ᚕgithubᚗcomᚋoffsessionᚋoffsessionᚋentᚋoffsessionpaymentᚐHoldoutStrategyᚄ(ctx context.Context, v any) ([]offsessionpayment.HoldoutStrategy, error) {
+	if v == nil {
+		return nil, nil
+	}
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]offsessionpayment.HoldoutStrategy, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNOffSessionPaymentHoldoutStrategy2githubᚗcomᚋoffsessionᚋoffsessionᚋentᚋoffsessionpaymentᚐHoldoutStrategy(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) marshalOOffSessionPaymentHoldoutStrategy2ᚕgithubᚗcomᚋoffsessionᚋoffsessionᚋentᚋoffsessionpaymentᚐHoldoutStrategyᚄ(ctx context.Context, sel ast.SelectionSet, v []offsessionpayment.HoldoutStrategy) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNOffSessionPaymentHoldoutStrategy2githubᚗcomᚋoffsessionᚋoffsessionᚋentᚋoffsessionpaymentᚐHoldoutStrategy(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) unmarshalOOffSessionPaymentHoldoutStrategy2ᚖgithubᚗcomᚋoffsessionᚋoffsessionᚋentᚋoffsessionpaymentᚐHoldoutStrategy(ctx context.Context, v any) (*offsessionpayment.HoldoutStrategy, error) {
+	if v == nil {
+		return nil, nil
+	}
+	var res = new(offsessionpayment.HoldoutStrategy)
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOOffSessionPaymentHoldoutStrategy2ᚖgithubᚗcomᚋoffsessionᚋoffsessionᚋentᚋoffsessionpaymentᚐHoldoutStrategy(ctx context.Context, sel ast.SelectionSet, v *offsessionpayment.HoldoutStrategy) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return v
+}
+
 func (ec *executionContext) unmarshalOOffSessionPaymentOrder2ᚕᚖgithubᚗcomᚋoffsessionᚋoffsessionᚋentᚐOffSessionPaymentOrderᚄ(ctx context.Context, v any) ([]*ent.OffSessionPaymentOrder, error) {
 	if v == nil {
 		return nil, nil
@@ -41143,6 +41638,58 @@ func (ec *executionContext) marshalORetryPolicyEdge2ᚖgithubᚗcomᚋoffsession
 		return graphql.Null
 	}
 	return ec._RetryPolicyEdge(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalORetryPolicyHoldoutStrategy2ᚕgithubᚗcomᚋoffsessionᚋoffsessionᚋentᚋretrypolicyᚐHoldoutStrategyᚄ(ctx context.Context, v any) ([]retrypolicy.HoldoutStrategy, error) {
+	if v == nil {
+		return nil, nil
+	}
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]retrypolicy.HoldoutStrategy, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNRetryPolicyHoldoutStrategy2githubᚗcomᚋoffsessionᚋoffsessionᚋentᚋretrypolicyᚐHoldoutStrategy(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) marshalORetryPolicyHoldoutStrategy2ᚕgithubᚗcomᚋoffsessionᚋoffsessionᚋentᚋretrypolicyᚐHoldoutStrategyᚄ(ctx context.Context, sel ast.SelectionSet, v []retrypolicy.HoldoutStrategy) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNRetryPolicyHoldoutStrategy2githubᚗcomᚋoffsessionᚋoffsessionᚋentᚋretrypolicyᚐHoldoutStrategy(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) unmarshalORetryPolicyHoldoutStrategy2ᚖgithubᚗcomᚋoffsessionᚋoffsessionᚋentᚋretrypolicyᚐHoldoutStrategy(ctx context.Context, v any) (*retrypolicy.HoldoutStrategy, error) {
+	if v == nil {
+		return nil, nil
+	}
+	var res = new(retrypolicy.HoldoutStrategy)
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalORetryPolicyHoldoutStrategy2ᚖgithubᚗcomᚋoffsessionᚋoffsessionᚋentᚋretrypolicyᚐHoldoutStrategy(ctx context.Context, sel ast.SelectionSet, v *retrypolicy.HoldoutStrategy) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return v
 }
 
 func (ec *executionContext) unmarshalORetryPolicyOrder2ᚕᚖgithubᚗcomᚋoffsessionᚋoffsessionᚋentᚐRetryPolicyOrderᚄ(ctx context.Context, v any) ([]*ent.RetryPolicyOrder, error) {

@@ -131,6 +131,9 @@ func (s *Service) Activate(ctx context.Context, version int) (*ent.RetryModel, e
 			return apierror.Conflictf("version", "model_features_outdated",
 				"model %s was trained on features this version does not compute: train a new one", versionName(version))
 		}
+		if why := activationRefusal(m.Version, m.Metrics); why != "" {
+			return apierror.Conflictf("version", "model_not_better", "%s", why)
+		}
 		if _, err := tx.RetryModel.Update().
 			Where(retrymodel.StatusEQ(retrymodel.StatusActive)).
 			SetStatus(retrymodel.StatusRetired).
@@ -155,9 +158,7 @@ func (s *Service) Activate(ctx context.Context, version int) (*ent.RetryModel, e
 	if err != nil {
 		return nil, err
 	}
-	s.mu.Lock()
-	delete(s.cache, out.AccountID)
-	s.mu.Unlock()
+	s.forget(out.AccountID)
 	return out, nil
 }
 
@@ -176,7 +177,8 @@ func requireAdmin(ctx context.Context) error {
 }
 
 // Uplift compares the payments whose retries a model planned with the
-// holdout group retried on the scheduled strategy over the same time.
+// holdout group, retried by the policy's holdout strategy, over the same
+// time.
 type Uplift struct {
 	Treatment Group
 	Holdout   Group
@@ -193,10 +195,15 @@ type Group struct {
 	DaysToRecovery float64
 }
 
-// Uplift measures a model against the holdout group.
+// ended selects the payments whose retries are over: one still retrying
+// would count as not recovered.
+var ended = offsessionpayment.StatusIn(offsessionpayment.StatusSucceeded, offsessionpayment.StatusFailed)
+
+// Uplift measures a model against the holdout group, on payments that
+// have ended.
 func (s *Service) Uplift(ctx context.Context, m *ent.RetryModel) (*Uplift, error) {
 	treated, err := s.db.OffSessionPayment.Query().
-		Where(offsessionpayment.ModelVersion(versionName(m.Version))).
+		Where(offsessionpayment.ModelVersion(versionName(m.Version)), ended).
 		WithAttempts().
 		All(ctx)
 	if err != nil {
@@ -219,6 +226,7 @@ func (s *Service) Uplift(ctx context.Context, m *ent.RetryModel) (*Uplift, error
 		Where(
 			offsessionpayment.Holdout(true),
 			offsessionpayment.RetryStrategyEQ(offsessionpayment.RetryStrategySmart),
+			ended,
 			offsessionpayment.CreatedAtGTE(from),
 			offsessionpayment.CreatedAtLTE(to),
 		).

@@ -12,6 +12,7 @@ import (
 	"github.com/offsession/offsession/apierror"
 	"github.com/offsession/offsession/auth"
 	"github.com/offsession/offsession/ent/retrymodel"
+	"github.com/offsession/offsession/ent/schema/schematype"
 	"github.com/offsession/offsession/models"
 	"github.com/offsession/offsession/scoring"
 	"github.com/offsession/offsession/storage"
@@ -34,8 +35,10 @@ func TestModelOfOtherFeaturesIsNeverUsed(t *testing.T) {
 		blob, err := (&scoring.Model{Trees: []scoring.Tree{{Feature: []int8{-1}, First: []int32{0}, P: []float64{0.4}}}}).Marshal()
 		require.NoError(t, err)
 		add := func(version int, features []string, status retrymodel.Status) {
+			// Metrics that pass the activation gate.
 			_, err := st.Client.RetryModel.Create().SetVersion(version).SetAlgorithm(models.Algorithm).
-				SetFeatures(features).SetModel(blob).SetStatus(status).Save(admin)
+				SetFeatures(features).SetModel(blob).SetStatus(status).
+				SetMetrics(schematype.ModelMetrics{Rows: 1000, Positives: 0.3, AUC: 0.7}).Save(admin)
 			require.NoError(t, err)
 		}
 		old := append([]string(nil), scoring.FeatureNames[:len(scoring.FeatureNames)-1]...)

@@ -3,6 +3,7 @@ package models
 import (
 	"context"
 	"fmt"
+	"math/rand/v2"
 	"strconv"
 	"time"
 
@@ -25,6 +26,9 @@ type TrainInput struct {
 	// TestShare is the newest share of the history held out to measure
 	// the model (a time-ordered split). Default 0.2.
 	TestShare *float64 `json:"testShare,omitempty"`
+	// shuffleLabels trains on the outcomes dealt at random (a placebo):
+	// for the tests of the activation gate.
+	shuffleLabels bool
 }
 
 // backtestSchedule is the scheduled strategy the backtest compares with:
@@ -95,7 +99,6 @@ func (s *Service) create(ctx context.Context, in TrainInput) (*ent.RetryModel, e
 }
 
 func (s *Service) train(ctx context.Context, m *ent.RetryModel, in TrainInput, progress func(string)) (*ent.RetryModel, error) {
-	started := s.clock.Now()
 	say := func(msg string, frac float64) {
 		if progress != nil {
 			progress(msg)
@@ -112,17 +115,42 @@ func (s *Service) train(ctx context.Context, m *ent.RetryModel, in TrainInput, p
 	if err != nil {
 		return fail(err)
 	}
+	out, _, err := s.trainOn(ctx, m, in, examples, say)
+	if err != nil {
+		return fail(err)
+	}
+	return out, nil
+}
+
+// splitAt is where examples divide into training rows and the held-out
+// newest share; ok is false when either side is too small.
+func splitAt(n int, in TrainInput) (at int, ok bool) {
 	test := 0.2
 	if in.TestShare != nil && *in.TestShare > 0 && *in.TestShare < 0.9 {
 		test = *in.TestShare
 	}
-	split := int(float64(len(examples)) * (1 - test))
-	if split < 200 || len(examples)-split < 50 {
-		return fail(fmt.Errorf("%w: %d retries", ErrNoData, len(examples)))
+	at = int(float64(n) * (1 - test))
+	return at, at >= 200 && n-at >= 50
+}
+
+// trainOn fits m on examples, measures it on the held-out newest share and
+// saves it as a candidate; it returns the held-out model and rows too.
+func (s *Service) trainOn(ctx context.Context, m *ent.RetryModel, in TrainInput, examples []Example, say func(string, float64)) (*ent.RetryModel, heldOut, error) {
+	started := s.clock.Now()
+	split, ok := splitAt(len(examples), in)
+	if !ok {
+		return nil, heldOut{}, fmt.Errorf("%w: %d retries", ErrNoData, len(examples))
 	}
 	trainRows := make([]scoring.Row, split)
 	for i := range trainRows {
 		trainRows[i] = examples[i].Row
+	}
+	if in.shuffleLabels {
+		// A placebo: the same rows with their outcomes dealt at random.
+		rng := rand.New(rand.NewPCG(uint64(len(trainRows)), 0x706c616365626f))
+		rng.Shuffle(len(trainRows), func(i, j int) {
+			trainRows[i].Approved, trainRows[j].Approved = trainRows[j].Approved, trainRows[i].Approved
+		})
 	}
 	cfg := scoring.TrainConfig{Progress: func(done, total int) {
 		say(fmt.Sprintf("trained tree %d of %d", done, total), 0.1+0.8*float64(done)/float64(total))
@@ -138,9 +166,10 @@ func (s *Service) train(ctx context.Context, m *ent.RetryModel, in TrainInput, p
 	}
 	bag, err := scoring.Train(trainRows, cfg)
 	if err != nil {
-		return fail(err)
+		return nil, heldOut{}, err
 	}
 	model := bag.Compile()
+	model.Shrink(scoring.ShrinkDefault)
 	testRows := make([]scoring.Row, 0, len(examples)-split)
 	for _, e := range examples[split:] {
 		testRows = append(testRows, e.Row)
@@ -149,11 +178,12 @@ func (s *Service) train(ctx context.Context, m *ent.RetryModel, in TrainInput, p
 	metrics.Backtest = backtest(ctx, model, examples[split:])
 	blob, err := model.Marshal()
 	if err != nil {
-		return fail(err)
+		return nil, heldOut{}, err
 	}
 	secs := int64(s.clock.Since(started) / time.Second)
-	say(fmt.Sprintf("AUC %.3f, Brier %.4f, log loss %.4f on %d held-out retries", metrics.AUC, metrics.Brier, metrics.LogLoss, len(testRows)), 1)
-	return s.db.RetryModel.UpdateOne(m).
+	say(fmt.Sprintf("AUC %.3f (95%% interval from %.3f), Brier %.4f, log loss %.4f on %d held-out retries",
+		metrics.AUC, metrics.AUCLower, metrics.Brier, metrics.LogLoss, len(testRows)), 1)
+	out, err := s.db.RetryModel.UpdateOne(m).
 		SetStatus(retrymodel.StatusCandidate).
 		SetModel(blob).
 		SetMetrics(metrics).
@@ -164,6 +194,13 @@ func (s *Service) train(ctx context.Context, m *ent.RetryModel, in TrainInput, p
 		SetTrainingSeconds(secs).
 		SetProgress(1).
 		Save(ctx)
+	return out, heldOut{model: model, rows: testRows}, err
+}
+
+// heldOut is a freshly trained model and the rows it was measured on.
+type heldOut struct {
+	model *scoring.Model
+	rows  []scoring.Row
 }
 
 // backtest estimates, with the model, the recovery of the held-back

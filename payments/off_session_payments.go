@@ -119,6 +119,7 @@ func (s *Service) CreateOffSessionPayment(ctx context.Context, in CreateOffSessi
 			SetMaxRetries(rs.maxRetries).
 			SetRetrySchedule(rs.schedule).
 			SetHoldout(rs.holdout).
+			SetHoldoutStrategy(rs.holdoutStrategy).
 			SetRetryUntil(first.Add(rs.window)).
 			SetNillableTestClockID(cus.TestClockID).
 			SetNextAttemptAt(first).

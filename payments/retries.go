@@ -46,7 +46,7 @@ func (s *Service) planRetry(ctx context.Context, tx *ent.Tx, p *ent.OffSessionPa
 		Cadence:        string(p.Cadence),
 	}
 	if p.Holdout && in.Strategy != retry.StrategyNone {
-		in.Strategy = retry.StrategyScheduled
+		in.Strategy = retry.Strategy(p.HoldoutStrategy)
 	}
 	if cls.NotBefore > 0 {
 		in.EarliestNote = cls.Rule

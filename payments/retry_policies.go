@@ -21,7 +21,9 @@ type CreateRetryPolicyInput struct {
 	MaxRetries     *int                 `json:"maxRetries,omitempty"`
 	Schedule       []string             `json:"schedule,omitempty"`
 	HoldoutShare   *float64             `json:"holdoutShare,omitempty"`
-	IsDefault      *bool                `json:"isDefault,omitempty"`
+	// HoldoutStrategy is the control group's strategy; default scheduled.
+	HoldoutStrategy *retrypolicy.HoldoutStrategy `json:"holdoutStrategy,omitempty"`
+	IsDefault       *bool                        `json:"isDefault,omitempty"`
 }
 
 // CreateRetryPolicy creates a retry policy; with isDefault it becomes the
@@ -48,6 +50,7 @@ func (s *Service) CreateRetryPolicy(ctx context.Context, in CreateRetryPolicyInp
 		if in.HoldoutShare != nil {
 			c.SetHoldoutShare(*in.HoldoutShare)
 		}
+		c.SetNillableHoldoutStrategy(in.HoldoutStrategy)
 		if len(in.Schedule) > 0 {
 			c.SetSchedule(in.Schedule)
 		}
@@ -117,6 +120,8 @@ type retrySettings struct {
 	schedule   []string
 	window     time.Duration
 	holdout    bool
+	// holdoutStrategy is the control group's strategy.
+	holdoutStrategy offsessionpayment.HoldoutStrategy
 }
 
 // resolveRetry picks a new payment's retry settings: the named policy, or
@@ -125,7 +130,8 @@ type retrySettings struct {
 // payments (the policy's holdout share) is put in the control group and
 // retried on the scheduled strategy.
 func (s *Service) resolveRetry(ctx context.Context, db *ent.Client, paymentID string, in *CreateOffSessionPaymentInput) (retrySettings, error) {
-	rs := retrySettings{strategy: offsessionpayment.RetryStrategySmart, maxRetries: retry.MaxRetriesDefault}
+	rs := retrySettings{strategy: offsessionpayment.RetryStrategySmart, maxRetries: retry.MaxRetriesDefault,
+		holdoutStrategy: offsessionpayment.HoldoutStrategyScheduled}
 	rs.window, _ = retry.ParseWindow(retry.WindowDefault)
 	var pol *ent.RetryPolicy
 	var err error
@@ -152,6 +158,7 @@ func (s *Service) resolveRetry(ctx context.Context, db *ent.Client, paymentID st
 		rs.schedule = pol.Schedule
 		rs.window = time.Duration(pol.WindowSeconds) * time.Second
 		rs.holdout = pol.HoldoutShare > 0 && share(paymentID) < pol.HoldoutShare
+		rs.holdoutStrategy = offsessionpayment.HoldoutStrategy(pol.HoldoutStrategy)
 	}
 	if in.RetryStrategy != nil {
 		rs.strategy = *in.RetryStrategy

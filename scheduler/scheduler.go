@@ -21,6 +21,7 @@ import (
 	"github.com/jonboulle/clockwork"
 
 	"github.com/offsession/offsession/ent"
+	"github.com/offsession/offsession/models"
 	"github.com/offsession/offsession/payments"
 	"github.com/offsession/offsession/routing"
 	"github.com/offsession/offsession/viewer"
@@ -31,6 +32,11 @@ import (
 const (
 	WorkersDefault      = 4
 	PollIntervalDefault = 200 * time.Millisecond
+	// GuardEvery is how often active retry models are judged against
+	// their control groups (models.Service.Guard).
+	GuardEvery = time.Hour
+	// RetrainEveryDefault is how often retry models are retrained.
+	RetrainEveryDefault = 7 * 24 * time.Hour
 )
 
 // Job names: stable, because a distributed lock is keyed by them.
@@ -40,6 +46,8 @@ const (
 	JobResumeTestClocks      = "resume-test-clocks"
 	JobDeliverWebhooks       = "deliver-webhooks"
 	JobRefreshRoutingStats   = "refresh-routing-stats"
+	JobGuardRetryModels      = "guard-retry-models"
+	JobRetrainRetryModels    = "retrain-retry-models"
 )
 
 // Config tunes the scheduler. Zero fields take their defaults.
@@ -50,6 +58,9 @@ type Config struct {
 	// PollInterval is how often due payments are claimed when none were
 	// due at the last look. Default PollIntervalDefault.
 	PollInterval time.Duration
+	// RetrainEvery is the retrain job's cadence; 0 leaves it out. (Not
+	// defaulted: 0 means off.)
+	RetrainEvery time.Duration
 	// Locker, when set, keeps each singleton job to one replica at a time.
 	// Use NewPostgresLocker on PostgreSQL; leave nil on SQLite.
 	Locker gocron.Locker
@@ -72,6 +83,8 @@ type Jobs struct {
 	Webhooks *webhooks.Deliverer
 	Router   *routing.Router
 	DB       *ent.Client
+	// Models, when set, has its retry models guarded and retrained.
+	Models *models.Service
 }
 
 // Scheduler runs the background jobs.
@@ -87,6 +100,13 @@ type Scheduler struct {
 
 // routingWindow is how far back the routing statistics are rebuilt from.
 const routingWindow = time.Hour
+
+// jobSpec is a recurring job: its cadence, its work and gocron's options.
+type jobSpec struct {
+	every time.Duration
+	task  func(context.Context) error
+	opts  []gocron.JobOption
+}
 
 // New returns a scheduler; Start runs it.
 func New(jobs Jobs, clock clockwork.Clock, log *slog.Logger, cfg Config) (*Scheduler, error) {
@@ -104,11 +124,7 @@ func New(jobs Jobs, clock clockwork.Clock, log *slog.Logger, cfg Config) (*Sched
 		}
 		return opts
 	}
-	specs := []struct {
-		every time.Duration
-		task  func(context.Context) error
-		opts  []gocron.JobOption
-	}{
+	specs := []jobSpec{
 		// Every replica claims due payments: leases keep them apart.
 		{cfg.PollInterval, s.RunDuePayments, []gocron.JobOption{
 			gocron.WithName(JobRunDuePayments), gocron.WithSingletonMode(gocron.LimitModeReschedule),
@@ -126,6 +142,12 @@ func New(jobs Jobs, clock clockwork.Clock, log *slog.Logger, cfg Config) (*Sched
 			gocron.WithName(JobRefreshRoutingStats), gocron.WithSingletonMode(gocron.LimitModeReschedule),
 			gocron.WithStartAt(gocron.WithStartImmediately()),
 		}},
+	}
+	if jobs.Models != nil {
+		specs = append(specs, jobSpec{GuardEvery, jobs.Models.Guard, singleton(JobGuardRetryModels)})
+		if cfg.RetrainEvery > 0 {
+			specs = append(specs, jobSpec{cfg.RetrainEvery, jobs.Models.Retrain, singleton(JobRetrainRetryModels)})
+		}
 	}
 	for _, j := range specs {
 		task := j.task

@@ -61,7 +61,23 @@ func Measure(ps []float64, ys []bool) Metrics {
 		}
 	}
 	mt.AUC = auc(ps, ys)
+	mt.AUCLower, _ = AUCInterval(mt.AUC, pos, len(ps)-pos)
 	return mt
+}
+
+// AUCInterval is the 95% interval of an AUC measured on pos positive and
+// neg negative rows, from Hanley and McNeil's standard error (Radiology
+// 143:29-36, 1982): the AUC's own spread, without a second model to pair
+// it with. With no rows of one kind nothing is known: (0, 1).
+func AUCInterval(a float64, pos, neg int) (lo, hi float64) {
+	if pos == 0 || neg == 0 {
+		return 0, 1
+	}
+	q1, q2 := a/(2-a), 2*a*a/(1+a)
+	n1, n2 := float64(pos), float64(neg)
+	v := (a*(1-a) + (n1-1)*(q1-a*a) + (n2-1)*(q2-a*a)) / (n1 * n2)
+	se := math.Sqrt(math.Max(v, 0))
+	return math.Max(a-1.96*se, 0), math.Min(a+1.96*se, 1)
 }
 
 // auc is the area under the ROC curve, by ranks, ties counted half.

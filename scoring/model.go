@@ -22,6 +22,46 @@ type Tree struct {
 	First []int32 `json:"first"`
 	// P is the share of successes among the training rows at a node.
 	P []float64 `json:"p"`
+	// N is the number of training rows at each node (0 for a branch no
+	// row took); absent in models compiled before it was kept.
+	N []int32 `json:"n,omitempty"`
+}
+
+// ShrinkDefault is the prior strength training shrinks with, in rows.
+// Chosen on scoring's synthetic rows (TestShrinkImprovesTheHeldOutFit, a
+// tuning set; the populations the engine is reported on played no part):
+// from 1,000 to 20,000 rows, any strength from 25 to 100 gave held-out log
+// loss within 0.005 of the best, against 0.05-0.11 worse unshrunk.
+const ShrinkDefault = 50
+
+// Shrink pulls each node's share towards its parent's (already shrunk)
+// share, as a Beta prior of strength m rows centred on the parent: a node
+// of n rows keeps (n·P + m·parent) / (n + m). A leaf of a handful of rows
+// then says little more than its parent, and a branch no training row took
+// says exactly what its parent does: the model does not claim to know
+// where its history has little or no support. The root is its own
+// prior. A model without row counts is left as it is.
+func (m *Model) Shrink(strength float64) {
+	for ti := range m.Trees {
+		t := &m.Trees[ti]
+		if len(t.N) != len(t.P) || strength <= 0 {
+			continue
+		}
+		var walk func(node int32)
+		walk = func(node int32) {
+			f := t.Feature[node]
+			if f < 0 {
+				return
+			}
+			for v := int32(0); v < int32(Cardinality[f]); v++ {
+				c := t.First[node] + v
+				n := float64(t.N[c])
+				t.P[c] = (n*t.P[c] + strength*t.P[node]) / (n + strength)
+				walk(c)
+			}
+		}
+		walk(0)
+	}
 }
 
 // Score returns the probability of success of an attempt with features x.
@@ -60,7 +100,7 @@ func Unmarshal(b []byte) (*Model, error) {
 		return nil, fmt.Errorf("read retry model: no trees")
 	}
 	for ti, t := range m.Trees {
-		if len(t.Feature) == 0 || len(t.First) != len(t.Feature) || len(t.P) != len(t.Feature) {
+		if len(t.Feature) == 0 || len(t.First) != len(t.Feature) || len(t.P) != len(t.Feature) || len(t.N) != 0 && len(t.N) != len(t.Feature) {
 			return nil, fmt.Errorf("read retry model: tree %d is malformed", ti)
 		}
 		for n, f := range t.Feature {

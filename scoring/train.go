@@ -182,6 +182,22 @@ func entropy(dist map[string]int) float64 {
 	return h
 }
 
+// unseen marks the leaves complete adds for values a node never saw in
+// training: they hold the node's distribution but no rows of their own.
+var unseen = &trees.DecisionTreeRule{}
+
+// rowsAt is the number of training rows that reached a node.
+func rowsAt(n *trees.DecisionTreeNode) int32 {
+	if n.SplitRule == unseen {
+		return 0
+	}
+	total := 0
+	for _, c := range n.ClassDist {
+		total += c
+	}
+	return int32(total)
+}
+
 // complete gives every rule node a child for every value of its feature: a
 // value the node never saw in training takes the node's own distribution.
 // golearn would otherwise send it down an arbitrary branch, in map order.
@@ -195,7 +211,7 @@ func complete(n *trees.DecisionTreeNode, b *Bag) {
 		if _, ok := n.Children[key]; !ok {
 			n.Children[key] = &trees.DecisionTreeNode{
 				Type: trees.LeafNode, ClassDist: n.ClassDist, Class: n.Class, ClassAttr: n.ClassAttr,
-				SplitRule: &trees.DecisionTreeRule{},
+				SplitRule: unseen,
 			}
 		}
 	}
@@ -224,6 +240,7 @@ func (b *Bag) Compile() *Model {
 			ct.Feature = append(ct.Feature, -1)
 			ct.First = append(ct.First, 0)
 			ct.P = append(ct.P, share(n.ClassDist))
+			ct.N = append(ct.N, rowsAt(n))
 			if n.Children == nil {
 				return idx
 			}
@@ -236,12 +253,14 @@ func (b *Bag) Compile() *Model {
 				ct.Feature = append(ct.Feature, -1)
 				ct.First = append(ct.First, 0)
 				ct.P = append(ct.P, 0)
+				ct.N = append(ct.N, 0)
 			}
 			for v := 0; v < Cardinality[f]; v++ {
 				child := n.Children[strconv.Itoa(v)]
 				sub := add(child)
 				// Move the subtree's root into its reserved slot.
-				ct.Feature[first+int32(v)], ct.First[first+int32(v)], ct.P[first+int32(v)] = ct.Feature[sub], ct.First[sub], ct.P[sub]
+				c := first + int32(v)
+				ct.Feature[c], ct.First[c], ct.P[c], ct.N[c] = ct.Feature[sub], ct.First[sub], ct.P[sub], ct.N[sub]
 			}
 			return idx
 		}

@@ -61,3 +61,44 @@ func TestCompiledModelAgreesWithGolearn(t *testing.T) {
 		require.Equal(t, m.Score(r.X), again.Compile().Score(r.X), "the same rows and seed give the same model")
 	}
 }
+
+// TestShrinkPullsSmallNodesToTheirParents: a node of few rows keeps little
+// of its own share, one of many keeps most of it, and a branch no row took
+// takes its parent's; the root stays.
+func TestShrinkPullsSmallNodesToTheirParents(t *testing.T) {
+	t.Parallel()
+	f := 1 // advice_wait: two values
+	m := &Model{Trees: []Tree{{
+		Feature: []int8{int8(f), -1, -1},
+		First:   []int32{1, 0, 0},
+		P:       []float64{0.2, 1.0, 0.0},
+		N:       []int32{1000, 5, 0},
+	}}}
+	m.Shrink(50)
+	p := m.Trees[0].P
+	require.InDelta(t, 0.2, p[0], 1e-12)
+	require.InDelta(t, (5*1.0+50*0.2)/55, p[1], 1e-12, "5 rows say little more than the parent")
+	require.InDelta(t, 0.2, p[2], 1e-12, "no rows: the parent's share")
+
+	big := &Model{Trees: []Tree{{Feature: []int8{int8(f), -1, -1}, First: []int32{1, 0, 0}, P: []float64{0.2, 0.9, 0.1}, N: []int32{20000, 10000, 10000}}}}
+	big.Shrink(50)
+	require.InDelta(t, 0.9, big.Trees[0].P[1], 0.004, "10,000 rows keep their own share")
+}
+
+// TestShrinkImprovesTheHeldOutFit: on rows the model was not trained on,
+// the shrunk model fits better (log loss) than the raw leaves, at a small
+// history and a large one.
+func TestShrinkImprovesTheHeldOutFit(t *testing.T) {
+	t.Parallel()
+	held := synthetic(5000, 12)
+	for _, n := range []int{1000, 20000} {
+		bag, err := Train(synthetic(n, 11), TrainConfig{Seed: 3})
+		require.NoError(t, err)
+		raw := bag.Compile()
+		shrunk := bag.Compile()
+		shrunk.Shrink(ShrinkDefault)
+		r, s := Evaluate(raw, held), Evaluate(shrunk, held)
+		t.Logf("%d rows: log loss %.4f raw, %.4f shrunk; AUC %.4f, %.4f", n, r.LogLoss, s.LogLoss, r.AUC, s.AUC)
+		require.Less(t, s.LogLoss, r.LogLoss)
+	}
+}

@@ -312,6 +312,7 @@ var (
 		{Name: "max_retries", Type: field.TypeInt, Default: 0},
 		{Name: "retry_schedule", Type: field.TypeJSON, Nullable: true},
 		{Name: "holdout", Type: field.TypeBool, Default: false},
+		{Name: "holdout_strategy", Type: field.TypeEnum, Enums: []string{"scheduled", "heuristic"}, Default: "scheduled"},
 		{Name: "model_version", Type: field.TypeString, Nullable: true},
 		{Name: "retry_until", Type: field.TypeTime, Nullable: true},
 		{Name: "attempt_count", Type: field.TypeInt, Default: 0},
@@ -341,31 +342,31 @@ var (
 		ForeignKeys: []*schema.ForeignKey{
 			{
 				Symbol:     "off_session_payments_customers_payments",
-				Columns:    []*schema.Column{OffSessionPaymentsColumns[36]},
+				Columns:    []*schema.Column{OffSessionPaymentsColumns[37]},
 				RefColumns: []*schema.Column{CustomersColumns[0]},
 				OnDelete:   schema.NoAction,
 			},
 			{
 				Symbol:     "off_session_payments_mandates_payments",
-				Columns:    []*schema.Column{OffSessionPaymentsColumns[37]},
+				Columns:    []*schema.Column{OffSessionPaymentsColumns[38]},
 				RefColumns: []*schema.Column{MandatesColumns[0]},
 				OnDelete:   schema.NoAction,
 			},
 			{
 				Symbol:     "off_session_payments_test_clocks_test_clock",
-				Columns:    []*schema.Column{OffSessionPaymentsColumns[38]},
+				Columns:    []*schema.Column{OffSessionPaymentsColumns[39]},
 				RefColumns: []*schema.Column{TestClocksColumns[0]},
 				OnDelete:   schema.SetNull,
 			},
 			{
 				Symbol:     "off_session_payments_payment_methods_payments",
-				Columns:    []*schema.Column{OffSessionPaymentsColumns[39]},
+				Columns:    []*schema.Column{OffSessionPaymentsColumns[40]},
 				RefColumns: []*schema.Column{PaymentMethodsColumns[0]},
 				OnDelete:   schema.NoAction,
 			},
 			{
 				Symbol:     "off_session_payments_retry_policies_payments",
-				Columns:    []*schema.Column{OffSessionPaymentsColumns[40]},
+				Columns:    []*schema.Column{OffSessionPaymentsColumns[41]},
 				RefColumns: []*schema.Column{RetryPoliciesColumns[0]},
 				OnDelete:   schema.SetNull,
 			},
@@ -379,7 +380,7 @@ var (
 			{
 				Name:    "offsessionpayment_due_at",
 				Unique:  false,
-				Columns: []*schema.Column{OffSessionPaymentsColumns[32]},
+				Columns: []*schema.Column{OffSessionPaymentsColumns[33]},
 				Annotation: &entsql.IndexAnnotation{
 					Where: "due_at IS NOT NULL",
 				},
@@ -472,7 +473,7 @@ var (
 		{Name: "updated_at", Type: field.TypeTime},
 		{Name: "account_id", Type: field.TypeString},
 		{Name: "version", Type: field.TypeInt},
-		{Name: "status", Type: field.TypeEnum, Enums: []string{"training", "candidate", "active", "retired", "failed"}, Default: "training"},
+		{Name: "status", Type: field.TypeEnum, Enums: []string{"training", "candidate", "active", "retired", "demoted", "failed"}, Default: "training"},
 		{Name: "algorithm", Type: field.TypeString},
 		{Name: "parameters", Type: field.TypeJSON, Nullable: true},
 		{Name: "features", Type: field.TypeJSON, Nullable: true},
@@ -486,6 +487,8 @@ var (
 		{Name: "training_seconds", Type: field.TypeInt64, Nullable: true},
 		{Name: "model", Type: field.TypeBytes, Nullable: true},
 		{Name: "activated_at", Type: field.TypeTime, Nullable: true},
+		{Name: "demoted_at", Type: field.TypeTime, Nullable: true},
+		{Name: "demotion_reason", Type: field.TypeString, Nullable: true},
 	}
 	// RetryModelsTable holds the schema information for the "retry_models" table.
 	RetryModelsTable = &schema.Table{
@@ -523,6 +526,7 @@ var (
 		{Name: "max_retries", Type: field.TypeInt},
 		{Name: "schedule", Type: field.TypeJSON, Nullable: true},
 		{Name: "holdout_share", Type: field.TypeFloat64, Default: 0},
+		{Name: "holdout_strategy", Type: field.TypeEnum, Enums: []string{"scheduled", "heuristic"}, Default: "scheduled"},
 		{Name: "is_default", Type: field.TypeBool, Default: false},
 	}
 	// RetryPoliciesTable holds the schema information for the "retry_policies" table.

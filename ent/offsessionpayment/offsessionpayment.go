@@ -66,6 +66,8 @@ const (
 	FieldRetrySchedule = "retry_schedule"
 	// FieldHoldout holds the string denoting the holdout field in the database.
 	FieldHoldout = "holdout"
+	// FieldHoldoutStrategy holds the string denoting the holdout_strategy field in the database.
+	FieldHoldoutStrategy = "holdout_strategy"
 	// FieldModelVersion holds the string denoting the model_version field in the database.
 	FieldModelVersion = "model_version"
 	// FieldRetryUntil holds the string denoting the retry_until field in the database.
@@ -183,6 +185,7 @@ var Columns = []string{
 	FieldMaxRetries,
 	FieldRetrySchedule,
 	FieldHoldout,
+	FieldHoldoutStrategy,
 	FieldModelVersion,
 	FieldRetryUntil,
 	FieldAttemptCount,
@@ -381,6 +384,32 @@ func RetryStrategyValidator(rs RetryStrategy) error {
 	}
 }
 
+// HoldoutStrategy defines the type for the "holdout_strategy" enum field.
+type HoldoutStrategy string
+
+// HoldoutStrategyScheduled is the default value of the HoldoutStrategy enum.
+const DefaultHoldoutStrategy = HoldoutStrategyScheduled
+
+// HoldoutStrategy values.
+const (
+	HoldoutStrategyScheduled HoldoutStrategy = "scheduled"
+	HoldoutStrategyHeuristic HoldoutStrategy = "heuristic"
+)
+
+func (hs HoldoutStrategy) String() string {
+	return string(hs)
+}
+
+// HoldoutStrategyValidator is a validator for the "holdout_strategy" field enum values. It is called by the builders before save.
+func HoldoutStrategyValidator(hs HoldoutStrategy) error {
+	switch hs {
+	case HoldoutStrategyScheduled, HoldoutStrategyHeuristic:
+		return nil
+	default:
+		return fmt.Errorf("offsessionpayment: invalid enum value for holdout_strategy field: %q", hs)
+	}
+}
+
 // PendingAction defines the type for the "pending_action" enum field.
 type PendingAction string
 
@@ -516,6 +545,11 @@ func ByMaxRetries(opts ...sql.OrderTermOption) OrderOption {
 // ByHoldout orders the results by the holdout field.
 func ByHoldout(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldHoldout, opts...).ToFunc()
+}
+
+// ByHoldoutStrategy orders the results by the holdout_strategy field.
+func ByHoldoutStrategy(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldHoldoutStrategy, opts...).ToFunc()
 }
 
 // ByModelVersion orders the results by the model_version field.
@@ -770,6 +804,24 @@ func (e *RetryStrategy) UnmarshalGQL(val interface{}) error {
 	*e = RetryStrategy(str)
 	if err := RetryStrategyValidator(*e); err != nil {
 		return fmt.Errorf("%s is not a valid RetryStrategy", str)
+	}
+	return nil
+}
+
+// MarshalGQL implements graphql.Marshaler interface.
+func (e HoldoutStrategy) MarshalGQL(w io.Writer) {
+	io.WriteString(w, strconv.Quote(e.String()))
+}
+
+// UnmarshalGQL implements graphql.Unmarshaler interface.
+func (e *HoldoutStrategy) UnmarshalGQL(val interface{}) error {
+	str, ok := val.(string)
+	if !ok {
+		return fmt.Errorf("enum %T must be a string", val)
+	}
+	*e = HoldoutStrategy(str)
+	if err := HoldoutStrategyValidator(*e); err != nil {
+		return fmt.Errorf("%s is not a valid HoldoutStrategy", str)
 	}
 	return nil
 }

@@ -1230,6 +1230,26 @@ func HoldoutNEQ(v bool) predicate.OffSessionPayment {
 	return predicate.OffSessionPayment(sql.FieldNEQ(FieldHoldout, v))
 }
 
+// HoldoutStrategyEQ applies the EQ predicate on the "holdout_strategy" field.
+func HoldoutStrategyEQ(v HoldoutStrategy) predicate.OffSessionPayment {
+	return predicate.OffSessionPayment(sql.FieldEQ(FieldHoldoutStrategy, v))
+}
+
+// HoldoutStrategyNEQ applies the NEQ predicate on the "holdout_strategy" field.
+func HoldoutStrategyNEQ(v HoldoutStrategy) predicate.OffSessionPayment {
+	return predicate.OffSessionPayment(sql.FieldNEQ(FieldHoldoutStrategy, v))
+}
+
+// HoldoutStrategyIn applies the In predicate on the "holdout_strategy" field.
+func HoldoutStrategyIn(vs ...HoldoutStrategy) predicate.OffSessionPayment {
+	return predicate.OffSessionPayment(sql.FieldIn(FieldHoldoutStrategy, vs...))
+}
+
+// HoldoutStrategyNotIn applies the NotIn predicate on the "holdout_strategy" field.
+func HoldoutStrategyNotIn(vs ...HoldoutStrategy) predicate.OffSessionPayment {
+	return predicate.OffSessionPayment(sql.FieldNotIn(FieldHoldoutStrategy, vs...))
+}
+
 // ModelVersionEQ applies the EQ predicate on the "model_version" field.
 func ModelVersionEQ(v string) predicate.OffSessionPayment {
 	return predicate.OffSessionPayment(sql.FieldEQ(FieldModelVersion, v))

@@ -53,6 +53,10 @@ const (
 	FieldModel = "model"
 	// FieldActivatedAt holds the string denoting the activated_at field in the database.
 	FieldActivatedAt = "activated_at"
+	// FieldDemotedAt holds the string denoting the demoted_at field in the database.
+	FieldDemotedAt = "demoted_at"
+	// FieldDemotionReason holds the string denoting the demotion_reason field in the database.
+	FieldDemotionReason = "demotion_reason"
 	// Table holds the table name of the retrymodel in the database.
 	Table = "retry_models"
 )
@@ -78,6 +82,8 @@ var Columns = []string{
 	FieldTrainingSeconds,
 	FieldModel,
 	FieldActivatedAt,
+	FieldDemotedAt,
+	FieldDemotionReason,
 }
 
 // ValidColumn reports if the column name is valid (part of the table columns).
@@ -130,6 +136,7 @@ const (
 	StatusCandidate Status = "candidate"
 	StatusActive    Status = "active"
 	StatusRetired   Status = "retired"
+	StatusDemoted   Status = "demoted"
 	StatusFailed    Status = "failed"
 )
 
@@ -140,7 +147,7 @@ func (s Status) String() string {
 // StatusValidator is a validator for the "status" field enum values. It is called by the builders before save.
 func StatusValidator(s Status) error {
 	switch s {
-	case StatusTraining, StatusCandidate, StatusActive, StatusRetired, StatusFailed:
+	case StatusTraining, StatusCandidate, StatusActive, StatusRetired, StatusDemoted, StatusFailed:
 		return nil
 	default:
 		return fmt.Errorf("retrymodel: invalid enum value for status field: %q", s)
@@ -223,6 +230,16 @@ func ByTrainingSeconds(opts ...sql.OrderTermOption) OrderOption {
 // ByActivatedAt orders the results by the activated_at field.
 func ByActivatedAt(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldActivatedAt, opts...).ToFunc()
+}
+
+// ByDemotedAt orders the results by the demoted_at field.
+func ByDemotedAt(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldDemotedAt, opts...).ToFunc()
+}
+
+// ByDemotionReason orders the results by the demotion_reason field.
+func ByDemotionReason(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldDemotionReason, opts...).ToFunc()
 }
 
 // MarshalGQL implements graphql.Marshaler interface.

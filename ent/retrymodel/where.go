@@ -134,6 +134,16 @@ func ActivatedAt(v time.Time) predicate.RetryModel {
 	return predicate.RetryModel(sql.FieldEQ(FieldActivatedAt, v))
 }
 
+// DemotedAt applies equality check predicate on the "demoted_at" field. It's identical to DemotedAtEQ.
+func DemotedAt(v time.Time) predicate.RetryModel {
+	return predicate.RetryModel(sql.FieldEQ(FieldDemotedAt, v))
+}
+
+// DemotionReason applies equality check predicate on the "demotion_reason" field. It's identical to DemotionReasonEQ.
+func DemotionReason(v string) predicate.RetryModel {
+	return predicate.RetryModel(sql.FieldEQ(FieldDemotionReason, v))
+}
+
 // CreatedAtEQ applies the EQ predicate on the "created_at" field.
 func CreatedAtEQ(v time.Time) predicate.RetryModel {
 	return predicate.RetryModel(sql.FieldEQ(FieldCreatedAt, v))
@@ -877,6 +887,131 @@ func ActivatedAtIsNil() predicate.RetryModel {
 // ActivatedAtNotNil applies the NotNil predicate on the "activated_at" field.
 func ActivatedAtNotNil() predicate.RetryModel {
 	return predicate.RetryModel(sql.FieldNotNull(FieldActivatedAt))
+}
+
+// DemotedAtEQ applies the EQ predicate on the "demoted_at" field.
+func DemotedAtEQ(v time.Time) predicate.RetryModel {
+	return predicate.RetryModel(sql.FieldEQ(FieldDemotedAt, v))
+}
+
+// DemotedAtNEQ applies the NEQ predicate on the "demoted_at" field.
+func DemotedAtNEQ(v time.Time) predicate.RetryModel {
+	return predicate.RetryModel(sql.FieldNEQ(FieldDemotedAt, v))
+}
+
+// DemotedAtIn applies the In predicate on the "demoted_at" field.
+func DemotedAtIn(vs ...time.Time) predicate.RetryModel {
+	return predicate.RetryModel(sql.FieldIn(FieldDemotedAt, vs...))
+}
+
+// DemotedAtNotIn applies the NotIn predicate on the "demoted_at" field.
+func DemotedAtNotIn(vs ...time.Time) predicate.RetryModel {
+	return predicate.RetryModel(sql.FieldNotIn(FieldDemotedAt, vs...))
+}
+
+// DemotedAtGT applies the GT predicate on the "demoted_at" field.
+func DemotedAtGT(v time.Time) predicate.RetryModel {
+	return predicate.RetryModel(sql.FieldGT(FieldDemotedAt, v))
+}
+
+// DemotedAtGTE applies the GTE predicate on the "demoted_at" field.
+func DemotedAtGTE(v time.Time) predicate.RetryModel {
+	return predicate.RetryModel(sql.FieldGTE(FieldDemotedAt, v))
+}
+
+// DemotedAtLT applies the LT predicate on the "demoted_at" field.
+func DemotedAtLT(v time.Time) predicate.RetryModel {
+	return predicate.RetryModel(sql.FieldLT(FieldDemotedAt, v))
+}
+
+// DemotedAtLTE applies the LTE predicate on the "demoted_at" field.
+func DemotedAtLTE(v time.Time) predicate.RetryModel {
+	return predicate.RetryModel(sql.FieldLTE(FieldDemotedAt, v))
+}
+
+// DemotedAtIsNil applies the IsNil predicate on the "demoted_at" field.
+func DemotedAtIsNil() predicate.RetryModel {
+	return predicate.RetryModel(sql.FieldIsNull(FieldDemotedAt))
+}
+
+// DemotedAtNotNil applies the NotNil predicate on the "demoted_at" field.
+func DemotedAtNotNil() predicate.RetryModel {
+	return predicate.RetryModel(sql.FieldNotNull(FieldDemotedAt))
+}
+
+// DemotionReasonEQ applies the EQ predicate on the "demotion_reason" field.
+func DemotionReasonEQ(v string) predicate.RetryModel {
+	return predicate.RetryModel(sql.FieldEQ(FieldDemotionReason, v))
+}
+
+// DemotionReasonNEQ applies the NEQ predicate on the "demotion_reason" field.
+func DemotionReasonNEQ(v string) predicate.RetryModel {
+	return predicate.RetryModel(sql.FieldNEQ(FieldDemotionReason, v))
+}
+
+// DemotionReasonIn applies the In predicate on the "demotion_reason" field.
+func DemotionReasonIn(vs ...string) predicate.RetryModel {
+	return predicate.RetryModel(sql.FieldIn(FieldDemotionReason, vs...))
+}
+
+// DemotionReasonNotIn applies the NotIn predicate on the "demotion_reason" field.
+func DemotionReasonNotIn(vs ...string) predicate.RetryModel {
+	return predicate.RetryModel(sql.FieldNotIn(FieldDemotionReason, vs...))
+}
+
+// DemotionReasonGT applies the GT predicate on the "demotion_reason" field.
+func DemotionReasonGT(v string) predicate.RetryModel {
+	return predicate.RetryModel(sql.FieldGT(FieldDemotionReason, v))
+}
+
+// DemotionReasonGTE applies the GTE predicate on the "demotion_reason" field.
+func DemotionReasonGTE(v string) predicate.RetryModel {
+	return predicate.RetryModel(sql.FieldGTE(FieldDemotionReason, v))
+}
+
+// DemotionReasonLT applies the LT predicate on the "demotion_reason" field.
+func DemotionReasonLT(v string) predicate.RetryModel {
+	return predicate.RetryModel(sql.FieldLT(FieldDemotionReason, v))
+}
+
+// DemotionReasonLTE applies the LTE predicate on the "demotion_reason" field.
+func DemotionReasonLTE(v string) predicate.RetryModel {
+	return predicate.RetryModel(sql.FieldLTE(FieldDemotionReason, v))
+}
+
+// DemotionReasonContains applies the Contains predicate on the "demotion_reason" field.
+func DemotionReasonContains(v string) predicate.RetryModel {
+	return predicate.RetryModel(sql.FieldContains(FieldDemotionReason, v))
+}
+
+// DemotionReasonHasPrefix applies the HasPrefix predicate on the "demotion_reason" field.
+func DemotionReasonHasPrefix(v string) predicate.RetryModel {
+	return predicate.RetryModel(sql.FieldHasPrefix(FieldDemotionReason, v))
+}
+
+// DemotionReasonHasSuffix applies the HasSuffix predicate on the "demotion_reason" field.
+func DemotionReasonHasSuffix(v string) predicate.RetryModel {
+	return predicate.RetryModel(sql.FieldHasSuffix(FieldDemotionReason, v))
+}
+
+// DemotionReasonIsNil applies the IsNil predicate on the "demotion_reason" field.
+func DemotionReasonIsNil() predicate.RetryModel {
+	return predicate.RetryModel(sql.FieldIsNull(FieldDemotionReason))
+}
+
+// DemotionReasonNotNil applies the NotNil predicate on the "demotion_reason" field.
+func DemotionReasonNotNil() predicate.RetryModel {
+	return predicate.RetryModel(sql.FieldNotNull(FieldDemotionReason))
+}
+
+// DemotionReasonEqualFold applies the EqualFold predicate on the "demotion_reason" field.
+func DemotionReasonEqualFold(v string) predicate.RetryModel {
+	return predicate.RetryModel(sql.FieldEqualFold(FieldDemotionReason, v))
+}
+
+// DemotionReasonContainsFold applies the ContainsFold predicate on the "demotion_reason" field.
+func DemotionReasonContainsFold(v string) predicate.RetryModel {
+	return predicate.RetryModel(sql.FieldContainsFold(FieldDemotionReason, v))
 }
 
 // And groups predicates with the AND operator between them.

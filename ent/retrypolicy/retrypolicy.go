@@ -38,6 +38,8 @@ const (
 	FieldSchedule = "schedule"
 	// FieldHoldoutShare holds the string denoting the holdout_share field in the database.
 	FieldHoldoutShare = "holdout_share"
+	// FieldHoldoutStrategy holds the string denoting the holdout_strategy field in the database.
+	FieldHoldoutStrategy = "holdout_strategy"
 	// FieldIsDefault holds the string denoting the is_default field in the database.
 	FieldIsDefault = "is_default"
 	// EdgePayments holds the string denoting the payments edge name in mutations.
@@ -66,6 +68,7 @@ var Columns = []string{
 	FieldMaxRetries,
 	FieldSchedule,
 	FieldHoldoutShare,
+	FieldHoldoutStrategy,
 	FieldIsDefault,
 }
 
@@ -132,6 +135,32 @@ func StrategyValidator(s Strategy) error {
 	}
 }
 
+// HoldoutStrategy defines the type for the "holdout_strategy" enum field.
+type HoldoutStrategy string
+
+// HoldoutStrategyScheduled is the default value of the HoldoutStrategy enum.
+const DefaultHoldoutStrategy = HoldoutStrategyScheduled
+
+// HoldoutStrategy values.
+const (
+	HoldoutStrategyScheduled HoldoutStrategy = "scheduled"
+	HoldoutStrategyHeuristic HoldoutStrategy = "heuristic"
+)
+
+func (hs HoldoutStrategy) String() string {
+	return string(hs)
+}
+
+// HoldoutStrategyValidator is a validator for the "holdout_strategy" field enum values. It is called by the builders before save.
+func HoldoutStrategyValidator(hs HoldoutStrategy) error {
+	switch hs {
+	case HoldoutStrategyScheduled, HoldoutStrategyHeuristic:
+		return nil
+	default:
+		return fmt.Errorf("retrypolicy: invalid enum value for holdout_strategy field: %q", hs)
+	}
+}
+
 // OrderOption defines the ordering options for the RetryPolicy queries.
 type OrderOption func(*sql.Selector)
 
@@ -185,6 +214,11 @@ func ByHoldoutShare(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldHoldoutShare, opts...).ToFunc()
 }
 
+// ByHoldoutStrategy orders the results by the holdout_strategy field.
+func ByHoldoutStrategy(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldHoldoutStrategy, opts...).ToFunc()
+}
+
 // ByIsDefault orders the results by the is_default field.
 func ByIsDefault(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldIsDefault, opts...).ToFunc()
@@ -225,6 +259,24 @@ func (e *Strategy) UnmarshalGQL(val interface{}) error {
 	*e = Strategy(str)
 	if err := StrategyValidator(*e); err != nil {
 		return fmt.Errorf("%s is not a valid Strategy", str)
+	}
+	return nil
+}
+
+// MarshalGQL implements graphql.Marshaler interface.
+func (e HoldoutStrategy) MarshalGQL(w io.Writer) {
+	io.WriteString(w, strconv.Quote(e.String()))
+}
+
+// UnmarshalGQL implements graphql.Unmarshaler interface.
+func (e *HoldoutStrategy) UnmarshalGQL(val interface{}) error {
+	str, ok := val.(string)
+	if !ok {
+		return fmt.Errorf("enum %T must be a string", val)
+	}
+	*e = HoldoutStrategy(str)
+	if err := HoldoutStrategyValidator(*e); err != nil {
+		return fmt.Errorf("%s is not a valid HoldoutStrategy", str)
 	}
 	return nil
 }

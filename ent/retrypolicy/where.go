@@ -535,6 +535,26 @@ func HoldoutShareLTE(v float64) predicate.RetryPolicy {
 	return predicate.RetryPolicy(sql.FieldLTE(FieldHoldoutShare, v))
 }
 
+// HoldoutStrategyEQ applies the EQ predicate on the "holdout_strategy" field.
+func HoldoutStrategyEQ(v HoldoutStrategy) predicate.RetryPolicy {
+	return predicate.RetryPolicy(sql.FieldEQ(FieldHoldoutStrategy, v))
+}
+
+// HoldoutStrategyNEQ applies the NEQ predicate on the "holdout_strategy" field.
+func HoldoutStrategyNEQ(v HoldoutStrategy) predicate.RetryPolicy {
+	return predicate.RetryPolicy(sql.FieldNEQ(FieldHoldoutStrategy, v))
+}
+
+// HoldoutStrategyIn applies the In predicate on the "holdout_strategy" field.
+func HoldoutStrategyIn(vs ...HoldoutStrategy) predicate.RetryPolicy {
+	return predicate.RetryPolicy(sql.FieldIn(FieldHoldoutStrategy, vs...))
+}
+
+// HoldoutStrategyNotIn applies the NotIn predicate on the "holdout_strategy" field.
+func HoldoutStrategyNotIn(vs ...HoldoutStrategy) predicate.RetryPolicy {
+	return predicate.RetryPolicy(sql.FieldNotIn(FieldHoldoutStrategy, vs...))
+}
+
 // IsDefaultEQ applies the EQ predicate on the "is_default" field.
 func IsDefaultEQ(v bool) predicate.RetryPolicy {
 	return predicate.RetryPolicy(sql.FieldEQ(FieldIsDefault, v))

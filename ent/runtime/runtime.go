@@ -336,11 +336,11 @@ func init() {
 	// offsessionpayment.DefaultHoldout holds the default value on creation for the holdout field.
 	offsessionpayment.DefaultHoldout = offsessionpaymentDescHoldout.Default.(bool)
 	// offsessionpaymentDescAttemptCount is the schema descriptor for attempt_count field.
-	offsessionpaymentDescAttemptCount := offsessionpaymentFields[23].Descriptor()
+	offsessionpaymentDescAttemptCount := offsessionpaymentFields[24].Descriptor()
 	// offsessionpayment.DefaultAttemptCount holds the default value on creation for the attempt_count field.
 	offsessionpayment.DefaultAttemptCount = offsessionpaymentDescAttemptCount.Default.(int)
 	// offsessionpaymentDescVersion is the schema descriptor for version field.
-	offsessionpaymentDescVersion := offsessionpaymentFields[36].Descriptor()
+	offsessionpaymentDescVersion := offsessionpaymentFields[37].Descriptor()
 	// offsessionpayment.DefaultVersion holds the default value on creation for the version field.
 	offsessionpayment.DefaultVersion = offsessionpaymentDescVersion.Default.(int64)
 	// offsessionpaymentDescID is the schema descriptor for id field.
@@ -512,7 +512,7 @@ func init() {
 	// retrypolicy.DefaultHoldoutShare holds the default value on creation for the holdout_share field.
 	retrypolicy.DefaultHoldoutShare = retrypolicyDescHoldoutShare.Default.(float64)
 	// retrypolicyDescIsDefault is the schema descriptor for is_default field.
-	retrypolicyDescIsDefault := retrypolicyFields[7].Descriptor()
+	retrypolicyDescIsDefault := retrypolicyFields[8].Descriptor()
 	// retrypolicy.DefaultIsDefault holds the default value on creation for the is_default field.
 	retrypolicy.DefaultIsDefault = retrypolicyDescIsDefault.Default.(bool)
 	// retrypolicyDescID is the schema descriptor for id field.

@@ -65,7 +65,9 @@ func (OffSessionPayment) Fields() []ent.Field {
 		field.Strings("retry_schedule").Optional().Immutable().
 			Comment("For the scheduled strategy: offsets from the first attempt."),
 		field.Bool("holdout").Default(false).Immutable().
-			Comment("In the policy's control group: retried on the scheduled strategy."),
+			Comment("In the policy's control group: retried on holdout_strategy."),
+		field.Enum("holdout_strategy").Values("scheduled", "heuristic").Default("scheduled").Immutable().
+			Comment("The control group's strategy, from the policy."),
 		field.String("model_version").Optional().
 			Comment("The retry model that planned the payment's first retry, if any: uplift is reported per version."),
 		field.Time("retry_until").Optional().Nillable().

@@ -25,7 +25,8 @@ func (RetryModel) Mixin() []ent.Mixin {
 func (RetryModel) Fields() []ent.Field {
 	return []ent.Field{
 		field.Int("version").Immutable().Annotations(entgql.OrderField("VERSION")),
-		field.Enum("status").Values("training", "candidate", "active", "retired", "failed").Default("training"),
+		field.Enum("status").Values("training", "candidate", "active", "retired", "demoted", "failed").Default("training").
+			Comment("demoted: it was active, and its payments were recovered less often than its control group's, with confidence; the heuristic plans instead."),
 		field.String("algorithm").Immutable(),
 		field.JSON("parameters", schematype.StringMap{}).Optional().
 			Annotations(entgql.Type("StringMap")),
@@ -42,6 +43,9 @@ func (RetryModel) Fields() []ent.Field {
 		field.Bytes("model").Optional().Annotations(entgql.Skip()).
 			Comment("The serialized model: its trees, node for node."),
 		field.Time("activated_at").Optional().Nillable(),
+		field.Time("demoted_at").Optional().Nillable(),
+		field.String("demotion_reason").Optional().
+			Comment("The measurement that demoted it: recovery of its payments against its control group's."),
 	}
 }
 

@@ -32,7 +32,9 @@ func (RetryPolicy) Fields() []ent.Field {
 		field.Strings("schedule").Optional().
 			Comment("For the scheduled strategy: offsets from the first attempt, such as 1d, 3d, 5d, 7d."),
 		field.Float("holdout_share").Default(0).
-			Comment("Share of payments that use the scheduled strategy as a control group."),
+			Comment("Share of payments retried by holdout_strategy as a control group."),
+		field.Enum("holdout_strategy").Values("scheduled", "heuristic").Default("scheduled").
+			Comment("The control group's strategy: the retry model is measured against it."),
 		field.Bool("is_default").Default(false).
 			Comment("The account's default policy, used by payments that name none."),
 	}

@@ -160,6 +160,9 @@ type ModelMetrics struct {
 	Positives float64 `json:"positives"`
 	// AUC is the chance a random approval scores above a random decline.
 	AUC float64 `json:"auc"`
+	// AUCLower is the lower end of the AUC's 95% interval: above 0.5, the
+	// model ranks held-out retries better than chance with confidence.
+	AUCLower float64 `json:"auc_lower"`
 	// Brier is the mean squared error of the probabilities.
 	Brier float64 `json:"brier"`
 	// LogLoss is the mean negative log likelihood (probabilities clipped

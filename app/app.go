@@ -142,13 +142,14 @@ func Build(store *storage.Store, cfg Config, clock clockwork.Clock, log *slog.Lo
 	mdl := models.New(store.Client, clock, log)
 	smart := cfg.SmartPlanner
 	if smart == nil {
-		smart = retry.NewSmartPlanner(mdl, cfg.ExplorationShare, uint64(clock.Now().UnixNano()))
+		smart = retry.NewSmartPlanner(cfg.ExplorationShare, uint64(clock.Now().UnixNano()))
 	}
 	svc, err := payments.New(store, clock, processors.NewRegistry(store.Client), log, payments.Config{
 		AttemptLease:     cfg.AttemptLease,
 		ProcessorTimeout: cfg.ProcessorTimeout,
 		Router:           router,
 		SmartPlanner:     smart,
+		Models:           mdl,
 	})
 	if err != nil {
 		return nil, err

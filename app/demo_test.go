@@ -50,7 +50,7 @@ func startDemo(t *testing.T) (base, key, dir string) {
 	}()
 	select {
 	case <-found:
-	case <-time.After(60 * time.Second):
+	case <-time.After(2 * time.Minute):
 		t.Fatalf("demo did not start: %s", stderr.String())
 	}
 	require.NotEmpty(t, key)

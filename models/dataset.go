@@ -31,43 +31,15 @@ type Example struct {
 	Context *scoring.Context
 }
 
-// slimAttempt is what the dataset reads of an attempt.
-type slimAttempt struct {
-	PaymentID   string     `json:"payment_id"`
-	CustomerID  string     `json:"customer_id"`
-	Number      int        `json:"number"`
-	StartedAt   time.Time  `json:"started_at"`
-	FinishedAt  *time.Time `json:"finished_at"`
-	Outcome     string     `json:"outcome"`
-	Class       *string    `json:"decline_class"`
-	DeclineCode *string    `json:"decline_code"`
-	Advice      *string    `json:"network_advice_code"`
-}
-
-func (a slimAttempt) record() scoring.AttemptRecord {
-	r := scoring.AttemptRecord{Number: a.Number, StartedAt: a.StartedAt, Approved: a.Outcome == "approved"}
-	if a.FinishedAt != nil {
-		r.FinishedAt = *a.FinishedAt
-	}
-	r.Technical = a.Class != nil && *a.Class == string(attempt.DeclineClassTechnical)
-	if a.DeclineCode != nil {
-		r.DeclineCode = *a.DeclineCode
-	}
-	r.AdviceWait = a.Advice != nil && *a.Advice != ""
-	return r
-}
-
 // Dataset builds the examples of the account's history: every retry that
 // reached the issuer after a decline, with the features of the decision
 // that scheduled it, oldest first.
 func (s *Service) Dataset(ctx context.Context, progress func(string)) ([]Example, error) {
-	var atts []slimAttempt
+	var atts []scoring.StoredAttempt
 	err := s.db.Attempt.Query().
 		Where(attempt.OutcomeNEQ(attempt.OutcomeInFlight)).
 		Order(ent.Asc(attempt.FieldStartedAt)).
-		Select(attempt.FieldPaymentID, attempt.FieldCustomerID, attempt.FieldNumber, attempt.FieldStartedAt,
-			attempt.FieldFinishedAt, attempt.FieldOutcome, attempt.FieldDeclineClass, attempt.FieldDeclineCode,
-			attempt.FieldNetworkAdviceCode).
+		Select(scoring.StoredColumns...).
 		Scan(ctx, &atts)
 	if err != nil {
 		return nil, fmt.Errorf("read attempts: %w", err)
@@ -79,13 +51,11 @@ func (s *Service) Dataset(ctx context.Context, progress func(string)) ([]Example
 	if err != nil {
 		return nil, err
 	}
-	byPayment := map[string][]slimAttempt{}
-	byCustomer := map[string][]scoring.Past{}
+	byPayment := map[string][]scoring.StoredAttempt{}
+	byCustomer := map[string][]scoring.StoredAttempt{}
 	for _, a := range atts {
 		byPayment[a.PaymentID] = append(byPayment[a.PaymentID], a)
-		if a.Class == nil || *a.Class != string(attempt.DeclineClassTechnical) {
-			byCustomer[a.CustomerID] = append(byCustomer[a.CustomerID], scoring.Past{At: a.StartedAt, Approved: a.Outcome == "approved"})
-		}
+		byCustomer[a.CustomerID] = append(byCustomer[a.CustomerID], a)
 	}
 	var out []Example
 	x := make([]uint8, 0, scoring.NumFeatures)
@@ -95,17 +65,13 @@ func (s *Service) Dataset(ctx context.Context, progress func(string)) ([]Example
 		if !ok {
 			continue
 		}
-		records := make([]scoring.AttemptRecord, len(list))
-		for i, a := range list {
-			records[i] = a.record()
-		}
-		for i := 1; i < len(records); i++ {
-			prev, cur := records[i-1], records[i]
+		for i := 1; i < len(list); i++ {
+			prev, cur := list[i-1].Record(), list[i].Record()
 			if prev.Approved || prev.Technical || cur.Technical || prev.FinishedAt.IsZero() || cur.Number != prev.Number+1 {
 				continue
 			}
-			hist := before(byCustomer[list[0].CustomerID], prev.FinishedAt)
-			c := scoring.BuildContext(info, records[:i], hist)
+			// The decision that scheduled cur, as the planner made it.
+			c := scoring.DecisionContext(info, list[:i], byCustomer[list[0].CustomerID])
 			x = scoring.Features(c, cur.StartedAt, x)
 			ex := Example{
 				PaymentID: pid, Number: cur.Number, StartedAt: cur.StartedAt, DecidedAt: prev.FinishedAt,
@@ -132,13 +98,6 @@ func (s *Service) Dataset(ctx context.Context, progress func(string)) ([]Example
 		progress(fmt.Sprintf("built %d examples", len(out)))
 	}
 	return out, nil
-}
-
-// before returns the latest scoring.HistoryKept entries of h (oldest
-// first) that started before t.
-func before(h []scoring.Past, t time.Time) []scoring.Past {
-	n := sort.Search(len(h), func(i int) bool { return !h[i].At.Before(t) })
-	return h[max(0, n-scoring.HistoryKept):n]
 }
 
 // paymentInfos reads what the features need of every payment.

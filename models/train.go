@@ -208,7 +208,8 @@ type heldOut struct {
 // strategy: the model's own estimates, for comparing versions.
 func backtest(ctx context.Context, model *scoring.Model, held []Example) *schematype.Backtest {
 	sched, _ := retry.ParseSchedule(backtestSchedule)
-	planner := retry.NewSmartPlanner(staticModel{model}, 0, 1)
+	planner := retry.NewSmartPlanner(0, 1)
+	candidate := &retry.ActiveModel{Version: "candidate", Model: model}
 	bt := &schematype.Backtest{Schedule: "3d, 7d, 14d, 21d"}
 	var smartSum, schedSum float64
 	for _, e := range held {
@@ -218,7 +219,7 @@ func backtest(ctx context.Context, model *scoring.Model, held []Example) *schema
 		c := *e.Context
 		in := retry.Input{
 			Now: e.DecidedAt, Earliest: e.DecidedAt, RetryUntil: e.DecidedAt.Add(21 * 24 * time.Hour),
-			MaxRetries: len(sched), Location: c.Location, Scoring: &c, Decline: retry.Classification{Class: retry.Soft},
+			MaxRetries: len(sched), Location: c.Location, Scoring: &c, Model: candidate, Decline: retry.Classification{Class: retry.Soft},
 		}
 		d, err := planner.Plan(ctx, in)
 		if err != nil || d.Stop || d.Record.Score == nil {
@@ -248,10 +249,4 @@ func pow(x float64, n int) float64 {
 		r *= x
 	}
 	return r
-}
-
-type staticModel struct{ m *scoring.Model }
-
-func (s staticModel) Active(context.Context, string) (*retry.ActiveModel, error) {
-	return &retry.ActiveModel{Version: "candidate", Model: s.m}, nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"github.com/offsession/offsession/tz"
+	"slices"
 	"time"
 
 	"entgo.io/ent/dialect"
@@ -84,8 +85,15 @@ func (s *Service) planRetry(ctx context.Context, tx *ent.Tx, p *ent.OffSessionPa
 	in.Funding, in.Country = string(pm.Funding), pm.IssuingCountry
 	in.AccountID = p.AccountID
 	if in.Strategy == retry.StrategySmart {
-		if in.Scoring, err = s.scoringContext(ctx, tx, p, pm, atts, in.Location, now); err != nil {
+		if in.Scoring, err = s.scoringContext(ctx, tx, p, pm, in.Location, now); err != nil {
 			return retry.Decision{}, err
+		}
+		if s.cfg.Models != nil {
+			// Read through this transaction: on SQLite another connection
+			// would wait for its write lock.
+			if in.Model, err = s.cfg.Models.Active(ent.NewTxContext(ctx, tx), p.AccountID); err != nil {
+				return retry.Decision{}, fmt.Errorf("read the active retry model: %w", err)
+			}
 		}
 	}
 	if cls.Class != retry.Technical {
@@ -97,32 +105,20 @@ func (s *Service) planRetry(ctx context.Context, tx *ent.Tx, p *ent.OffSessionPa
 			in.Earliest, in.EarliestNote = allowed, joinNotes(in.EarliestNote, note)
 		}
 	}
-	// The smart planner reads the account's model through this
-	// transaction.
-	return s.retry.Next(ent.NewTxContext(ctx, tx), in)
+	return s.retry.Next(ctx, in)
 }
 
 // scoringContext is what the retry model knows of the decision being made,
-// built by the same function that builds training examples.
-func (s *Service) scoringContext(ctx context.Context, tx *ent.Tx, p *ent.OffSessionPayment, pm *ent.PaymentMethod, atts []*ent.Attempt, loc *time.Location, now time.Time) (*scoring.Context, error) {
-	records := make([]scoring.AttemptRecord, 0, len(atts))
-	for _, a := range atts {
-		r := scoring.AttemptRecord{
-			Number: a.Number, StartedAt: a.StartedAt, Approved: a.Outcome == attempt.OutcomeApproved,
-			Technical:  a.DeclineClass != nil && *a.DeclineClass == attempt.DeclineClassTechnical,
-			AdviceWait: a.NetworkAdviceCode != nil && *a.NetworkAdviceCode != "",
-		}
-		if a.FinishedAt != nil {
-			r.FinishedAt = *a.FinishedAt
-		}
-		if a.DeclineCode != nil {
-			r.DeclineCode = *a.DeclineCode
-		}
-		records = append(records, r)
-	}
-	var hist []struct {
-		StartedAt time.Time `json:"started_at"`
-		Outcome   string    `json:"outcome"`
+// built from the stored attempts by scoring.DecisionContext, as training
+// builds each example.
+func (s *Service) scoringContext(ctx context.Context, tx *ent.Tx, p *ent.OffSessionPayment, pm *ent.PaymentMethod, loc *time.Location, now time.Time) (*scoring.Context, error) {
+	var own, hist []scoring.StoredAttempt
+	if err := tx.Attempt.Query().
+		Where(attempt.PaymentID(p.ID)).
+		Order(ent.Asc(attempt.FieldNumber)).
+		Select(scoring.StoredColumns...).
+		Scan(ctx, &own); err != nil {
+		return nil, fmt.Errorf("read the payment's attempts: %w", err)
 	}
 	err := tx.Attempt.Query().
 		Where(
@@ -133,20 +129,17 @@ func (s *Service) scoringContext(ctx context.Context, tx *ent.Tx, p *ent.OffSess
 		).
 		Order(ent.Desc(attempt.FieldStartedAt)).
 		Limit(scoring.HistoryKept).
-		Select(attempt.FieldStartedAt, attempt.FieldOutcome).
+		Select(scoring.StoredColumns...).
 		Scan(ctx, &hist)
 	if err != nil {
 		return nil, fmt.Errorf("read the customer's history: %w", err)
 	}
-	past := make([]scoring.Past, len(hist))
-	for i, h := range hist {
-		past[len(hist)-1-i] = scoring.Past{At: h.StartedAt, Approved: h.Outcome == string(attempt.OutcomeApproved)}
-	}
+	slices.Reverse(hist)
 	info := scoring.PaymentInfo{
 		Amount: p.Amount, Exponent: money.Exponent(p.Currency), Brand: string(pm.Brand), Funding: string(pm.Funding),
 		Country: pm.IssuingCountry, Cadence: string(p.Cadence), Location: loc,
 	}
-	return scoring.BuildContext(info, records, past), nil
+	return scoring.DecisionContext(info, own, hist), nil
 }
 
 func joinNotes(a, b string) string {

@@ -66,9 +66,12 @@ type Config struct {
 	// Router picks each attempt's processors; default a router with
 	// default statistics.
 	Router *routing.Router
-	// SmartPlanner plans the smart strategy's retries; nil until a retry
-	// model is available, when the heuristic stands in.
+	// SmartPlanner plans the smart strategy's retries; default a
+	// SmartPlanner without exploration.
 	SmartPlanner retry.Planner
+	// Models gives each account's active retry model, resolved before the
+	// smart strategy plans; nil: none, and the heuristic plans.
+	Models retry.ModelSource
 	// Owner names this process in leases; default host, process ID and a
 	// random suffix.
 	Owner string

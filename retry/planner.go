@@ -44,11 +44,14 @@ type Input struct {
 	Funding  string
 	Country  string
 	Cadence  string
-	// AccountID picks the account's retry model.
+	// AccountID is the payment's account.
 	AccountID string
-	// Scoring is what the retry model knows of the decision: set for the
-	// smart strategy.
+	// Scoring is what the retry model knows of the decision, and Model the
+	// account's active retry model (nil for none): both resolved by the
+	// caller before planning, for the smart strategy, so planners read
+	// nothing but their input.
 	Scoring *scoring.Context
+	Model   *ActiveModel
 }
 
 // Decision is a planner's answer: a time, or stop with a failure reason.
@@ -87,11 +90,11 @@ type Engine struct {
 }
 
 // NewEngine returns an engine with the scheduled and heuristic strategies,
-// and smart planned by smart (nil: the heuristic, as before any model).
+// and smart planned by smart (nil: a SmartPlanner without exploration).
 func NewEngine(smart Planner) *Engine {
 	h := HeuristicPlanner{}
 	if smart == nil {
-		smart = Fallback{Strategy: StrategySmart, Planner: h, Why: "no retry model: the heuristic plans"}
+		smart = NewSmartPlanner(0, 0)
 	}
 	return &Engine{planners: map[Strategy]Planner{
 		StrategyScheduled: ScheduledPlanner{},
@@ -183,23 +186,6 @@ func formatOffset(d time.Duration) string {
 		return fmt.Sprintf("%dd", d/day)
 	}
 	return d.String()
-}
-
-// Fallback plans with another planner and says so.
-type Fallback struct {
-	Strategy Strategy
-	Planner  Planner
-	Why      string
-}
-
-// Plan implements Planner.
-func (f Fallback) Plan(ctx context.Context, in Input) (Decision, error) {
-	d, err := f.Planner.Plan(ctx, in)
-	if err == nil && !d.Stop {
-		d.Record.Strategy = string(f.Strategy)
-		d.Record.Reason = f.Why + "; " + d.Record.Reason
-	}
-	return d, err
 }
 
 // HeuristicPlanner spaces retries out more and more, moves a retry for a lack of

@@ -18,7 +18,8 @@ type ActiveModel struct {
 	Model   *scoring.Model
 }
 
-// ModelSource gives the active retry model of an account, or nil for none.
+// ModelSource gives the active retry model of an account, or nil for none:
+// the caller of a planner resolves it into Input.Model.
 type ModelSource interface {
 	Active(ctx context.Context, accountID string) (*ActiveModel, error)
 }
@@ -48,12 +49,11 @@ const (
 // next slot: a plan of k retries is worth p(t) + (1 - p(t)) * V(k-1, after
 // t), where a decline wears (Wear) the retries that follow within
 // WearWindow, computed backwards over the slots (PlanValues). Without a
-// model it plans as the heuristic does. A share of decisions (Exploration)
+// model (Input.Model nil) it plans as the heuristic does: its one
+// fallback. A share of decisions (Exploration)
 // picks an allowed slot at random instead, and records the propensity, so
 // the history stays fit to learn from.
 type SmartPlanner struct {
-	Models      ModelSource
-	Fallback    Planner
 	Exploration float64
 	Slot        time.Duration
 	MinGap      time.Duration
@@ -72,13 +72,11 @@ type SmartPlanner struct {
 	seed uint64
 }
 
-// NewSmartPlanner returns a smart planner on models; seed drives its
-// exploration.
-func NewSmartPlanner(models ModelSource, exploration float64, seed uint64) *SmartPlanner {
+// NewSmartPlanner returns a smart planner; seed drives its exploration.
+func NewSmartPlanner(exploration float64, seed uint64) *SmartPlanner {
 	return &SmartPlanner{
-		Models: models, Fallback: HeuristicPlanner{}, Exploration: exploration,
-		Slot: SlotDefault, MinGap: MinGapDefault, Wear: WearDefault, WearWindow: WearWindowDefault, Smooth: SmoothDefault,
-		seed: seed,
+		Exploration: exploration, Slot: SlotDefault, MinGap: MinGapDefault,
+		Wear: WearDefault, WearWindow: WearWindowDefault, Smooth: SmoothDefault, seed: seed,
 	}
 }
 
@@ -123,20 +121,14 @@ func (s *SmartPlanner) draw(in Input) (float64, float64) {
 
 // Plan implements Planner.
 func (s *SmartPlanner) Plan(ctx context.Context, in Input) (Decision, error) {
-	var am *ActiveModel
-	if s.Models != nil {
-		var err error
-		if am, err = s.Models.Active(ctx, in.AccountID); err != nil {
-			return Decision{}, fmt.Errorf("smart retry: %w", err)
-		}
-	}
+	am := in.Model
 	slots := s.candidates(in)
 	if len(slots) == 0 {
 		return stop(StopExceededRetryWindow, "no allowed time is left in the retry window"), nil
 	}
 	explore, pick := s.draw(in)
 	if am == nil || in.Scoring == nil {
-		d, err := s.Fallback.Plan(ctx, in)
+		d, err := HeuristicPlanner{}.Plan(ctx, in)
 		if err != nil || d.Stop {
 			return d, err
 		}

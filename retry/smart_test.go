@@ -10,13 +10,6 @@ import (
 	"github.com/offsession/offsession/scoring"
 )
 
-// staticModels always gives one model.
-type staticModels struct{ m *scoring.Model }
-
-func (s staticModels) Active(context.Context, string) (*ActiveModel, error) {
-	return &ActiveModel{Version: "v1", Model: s.m}, nil
-}
-
 // benchModel trains a model of the default size on rows whose approval
 // depends on the hour, the weekday and the decline.
 func benchModel(tb testing.TB) *scoring.Model {
@@ -46,7 +39,7 @@ func boolInt(b bool) int {
 
 // decisionInput is a retry decision over a 14-day window, for a customer
 // with a full history.
-func decisionInput() Input {
+func decisionInput(m *scoring.Model) Input {
 	loc, _ := time.LoadLocation("America/Chicago")
 	now := time.Date(2026, 3, 3, 14, 7, 0, 0, time.UTC)
 	var hist []scoring.Past
@@ -56,6 +49,7 @@ func decisionInput() Input {
 	return Input{
 		Now: now, Earliest: now, RetryUntil: now.Add(14 * 24 * time.Hour), MaxRetries: 8, RetriesUsed: 1,
 		Strategy: StrategySmart, Location: loc, AccountID: "acct_bench", Decline: Classification{Class: Soft},
+		Model: &ActiveModel{Version: "v1", Model: m},
 		Scoring: &scoring.Context{
 			DeclineCode: "insufficient_funds", AttemptNumber: 3, FirstFailureAt: now.Add(-50 * time.Hour),
 			LastAttemptAt: now.Add(-time.Minute), RecentDeclines: 2, Amount: 1999, Exponent: 2,
@@ -67,8 +61,8 @@ func decisionInput() Input {
 // TestSmartPlannerScoresEveryHour: a decision over a 14-day window scores
 // each hourly slot, picks the best plan and names its runners-up.
 func TestSmartPlannerScoresEveryHour(t *testing.T) {
-	p := NewSmartPlanner(staticModels{benchModel(t)}, 0, 1)
-	in := decisionInput()
+	p := NewSmartPlanner(0, 1)
+	in := decisionInput(benchModel(t))
 	d, err := p.Plan(context.Background(), in)
 	if err != nil {
 		t.Fatal(err)
@@ -89,8 +83,8 @@ func TestSmartPlannerScoresEveryHour(t *testing.T) {
 // of the default size, then the plan search), for a customer with a full
 // history.
 func BenchmarkSmartDecision(b *testing.B) {
-	p := NewSmartPlanner(staticModels{benchModel(b)}, 0, 1)
-	in := decisionInput()
+	p := NewSmartPlanner(0, 1)
+	in := decisionInput(benchModel(b))
 	ctx := context.Background()
 	b.ReportAllocs()
 	b.ResetTimer()
@@ -158,10 +152,10 @@ func near(a, b float64) bool { return a-b < 1e-9 && b-a < 1e-9 }
 // same whatever other decisions were made before it, so concurrent workers
 // cannot change which payments explore.
 func TestExplorationDoesNotDependOnOrder(t *testing.T) {
-	m := staticModels{benchModel(t)}
+	m := benchModel(t)
 	inputs := make([]Input, 40)
 	for i := range inputs {
-		inputs[i] = decisionInput()
+		inputs[i] = decisionInput(m)
 		inputs[i].PaymentID = fmt.Sprintf("osp_%d", i)
 	}
 	plan := func(p *SmartPlanner, order []int) map[string]Decision {
@@ -179,8 +173,8 @@ func TestExplorationDoesNotDependOnOrder(t *testing.T) {
 	for i := range inputs {
 		forward[i], backward[i] = i, len(inputs)-1-i
 	}
-	a := plan(NewSmartPlanner(m, 0.5, 7), forward)
-	b := plan(NewSmartPlanner(m, 0.5, 7), backward)
+	a := plan(NewSmartPlanner(0.5, 7), forward)
+	b := plan(NewSmartPlanner(0.5, 7), backward)
 	explored := 0
 	for id, d := range a {
 		if !d.At.Equal(b[id].At) || d.Record.Explored != b[id].Record.Explored {

@@ -433,26 +433,17 @@ func open(ctx context.Context, path string, smart retry.Planner) (*engine, error
 	return &engine{store: st, proc: proc, ctx: ctx}, nil
 }
 
-func smartPlanner(e **engine, o options, exploration float64, seed uint64) *retry.SmartPlanner {
-	sp := retry.NewSmartPlanner(nil, exploration, seed)
-	sp.Models = modelsOf{e}
+func smartPlanner(o options, exploration float64, seed uint64) *retry.SmartPlanner {
+	sp := retry.NewSmartPlanner(exploration, seed)
 	if o.smooth >= 0 {
 		sp.Smooth = o.smooth
 	}
 	return sp
 }
 
-// modelsOf gives the retry models of an engine built after its planner.
-type modelsOf struct{ e **engine }
-
-func (m modelsOf) Active(ctx context.Context, accountID string) (*retry.ActiveModel, error) {
-	return (*m.e).proc.Models.Active(ctx, accountID)
-}
-
 func train(ctx context.Context, o options, pop *population.Population, p plan, path string, say func(string, ...any)) (*trained, error) {
 	started := time.Now()
-	var e *engine
-	e, err := open(ctx, path, smartPlanner(&e, o, o.trainExploration, o.seed))
+	e, err := open(ctx, path, smartPlanner(o, o.trainExploration, o.seed))
 	if err != nil {
 		return nil, err
 	}
@@ -637,16 +628,16 @@ func child(ctx context.Context, o options, stdout, stderr io.Writer) error {
 	if err := copyDB(ctx, tr.Path, path); err != nil {
 		return err
 	}
-	var e *engine
 	var or *oracle
 	var planner retry.Planner
 	if s.oracle {
 		or = &oracle{pop: pop, customers: map[string]population.Customer{}, declines: map[string][]time.Time{}}
 		planner = or
 	} else {
-		planner = smartPlanner(&e, o, o.exploration, o.seed+1)
+		planner = smartPlanner(o, o.exploration, o.seed+1)
 	}
-	if e, err = open(ctx, path, planner); err != nil {
+	e, err := open(ctx, path, planner)
+	if err != nil {
 		return err
 	}
 	defer e.store.Close()

@@ -231,3 +231,51 @@ func TestBackupCardKeepsItsOwnNetworkBudget(t *testing.T) {
 		require.Positive(t, moved)
 	})
 }
+
+// TestHoldoutRunsItsStrategyPerCustomer: a smart policy with a holdout
+// share puts whole customers in its control group, whose retries its
+// holdout strategy (here the heuristic) plans; the other customers' are
+// planned by smart. Each customer's two payments land in the same group,
+// and both groups are drawn.
+func TestHoldoutRunsItsStrategyPerCustomer(t *testing.T) {
+	t.Parallel()
+	storagetest.Each(t, func(t *testing.T, st *storage.Store) {
+		b := apitest.New(t, st)
+		key := b.A.Keys.Secret
+		clk := clock(t, b, key)
+		pol := policy(t, b, key, map[string]any{"name": "ab", "strategy": "smart", "holdoutShare": 0.5, "holdoutStrategy": "heuristic"})
+		var customers [][]string
+		for range 16 {
+			c := b.NewChain(t, b.A, apitest.ChainOptions{Token: "pm_card_chargeDeclinedInsufficientFunds", TestClockID: clk})
+			var ids []string
+			for range 2 {
+				r := b.CreatePayment(t, key, apitest.PaymentInput(c, 1000, map[string]any{"retryPolicyID": pol}))
+				r.RequireOK(t)
+				ids = append(ids, r.String(t, "createOffSessionPayment.id"))
+			}
+			customers = append(customers, ids)
+		}
+		advance(t, b, key, clk, t0.Add(time.Minute))
+		groups := map[bool]int{}
+		for _, ids := range customers {
+			var held []bool
+			for _, id := range ids {
+				r := b.Do(t, key, `query($id: ID!) { node(id: $id) { ... on OffSessionPayment { holdout holdoutStrategy attemptCount nextAttempt { strategy } } } }`, map[string]any{"id": id})
+				r.RequireOK(t)
+				h := r.Get(t, "node.holdout").(bool)
+				held = append(held, h)
+				require.EqualValues(t, 1, r.Get(t, "node.attemptCount"))
+				want := "smart"
+				if h {
+					want = "heuristic"
+					require.Equal(t, "heuristic", r.String(t, "node.holdoutStrategy"))
+				}
+				require.Equal(t, want, r.String(t, "node.nextAttempt.strategy"), "payment %s, holdout %v", id, h)
+			}
+			require.Equal(t, held[0], held[1], "a customer's payments are in one group")
+			groups[held[0]]++
+		}
+		require.Positive(t, groups[true], "some customers are held out")
+		require.Positive(t, groups[false], "some are not")
+	})
+}

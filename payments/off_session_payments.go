@@ -96,7 +96,7 @@ func (s *Service) CreateOffSessionPayment(ctx context.Context, in CreateOffSessi
 		if err != nil {
 			return "", err
 		}
-		rs, err := s.resolveRetry(ctx, db, paymentID, &in)
+		rs, err := s.resolveRetry(ctx, db, &in)
 		if err != nil {
 			return "", err
 		}

@@ -127,9 +127,9 @@ type retrySettings struct {
 // resolveRetry picks a new payment's retry settings: the named policy, or
 // the account's default, or the defaults (smart, 8 retries in 2 weeks);
 // the strategy given on the payment wins over the policy's. A share of
-// payments (the policy's holdout share) is put in the control group and
-// retried on the scheduled strategy.
-func (s *Service) resolveRetry(ctx context.Context, db *ent.Client, paymentID string, in *CreateOffSessionPaymentInput) (retrySettings, error) {
+// customers (the policy's holdout share) is put in the control group, whose
+// payments are retried by the policy's holdout strategy.
+func (s *Service) resolveRetry(ctx context.Context, db *ent.Client, in *CreateOffSessionPaymentInput) (retrySettings, error) {
 	rs := retrySettings{strategy: offsessionpayment.RetryStrategySmart, maxRetries: retry.MaxRetriesDefault,
 		holdoutStrategy: offsessionpayment.HoldoutStrategyScheduled}
 	rs.window, _ = retry.ParseWindow(retry.WindowDefault)
@@ -157,7 +157,10 @@ func (s *Service) resolveRetry(ctx context.Context, db *ent.Client, paymentID st
 		rs.maxRetries = pol.MaxRetries
 		rs.schedule = pol.Schedule
 		rs.window = time.Duration(pol.WindowSeconds) * time.Second
-		rs.holdout = pol.HoldoutShare > 0 && share(paymentID) < pol.HoldoutShare
+		// Drawn per customer (and policy), as an A/B test assigns people:
+		// a customer's payments are all in one group, so the groups do not
+		// share customers whose history each other's retries shape.
+		rs.holdout = pol.HoldoutShare > 0 && share(pol.ID+"/"+in.CustomerID) < pol.HoldoutShare
 		rs.holdoutStrategy = offsessionpayment.HoldoutStrategy(pol.HoldoutStrategy)
 	}
 	if in.RetryStrategy != nil {

@@ -35,7 +35,7 @@ const (
 	UnknownOutcomeBackoffDefault = 15 * time.Second
 	// UnknownOutcomeReviewAfterDefault is well inside the 24 hours for
 	// which Stripe keeps a key's first answer.
-	UnknownOutcomeReviewAfterDefault = time.Hour
+	UnknownOutcomeReviewAfterDefault = 2 * time.Hour
 )
 
 // Config tunes the service. Zero fields take their defaults.
@@ -59,9 +59,9 @@ type Config struct {
 	UnknownOutcomeBackoff time.Duration
 	// UnknownOutcomeReviewAfter bounds, on the payment's clock, how long an
 	// attempt's outcome may stay unknown before the payment goes to
-	// requires_review (three calls bound it sooner). It must be shorter
-	// than the processors' idempotency-key retention. Default
-	// UnknownOutcomeReviewAfterDefault (1 hour).
+	// requires_review (eight calls bound it sooner, after about an hour).
+	// It must be shorter than the processors' idempotency-key retention.
+	// Default UnknownOutcomeReviewAfterDefault (2 hours).
 	UnknownOutcomeReviewAfter time.Duration
 	// Router picks each attempt's processors; default a router with
 	// default statistics.

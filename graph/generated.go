@@ -267,6 +267,14 @@ type ComplexityRoot struct {
 		Strategy     func(childComplexity int) int
 	}
 
+	OffPolicyEstimate struct {
+		EffectiveRows func(childComplexity int) int
+		Lower         func(childComplexity int) int
+		Matched       func(childComplexity int) int
+		Upper         func(childComplexity int) int
+		Value         func(childComplexity int) int
+	}
+
 	OffSessionPayment struct {
 		Amount                    func(childComplexity int) int
 		AmountCapturable          func(childComplexity int) int
@@ -468,8 +476,17 @@ type ComplexityRoot struct {
 		Brier       func(childComplexity int) int
 		Calibration func(childComplexity int) int
 		LogLoss     func(childComplexity int) int
+		OffPolicy   func(childComplexity int) int
 		Positives   func(childComplexity int) int
 		Rows        func(childComplexity int) int
+	}
+
+	RetryModelOffPolicy struct {
+		Decisions func(childComplexity int) int
+		Heuristic func(childComplexity int) int
+		Kernel    func(childComplexity int) int
+		Logged    func(childComplexity int) int
+		Model     func(childComplexity int) int
 	}
 
 	RetryModelUplift struct {
@@ -1759,6 +1776,37 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.NextAttempt.Strategy(childComplexity), true
 
+	case "OffPolicyEstimate.effectiveRows":
+		if e.ComplexityRoot.OffPolicyEstimate.EffectiveRows == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OffPolicyEstimate.EffectiveRows(childComplexity), true
+	case "OffPolicyEstimate.lower":
+		if e.ComplexityRoot.OffPolicyEstimate.Lower == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OffPolicyEstimate.Lower(childComplexity), true
+	case "OffPolicyEstimate.matched":
+		if e.ComplexityRoot.OffPolicyEstimate.Matched == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OffPolicyEstimate.Matched(childComplexity), true
+	case "OffPolicyEstimate.upper":
+		if e.ComplexityRoot.OffPolicyEstimate.Upper == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OffPolicyEstimate.Upper(childComplexity), true
+	case "OffPolicyEstimate.value":
+		if e.ComplexityRoot.OffPolicyEstimate.Value == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OffPolicyEstimate.Value(childComplexity), true
+
 	case "OffSessionPayment.amount":
 		if e.ComplexityRoot.OffSessionPayment.Amount == nil {
 			break
@@ -2746,6 +2794,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.RetryModelMetrics.LogLoss(childComplexity), true
+	case "RetryModelMetrics.offPolicy":
+		if e.ComplexityRoot.RetryModelMetrics.OffPolicy == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RetryModelMetrics.OffPolicy(childComplexity), true
 	case "RetryModelMetrics.positives":
 		if e.ComplexityRoot.RetryModelMetrics.Positives == nil {
 			break
@@ -2758,6 +2812,37 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.RetryModelMetrics.Rows(childComplexity), true
+
+	case "RetryModelOffPolicy.decisions":
+		if e.ComplexityRoot.RetryModelOffPolicy.Decisions == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RetryModelOffPolicy.Decisions(childComplexity), true
+	case "RetryModelOffPolicy.heuristic":
+		if e.ComplexityRoot.RetryModelOffPolicy.Heuristic == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RetryModelOffPolicy.Heuristic(childComplexity), true
+	case "RetryModelOffPolicy.kernel":
+		if e.ComplexityRoot.RetryModelOffPolicy.Kernel == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RetryModelOffPolicy.Kernel(childComplexity), true
+	case "RetryModelOffPolicy.logged":
+		if e.ComplexityRoot.RetryModelOffPolicy.Logged == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RetryModelOffPolicy.Logged(childComplexity), true
+	case "RetryModelOffPolicy.model":
+		if e.ComplexityRoot.RetryModelOffPolicy.Model == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RetryModelOffPolicy.Model(childComplexity), true
 
 	case "RetryModelUplift.holdout":
 		if e.ComplexityRoot.RetryModelUplift.Holdout == nil {
@@ -4021,6 +4106,22 @@ func (ec *executionContext) childFields_NextAttempt(ctx context.Context, field g
 	return nil, fmt.Errorf("no field named %q was found under type NextAttempt", field.Name)
 }
 
+func (ec *executionContext) childFields_OffPolicyEstimate(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "matched":
+		return ec.fieldContext_OffPolicyEstimate_matched(ctx, field)
+	case "effectiveRows":
+		return ec.fieldContext_OffPolicyEstimate_effectiveRows(ctx, field)
+	case "value":
+		return ec.fieldContext_OffPolicyEstimate_value(ctx, field)
+	case "lower":
+		return ec.fieldContext_OffPolicyEstimate_lower(ctx, field)
+	case "upper":
+		return ec.fieldContext_OffPolicyEstimate_upper(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type OffPolicyEstimate", field.Name)
+}
+
 func (ec *executionContext) childFields_OffSessionPayment(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "id":
@@ -4393,8 +4494,26 @@ func (ec *executionContext) childFields_RetryModelMetrics(ctx context.Context, f
 		return ec.fieldContext_RetryModelMetrics_calibration(ctx, field)
 	case "backtest":
 		return ec.fieldContext_RetryModelMetrics_backtest(ctx, field)
+	case "offPolicy":
+		return ec.fieldContext_RetryModelMetrics_offPolicy(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type RetryModelMetrics", field.Name)
+}
+
+func (ec *executionContext) childFields_RetryModelOffPolicy(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "decisions":
+		return ec.fieldContext_RetryModelOffPolicy_decisions(ctx, field)
+	case "kernel":
+		return ec.fieldContext_RetryModelOffPolicy_kernel(ctx, field)
+	case "logged":
+		return ec.fieldContext_RetryModelOffPolicy_logged(ctx, field)
+	case "model":
+		return ec.fieldContext_RetryModelOffPolicy_model(ctx, field)
+	case "heuristic":
+		return ec.fieldContext_RetryModelOffPolicy_heuristic(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type RetryModelOffPolicy", field.Name)
 }
 
 func (ec *executionContext) childFields_RetryModelUplift(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -10432,6 +10551,121 @@ func (ec *executionContext) fieldContext_NextAttempt_alternatives(_ context.Cont
 	return fc, nil
 }
 
+func (ec *executionContext) _OffPolicyEstimate_matched(ctx context.Context, field graphql.CollectedField, obj *schematype.Estimate) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OffPolicyEstimate_matched(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Matched, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_OffPolicyEstimate_matched(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("OffPolicyEstimate", field, false, false, "Int")
+}
+
+func (ec *executionContext) _OffPolicyEstimate_effectiveRows(ctx context.Context, field graphql.CollectedField, obj *schematype.Estimate) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OffPolicyEstimate_effectiveRows(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.EffectiveRows, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_OffPolicyEstimate_effectiveRows(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("OffPolicyEstimate", field, false, false, "Float")
+}
+
+func (ec *executionContext) _OffPolicyEstimate_value(ctx context.Context, field graphql.CollectedField, obj *schematype.Estimate) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OffPolicyEstimate_value(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Value, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_OffPolicyEstimate_value(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("OffPolicyEstimate", field, false, false, "Float")
+}
+
+func (ec *executionContext) _OffPolicyEstimate_lower(ctx context.Context, field graphql.CollectedField, obj *schematype.Estimate) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OffPolicyEstimate_lower(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Lower, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_OffPolicyEstimate_lower(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("OffPolicyEstimate", field, false, false, "Float")
+}
+
+func (ec *executionContext) _OffPolicyEstimate_upper(ctx context.Context, field graphql.CollectedField, obj *schematype.Estimate) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OffPolicyEstimate_upper(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Upper, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_OffPolicyEstimate_upper(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("OffPolicyEstimate", field, false, false, "Float")
+}
+
 func (ec *executionContext) _OffSessionPayment_id(ctx context.Context, field graphql.CollectedField, obj *ent.OffSessionPayment) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -14543,6 +14777,171 @@ func (ec *executionContext) fieldContext_RetryModelMetrics_backtest(_ context.Co
 		IsResolver: false,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_Backtest(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _RetryModelMetrics_offPolicy(ctx context.Context, field graphql.CollectedField, obj *schematype.ModelMetrics) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RetryModelMetrics_offPolicy(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.OffPolicy, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *schematype.OffPolicy) graphql.Marshaler {
+			return ec.marshalORetryModelOffPolicy2ᚖgithubᚗcomᚋoffsessionᚋoffsessionᚋentᚋschemaᚋschematypeᚐOffPolicy(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_RetryModelMetrics_offPolicy(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "RetryModelMetrics",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_RetryModelOffPolicy(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _RetryModelOffPolicy_decisions(ctx context.Context, field graphql.CollectedField, obj *schematype.OffPolicy) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RetryModelOffPolicy_decisions(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Decisions, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RetryModelOffPolicy_decisions(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RetryModelOffPolicy", field, false, false, "Int")
+}
+
+func (ec *executionContext) _RetryModelOffPolicy_kernel(ctx context.Context, field graphql.CollectedField, obj *schematype.OffPolicy) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RetryModelOffPolicy_kernel(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Kernel, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RetryModelOffPolicy_kernel(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RetryModelOffPolicy", field, false, false, "String")
+}
+
+func (ec *executionContext) _RetryModelOffPolicy_logged(ctx context.Context, field graphql.CollectedField, obj *schematype.OffPolicy) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RetryModelOffPolicy_logged(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Logged, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RetryModelOffPolicy_logged(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RetryModelOffPolicy", field, false, false, "Float")
+}
+
+func (ec *executionContext) _RetryModelOffPolicy_model(ctx context.Context, field graphql.CollectedField, obj *schematype.OffPolicy) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RetryModelOffPolicy_model(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Model, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v schematype.Estimate) graphql.Marshaler {
+			return ec.marshalNOffPolicyEstimate2githubᚗcomᚋoffsessionᚋoffsessionᚋentᚋschemaᚋschematypeᚐEstimate(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RetryModelOffPolicy_model(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "RetryModelOffPolicy",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_OffPolicyEstimate(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _RetryModelOffPolicy_heuristic(ctx context.Context, field graphql.CollectedField, obj *schematype.OffPolicy) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RetryModelOffPolicy_heuristic(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Heuristic, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v schematype.Estimate) graphql.Marshaler {
+			return ec.marshalNOffPolicyEstimate2githubᚗcomᚋoffsessionᚋoffsessionᚋentᚋschemaᚋschematypeᚐEstimate(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RetryModelOffPolicy_heuristic(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "RetryModelOffPolicy",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_OffPolicyEstimate(ctx, field)
 		},
 	}
 	return fc, nil
@@ -35259,6 +35658,59 @@ func (ec *executionContext) _NextAttempt(ctx context.Context, sel ast.SelectionS
 	return out
 }
 
+var offPolicyEstimateImplementors = []string{"OffPolicyEstimate"}
+
+func (ec *executionContext) _OffPolicyEstimate(ctx context.Context, sel ast.SelectionSet, obj *schematype.Estimate) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, offPolicyEstimateImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("OffPolicyEstimate")
+		case "matched":
+			out.Values[i] = ec._OffPolicyEstimate_matched(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "effectiveRows":
+			out.Values[i] = ec._OffPolicyEstimate_effectiveRows(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "value":
+			out.Values[i] = ec._OffPolicyEstimate_value(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "lower":
+			out.Values[i] = ec._OffPolicyEstimate_lower(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "upper":
+			out.Values[i] = ec._OffPolicyEstimate_upper(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var offSessionPaymentImplementors = []string{"OffSessionPayment", "Node"}
 
 func (ec *executionContext) _OffSessionPayment(ctx context.Context, sel ast.SelectionSet, obj *ent.OffSessionPayment) graphql.Marshaler {
@@ -36548,6 +37000,64 @@ func (ec *executionContext) _RetryModelMetrics(ctx context.Context, sel ast.Sele
 		case "backtest":
 			out.Values[i] = ec._RetryModelMetrics_backtest(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "offPolicy":
+			out.Values[i] = ec._RetryModelMetrics_offPolicy(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var retryModelOffPolicyImplementors = []string{"RetryModelOffPolicy"}
+
+func (ec *executionContext) _RetryModelOffPolicy(ctx context.Context, sel ast.SelectionSet, obj *schematype.OffPolicy) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, retryModelOffPolicyImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("RetryModelOffPolicy")
+		case "decisions":
+			out.Values[i] = ec._RetryModelOffPolicy_decisions(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "kernel":
+			out.Values[i] = ec._RetryModelOffPolicy_kernel(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "logged":
+			out.Values[i] = ec._RetryModelOffPolicy_logged(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "model":
+			out.Values[i] = ec._RetryModelOffPolicy_model(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "heuristic":
+			out.Values[i] = ec._RetryModelOffPolicy_heuristic(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
 		default:
@@ -38674,6 +39184,10 @@ func (ec *executionContext) marshalNNode2ᚕgithubᚗcomᚋoffsessionᚋoffsessi
 	})
 
 	return ret
+}
+
+func (ec *executionContext) marshalNOffPolicyEstimate2githubᚗcomᚋoffsessionᚋoffsessionᚋentᚋschemaᚋschematypeᚐEstimate(ctx context.Context, sel ast.SelectionSet, v schematype.Estimate) graphql.Marshaler {
+	return ec._OffPolicyEstimate(ctx, sel, &v)
 }
 
 func (ec *executionContext) marshalNOffSessionPayment2ᚖgithubᚗcomᚋoffsessionᚋoffsessionᚋentᚐOffSessionPayment(ctx context.Context, sel ast.SelectionSet, v *ent.OffSessionPayment) graphql.Marshaler {
@@ -41517,6 +42031,13 @@ func (ec *executionContext) marshalORetryModelEdge2ᚖgithubᚗcomᚋoffsession�
 
 func (ec *executionContext) marshalORetryModelMetrics2githubᚗcomᚋoffsessionᚋoffsessionᚋentᚋschemaᚋschematypeᚐModelMetrics(ctx context.Context, sel ast.SelectionSet, v schematype.ModelMetrics) graphql.Marshaler {
 	return ec._RetryModelMetrics(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalORetryModelOffPolicy2ᚖgithubᚗcomᚋoffsessionᚋoffsessionᚋentᚋschemaᚋschematypeᚐOffPolicy(ctx context.Context, sel ast.SelectionSet, v *schematype.OffPolicy) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._RetryModelOffPolicy(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalORetryModelOrder2ᚕᚖgithubᚗcomᚋoffsessionᚋoffsessionᚋentᚐRetryModelOrderᚄ(ctx context.Context, v any) ([]*ent.RetryModelOrder, error) {

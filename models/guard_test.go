@@ -21,6 +21,7 @@ import (
 	"github.com/offsession/offsession/ent/offsessionpayment"
 	"github.com/offsession/offsession/ent/paymentmethod"
 	"github.com/offsession/offsession/ent/retrymodel"
+	"github.com/offsession/offsession/ent/schema/schematype"
 	"github.com/offsession/offsession/models"
 	"github.com/offsession/offsession/storage"
 	"github.com/offsession/offsession/storage/storagetest"
@@ -83,7 +84,7 @@ func (w *world) payment(t *testing.T, cus, pm, mdt string, start time.Time, retr
 	}
 	c := w.db.OffSessionPayment.Create().SetCustomerID(cus).SetPaymentMethodID(pm).SetMandateID(mdt).SetAmount(1500).SetCurrency("usd").
 		SetCadence(offsessionpayment.CadenceRecurring).SetStatus(status).SetRetryStrategy(offsessionpayment.RetryStrategySmart).
-		SetAttemptCount(1 + len(retries))
+		SetAttemptCount(1 + len(retries)).SetRetryUntil(start.Add(54 * time.Hour))
 	if status == offsessionpayment.StatusSucceeded {
 		c.SetSucceededAt(retries[len(retries)-1].Add(time.Second))
 	} else {
@@ -98,6 +99,11 @@ func (w *world) payment(t *testing.T, cus, pm, mdt string, start time.Time, retr
 		a := w.db.Attempt.Create().SetPaymentID(p.ID).SetCustomerID(cus).SetNumber(n).SetCardFingerprint("fp_" + cus).SetCardNetwork("visa").
 			SetToken("tok").SetIdempotencyKey(fmt.Sprintf("%s-%d", p.ID, n)).SetIsRetry(n > 1).SetScheduledAt(at).SetStartedAt(at).
 			SetFinishedAt(at.Add(time.Second))
+		if n > 1 {
+			// Logged at random over the 48 hours the history draws from.
+			p := 1.0 / 48
+			a.SetScheduling(schematype.SchedulingDecision{Strategy: "smart", Explored: true, Propensity: &p})
+		}
 		if ok {
 			a.SetOutcome(attempt.OutcomeApproved)
 		} else {
@@ -165,6 +171,13 @@ func TestActivationGateRefusesAPlaceboModel(t *testing.T) {
 		real, err := w.svc.Train(w.ctx, models.TrainInput{Seed: &seed}, nil)
 		require.NoError(t, err)
 		t.Logf("real: AUC %.3f, 95%% interval from %.3f", real.Metrics.AUC, real.Metrics.AUCLower)
+		op := real.Metrics.OffPolicy
+		require.NotNil(t, op)
+		t.Logf("off-policy on %d first retries: logged %.3f; model %+v; heuristic %+v", op.Decisions, op.Logged, op.Model, op.Heuristic)
+		require.GreaterOrEqual(t, op.Model.Matched, 10, "logged at random, the history covers the model's times")
+		require.Greater(t, op.Model.Lower, op.Logged, "the model's first retries (in the morning) beat the random ones, with confidence")
+		require.LessOrEqual(t, op.Model.Lower, op.Model.Value)
+		require.LessOrEqual(t, op.Model.Value, op.Model.Upper)
 		require.Greater(t, real.Metrics.AUCLower, 0.5, "AUC %.3f", real.Metrics.AUC)
 		_, err = w.svc.Activate(w.ctx, real.Version)
 		require.NoError(t, err)

@@ -176,6 +176,13 @@ func (s *Service) trainOn(ctx context.Context, m *ent.RetryModel, in TrainInput,
 	}
 	metrics := scoring.Evaluate(model, testRows)
 	metrics.Backtest = backtest(ctx, model, examples[split:])
+	if metrics.OffPolicy, err = s.offPolicy(ctx, model, examples[split:]); err != nil {
+		s.log.WarnContext(ctx, "the off-policy estimate failed; the model is trained without it", "model", m.ID, "err", err)
+	} else if op := metrics.OffPolicy; op.Model.Matched > 0 {
+		say(fmt.Sprintf("off-policy, %d held-out first retries (logged approval %.3f): the model's %.3f [%.3f, %.3f] on %d, the heuristic's %.3f [%.3f, %.3f] on %d",
+			op.Decisions, op.Logged, op.Model.Value, op.Model.Lower, op.Model.Upper, op.Model.Matched,
+			op.Heuristic.Value, op.Heuristic.Lower, op.Heuristic.Upper, op.Heuristic.Matched), 0.95)
+	}
 	blob, err := model.Marshal()
 	if err != nil {
 		return nil, heldOut{}, err

@@ -173,6 +173,37 @@ type ModelMetrics struct {
 	Calibration []CalibrationBucket `json:"calibration"`
 	// Backtest estimates recovery on held-back failed payments.
 	Backtest *Backtest `json:"backtest,omitempty"`
+	// OffPolicy estimates, from the logged propensities, the approval of
+	// the first retries the model would plan, against the heuristic's.
+	OffPolicy *OffPolicy `json:"off_policy,omitempty"`
+}
+
+// OffPolicy is an off-policy estimate, on held-out first retries, of the
+// approval rate of the retries a policy would plan: self-normalised
+// inverse propensity weighting, where a logged retry counts for the
+// policy when it fell within Kernel of the time the policy picks, weighted
+// by the policy's chance of that hour over the logging decision's
+// recorded propensity. Intervals are 95%.
+type OffPolicy struct {
+	Decisions int    `json:"decisions"`
+	Kernel    string `json:"kernel"`
+	// Logged is the approval rate of the logged first retries.
+	Logged float64 `json:"logged"`
+	// Model and Heuristic are the estimates for the model's plans and the
+	// heuristic's.
+	Model     Estimate `json:"model"`
+	Heuristic Estimate `json:"heuristic"`
+}
+
+// Estimate is one policy's off-policy estimate.
+type Estimate struct {
+	// Matched counts the logged retries that count for the policy, and
+	// EffectiveRows what their weights are worth in unweighted rows.
+	Matched       int     `json:"matched"`
+	EffectiveRows float64 `json:"effective_rows"`
+	Value         float64 `json:"value"`
+	Lower         float64 `json:"lower"`
+	Upper         float64 `json:"upper"`
 }
 
 // CalibrationBucket is one range of predicted probability.

@@ -181,7 +181,7 @@ func populationFor(preset string, seed uint64) (*population.Population, error) {
 	if p, ok := populations.Load(key); ok {
 		return p.(*population.Population), nil
 	}
-	params, ok := population.Presets()[preset]
+	params, ok := population.Named(preset)
 	if !ok {
 		return nil, fmt.Errorf("simulator: unknown population %q", preset)
 	}

@@ -345,7 +345,7 @@ func (r *benchRun) say(format string, args ...any) {
 
 // newPopulation is the population the flags name.
 func newPopulation(o options) (*population.Population, error) {
-	params, ok := population.Presets()[o.population]
+	params, ok := population.Named(o.population)
 	if !ok {
 		return nil, fmt.Errorf("unknown population %q", o.population)
 	}

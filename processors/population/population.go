@@ -82,6 +82,22 @@ type Params struct {
 	NSFAsGeneric float64
 	// Amounts bound a payment's amount, in cents.
 	Amounts [2]int64
+
+	// The calendar, for the worlds (World) to vary; zero values keep the
+	// calibrated defaults' calendar.
+	//
+	// PayWeekdays are the weekdays weekly and biweekly pay lands on, one
+	// drawn per customer; nil: Friday.
+	PayWeekdays []time.Weekday
+	// PayDays are the days of the month semimonthly pay lands on (monthly:
+	// the first); zero: the 1st and the 15th.
+	PayDays [2]int
+	// PayDayJitter is the most days a customer's pay days of the month
+	// fall later than PayDays (employers differ); drawn per customer.
+	PayDayJitter int
+	// NightHours are the local hours [from, to) NightFactor applies in;
+	// zero: 01:00 to 05:00.
+	NightHours [2]int
 }
 
 // Default is the calibrated default population: US-heavy, with European and
@@ -141,6 +157,19 @@ func Presets() map[string]Params {
 	return map[string]Params{"default": Default(), "alternative": Alternative()}
 }
 
+// Named returns the parameters of a preset or of a world ("world-SEED").
+func Named(name string) (Params, bool) {
+	if p, ok := Presets()[name]; ok {
+		return p, true
+	}
+	if s, ok := strings.CutPrefix(name, "world-"); ok {
+		if seed, err := strconv.ParseUint(s, 10, 64); err == nil {
+			return World(seed), true
+		}
+	}
+	return Params{}, false
+}
+
 // Cycle is how a customer is paid.
 type Cycle int
 
@@ -171,7 +200,11 @@ type Customer struct {
 	// BillingDay and BillingHour are when the merchant bills them monthly.
 	BillingDay, BillingHour int
 	Amount                  int64
-	seed                    uint64
+	// PayWeekday and DayShift place the customer's paydays (see
+	// Params.PayWeekdays, PayDayJitter).
+	PayWeekday time.Weekday
+	DayShift   int
+	seed       uint64
 }
 
 // Population is a population for a seed.
@@ -219,6 +252,16 @@ func (pop *Population) Customer(i int) Customer {
 	c.BillingDay = 1 + r.IntN(28)
 	c.BillingHour = r.IntN(24)
 	c.Amount = p.Amounts[0] + r.Int64N(p.Amounts[1]-p.Amounts[0])
+	// The calendar's draws come from a stream of their own, so the
+	// calibrated populations' customers are what they were.
+	cal := pop.rng(i, 7)
+	c.PayWeekday = time.Friday
+	if n := len(p.PayWeekdays); n > 0 {
+		c.PayWeekday = p.PayWeekdays[cal.IntN(n)]
+	}
+	if p.PayDayJitter > 0 {
+		c.DayShift = cal.IntN(p.PayDayJitter + 1)
+	}
 	return c
 }
 
@@ -250,11 +293,12 @@ func (pop *Population) lastRefill(c Customer, t time.Time) (time.Time, time.Dura
 		if c.Cycle == Biweekly {
 			step = 14
 		}
-		// The Friday paydays: biweekly ones by the parity of the week.
+		// The paydays (Fridays by default): biweekly ones by the parity of
+		// the week.
 		day := time.Date(lt.Year(), lt.Month(), lt.Day(), 0, 0, 0, 0, c.Location)
 		for k := 0; k < 21; k++ {
 			d := day.AddDate(0, 0, -k)
-			if d.Weekday() != time.Friday {
+			if d.Weekday() != c.PayWeekday {
 				continue
 			}
 			if c.Cycle == Biweekly && int(d.Unix()/(7*86400))%2 != c.Parity {
@@ -266,9 +310,15 @@ func (pop *Population) lastRefill(c Customer, t time.Time) (time.Time, time.Dura
 		}
 	case Semimonthly, Monthly:
 		days := []int{1, 15}
+		if pd := pop.P.PayDays; pd[0] > 0 {
+			days = []int{pd[0], pd[1]}
+		}
+		for k := range days {
+			days[k] += c.DayShift
+		}
 		length := 15 * 24 * time.Hour
 		if c.Cycle == Monthly {
-			days, length = []int{1}, 30*24*time.Hour
+			days, length = days[:1], 30*24*time.Hour
 		}
 		for m := 0; m < 3; m++ {
 			for k := len(days) - 1; k >= 0; k-- {
@@ -363,7 +413,11 @@ func (pop *Population) Approval(c Customer, t time.Time, recentDeclines int) flo
 	}
 	decline := 1 - pop.P.Approval
 	lt := t.In(c.Location)
-	if h := lt.Hour(); h >= 1 && h < 5 {
+	night := [2]int{1, 5}
+	if nh := pop.P.NightHours; nh != [2]int{} {
+		night = nh
+	}
+	if h := lt.Hour(); h >= night[0] && h < night[1] {
 		decline *= pop.P.NightFactor
 	}
 	if wd := lt.Weekday(); wd == time.Saturday || wd == time.Sunday {

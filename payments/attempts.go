@@ -672,12 +672,10 @@ func (s *Service) finishAttempt(ctx context.Context, paymentID, attemptID string
 				SetStatus(paymentmethod.StatusInvalid).SetInvalidReason(cls.Rule).Exec(ctx); err != nil {
 				return fmt.Errorf("invalidate payment method: %w", err)
 			}
-			sw, err := s.nextBackup(ctx, tx, p, now, "a hard decline ("+cls.Rule+")")
-			if err != nil {
-				return err
-			}
-			if sw != nil {
-				c.toBackup(sw, now)
+			if moved, err := s.toNextBackup(ctx, tx, p, &c, now, "a hard decline ("+cls.Rule+")"); err != nil || moved {
+				if err != nil {
+					return err
+				}
 				break
 			}
 			c.to, c.failureReason = offsessionpayment.StatusFailed, offsessionpayment.FailureReasonNoValidPaymentMethod
@@ -701,12 +699,10 @@ func (s *Service) finishAttempt(ctx context.Context, paymentID, attemptID string
 				SetStatus(paymentmethod.StatusExpired).SetInvalidReason(cls.Rule).Exec(ctx); err != nil {
 				return fmt.Errorf("mark payment method expired: %w", err)
 			}
-			sw, err := s.nextBackup(ctx, tx, p, now, "the card data is out of date ("+cls.Rule+")")
-			if err != nil {
-				return err
-			}
-			if sw != nil {
-				c.toBackup(sw, now)
+			if moved, err := s.toNextBackup(ctx, tx, p, &c, now, "the card data is out of date ("+cls.Rule+")"); err != nil || moved {
+				if err != nil {
+					return err
+				}
 				break
 			}
 			if !open {

@@ -41,42 +41,37 @@ func validateBackups(in *CreateOffSessionPaymentInput) error {
 	return nil
 }
 
-// checkBackups checks, in the creating transaction, that each backup is
-// an active payment method of the customer under a mandate that allows the
-// charge, as the payment's own must be, and reserves the single-use ones
-// for the payment.
-func (s *Service) checkBackups(ctx context.Context, tx *ent.Tx, paymentID, customerID string, in *CreateOffSessionPaymentInput) error {
-	for i, b := range in.BackupPaymentMethods {
-		field := fmt.Sprintf("input.backupPaymentMethods[%d]", i)
-		pm, err := tx.PaymentMethod.Get(ctx, b.PaymentMethodID)
-		if ent.IsNotFound(err) {
-			return apierror.NotFoundID(field+".paymentMethodID", b.PaymentMethodID)
-		} else if err != nil {
-			return err
-		}
-		if pm.CustomerID != customerID {
-			return apierror.InvalidReason(field+".paymentMethodID", "payment_method_customer_mismatch", "the payment method belongs to another customer")
-		}
-		if pm.Status != paymentmethod.StatusActive {
-			return apierror.InvalidReason(field+".paymentMethodID", "payment_method_unusable", "the payment method is %s", pm.Status)
-		}
-		m, err := tx.Mandate.Get(ctx, b.MandateID)
-		if ent.IsNotFound(err) {
-			return apierror.NotFoundID(field+".mandateID", b.MandateID)
-		} else if err != nil {
-			return err
-		}
-		if f, reason, msg := mandateRefusal(m, paymentID, customerID, pm.ID, in.Cadence, in.Amount, in.Currency); reason != "" {
-			if f == "input.mandateID" {
-				f = field + ".mandateID"
-			}
-			return apierror.InvalidReason(f, reason, "backup %d: %s", i, msg)
-		}
-		if err := reserveMandate(ctx, tx, m, paymentID, field+".mandateID"); err != nil {
-			return err
-		}
+// takeCharge checks, in the creating transaction, that payment method
+// pmID is an active card of the customer and that mandate mdtID allows the
+// payment's charge on it, and takes a single-use mandate for the payment.
+// It serves the payment's own card and each backup alike; at prefixes the
+// input fields errors name ("input." or "input.backupPaymentMethods[i].").
+func takeCharge(ctx context.Context, tx *ent.Tx, paymentID, customerID string, in *CreateOffSessionPaymentInput, pmID, mdtID, at string) error {
+	pm, err := tx.PaymentMethod.Get(ctx, pmID)
+	if ent.IsNotFound(err) {
+		return apierror.NotFoundID(at+"paymentMethodID", pmID)
+	} else if err != nil {
+		return err
 	}
-	return nil
+	if pm.CustomerID != customerID {
+		return apierror.InvalidReason(at+"paymentMethodID", "payment_method_customer_mismatch", "the payment method belongs to another customer")
+	}
+	if pm.Status != paymentmethod.StatusActive {
+		return apierror.InvalidReason(at+"paymentMethodID", "payment_method_unusable", "the payment method is %s", pm.Status)
+	}
+	m, err := tx.Mandate.Get(ctx, mdtID)
+	if ent.IsNotFound(err) {
+		return apierror.NotFoundID(at+"mandateID", mdtID)
+	} else if err != nil {
+		return err
+	}
+	if field, reason, msg := mandateRefusal(m, paymentID, customerID, pm.ID, in.Cadence, in.Amount, in.Currency); reason != "" {
+		if field == "input.mandateID" {
+			field = at + "mandateID"
+		}
+		return apierror.InvalidReason(field, reason, "%s", msg)
+	}
+	return reserveMandate(ctx, tx, m, paymentID, at+"mandateID")
 }
 
 // reserveMandate takes a single-use mandate for the payment: given back if
@@ -148,6 +143,17 @@ func (s *Service) nextBackup(ctx context.Context, tx *ent.Tx, p *ent.OffSessionP
 func (c *change) toBackup(sw *switchTo, now time.Time) {
 	c.to, c.nextAttemptAt, c.switchTo = offsessionpayment.StatusPendingRetry, &now, sw
 	c.plan = &schematype.SchedulingDecision{Strategy: "backup_payment_method", Reason: sw.reason}
+}
+
+// toNextBackup makes c the move to p's next backup when there is one;
+// moved reports that there was.
+func (s *Service) toNextBackup(ctx context.Context, tx *ent.Tx, p *ent.OffSessionPayment, c *change, now time.Time, why string) (moved bool, err error) {
+	sw, err := s.nextBackup(ctx, tx, p, now, why)
+	if err != nil || sw == nil {
+		return false, err
+	}
+	c.toBackup(sw, now)
+	return true, nil
 }
 
 // switchNow moves a payment that is not processing (pending, pending a

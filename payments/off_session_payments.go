@@ -9,7 +9,6 @@ import (
 	"github.com/offsession/offsession/apierror"
 	"github.com/offsession/offsession/ent"
 	"github.com/offsession/offsession/ent/offsessionpayment"
-	"github.com/offsession/offsession/ent/paymentmethod"
 	"github.com/offsession/offsession/ent/schema/schematype"
 	"github.com/offsession/offsession/ids"
 	"github.com/offsession/offsession/money"
@@ -60,33 +59,15 @@ func (s *Service) CreateOffSessionPayment(ctx context.Context, in CreateOffSessi
 		} else if err != nil {
 			return "", err
 		}
-		pm, err := db.PaymentMethod.Get(ctx, in.PaymentMethodID)
-		if ent.IsNotFound(err) {
-			return "", apierror.NotFoundID("input.paymentMethodID", in.PaymentMethodID)
-		} else if err != nil {
+		// The payment's own card and mandate, then each backup's, checked
+		// alike.
+		if err := takeCharge(ctx, tx, paymentID, cus.ID, &in, in.PaymentMethodID, in.MandateID, "input."); err != nil {
 			return "", err
 		}
-		if pm.CustomerID != cus.ID {
-			return "", apierror.InvalidReason("input.paymentMethodID", "payment_method_customer_mismatch", "the payment method belongs to another customer")
-		}
-		if pm.Status != paymentmethod.StatusActive {
-			return "", apierror.InvalidReason("input.paymentMethodID", "payment_method_unusable", "the payment method is %s", pm.Status)
-		}
-		m, err := db.Mandate.Get(ctx, in.MandateID)
-		if ent.IsNotFound(err) {
-			return "", apierror.NotFoundID("input.mandateID", in.MandateID)
-		} else if err != nil {
-			return "", err
-		}
-		if field, reason, msg := mandateRefusal(m, paymentID, cus.ID, pm.ID, in.Cadence, in.Amount, in.Currency); reason != "" {
-			return "", apierror.InvalidReason(field, reason, "%s", msg)
-		}
-		// The one payment a single-use mandate allows: taken here.
-		if err := reserveMandate(ctx, tx, m, paymentID, "input.mandateID"); err != nil {
-			return "", err
-		}
-		if err := s.checkBackups(ctx, tx, paymentID, cus.ID, &in); err != nil {
-			return "", err
+		for i, b := range in.BackupPaymentMethods {
+			if err := takeCharge(ctx, tx, paymentID, cus.ID, &in, b.PaymentMethodID, b.MandateID, fmt.Sprintf("input.backupPaymentMethods[%d].", i)); err != nil {
+				return "", err
+			}
 		}
 		now, err := s.nowOn(ctx, db, cus.TestClockID)
 		if err != nil {
@@ -103,8 +84,8 @@ func (s *Service) CreateOffSessionPayment(ctx context.Context, in CreateOffSessi
 		p, err := tx.OffSessionPayment.Create().
 			SetID(paymentID).
 			SetCustomerID(cus.ID).
-			SetPaymentMethodID(pm.ID).
-			SetMandateID(m.ID).
+			SetPaymentMethodID(in.PaymentMethodID).
+			SetMandateID(in.MandateID).
 			SetBackupPaymentMethods(in.BackupPaymentMethods).
 			SetAmount(in.Amount).
 			SetCurrency(in.Currency).

@@ -85,7 +85,7 @@ func (s *Service) planRetry(ctx context.Context, tx *ent.Tx, p *ent.OffSessionPa
 	in.Funding, in.Country = string(pm.Funding), pm.IssuingCountry
 	in.AccountID = p.AccountID
 	if in.Strategy == retry.StrategySmart {
-		if in.Scoring, err = s.scoringContext(ctx, tx, p, pm, in.Location, now); err != nil {
+		if in.Scoring, err = s.scoringContext(ctx, tx, p, pm, atts, in.Location, now); err != nil {
 			return retry.Decision{}, err
 		}
 		if s.cfg.Models != nil {
@@ -111,15 +111,16 @@ func (s *Service) planRetry(ctx context.Context, tx *ent.Tx, p *ent.OffSessionPa
 // scoringContext is what the retry model knows of the decision being made,
 // built from the stored attempts by scoring.DecisionContext, as training
 // builds each example.
-func (s *Service) scoringContext(ctx context.Context, tx *ent.Tx, p *ent.OffSessionPayment, pm *ent.PaymentMethod, loc *time.Location, now time.Time) (*scoring.Context, error) {
-	var own, hist []scoring.StoredAttempt
-	if err := tx.Attempt.Query().
-		Where(attempt.PaymentID(p.ID)).
-		Order(ent.Asc(attempt.FieldNumber)).
-		Select(scoring.StoredColumns...).
-		Scan(ctx, &own); err != nil {
-		return nil, fmt.Errorf("read the payment's attempts: %w", err)
+func (s *Service) scoringContext(ctx context.Context, tx *ent.Tx, p *ent.OffSessionPayment, pm *ent.PaymentMethod, atts []*ent.Attempt, loc *time.Location, now time.Time) (*scoring.Context, error) {
+	// The payment's attempts, read already, in the form training reads.
+	own := make([]scoring.StoredAttempt, len(atts))
+	for i, a := range atts {
+		own[i] = scoring.StoredAttempt{
+			CustomerID: a.CustomerID, PaymentID: a.PaymentID, Number: a.Number, StartedAt: a.StartedAt, FinishedAt: a.FinishedAt,
+			Outcome: string(a.Outcome), Class: (*string)(a.DeclineClass), DeclineCode: a.DeclineCode, Advice: a.NetworkAdviceCode,
+		}
 	}
+	var hist []scoring.StoredAttempt
 	err := tx.Attempt.Query().
 		Where(
 			attempt.CustomerID(p.CustomerID),

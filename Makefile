@@ -54,6 +54,10 @@ bench: ## Print the benchmark table (set TEST_DATABASE_URL for the PostgreSQL ro
 bench-recovery: ## Recovery of 20,000 failed payments by each retry strategy (POPULATION=alternative for the second population).
 	$(GO) run ./cmd/benchrecovery -population $(or $(POPULATION),default) $(BENCH_RECOVERY_FLAGS)
 
+.PHONY: bench-worlds
+bench-worlds: ## The merchant's A/B protocol on the 12 report worlds (WORLDS=tuning for the tuning worlds, or seeds by commas).
+	$(GO) run ./cmd/benchrecovery -worlds $(or $(WORLDS),report) $(BENCH_WORLDS_FLAGS)
+
 .PHONY: bench-routing
 bench-routing: ## Recovery under priority and auto routing when one of two processors degrades.
 	$(GO) run ./cmd/benchrecovery -routing -cohort $(or $(COHORT),5000)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"hash/fnv"
+	"math"
 	"math/rand/v2"
 	"sort"
 	"time"
@@ -37,6 +38,10 @@ const (
 	// SmoothDefault is how far on each side of a time the planner averages
 	// the model's scores to score that time.
 	SmoothDefault = 3 * time.Hour
+	// AnchorDefault is how many standard errors better than the
+	// heuristic's time the model must score another time before the
+	// planner leaves the heuristic's (SmartPlanner.Anchor).
+	AnchorDefault = 1.0
 	// alternativesKept is how many runner-up times a decision records.
 	alternativesKept = 3
 )
@@ -68,6 +73,16 @@ type SmartPlanner struct {
 	// often one of those: the average is what the model knows of the
 	// time.
 	Smooth time.Duration
+	// Anchor makes the heuristic the plan the model must beat: the
+	// planner takes the time the model values most only when its plan is
+	// worth more than the plan starting at the heuristic's time by more
+	// than Anchor standard errors of the two scores, each from the rows
+	// behind it (scoring.Model.Support). Where the history has little
+	// support, or the model sees no clear difference, the heuristic's
+	// time stands: the model improves on the heuristic where it knows
+	// better, and cannot do much worse where it does not. Negative: the
+	// model alone decides.
+	Anchor float64
 
 	seed uint64
 }
@@ -76,7 +91,7 @@ type SmartPlanner struct {
 func NewSmartPlanner(exploration float64, seed uint64) *SmartPlanner {
 	return &SmartPlanner{
 		Exploration: exploration, Slot: SlotDefault, MinGap: MinGapDefault,
-		Wear: WearDefault, WearWindow: WearWindowDefault, Smooth: SmoothDefault, seed: seed,
+		Wear: WearDefault, WearWindow: WearWindowDefault, Smooth: SmoothDefault, Anchor: AnchorDefault, seed: seed,
 	}
 }
 
@@ -127,10 +142,14 @@ func (s *SmartPlanner) Plan(ctx context.Context, in Input) (Decision, error) {
 		return stop(StopExceededRetryWindow, "no allowed time is left in the retry window"), nil
 	}
 	explore, pick := s.draw(in)
+	h, err := HeuristicPlanner{}.Plan(ctx, in)
+	if err != nil {
+		return Decision{}, err
+	}
 	if am == nil || in.Scoring == nil {
-		d, err := HeuristicPlanner{}.Plan(ctx, in)
-		if err != nil || d.Stop {
-			return d, err
+		d := h
+		if d.Stop {
+			return d, nil
 		}
 		d.Record.Strategy = string(StrategySmart)
 		d.Record.Reason = "no active retry model: the heuristic plans; " + d.Record.Reason
@@ -144,13 +163,19 @@ func (s *SmartPlanner) Plan(ctx context.Context, in Input) (Decision, error) {
 	}
 
 	n := len(slots)
-	p := make([]float64, n)
+	p, rows := make([]float64, n), make([]float64, n)
 	x := make([]uint8, 0, scoring.NumFeatures)
 	for i, t := range slots {
 		x = scoring.Features(in.Scoring, t, x)
-		p[i] = am.Model.Score(x)
+		p[i], rows[i] = am.Model.Support(x)
 	}
-	p = smooth(p, int(s.Smooth/s.Slot))
+	// The variance of each score, from the rows behind it; a smoothed
+	// score's is its mean's.
+	for i := range rows {
+		rows[i] = p[i] * (1 - p[i]) / (rows[i] + 1)
+	}
+	r := int(s.Smooth / s.Slot)
+	p, vars := smooth(p, r, false), smooth(rows, r, true)
 	k := max(in.MaxRetries-in.RetriesUsed, 1)
 	gap := int((s.MinGap + s.Slot - 1) / s.Slot)
 	value := PlanValues(p, k, gap, int(s.WearWindow/s.Slot), s.Wear)
@@ -167,6 +192,14 @@ func (s *SmartPlanner) Plan(ctx context.Context, in Input) (Decision, error) {
 			am.Version, p[chosen], slots[chosen].In(location(in)).Format("Mon Jan 2 15:04 MST"), n, k, value[chosen]),
 	}
 	d := Decision{At: slots[chosen], Record: rec, Value: value[chosen]}
+	best := chosen // the slot the model would pick
+	if hi := slotOf(slots, h.At, s.Slot); s.Anchor >= 0 && !h.Stop && hi != chosen &&
+		value[chosen]-value[hi] <= s.Anchor*valueStderr(p, vars, value, chosen, hi) {
+		d.At, d.Value = h.At, value[hi]
+		d.Record.Reason = fmt.Sprintf("the heuristic's time (%s): model %s values no other time clearly more (best %s, recovering an estimated %.2f against %.2f, within %.1f standard errors)",
+			h.Record.Reason, am.Version, slots[chosen].In(location(in)).Format("Mon Jan 2 15:04 MST"), value[chosen], value[hi], s.Anchor)
+		chosen, best = hi, -1
+	}
 	order := make([]int, n)
 	for i := range order {
 		order[i] = i
@@ -180,14 +213,41 @@ func (s *SmartPlanner) Plan(ctx context.Context, in Input) (Decision, error) {
 	score := p[chosen]
 	d.Record.Score = &score
 	if explore < s.Exploration {
-		s.exploreRecord(&d, slots, pick, chosen)
+		s.exploreRecord(&d, slots, pick, best)
 		sc := p[indexOf(slots, d.At)]
 		d.Record.Score = &sc
 	} else if s.Exploration > 0 {
-		pr := 1 - s.Exploration + s.Exploration/float64(n)
+		// The heuristic's time is off the slots exploration draws from.
+		pr := 1 - s.Exploration
+		if best >= 0 {
+			pr += s.Exploration / float64(n)
+		}
 		d.Record.Propensity = &pr
 	}
 	return d, nil
+}
+
+// slotOf is the index of the slot t falls in (the nearest end when t is
+// outside them).
+func slotOf(slots []time.Time, t time.Time, slot time.Duration) int {
+	return min(max(int(t.Sub(slots[0])/slot), 0), len(slots)-1)
+}
+
+// valueStderr is the standard error of the difference between the values
+// of the plans starting at slots a and b, from the variances of their
+// first scores: a plan at i is worth v = p + (1-p)·c, with c what the rest
+// of the plan recovers, so an error in p moves v by (1-c) times as much.
+// Later retries are planned again after each decline, with the history
+// then known.
+func valueStderr(p, vars, value []float64, a, b int) float64 {
+	term := func(i int) float64 {
+		c := 0.0
+		if p[i] < 1 {
+			c = (value[i] - p[i]) / (1 - p[i])
+		}
+		return (1 - c) * (1 - c) * vars[i]
+	}
+	return math.Sqrt(term(a) + term(b))
 }
 
 // PlanValues returns, for each slot i, the chance that a plan of k retries
@@ -254,8 +314,9 @@ func location(in Input) *time.Location {
 }
 
 // smooth returns the mean of each score with its r neighbours on each side
-// (fewer at the ends).
-func smooth(p []float64, r int) []float64 {
+// (fewer at the ends); with variance, the variance of that mean when p
+// are independent scores' variances.
+func smooth(p []float64, r int, variance bool) []float64 {
 	if r <= 0 {
 		return p
 	}
@@ -274,6 +335,9 @@ func smooth(p []float64, r int) []float64 {
 			n--
 		}
 		out[i] = sum / float64(n)
+		if variance {
+			out[i] /= float64(n)
+		}
 	}
 	return out
 }

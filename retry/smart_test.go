@@ -62,6 +62,7 @@ func decisionInput(m *scoring.Model) Input {
 // each hourly slot, picks the best plan and names its runners-up.
 func TestSmartPlannerScoresEveryHour(t *testing.T) {
 	p := NewSmartPlanner(0, 1)
+	p.Anchor = -1 // the model alone decides
 	in := decisionInput(benchModel(t))
 	d, err := p.Plan(context.Background(), in)
 	if err != nil {
@@ -99,14 +100,14 @@ func BenchmarkSmartDecision(b *testing.B) {
 // neighbours, so no plan is built on one hour's chance; the ends average
 // the neighbours they have.
 func TestSmoothAveragesNeighbours(t *testing.T) {
-	got := smooth([]float64{0, 0, 0, 0.9, 0, 0, 0.6}, 1)
+	got := smooth([]float64{0, 0, 0, 0.9, 0, 0, 0.6}, 1, false)
 	want := []float64{0, 0, 0.3, 0.3, 0.3, 0.2, 0.3}
 	for i := range want {
 		if d := got[i] - want[i]; d > 1e-12 || d < -1e-12 {
 			t.Fatalf("smooth: got %v, want %v", got, want)
 		}
 	}
-	if p := []float64{0.1, 0.5}; &smooth(p, 0)[0] != &p[0] {
+	if p := []float64{0.1, 0.5}; &smooth(p, 0, false)[0] != &p[0] {
 		t.Error("a radius of 0 must leave the scores as they are")
 	}
 }
@@ -186,5 +187,60 @@ func TestExplorationDoesNotDependOnOrder(t *testing.T) {
 	}
 	if explored == 0 || explored == len(inputs) {
 		t.Fatalf("%d of %d decisions explored with a share of 0.5", explored, len(inputs))
+	}
+}
+
+// hourModel is a one-tree model that splits on the local hour: every hour
+// scores base on baseRows rows, except hour, which scores p on rows rows;
+// shrunk as training shrinks.
+func hourModel(base float64, baseRows int32, hour int, p float64, rows int32) *scoring.Model {
+	const hourFeature = 5
+	t := scoring.Tree{Feature: []int8{hourFeature}, First: []int32{1}, P: []float64{base}, N: []int32{24 * baseRows}}
+	for h := range 24 {
+		t.Feature, t.First = append(t.Feature, -1), append(t.First, 0)
+		if h == hour {
+			t.P, t.N = append(t.P, p), append(t.N, rows)
+		} else {
+			t.P, t.N = append(t.P, base), append(t.N, baseRows)
+		}
+	}
+	m := &scoring.Model{Trees: []scoring.Tree{t}}
+	m.Shrink(scoring.ShrinkDefault)
+	return m
+}
+
+// TestSmartKeepsTheHeuristicWhereTheModelKnowsLittle: a model whose one
+// better hour rests on a handful of rows does not move the retry off the
+// heuristic's time; the same hour on thousands of rows does, and the
+// decision says which happened.
+func TestSmartKeepsTheHeuristicWhereTheModelKnowsLittle(t *testing.T) {
+	p := NewSmartPlanner(0, 1)
+	in := decisionInput(nil)
+	in.Scoring.History = nil
+	h, err := HeuristicPlanner{}.Plan(context.Background(), in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// 03:00 local: an hour the heuristic never picks.
+	in.Model = &ActiveModel{Version: "v1", Model: hourModel(0.3, 2000, 3, 0.95, 3)}
+	d, err := p.Plan(context.Background(), in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !d.At.Equal(h.At) || d.Record.ModelVersion != "v1" {
+		t.Fatalf("a spike on 3 rows moved the retry to %s (heuristic %s): %s", d.At, h.At, d.Record.Reason)
+	}
+	in.Model = &ActiveModel{Version: "v2", Model: hourModel(0.3, 2000, 3, 0.95, 5000)}
+	d, err = p.Plan(context.Background(), in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if hour := d.At.In(in.Location).Hour(); d.At.Equal(h.At) || hour > 6 { // within the smoothing of 03:00
+		t.Fatalf("a well-supported hour left the retry at %s (heuristic %s): %s", d.At.In(in.Location), h.At, d.Record.Reason)
+	}
+	p.Anchor = -1
+	in.Model = &ActiveModel{Version: "v1", Model: hourModel(0.3, 2000, 3, 0.95, 3)}
+	if d, _ = p.Plan(context.Background(), in); d.At.Equal(h.At) {
+		t.Fatal("without the anchor the model alone decides, and it prefers another time")
 	}
 }

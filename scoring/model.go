@@ -66,16 +66,28 @@ func (m *Model) Shrink(strength float64) {
 
 // Score returns the probability of success of an attempt with features x.
 func (m *Model) Score(x []uint8) float64 {
-	var sum float64
+	p, _ := m.Support(x)
+	return p
+}
+
+// Support returns, with the probability Score gives x, the training rows
+// behind it: the mean over the trees of the rows at the leaf x reaches
+// (0 for a model without row counts). Few rows mean the score says
+// little more than the leaf's parents do.
+func (m *Model) Support(x []uint8) (p, rows float64) {
 	for i := range m.Trees {
 		t := &m.Trees[i]
 		n := int32(0)
 		for t.Feature[n] >= 0 {
 			n = t.First[n] + int32(x[t.Feature[n]])
 		}
-		sum += t.P[n]
+		p += t.P[n]
+		if len(t.N) == len(t.P) {
+			rows += float64(t.N[n])
+		}
 	}
-	return sum / float64(len(m.Trees))
+	k := float64(len(m.Trees))
+	return p / k, rows / k
 }
 
 // Nodes counts the model's nodes.

@@ -175,3 +175,42 @@ func (d DueRetries) writePayments(ctx context.Context, tx *ent.Tx, from, n int, 
 	}
 	return tx.Attempt.CreateBulk(atts...).Exec(ctx)
 }
+
+// Succeeded is a payment whose first attempt, at At, was approved.
+type Succeeded struct {
+	Card       Card
+	Network    string
+	Amount     int64
+	At         time.Time
+	TargetDate string
+	Strategy   offsessionpayment.RetryStrategy
+	MaxRetries int
+	PolicyID   string
+	ClockID    *string
+}
+
+// WriteSucceeded writes each payment as succeeded, with its approved first
+// attempt, as the payments service would have (not its events or webhook
+// deliveries): for benchmarks whose customers need a history of payments
+// that went through at once, which only their attempts record.
+func WriteSucceeded(ctx context.Context, tx *ent.Tx, accountID, processorID string, ps []Succeeded) error {
+	pays := make([]*ent.OffSessionPaymentCreate, len(ps))
+	atts := make([]*ent.AttemptCreate, len(ps))
+	for j, s := range ps {
+		id, at := ids.New("osp"), s.At.UTC()
+		pays[j] = tx.OffSessionPayment.Create().SetID(id).SetAccountID(accountID).
+			SetCustomerID(s.Card.CustomerID).SetPaymentMethodID(s.Card.PaymentMethodID).SetMandateID(s.Card.MandateID).
+			SetAmount(s.Amount).SetCurrency("usd").SetCadence(offsessionpayment.CadenceRecurring).SetTargetDate(s.TargetDate).
+			SetStatus(offsessionpayment.StatusSucceeded).SetAmountReceived(s.Amount).SetAttemptCount(1).SetVersion(2).
+			SetRetryStrategy(s.Strategy).SetRetryPolicyID(s.PolicyID).SetMaxRetries(s.MaxRetries).
+			SetNillableTestClockID(s.ClockID).SetSucceededAt(at)
+		atts[j] = tx.Attempt.Create().SetAccountID(accountID).SetPaymentID(id).SetCustomerID(s.Card.CustomerID).SetNumber(1).
+			SetProcessorID(processorID).SetPaymentMethodID(s.Card.PaymentMethodID).SetToken(s.Card.Token).SetIdempotencyKey(id + "-1").
+			SetCardFingerprint(s.Card.Fingerprint).SetCardNetwork(s.Network).SetOutcome(attempt.OutcomeApproved).
+			SetScheduledAt(at).SetStartedAt(at).SetFinishedAt(at).SetLatencyMs(0)
+	}
+	if err := tx.OffSessionPayment.CreateBulk(pays...).Exec(ctx); err != nil {
+		return err
+	}
+	return tx.Attempt.CreateBulk(atts...).Exec(ctx)
+}

@@ -130,6 +130,12 @@ type options struct {
 	minLeaf int
 	// smooth, when not negative, is the smart planner's Smooth.
 	smooth time.Duration
+	// worlds runs the merchant's protocol (worlds.go) on these worlds;
+	// childWorld, when set, is the one world this process runs.
+	worlds             string
+	anchor             float64
+	childWorld         uint64
+	perArm, coldPerArm int
 }
 
 func main() {
@@ -153,6 +159,11 @@ func main() {
 	flag.IntVar(&o.trees, "trees", 0, "trees in the model's bag (default 8)")
 	flag.IntVar(&o.minLeaf, "min-leaf", 0, "fewest retries a tree node needs to be split (default 100)")
 	flag.DurationVar(&o.smooth, "smooth", -1, "the smart planner's smoothing on each side of a time (default 3h)")
+	flag.Float64Var(&o.anchor, "anchor", retry.AnchorDefault, "the smart planner's Anchor (negative: the model alone decides)")
+	flag.StringVar(&o.worlds, "worlds", "", "run the A/B protocol on these worlds: report, tuning, or seeds by commas")
+	flag.Uint64Var(&o.childWorld, "child-world", 0, "(internal) run the A/B protocol on this world")
+	flag.IntVar(&o.perArm, "per-arm", 1000, "with -worlds: declined March payments per arm, at least")
+	flag.IntVar(&o.coldPerArm, "cold-per-arm", 300, "with -worlds: new customers' declined payments per arm")
 	flag.Parse()
 	if o.cpuProfile != "" {
 		f, err := os.Create(o.cpuProfile)
@@ -170,8 +181,13 @@ func main() {
 	// same seed makes the same payments with the same IDs, which the
 	// heuristic's jitter and the exploration draws hash: runs repeat.
 	work, firstID := run, uint64(0)
-	if o.child != "" {
+	switch {
+	case o.child != "":
 		work, firstID = child, uint64(o.childStrategy+1)<<40
+	case o.childWorld != 0:
+		work = childWorld
+	case o.worlds != "":
+		work = runWorlds
 	}
 	ids.Repeatable(o.seed, firstID)
 	if err := work(context.Background(), o, os.Stdout, os.Stderr); err != nil {
@@ -438,6 +454,7 @@ func smartPlanner(o options, exploration float64, seed uint64) *retry.SmartPlann
 	if o.smooth >= 0 {
 		sp.Smooth = o.smooth
 	}
+	sp.Anchor = o.anchor
 	return sp
 }
 

@@ -67,6 +67,11 @@ func NewWith(t testing.TB, st *storage.Store, configure func(*app.Config)) *Bund
 	return b
 }
 
+// AllowPrivateURLs configures a bundle whose webhook endpoints and
+// processors are test servers on 127.0.0.1, which the URL guard refuses
+// by default: apitest.NewWith(t, st, apitest.AllowPrivateURLs).
+func AllowPrivateURLs(c *app.Config) { c.AllowPrivateURLs = true }
+
 // NewAccount makes an account with keys and a simulator processor.
 func (b *Bundle) NewAccount(t testing.TB, name string) Account {
 	t.Helper()

@@ -27,6 +27,7 @@ import (
 	"github.com/offsession/offsession/httpapi"
 	"github.com/offsession/offsession/httpapi/playground"
 	"github.com/offsession/offsession/models"
+	"github.com/offsession/offsession/netguard"
 	"github.com/offsession/offsession/payments"
 	"github.com/offsession/offsession/processors"
 	"github.com/offsession/offsession/retry"
@@ -144,12 +145,17 @@ func Build(store *storage.Store, cfg Config, clock clockwork.Clock, log *slog.Lo
 	if smart == nil {
 		smart = retry.NewSmartPlanner(cfg.ExplorationShare, uint64(clock.Now().UnixNano()))
 	}
-	svc, err := payments.New(store, clock, processors.NewRegistry(store.Client), log, payments.Config{
+	guard := netguard.New(netguard.Config{AllowPrivate: cfg.AllowPrivateURLs, Lookup: cfg.URLLookup})
+	if cfg.AllowPrivateURLs {
+		log.Warn("webhook and processor URLs may reach private addresses (OFFSESSION_ALLOW_PRIVATE_URLS): for development only")
+	}
+	svc, err := payments.New(store, clock, processors.NewRegistry(store.Client, guard), log, payments.Config{
 		AttemptLease:     cfg.AttemptLease,
 		ProcessorTimeout: cfg.ProcessorTimeout,
 		Router:           router,
 		SmartPlanner:     smart,
 		Models:           mdl,
+		URLGuard:         guard,
 	})
 	if err != nil {
 		return nil, err
@@ -158,14 +164,14 @@ func Build(store *storage.Store, cfg Config, clock clockwork.Clock, log *slog.Lo
 	if store.Dialect == dialect.Postgres {
 		schedCfg.Locker = scheduler.NewPostgresLocker(store.DB)
 	}
-	deliverer := webhooks.NewDeliverer(store, clock, log, webhooks.DelivererConfig{Owner: svc.Owner(), BackoffBase: cfg.WebhookBackoff})
+	deliverer := webhooks.NewDeliverer(store, clock, log, webhooks.DelivererConfig{Owner: svc.Owner(), BackoffBase: cfg.WebhookBackoff, Guard: guard})
 	sched, err := scheduler.New(scheduler.Jobs{Payments: svc, Webhooks: deliverer, Router: router, DB: store.Client, Models: mdl}, clock, log, schedCfg)
 	if err != nil {
 		return nil, err
 	}
 	return &Process{
 		Store: store, Payments: svc, Scheduler: sched, Deliverer: deliverer, Router: router, Models: mdl,
-		Endpoints: webhooks.NewEndpoints(store.Client, clock, payments.EventTypes),
+		Endpoints: webhooks.NewEndpoints(store.Client, clock, payments.EventTypes, guard),
 		log:       log, cfg: cfg,
 	}, nil
 }

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/offsession/offsession/httpapi"
+	"github.com/offsession/offsession/netguard"
 	"github.com/offsession/offsession/payments"
 	"github.com/offsession/offsession/retry"
 	"github.com/offsession/offsession/routing"
@@ -62,9 +63,17 @@ type Config struct {
 	// The share of retry decisions that pick a random allowed time, so the
 	// history stays fit to learn from. Default 0.05.
 	ExplorationShare float64
+	// AllowPrivateURLs: OFFSESSION_ALLOW_PRIVATE_URLS, -allow-private-urls.
+	// Lets webhook endpoints and processor base URLs reach loopback,
+	// private and link-local addresses: for development against local
+	// servers only. Default false.
+	AllowPrivateURLs bool
 	// SmartPlanner, when set (benchmarks), replaces the smart strategy's
 	// planner; not a flag.
 	SmartPlanner retry.Planner
+	// URLLookup, when set (tests), resolves the hosts of webhook and
+	// processor URLs instead of the system resolver; not a flag.
+	URLLookup netguard.LookupFunc
 }
 
 // configFlags binds c's fields to flags on fs, with defaults taken from the
@@ -82,6 +91,7 @@ func (c *Config) bind(fs *flag.FlagSet) {
 	fs.DurationVar(&c.ProbeInterval, "routing-probe-interval", envDuration("OFFSESSION_ROUTING_PROBE_INTERVAL", routing.ProbeIntervalDefault), "how often an eliminated processor is probed")
 	fs.Float64Var(&c.RateLimit, "rate-limit", envFloat("OFFSESSION_RATE_LIMIT", httpapi.RatePerSecondDefault), "requests per second per API key")
 	fs.Float64Var(&c.ExplorationShare, "exploration-share", envFloat("OFFSESSION_EXPLORATION_SHARE", 0.05), "share of retry decisions that explore")
+	fs.BoolVar(&c.AllowPrivateURLs, "allow-private-urls", envBool("OFFSESSION_ALLOW_PRIVATE_URLS", false), "let webhook and processor URLs reach private addresses (development only)")
 }
 
 func (c *Config) validate() error {
@@ -118,6 +128,13 @@ func env(name, def string) string {
 
 func envInt(name string, def int) int {
 	if v, err := strconv.Atoi(os.Getenv(name)); err == nil {
+		return v
+	}
+	return def
+}
+
+func envBool(name string, def bool) bool {
+	if v, err := strconv.ParseBool(os.Getenv(name)); err == nil {
 		return v
 	}
 	return def

@@ -72,7 +72,7 @@ func seedPayments(t *testing.T, st *storage.Store, n int, latencyMS int) (accoun
 	acct, _, err := auth.CreateAccount(viewer.SystemContext(ctx), st.Client, "crash test")
 	require.NoError(t, err)
 	actx := viewer.AccountContext(ctx, acct.ID)
-	svc, err := payments.New(st, clockwork.NewRealClock(), processors.NewRegistry(st.Client), slog.Default(), payments.Config{})
+	svc, err := payments.New(st, clockwork.NewRealClock(), processors.NewRegistry(st.Client, nil), slog.Default(), payments.Config{})
 	require.NoError(t, err)
 	proc, err := svc.CreateProcessor(actx, payments.CreateProcessorInput{
 		Name: "Simulator", Type: processor.TypeSimulator,

@@ -56,6 +56,7 @@ func NewHandler(r *Resolver, opts Options) *handler.Server {
 	srv.Use(extension.FixedComplexityLimit(opts.MaxComplexity))
 	srv.Use(depthLimit{max: opts.MaxDepth})
 	srv.AroundOperations(authorize)
+	srv.AroundOperations(refuseForbiddenInput)
 	srv.AroundResponses(codedResponses)
 	srv.SetErrorPresenter(presentError(opts.Log))
 	srv.SetRecoverFunc(recoverPanic(opts.Log))

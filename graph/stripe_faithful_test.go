@@ -51,7 +51,7 @@ func TestStripeStored500Ends(t *testing.T) {
 			t.Run(tt.name, func(t *testing.T) {
 				srv := stripefaithful.New(t)
 				srv.AddCard("pm_saved", stripefaithful.Card{Customer: "cus_ada", Decline: tt.decline})
-				b := apitest.New(t, st)
+				b := apitest.NewWith(t, st, apitest.AllowPrivateURLs)
 				key := b.A.Keys.Secret
 				prc := createProcessor(t, b, key, map[string]any{"name": "Stripe", "type": "stripe", "credentials": stripeGoodKey, "baseURL": srv.URL})
 				clk := clock(t, b, key)
@@ -120,7 +120,7 @@ func TestStripeCardUpdaterRenewsADeclinedCard(t *testing.T) {
 				srv := stripefaithful.New(t)
 				srv.AddCard("pm_saved", stripefaithful.Card{Customer: "cus_ada", DeclineFirst: &stripefaithful.Decline{Code: "expired_card"},
 					Last4: "4242", ExpMonth: tt.expMonth, ExpYear: tt.expYear})
-				b := apitest.New(t, st)
+				b := apitest.NewWith(t, st, apitest.AllowPrivateURLs)
 				key := b.A.Keys.Secret
 				prc := createProcessor(t, b, key, map[string]any{"name": "Stripe", "type": "stripe", "credentials": stripeGoodKey, "baseURL": srv.URL})
 				clk := clock(t, b, key)
@@ -182,7 +182,7 @@ func TestStripeUnknownOutcomeRequiresReview(t *testing.T) {
 				srv := stripefaithful.New(t)
 				srv.SearchDelay = time.Hour
 				srv.AddCard("pm_loose", stripefaithful.Card{})
-				b := apitest.New(t, st)
+				b := apitest.NewWith(t, st, apitest.AllowPrivateURLs)
 				key := b.A.Keys.Secret
 				prc := createProcessor(t, b, key, map[string]any{"name": "Stripe", "type": "stripe", "credentials": stripeGoodKey, "baseURL": srv.URL})
 				clk := clock(t, b, key)
@@ -258,7 +258,7 @@ func TestStripeAuthenticationRequiredMovesToTheBackupCard(t *testing.T) {
 		srv := stripefaithful.New(t)
 		srv.AddCard("pm_3ds", stripefaithful.Card{Customer: "cus_ada", RequiresAuthentication: true})
 		srv.AddCard("pm_backup", stripefaithful.Card{Customer: "cus_ada"})
-		b := apitest.New(t, st)
+		b := apitest.NewWith(t, st, apitest.AllowPrivateURLs)
 		key := b.A.Keys.Secret
 		prc := createProcessor(t, b, key, map[string]any{"name": "Stripe", "type": "stripe", "credentials": stripeGoodKey, "baseURL": srv.URL})
 		clk := clock(t, b, key)

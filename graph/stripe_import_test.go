@@ -51,7 +51,7 @@ func TestImportPaymentMethodFromStripe(t *testing.T) {
 		}
 	}
 	storagetest.Each(t, func(t *testing.T, st *storage.Store) {
-		b := apitest.New(t, st)
+		b := apitest.NewWith(t, st, apitest.AllowPrivateURLs)
 		key := b.A.Keys.Secret
 		prc := createProcessor(t, b, key, map[string]any{"name": "Stripe", "type": "stripe", "credentials": stripeGoodKey, "baseURL": rec.URL})
 		const imp = `mutation($in: ImportPaymentMethodInput!) { importPaymentMethod(input: $in) {

@@ -107,7 +107,7 @@ func TestStripeConnectorThroughGraphQL(t *testing.T) {
 	// proxy gives them the status Stripe would.
 	rec.PlayStatus.Store(true)
 	storagetest.Each(t, func(t *testing.T, st *storage.Store) {
-		b := apitest.New(t, st)
+		b := apitest.NewWith(t, st, apitest.AllowPrivateURLs)
 		key := b.A.Keys.Secret
 		r := b.Do(t, key, `mutation($in: CreateProcessorInput!) { createProcessor(input: $in) { id type baseURL enabled } }`, map[string]any{"in": map[string]any{
 			"name": "Stripe", "type": "stripe", "credentials": stripeGoodKey, "baseURL": rec.URL,
@@ -216,7 +216,7 @@ func TestProcessorCredentialsNeverLeak(t *testing.T) {
 	rec := stripemocktest.NewRecorder(t, stripemocktest.Start(t))
 	rec.PlayStatus.Store(true)
 	storagetest.Each(t, func(t *testing.T, st *storage.Store) {
-		b := apitest.NewWith(t, st, func(c *app.Config) { c.WebhookBackoff = 10 * time.Millisecond })
+		b := apitest.NewWith(t, st, func(c *app.Config) { c.WebhookBackoff = 10 * time.Millisecond; c.AllowPrivateURLs = true })
 		key := b.A.Keys.Secret
 		var responses []string
 		do := func(query string, vars map[string]any) apitest.Response {

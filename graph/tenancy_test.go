@@ -86,7 +86,7 @@ var connections = map[string]string{
 func TestRule6TenancyEveryTypeIsInvisibleAcrossAccounts(t *testing.T) {
 	t.Parallel()
 	storagetest.Each(t, func(t *testing.T, st *storage.Store) {
-		b := apitest.New(t, st)
+		b := apitest.NewWith(t, st, apitest.AllowPrivateURLs)
 		mine := objectsOf(t, b, b.A)
 		theirs := objectsOf(t, b, b.B)
 		keyA := b.A.Keys.Secret

@@ -34,6 +34,9 @@ func (s *Service) CreateProcessor(ctx context.Context, in CreateProcessorInput) 
 	if err := in.validate(); err != nil {
 		return nil, err
 	}
+	if err := s.checkBaseURL(ctx, in.BaseURL); err != nil {
+		return nil, err
+	}
 	// The credentials are hashed with the request, so a replay with others
 	// is a CONFLICT; only their digest is kept, with the idempotency key.
 	params := struct {
@@ -140,6 +143,9 @@ func (s *Service) UpdateProcessor(ctx context.Context, id string, in UpdateProce
 	if err := check.validate(); err != nil {
 		return nil, err
 	}
+	if err := s.checkBaseURL(ctx, in.BaseURL); err != nil {
+		return nil, err
+	}
 	u := s.db.Processor.UpdateOne(p).
 		SetNillableName(in.Name).
 		SetNillableCredentials(in.Credentials).
@@ -151,4 +157,17 @@ func (s *Service) UpdateProcessor(ctx context.Context, id string, in UpdateProce
 		u.SetSettings(in.Settings)
 	}
 	return u.Save(ctx)
+}
+
+// checkBaseURL refuses a base URL whose host is, or resolves to, an address
+// the engine must not send credentials to (loopback, private, link-local,
+// cloud metadata).
+func (s *Service) checkBaseURL(ctx context.Context, baseURL *string) error {
+	if baseURL == nil {
+		return nil
+	}
+	if err := s.cfg.URLGuard.CheckURL(ctx, *baseURL); err != nil {
+		return apierror.InvalidReason("input.baseURL", "address_not_allowed", "%s", err)
+	}
+	return nil
 }

@@ -11,6 +11,7 @@ import (
 	_ "time/tzdata" // IANA time zones, whatever the host has installed
 
 	"github.com/offsession/offsession/apierror"
+	"github.com/offsession/offsession/carddata"
 	"github.com/offsession/offsession/ids"
 )
 
@@ -22,39 +23,10 @@ const (
 	maxTextLen          = 1000
 )
 
-// digitRun finds runs of digits that may be separated by single spaces or
-// dashes, as card numbers are written.
-var digitRun = regexp.MustCompile(`\d(?:[ -]?\d){11,22}`)
-
 // LooksLikeCardNumber reports whether s contains what could be a primary
-// account number: 12 to 19 digits (spaces and dashes allowed between them)
-// that pass the Luhn check. offsession never stores one.
-func LooksLikeCardNumber(s string) bool {
-	for _, run := range digitRun.FindAllString(s, -1) {
-		digits := strings.NewReplacer(" ", "", "-", "").Replace(run)
-		if len(digits) >= 12 && len(digits) <= 19 && luhn(digits) {
-			return true
-		}
-	}
-	return false
-}
-
-func luhn(digits string) bool {
-	sum := 0
-	double := false
-	for i := len(digits) - 1; i >= 0; i-- {
-		d := int(digits[i] - '0')
-		if double {
-			d *= 2
-			if d > 9 {
-				d -= 9
-			}
-		}
-		sum += d
-		double = !double
-	}
-	return sum%10 == 0
-}
+// account number, however it is written (carddata.LooksLikeCardNumber).
+// offsession never stores one.
+func LooksLikeCardNumber(s string) bool { return carddata.LooksLikeCardNumber(s) }
 
 // sensitiveKey matches metadata keys that announce card data.
 var sensitiveKey = regexp.MustCompile(`(?i)(cvc|cvv|cvn|csc|cid|security.?code|card.?number|^pan$|card.?num)`)
@@ -87,6 +59,9 @@ func checkMetadata(field string, m map[string]string) error {
 		switch {
 		case k == "":
 			return apierror.Invalid(field, "keys must not be empty")
+		case LooksLikeCardNumber(k):
+			// The field names the map, not the key: the key is the card number.
+			return apierror.InvalidReason(field, "card_data_not_allowed", "a key looks like a card number; offsession never stores card numbers")
 		case len(k) > maxMetadataKeyLen:
 			return apierror.Invalid(field+"."+k, "keys must be at most %d characters", maxMetadataKeyLen)
 		case sensitiveKey.MatchString(k):

@@ -12,6 +12,7 @@ import (
 
 	"github.com/offsession/offsession/ent"
 	"github.com/offsession/offsession/ent/processor"
+	"github.com/offsession/offsession/netguard"
 )
 
 // Result is what the processor said about an authorization.
@@ -103,12 +104,18 @@ type Connector interface {
 
 // Registry builds the connector for a configured processor.
 type Registry struct {
-	db *ent.Client
+	db    *ent.Client
+	guard *netguard.Guard
 }
 
-// NewRegistry returns a registry whose simulator keeps its ledger in db.
-func NewRegistry(db *ent.Client) *Registry {
-	return &Registry{db: db}
+// NewRegistry returns a registry whose simulator keeps its ledger in db
+// and whose connectors reach processors only at the addresses guard allows
+// (nil: a guard that refuses every non-public address).
+func NewRegistry(db *ent.Client, guard *netguard.Guard) *Registry {
+	if guard == nil {
+		guard = netguard.New(netguard.Config{})
+	}
+	return &Registry{db: db, guard: guard}
 }
 
 // Supports reports whether p has a connector this build can call.
@@ -123,7 +130,7 @@ func (r *Registry) Connector(p *ent.Processor) (Connector, error) {
 	case processor.TypeSimulator:
 		return newSimulator(r.db, p), nil
 	case processor.TypeStripe:
-		return newStripeConnector(p)
+		return newStripeConnector(p, r.guard)
 	default:
 		return nil, fmt.Errorf("processor %s: connector %q is not available", p.ID, p.Type)
 	}

@@ -29,7 +29,7 @@ func TestSimulatorDegradesOnThePaymentsClock(t *testing.T) {
 		from := time.Date(2026, 4, 5, 0, 0, 0, 0, time.UTC)
 		before, after := from.Add(-time.Hour), from.Add(time.Hour)
 		connector := func(id string, settings map[string]string) processors.Connector {
-			conn, err := processors.NewRegistry(st.Client).Connector(&ent.Processor{ID: id, Type: processor.TypeSimulator, Settings: settings})
+			conn, err := processors.NewRegistry(st.Client, nil).Connector(&ent.Processor{ID: id, Type: processor.TypeSimulator, Settings: settings})
 			require.NoError(t, err)
 			return conn
 		}

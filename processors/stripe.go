@@ -17,6 +17,7 @@ import (
 	"github.com/stripe/stripe-go/v82"
 
 	"github.com/offsession/offsession/ent"
+	"github.com/offsession/offsession/netguard"
 )
 
 // Settings of a stripe processor (Processor.settings). The secret key is the
@@ -115,7 +116,7 @@ func CheckStripeConfig(key, baseURL string) error {
 
 // newStripeConnector builds the connector for p. It returns an untyped nil
 // Connector on error so that the caller's nil check holds.
-func newStripeConnector(p *ent.Processor) (Connector, error) {
+func newStripeConnector(p *ent.Processor, guard *netguard.Guard) (Connector, error) {
 	key := strings.TrimSpace(p.Credentials)
 	base := p.BaseURL
 	if base == "" {
@@ -125,7 +126,10 @@ func newStripeConnector(p *ent.Processor) (Connector, error) {
 		return nil, fmt.Errorf("processor %s: %w", p.ID, err)
 	}
 	client := stripe.NewClient(key, stripe.WithBackends(stripe.NewBackendsWithConfig(&stripe.BackendConfig{
-		HTTPClient: &http.Client{Timeout: stripeHTTPTimeout},
+		// The secret key goes only where the guard allows, checked at every
+		// connection: a base URL that resolves to a private address later
+		// is refused then.
+		HTTPClient: &http.Client{Timeout: stripeHTTPTimeout, Transport: guard.Transport()},
 		// The SDK logs requests, and error bodies that can quote the key;
 		// everything it would say reaches the caller as an Outcome or error.
 		LeveledLogger: &stripe.LeveledLogger{Level: stripe.LevelNull},
@@ -246,6 +250,9 @@ func (s *stripeConnector) authorizeResult(pi *stripe.PaymentIntent) (Outcome, er
 func (s *stripeConnector) authorizeFailure(err error) (Outcome, error) {
 	var se *stripe.Error
 	if !errors.As(err, &se) {
+		if errors.Is(err, netguard.ErrNotAllowed) {
+			return Outcome{Result: TechnicalError, Message: "stripe: the base URL's address is not allowed"}, nil
+		}
 		if stripeNeverSent(err) {
 			return Outcome{Result: TechnicalError, Message: "stripe: " + s.scrub(err.Error())}, nil
 		}

@@ -21,6 +21,7 @@ import (
 
 	"github.com/offsession/offsession/ent"
 	"github.com/offsession/offsession/ent/processor"
+	"github.com/offsession/offsession/netguard"
 	"github.com/offsession/offsession/processors"
 	"github.com/offsession/offsession/processors/stripemocktest"
 	"github.com/offsession/offsession/retry"
@@ -30,11 +31,14 @@ import (
 // it, or its tail, in any output is a leak.
 const stripeTestKey = "sk_test_51OffsessionQz7Kx4WvNeverShown"
 
+// localServers lets connectors reach the test servers on 127.0.0.1.
+var localServers = netguard.New(netguard.Config{AllowPrivate: true})
+
 // stripeConnector builds the stripe connector the way the engine does,
 // through the registry.
 func stripeConnector(t *testing.T, baseURL string, settings map[string]string) processors.Connector {
 	t.Helper()
-	conn, err := processors.NewRegistry(nil).Connector(&ent.Processor{
+	conn, err := processors.NewRegistry(nil, localServers).Connector(&ent.Processor{
 		ID:          "prc_stripe_test",
 		Type:        processor.TypeStripe,
 		Credentials: stripeTestKey,
@@ -47,7 +51,7 @@ func stripeConnector(t *testing.T, baseURL string, settings map[string]string) p
 
 func TestStripeConnectorConfiguration(t *testing.T) {
 	t.Parallel()
-	registry := processors.NewRegistry(nil)
+	registry := processors.NewRegistry(nil, localServers)
 	tests := []struct {
 		name    string
 		give    ent.Processor
@@ -197,7 +201,7 @@ func TestStripeAgainstStripeMock(t *testing.T) {
 	t.Run("a key stripe-mock refuses", func(t *testing.T) {
 		// stripe-mock's 401 quotes the Authorization header it was sent.
 		const badKey = "sk_tst_NotAValidLookingKey"
-		conn, err := processors.NewRegistry(nil).Connector(&ent.Processor{
+		conn, err := processors.NewRegistry(nil, localServers).Connector(&ent.Processor{
 			ID: "prc_bad_key", Type: processor.TypeStripe, Credentials: badKey, BaseURL: rec.URL,
 		})
 		require.NoError(t, err)

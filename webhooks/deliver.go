@@ -18,6 +18,7 @@ import (
 	"github.com/offsession/offsession/ent"
 	"github.com/offsession/offsession/ent/schema/schematype"
 	"github.com/offsession/offsession/ent/webhookdelivery"
+	"github.com/offsession/offsession/netguard"
 	"github.com/offsession/offsession/storage"
 	"github.com/offsession/offsession/viewer"
 )
@@ -43,6 +44,10 @@ type DelivererConfig struct {
 	Timeout time.Duration
 	// Owner names this process in leases.
 	Owner string
+	// Guard allows the addresses deliveries may connect to, checked again
+	// at every connection. Default a guard that refuses every non-public
+	// address.
+	Guard *netguard.Guard
 }
 
 // Deliverer sends due deliveries.
@@ -66,9 +71,16 @@ func NewDeliverer(store *storage.Store, clock clockwork.Clock, log *slog.Logger,
 	if cfg.Timeout == 0 {
 		cfg.Timeout = TimeoutDefault
 	}
+	if cfg.Guard == nil {
+		cfg.Guard = netguard.New(netguard.Config{})
+	}
 	return &Deliverer{
 		store: store, db: store.Client, clock: clock, log: log, cfg: cfg,
-		http: &http.Client{Timeout: cfg.Timeout, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }},
+		http: &http.Client{
+			Transport:     cfg.Guard.Transport(),
+			Timeout:       cfg.Timeout,
+			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+		},
 	}
 }
 
@@ -189,7 +201,10 @@ func (d *Deliverer) send(ctx context.Context, id string) error {
 	return nil
 }
 
-// describe names a delivery failure for the endpoint's owner.
+// describe names a delivery failure for the endpoint's owner: the status
+// an endpoint answered, or one of two fixed reasons. The dial error's text,
+// and whether the guard refused the address, stay in the server's log, so
+// that the log cannot map which internal hosts and ports answer.
 func describe(err error, status int) string {
 	var ne net.Error
 	switch {

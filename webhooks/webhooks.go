@@ -26,6 +26,7 @@ import (
 	"github.com/offsession/offsession/ent"
 	"github.com/offsession/offsession/ent/webhookendpoint"
 	"github.com/offsession/offsession/idempotency"
+	"github.com/offsession/offsession/netguard"
 )
 
 // SignatureHeader carries the signature of a delivery.
@@ -136,12 +137,17 @@ type Endpoints struct {
 	db         *ent.Client
 	keys       *idempotency.Keys
 	eventTypes []string
+	guard      *netguard.Guard
 }
 
 // NewEndpoints returns the endpoint service; eventTypes are the types an
-// endpoint may ask for.
-func NewEndpoints(db *ent.Client, clock clockwork.Clock, eventTypes []string) *Endpoints {
-	return &Endpoints{db: db, keys: idempotency.New(db, clock, 0), eventTypes: eventTypes}
+// endpoint may ask for, and guard checks their URLs (nil: a guard that
+// refuses every non-public address).
+func NewEndpoints(db *ent.Client, clock clockwork.Clock, eventTypes []string, guard *netguard.Guard) *Endpoints {
+	if guard == nil {
+		guard = netguard.New(netguard.Config{})
+	}
+	return &Endpoints{db: db, keys: idempotency.New(db, clock, 0), eventTypes: eventTypes, guard: guard}
 }
 
 // Create makes an endpoint with a fresh secret.
@@ -149,6 +155,9 @@ func (e *Endpoints) Create(ctx context.Context, in CreateEndpointInput) (*Create
 	u, err := url.Parse(in.URL)
 	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || len(in.URL) > 2048 {
 		return nil, apierror.Invalid("input.url", "must be an http(s) URL")
+	}
+	if err := e.guard.CheckURL(ctx, in.URL); err != nil {
+		return nil, apierror.InvalidReason("input.url", "address_not_allowed", "%s", err)
 	}
 	for i, t := range in.EventTypes {
 		if !slices.Contains(e.eventTypes, t) {

@@ -85,7 +85,7 @@ func (rc *receiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 func TestWebhooksReachAReceiverThatWasDown(t *testing.T) {
 	t.Parallel()
 	storagetest.Each(t, func(t *testing.T, st *storage.Store) {
-		b := apitest.NewWith(t, st, func(c *app.Config) { c.WebhookBackoff = 50 * time.Millisecond })
+		b := apitest.NewWith(t, st, func(c *app.Config) { c.WebhookBackoff = 50 * time.Millisecond; c.AllowPrivateURLs = true })
 		key := b.A.Keys.Secret
 		rc := &receiver{accepted: map[string]webhooks.Payload{}, order: map[string][]int64{}}
 		rc.down.Store(true)

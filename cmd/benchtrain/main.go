@@ -71,7 +71,7 @@ func run(ctx context.Context, n int, dir string, trees int) error {
 		return err
 	}
 	actx := viewer.NewContext(ctx, viewer.Viewer{AccountID: acct.ID, Role: viewer.RoleAdmin})
-	svc, err := payments.New(st, clockwork.NewRealClock(), processors.NewRegistry(st.Client), log, payments.Config{})
+	svc, err := payments.New(st, clockwork.NewRealClock(), processors.NewRegistry(st.Client, nil), log, payments.Config{})
 	if err != nil {
 		return err
 	}

@@ -47,11 +47,17 @@ func TestLooksLikeCardNumberEverySpelling(t *testing.T) {
 		"550e8400-e29b-41d4-a716-446655440000",
 		"deadbeef-0000-4000-8000-424242424242", // a UUID whose last group passes Luhn
 		"pm_card_visa", "cus_01m8x9w86cy4bcs0af2g671h7t",
+		// Groupings no card number is printed in, whose digits pass Luhn.
+		"2024-01-01 00:30:00", "10237, 10238, 10239",
 	} {
 		require.False(t, carddata.LooksLikeCardNumber(s), "%q", s)
 	}
 	require.True(t, carddata.LooksLikeCardNumber("x 424242424242 y"), "12 digits that pass Luhn")
-	require.False(t, carddata.LooksLikeCardNumber("deadbeef-0000-4000-8000-424242424242x"), "not exactly a UUID, but glued")
+	require.True(t, carddata.LooksLikeCardNumber("ref 12 4242 4242 4242 4242"), "a card number after another number")
+	require.True(t, carddata.LooksLikeCardNumber("4242     4242 4242 4242 | 4242 4242 4242 4242"), "a second one after a long gap")
+	// Not a UUID: its last group is 12 digits passing Luhn, glued to a
+	// letter on one side only.
+	require.True(t, carddata.LooksLikeCardNumber("deadbeef-0000-4000-8000-424242424242x"), "not exactly a UUID")
 }
 
 // TestLooksLikeCardNumberReadsDigitsOfEveryScript: every decimal digit of

@@ -124,7 +124,11 @@ func (s *Service) offPolicy(ctx context.Context, model *scoring.Model, held []Ex
 }
 
 // snips is the self-normalised weighted mean of rs with weights ws, with
-// the delta method's 95% interval (clipped to [0, 1]).
+// a 95% interval: the delta method's, widened to at least the Wilson
+// interval of as many rows as the weights are worth (EffectiveRows). When
+// a few rows of small propensity carry most of the weight, the delta
+// method's variance is near zero around their outcome, however few they
+// are; the Wilson interval of their effective count is not.
 func snips(ws, rs []float64) schematype.Estimate {
 	var e schematype.Estimate
 	var sw, sw2, swr float64
@@ -145,6 +149,16 @@ func snips(ws, rs []float64) schematype.Estimate {
 		v += w * w * d * d
 	}
 	se := math.Sqrt(v) / sw
-	e.Lower, e.Upper = math.Max(e.Value-1.96*se, 0), math.Min(e.Value+1.96*se, 1)
+	lo, hi := wilson(e.Value, e.EffectiveRows)
+	e.Lower, e.Upper = math.Max(math.Min(e.Value-1.96*se, lo), 0), math.Min(math.Max(e.Value+1.96*se, hi), 1)
 	return e
+}
+
+// wilson is the 95% Wilson score interval of a rate p observed on n rows.
+func wilson(p, n float64) (float64, float64) {
+	const z = 1.96
+	d := 1 + z*z/n
+	c := (p + z*z/(2*n)) / d
+	h := z * math.Sqrt(p*(1-p)/n+z*z/(4*n*n)) / d
+	return c - h, c + h
 }

@@ -83,6 +83,11 @@ type SmartPlanner struct {
 	// better, and cannot do much worse where it does not. Negative: the
 	// model alone decides.
 	Anchor float64
+	// AttemptCost is what an attempt costs, in recovered payments: a plan
+	// is worth what it recovers less what its attempts cost, a retry
+	// worth less than its cost is not made, and when no retry is, the
+	// planner stops.
+	AttemptCost float64
 
 	seed uint64
 }
@@ -178,7 +183,7 @@ func (s *SmartPlanner) Plan(ctx context.Context, in Input) (Decision, error) {
 	p, vars := smooth(p, r, false), smooth(rows, r, true)
 	k := max(in.MaxRetries-in.RetriesUsed, 1)
 	gap := int((s.MinGap + s.Slot - 1) / s.Slot)
-	value := PlanValues(p, k, gap, int(s.WearWindow/s.Slot), s.Wear)
+	value := PlanValues(p, k, gap, int(s.WearWindow/s.Slot), s.Wear, s.AttemptCost)
 	chosen := 0
 	for i := range value {
 		if value[i] > value[chosen] {
@@ -190,6 +195,9 @@ func (s *SmartPlanner) Plan(ctx context.Context, in Input) (Decision, error) {
 		ModelVersion: am.Version,
 		Reason: fmt.Sprintf("model %s scores %.3f around %s, the best of %d hourly times for a plan of %d retries (recovering an estimated %.2f)",
 			am.Version, p[chosen], slots[chosen].In(location(in)).Format("Mon Jan 2 15:04 MST"), n, k, value[chosen]),
+	}
+	if value[chosen] <= 0 {
+		return stop(StopRetriesExhausted, fmt.Sprintf("model %s values no retry above its cost (%.3f of a payment)", am.Version, s.AttemptCost)), nil
 	}
 	d := Decision{At: slots[chosen], Record: rec, Value: value[chosen]}
 	best := chosen // the slot the model would pick
@@ -263,7 +271,7 @@ func valueStderr(p, vars, value []float64, a, b int) float64 {
 // from i+window on.) So a decline wears the whole rest of the plan when the
 // next retry comes within the window, and none of it when the next retry
 // waits the window out: an approximation that keeps the search linear.
-func PlanValues(p []float64, k, gap, window int, wear float64) []float64 {
+func PlanValues(p []float64, k, gap, window int, wear, cost float64) []float64 {
 	n := len(p)
 	window = max(window, gap)
 	best := make([]float64, n+window+1)
@@ -271,7 +279,7 @@ func PlanValues(p []float64, k, gap, window int, wear float64) []float64 {
 	value := make([]float64, n)
 	for j := 1; j <= k; j++ {
 		for i := n - 1; i >= 0; i-- {
-			v := p[i] + (1-p[i])*max(wear*best[min(i+gap, n)], best[min(i+window, n)])
+			v := p[i] + (1-p[i])*max(wear*best[min(i+gap, n)], best[min(i+window, n)], 0) - cost
 			if j == k {
 				value[i] = v
 			}

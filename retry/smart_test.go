@@ -119,7 +119,7 @@ func TestPlanValues(t *testing.T) {
 	const gap, window, wear = 6, 168, 0.8
 	p := make([]float64, 400)
 	p[0], p[10], p[300] = 0.2, 0.5, 0.9
-	v := PlanValues(p, 2, gap, window, wear)
+	v := PlanValues(p, 2, gap, window, wear, 0)
 	// From slot 0, the second retry at 300 is past the window: unworn.
 	if want := 0.2 + 0.8*0.9; !near(v[0], want) {
 		t.Errorf("value[0] = %.4f, want %.4f (a retry after the window is not worn)", v[0], want)
@@ -129,20 +129,20 @@ func TestPlanValues(t *testing.T) {
 		t.Errorf("value[10] = %.4f, want %.4f", v[10], want)
 	}
 	// One retry left: each slot is worth its own chance.
-	v1 := PlanValues(p, 1, gap, window, wear)
+	v1 := PlanValues(p, 1, gap, window, wear, 0)
 	if !near(v1[300], 0.9) || !near(v1[0], 0.2) {
 		t.Errorf("one retry: value[0] = %.4f, value[300] = %.4f, want 0.2 and 0.9", v1[0], v1[300])
 	}
 	// Within the window, the next retry is worn: slot 10 after slot 0.
 	q := make([]float64, 100)
 	q[0], q[10] = 0.2, 0.5
-	if w, want := PlanValues(q, 2, gap, window, wear)[0], 0.2+0.8*wear*0.5; !near(w, want) {
+	if w, want := PlanValues(q, 2, gap, window, wear, 0)[0], 0.2+0.8*wear*0.5; !near(w, want) {
 		t.Errorf("value[0] = %.4f, want %.4f (a retry within the window is worn)", w, want)
 	}
 	// Retries closer than the gap are never planned together.
 	r := make([]float64, 100)
 	r[0], r[gap-1] = 0.5, 0.5
-	if w := PlanValues(r, 2, gap, window, wear)[0]; !near(w, 0.5) {
+	if w := PlanValues(r, 2, gap, window, wear, 0)[0]; !near(w, 0.5) {
 		t.Errorf("value[0] = %.4f, want 0.5 (the other slot is within the gap)", w)
 	}
 }

@@ -132,10 +132,11 @@ type options struct {
 	smooth time.Duration
 	// worlds runs the merchant's protocol (worlds.go) on these worlds;
 	// childWorld, when set, is the one world this process runs.
-	worlds             string
-	anchor             float64
-	childWorld         uint64
-	perArm, coldPerArm int
+	worlds              string
+	anchor, attemptCost float64
+	minGap              time.Duration
+	childWorld          uint64
+	perArm, coldPerArm  int
 }
 
 func main() {
@@ -160,6 +161,8 @@ func main() {
 	flag.IntVar(&o.minLeaf, "min-leaf", 0, "fewest retries a tree node needs to be split (default 100)")
 	flag.DurationVar(&o.smooth, "smooth", -1, "the smart planner's smoothing on each side of a time (default 3h)")
 	flag.Float64Var(&o.anchor, "anchor", retry.AnchorDefault, "the smart planner's Anchor (negative: the model alone decides)")
+	flag.Float64Var(&o.attemptCost, "attempt-cost", 0, "the smart planner's AttemptCost")
+	flag.DurationVar(&o.minGap, "min-gap", 0, "the smart planner's MinGap (default 6h)")
 	flag.StringVar(&o.worlds, "worlds", "", "run the A/B protocol on these worlds: report, tuning, or seeds by commas")
 	flag.Uint64Var(&o.childWorld, "child-world", 0, "(internal) run the A/B protocol on this world")
 	flag.IntVar(&o.perArm, "per-arm", 1000, "with -worlds: declined March payments per arm, at least")
@@ -455,6 +458,10 @@ func smartPlanner(o options, exploration float64, seed uint64) *retry.SmartPlann
 		sp.Smooth = o.smooth
 	}
 	sp.Anchor = o.anchor
+	sp.AttemptCost = o.attemptCost
+	if o.minGap > 0 {
+		sp.MinGap = o.minGap
+	}
 	return sp
 }
 

@@ -50,7 +50,7 @@ func (o *oracle) Plan(_ context.Context, in retry.Input) (retry.Decision, error)
 	k := max(in.MaxRetries-in.RetriesUsed, 1)
 	// The simulator's fatigue counts the declines of the last 7 days, as
 	// the planner's default wear window does.
-	value := retry.PlanValues(p, k, int(retry.MinGapDefault/retry.SlotDefault), int(retry.WearWindowDefault/retry.SlotDefault), o.pop.P.Fatigue)
+	value := retry.PlanValues(p, k, int(retry.MinGapDefault/retry.SlotDefault), int(retry.WearWindowDefault/retry.SlotDefault), o.pop.P.Fatigue, 0)
 	chosen := 0
 	for i := range value {
 		if value[i] > value[chosen] {

@@ -23,6 +23,7 @@ import (
 
 	"github.com/offsession/offsession/auth"
 	"github.com/offsession/offsession/demo"
+	"github.com/offsession/offsession/events"
 	"github.com/offsession/offsession/graph"
 	"github.com/offsession/offsession/httpapi"
 	"github.com/offsession/offsession/httpapi/playground"
@@ -171,7 +172,7 @@ func Build(store *storage.Store, cfg Config, clock clockwork.Clock, log *slog.Lo
 	}
 	return &Process{
 		Store: store, Payments: svc, Scheduler: sched, Deliverer: deliverer, Router: router, Models: mdl,
-		Endpoints: webhooks.NewEndpoints(store.Client, clock, payments.EventTypes, guard),
+		Endpoints: webhooks.NewEndpoints(store.Client, clock, events.Types, guard),
 		log:       log, cfg: cfg,
 	}, nil
 }

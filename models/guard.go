@@ -7,13 +7,11 @@ import (
 
 	"github.com/offsession/offsession/ent"
 	"github.com/offsession/offsession/ent/retrymodel"
+	"github.com/offsession/offsession/events"
 	"github.com/offsession/offsession/scoring"
 	"github.com/offsession/offsession/storage"
 	"github.com/offsession/offsession/viewer"
 )
-
-// EventDemoted is the event of a model the guard stopped using.
-const EventDemoted = "retry_model.demoted"
 
 // A model is used only where it is measured to do better than the
 // heuristic that stands in for it, in two steps.
@@ -122,16 +120,12 @@ func (s *Service) demote(ctx context.Context, m *ent.RetryModel, v Verdict) erro
 		if err != nil || n == 0 {
 			return err // n == 0: another replica, or an activation, got there first
 		}
-		return tx.Event.Create().
-			SetAccountID(m.AccountID).
-			SetType(EventDemoted).
-			SetObjectID(m.ID).
-			SetObjectType("retry_model").
-			SetObjectVersion(int64(m.Version)).
-			SetData(map[string]any{"id": m.ID, "object": "retry_model", "version": versionName(m.Version), "status": retrymodel.StatusDemoted,
+		return events.Emit(ctx, tx, events.Event{
+			AccountID: m.AccountID, Type: events.ModelDemoted, ObjectID: m.ID, ObjectType: "retry_model", Version: int64(m.Version),
+			Data: map[string]any{"id": m.ID, "object": "retry_model", "version": versionName(m.Version), "status": retrymodel.StatusDemoted,
 				"reason": v.Reason, "difference": v.Difference, "std_err": v.StdErr,
-				"treatment_payments": v.Uplift.Treatment.Payments, "holdout_payments": v.Uplift.Holdout.Payments}).
-			Exec(ctx)
+				"treatment_payments": v.Uplift.Treatment.Payments, "holdout_payments": v.Uplift.Holdout.Payments},
+		})
 	})
 	if err != nil {
 		return fmt.Errorf("demote model %s: %w", versionName(m.Version), err)

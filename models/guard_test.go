@@ -21,11 +21,14 @@ import (
 	"github.com/offsession/offsession/ent/offsessionpayment"
 	"github.com/offsession/offsession/ent/paymentmethod"
 	"github.com/offsession/offsession/ent/retrymodel"
+	"github.com/offsession/offsession/ent/webhookdelivery"
 	"github.com/offsession/offsession/ent/schema/schematype"
+	"github.com/offsession/offsession/events"
 	"github.com/offsession/offsession/models"
 	"github.com/offsession/offsession/storage"
 	"github.com/offsession/offsession/storage/storagetest"
 	"github.com/offsession/offsession/viewer"
+	"github.com/offsession/offsession/webhooks"
 )
 
 // world is an account with a synthetic history written straight into the
@@ -225,7 +228,7 @@ func TestGuardDemotesAModelThatDoesWorse(t *testing.T) {
 				require.NoError(t, w.svc.Guard(viewer.SystemContext(context.Background())))
 				m, err = w.db.RetryModel.Get(w.ctx, m.ID)
 				require.NoError(t, err)
-				demotions, err := w.db.Event.Query().Where(event.Type(models.EventDemoted), event.ObjectID(m.ID)).Count(w.ctx)
+				demotions, err := w.db.Event.Query().Where(event.Type(events.ModelDemoted), event.ObjectID(m.ID)).Count(w.ctx)
 				require.NoError(t, err)
 				if !tt.demoted {
 					require.Equal(t, retrymodel.StatusActive, m.Status)
@@ -273,5 +276,29 @@ func TestRetrainKeepsTheBetterVersion(t *testing.T) {
 		am, err = w.svc.Active(w.ctx, w.acct)
 		require.NoError(t, err)
 		require.Equal(t, "v2", am.Version)
+	})
+}
+
+// TestModelActivationReachesAWebhook: retry_model.activated can be
+// subscribed to, and activating a version queues its delivery to the
+// endpoint, in the activation's transaction (events.Emit).
+func TestModelActivationReachesAWebhook(t *testing.T) {
+	t.Parallel()
+	storagetest.Each(t, func(t *testing.T, st *storage.Store) {
+		w := newWorld(t, st)
+		w.history(t, 900, 1)
+		eps := webhooks.NewEndpoints(w.db, w.clock, events.Types, nil)
+		ep, err := eps.Create(w.ctx, webhooks.CreateEndpointInput{URL: "https://93.184.216.34/hooks",
+			EventTypes: []string{events.ModelActivated, events.ModelDemoted}})
+		require.NoError(t, err, "every event type can be subscribed to")
+		seed := 1
+		m, err := w.svc.Train(w.ctx, models.TrainInput{Seed: &seed}, nil)
+		require.NoError(t, err)
+		_, err = w.svc.Activate(w.ctx, m.Version)
+		require.NoError(t, err)
+		n, err := w.db.WebhookDelivery.Query().Where(webhookdelivery.EndpointID(ep.WebhookEndpoint.ID),
+			webhookdelivery.EventType(events.ModelActivated), webhookdelivery.ObjectID(m.ID)).Count(w.ctx)
+		require.NoError(t, err)
+		require.Equal(t, 1, n, "the activation's event is queued for the endpoint")
 	})
 }

@@ -24,14 +24,12 @@ import (
 	"github.com/offsession/offsession/ent"
 	"github.com/offsession/offsession/ent/offsessionpayment"
 	"github.com/offsession/offsession/ent/retrymodel"
+	"github.com/offsession/offsession/events"
 	"github.com/offsession/offsession/retry"
 	"github.com/offsession/offsession/scoring"
 	"github.com/offsession/offsession/storage"
 	"github.com/offsession/offsession/viewer"
 )
-
-// EventActivated is the event of a model's activation.
-const EventActivated = "retry_model.activated"
 
 // cacheFor is how long a replica trusts its copy of an account's active
 // model: an activation elsewhere is seen within it.
@@ -146,14 +144,10 @@ func (s *Service) Activate(ctx context.Context, version int) (*ent.RetryModel, e
 			Save(ctx); err != nil {
 			return err
 		}
-		return tx.Event.Create().
-			SetAccountID(out.AccountID).
-			SetType(EventActivated).
-			SetObjectID(out.ID).
-			SetObjectType("retry_model").
-			SetObjectVersion(int64(out.Version)).
-			SetData(map[string]any{"id": out.ID, "object": "retry_model", "version": versionName(out.Version), "status": out.Status}).
-			Exec(ctx)
+		return events.Emit(ctx, tx, events.Event{
+			AccountID: out.AccountID, Type: events.ModelActivated, ObjectID: out.ID, ObjectType: "retry_model", Version: int64(out.Version),
+			Data: map[string]any{"id": out.ID, "object": "retry_model", "version": versionName(out.Version), "status": out.Status},
+		})
 	})
 	if err != nil {
 		return nil, err

@@ -16,6 +16,7 @@ import (
 	"github.com/offsession/offsession/ent/paymentmethod"
 	"github.com/offsession/offsession/ent/processor"
 	"github.com/offsession/offsession/ent/schema/schematype"
+	"github.com/offsession/offsession/events"
 	"github.com/offsession/offsession/processors"
 	"github.com/offsession/offsession/retry"
 	"github.com/offsession/offsession/routing"
@@ -754,7 +755,7 @@ func (s *Service) takeUpdatedCard(ctx context.Context, tx *ent.Tx, id string, ca
 	if err := s.retryWaitingFor(ctx, tx, pm.ID); err != nil {
 		return false, err
 	}
-	return true, emit(ctx, tx, pm.AccountID, EventPaymentMethodUpdated, pm.ID, "payment_method", 1, map[string]any{
+	return true, emit(ctx, tx, pm.AccountID, events.PaymentMethodUpdated, pm.ID, "payment_method", 1, map[string]any{
 		"id": pm.ID, "customer_id": pm.CustomerID, "last4": pm.Last4, "exp_month": pm.ExpMonth, "exp_year": pm.ExpYear,
 		"reason": "account_updater",
 	})

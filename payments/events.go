@@ -2,44 +2,11 @@ package payments
 
 import (
 	"context"
-	"fmt"
 	"time"
 
 	"github.com/offsession/offsession/ent"
-	"github.com/offsession/offsession/webhooks"
+	"github.com/offsession/offsession/events"
 )
-
-// Event types. Events are written in the same transaction as the change they
-// record.
-const (
-	EventCreated         = "off_session_payment.created"
-	EventAttemptStarted  = "off_session_payment.attempt_started"
-	EventAttemptFailed   = "off_session_payment.attempt_failed"
-	EventRequiresCapture = "off_session_payment.requires_capture"
-	EventSucceeded       = "off_session_payment.succeeded"
-	EventFailed          = "off_session_payment.failed"
-	EventCanceled        = "off_session_payment.canceled"
-	EventPaused          = "off_session_payment.paused"
-	EventResumed         = "off_session_payment.resumed"
-	// EventRequiresReview: the outcome of an attempt stayed unknown after
-	// the bounded repeats and look-ups; an operator resolves it
-	// (resolveUnknownAttempt).
-	EventRequiresReview = "off_session_payment.requires_review"
-	// EventPaymentMethodSwitched: the payment's card could not be charged
-	// (a hard decline, out-of-date data) and it moved to its next backup.
-	EventPaymentMethodSwitched = "off_session_payment.payment_method_switched"
-	EventMandateRevoked        = "mandate.revoked"
-	// EventPaymentMethodUpdated: the processor's account updater gave a
-	// declined card new data (expiry, number), now saved.
-	EventPaymentMethodUpdated = "payment_method.updated"
-)
-
-// EventTypes lists every event type offsession emits.
-var EventTypes = []string{
-	EventCreated, EventAttemptStarted, EventAttemptFailed, EventRequiresCapture,
-	EventSucceeded, EventFailed, EventCanceled, EventPaused, EventResumed,
-	EventRequiresReview, EventPaymentMethodSwitched, EventMandateRevoked, EventPaymentMethodUpdated,
-}
 
 func emitPaymentEvent(ctx context.Context, tx *ent.Tx, p *ent.OffSessionPayment, evType string, att *ent.Attempt) error {
 	data := paymentSnapshot(p)
@@ -50,18 +17,7 @@ func emitPaymentEvent(ctx context.Context, tx *ent.Tx, p *ent.OffSessionPayment,
 }
 
 func emit(ctx context.Context, tx *ent.Tx, accountID, evType, objectID, objectType string, version int64, data map[string]any) error {
-	ev, err := tx.Event.Create().
-		SetAccountID(accountID).
-		SetType(evType).
-		SetObjectID(objectID).
-		SetObjectType(objectType).
-		SetObjectVersion(version).
-		SetData(data).
-		Save(ctx)
-	if err != nil {
-		return fmt.Errorf("write event %s for %s: %w", evType, objectID, err)
-	}
-	return webhooks.Enqueue(ctx, tx, ev)
+	return events.Emit(ctx, tx, events.Event{AccountID: accountID, Type: evType, ObjectID: objectID, ObjectType: objectType, Version: version, Data: data})
 }
 
 // paymentSnapshot is what events say of a payment: its public fields.

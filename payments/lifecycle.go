@@ -10,6 +10,7 @@ import (
 	"github.com/offsession/offsession/ent/mandate"
 	"github.com/offsession/offsession/ent/offsessionpayment"
 	"github.com/offsession/offsession/ent/schema/schematype"
+	"github.com/offsession/offsession/events"
 )
 
 // Status is an off-session payment's status.
@@ -45,40 +46,40 @@ type FailureReason = offsessionpayment.FailureReason
 // expires. Each edge names the event that records it.
 var transitions = map[Status]map[Status]string{
 	offsessionpayment.StatusPending: {
-		offsessionpayment.StatusProcessing:   EventAttemptStarted,
-		offsessionpayment.StatusPendingRetry: EventPaymentMethodSwitched,
-		offsessionpayment.StatusCanceled:     EventCanceled,
-		offsessionpayment.StatusFailed:       EventFailed,
+		offsessionpayment.StatusProcessing:   events.PaymentAttemptStarted,
+		offsessionpayment.StatusPendingRetry: events.PaymentMethodSwitched,
+		offsessionpayment.StatusCanceled:     events.PaymentCanceled,
+		offsessionpayment.StatusFailed:       events.PaymentFailed,
 	},
 	offsessionpayment.StatusProcessing: {
-		offsessionpayment.StatusSucceeded:       EventSucceeded,
-		offsessionpayment.StatusRequiresCapture: EventRequiresCapture,
-		offsessionpayment.StatusPendingRetry:    EventAttemptFailed,
-		offsessionpayment.StatusFailed:          EventFailed,
-		offsessionpayment.StatusRequiresReview:  EventRequiresReview,
+		offsessionpayment.StatusSucceeded:       events.PaymentSucceeded,
+		offsessionpayment.StatusRequiresCapture: events.PaymentRequiresCapture,
+		offsessionpayment.StatusPendingRetry:    events.PaymentAttemptFailed,
+		offsessionpayment.StatusFailed:          events.PaymentFailed,
+		offsessionpayment.StatusRequiresReview:  events.PaymentRequiresReview,
 	},
 	offsessionpayment.StatusRequiresReview: {
-		offsessionpayment.StatusSucceeded:       EventSucceeded,
-		offsessionpayment.StatusRequiresCapture: EventRequiresCapture,
-		offsessionpayment.StatusPendingRetry:    EventAttemptFailed,
-		offsessionpayment.StatusFailed:          EventFailed,
+		offsessionpayment.StatusSucceeded:       events.PaymentSucceeded,
+		offsessionpayment.StatusRequiresCapture: events.PaymentRequiresCapture,
+		offsessionpayment.StatusPendingRetry:    events.PaymentAttemptFailed,
+		offsessionpayment.StatusFailed:          events.PaymentFailed,
 	},
 	offsessionpayment.StatusPendingRetry: {
-		offsessionpayment.StatusPendingRetry: EventPaymentMethodSwitched,
-		offsessionpayment.StatusProcessing:   EventAttemptStarted,
-		offsessionpayment.StatusPaused:       EventPaused,
-		offsessionpayment.StatusCanceled:     EventCanceled,
-		offsessionpayment.StatusFailed:       EventFailed,
+		offsessionpayment.StatusPendingRetry: events.PaymentMethodSwitched,
+		offsessionpayment.StatusProcessing:   events.PaymentAttemptStarted,
+		offsessionpayment.StatusPaused:       events.PaymentPaused,
+		offsessionpayment.StatusCanceled:     events.PaymentCanceled,
+		offsessionpayment.StatusFailed:       events.PaymentFailed,
 	},
 	offsessionpayment.StatusPaused: {
-		offsessionpayment.StatusPendingRetry: EventResumed,
-		offsessionpayment.StatusCanceled:     EventCanceled,
-		offsessionpayment.StatusFailed:       EventFailed,
+		offsessionpayment.StatusPendingRetry: events.PaymentResumed,
+		offsessionpayment.StatusCanceled:     events.PaymentCanceled,
+		offsessionpayment.StatusFailed:       events.PaymentFailed,
 	},
 	offsessionpayment.StatusRequiresCapture: {
-		offsessionpayment.StatusSucceeded: EventSucceeded,
-		offsessionpayment.StatusCanceled:  EventCanceled,
-		offsessionpayment.StatusFailed:    EventFailed,
+		offsessionpayment.StatusSucceeded: events.PaymentSucceeded,
+		offsessionpayment.StatusCanceled:  events.PaymentCanceled,
+		offsessionpayment.StatusFailed:    events.PaymentFailed,
 	},
 }
 
@@ -144,7 +145,7 @@ func (s *Service) apply(ctx context.Context, tx *ent.Tx, p *ent.OffSessionPaymen
 	if err != nil {
 		return nil, err
 	}
-	if evType == EventPaymentMethodSwitched && c.switchTo == nil {
+	if evType == events.PaymentMethodSwitched && c.switchTo == nil {
 		return nil, fmt.Errorf("payment %s: %s → %s is a move to a backup payment method, and none is given", p.ID, p.Status, c.to)
 	}
 	upd := tx.OffSessionPayment.UpdateOneID(p.ID).
@@ -232,7 +233,7 @@ func (s *Service) apply(ctx context.Context, tx *ent.Tx, p *ent.OffSessionPaymen
 	if err != nil {
 		return nil, fmt.Errorf("payment %s: %s → %s: %w", p.ID, p.Status, c.to, err)
 	}
-	if evType != EventPaymentMethodSwitched {
+	if evType != events.PaymentMethodSwitched {
 		if err := emitPaymentEvent(ctx, tx, updated, evType, c.attempt); err != nil {
 			return nil, err
 		}
@@ -241,7 +242,7 @@ func (s *Service) apply(ctx context.Context, tx *ent.Tx, p *ent.OffSessionPaymen
 		data := paymentSnapshot(updated)
 		data["previous_payment_method"], data["previous_mandate"] = p.PaymentMethodID, p.MandateID
 		data["reason"] = c.switchTo.reason
-		if err := emit(ctx, tx, updated.AccountID, EventPaymentMethodSwitched, updated.ID, "off_session_payment", updated.Version, data); err != nil {
+		if err := emit(ctx, tx, updated.AccountID, events.PaymentMethodSwitched, updated.ID, "off_session_payment", updated.Version, data); err != nil {
 			return nil, err
 		}
 	}

@@ -7,6 +7,7 @@ import (
 
 	"github.com/offsession/offsession/apierror"
 	"github.com/offsession/offsession/ent/offsessionpayment"
+	"github.com/offsession/offsession/events"
 )
 
 // TestTransitionAllowsOnlyTheLifecycle checks every pair of statuses: the
@@ -15,30 +16,30 @@ func TestTransitionAllowsOnlyTheLifecycle(t *testing.T) {
 	t.Parallel()
 	type edge struct{ from, to Status }
 	want := map[edge]string{
-		{offsessionpayment.StatusPending, offsessionpayment.StatusProcessing}:             EventAttemptStarted,
-		{offsessionpayment.StatusPending, offsessionpayment.StatusCanceled}:               EventCanceled,
-		{offsessionpayment.StatusPending, offsessionpayment.StatusFailed}:                 EventFailed,
-		{offsessionpayment.StatusProcessing, offsessionpayment.StatusSucceeded}:           EventSucceeded,
-		{offsessionpayment.StatusProcessing, offsessionpayment.StatusRequiresCapture}:     EventRequiresCapture,
-		{offsessionpayment.StatusProcessing, offsessionpayment.StatusPendingRetry}:        EventAttemptFailed,
-		{offsessionpayment.StatusProcessing, offsessionpayment.StatusFailed}:              EventFailed,
-		{offsessionpayment.StatusProcessing, offsessionpayment.StatusRequiresReview}:      EventRequiresReview,
-		{offsessionpayment.StatusRequiresReview, offsessionpayment.StatusSucceeded}:       EventSucceeded,
-		{offsessionpayment.StatusRequiresReview, offsessionpayment.StatusRequiresCapture}: EventRequiresCapture,
-		{offsessionpayment.StatusRequiresReview, offsessionpayment.StatusPendingRetry}:    EventAttemptFailed,
-		{offsessionpayment.StatusRequiresReview, offsessionpayment.StatusFailed}:          EventFailed,
-		{offsessionpayment.StatusPending, offsessionpayment.StatusPendingRetry}:           EventPaymentMethodSwitched,
-		{offsessionpayment.StatusPendingRetry, offsessionpayment.StatusPendingRetry}:      EventPaymentMethodSwitched,
-		{offsessionpayment.StatusPendingRetry, offsessionpayment.StatusProcessing}:        EventAttemptStarted,
-		{offsessionpayment.StatusPendingRetry, offsessionpayment.StatusPaused}:            EventPaused,
-		{offsessionpayment.StatusPendingRetry, offsessionpayment.StatusCanceled}:          EventCanceled,
-		{offsessionpayment.StatusPendingRetry, offsessionpayment.StatusFailed}:            EventFailed,
-		{offsessionpayment.StatusPaused, offsessionpayment.StatusPendingRetry}:            EventResumed,
-		{offsessionpayment.StatusPaused, offsessionpayment.StatusCanceled}:                EventCanceled,
-		{offsessionpayment.StatusPaused, offsessionpayment.StatusFailed}:                  EventFailed,
-		{offsessionpayment.StatusRequiresCapture, offsessionpayment.StatusSucceeded}:      EventSucceeded,
-		{offsessionpayment.StatusRequiresCapture, offsessionpayment.StatusCanceled}:       EventCanceled,
-		{offsessionpayment.StatusRequiresCapture, offsessionpayment.StatusFailed}:         EventFailed,
+		{offsessionpayment.StatusPending, offsessionpayment.StatusProcessing}:             events.PaymentAttemptStarted,
+		{offsessionpayment.StatusPending, offsessionpayment.StatusCanceled}:               events.PaymentCanceled,
+		{offsessionpayment.StatusPending, offsessionpayment.StatusFailed}:                 events.PaymentFailed,
+		{offsessionpayment.StatusProcessing, offsessionpayment.StatusSucceeded}:           events.PaymentSucceeded,
+		{offsessionpayment.StatusProcessing, offsessionpayment.StatusRequiresCapture}:     events.PaymentRequiresCapture,
+		{offsessionpayment.StatusProcessing, offsessionpayment.StatusPendingRetry}:        events.PaymentAttemptFailed,
+		{offsessionpayment.StatusProcessing, offsessionpayment.StatusFailed}:              events.PaymentFailed,
+		{offsessionpayment.StatusProcessing, offsessionpayment.StatusRequiresReview}:      events.PaymentRequiresReview,
+		{offsessionpayment.StatusRequiresReview, offsessionpayment.StatusSucceeded}:       events.PaymentSucceeded,
+		{offsessionpayment.StatusRequiresReview, offsessionpayment.StatusRequiresCapture}: events.PaymentRequiresCapture,
+		{offsessionpayment.StatusRequiresReview, offsessionpayment.StatusPendingRetry}:    events.PaymentAttemptFailed,
+		{offsessionpayment.StatusRequiresReview, offsessionpayment.StatusFailed}:          events.PaymentFailed,
+		{offsessionpayment.StatusPending, offsessionpayment.StatusPendingRetry}:           events.PaymentMethodSwitched,
+		{offsessionpayment.StatusPendingRetry, offsessionpayment.StatusPendingRetry}:      events.PaymentMethodSwitched,
+		{offsessionpayment.StatusPendingRetry, offsessionpayment.StatusProcessing}:        events.PaymentAttemptStarted,
+		{offsessionpayment.StatusPendingRetry, offsessionpayment.StatusPaused}:            events.PaymentPaused,
+		{offsessionpayment.StatusPendingRetry, offsessionpayment.StatusCanceled}:          events.PaymentCanceled,
+		{offsessionpayment.StatusPendingRetry, offsessionpayment.StatusFailed}:            events.PaymentFailed,
+		{offsessionpayment.StatusPaused, offsessionpayment.StatusPendingRetry}:            events.PaymentResumed,
+		{offsessionpayment.StatusPaused, offsessionpayment.StatusCanceled}:                events.PaymentCanceled,
+		{offsessionpayment.StatusPaused, offsessionpayment.StatusFailed}:                  events.PaymentFailed,
+		{offsessionpayment.StatusRequiresCapture, offsessionpayment.StatusSucceeded}:      events.PaymentSucceeded,
+		{offsessionpayment.StatusRequiresCapture, offsessionpayment.StatusCanceled}:       events.PaymentCanceled,
+		{offsessionpayment.StatusRequiresCapture, offsessionpayment.StatusFailed}:         events.PaymentFailed,
 	}
 	var all []Status
 	for _, s := range []string{"pending", "processing", "requires_review", "pending_retry", "requires_capture", "paused", "succeeded", "failed", "canceled", "bogus"} {

@@ -10,6 +10,7 @@ import (
 	"github.com/offsession/offsession/ent/mandate"
 	"github.com/offsession/offsession/ent/offsessionpayment"
 	"github.com/offsession/offsession/ent/schema/schematype"
+	"github.com/offsession/offsession/events"
 	"github.com/offsession/offsession/money"
 )
 
@@ -209,7 +210,7 @@ func (s *Service) RevokeMandate(ctx context.Context, id string, reason *string) 
 		if m, err = upd.Save(ctx); err != nil {
 			return fmt.Errorf("revoke mandate %s: %w", id, err)
 		}
-		if err := emit(ctx, tx, m.AccountID, EventMandateRevoked, m.ID, "mandate", 1, mandateSnapshot(m)); err != nil {
+		if err := emit(ctx, tx, m.AccountID, events.MandateRevoked, m.ID, "mandate", 1, mandateSnapshot(m)); err != nil {
 			return err
 		}
 		waiting, err := tx.OffSessionPayment.Query().

@@ -3,15 +3,16 @@ package payments
 import (
 	"context"
 	"fmt"
-	"github.com/offsession/offsession/tz"
 	"time"
 
 	"github.com/offsession/offsession/apierror"
 	"github.com/offsession/offsession/ent"
 	"github.com/offsession/offsession/ent/offsessionpayment"
 	"github.com/offsession/offsession/ent/schema/schematype"
+	"github.com/offsession/offsession/events"
 	"github.com/offsession/offsession/ids"
 	"github.com/offsession/offsession/money"
+	"github.com/offsession/offsession/tz"
 )
 
 // CreateOffSessionPaymentInput is the input of createOffSessionPayment.
@@ -110,7 +111,7 @@ func (s *Service) CreateOffSessionPayment(ctx context.Context, in CreateOffSessi
 		if err != nil {
 			return "", err
 		}
-		return p.ID, emitPaymentEvent(ctx, tx, p, EventCreated, nil)
+		return p.ID, emitPaymentEvent(ctx, tx, p, events.PaymentCreated, nil)
 	})
 	if err != nil {
 		return nil, err

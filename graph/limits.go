@@ -7,6 +7,7 @@ import (
 	"math"
 	"strconv"
 	"strings"
+	"time"
 
 	"entgo.io/contrib/entgql"
 	"github.com/99designs/gqlgen/graphql"
@@ -205,8 +206,8 @@ func (w *limitWalk) field(f *ast.Field, path string) (*ast.Field, bool, int64) {
 	for _, a := range f.Definition.Arguments {
 		if a.Type.Name() == "Cursor" && args[a.Name] != nil {
 			var c entgql.Cursor[string]
-			if err := c.UnmarshalGQL(args[a.Name]); err != nil {
-				w.err = limitError(a.Name, "invalid_cursor", f, fmt.Sprintf("%s on %s is not a cursor this API gave out", a.Name, here), nil)
+			if err := c.UnmarshalGQL(args[a.Name]); err != nil || !cursorFitsOrder(c, f.Definition, args) {
+				w.err = limitError(a.Name, "invalid_cursor", f, fmt.Sprintf("%s on %s is not a cursor this API gave out for this orderBy", a.Name, here), nil)
 				return f, false, 0
 			}
 		}
@@ -253,6 +254,52 @@ func (w *limitWalk) field(f *ast.Field, path string) (*ast.Field, bool, int64) {
 		out.SelectionSet = sub
 	}
 	return out, out != f, add(1, c)
+}
+
+// cursorFitsOrder reports whether a decoded cursor has the shape ent's
+// pager expects for the field's orderBy: with a list orderBy, one value per
+// order field (or none, for ordering by ID); with a single one, no list.
+func cursorFitsOrder(c entgql.Cursor[string], def *ast.FieldDefinition, args map[string]any) bool {
+	ob := def.Arguments.ForName("orderBy")
+	if ob == nil || c.Value == nil {
+		return true
+	}
+	var orders []any
+	switch o := args["orderBy"].(type) {
+	case []any:
+		orders = o
+	case map[string]any:
+		orders = []any{o} // a single object is a list of one
+	}
+	values, isList := c.Value.([]any)
+	if ob.Type.Elem == nil {
+		return !isList && len(orders) == 1 && valueFitsField(c.Value, orders[0])
+	}
+	if !isList || len(values) != len(orders) {
+		return false
+	}
+	for i, v := range values {
+		if !valueFitsField(v, orders[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+// valueFitsField reports whether a cursor value can be compared with the
+// column of an order ({field: X}): a scalar, a time for a *_AT field, and
+// not a time for another.
+func valueFitsField(v, order any) bool {
+	field, _ := order.(map[string]any)["field"].(string)
+	switch v.(type) {
+	case nil:
+		return true
+	case time.Time:
+		return strings.HasSuffix(field, "_AT")
+	case string, bool, int, int8, int16, int32, int64, uint, uint8, uint16, uint32, uint64, float32, float64:
+		return !strings.HasSuffix(field, "_AT")
+	}
+	return false
 }
 
 // intArg reads a page-size argument; ok is false when it is refused.

@@ -1,13 +1,18 @@
 package graph_test
 
 import (
+	"bytes"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"net/http"
 	"sort"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
+
+	"entgo.io/contrib/entgql"
 
 	"github.com/stretchr/testify/require"
 	"github.com/vektah/gqlparser/v2/ast"
@@ -110,6 +115,11 @@ func TestLimitsBadPaginationArguments(t *testing.T) {
 			{"msgpack of a string", `{ events(after: "` + msgpackString + `") { totalCount } }`, "after", "invalid_cursor", nil},
 			{"cursor in a variable", `query($c: Cursor) { events(after: $c) { totalCount } }`, "after", "invalid_cursor", map[string]any{"c": "@@"}},
 			{"nested cursor", `{ customers(first: 1) { edges { node { payments(after: "!!") { totalCount } } } } }`, "after", "invalid_cursor", nil},
+			{"cursor of one value, orderBy of none", `query($c: Cursor) { customers(after: $c) { totalCount } }`, "after", "invalid_cursor", map[string]any{"c": cursor(t, "abc")}},
+			{"cursor of two values, orderBy of one", `query($c: Cursor) { customers(after: $c, orderBy: [{field: CREATED_AT}]) { totalCount } }`, "after", "invalid_cursor", map[string]any{"c": cursor(t, []any{1, 2})}},
+			{"text for a time", `query($c: Cursor) { customers(after: $c, orderBy: [{field: CREATED_AT}]) { totalCount } }`, "after", "invalid_cursor", map[string]any{"c": cursor(t, []any{"abc"})}},
+			{"a map for a value", `query($c: Cursor) { offSessionPayments(before: $c, orderBy: {field: AMOUNT}) { totalCount } }`, "before", "invalid_cursor", map[string]any{"c": cursor(t, []any{map[string]any{"a": 1}})}},
+			{"a list for a single order", `query($c: Cursor) { testClocks(after: $c, orderBy: {field: CREATED_AT}) { totalCount } }`, "after", "invalid_cursor", map[string]any{"c": cursor(t, []any{time.Now()})}},
 			{"negative first", `{ events(first: -1) { totalCount } }`, "first", "invalid_page_size", nil},
 			{"first and last", `{ events(first: 1, last: 1) { totalCount } }`, "last", "first_and_last", nil},
 			{"first in a variable", `query($n: Int) { events(first: $n) { totalCount } }`, "first", "page_too_large", map[string]any{"n": 101}},
@@ -129,7 +139,29 @@ func TestLimitsBadPaginationArguments(t *testing.T) {
 		r.RequireOK(t)
 		r = b.Do(t, key, `query($c: Cursor) { customers(first: 1, after: $c) { totalCount } }`, map[string]any{"c": r.String(t, "customers.edges.0.cursor")})
 		r.RequireOK(t)
+		c := b.NewChain(t, b.A, apitest.ChainOptions{})
+		r = b.Do(t, b.A.Keys.Secret, `mutation($in: CreateOffSessionPaymentInput!) { createOffSessionPayment(input: $in) { id } }`, map[string]any{"in": apitest.PaymentInput(c, 100, nil)})
+		r.RequireOK(t)
+		for _, order := range []string{`{field: CREATED_AT}`, `[{field: AMOUNT}, {field: STATUS, direction: DESC}]`, `[{field: NEXT_ATTEMPT_AT}, {field: CREATED_AT}]`} {
+			q := `query($c: Cursor) { offSessionPayments(first: 1, after: $c, orderBy: ` + order + `) { edges { cursor } } }`
+			r = b.Do(t, key, q, map[string]any{"c": nil})
+			r.RequireOK(t)
+			r = b.Do(t, key, q, map[string]any{"c": r.String(t, "offSessionPayments.edges.0.cursor")})
+			r.RequireOK(t) // ordered by ` + order
+		}
+		r = b.Do(t, key, `query($c: Cursor) { testClocks(first: 1, after: $c, orderBy: {field: CREATED_AT}) { totalCount } }`, map[string]any{"c": cursor(t, time.Now())})
+		r.RequireOK(t)
 	})
+}
+
+// cursor is a cursor of the shape ent gives out, with value.
+func cursor(t *testing.T, value any) string {
+	t.Helper()
+	var buf bytes.Buffer
+	entgql.Cursor[string]{ID: "cus_x", Value: value}.MarshalGQL(&buf)
+	s, err := strconv.Unquote(buf.String())
+	require.NoError(t, err)
+	return s
 }
 
 func manyIDs(n int) []any {

@@ -55,7 +55,7 @@ func NewWith(t testing.TB, st *storage.Store, configure func(*app.Config)) *Bund
 	t.Helper()
 	logs := &lockedWriter{w: &bytes.Buffer{}}
 	log := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	cfg := app.Config{RateLimit: 1e6, Workers: 4, PollInterval: 20 * time.Millisecond, AttemptLease: 30 * time.Second, ProcessorTimeout: 10 * time.Second}
+	cfg := app.Config{RateLimit: 1e6, QueryCostLimit: 1e9, Workers: 4, PollInterval: 20 * time.Millisecond, AttemptLease: 30 * time.Second, ProcessorTimeout: 10 * time.Second}
 	if configure != nil {
 		configure(&cfg)
 	}

@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"os"
 	"os/signal"
 	"syscall"
@@ -31,6 +32,7 @@ import (
 	"github.com/offsession/offsession/netguard"
 	"github.com/offsession/offsession/payments"
 	"github.com/offsession/offsession/processors"
+	"github.com/offsession/offsession/ratelimit"
 	"github.com/offsession/offsession/retry"
 	"github.com/offsession/offsession/routing"
 	"github.com/offsession/offsession/scheduler"
@@ -136,10 +138,15 @@ type Process struct {
 	Endpoints *webhooks.Endpoints
 	log       *slog.Logger
 	cfg       Config
+	proxies   []netip.Prefix
 }
 
 // Build wires a process on store. The scheduler is built, not started.
 func Build(store *storage.Store, cfg Config, clock clockwork.Clock, log *slog.Logger) (*Process, error) {
+	proxies, err := cfg.trustedProxies()
+	if err != nil {
+		return nil, err
+	}
 	router := routing.NewRouter(routing.NewStats(routing.StatsConfig{ProbeInterval: cfg.ProbeInterval}), uint64(clock.Now().UnixNano()))
 	mdl := models.New(store.Client, clock, log)
 	smart := cfg.SmartPlanner
@@ -173,14 +180,21 @@ func Build(store *storage.Store, cfg Config, clock clockwork.Clock, log *slog.Lo
 	return &Process{
 		Store: store, Payments: svc, Scheduler: sched, Deliverer: deliverer, Router: router, Models: mdl,
 		Endpoints: webhooks.NewEndpoints(store.Client, clock, events.Types, guard),
-		log:       log, cfg: cfg,
+		log:       log, cfg: cfg, proxies: proxies,
 	}, nil
 }
 
 // Handler returns the process's HTTP handler, with the playground starting
 // from pg.
 func (p *Process) Handler(pg playground.Config) http.Handler {
-	gql := graph.NewHandler(graph.NewResolver(p.Store.Client, p.Payments, p.Endpoints, p.Router, p.Models), graph.Options{Log: p.log})
+	budgets := ratelimit.NewBudgets(ratelimit.Config{
+		CostPerSecond: p.cfg.QueryCostLimit, CostBurst: p.cfg.QueryCostBurst, MinCostBurst: p.cfg.MaxComplexity,
+		MutationsPerSecond: p.cfg.RateLimit, MutationBurst: p.cfg.RateBurst,
+	})
+	gql := graph.NewHandler(graph.NewResolver(p.Store.Client, p.Payments, p.Endpoints, p.Router, p.Models), graph.Options{
+		MaxComplexity: p.cfg.MaxComplexity, MaxPageSize: p.cfg.MaxPageSize, PageSize: p.cfg.PageSize,
+		Budgets: budgets, Log: p.log,
+	})
 	return httpapi.NewHandler(httpapi.Deps{
 		DB:      p.Store.Client,
 		GraphQL: gql,
@@ -194,7 +208,7 @@ func (p *Process) Handler(pg playground.Config) http.Handler {
 			}
 			return nil
 		},
-	}, httpapi.Config{Playground: pg, RatePerSecond: p.cfg.RateLimit, RateBurst: 2 * p.cfg.RateLimit})
+	}, httpapi.Config{Playground: pg, TrustedProxies: p.proxies})
 }
 
 type seeder func(ctx context.Context, p *Process, stdout io.Writer) (playground.Config, error)

@@ -4,14 +4,16 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
+	"net/netip"
 	"os"
 	"strconv"
 	"strings"
 	"time"
 
-	"github.com/offsession/offsession/httpapi"
+	"github.com/offsession/offsession/graph"
 	"github.com/offsession/offsession/netguard"
 	"github.com/offsession/offsession/payments"
+	"github.com/offsession/offsession/ratelimit"
 	"github.com/offsession/offsession/retry"
 	"github.com/offsession/offsession/routing"
 	"github.com/offsession/offsession/scheduler"
@@ -56,9 +58,35 @@ type Config struct {
 	// How often a processor eliminated after technical failures gets one
 	// probe attempt. Default 30s.
 	ProbeInterval time.Duration
-	// RateLimit: OFFSESSION_RATE_LIMIT, -rate-limit. Requests per second
-	// per API key, with bursts of twice as many. Default 100.
+	// RateLimit: OFFSESSION_RATE_LIMIT, -rate-limit. Mutation fields per
+	// second per API key (aliases each count). Default 100.
 	RateLimit float64
+	// RateBurst: OFFSESSION_RATE_BURST, -rate-burst. The most mutation
+	// fields a key may run at once; a request with more is refused whole.
+	// Default twice RateLimit.
+	RateBurst int
+	// QueryCostLimit: OFFSESSION_QUERY_COST_LIMIT, -query-cost-limit. Query
+	// cost (see MaxComplexity) per second per API key. Default 10000.
+	QueryCostLimit float64
+	// QueryCostBurst: OFFSESSION_QUERY_COST_BURST, -query-cost-burst. The
+	// most cost a key may spend at once. Default twice QueryCostLimit, and
+	// never below MaxComplexity.
+	QueryCostBurst int
+	// MaxComplexity: OFFSESSION_MAX_COMPLEXITY, -max-complexity. The most
+	// one request may cost: each field 1, a connection's edges and nodes
+	// times its page size. Default 10000.
+	MaxComplexity int
+	// MaxPageSize: OFFSESSION_MAX_PAGE_SIZE, -max-page-size. The largest
+	// first or last of any connection. Default 100.
+	MaxPageSize int
+	// PageSize: OFFSESSION_PAGE_SIZE, -page-size. The page of a connection
+	// given neither first nor last. Default 20.
+	PageSize int
+	// TrustedProxies: OFFSESSION_TRUSTED_PROXIES, -trusted-proxies.
+	// Comma-separated addresses or CIDR prefixes of proxies whose
+	// X-Forwarded-For names the client (for the throttle of invalid keys).
+	// Default none: the client is the connection's address.
+	TrustedProxies string
 	// ExplorationShare: OFFSESSION_EXPLORATION_SHARE, -exploration-share.
 	// The share of retry decisions that pick a random allowed time, so the
 	// history stays fit to learn from. Default 0.05.
@@ -89,7 +117,14 @@ func (c *Config) bind(fs *flag.FlagSet) {
 	fs.DurationVar(&c.RetrainEvery, "retrain-every", envDuration("OFFSESSION_RETRAIN_EVERY", scheduler.RetrainEveryDefault), "how often the retry model is retrained (0: never)")
 	fs.DurationVar(&c.WebhookBackoff, "webhook-backoff", envDuration("OFFSESSION_WEBHOOK_BACKOFF", webhooks.BackoffBaseDefault), "wait after a webhook delivery's first failure")
 	fs.DurationVar(&c.ProbeInterval, "routing-probe-interval", envDuration("OFFSESSION_ROUTING_PROBE_INTERVAL", routing.ProbeIntervalDefault), "how often an eliminated processor is probed")
-	fs.Float64Var(&c.RateLimit, "rate-limit", envFloat("OFFSESSION_RATE_LIMIT", httpapi.RatePerSecondDefault), "requests per second per API key")
+	fs.Float64Var(&c.RateLimit, "rate-limit", envFloat("OFFSESSION_RATE_LIMIT", ratelimit.MutationsPerSecondDefault), "mutation fields per second per API key")
+	fs.IntVar(&c.RateBurst, "rate-burst", envInt("OFFSESSION_RATE_BURST", 0), "most mutation fields a key may run at once (0: twice -rate-limit)")
+	fs.Float64Var(&c.QueryCostLimit, "query-cost-limit", envFloat("OFFSESSION_QUERY_COST_LIMIT", ratelimit.CostPerSecondDefault), "query cost per second per API key")
+	fs.IntVar(&c.QueryCostBurst, "query-cost-burst", envInt("OFFSESSION_QUERY_COST_BURST", 0), "most query cost a key may spend at once (0: twice -query-cost-limit)")
+	fs.IntVar(&c.MaxComplexity, "max-complexity", envInt("OFFSESSION_MAX_COMPLEXITY", graph.MaxComplexityDefault), "most one request may cost")
+	fs.IntVar(&c.MaxPageSize, "max-page-size", envInt("OFFSESSION_MAX_PAGE_SIZE", graph.MaxPageSizeDefault), "largest first or last of a connection")
+	fs.IntVar(&c.PageSize, "page-size", envInt("OFFSESSION_PAGE_SIZE", graph.PageSizeDefault), "page of a connection given neither first nor last")
+	fs.StringVar(&c.TrustedProxies, "trusted-proxies", env("OFFSESSION_TRUSTED_PROXIES", ""), "comma-separated proxies (addresses or CIDRs) whose X-Forwarded-For is trusted")
 	fs.Float64Var(&c.ExplorationShare, "exploration-share", envFloat("OFFSESSION_EXPLORATION_SHARE", 0.05), "share of retry decisions that explore")
 	fs.BoolVar(&c.AllowPrivateURLs, "allow-private-urls", envBool("OFFSESSION_ALLOW_PRIVATE_URLS", false), "let webhook and processor URLs reach private addresses (development only)")
 }
@@ -104,11 +139,43 @@ func (c *Config) validate() error {
 		return fmt.Errorf("attempt lease (%s) must be longer than the processor timeout (%s)", c.AttemptLease, c.ProcessorTimeout)
 	case c.RateLimit <= 0:
 		return fmt.Errorf("rate limit must be positive, got %g", c.RateLimit)
+	case c.RateBurst < 0 || c.QueryCostBurst < 0:
+		return fmt.Errorf("rate and query cost bursts must not be negative")
+	case c.QueryCostLimit < 0:
+		return fmt.Errorf("query cost limit must not be negative, got %g", c.QueryCostLimit)
+	case c.MaxComplexity < 0 || c.MaxPageSize < 0 || c.PageSize < 0:
+		return fmt.Errorf("max complexity, max page size and page size must not be negative")
+	case c.PageSize > c.MaxPageSize && c.MaxPageSize > 0:
+		return fmt.Errorf("page size (%d) must not be larger than the max page size (%d)", c.PageSize, c.MaxPageSize)
 	case c.ExplorationShare < 0 || c.ExplorationShare > 1:
 		return fmt.Errorf("exploration share must be 0 to 1, got %g", c.ExplorationShare)
 	}
+	if _, err := c.trustedProxies(); err != nil {
+		return err
+	}
 	_, err := c.level()
 	return err
+}
+
+// trustedProxies parses TrustedProxies.
+func (c *Config) trustedProxies() ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for _, s := range strings.Split(c.TrustedProxies, ",") {
+		s = strings.TrimSpace(s)
+		if s == "" {
+			continue
+		}
+		if p, err := netip.ParsePrefix(s); err == nil {
+			out = append(out, p.Masked())
+			continue
+		}
+		a, err := netip.ParseAddr(s)
+		if err != nil {
+			return nil, fmt.Errorf("trusted proxy %q: want an address or a CIDR prefix", s)
+		}
+		out = append(out, netip.PrefixFrom(a.Unmap(), a.Unmap().BitLen()))
+	}
+	return out, nil
 }
 
 func (c *Config) level() (slog.Level, error) {

@@ -14,13 +14,14 @@ import (
 	"github.com/vektah/gqlparser/v2/gqlerror"
 
 	"github.com/offsession/offsession/apierror"
+	"github.com/offsession/offsession/ratelimit"
 	"github.com/offsession/offsession/viewer"
 )
 
 // Defaults of Options.
 const (
 	MaxDepthDefault      = 10
-	MaxComplexityDefault = 2000
+	MaxComplexityDefault = 10000
 )
 
 // Options tune the GraphQL handler. Zero fields take their defaults.
@@ -28,20 +29,42 @@ type Options struct {
 	// MaxDepth bounds how deeply a query nests fields (introspection aside).
 	// Default MaxDepthDefault.
 	MaxDepth int
-	// MaxComplexity bounds gqlgen's complexity score of a query. Default
+	// MaxComplexity bounds the cost of one operation: each field 1, a
+	// connection's edges and nodes times its page size. Default
 	// MaxComplexityDefault.
 	MaxComplexity int
-	Log           *slog.Logger
+	// MaxPageSize bounds first and last on every connection, and the IDs of
+	// nodes(ids:). Default MaxPageSizeDefault.
+	MaxPageSize int
+	// PageSize is the page of a connection given neither first nor last.
+	// Default PageSizeDefault.
+	PageSize int
+	// Budgets, when set, charge each operation's cost to its API key and
+	// refuse it with RATE_LIMITED when the key cannot pay.
+	Budgets *ratelimit.Budgets
+	// Now is the clock of the budgets. Default time.Now.
+	Now func() time.Time
+	Log *slog.Logger
 }
 
 // NewHandler returns the GraphQL HTTP handler: POST, GET and WebSocket
-// transports, query limits, role checks and coded errors.
+// transports, query limits (depth, page sizes, cost; limits.go), cost
+// budgets (cost.go), role checks and coded errors.
 func NewHandler(r *Resolver, opts Options) *handler.Server {
 	if opts.MaxDepth == 0 {
 		opts.MaxDepth = MaxDepthDefault
 	}
 	if opts.MaxComplexity == 0 {
 		opts.MaxComplexity = MaxComplexityDefault
+	}
+	if opts.MaxPageSize == 0 {
+		opts.MaxPageSize = MaxPageSizeDefault
+	}
+	if opts.PageSize == 0 {
+		opts.PageSize = min(PageSizeDefault, opts.MaxPageSize)
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
 	}
 	if opts.Log == nil {
 		opts.Log = slog.Default()
@@ -53,8 +76,9 @@ func NewHandler(r *Resolver, opts Options) *handler.Server {
 	srv.AddTransport(transport.POST{})
 	srv.SetQueryCache(lru.New[*ast.QueryDocument](1000))
 	srv.Use(extension.Introspection{})
-	srv.Use(extension.FixedComplexityLimit(opts.MaxComplexity))
 	srv.Use(depthLimit{max: opts.MaxDepth})
+	srv.Use(&queryLimits{maxPage: opts.MaxPageSize, pageSize: opts.PageSize, maxComplexity: int64(opts.MaxComplexity)})
+	srv.Use(costBudget{budgets: opts.Budgets, now: opts.Now})
 	srv.AroundOperations(authorize)
 	srv.AroundOperations(refuseForbiddenInput)
 	srv.AroundResponses(codedResponses)

@@ -12,8 +12,8 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"strconv"
-	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -24,24 +24,30 @@ import (
 	"github.com/offsession/offsession/auth"
 	"github.com/offsession/offsession/ent"
 	"github.com/offsession/offsession/httpapi/playground"
+	"github.com/offsession/offsession/ratelimit"
 	"github.com/offsession/offsession/viewer"
 )
 
 // Defaults of Config.
 const (
-	MaxBodyBytesDefault  = 1 << 20
-	RatePerSecondDefault = 100
-	RateBurstDefault     = 200
+	MaxBodyBytesDefault = 1 << 20
 )
 
 // Config tunes the HTTP surface. Zero fields take their defaults.
 type Config struct {
 	// MaxBodyBytes bounds a request body. Default MaxBodyBytesDefault (1 MiB).
 	MaxBodyBytes int64
-	// RatePerSecond and RateBurst bound each API key's requests: a token
-	// bucket. Defaults RatePerSecondDefault and twice RatePerSecond.
-	RatePerSecond float64
-	RateBurst     float64
+	// InvalidKeyBurst invalid API keys from one client address are
+	// answered 401; after them the address gets 429, with no key looked up,
+	// until its bucket refills at InvalidKeyPerSecond. Defaults
+	// InvalidKeyBurstDefault and InvalidKeyPerSecondDefault.
+	InvalidKeyBurst     int
+	InvalidKeyPerSecond float64
+	// TrustedProxies are the proxies whose X-Forwarded-For names the client
+	// address; without them it is RemoteAddr, and the header is ignored.
+	TrustedProxies []netip.Prefix
+	// Now is the throttle's clock. Default time.Now.
+	Now func() time.Time
 	// Playground is what GraphiQL starts with.
 	Playground playground.Config
 }
@@ -60,11 +66,14 @@ func NewHandler(d Deps, cfg Config) http.Handler {
 	if cfg.MaxBodyBytes == 0 {
 		cfg.MaxBodyBytes = MaxBodyBytesDefault
 	}
-	if cfg.RatePerSecond == 0 {
-		cfg.RatePerSecond = RatePerSecondDefault
+	if cfg.InvalidKeyBurst == 0 {
+		cfg.InvalidKeyBurst = InvalidKeyBurstDefault
 	}
-	if cfg.RateBurst == 0 {
-		cfg.RateBurst = 2 * cfg.RatePerSecond
+	if cfg.InvalidKeyPerSecond == 0 {
+		cfg.InvalidKeyPerSecond = InvalidKeyPerSecondDefault
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
 	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
@@ -75,9 +84,9 @@ func NewHandler(d Deps, cfg Config) http.Handler {
 	}, []string{"route", "status"})
 	reg.MustRegister(requests)
 
-	limiter := newRateLimiter(cfg.RatePerSecond, cfg.RateBurst)
+	invalidKeys := ratelimit.NewThrottle(cfg.InvalidKeyPerSecond, cfg.InvalidKeyBurst, MaxAddrsDefault)
 	mux := http.NewServeMux()
-	mux.Handle("/graphql", limitBody(cfg.MaxBodyBytes, authenticate(d.DB, limiter, d.GraphQL)))
+	mux.Handle("/graphql", limitBody(cfg.MaxBodyBytes, authenticate(d.DB, invalidKeys, cfg, rateLimitedStatus(d.GraphQL))))
 	mux.Handle("GET /{$}", playground.Handler(cfg.Playground))
 	mux.Handle("GET /playground/assets/", playground.Handler(cfg.Playground))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
@@ -137,21 +146,29 @@ func limitBody(max int64, next http.Handler) http.Handler {
 
 // authenticate puts the viewer of the bearer key in the request context.
 // A request without a key goes on without a viewer (only introspection is
-// then allowed); a bad key is refused here.
-func authenticate(db *ent.Client, limiter *rateLimiter, next http.Handler) http.Handler {
+// then allowed); a bad key is refused here, and an address that sent a
+// burst of bad keys is refused before its key is looked up.
+func authenticate(db *ent.Client, invalidKeys *ratelimit.Throttle, cfg Config, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		header := r.Header.Get("Authorization")
 		if header == "" {
 			next.ServeHTTP(w, r)
 			return
 		}
+		addr := clientAddr(r, cfg.TrustedProxies)
+		if blocked, after := invalidKeys.Blocked(addr, cfg.Now()); blocked {
+			refuseThrottled(w, after)
+			return
+		}
 		key, ok := auth.BearerKey(header)
 		if !ok {
+			invalidKeys.Fail(addr, cfg.Now())
 			writeJSON(w, http.StatusUnauthorized, errorBody(apierror.Unauthenticated, "Authorization", "send Authorization: Bearer <key>"))
 			return
 		}
 		v, err := auth.Authenticate(r.Context(), db, key)
 		if errors.Is(err, auth.ErrInvalidKey) {
+			invalidKeys.Fail(addr, cfg.Now())
 			writeJSON(w, http.StatusUnauthorized, errorBody(apierror.Unauthenticated, "Authorization", "invalid API key"))
 			return
 		}
@@ -159,49 +176,9 @@ func authenticate(db *ent.Client, limiter *rateLimiter, next http.Handler) http.
 			writeJSON(w, http.StatusInternalServerError, errorBody(apierror.Internal, "", "internal error"))
 			return
 		}
-		if !limiter.allow(v.KeyID) {
-			w.Header().Set("Retry-After", "1")
-			writeJSON(w, http.StatusTooManyRequests, errorBody(apierror.RateLimited, "", "too many requests for this API key; slow down"))
-			return
-		}
 		keyID(r.Context()).set(v.KeyID)
 		next.ServeHTTP(w, r.WithContext(viewer.NewContext(r.Context(), v)))
 	})
-}
-
-// rateLimiter is a token bucket per API key.
-type rateLimiter struct {
-	mu      sync.Mutex
-	rate    float64
-	burst   float64
-	buckets map[string]*bucket
-}
-
-type bucket struct {
-	tokens float64
-	last   time.Time
-}
-
-func newRateLimiter(rate, burst float64) *rateLimiter {
-	return &rateLimiter{rate: rate, burst: burst, buckets: map[string]*bucket{}}
-}
-
-func (l *rateLimiter) allow(key string) bool {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	now := time.Now()
-	b, ok := l.buckets[key]
-	if !ok {
-		b = &bucket{tokens: l.burst, last: now}
-		l.buckets[key] = b
-	}
-	b.tokens = min(l.burst, b.tokens+now.Sub(b.last).Seconds()*l.rate)
-	b.last = now
-	if b.tokens < 1 {
-		return false
-	}
-	b.tokens--
-	return true
 }
 
 // requestInfo carries what the log line of a request needs from inner

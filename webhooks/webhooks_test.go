@@ -147,11 +147,20 @@ func TestWebhooksReachAReceiverThatWasDown(t *testing.T) {
 			return len(rc.accepted) == total
 		}, 60*time.Second, 50*time.Millisecond)
 
-		r = b.Do(t, key, `{ events(first: 500) { edges { node { id objectID objectVersion } } } }`, nil)
-		r.RequireOK(t)
+		// Pages of at most 100, the maximum page size, until the last.
+		var edges []any
+		for after := any(nil); ; {
+			r = b.Do(t, key, `query($after: Cursor) { events(first: 100, after: $after) { edges { node { id objectID objectVersion } } pageInfo { hasNextPage endCursor } } }`, map[string]any{"after": after})
+			r.RequireOK(t)
+			edges = append(edges, r.Get(t, "events.edges").([]any)...)
+			if r.Get(t, "events.pageInfo.hasNextPage") != true {
+				break
+			}
+			after = r.Get(t, "events.pageInfo.endCursor")
+		}
 		rc.mu.Lock()
 		defer rc.mu.Unlock()
-		for _, e := range r.Get(t, "events.edges").([]any) {
+		for _, e := range edges {
 			n := e.(map[string]any)["node"].(map[string]any)
 			got, ok := rc.accepted[n["id"].(string)]
 			require.True(t, ok, "event %s delivered", n["id"])

@@ -42,6 +42,9 @@ const (
 	// heuristic's time the model must score another time before the
 	// planner leaves the heuristic's (SmartPlanner.Anchor).
 	AnchorDefault = 1.0
+	// AttemptCostDefault is what an attempt costs, in recovered
+	// payments (SmartPlanner.AttemptCost).
+	AttemptCostDefault = 0.03
 	// alternativesKept is how many runner-up times a decision records.
 	alternativesKept = 3
 )
@@ -96,7 +99,8 @@ type SmartPlanner struct {
 func NewSmartPlanner(exploration float64, seed uint64) *SmartPlanner {
 	return &SmartPlanner{
 		Exploration: exploration, Slot: SlotDefault, MinGap: MinGapDefault,
-		Wear: WearDefault, WearWindow: WearWindowDefault, Smooth: SmoothDefault, Anchor: AnchorDefault, seed: seed,
+		Wear: WearDefault, WearWindow: WearWindowDefault, Smooth: SmoothDefault, Anchor: AnchorDefault,
+		AttemptCost: AttemptCostDefault, seed: seed,
 	}
 }
 

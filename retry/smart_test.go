@@ -244,3 +244,27 @@ func TestSmartKeepsTheHeuristicWhereTheModelKnowsLittle(t *testing.T) {
 		t.Fatal("without the anchor the model alone decides, and it prefers another time")
 	}
 }
+
+// TestSmartStopsWhenNoRetryIsWorthItsCost: where the model gives every
+// time a chance below an attempt's cost, the planner stops instead of
+// spending the remaining retries; at no cost it plans one.
+func TestSmartStopsWhenNoRetryIsWorthItsCost(t *testing.T) {
+	p := NewSmartPlanner(0, 1)
+	in := decisionInput(nil)
+	in.Model = &ActiveModel{Version: "v1", Model: hourModel(0.01, 5000, 3, 0.01, 5000)}
+	d, err := p.Plan(context.Background(), in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !d.Stop || d.StopReason != StopRetriesExhausted {
+		t.Fatalf("a 1%% chance at a cost of %.2f: %+v", p.AttemptCost, d)
+	}
+	p.AttemptCost = 0
+	if d, _ = p.Plan(context.Background(), in); d.Stop {
+		t.Fatalf("at no cost any chance is worth a retry: %+v", d)
+	}
+	// A plan's value is what it recovers less what its attempts cost.
+	if v := PlanValues([]float64{0.5}, 1, 1, 1, 1, 0.03)[0]; !near(v, 0.47) {
+		t.Fatalf("one retry at 0.5 costing 0.03 is worth %.4f", v)
+	}
+}

@@ -161,7 +161,7 @@ func main() {
 	flag.IntVar(&o.minLeaf, "min-leaf", 0, "fewest retries a tree node needs to be split (default 100)")
 	flag.DurationVar(&o.smooth, "smooth", -1, "the smart planner's smoothing on each side of a time (default 3h)")
 	flag.Float64Var(&o.anchor, "anchor", retry.AnchorDefault, "the smart planner's Anchor (negative: the model alone decides)")
-	flag.Float64Var(&o.attemptCost, "attempt-cost", 0, "the smart planner's AttemptCost")
+	flag.Float64Var(&o.attemptCost, "attempt-cost", retry.AttemptCostDefault, "the smart planner's AttemptCost")
 	flag.DurationVar(&o.minGap, "min-gap", 0, "the smart planner's MinGap (default 6h)")
 	flag.StringVar(&o.worlds, "worlds", "", "run the A/B protocol on these worlds: report, tuning, or seeds by commas")
 	flag.Uint64Var(&o.childWorld, "child-world", 0, "(internal) run the A/B protocol on this world")

@@ -7,8 +7,6 @@ import (
 	"io"
 	"time"
 
-	"github.com/99designs/gqlgen/graphql"
-
 	"github.com/offsession/offsession/apierror"
 )
 
@@ -116,20 +114,6 @@ func (m *StringMap) UnmarshalGQL(v any) error {
 	}
 	*m = out
 	return nil
-}
-
-// MarshalTime writes a time as RFC 3339 in UTC, for the GraphQL Time scalar.
-func MarshalTime(t time.Time) graphql.Marshaler {
-	return graphql.MarshalTime(t.UTC())
-}
-
-// UnmarshalTime reads an RFC 3339 time. Its error is the caller's bad input.
-func UnmarshalTime(v any) (time.Time, error) {
-	t, err := graphql.UnmarshalTime(v)
-	if err != nil {
-		return time.Time{}, apierror.Invalid("", "want a time in RFC 3339 form, such as 2026-03-01T12:00:00Z")
-	}
-	return t.UTC(), nil
 }
 
 // RouteConditions select the payments a route takes. Every condition that

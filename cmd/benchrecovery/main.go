@@ -132,11 +132,11 @@ type options struct {
 	smooth time.Duration
 	// worlds runs the merchant's protocol (worlds.go) on these worlds;
 	// childWorld, when set, is the one world this process runs.
-	worlds              string
-	anchor, attemptCost float64
-	minGap              time.Duration
-	childWorld          uint64
-	perArm, coldPerArm  int
+	worlds, results, table string
+	anchor, attemptCost    float64
+	minGap                 time.Duration
+	childWorld             uint64
+	perArm, coldPerArm     int
 }
 
 func main() {
@@ -163,6 +163,8 @@ func main() {
 	flag.Float64Var(&o.anchor, "anchor", retry.AnchorDefault, "the smart planner's Anchor (negative: the model alone decides)")
 	flag.Float64Var(&o.attemptCost, "attempt-cost", retry.AttemptCostDefault, "the smart planner's AttemptCost")
 	flag.DurationVar(&o.minGap, "min-gap", 0, "the smart planner's MinGap (default 6h)")
+	flag.StringVar(&o.results, "results", "", "with -worlds: keep each world's result in this directory as it ends")
+	flag.StringVar(&o.table, "table", "", "print the table of the worlds' results kept in this directory (-results)")
 	flag.StringVar(&o.worlds, "worlds", "", "run the A/B protocol on these worlds: report, tuning, or seeds by commas")
 	flag.Uint64Var(&o.childWorld, "child-world", 0, "(internal) run the A/B protocol on this world")
 	flag.IntVar(&o.perArm, "per-arm", 1000, "with -worlds: declined March payments per arm, at least")
@@ -191,6 +193,8 @@ func main() {
 		work = childWorld
 	case o.worlds != "":
 		work = runWorlds
+	case o.table != "":
+		work = func(_ context.Context, o options, stdout, _ io.Writer) error { return printKept(o, stdout) }
 	}
 	ids.Repeatable(o.seed, firstID)
 	if err := work(context.Background(), o, os.Stdout, os.Stderr); err != nil {

@@ -16,6 +16,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -177,6 +178,11 @@ func runWorlds(ctx context.Context, o options, stdout, stderr io.Writer) error {
 			if err == nil {
 				err = json.Unmarshal(out, &results[k])
 			}
+			if err == nil && o.results != "" {
+				// Kept as each world ends, so a long run's finished
+				// worlds survive it (-table prints them).
+				err = writeJSON(filepath.Join(o.results, fmt.Sprintf("world-%d.json", s)), results[k])
+			}
 			if errs[k] = err; err == nil {
 				fmt.Fprintf(stderr, "[%5.0fs] world-%d: done in %s\n", time.Since(started).Seconds(), s, results[k].Took.Round(time.Second))
 			}
@@ -190,6 +196,26 @@ func runWorlds(ctx context.Context, o options, stdout, stderr io.Writer) error {
 	}
 	printWorlds(stdout, results, o.perArm)
 	fmt.Fprintf(stdout, "\nwhole run: %s\n", time.Since(started).Round(time.Second))
+	return nil
+}
+
+// printKept prints the table of the worlds' results kept in dir
+// (-results).
+func printKept(o options, stdout io.Writer) error {
+	paths, err := filepath.Glob(filepath.Join(o.table, "world-*.json"))
+	if err != nil {
+		return err
+	}
+	var rs []worldResult
+	for _, p := range paths {
+		var r worldResult
+		if err := readJSON(p, &r); err != nil {
+			return err
+		}
+		rs = append(rs, r)
+	}
+	sort.Slice(rs, func(a, b int) bool { return rs[a].World < rs[b].World })
+	printWorlds(stdout, rs, o.perArm)
 	return nil
 }
 

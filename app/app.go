@@ -137,7 +137,7 @@ type Process struct {
 	Metrics *metrics.Metrics
 	// Tracer is the process's tracer provider (a no-op one when traces
 	// are off).
-	Tracer trace.TracerProvider
+	Tracer    trace.TracerProvider
 	Store     *storage.Store
 	Payments  *payments.Service
 	Scheduler *scheduler.Scheduler

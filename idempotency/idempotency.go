@@ -29,7 +29,7 @@ const maxKeyLen = 255
 
 // Keys runs creates once per idempotency key.
 type Keys struct {
-	db    *ent.Client
+	db      *ent.Client
 	clock   clockwork.Clock
 	ttl     time.Duration
 	metrics *metrics.Metrics

@@ -31,13 +31,13 @@ type SnapshotFunc func(context.Context) (Snapshot, error)
 // counts over partial indexes per scrape, bounded by a timeout. Every
 // replica reports the same numbers: aggregate them with max, not sum.
 type storeCollector struct {
-	read                                  SnapshotFunc
-	timeout                               time.Duration
-	log                                   *slog.Logger
-	payments, due, pending, oldest, up    *prometheus.Desc
-	statuses                              []string
-	eliminated                            func() int
-	eliminatedDesc                        *prometheus.Desc
+	read                               SnapshotFunc
+	timeout                            time.Duration
+	log                                *slog.Logger
+	payments, due, pending, oldest, up *prometheus.Desc
+	statuses                           []string
+	eliminated                         func() int
+	eliminatedDesc                     *prometheus.Desc
 }
 
 // ObserveStore registers the gauges read from the database at scrape:

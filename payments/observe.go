@@ -11,8 +11,8 @@ import (
 
 	"github.com/offsession/offsession/ent"
 	"github.com/offsession/offsession/ent/offsessionpayment"
-	"github.com/offsession/offsession/viewer"
 	"github.com/offsession/offsession/tracing"
+	"github.com/offsession/offsession/viewer"
 )
 
 // Statuses are every payment status, for the gauge of payments by status.

@@ -6,6 +6,8 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -203,5 +205,17 @@ func TestMetricsAfterAFlow(t *testing.T) {
 		requireSample(t, samples, "offsession_rate_limited_requests_total", map[string]string{"reason": "mutations_budget"}, 1)
 		requireSample(t, samples, "offsession_rate_limited_requests_total", map[string]string{"reason": "invalid_keys"}, 1)
 		requireSample(t, samples, "offsession_http_request_duration_seconds_count", map[string]string{"route": "/graphql", "status": "200"}, 1)
+
+		// Every metric the Grafana dashboard plots is one the scrape has.
+		dash, err := os.ReadFile("../deploy/grafana/offsession.json")
+		require.NoError(t, err)
+		names := regexp.MustCompile(`offsession_[a-z_]+`).FindAllString(string(dash), -1)
+		require.NotEmpty(t, names)
+		for _, n := range names {
+			if n == "offsession_attempt_unknown_outcomes_total" {
+				continue // the flow has no unknown outcome (a series appears with the first)
+			}
+			require.NotEmpty(t, find(samples, n, nil), "the dashboard plots %s, which /metrics does not have", n)
+		}
 	})
 }

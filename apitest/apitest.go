@@ -53,13 +53,19 @@ func New(t testing.TB, st *storage.Store) *Bundle {
 // NewWith is New with the configuration changed by configure.
 func NewWith(t testing.TB, st *storage.Store, configure func(*app.Config)) *Bundle {
 	t.Helper()
+	return NewObserved(t, st, configure, app.Observability{})
+}
+
+// NewObserved is NewWith reporting to obs (an in-memory tracer, say).
+func NewObserved(t testing.TB, st *storage.Store, configure func(*app.Config), obs app.Observability) *Bundle {
+	t.Helper()
 	logs := &lockedWriter{w: &bytes.Buffer{}}
 	log := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	cfg := app.Config{RateLimit: 1e6, QueryCostLimit: 1e9, Workers: 4, PollInterval: 20 * time.Millisecond, AttemptLease: 30 * time.Second, ProcessorTimeout: 10 * time.Second}
 	if configure != nil {
 		configure(&cfg)
 	}
-	proc, err := app.Build(st, cfg, clockwork.NewRealClock(), log)
+	proc, err := app.BuildObserved(st, cfg, clockwork.NewRealClock(), log, obs)
 	require.NoError(t, err)
 	b := &Bundle{Store: st, Proc: proc, Handler: proc.Handler(demo.DefaultPlayground()), logs: logs}
 	b.A = b.NewAccount(t, "Account A")

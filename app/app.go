@@ -21,6 +21,7 @@ import (
 
 	"entgo.io/ent/dialect"
 	"github.com/jonboulle/clockwork"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/offsession/offsession/auth"
 	"github.com/offsession/offsession/demo"
@@ -28,15 +29,18 @@ import (
 	"github.com/offsession/offsession/graph"
 	"github.com/offsession/offsession/httpapi"
 	"github.com/offsession/offsession/httpapi/playground"
+	"github.com/offsession/offsession/metrics"
 	"github.com/offsession/offsession/models"
 	"github.com/offsession/offsession/netguard"
 	"github.com/offsession/offsession/payments"
 	"github.com/offsession/offsession/processors"
 	"github.com/offsession/offsession/ratelimit"
+	"github.com/offsession/offsession/requestid"
 	"github.com/offsession/offsession/retry"
 	"github.com/offsession/offsession/routing"
 	"github.com/offsession/offsession/scheduler"
 	"github.com/offsession/offsession/storage"
+	"github.com/offsession/offsession/tracing"
 	"github.com/offsession/offsession/viewer"
 	"github.com/offsession/offsession/webhooks"
 )
@@ -129,6 +133,11 @@ func openStore(ctx context.Context, cfg Config, log *slog.Logger) (*storage.Stor
 
 // Process is a built offsession: services and scheduler on one store.
 type Process struct {
+	// Metrics are the process's own, served at /metrics.
+	Metrics *metrics.Metrics
+	// Tracer is the process's tracer provider (a no-op one when traces
+	// are off).
+	Tracer    trace.TracerProvider
 	Store     *storage.Store
 	Payments  *payments.Service
 	Scheduler *scheduler.Scheduler
@@ -141,14 +150,34 @@ type Process struct {
 	proxies   []netip.Prefix
 }
 
-// Build wires a process on store. The scheduler is built, not started.
+// Observability is what a process reports to: tracing.FromEnv's provider
+// when the environment asks for traces, an in-memory one in tests.
+type Observability struct {
+	// Tracer traces the process; nil: no traces.
+	Tracer trace.TracerProvider
+}
+
+// Build wires a process on store, without traces. The scheduler is built,
+// not started.
 func Build(store *storage.Store, cfg Config, clock clockwork.Clock, log *slog.Logger) (*Process, error) {
+	return BuildObserved(store, cfg, clock, log, Observability{})
+}
+
+// BuildObserved is Build reporting to obs. Every process has metrics of
+// its own (Process.Metrics), and a logger that writes each request's ID.
+func BuildObserved(store *storage.Store, cfg Config, clock clockwork.Clock, log *slog.Logger, obs Observability) (*Process, error) {
 	proxies, err := cfg.trustedProxies()
 	if err != nil {
 		return nil, err
 	}
+	if obs.Tracer == nil {
+		obs.Tracer = tracing.Off()
+	}
+	log = slog.New(requestid.LogHandler(log.Handler()))
+	store = store.Traced(obs.Tracer)
+	mtr := metrics.New()
 	router := routing.NewRouter(routing.NewStats(routing.StatsConfig{ProbeInterval: cfg.ProbeInterval}), uint64(clock.Now().UnixNano()))
-	mdl := models.New(store.Client, clock, log)
+	mdl := models.New(store.Client, clock, log).WithMetrics(mtr)
 	smart := cfg.SmartPlanner
 	if smart == nil {
 		smart = retry.NewSmartPlanner(cfg.ExplorationShare, uint64(clock.Now().UnixNano()))
@@ -164,6 +193,8 @@ func Build(store *storage.Store, cfg Config, clock clockwork.Clock, log *slog.Lo
 		SmartPlanner:     smart,
 		Models:           mdl,
 		URLGuard:         guard,
+		Metrics:          mtr,
+		Tracer:           obs.Tracer,
 	})
 	if err != nil {
 		return nil, err
@@ -172,14 +203,25 @@ func Build(store *storage.Store, cfg Config, clock clockwork.Clock, log *slog.Lo
 	if store.Dialect == dialect.Postgres {
 		schedCfg.Locker = scheduler.NewPostgresLocker(store.DB)
 	}
-	deliverer := webhooks.NewDeliverer(store, clock, log, webhooks.DelivererConfig{Owner: svc.Owner(), BackoffBase: cfg.WebhookBackoff, Guard: guard})
+	deliverer := webhooks.NewDeliverer(store, clock, log, webhooks.DelivererConfig{Owner: svc.Owner(), BackoffBase: cfg.WebhookBackoff, Guard: guard, Metrics: mtr})
 	sched, err := scheduler.New(scheduler.Jobs{Payments: svc, Webhooks: deliverer, Router: router, DB: store.Client, Models: mdl}, clock, log, schedCfg)
 	if err != nil {
 		return nil, err
 	}
+	mtr.ObserveStore(func(ctx context.Context) (metrics.Snapshot, error) {
+		now := clock.Now()
+		var snap metrics.Snapshot
+		var err error
+		if snap.PaymentsByStatus, snap.DuePayments, err = svc.CountByStatus(ctx, now); err != nil {
+			return snap, err
+		}
+		snap.PendingWebhooks, snap.OldestPendingWebhook, err = deliverer.Queue(ctx, now)
+		return snap, err
+	}, payments.Statuses, router.Stats().Eliminated, 5*time.Second, log)
 	return &Process{
+		Metrics: mtr, Tracer: obs.Tracer,
 		Store: store, Payments: svc, Scheduler: sched, Deliverer: deliverer, Router: router, Models: mdl,
-		Endpoints: webhooks.NewEndpoints(store.Client, clock, events.Types, guard),
+		Endpoints: webhooks.NewEndpoints(store.Client, clock, events.Types, guard).WithMetrics(mtr),
 		log:       log, cfg: cfg, proxies: proxies,
 	}, nil
 }
@@ -193,12 +235,14 @@ func (p *Process) Handler(pg playground.Config) http.Handler {
 	})
 	gql := graph.NewHandler(graph.NewResolver(p.Store.Client, p.Payments, p.Endpoints, p.Router, p.Models), graph.Options{
 		MaxComplexity: p.cfg.MaxComplexity, MaxPageSize: p.cfg.MaxPageSize, PageSize: p.cfg.PageSize,
-		Budgets: budgets, Log: p.log,
+		Budgets: budgets, Log: p.log, Metrics: p.Metrics, Tracer: p.Tracer,
 	})
 	return httpapi.NewHandler(httpapi.Deps{
 		DB:      p.Store.Client,
 		GraphQL: gql,
 		Log:     p.log,
+		Metrics: p.Metrics,
+		Tracer:  p.Tracer,
 		Ready: func(ctx context.Context) error {
 			if err := p.Store.DB.PingContext(ctx); err != nil {
 				return fmt.Errorf("database: %w", err)
@@ -235,8 +279,22 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger, seed seeder, stdou
 		return err
 	}
 	defer st.Close()
+	tp, stopTraces, err := tracing.FromEnv(ctx)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		flushCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := stopTraces(flushCtx); err != nil {
+			log.Warn("flush traces", "err", err)
+		}
+	}()
+	if tracing.Enabled(tp) {
+		log.Info("tracing to OTLP over HTTP (OTEL_EXPORTER_OTLP_*)")
+	}
 	clock := clockwork.NewRealClock()
-	p, err := Build(st, cfg, clock, log)
+	p, err := BuildObserved(st, cfg, clock, log, Observability{Tracer: tp})
 	if err != nil {
 		return err
 	}

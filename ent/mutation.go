@@ -8404,6 +8404,7 @@ type OffSessionPaymentMutation struct {
 	due_at                       *time.Time
 	lease_owner                  *string
 	lease_expires_at             *time.Time
+	trace_context                *string
 	version                      *int64
 	addversion                   *int64
 	clearedFields                map[string]struct{}
@@ -10408,6 +10409,55 @@ func (m *OffSessionPaymentMutation) ResetLeaseExpiresAt() {
 	delete(m.clearedFields, offsessionpayment.FieldLeaseExpiresAt)
 }
 
+// SetTraceContext sets the "trace_context" field.
+func (m *OffSessionPaymentMutation) SetTraceContext(s string) {
+	m.trace_context = &s
+}
+
+// TraceContext returns the value of the "trace_context" field in the mutation.
+func (m *OffSessionPaymentMutation) TraceContext() (r string, exists bool) {
+	v := m.trace_context
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldTraceContext returns the old "trace_context" field's value of the OffSessionPayment entity.
+// If the OffSessionPayment object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *OffSessionPaymentMutation) OldTraceContext(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldTraceContext is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldTraceContext requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldTraceContext: %w", err)
+	}
+	return oldValue.TraceContext, nil
+}
+
+// ClearTraceContext clears the value of the "trace_context" field.
+func (m *OffSessionPaymentMutation) ClearTraceContext() {
+	m.trace_context = nil
+	m.clearedFields[offsessionpayment.FieldTraceContext] = struct{}{}
+}
+
+// TraceContextCleared returns if the "trace_context" field was cleared in this mutation.
+func (m *OffSessionPaymentMutation) TraceContextCleared() bool {
+	_, ok := m.clearedFields[offsessionpayment.FieldTraceContext]
+	return ok
+}
+
+// ResetTraceContext resets all changes to the "trace_context" field.
+func (m *OffSessionPaymentMutation) ResetTraceContext() {
+	m.trace_context = nil
+	delete(m.clearedFields, offsessionpayment.FieldTraceContext)
+}
+
 // SetVersion sets the "version" field.
 func (m *OffSessionPaymentMutation) SetVersion(i int64) {
 	m.version = &i
@@ -10687,7 +10737,7 @@ func (m *OffSessionPaymentMutation) Type() string {
 // order to get all numeric fields that were incremented/decremented, call
 // AddedFields().
 func (m *OffSessionPaymentMutation) Fields() []string {
-	fields := make([]string, 0, 41)
+	fields := make([]string, 0, 42)
 	if m.created_at != nil {
 		fields = append(fields, offsessionpayment.FieldCreatedAt)
 	}
@@ -10808,6 +10858,9 @@ func (m *OffSessionPaymentMutation) Fields() []string {
 	if m.lease_expires_at != nil {
 		fields = append(fields, offsessionpayment.FieldLeaseExpiresAt)
 	}
+	if m.trace_context != nil {
+		fields = append(fields, offsessionpayment.FieldTraceContext)
+	}
 	if m.version != nil {
 		fields = append(fields, offsessionpayment.FieldVersion)
 	}
@@ -10899,6 +10952,8 @@ func (m *OffSessionPaymentMutation) Field(name string) (ent.Value, bool) {
 		return m.LeaseOwner()
 	case offsessionpayment.FieldLeaseExpiresAt:
 		return m.LeaseExpiresAt()
+	case offsessionpayment.FieldTraceContext:
+		return m.TraceContext()
 	case offsessionpayment.FieldVersion:
 		return m.Version()
 	}
@@ -10990,6 +11045,8 @@ func (m *OffSessionPaymentMutation) OldField(ctx context.Context, name string) (
 		return m.OldLeaseOwner(ctx)
 	case offsessionpayment.FieldLeaseExpiresAt:
 		return m.OldLeaseExpiresAt(ctx)
+	case offsessionpayment.FieldTraceContext:
+		return m.OldTraceContext(ctx)
 	case offsessionpayment.FieldVersion:
 		return m.OldVersion(ctx)
 	}
@@ -11281,6 +11338,13 @@ func (m *OffSessionPaymentMutation) SetField(name string, value ent.Value) error
 		}
 		m.SetLeaseExpiresAt(v)
 		return nil
+	case offsessionpayment.FieldTraceContext:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetTraceContext(v)
+		return nil
 	case offsessionpayment.FieldVersion:
 		v, ok := value.(int64)
 		if !ok {
@@ -11471,6 +11535,9 @@ func (m *OffSessionPaymentMutation) ClearedFields() []string {
 	if m.FieldCleared(offsessionpayment.FieldLeaseExpiresAt) {
 		fields = append(fields, offsessionpayment.FieldLeaseExpiresAt)
 	}
+	if m.FieldCleared(offsessionpayment.FieldTraceContext) {
+		fields = append(fields, offsessionpayment.FieldTraceContext)
+	}
 	return fields
 }
 
@@ -11550,6 +11617,9 @@ func (m *OffSessionPaymentMutation) ClearField(name string) error {
 		return nil
 	case offsessionpayment.FieldLeaseExpiresAt:
 		m.ClearLeaseExpiresAt()
+		return nil
+	case offsessionpayment.FieldTraceContext:
+		m.ClearTraceContext()
 		return nil
 	}
 	return fmt.Errorf("unknown OffSessionPayment nullable field %s", name)
@@ -11678,6 +11748,9 @@ func (m *OffSessionPaymentMutation) ResetField(name string) error {
 		return nil
 	case offsessionpayment.FieldLeaseExpiresAt:
 		m.ResetLeaseExpiresAt()
+		return nil
+	case offsessionpayment.FieldTraceContext:
+		m.ResetTraceContext()
 		return nil
 	case offsessionpayment.FieldVersion:
 		m.ResetVersion()

@@ -104,6 +104,8 @@ type OffSessionPayment struct {
 	LeaseOwner string `json:"lease_owner,omitempty"`
 	// LeaseExpiresAt holds the value of the "lease_expires_at" field.
 	LeaseExpiresAt *time.Time `json:"lease_expires_at,omitempty"`
+	// TraceContext holds the value of the "trace_context" field.
+	TraceContext string `json:"trace_context,omitempty"`
 	// Incremented by every change: updates are guarded by it, events carry it.
 	Version int64 `json:"version,omitempty"`
 	// Edges holds the relations/edges for other nodes in the graph.
@@ -210,7 +212,7 @@ func (*OffSessionPayment) scanValues(columns []string) ([]any, error) {
 			values[i] = new(sql.NullBool)
 		case offsessionpayment.FieldAmount, offsessionpayment.FieldAmountCapturable, offsessionpayment.FieldAmountReceived, offsessionpayment.FieldMaxRetries, offsessionpayment.FieldAttemptCount, offsessionpayment.FieldCaptureAmount, offsessionpayment.FieldVersion:
 			values[i] = new(sql.NullInt64)
-		case offsessionpayment.FieldID, offsessionpayment.FieldAccountID, offsessionpayment.FieldCustomerID, offsessionpayment.FieldPaymentMethodID, offsessionpayment.FieldMandateID, offsessionpayment.FieldCurrency, offsessionpayment.FieldCadence, offsessionpayment.FieldCaptureMethod, offsessionpayment.FieldTargetDate, offsessionpayment.FieldDescription, offsessionpayment.FieldStatementDescriptorSuffix, offsessionpayment.FieldStatus, offsessionpayment.FieldFailureReason, offsessionpayment.FieldRetryStrategy, offsessionpayment.FieldRetryPolicyID, offsessionpayment.FieldHoldoutStrategy, offsessionpayment.FieldModelVersion, offsessionpayment.FieldPendingAction, offsessionpayment.FieldTestClockID, offsessionpayment.FieldLeaseOwner:
+		case offsessionpayment.FieldID, offsessionpayment.FieldAccountID, offsessionpayment.FieldCustomerID, offsessionpayment.FieldPaymentMethodID, offsessionpayment.FieldMandateID, offsessionpayment.FieldCurrency, offsessionpayment.FieldCadence, offsessionpayment.FieldCaptureMethod, offsessionpayment.FieldTargetDate, offsessionpayment.FieldDescription, offsessionpayment.FieldStatementDescriptorSuffix, offsessionpayment.FieldStatus, offsessionpayment.FieldFailureReason, offsessionpayment.FieldRetryStrategy, offsessionpayment.FieldRetryPolicyID, offsessionpayment.FieldHoldoutStrategy, offsessionpayment.FieldModelVersion, offsessionpayment.FieldPendingAction, offsessionpayment.FieldTestClockID, offsessionpayment.FieldLeaseOwner, offsessionpayment.FieldTraceContext:
 			values[i] = new(sql.NullString)
 		case offsessionpayment.FieldCreatedAt, offsessionpayment.FieldUpdatedAt, offsessionpayment.FieldRetryUntil, offsessionpayment.FieldNextAttemptAt, offsessionpayment.FieldCaptureBefore, offsessionpayment.FieldCanceledAt, offsessionpayment.FieldSucceededAt, offsessionpayment.FieldFailedAt, offsessionpayment.FieldDueAt, offsessionpayment.FieldLeaseExpiresAt:
 			values[i] = new(sql.NullTime)
@@ -496,6 +498,12 @@ func (_m *OffSessionPayment) assignValues(columns []string, values []any) error 
 				_m.LeaseExpiresAt = new(time.Time)
 				*_m.LeaseExpiresAt = value.Time
 			}
+		case offsessionpayment.FieldTraceContext:
+			if value, ok := values[i].(*sql.NullString); !ok {
+				return fmt.Errorf("unexpected type %T for field trace_context", values[i])
+			} else if value.Valid {
+				_m.TraceContext = value.String
+			}
 		case offsessionpayment.FieldVersion:
 			if value, ok := values[i].(*sql.NullInt64); !ok {
 				return fmt.Errorf("unexpected type %T for field version", values[i])
@@ -713,6 +721,9 @@ func (_m *OffSessionPayment) String() string {
 		builder.WriteString("lease_expires_at=")
 		builder.WriteString(v.Format(time.ANSIC))
 	}
+	builder.WriteString(", ")
+	builder.WriteString("trace_context=")
+	builder.WriteString(_m.TraceContext)
 	builder.WriteString(", ")
 	builder.WriteString("version=")
 	builder.WriteString(fmt.Sprintf("%v", _m.Version))

@@ -510,6 +510,20 @@ func (_c *OffSessionPaymentCreate) SetNillableLeaseExpiresAt(v *time.Time) *OffS
 	return _c
 }
 
+// SetTraceContext sets the "trace_context" field.
+func (_c *OffSessionPaymentCreate) SetTraceContext(v string) *OffSessionPaymentCreate {
+	_c.mutation.SetTraceContext(v)
+	return _c
+}
+
+// SetNillableTraceContext sets the "trace_context" field if the given value is not nil.
+func (_c *OffSessionPaymentCreate) SetNillableTraceContext(v *string) *OffSessionPaymentCreate {
+	if v != nil {
+		_c.SetTraceContext(*v)
+	}
+	return _c
+}
+
 // SetVersion sets the "version" field.
 func (_c *OffSessionPaymentCreate) SetVersion(v int64) *OffSessionPaymentCreate {
 	_c.mutation.SetVersion(v)
@@ -967,6 +981,10 @@ func (_c *OffSessionPaymentCreate) createSpec() (*OffSessionPayment, *sqlgraph.C
 	if value, ok := _c.mutation.LeaseExpiresAt(); ok {
 		_spec.SetField(offsessionpayment.FieldLeaseExpiresAt, field.TypeTime, value)
 		_node.LeaseExpiresAt = &value
+	}
+	if value, ok := _c.mutation.TraceContext(); ok {
+		_spec.SetField(offsessionpayment.FieldTraceContext, field.TypeString, value)
+		_node.TraceContext = value
 	}
 	if value, ok := _c.mutation.Version(); ok {
 		_spec.SetField(offsessionpayment.FieldVersion, field.TypeInt64, value)
@@ -1591,6 +1609,9 @@ func (u *OffSessionPaymentUpsertOne) UpdateNewValues() *OffSessionPaymentUpsertO
 		}
 		if _, exists := u.create.mutation.TestClockID(); exists {
 			s.SetIgnore(offsessionpayment.FieldTestClockID)
+		}
+		if _, exists := u.create.mutation.TraceContext(); exists {
+			s.SetIgnore(offsessionpayment.FieldTraceContext)
 		}
 	}))
 	return u
@@ -2321,6 +2342,9 @@ func (u *OffSessionPaymentUpsertBulk) UpdateNewValues() *OffSessionPaymentUpsert
 			}
 			if _, exists := b.mutation.TestClockID(); exists {
 				s.SetIgnore(offsessionpayment.FieldTestClockID)
+			}
+			if _, exists := b.mutation.TraceContext(); exists {
+				s.SetIgnore(offsessionpayment.FieldTraceContext)
 			}
 		}
 	}))

@@ -748,6 +748,9 @@ func (_u *OffSessionPaymentUpdate) sqlSave(ctx context.Context) (_node int, err 
 	if _u.mutation.LeaseExpiresAtCleared() {
 		_spec.ClearField(offsessionpayment.FieldLeaseExpiresAt, field.TypeTime)
 	}
+	if _u.mutation.TraceContextCleared() {
+		_spec.ClearField(offsessionpayment.FieldTraceContext, field.TypeString)
+	}
 	if value, ok := _u.mutation.Version(); ok {
 		_spec.SetField(offsessionpayment.FieldVersion, field.TypeInt64, value)
 	}
@@ -1623,6 +1626,9 @@ func (_u *OffSessionPaymentUpdateOne) sqlSave(ctx context.Context) (_node *OffSe
 	}
 	if _u.mutation.LeaseExpiresAtCleared() {
 		_spec.ClearField(offsessionpayment.FieldLeaseExpiresAt, field.TypeTime)
+	}
+	if _u.mutation.TraceContextCleared() {
+		_spec.ClearField(offsessionpayment.FieldTraceContext, field.TypeString)
 	}
 	if value, ok := _u.mutation.Version(); ok {
 		_spec.SetField(offsessionpayment.FieldVersion, field.TypeInt64, value)

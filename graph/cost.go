@@ -10,6 +10,7 @@ import (
 	"github.com/vektah/gqlparser/v2/gqlerror"
 
 	"github.com/offsession/offsession/apierror"
+	"github.com/offsession/offsession/metrics"
 	"github.com/offsession/offsession/ratelimit"
 	"github.com/offsession/offsession/viewer"
 )
@@ -21,6 +22,7 @@ import (
 type costBudget struct {
 	budgets *ratelimit.Budgets
 	now     func() time.Time
+	metrics *metrics.Metrics
 }
 
 // costReport is what extensions.cost says of a request.
@@ -66,6 +68,11 @@ func (b costBudget) MutateOperationContext(ctx context.Context, oc *graphql.Oper
 		return nil
 	}
 	ratelimit.FromContext(ctx).Refuse(d.RetryAfter)
+	if d.Exceeded == "mutations" {
+		b.metrics.RateLimited(metrics.RateLimitedMutations)
+	} else {
+		b.metrics.RateLimited(metrics.RateLimitedCost)
+	}
 	var msg string
 	switch {
 	case d.Exceeded == "mutations" && d.OverBurst:

@@ -12,9 +12,12 @@ import (
 	"github.com/99designs/gqlgen/graphql/handler/transport"
 	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/gqlerror"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/offsession/offsession/apierror"
+	"github.com/offsession/offsession/metrics"
 	"github.com/offsession/offsession/ratelimit"
+	"github.com/offsession/offsession/tracing"
 	"github.com/offsession/offsession/viewer"
 )
 
@@ -45,6 +48,10 @@ type Options struct {
 	// Now is the clock of the budgets. Default time.Now.
 	Now func() time.Time
 	Log *slog.Logger
+	// Metrics counts refusals by the budgets; nil counts nothing.
+	Metrics *metrics.Metrics
+	// Tracer traces each operation; nil: not traced.
+	Tracer trace.TracerProvider
 }
 
 // NewHandler returns the GraphQL HTTP handler: POST, GET and WebSocket
@@ -78,10 +85,15 @@ func NewHandler(r *Resolver, opts Options) *handler.Server {
 	srv.Use(extension.Introspection{})
 	srv.Use(depthLimit{max: opts.MaxDepth})
 	srv.Use(&queryLimits{maxPage: opts.MaxPageSize, pageSize: opts.PageSize, maxComplexity: int64(opts.MaxComplexity)})
-	srv.Use(costBudget{budgets: opts.Budgets, now: opts.Now})
+	srv.Use(costBudget{budgets: opts.Budgets, now: opts.Now, metrics: opts.Metrics})
+	if tracing.Enabled(opts.Tracer) {
+		srv.Use(operationSpans{tracer: tracing.Tracer(opts.Tracer)})
+	}
+	srv.AroundOperations(operationRequestID)
 	srv.AroundOperations(authorize)
 	srv.AroundOperations(refuseForbiddenInput)
 	srv.AroundResponses(codedResponses)
+	srv.AroundResponses(withRequestID)
 	srv.SetErrorPresenter(presentError(opts.Log))
 	srv.SetRecoverFunc(recoverPanic(opts.Log))
 	return srv

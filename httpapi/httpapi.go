@@ -16,15 +16,16 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/collectors"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/offsession/offsession/apierror"
 	"github.com/offsession/offsession/auth"
 	"github.com/offsession/offsession/ent"
 	"github.com/offsession/offsession/httpapi/playground"
+	"github.com/offsession/offsession/metrics"
 	"github.com/offsession/offsession/ratelimit"
+	"github.com/offsession/offsession/requestid"
+	"github.com/offsession/offsession/tracing"
 	"github.com/offsession/offsession/viewer"
 )
 
@@ -59,6 +60,10 @@ type Deps struct {
 	// Ready reports whether the service can take traffic.
 	Ready func(context.Context) error
 	Log   *slog.Logger
+	// Metrics are served at /metrics; default metrics of their own.
+	Metrics *metrics.Metrics
+	// Tracer makes each request's server span; nil: not traced.
+	Tracer trace.TracerProvider
 }
 
 // NewHandler returns the whole HTTP handler.
@@ -75,18 +80,12 @@ func NewHandler(d Deps, cfg Config) http.Handler {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	requests := prometheus.NewHistogramVec(prometheus.HistogramOpts{
-		Name:    "offsession_http_request_duration_seconds",
-		Help:    "HTTP requests by route and status.",
-		Buckets: prometheus.DefBuckets,
-	}, []string{"route", "status"})
-	reg.MustRegister(requests)
-
+	if d.Metrics == nil {
+		d.Metrics = metrics.New()
+	}
 	invalidKeys := ratelimit.NewThrottle(cfg.InvalidKeyPerSecond, cfg.InvalidKeyBurst, MaxAddrsDefault)
 	mux := http.NewServeMux()
-	mux.Handle("/graphql", limitBody(cfg.MaxBodyBytes, authenticate(d.DB, invalidKeys, cfg, rateLimitedStatus(d.GraphQL))))
+	mux.Handle("/graphql", limitBody(cfg.MaxBodyBytes, authenticate(d.DB, invalidKeys, d.Metrics, cfg, rateLimitedStatus(d.GraphQL))))
 	mux.Handle("GET /{$}", playground.Handler(cfg.Playground))
 	mux.Handle("GET /playground/assets/", playground.Handler(cfg.Playground))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
@@ -102,8 +101,8 @@ func NewHandler(d Deps, cfg Config) http.Handler {
 		}
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
 	})
-	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
-	return logRequests(d.Log, requests, mux)
+	mux.Handle("GET /metrics", d.Metrics.Handler())
+	return tracing.Handler(d.Tracer, requestid.Middleware(logRequests(d.Log, d.Metrics, mux)))
 }
 
 // errorBody is a GraphQL-shaped error response, for refusals made before
@@ -148,7 +147,7 @@ func limitBody(max int64, next http.Handler) http.Handler {
 // A request without a key goes on without a viewer (only introspection is
 // then allowed); a bad key is refused here, and an address that sent a
 // burst of bad keys is refused before its key is looked up.
-func authenticate(db *ent.Client, invalidKeys *ratelimit.Throttle, cfg Config, next http.Handler) http.Handler {
+func authenticate(db *ent.Client, invalidKeys *ratelimit.Throttle, m *metrics.Metrics, cfg Config, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		header := r.Header.Get("Authorization")
 		if header == "" {
@@ -157,6 +156,7 @@ func authenticate(db *ent.Client, invalidKeys *ratelimit.Throttle, cfg Config, n
 		}
 		addr := clientAddr(r, cfg.TrustedProxies)
 		if blocked, after := invalidKeys.Blocked(addr, cfg.Now()); blocked {
+			m.RateLimited(metrics.RateLimitedInvalidKeys)
 			refuseThrottled(w, after)
 			return
 		}
@@ -210,7 +210,7 @@ func (w *statusWriter) WriteHeader(code int) {
 // WebSocket upgrade).
 func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
-func logRequests(log *slog.Logger, hist *prometheus.HistogramVec, next http.Handler) http.Handler {
+func logRequests(log *slog.Logger, m *metrics.Metrics, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		ri := &requestInfo{}
@@ -221,7 +221,7 @@ func logRequests(log *slog.Logger, hist *prometheus.HistogramVec, next http.Hand
 		if route != "/graphql" && route != "/healthz" && route != "/readyz" && route != "/metrics" {
 			route = "other"
 		}
-		hist.WithLabelValues(route, strconv.Itoa(sw.status)).Observe(elapsed.Seconds())
+		m.HTTPRequest(route, strconv.Itoa(sw.status), elapsed)
 		if route == "/healthz" || route == "/readyz" || route == "/metrics" {
 			return
 		}

@@ -18,6 +18,7 @@ import (
 	"github.com/offsession/offsession/apierror"
 	"github.com/offsession/offsession/ent"
 	"github.com/offsession/offsession/ent/idempotencykey"
+	"github.com/offsession/offsession/metrics"
 	"github.com/offsession/offsession/storage"
 )
 
@@ -28,9 +29,10 @@ const maxKeyLen = 255
 
 // Keys runs creates once per idempotency key.
 type Keys struct {
-	db    *ent.Client
-	clock clockwork.Clock
-	ttl   time.Duration
+	db      *ent.Client
+	clock   clockwork.Clock
+	ttl     time.Duration
+	metrics *metrics.Metrics
 }
 
 // New returns a Keys on db; ttl zero means TTLDefault.
@@ -39,6 +41,12 @@ func New(db *ent.Client, clock clockwork.Clock, ttl time.Duration) *Keys {
 		ttl = TTLDefault
 	}
 	return &Keys{db: db, clock: clock, ttl: ttl}
+}
+
+// WithMetrics returns k counting its conflicts on m (nil: not counted).
+func (k *Keys) WithMetrics(m *metrics.Metrics) *Keys {
+	k.metrics = m
+	return k
 }
 
 // Do runs create once per key, in a transaction that also stores the key,
@@ -113,8 +121,10 @@ func (k *Keys) replay(ctx context.Context, op, key, hash string) (id string, fou
 	case err != nil:
 		return "", false, fmt.Errorf("look up idempotency key: %w", err)
 	case r.Operation != op:
+		k.metrics.IdempotencyConflict(op)
 		return "", true, apierror.Conflictf("input.idempotencyKey", "idempotency_key_reused", "this idempotency key was used for %s", r.Operation)
 	case r.RequestHash != hash:
+		k.metrics.IdempotencyConflict(op)
 		return "", true, apierror.Conflictf("input.idempotencyKey", "idempotency_key_reused", "this idempotency key was used with other parameters")
 	}
 	return r.ResourceID, true, nil

@@ -25,6 +25,7 @@ import (
 	"github.com/offsession/offsession/ent/offsessionpayment"
 	"github.com/offsession/offsession/ent/retrymodel"
 	"github.com/offsession/offsession/events"
+	"github.com/offsession/offsession/metrics"
 	"github.com/offsession/offsession/retry"
 	"github.com/offsession/offsession/scoring"
 	"github.com/offsession/offsession/storage"
@@ -43,6 +44,8 @@ type Service struct {
 
 	mu    sync.Mutex
 	cache map[string]cached // by account
+
+	metrics *metrics.Metrics
 }
 
 type cached struct {
@@ -53,6 +56,12 @@ type cached struct {
 // New returns the service.
 func New(db *ent.Client, clock clockwork.Clock, log *slog.Logger) *Service {
 	return &Service{db: db, clock: clock, log: log, cache: map[string]cached{}}
+}
+
+// WithMetrics returns s counting its training runs on m.
+func (s *Service) WithMetrics(m *metrics.Metrics) *Service {
+	s.metrics = m
+	return s
 }
 
 var _ retry.ModelSource = (*Service)(nil)

@@ -135,8 +135,16 @@ func splitAt(n int, in TrainInput) (at int, ok bool) {
 
 // trainOn fits m on examples, measures it on the held-out newest share and
 // saves it as a candidate; it returns the held-out model and rows too.
-func (s *Service) trainOn(ctx context.Context, m *ent.RetryModel, in TrainInput, examples []Example, say func(string, float64)) (*ent.RetryModel, heldOut, error) {
+func (s *Service) trainOn(ctx context.Context, m *ent.RetryModel, in TrainInput, examples []Example, say func(string, float64)) (_ *ent.RetryModel, _ heldOut, err error) {
+	// Every fit, asked for or scheduled, is a training run of the metrics.
 	started := s.clock.Now()
+	defer func() {
+		outcome := "succeeded"
+		if err != nil {
+			outcome = "failed"
+		}
+		s.metrics.TrainingRun(outcome, s.clock.Since(started))
+	}()
 	split, ok := splitAt(len(examples), in)
 	if !ok {
 		return nil, heldOut{}, fmt.Errorf("%w: %d retries", ErrNoData, len(examples))

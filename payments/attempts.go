@@ -64,9 +64,13 @@ func (s *Service) RunDue(ctx context.Context, id, owner string) error {
 	case p.DueAt == nil || p.DueAt.After(now):
 		err = s.move(ctx, s.db, p, move{owner: owner, due: p.DueAt})
 	case p.Status == offsessionpayment.StatusPending, p.Status == offsessionpayment.StatusPendingRetry:
-		err = s.startAttempt(ctx, p, now, owner)
+		actx, span := s.startAttemptSpan(ctx, p, false)
+		err = s.startAttempt(actx, p, now, owner)
+		endSpan(span, err)
 	case p.Status == offsessionpayment.StatusProcessing:
-		err = s.resumeAttempt(ctx, p, now, owner)
+		actx, span := s.startAttemptSpan(ctx, p, true)
+		err = s.resumeAttempt(actx, p, now, owner)
+		endSpan(span, err)
 	case p.Status == offsessionpayment.StatusRequiresCapture:
 		err = s.runAuthorization(ctx, p, now, owner)
 	default:
@@ -145,6 +149,7 @@ func (s *Service) startAttempt(ctx context.Context, p *ent.OffSessionPayment, no
 		pm      *ent.PaymentMethod
 		cascade []*ent.Processor
 		started bool
+		due     = p.DueAt
 	)
 	err := s.tx(ctx, func(tx *ent.Tx) error {
 		fail := func(reason FailureReason) error {
@@ -285,6 +290,9 @@ func (s *Service) startAttempt(ctx context.Context, p *ent.OffSessionPayment, no
 	})
 	if err != nil || !started {
 		return err
+	}
+	if due != nil && p.TestClockID == nil {
+		s.metrics.AttemptStarted(now.Sub(*due))
 	}
 	return s.callProcessor(ctx, p, att, pm, cascade, now, owner)
 }
@@ -465,7 +473,9 @@ func (s *Service) lookUpAttempt(ctx context.Context, p *ent.OffSessionPayment, a
 	callCtx, cancel := context.WithTimeout(ctx, s.cfg.ProcessorTimeout)
 	defer cancel()
 	started := s.clock.Now()
+	callCtx, span := processors.StartCall(callCtx, s.tracer, string(proc.Type), "lookup")
 	out, found, err := r.Lookup(callCtx, attemptRequest(p, att, pm, att.StartedAt))
+	processors.EndCall(span, out, err)
 	if err != nil || !found {
 		if err != nil {
 			s.log.WarnContext(ctx, "looking up an attempt whose outcome is unknown failed", "payment", p.ID, "attempt", att.ID, "err", err)
@@ -513,7 +523,8 @@ func (s *Service) callProcessor(ctx context.Context, p *ent.OffSessionPayment, a
 		started := s.clock.Now()
 		var out processors.Outcome
 		if callErr == nil {
-			out, callErr = s.authorize(ctx, conn, req)
+			out, callErr = s.authorize(ctx, conn, string(proc.Type), req)
+			s.metrics.ProcessorCall(string(proc.Type), s.clock.Since(started))
 		}
 		latency := s.clock.Since(started)
 		if errors.Is(callErr, processors.ErrUnknownOutcome) {
@@ -525,7 +536,9 @@ func (s *Service) callProcessor(ctx context.Context, p *ent.OffSessionPayment, a
 			s.log.WarnContext(ctx, "processor call failed before it was processed", "payment", p.ID, "processor", proc.ID, "err", callErr)
 		}
 		cls := retry.Classify(out)
-		s.router.Stats().Observe(routing.Observation{ProcessorID: proc.ID, Segment: segment, At: s.now(), Class: cls.Class, DeclineCode: out.DeclineCode})
+		if s.router.Stats().Observe(routing.Observation{ProcessorID: proc.ID, Segment: segment, At: s.now(), Class: cls.Class, DeclineCode: out.DeclineCode}) {
+			s.metrics.ProcessorEliminated(string(proc.Type))
+		}
 		if cls.Class == retry.Technical && out.Result == processors.TechnicalError && len(cascade) > 1 {
 			var err error
 			if att, err = s.failover(ctx, att, pm, proc.ID, cascade[1].ID, out.Message, now); err != nil {
@@ -557,11 +570,15 @@ func (s *Service) refreshCard(ctx context.Context, conn processors.Connector, at
 	return &card
 }
 
-// authorize makes one processor call, bounded by the processor timeout.
-func (s *Service) authorize(ctx context.Context, conn processors.Connector, req processors.AuthorizeRequest) (processors.Outcome, error) {
+// authorize makes one processor call, bounded by the processor timeout,
+// in a client span.
+func (s *Service) authorize(ctx context.Context, conn processors.Connector, processorType string, req processors.AuthorizeRequest) (processors.Outcome, error) {
 	callCtx, cancel := context.WithTimeout(ctx, s.cfg.ProcessorTimeout)
 	defer cancel()
-	return conn.Authorize(callCtx, req)
+	callCtx, span := processors.StartCall(callCtx, s.tracer, processorType, "authorize")
+	out, err := conn.Authorize(callCtx, req)
+	processors.EndCall(span, out, err)
+	return out, err
 }
 
 // failover moves an attempt in flight from one processor to the next, with
@@ -605,7 +622,8 @@ func (s *Service) lockPayment(ctx context.Context, tx *ent.Tx, id string) (*ent.
 // processor now holds it: new data there is saved on the payment method
 // and the payment retried at once.
 func (s *Service) finishAttempt(ctx context.Context, paymentID, attemptID string, out processors.Outcome, callErr error, latency time.Duration, owner string, fresh *processors.Card) error {
-	return s.tx(ctx, func(tx *ent.Tx) error {
+	var record func() // the metrics of what committed
+	err := s.tx(ctx, func(tx *ent.Tx) error {
 		p, err := s.lockPayment(ctx, tx, paymentID)
 		if err != nil {
 			return err
@@ -629,6 +647,8 @@ func (s *Service) finishAttempt(ctx context.Context, paymentID, attemptID string
 			if err := tx.Attempt.UpdateOne(att).SetCalls(calls).Exec(ctx); err != nil {
 				return fmt.Errorf("count the call of attempt %s: %w", attemptID, err)
 			}
+			ptype := s.processorType(ctx, tx.Client(), *att.ProcessorID)
+			record = func() { s.metrics.UnknownOutcome(ptype) }
 			wait := min(s.cfg.UnknownOutcomeBackoff<<min(calls-1, 16), unknownOutcomeBackoffMax)
 			s.log.WarnContext(ctx, "processor outcome unknown; the call will be repeated with the same key",
 				"payment", p.ID, "attempt", att.ID, "calls", calls, "retry_in", wait.String(), "err", callErr)
@@ -656,6 +676,11 @@ func (s *Service) finishAttempt(ctx context.Context, paymentID, attemptID string
 		if err != nil {
 			return fmt.Errorf("finish attempt %s: %w", attemptID, err)
 		}
+		ptype, declineClass := s.processorType(ctx, tx.Client(), *finished.ProcessorID), ""
+		if cls.Class != retry.Approved {
+			declineClass = string(cls.Class)
+		}
+		record = func() { s.metrics.AttemptFinished(ptype, string(out.Result), declineClass) }
 		c := change{at: now, owner: owner, attempt: finished}
 		switch cls.Class {
 		case retry.Approved:
@@ -717,6 +742,10 @@ func (s *Service) finishAttempt(ctx context.Context, paymentID, attemptID string
 			if err != nil {
 				return err
 			}
+			record = func() {
+				s.metrics.AttemptFinished(ptype, string(out.Result), declineClass)
+				s.metrics.RetryDecision(string(d.Strategy), d.Kind, d.Record.ModelVersion)
+			}
 			if d.Stop {
 				c.to, c.failureReason = offsessionpayment.StatusFailed, FailureReason(d.StopReason)
 			} else {
@@ -729,6 +758,10 @@ func (s *Service) finishAttempt(ctx context.Context, paymentID, attemptID string
 		_, err = s.apply(ctx, tx, p, c)
 		return err
 	})
+	if err == nil && record != nil {
+		record()
+	}
+	return err
 }
 
 // takeUpdatedCard saves a processor's newer data for a payment method, with

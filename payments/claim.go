@@ -22,10 +22,19 @@ func (s *Service) ClaimDue(ctx context.Context, now time.Time, limit int, owner 
 }
 
 func (s *Service) claim(ctx context.Context, now time.Time, limit int, owner string, clockID *string) ([]string, error) {
+	var (
+		ids []string
+		err error
+	)
 	if clockID == nil {
-		return s.store.Lease(ctx, "off_session_payments", fmtQuery("test_clock_id IS NULL"), owner, now.Add(s.cfg.AttemptLease), now, limit)
+		ids, err = s.store.Lease(ctx, "off_session_payments", fmtQuery("test_clock_id IS NULL"), owner, now.Add(s.cfg.AttemptLease), now, limit)
+	} else {
+		ids, err = s.store.Lease(ctx, "off_session_payments", fmtQuery("test_clock_id = {1}"), owner, now.Add(s.cfg.AttemptLease), now, limit, *clockID)
 	}
-	return s.store.Lease(ctx, "off_session_payments", fmtQuery("test_clock_id = {1}"), owner, now.Add(s.cfg.AttemptLease), now, limit, *clockID)
+	if err == nil {
+		s.metrics.Claimed("payments", len(ids))
+	}
+	return ids, err
 }
 
 func fmtQuery(clockCond string) string {

@@ -12,6 +12,7 @@ import (
 	"github.com/offsession/offsession/events"
 	"github.com/offsession/offsession/ids"
 	"github.com/offsession/offsession/money"
+	"github.com/offsession/offsession/tracing"
 	"github.com/offsession/offsession/tz"
 )
 
@@ -84,6 +85,7 @@ func (s *Service) CreateOffSessionPayment(ctx context.Context, in CreateOffSessi
 		}
 		p, err := tx.OffSessionPayment.Create().
 			SetID(paymentID).
+			SetNillableTraceContext(nonEmpty(tracing.Carrier(ctx))).
 			SetCustomerID(cus.ID).
 			SetPaymentMethodID(in.PaymentMethodID).
 			SetMandateID(in.MandateID).

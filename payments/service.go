@@ -15,17 +15,21 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"sync"
 	"time"
 
 	"github.com/jonboulle/clockwork"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/offsession/offsession/ent"
 	"github.com/offsession/offsession/idempotency"
+	"github.com/offsession/offsession/metrics"
 	"github.com/offsession/offsession/netguard"
 	"github.com/offsession/offsession/processors"
 	"github.com/offsession/offsession/retry"
 	"github.com/offsession/offsession/routing"
 	"github.com/offsession/offsession/storage"
+	"github.com/offsession/offsession/tracing"
 )
 
 // Defaults of Config.
@@ -80,6 +84,11 @@ type Config struct {
 	// a guard that refuses every non-public address. The registry's
 	// connectors check each connection again.
 	URLGuard *netguard.Guard
+	// Metrics records attempts, claims and retry decisions; nil records
+	// nothing.
+	Metrics *metrics.Metrics
+	// Tracer traces attempts and processor calls; nil: not traced.
+	Tracer trace.TracerProvider
 }
 
 // WithDefaults returns c with its zero fields set to their defaults.
@@ -132,6 +141,9 @@ type Service struct {
 	router     *routing.Router
 	log        *slog.Logger
 	cfg        Config
+	metrics    *metrics.Metrics
+	tracer     trace.Tracer
+	procTypes  sync.Map // processor ID to type, for metrics
 }
 
 // New returns a payments service on store, with time from clock.
@@ -145,11 +157,13 @@ func New(store *storage.Store, clock clockwork.Clock, registry *processors.Regis
 		db:         store.Client,
 		clock:      clock,
 		processors: registry,
-		keys:       idempotency.New(store.Client, clock, cfg.IdempotencyKeyTTL),
+		keys:       idempotency.New(store.Client, clock, cfg.IdempotencyKeyTTL).WithMetrics(cfg.Metrics),
 		retry:      retry.NewEngine(cfg.SmartPlanner),
 		router:     cfg.Router,
 		log:        log,
 		cfg:        cfg,
+		metrics:    cfg.Metrics,
+		tracer:     tracing.Tracer(cfg.Tracer),
 	}, nil
 }
 

@@ -64,7 +64,28 @@ type Decision struct {
 	// Value is, from the smart planner, the chance its plan recovers the
 	// payment, as the model sees it.
 	Value float64
+	// Strategy is the strategy that decided (the holdout's for a payment
+	// in the control group; technical after a technical failure), and
+	// Kind how: KindModel, KindAnchored, KindExplored or KindNoModel for
+	// smart, KindRule for the others, KindStop when no retry follows.
+	// Engine.Next fills both.
+	Strategy Strategy
+	Kind     string
 }
+
+// The kinds of decision.
+const (
+	KindModel    = "model"
+	KindAnchored = "anchored"
+	KindExplored = "explored"
+	KindNoModel  = "no_model"
+	KindRule     = "rule"
+	KindStop     = "stop"
+)
+
+// StrategyTechnical names the decisions after a technical failure, which
+// every strategy shares.
+const StrategyTechnical Strategy = "technical"
 
 // The reasons a planner stops.
 const (
@@ -111,6 +132,24 @@ const maxTechnicalStreak = 8
 // reached the issuer: it is tried again shortly whatever the strategy
 // (even none), and it is not a retry.
 func (e *Engine) Next(ctx context.Context, in Input) (Decision, error) {
+	d, err := e.next(ctx, in)
+	if err != nil {
+		return d, err
+	}
+	d.Strategy = in.Strategy
+	if in.Decline.Class == Technical {
+		d.Strategy = StrategyTechnical
+	}
+	switch {
+	case d.Stop:
+		d.Kind = KindStop
+	case d.Kind == "":
+		d.Kind = KindRule
+	}
+	return d, nil
+}
+
+func (e *Engine) next(ctx context.Context, in Input) (Decision, error) {
 	if in.Decline.Class == Technical {
 		if in.TechnicalStreak >= maxTechnicalStreak {
 			return stop(StopRetriesExhausted, fmt.Sprintf("%d processor failures in a row", in.TechnicalStreak)), nil

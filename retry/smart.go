@@ -162,6 +162,7 @@ func (s *SmartPlanner) Plan(ctx context.Context, in Input) (Decision, error) {
 		}
 		d.Record.Strategy = string(StrategySmart)
 		d.Record.Reason = "no active retry model: the heuristic plans; " + d.Record.Reason
+		d.Kind = KindNoModel
 		if explore < s.Exploration {
 			s.exploreRecord(&d, slots, pick, -1)
 		} else if s.Exploration > 0 {
@@ -203,7 +204,7 @@ func (s *SmartPlanner) Plan(ctx context.Context, in Input) (Decision, error) {
 	if value[chosen] <= 0 {
 		return stop(StopRetriesExhausted, fmt.Sprintf("model %s values no retry above its cost (%.3f of a payment)", am.Version, s.AttemptCost)), nil
 	}
-	d := Decision{At: slots[chosen], Record: rec, Value: value[chosen]}
+	d := Decision{At: slots[chosen], Record: rec, Value: value[chosen], Kind: KindModel}
 	best := chosen // the slot the model would pick
 	if hi := slotOf(slots, h.At, s.Slot); s.Anchor >= 0 && !h.Stop && hi != chosen &&
 		value[chosen]-value[hi] <= s.Anchor*valueStderr(p, vars, value, chosen, hi) {
@@ -211,6 +212,7 @@ func (s *SmartPlanner) Plan(ctx context.Context, in Input) (Decision, error) {
 		d.Record.Reason = fmt.Sprintf("the heuristic's time (%s): model %s values no other time clearly more (best %s, recovering an estimated %.2f against %.2f, within %.1f standard errors)",
 			h.Record.Reason, am.Version, slots[chosen].In(location(in)).Format("Mon Jan 2 15:04 MST"), value[chosen], value[hi], s.Anchor)
 		chosen, best = hi, -1
+		d.Kind = KindAnchored
 	}
 	order := make([]int, n)
 	for i := range order {
@@ -305,6 +307,7 @@ func (s *SmartPlanner) exploreRecord(d *Decision, slots []time.Time, u float64, 
 		pr += 1 - s.Exploration
 	}
 	d.Record.Explored = true
+	d.Kind = KindExplored
 	d.Record.Propensity = &pr
 	d.Record.Reason = fmt.Sprintf("exploring: a random allowed time (chance %.4f) instead of %s", pr, d.Record.Reason)
 }

@@ -131,14 +131,28 @@ func NewStats(cfg StatsConfig) *Stats {
 	return &Stats{cfg: cfg.withDefaults(), rates: map[string]map[string]*ring{}, health: map[string]*health{}}
 }
 
-// Observe records one processor call's outcome.
-func (s *Stats) Observe(o Observation) {
+// Observe records one processor call's outcome, and reports whether it
+// eliminated the processor.
+func (s *Stats) Observe(o Observation) (eliminated bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.observe(o)
+	return s.observe(o)
 }
 
-func (s *Stats) observe(o Observation) {
+// Eliminated counts the processors eliminated now.
+func (s *Stats) Eliminated() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := 0
+	for _, h := range s.health {
+		if !h.eliminatedAt.IsZero() {
+			n++
+		}
+	}
+	return n
+}
+
+func (s *Stats) observe(o Observation) (eliminated bool) {
 	h := s.healthOf(o.ProcessorID)
 	technical := o.Class == retry.Technical
 	h.technical.add(technical)
@@ -149,6 +163,7 @@ func (s *Stats) observe(o Observation) {
 		h.technical = newRing(s.cfg.HealthWindow)
 	case h.eliminatedAt.IsZero() && failures >= s.cfg.EliminateAfter:
 		h.eliminatedAt = o.At
+		eliminated = true
 	}
 	if counts, ok := scored(o); counts {
 		segs, found := s.rates[o.ProcessorID]
@@ -163,6 +178,7 @@ func (s *Stats) observe(o Observation) {
 		}
 		r.add(ok)
 	}
+	return eliminated
 }
 
 func (s *Stats) healthOf(id string) *health {

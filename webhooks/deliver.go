@@ -18,6 +18,7 @@ import (
 	"github.com/offsession/offsession/ent"
 	"github.com/offsession/offsession/ent/schema/schematype"
 	"github.com/offsession/offsession/ent/webhookdelivery"
+	"github.com/offsession/offsession/metrics"
 	"github.com/offsession/offsession/netguard"
 	"github.com/offsession/offsession/storage"
 	"github.com/offsession/offsession/viewer"
@@ -48,6 +49,8 @@ type DelivererConfig struct {
 	// at every connection. Default a guard that refuses every non-public
 	// address.
 	Guard *netguard.Guard
+	// Metrics counts claims and delivery attempts; nil counts nothing.
+	Metrics *metrics.Metrics
 }
 
 // Deliverer sends due deliveries.
@@ -131,7 +134,31 @@ func (d *Deliverer) RunDue(ctx context.Context) error {
 
 func (d *Deliverer) claim(ctx context.Context, limit int) ([]string, error) {
 	now := d.clock.Now().UTC()
-	return d.store.Lease(ctx, "webhook_deliveries", dueDeliveries, d.cfg.Owner, now.Add(leaseDefault), now, limit)
+	ids, err := d.store.Lease(ctx, "webhook_deliveries", dueDeliveries, d.cfg.Owner, now.Add(leaseDefault), now, limit)
+	if err == nil {
+		d.cfg.Metrics.Claimed("webhooks", len(ids))
+	}
+	return ids, err
+}
+
+// Queue counts the deliveries still pending and the age of the oldest at
+// now, for the metrics.
+func (d *Deliverer) Queue(ctx context.Context, now time.Time) (int, time.Duration, error) {
+	ctx = viewer.SystemContext(ctx)
+	var rows []struct {
+		Count  int        `json:"count"`
+		Oldest *time.Time `json:"oldest"`
+	}
+	if err := d.db.WebhookDelivery.Query().
+		Where(webhookdelivery.NextAttemptAtNotNil(), webhookdelivery.StatusEQ(webhookdelivery.StatusPending)).
+		Aggregate(ent.Count(), ent.As(ent.Min(webhookdelivery.FieldCreatedAt), "oldest")).
+		Scan(ctx, &rows); err != nil {
+		return 0, 0, fmt.Errorf("count pending webhook deliveries: %w", err)
+	}
+	if len(rows) == 0 || rows[0].Count == 0 || rows[0].Oldest == nil {
+		return 0, 0, nil
+	}
+	return rows[0].Count, now.Sub(*rows[0].Oldest), nil
 }
 
 // Payload is the body of a delivery: the event.
@@ -167,6 +194,7 @@ func (d *Deliverer) send(ctx context.Context, id string) error {
 	start := d.clock.Now()
 	status, sendErr := d.post(ctx, ep.URL, ep.Secret, ev.ID, body, start)
 	attempt := schematype.DeliveryAttempt{At: start.UTC(), StatusCode: status, DurationMS: d.clock.Since(start).Milliseconds()}
+	d.cfg.Metrics.WebhookAttempt(result(sendErr, status))
 	if sendErr != nil {
 		// The listed error says what kind of failure it was, never the
 		// network details behind it.
@@ -190,6 +218,7 @@ func (d *Deliverer) send(ctx context.Context, id string) error {
 		next := now.Add(d.backoff(del.AttemptCount + 1))
 		if next.After(del.GiveUpAt) {
 			upd.SetStatus(webhookdelivery.StatusFailed).ClearNextAttemptAt()
+			d.cfg.Metrics.WebhookAttempt(metrics.WebhookGivenUp)
 			d.log.WarnContext(ctx, "webhook delivery given up", "delivery", id, "endpoint", ep.ID, "event", ev.ID)
 		} else {
 			upd.SetNextAttemptAt(next)
@@ -214,6 +243,20 @@ func describe(err error, status int) string {
 		return "timeout"
 	}
 	return "connection failed"
+}
+
+// result is a delivery attempt's result, for the metrics.
+func result(err error, status int) string {
+	var ne net.Error
+	switch {
+	case err == nil:
+		return metrics.WebhookDelivered
+	case status != 0:
+		return metrics.WebhookHTTPError
+	case errors.As(err, &ne) && ne.Timeout():
+		return metrics.WebhookTimeout
+	}
+	return metrics.WebhookConnectionError
 }
 
 // backoff is the wait after the nth failure.

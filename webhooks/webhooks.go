@@ -26,6 +26,7 @@ import (
 	"github.com/offsession/offsession/ent"
 	"github.com/offsession/offsession/ent/webhookendpoint"
 	"github.com/offsession/offsession/idempotency"
+	"github.com/offsession/offsession/metrics"
 	"github.com/offsession/offsession/netguard"
 )
 
@@ -148,6 +149,12 @@ func NewEndpoints(db *ent.Client, clock clockwork.Clock, eventTypes []string, gu
 		guard = netguard.New(netguard.Config{})
 	}
 	return &Endpoints{db: db, keys: idempotency.New(db, clock, 0), eventTypes: eventTypes, guard: guard}
+}
+
+// WithMetrics returns e counting idempotency conflicts on m.
+func (e *Endpoints) WithMetrics(m *metrics.Metrics) *Endpoints {
+	e.keys.WithMetrics(m)
+	return e
 }
 
 // Create makes an endpoint with a fresh secret.

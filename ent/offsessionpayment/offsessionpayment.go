@@ -98,6 +98,8 @@ const (
 	FieldLeaseOwner = "lease_owner"
 	// FieldLeaseExpiresAt holds the string denoting the lease_expires_at field in the database.
 	FieldLeaseExpiresAt = "lease_expires_at"
+	// FieldTraceContext holds the string denoting the trace_context field in the database.
+	FieldTraceContext = "trace_context"
 	// FieldVersion holds the string denoting the version field in the database.
 	FieldVersion = "version"
 	// EdgeCustomer holds the string denoting the customer edge name in mutations.
@@ -201,6 +203,7 @@ var Columns = []string{
 	FieldDueAt,
 	FieldLeaseOwner,
 	FieldLeaseExpiresAt,
+	FieldTraceContext,
 	FieldVersion,
 }
 
@@ -620,6 +623,11 @@ func ByLeaseOwner(opts ...sql.OrderTermOption) OrderOption {
 // ByLeaseExpiresAt orders the results by the lease_expires_at field.
 func ByLeaseExpiresAt(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldLeaseExpiresAt, opts...).ToFunc()
+}
+
+// ByTraceContext orders the results by the trace_context field.
+func ByTraceContext(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldTraceContext, opts...).ToFunc()
 }
 
 // ByVersion orders the results by the version field.

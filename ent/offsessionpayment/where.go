@@ -210,6 +210,11 @@ func LeaseExpiresAt(v time.Time) predicate.OffSessionPayment {
 	return predicate.OffSessionPayment(sql.FieldEQ(FieldLeaseExpiresAt, v))
 }
 
+// TraceContext applies equality check predicate on the "trace_context" field. It's identical to TraceContextEQ.
+func TraceContext(v string) predicate.OffSessionPayment {
+	return predicate.OffSessionPayment(sql.FieldEQ(FieldTraceContext, v))
+}
+
 // Version applies equality check predicate on the "version" field. It's identical to VersionEQ.
 func Version(v int64) predicate.OffSessionPayment {
 	return predicate.OffSessionPayment(sql.FieldEQ(FieldVersion, v))
@@ -2003,6 +2008,81 @@ func LeaseExpiresAtIsNil() predicate.OffSessionPayment {
 // LeaseExpiresAtNotNil applies the NotNil predicate on the "lease_expires_at" field.
 func LeaseExpiresAtNotNil() predicate.OffSessionPayment {
 	return predicate.OffSessionPayment(sql.FieldNotNull(FieldLeaseExpiresAt))
+}
+
+// TraceContextEQ applies the EQ predicate on the "trace_context" field.
+func TraceContextEQ(v string) predicate.OffSessionPayment {
+	return predicate.OffSessionPayment(sql.FieldEQ(FieldTraceContext, v))
+}
+
+// TraceContextNEQ applies the NEQ predicate on the "trace_context" field.
+func TraceContextNEQ(v string) predicate.OffSessionPayment {
+	return predicate.OffSessionPayment(sql.FieldNEQ(FieldTraceContext, v))
+}
+
+// TraceContextIn applies the In predicate on the "trace_context" field.
+func TraceContextIn(vs ...string) predicate.OffSessionPayment {
+	return predicate.OffSessionPayment(sql.FieldIn(FieldTraceContext, vs...))
+}
+
+// TraceContextNotIn applies the NotIn predicate on the "trace_context" field.
+func TraceContextNotIn(vs ...string) predicate.OffSessionPayment {
+	return predicate.OffSessionPayment(sql.FieldNotIn(FieldTraceContext, vs...))
+}
+
+// TraceContextGT applies the GT predicate on the "trace_context" field.
+func TraceContextGT(v string) predicate.OffSessionPayment {
+	return predicate.OffSessionPayment(sql.FieldGT(FieldTraceContext, v))
+}
+
+// TraceContextGTE applies the GTE predicate on the "trace_context" field.
+func TraceContextGTE(v string) predicate.OffSessionPayment {
+	return predicate.OffSessionPayment(sql.FieldGTE(FieldTraceContext, v))
+}
+
+// TraceContextLT applies the LT predicate on the "trace_context" field.
+func TraceContextLT(v string) predicate.OffSessionPayment {
+	return predicate.OffSessionPayment(sql.FieldLT(FieldTraceContext, v))
+}
+
+// TraceContextLTE applies the LTE predicate on the "trace_context" field.
+func TraceContextLTE(v string) predicate.OffSessionPayment {
+	return predicate.OffSessionPayment(sql.FieldLTE(FieldTraceContext, v))
+}
+
+// TraceContextContains applies the Contains predicate on the "trace_context" field.
+func TraceContextContains(v string) predicate.OffSessionPayment {
+	return predicate.OffSessionPayment(sql.FieldContains(FieldTraceContext, v))
+}
+
+// TraceContextHasPrefix applies the HasPrefix predicate on the "trace_context" field.
+func TraceContextHasPrefix(v string) predicate.OffSessionPayment {
+	return predicate.OffSessionPayment(sql.FieldHasPrefix(FieldTraceContext, v))
+}
+
+// TraceContextHasSuffix applies the HasSuffix predicate on the "trace_context" field.
+func TraceContextHasSuffix(v string) predicate.OffSessionPayment {
+	return predicate.OffSessionPayment(sql.FieldHasSuffix(FieldTraceContext, v))
+}
+
+// TraceContextIsNil applies the IsNil predicate on the "trace_context" field.
+func TraceContextIsNil() predicate.OffSessionPayment {
+	return predicate.OffSessionPayment(sql.FieldIsNull(FieldTraceContext))
+}
+
+// TraceContextNotNil applies the NotNil predicate on the "trace_context" field.
+func TraceContextNotNil() predicate.OffSessionPayment {
+	return predicate.OffSessionPayment(sql.FieldNotNull(FieldTraceContext))
+}
+
+// TraceContextEqualFold applies the EqualFold predicate on the "trace_context" field.
+func TraceContextEqualFold(v string) predicate.OffSessionPayment {
+	return predicate.OffSessionPayment(sql.FieldEqualFold(FieldTraceContext, v))
+}
+
+// TraceContextContainsFold applies the ContainsFold predicate on the "trace_context" field.
+func TraceContextContainsFold(v string) predicate.OffSessionPayment {
+	return predicate.OffSessionPayment(sql.FieldContainsFold(FieldTraceContext, v))
 }
 
 // VersionEQ applies the EQ predicate on the "version" field.

@@ -95,6 +95,10 @@ func (OffSessionPayment) Fields() []ent.Field {
 		field.Time("due_at").Optional().Nillable().Annotations(entgql.Skip()),
 		field.String("lease_owner").Optional().Annotations(entgql.Skip()),
 		field.Time("lease_expires_at").Optional().Nillable().Annotations(entgql.Skip()),
+		// The W3C traceparent of the request that created the payment, when
+		// it was traced: its first attempt, made later by the scheduler,
+		// continues that trace; later attempts link to it.
+		field.String("trace_context").Optional().Immutable().Annotations(entgql.Skip()),
 		field.Int64("version").Default(0).Annotations(entgql.Skip()).
 			Comment("Incremented by every change: updates are guarded by it, events carry it."),
 	}

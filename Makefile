@@ -12,6 +12,7 @@ help: ## Show this help.
 
 .PHONY: run
 run: ## Run the server on SQLite (offsession.db) with a seeded demo account.
+	@echo "building offsession (the first build takes a few minutes, later ones seconds)..."
 	$(GO) run . demo
 
 .PHONY: build

@@ -81,9 +81,13 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("offsession "+cmd, flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var cfg Config
-	cfg.bind(fs)
+	vars := cfg.bind(fs)
 	fs.Usage = func() { fmt.Fprint(stderr, usage); fs.PrintDefaults() }
 	if err := fs.Parse(rest); err != nil {
+		return 2
+	}
+	if err := applyEnv(fs, vars, os.LookupEnv); err != nil {
+		fmt.Fprintln(stderr, "offsession:", err)
 		return 2
 	}
 	if err := cfg.validate(); err != nil {
@@ -274,6 +278,13 @@ offsession demo account %s
 }
 
 func serve(ctx context.Context, cfg Config, log *slog.Logger, seed seeder, stdout io.Writer) error {
+	// One server per SQLite file: a second would share its scheduler's
+	// work without the PostgreSQL locks that make that safe.
+	release, err := storage.LockSQLite(cfg.DatabaseURL)
+	if err != nil {
+		return err
+	}
+	defer release()
 	st, err := openStore(ctx, cfg, log)
 	if err != nil {
 		return err

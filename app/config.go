@@ -5,8 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/netip"
-	"os"
-	"strconv"
+	"sort"
 	"strings"
 	"time"
 
@@ -104,29 +103,67 @@ type Config struct {
 	URLLookup netguard.LookupFunc
 }
 
-// configFlags binds c's fields to flags on fs, with defaults taken from the
-// environment.
-func (c *Config) bind(fs *flag.FlagSet) {
-	fs.StringVar(&c.DatabaseURL, "database-url", env("OFFSESSION_DATABASE_URL", storage.DefaultURL), "database URL: sqlite://PATH or postgres://USER@HOST/DB")
-	fs.StringVar(&c.ListenAddr, "listen", env("OFFSESSION_LISTEN_ADDR", ":8080"), "address to serve HTTP on")
-	fs.StringVar(&c.LogLevel, "log-level", env("OFFSESSION_LOG_LEVEL", "info"), "debug, info, warn or error")
-	fs.IntVar(&c.Workers, "workers", envInt("OFFSESSION_WORKERS", scheduler.WorkersDefault), "payments worked on at once")
-	fs.DurationVar(&c.PollInterval, "poll-interval", envDuration("OFFSESSION_POLL_INTERVAL", scheduler.PollIntervalDefault), "how often due payments are looked for")
-	fs.DurationVar(&c.AttemptLease, "attempt-lease", envDuration("OFFSESSION_ATTEMPT_LEASE", payments.AttemptLeaseDefault), "how long a worker holds a payment")
-	fs.DurationVar(&c.ProcessorTimeout, "processor-timeout", envDuration("OFFSESSION_PROCESSOR_TIMEOUT", payments.ProcessorTimeoutDefault), "timeout of one processor call")
-	fs.DurationVar(&c.RetrainEvery, "retrain-every", envDuration("OFFSESSION_RETRAIN_EVERY", scheduler.RetrainEveryDefault), "how often the retry model is retrained (0: never)")
-	fs.DurationVar(&c.WebhookBackoff, "webhook-backoff", envDuration("OFFSESSION_WEBHOOK_BACKOFF", webhooks.BackoffBaseDefault), "wait after a webhook delivery's first failure")
-	fs.DurationVar(&c.ProbeInterval, "routing-probe-interval", envDuration("OFFSESSION_ROUTING_PROBE_INTERVAL", routing.ProbeIntervalDefault), "how often an eliminated processor is probed")
-	fs.Float64Var(&c.RateLimit, "rate-limit", envFloat("OFFSESSION_RATE_LIMIT", ratelimit.MutationsPerSecondDefault), "mutation fields per second per API key")
-	fs.IntVar(&c.RateBurst, "rate-burst", envInt("OFFSESSION_RATE_BURST", 0), "most mutation fields a key may run at once (0: twice -rate-limit)")
-	fs.Float64Var(&c.QueryCostLimit, "query-cost-limit", envFloat("OFFSESSION_QUERY_COST_LIMIT", ratelimit.CostPerSecondDefault), "query cost per second per API key")
-	fs.IntVar(&c.QueryCostBurst, "query-cost-burst", envInt("OFFSESSION_QUERY_COST_BURST", 0), "most query cost a key may spend at once (0: twice -query-cost-limit)")
-	fs.IntVar(&c.MaxComplexity, "max-complexity", envInt("OFFSESSION_MAX_COMPLEXITY", graph.MaxComplexityDefault), "most one request may cost")
-	fs.IntVar(&c.MaxPageSize, "max-page-size", envInt("OFFSESSION_MAX_PAGE_SIZE", graph.MaxPageSizeDefault), "largest first or last of a connection")
-	fs.IntVar(&c.PageSize, "page-size", envInt("OFFSESSION_PAGE_SIZE", graph.PageSizeDefault), "page of a connection given neither first nor last")
-	fs.StringVar(&c.TrustedProxies, "trusted-proxies", env("OFFSESSION_TRUSTED_PROXIES", ""), "comma-separated proxies (addresses or CIDRs) whose X-Forwarded-For is trusted")
-	fs.Float64Var(&c.ExplorationShare, "exploration-share", envFloat("OFFSESSION_EXPLORATION_SHARE", 0.05), "share of retry decisions that explore")
-	fs.BoolVar(&c.AllowPrivateURLs, "allow-private-urls", envBool("OFFSESSION_ALLOW_PRIVATE_URLS", false), "let webhook and processor URLs reach private addresses (development only)")
+// bind binds c's fields to flags on fs, with their defaults, and returns
+// the environment variable of each flag, for applyEnv.
+func (c *Config) bind(fs *flag.FlagSet) map[string]string {
+	vars := map[string]string{}
+	v := func(flagName, envName string) string { vars[flagName] = envName; return flagName }
+	fs.StringVar(&c.DatabaseURL, v("database-url", "OFFSESSION_DATABASE_URL"), storage.DefaultURL, "database URL: sqlite://PATH or postgres://USER@HOST/DB")
+	fs.StringVar(&c.ListenAddr, v("listen", "OFFSESSION_LISTEN_ADDR"), ":8080", "address to serve HTTP on")
+	fs.StringVar(&c.LogLevel, v("log-level", "OFFSESSION_LOG_LEVEL"), "info", "debug, info, warn or error")
+	fs.IntVar(&c.Workers, v("workers", "OFFSESSION_WORKERS"), scheduler.WorkersDefault, "payments worked on at once")
+	fs.DurationVar(&c.PollInterval, v("poll-interval", "OFFSESSION_POLL_INTERVAL"), scheduler.PollIntervalDefault, "how often due payments are looked for")
+	fs.DurationVar(&c.AttemptLease, v("attempt-lease", "OFFSESSION_ATTEMPT_LEASE"), payments.AttemptLeaseDefault, "how long a worker holds a payment")
+	fs.DurationVar(&c.ProcessorTimeout, v("processor-timeout", "OFFSESSION_PROCESSOR_TIMEOUT"), payments.ProcessorTimeoutDefault, "timeout of one processor call")
+	fs.DurationVar(&c.RetrainEvery, v("retrain-every", "OFFSESSION_RETRAIN_EVERY"), scheduler.RetrainEveryDefault, "how often the retry model is retrained (0: never)")
+	fs.DurationVar(&c.WebhookBackoff, v("webhook-backoff", "OFFSESSION_WEBHOOK_BACKOFF"), webhooks.BackoffBaseDefault, "wait after a webhook delivery's first failure")
+	fs.DurationVar(&c.ProbeInterval, v("routing-probe-interval", "OFFSESSION_ROUTING_PROBE_INTERVAL"), routing.ProbeIntervalDefault, "how often an eliminated processor is probed")
+	fs.Float64Var(&c.RateLimit, v("rate-limit", "OFFSESSION_RATE_LIMIT"), ratelimit.MutationsPerSecondDefault, "mutation fields per second per API key")
+	fs.IntVar(&c.RateBurst, v("rate-burst", "OFFSESSION_RATE_BURST"), 0, "most mutation fields a key may run at once (0: twice -rate-limit)")
+	fs.Float64Var(&c.QueryCostLimit, v("query-cost-limit", "OFFSESSION_QUERY_COST_LIMIT"), ratelimit.CostPerSecondDefault, "query cost per second per API key")
+	fs.IntVar(&c.QueryCostBurst, v("query-cost-burst", "OFFSESSION_QUERY_COST_BURST"), 0, "most query cost a key may spend at once (0: twice -query-cost-limit)")
+	fs.IntVar(&c.MaxComplexity, v("max-complexity", "OFFSESSION_MAX_COMPLEXITY"), graph.MaxComplexityDefault, "most one request may cost")
+	fs.IntVar(&c.MaxPageSize, v("max-page-size", "OFFSESSION_MAX_PAGE_SIZE"), graph.MaxPageSizeDefault, "largest first or last of a connection")
+	fs.IntVar(&c.PageSize, v("page-size", "OFFSESSION_PAGE_SIZE"), graph.PageSizeDefault, "page of a connection given neither first nor last")
+	fs.StringVar(&c.TrustedProxies, v("trusted-proxies", "OFFSESSION_TRUSTED_PROXIES"), "", "comma-separated proxies (addresses or CIDRs) whose X-Forwarded-For is trusted")
+	fs.Float64Var(&c.ExplorationShare, v("exploration-share", "OFFSESSION_EXPLORATION_SHARE"), 0.05, "share of retry decisions that explore")
+	fs.BoolVar(&c.AllowPrivateURLs, v("allow-private-urls", "OFFSESSION_ALLOW_PRIVATE_URLS"), false, "let webhook and processor URLs reach private addresses (development only)")
+	for name, env := range vars {
+		f := fs.Lookup(name)
+		f.Usage += " (env " + env + ")"
+	}
+	return vars
+}
+
+// applyEnv sets every flag of fs that the command line did not give from
+// its environment variable in vars, if set and not empty. The value goes
+// through the flag's own parser, so a variable is held to exactly what its
+// flag is, and a bad value is an error naming the variable, never a silent
+// default. Flags are the standard library's; no configuration library is
+// needed for one source over the other.
+func applyEnv(fs *flag.FlagSet, vars map[string]string, lookup func(string) (string, bool)) error {
+	given := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
+	names := make([]string, 0, len(vars))
+	for name := range vars {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		env := vars[name]
+		val, ok := lookup(env)
+		if !ok || val == "" || given[name] {
+			continue
+		}
+		if err := fs.Set(name, val); err != nil {
+			kind, _ := flag.UnquoteUsage(fs.Lookup(name))
+			if kind == "" {
+				kind = "bool"
+			}
+			return fmt.Errorf("%s=%q is not a valid %s (as -%s): %w", env, val, kind, name, err)
+		}
+	}
+	return nil
 }
 
 func (c *Config) validate() error {
@@ -184,39 +221,4 @@ func (c *Config) level() (slog.Level, error) {
 		return l, fmt.Errorf("log level %q: want debug, info, warn or error", c.LogLevel)
 	}
 	return l, nil
-}
-
-func env(name, def string) string {
-	if v, ok := os.LookupEnv(name); ok {
-		return v
-	}
-	return def
-}
-
-func envInt(name string, def int) int {
-	if v, err := strconv.Atoi(os.Getenv(name)); err == nil {
-		return v
-	}
-	return def
-}
-
-func envBool(name string, def bool) bool {
-	if v, err := strconv.ParseBool(os.Getenv(name)); err == nil {
-		return v
-	}
-	return def
-}
-
-func envFloat(name string, def float64) float64 {
-	if v, err := strconv.ParseFloat(os.Getenv(name), 64); err == nil {
-		return v
-	}
-	return def
-}
-
-func envDuration(name string, def time.Duration) time.Duration {
-	if v, err := time.ParseDuration(os.Getenv(name)); err == nil {
-		return v
-	}
-	return def
 }

@@ -36,13 +36,16 @@ func modelCommand(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	fs := flag.NewFlagSet("offsession model "+sub, flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var cfg Config
-	cfg.bind(fs)
+	vars := cfg.bind(fs)
 	acct := fs.String("account", "", "the account (default: the only one)")
 	out := fs.String("o", "", "export: the file to write (default: standard output)")
 	trees := fs.Int("trees", 0, "train: trees in the bag (default 8)")
 	minLeaf := fs.Int("min-leaf", 0, "train: fewest rows a node needs to split (default 100)")
 	seed := fs.Int("seed", 1, "train: the seed of the bootstrap samples")
 	if err := fs.Parse(rest); err != nil {
+		return err
+	}
+	if err := applyEnv(fs, vars, os.LookupEnv); err != nil {
 		return err
 	}
 	level, err := cfg.level()

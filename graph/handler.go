@@ -54,8 +54,8 @@ type Options struct {
 	Tracer trace.TracerProvider
 }
 
-// NewHandler returns the GraphQL HTTP handler: POST, GET and WebSocket
-// transports, query limits (depth, page sizes, cost; limits.go), cost
+// NewHandler returns the GraphQL HTTP handler: POST and GET (transport.go)
+// and WebSocket transports, query limits (depth, page sizes, cost; limits.go), cost
 // budgets (cost.go), role checks and coded errors.
 func NewHandler(r *Resolver, opts Options) *handler.Server {
 	if opts.MaxDepth == 0 {
@@ -79,8 +79,7 @@ func NewHandler(r *Resolver, opts Options) *handler.Server {
 	srv := handler.New(NewExecutableSchema(Config{Resolvers: r}))
 	srv.AddTransport(transport.Websocket{KeepAlivePingInterval: 10 * time.Second})
 	srv.AddTransport(transport.Options{})
-	srv.AddTransport(transport.GET{})
-	srv.AddTransport(transport.POST{})
+	srv.AddTransport(httpTransport{})
 	srv.SetQueryCache(lru.New[*ast.QueryDocument](1000))
 	srv.Use(extension.Introspection{})
 	srv.Use(depthLimit{max: opts.MaxDepth})
@@ -106,17 +105,17 @@ func authorize(ctx context.Context, next graphql.OperationHandler) graphql.Respo
 	v, ok := viewer.FromContext(ctx)
 	switch {
 	case !ok && !introspectionOnly(oc.Operation.SelectionSet):
-		return refuse(ctx, apierror.Unauthenticated, "an API key is needed: send Authorization: Bearer <key>")
+		return refuse(ctx, apierror.Unauthenticated, "Authorization", "an API key is needed: send Authorization: Bearer <key>")
 	case ok && oc.Operation.Operation == ast.Mutation && !v.Role.CanWrite():
-		return refuse(ctx, apierror.Forbidden, "a restricted key cannot change anything")
+		return refuse(ctx, apierror.Forbidden, "", "a restricted key cannot change anything")
 	}
 	return next(ctx)
 }
 
-func refuse(ctx context.Context, code apierror.Code, msg string) graphql.ResponseHandler {
+func refuse(ctx context.Context, code apierror.Code, field, msg string) graphql.ResponseHandler {
 	return graphql.OneShot(&graphql.Response{Errors: gqlerror.List{{
 		Message:    msg,
-		Extensions: map[string]any{"code": string(code)},
+		Extensions: extensions(code, field, ""),
 	}}})
 }
 

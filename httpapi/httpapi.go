@@ -145,7 +145,7 @@ func limitBody(max int64, next http.Handler) http.Handler {
 
 // authenticate puts the viewer of the bearer key in the request context.
 // A request without a key goes on without a viewer (only introspection is
-// then allowed); a bad key is refused here, and an address that sent a
+// then allowed; anything else is 401 from the GraphQL layer); a bad key is refused here, and an address that sent a
 // burst of bad keys is refused before its key is looked up.
 func authenticate(db *ent.Client, invalidKeys *ratelimit.Throttle, m *metrics.Metrics, cfg Config, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -163,13 +163,13 @@ func authenticate(db *ent.Client, invalidKeys *ratelimit.Throttle, m *metrics.Me
 		key, ok := auth.BearerKey(header)
 		if !ok {
 			invalidKeys.Fail(addr, cfg.Now())
-			writeJSON(w, http.StatusUnauthorized, errorBody(apierror.Unauthenticated, "Authorization", "send Authorization: Bearer <key>"))
+			refuseUnauthenticated(w, false, "send Authorization: Bearer <key>")
 			return
 		}
 		v, err := auth.Authenticate(r.Context(), db, key)
 		if errors.Is(err, auth.ErrInvalidKey) {
 			invalidKeys.Fail(addr, cfg.Now())
-			writeJSON(w, http.StatusUnauthorized, errorBody(apierror.Unauthenticated, "Authorization", "invalid API key"))
+			refuseUnauthenticated(w, true, "invalid API key")
 			return
 		}
 		if err != nil {

@@ -13,14 +13,17 @@ import (
 
 // Export writes the account's history as CSV: one row per retry, with the
 // features of the decision that scheduled it and whether it was approved:
-// what Train learns from, for the data team to study.
+// what Train learns from, for the data team to study. attempt is the
+// retry's attempt number (2 for the first retry); the feature columns are
+// the codes of scoring.Features (README.md, "The export's codes"), among
+// them attempt_number, that number's bucket.
 func (s *Service) Export(ctx context.Context, w io.Writer) (int, error) {
 	examples, err := s.Dataset(ctx, nil)
 	if err != nil {
 		return 0, err
 	}
 	cw := csv.NewWriter(w)
-	header := append([]string{"payment_id", "attempt_number", "decided_at", "started_at"}, scoring.FeatureNames...)
+	header := append([]string{"payment_id", "attempt", "decided_at", "started_at"}, scoring.FeatureNames...)
 	if err := cw.Write(append(header, "approved")); err != nil {
 		return 0, fmt.Errorf("export: %w", err)
 	}

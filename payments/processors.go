@@ -103,6 +103,12 @@ func (in *CreateProcessorInput) validate() error {
 			return err
 		}
 	}
+	if in.Type == processor.TypeSimulator {
+		var se *processors.SettingError
+		if err := processors.CheckSimulatorSettings(in.Settings); errors.As(err, &se) {
+			return apierror.InvalidReason("input.settings."+se.Key, "invalid_processor_setting", "%s", se.Message)
+		}
+	}
 	return nil
 }
 

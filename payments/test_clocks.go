@@ -16,6 +16,21 @@ import (
 // maxClockAdvance bounds one advance of a test clock.
 const maxClockAdvance = 2 * 366 * 24 * time.Hour
 
+// A test clock's time stays within these years, so a typo such as
+// 9999-12-31 is refused, not stored to surprise every retry window and
+// expiry computed from it.
+const (
+	minClockYear = 2000
+	maxClockYear = 2100
+)
+
+func checkClockTime(field string, t time.Time) error {
+	if y := t.UTC().Year(); y < minClockYear || y > maxClockYear {
+		return apierror.InvalidReason(field, "test_clock_time_out_of_range", "must be in the years %d to %d, got %s", minClockYear, maxClockYear, t.UTC().Format(time.RFC3339))
+	}
+	return nil
+}
+
 // testClockBatch is how many due payments an advance claims at a time.
 const testClockBatch = 100
 
@@ -33,6 +48,9 @@ func (s *Service) CreateTestClock(ctx context.Context, in CreateTestClockInput) 
 	}
 	if in.FrozenTime.IsZero() {
 		return nil, apierror.Invalid("input.frozenTime", "must be a time")
+	}
+	if err := checkClockTime("input.frozenTime", in.FrozenTime); err != nil {
+		return nil, err
 	}
 	id, err := s.keys.Do(ctx, "createTestClock", in.IdempotencyKey, in, func(tx *ent.Tx) (string, error) {
 		c, err := tx.TestClock.Create().
@@ -71,6 +89,9 @@ func (s *Service) AdvanceTestClock(ctx context.Context, id string, frozenTime ti
 		return nil, apierror.Invalid("frozenTime", "must be after the clock's time, %s", c.FrozenTime.UTC().Format(time.RFC3339))
 	case to.Sub(c.FrozenTime) > maxClockAdvance:
 		return nil, apierror.Invalid("frozenTime", "a clock advances at most two years at a time")
+	}
+	if err := checkClockTime("frozenTime", to); err != nil {
+		return nil, err
 	}
 	n, err := s.db.TestClock.Update().
 		Where(testclock.ID(id), testclock.StatusEQ(testclock.StatusReady)).

@@ -26,17 +26,7 @@ func (operationSpans) ExtensionName() string                   { return "Operati
 func (operationSpans) Validate(graphql.ExecutableSchema) error { return nil }
 
 func (o operationSpans) InterceptResponse(ctx context.Context, next graphql.ResponseHandler) *graphql.Response {
-	typ, name := "graphql", ""
-	if graphql.HasOperationContext(ctx) {
-		oc := graphql.GetOperationContext(ctx)
-		name = oc.OperationName
-		if op := oc.Operation; op != nil {
-			typ = string(op.Operation)
-			if name == "" {
-				name = firstField(op.SelectionSet)
-			}
-		}
-	}
+	typ, name := operationName(ctx)
 	spanName := typ
 	if name != "" {
 		spanName += " " + name
@@ -59,6 +49,24 @@ func (o operationSpans) InterceptResponse(ctx context.Context, next graphql.Resp
 	return resp
 }
 
+// operationName is the type and name of ctx's operation: its own name,
+// or else its first field's.
+func operationName(ctx context.Context) (typ, name string) {
+	typ = "graphql"
+	if !graphql.HasOperationContext(ctx) {
+		return typ, ""
+	}
+	oc := graphql.GetOperationContext(ctx)
+	name = oc.OperationName
+	if op := oc.Operation; op != nil {
+		typ = string(op.Operation)
+		if name == "" {
+			name = firstField(op.SelectionSet)
+		}
+	}
+	return typ, name
+}
+
 func firstField(set ast.SelectionSet) string {
 	for _, sel := range set {
 		if f, ok := sel.(*ast.Field); ok {
@@ -78,6 +86,9 @@ func withRequestID(ctx context.Context, next graphql.ResponseHandler) *graphql.R
 }
 
 func operationRequestID(ctx context.Context, next graphql.OperationHandler) graphql.ResponseHandler {
+	if typ, name := operationName(ctx); name != "" {
+		requestid.SetOperation(ctx, typ+" "+name)
+	}
 	h := next(ctx)
 	return func(ctx context.Context) *graphql.Response { return addRequestID(ctx, h(ctx)) }
 }

@@ -114,6 +114,7 @@ func TestRequestID(t *testing.T) {
 		e := oneError(t, r)
 		require.Equal(t, "client-req-42", e.Extensions["requestId"])
 		require.Contains(t, b.Logs(), `"request_id":"client-req-42"`, "the request's log line carries its ID")
+		require.Contains(t, b.Logs(), `"operation":"query node"`, "and the operation it ran")
 
 		// Refused before the operation runs (no key), and at parsing.
 		_, r = post("", "client-req-43", `{ node(id: "cus_0000000000000000000000") { id } }`)

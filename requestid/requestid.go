@@ -13,6 +13,7 @@ import (
 	"encoding/hex"
 	"log/slog"
 	"net/http"
+	"sync/atomic"
 
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/trace"
@@ -26,15 +27,43 @@ const MaxLen = 128
 
 type key struct{}
 
+// request is what a request's context knows of it for its log lines: its
+// ID, and the GraphQL operation once it is known (SetOperation).
+type request struct {
+	id        string
+	operation atomic.Pointer[string]
+}
+
 // NewContext returns ctx carrying id.
 func NewContext(ctx context.Context, id string) context.Context {
-	return context.WithValue(ctx, key{}, id)
+	return context.WithValue(ctx, key{}, &request{id: id})
 }
 
 // FromContext returns the request ID in ctx, or "".
 func FromContext(ctx context.Context) string {
-	id, _ := ctx.Value(key{}).(string)
-	return id
+	if r, ok := ctx.Value(key{}).(*request); ok {
+		return r.id
+	}
+	return ""
+}
+
+// SetOperation names the GraphQL operation the request in ctx runs, such
+// as "mutation createOffSessionPayment": every later log line of the
+// request carries it, the request's own access line included.
+func SetOperation(ctx context.Context, name string) {
+	if r, ok := ctx.Value(key{}).(*request); ok {
+		r.operation.Store(&name)
+	}
+}
+
+// Operation returns the operation SetOperation named, or "".
+func Operation(ctx context.Context) string {
+	if r, ok := ctx.Value(key{}).(*request); ok {
+		if op := r.operation.Load(); op != nil {
+			return *op
+		}
+	}
+	return ""
 }
 
 // Valid reports whether a caller's ID is accepted: 1 to MaxLen letters,
@@ -78,8 +107,8 @@ func Middleware(next http.Handler) http.Handler {
 }
 
 // LogHandler wraps h so that every record logged with a request's context
-// carries request_id, and, when the request is traced, trace_id and
-// span_id.
+// carries request_id, operation once it is known, and, when the request is
+// traced, trace_id and span_id.
 func LogHandler(h slog.Handler) slog.Handler {
 	if _, ok := h.(logHandler); ok {
 		return h
@@ -92,6 +121,9 @@ type logHandler struct{ slog.Handler }
 func (h logHandler) Handle(ctx context.Context, r slog.Record) error {
 	if id := FromContext(ctx); id != "" {
 		r.AddAttrs(slog.String("request_id", id))
+	}
+	if op := Operation(ctx); op != "" {
+		r.AddAttrs(slog.String("operation", op))
 	}
 	if sc := trace.SpanContextFromContext(ctx); sc.IsValid() {
 		r.AddAttrs(slog.String("trace_id", sc.TraceID().String()), slog.String("span_id", sc.SpanID().String()))

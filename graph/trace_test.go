@@ -119,6 +119,9 @@ func TestRequestID(t *testing.T) {
 		// Refused before the operation runs (no key), and at parsing.
 		_, r = post("", "client-req-43", `{ node(id: "cus_0000000000000000000000") { id } }`)
 		require.Equal(t, "client-req-43", r.RequireError(t, "UNAUTHENTICATED").Extensions["requestId"])
+		rec, r = post("sk_test_not_a_key", "client-req-45", `{ node(id: "cus_0000000000000000000000") { id } }`)
+		require.Equal(t, 401, rec.Code)
+		require.Equal(t, "client-req-45", r.RequireError(t, "UNAUTHENTICATED").Extensions["requestId"], "an error the HTTP layer writes itself")
 		_, r = post(b.A.Keys.Secret, "client-req-44", `{ viewer { `)
 		require.Equal(t, "client-req-44", r.RequireError(t, "BAD_USER_INPUT").Extensions["requestId"])
 

@@ -107,10 +107,16 @@ func NewHandler(d Deps, cfg Config) http.Handler {
 
 // errorBody is a GraphQL-shaped error response, for refusals made before
 // GraphQL runs.
-func errorBody(code apierror.Code, field, msg string) map[string]any {
+// errorBody is the GraphQL error answer the HTTP layer writes itself,
+// with the request's ID (echoed in w's header by requestid.Middleware) in
+// its extensions, as GraphQL's own errors have it.
+func errorBody(w http.ResponseWriter, code apierror.Code, field, msg string) map[string]any {
 	ext := map[string]any{"code": string(code)}
 	if field != "" {
 		ext["field"] = field
+	}
+	if id := w.Header().Get(requestid.Header); id != "" {
+		ext["requestId"] = id
 	}
 	return map[string]any{"errors": []map[string]any{{"message": msg, "extensions": ext}}}
 }
@@ -125,17 +131,17 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 func limitBody(max int64, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.ContentLength > max {
-			writeJSON(w, http.StatusRequestEntityTooLarge, errorBody(apierror.BadUserInput, "body", "request body is larger than "+strconv.FormatInt(max, 10)+" bytes"))
+			writeJSON(w, http.StatusRequestEntityTooLarge, errorBody(w, apierror.BadUserInput, "body", "request body is larger than "+strconv.FormatInt(max, 10)+" bytes"))
 			return
 		}
 		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, max))
 		var tooLarge *http.MaxBytesError
 		switch {
 		case errors.As(err, &tooLarge):
-			writeJSON(w, http.StatusRequestEntityTooLarge, errorBody(apierror.BadUserInput, "body", "request body is larger than "+strconv.FormatInt(max, 10)+" bytes"))
+			writeJSON(w, http.StatusRequestEntityTooLarge, errorBody(w, apierror.BadUserInput, "body", "request body is larger than "+strconv.FormatInt(max, 10)+" bytes"))
 			return
 		case err != nil:
-			writeJSON(w, http.StatusBadRequest, errorBody(apierror.BadUserInput, "body", "could not read the request body"))
+			writeJSON(w, http.StatusBadRequest, errorBody(w, apierror.BadUserInput, "body", "could not read the request body"))
 			return
 		}
 		r.Body = io.NopCloser(bytes.NewReader(body))
@@ -173,7 +179,7 @@ func authenticate(db *ent.Client, invalidKeys *ratelimit.Throttle, m *metrics.Me
 			return
 		}
 		if err != nil {
-			writeJSON(w, http.StatusInternalServerError, errorBody(apierror.Internal, "", "internal error"))
+			writeJSON(w, http.StatusInternalServerError, errorBody(w, apierror.Internal, "", "internal error"))
 			return
 		}
 		keyID(r.Context()).set(v.KeyID)

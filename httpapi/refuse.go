@@ -16,5 +16,5 @@ func refuseUnauthenticated(w http.ResponseWriter, invalidToken bool, msg string)
 		challenge += `, error="invalid_token"`
 	}
 	w.Header().Set("WWW-Authenticate", challenge)
-	writeJSON(w, http.StatusUnauthorized, errorBody(apierror.Unauthenticated, "Authorization", msg))
+	writeJSON(w, http.StatusUnauthorized, errorBody(w, apierror.Unauthenticated, "Authorization", msg))
 }

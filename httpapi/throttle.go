@@ -67,7 +67,7 @@ func isTrusted(addr netip.Addr, trusted []netip.Prefix) bool {
 // many invalid keys, before any key is looked up.
 func refuseThrottled(w http.ResponseWriter, retryAfter time.Duration) {
 	w.Header().Set("Retry-After", strconv.Itoa(int(max(1, math.Ceil(retryAfter.Seconds())))))
-	writeJSON(w, http.StatusTooManyRequests, errorBody(apierror.RateLimited, "Authorization", "too many invalid API keys from this address; slow down"))
+	writeJSON(w, http.StatusTooManyRequests, errorBody(w, apierror.RateLimited, "Authorization", "too many invalid API keys from this address; slow down"))
 }
 
 // rateLimitedStatus turns a response the GraphQL layer refused by a

@@ -4,9 +4,10 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"github.com/offsession/offsession/tz"
 	"sort"
 	"time"
+
+	"github.com/offsession/offsession/tz"
 
 	"github.com/offsession/offsession/ent"
 	"github.com/offsession/offsession/ent/attempt"

@@ -17,7 +17,7 @@ import (
 	"github.com/offsession/offsession/ent/processor"
 	"github.com/offsession/offsession/ent/schema/schematype"
 	"github.com/offsession/offsession/events"
-	"github.com/offsession/offsession/processors"
+	"github.com/offsession/offsession/processors/connector"
 	"github.com/offsession/offsession/retry"
 	"github.com/offsession/offsession/routing"
 	"github.com/offsession/offsession/viewer"
@@ -33,7 +33,7 @@ const unknownOutcomeBackoffMax = time.Hour
 
 // unknownOutcomeMaxCalls bounds the calls of one attempt whose outcome
 // stays unknown: once this many have been sent, and the processor's record
-// (a processors.Resolver) still does not say what happened, the payment
+// (a connector.Resolver) still does not say what happened, the payment
 // goes to requires_review for an operator, instead of another call. The
 // waits between them double from 15 seconds, so the eighth call goes out
 // about 32 minutes after the first: a processor outage of a few minutes,
@@ -444,10 +444,10 @@ func (s *Service) ResolveUnknownAttempt(ctx context.Context, id string, resoluti
 		}
 		return s.getPayment(ctx, s.db, id)
 	}
-	out := processors.Outcome{Result: processors.TechnicalError,
+	out := connector.Outcome{Result: connector.TechnicalError,
 		Message: "resolved by an operator: the processor holds no charge under the attempt's key"}
 	if resolution == ResolvedCharged {
-		out = processors.Outcome{Result: processors.Approved, Reference: deref(reference),
+		out = connector.Outcome{Result: connector.Approved, Reference: deref(reference),
 			Message: "resolved by an operator: the processor charged"}
 	}
 	if err := s.finishAttempt(sys, p.ID, att.ID, out, nil, 0, "", nil); err != nil {
@@ -456,7 +456,7 @@ func (s *Service) ResolveUnknownAttempt(ctx context.Context, id string, resoluti
 	return s.getPayment(ctx, s.db, id)
 }
 
-// lookUpAttempt asks a processor that can tell (a processors.Resolver) what
+// lookUpAttempt asks a processor that can tell (a connector.Resolver) what
 // became of the attempt's earlier call, before the call is repeated: a
 // processor that stored its first answer, a 500 say, would give that
 // answer again to the repeat, whatever it did. found reports that the
@@ -466,16 +466,16 @@ func (s *Service) lookUpAttempt(ctx context.Context, p *ent.OffSessionPayment, a
 	if err != nil {
 		return false, nil // callProcessor meets and reports the same error
 	}
-	r, ok := conn.(processors.Resolver)
+	r, ok := conn.(connector.Resolver)
 	if !ok {
 		return false, nil
 	}
 	callCtx, cancel := context.WithTimeout(ctx, s.cfg.ProcessorTimeout)
 	defer cancel()
 	started := s.clock.Now()
-	callCtx, span := processors.StartCall(callCtx, s.tracer, string(proc.Type), "lookup")
+	callCtx, span := connector.StartCall(callCtx, s.tracer, string(proc.Type), "lookup")
 	out, found, err := r.Lookup(callCtx, attemptRequest(p, att, pm, att.StartedAt))
-	processors.EndCall(span, out, err)
+	connector.EndCall(span, out, err)
 	if err != nil || !found {
 		if err != nil {
 			s.log.WarnContext(ctx, "looking up an attempt whose outcome is unknown failed", "payment", p.ID, "attempt", att.ID, "err", err)
@@ -488,8 +488,8 @@ func (s *Service) lookUpAttempt(ctx context.Context, p *ent.OffSessionPayment, a
 }
 
 // attemptRequest is att's pinned request to its processor.
-func attemptRequest(p *ent.OffSessionPayment, att *ent.Attempt, pm *ent.PaymentMethod, now time.Time) processors.AuthorizeRequest {
-	return processors.AuthorizeRequest{
+func attemptRequest(p *ent.OffSessionPayment, att *ent.Attempt, pm *ent.PaymentMethod, now time.Time) connector.AuthorizeRequest {
+	return connector.AuthorizeRequest{
 		IdempotencyKey:            att.IdempotencyKey,
 		Repeat:                    att.Calls > 0,
 		Token:                     att.Token,
@@ -521,25 +521,25 @@ func (s *Service) callProcessor(ctx context.Context, p *ent.OffSessionPayment, a
 		req := attemptRequest(p, att, pm, now)
 		conn, callErr := s.processors.Connector(proc)
 		started := s.clock.Now()
-		var out processors.Outcome
+		var out connector.Outcome
 		if callErr == nil {
 			out, callErr = s.authorize(ctx, conn, string(proc.Type), req)
 			s.metrics.ProcessorCall(string(proc.Type), s.clock.Since(started))
 		}
 		latency := s.clock.Since(started)
-		if errors.Is(callErr, processors.ErrUnknownOutcome) {
+		if errors.Is(callErr, connector.ErrUnknownOutcome) {
 			return s.finishAttempt(ctx, p.ID, att.ID, out, callErr, latency, owner, nil)
 		}
 		if callErr != nil {
 			// Not sent, or refused before processing: a technical failure.
-			out = processors.Outcome{Result: processors.TechnicalError, Message: "the connector failed before the processor acted"}
+			out = connector.Outcome{Result: connector.TechnicalError, Message: "the connector failed before the processor acted"}
 			s.log.WarnContext(ctx, "processor call failed before it was processed", "payment", p.ID, "processor", proc.ID, "err", callErr)
 		}
 		cls := retry.Classify(out)
 		if s.router.Stats().Observe(routing.Observation{ProcessorID: proc.ID, Segment: segment, At: s.now(), Class: cls.Class, DeclineCode: out.DeclineCode}) {
 			s.metrics.ProcessorEliminated(string(proc.Type))
 		}
-		if cls.Class == retry.Technical && out.Result == processors.TechnicalError && len(cascade) > 1 {
+		if cls.Class == retry.Technical && out.Result == connector.TechnicalError && len(cascade) > 1 {
 			var err error
 			if att, err = s.failover(ctx, att, pm, proc.ID, cascade[1].ID, out.Message, now); err != nil {
 				return err
@@ -553,10 +553,10 @@ func (s *Service) callProcessor(ctx context.Context, p *ent.OffSessionPayment, a
 
 // refreshCard reads the card behind the attempt's token afresh when the
 // decline says its data is out of date and the connector can (a
-// processors.CardRefresher): the processor's account updater may already
+// connector.CardRefresher): the processor's account updater may already
 // hold the new expiry or number. Nil when not asked or not known.
-func (s *Service) refreshCard(ctx context.Context, conn processors.Connector, att *ent.Attempt, out processors.Outcome) *processors.Card {
-	r, ok := conn.(processors.CardRefresher)
+func (s *Service) refreshCard(ctx context.Context, conn connector.Connector, att *ent.Attempt, out connector.Outcome) *connector.Card {
+	r, ok := conn.(connector.CardRefresher)
 	if !ok || retry.Classify(out).Class != retry.NeedsNewCardData {
 		return nil
 	}
@@ -572,12 +572,12 @@ func (s *Service) refreshCard(ctx context.Context, conn processors.Connector, at
 
 // authorize makes one processor call, bounded by the processor timeout,
 // in a client span.
-func (s *Service) authorize(ctx context.Context, conn processors.Connector, processorType string, req processors.AuthorizeRequest) (processors.Outcome, error) {
+func (s *Service) authorize(ctx context.Context, conn connector.Connector, processorType string, req connector.AuthorizeRequest) (connector.Outcome, error) {
 	callCtx, cancel := context.WithTimeout(ctx, s.cfg.ProcessorTimeout)
 	defer cancel()
-	callCtx, span := processors.StartCall(callCtx, s.tracer, processorType, "authorize")
+	callCtx, span := connector.StartCall(callCtx, s.tracer, processorType, "authorize")
 	out, err := conn.Authorize(callCtx, req)
-	processors.EndCall(span, out, err)
+	connector.EndCall(span, out, err)
 	return out, err
 }
 
@@ -621,7 +621,7 @@ func (s *Service) lockPayment(ctx context.Context, tx *ent.Tx, id string) (*ent.
 // fresh, for a decline about out-of-date card data, is the card as the
 // processor now holds it: new data there is saved on the payment method
 // and the payment retried at once.
-func (s *Service) finishAttempt(ctx context.Context, paymentID, attemptID string, out processors.Outcome, callErr error, latency time.Duration, owner string, fresh *processors.Card) error {
+func (s *Service) finishAttempt(ctx context.Context, paymentID, attemptID string, out connector.Outcome, callErr error, latency time.Duration, owner string, fresh *connector.Card) error {
 	var record func() // the metrics of what committed
 	err := s.tx(ctx, func(tx *ent.Tx) error {
 		p, err := s.lockPayment(ctx, tx, paymentID)
@@ -766,7 +766,7 @@ func (s *Service) finishAttempt(ctx context.Context, paymentID, attemptID string
 
 // takeUpdatedCard saves a processor's newer data for a payment method, with
 // an event, when it differs from what is saved and is not expired itself.
-func (s *Service) takeUpdatedCard(ctx context.Context, tx *ent.Tx, id string, card processors.Card, now time.Time) (bool, error) {
+func (s *Service) takeUpdatedCard(ctx context.Context, tx *ent.Tx, id string, card connector.Card, now time.Time) (bool, error) {
 	pm, err := tx.PaymentMethod.Get(ctx, id)
 	if err != nil {
 		return false, fmt.Errorf("read payment method: %w", err)

@@ -10,7 +10,7 @@ import (
 	"github.com/offsession/offsession/ent"
 	"github.com/offsession/offsession/ent/attempt"
 	"github.com/offsession/offsession/ent/offsessionpayment"
-	"github.com/offsession/offsession/processors"
+	"github.com/offsession/offsession/processors/connector"
 )
 
 // Actions on an authorization (capture, cancel, expiry) follow one order,
@@ -94,12 +94,12 @@ func (s *Service) finishAction(ctx context.Context, p *ent.OffSessionPayment, no
 	defer cancel()
 	switch a {
 	case offsessionpayment.PendingActionCapture:
-		err = conn.Capture(callCtx, processors.CaptureRequest{IdempotencyKey: actionKey(p.ID, a), AuthorizationKey: att.IdempotencyKey, Reference: ref, Amount: *p.CaptureAmount})
+		err = conn.Capture(callCtx, connector.CaptureRequest{IdempotencyKey: actionKey(p.ID, a), AuthorizationKey: att.IdempotencyKey, Reference: ref, Amount: *p.CaptureAmount})
 	default:
-		err = conn.Void(callCtx, processors.VoidRequest{IdempotencyKey: actionKey(p.ID, a), AuthorizationKey: att.IdempotencyKey, Reference: ref})
+		err = conn.Void(callCtx, connector.VoidRequest{IdempotencyKey: actionKey(p.ID, a), AuthorizationKey: att.IdempotencyKey, Reference: ref})
 	}
 	switch {
-	case errors.Is(err, processors.ErrUnknownOutcome):
+	case errors.Is(err, connector.ErrUnknownOutcome):
 		s.log.WarnContext(ctx, "authorization action outcome unknown; it will be repeated", "payment", p.ID, "action", a, "err", err)
 		return nil, fmt.Errorf("%s of %s is in progress: %w", a, p.ID, err)
 	case err != nil && a == offsessionpayment.PendingActionCapture:
@@ -169,7 +169,7 @@ func (s *Service) runAuthorization(ctx context.Context, p *ent.OffSessionPayment
 		}
 	}
 	_, err := s.finishAction(ctx, p, now, owner)
-	if errors.Is(err, processors.ErrUnknownOutcome) {
+	if errors.Is(err, connector.ErrUnknownOutcome) {
 		return nil // due again when the lease lapses
 	}
 	var ae *apierror.Error
@@ -226,7 +226,7 @@ func (s *Service) authorizationAction(ctx context.Context, p *ent.OffSessionPaym
 		return nil, err
 	}
 	out, err := s.finishAction(ctx, p, now, s.cfg.Owner)
-	if errors.Is(err, processors.ErrUnknownOutcome) {
+	if errors.Is(err, connector.ErrUnknownOutcome) {
 		return nil, apierror.Conflictf("id", "processor_unavailable", "the processor did not answer; the %s will be completed in the background", a)
 	}
 	if err != nil {

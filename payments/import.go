@@ -10,7 +10,7 @@ import (
 	"github.com/offsession/offsession/ent"
 	"github.com/offsession/offsession/ent/paymentmethod"
 	"github.com/offsession/offsession/ent/schema/schematype"
-	"github.com/offsession/offsession/processors"
+	"github.com/offsession/offsession/processors/connector"
 )
 
 // ImportPaymentMethodInput is the input of importPaymentMethod: a card saved
@@ -39,7 +39,7 @@ func (s *Service) ImportPaymentMethod(ctx context.Context, in ImportPaymentMetho
 		return nil, err
 	}
 	var (
-		src   processors.ImportSource
+		src   connector.ImportSource
 		field string
 		named int
 	)
@@ -74,12 +74,12 @@ func (s *Service) ImportPaymentMethod(ctx context.Context, in ImportPaymentMetho
 	if err != nil {
 		return nil, apierror.InvalidReason("input.processorID", "processor_cannot_import", "processor %s cannot be called", proc.ID)
 	}
-	imp, ok := conn.(processors.CardImporter)
+	imp, ok := conn.(connector.CardImporter)
 	if !ok {
 		return nil, apierror.InvalidReason("input.processorID", "processor_cannot_import", "processor %s (%s) does not import cards", proc.ID, proc.Type)
 	}
 	card, err := imp.ImportCard(ctx, src)
-	if errors.Is(err, processors.ErrImportRefused) {
+	if errors.Is(err, connector.ErrImportRefused) {
 		return nil, apierror.InvalidReason(field, "import_refused", "%s", err.Error())
 	} else if err != nil {
 		return nil, fmt.Errorf("import from processor %s: %w", proc.ID, err)

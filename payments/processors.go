@@ -12,7 +12,8 @@ import (
 	"github.com/offsession/offsession/ent"
 	"github.com/offsession/offsession/ent/processor"
 	"github.com/offsession/offsession/ent/schema/schematype"
-	"github.com/offsession/offsession/processors"
+	"github.com/offsession/offsession/processors/simulator"
+	"github.com/offsession/offsession/processors/stripe"
 )
 
 // CreateProcessorInput is the input of createProcessor. Credentials are
@@ -88,7 +89,7 @@ func (in *CreateProcessorInput) validate() error {
 		}
 	}
 	if in.Type == processor.TypeStripe && in.BaseURL != nil {
-		if err := processors.CheckStripeConfig(strings.TrimSpace(*in.Credentials), *in.BaseURL); errors.Is(err, processors.ErrStripeLiveKeyOverHTTP) {
+		if err := stripe.CheckConfig(strings.TrimSpace(*in.Credentials), *in.BaseURL); errors.Is(err, stripe.ErrLiveKeyOverHTTP) {
 			return apierror.Invalid("input.baseURL", "%s", err)
 		}
 	}
@@ -104,8 +105,8 @@ func (in *CreateProcessorInput) validate() error {
 		}
 	}
 	if in.Type == processor.TypeSimulator {
-		var se *processors.SettingError
-		if err := processors.CheckSimulatorSettings(in.Settings); errors.As(err, &se) {
+		var se *simulator.SettingError
+		if err := simulator.CheckSettings(in.Settings); errors.As(err, &se) {
 			return apierror.InvalidReason("input.settings."+se.Key, "invalid_processor_setting", "%s", se.Message)
 		}
 	}

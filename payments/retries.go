@@ -3,16 +3,17 @@ package payments
 import (
 	"context"
 	"fmt"
-	"github.com/offsession/offsession/tz"
 	"slices"
 	"time"
+
+	"github.com/offsession/offsession/processors/connector"
+	"github.com/offsession/offsession/tz"
 
 	"entgo.io/ent/dialect"
 
 	"github.com/offsession/offsession/ent"
 	"github.com/offsession/offsession/ent/attempt"
 	"github.com/offsession/offsession/money"
-	"github.com/offsession/offsession/processors"
 	"github.com/offsession/offsession/retry"
 	"github.com/offsession/offsession/scoring"
 )
@@ -23,7 +24,7 @@ const budgetWindow = 30 * 24 * time.Hour
 // planRetry asks the retry engine what follows a declined or failed
 // attempt: the advice code's wait and the card's network budget set the
 // earliest time, the payment's strategy picks the time.
-func (s *Service) planRetry(ctx context.Context, tx *ent.Tx, p *ent.OffSessionPayment, att *ent.Attempt, cls retry.Classification, out processors.Outcome, now time.Time) (retry.Decision, error) {
+func (s *Service) planRetry(ctx context.Context, tx *ent.Tx, p *ent.OffSessionPayment, att *ent.Attempt, cls retry.Classification, out connector.Outcome, now time.Time) (retry.Decision, error) {
 	atts, err := tx.Attempt.Query().
 		Where(attempt.PaymentID(p.ID)).
 		Order(ent.Asc(attempt.FieldNumber)).

@@ -2,13 +2,14 @@ package payments
 
 import (
 	"fmt"
-	"github.com/offsession/offsession/tz"
 	"net"
 	"net/url"
 	"regexp"
 	"strings"
 	"time"
 	_ "time/tzdata" // IANA time zones, whatever the host has installed
+
+	"github.com/offsession/offsession/tz"
 
 	"github.com/offsession/offsession/apierror"
 	"github.com/offsession/offsession/carddata"

@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/offsession/offsession/processors"
+	"github.com/offsession/offsession/processors/connector"
 )
 
 // Class is what a processor outcome means for retrying.
@@ -116,11 +116,11 @@ var mastercardAdvice = map[string]Classification{
 // a processor failure is technical; anything else is soft, with the wait the
 // advice code imposes. An unknown decline code is soft: the strategy and the
 // network budgets bound what retrying it costs.
-func Classify(o processors.Outcome) Classification {
+func Classify(o connector.Outcome) Classification {
 	switch o.Result {
-	case processors.Approved:
+	case connector.Approved:
 		return Classification{Class: Approved, Rule: "approved"}
-	case processors.TechnicalError:
+	case connector.TechnicalError:
 		return Classification{Class: Technical, Rule: "processor reported a technical failure"}
 	}
 	advice, hasAdvice := mastercardAdvice[o.NetworkAdviceCode]

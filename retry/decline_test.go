@@ -4,19 +4,18 @@ import (
 	"testing"
 	"time"
 
+	"github.com/offsession/offsession/processors/connector"
 	"github.com/stretchr/testify/require"
-
-	"github.com/offsession/offsession/processors"
 )
 
 // TestRule3ClassifyEveryRow checks every row of DESIGN.md rule 3.
 func TestRule3ClassifyEveryRow(t *testing.T) {
 	t.Parallel()
-	declined := func(code, advice, network string) processors.Outcome {
-		return processors.Outcome{Result: processors.Declined, DeclineCode: code, NetworkAdviceCode: advice, NetworkDeclineCode: network}
+	declined := func(code, advice, network string) connector.Outcome {
+		return connector.Outcome{Result: connector.Declined, DeclineCode: code, NetworkAdviceCode: advice, NetworkDeclineCode: network}
 	}
 	type row struct {
-		give      processors.Outcome
+		give      connector.Outcome
 		want      Class
 		notBefore time.Duration
 	}
@@ -48,8 +47,8 @@ func TestRule3ClassifyEveryRow(t *testing.T) {
 	}
 	rows = append(rows,
 		row{give: declined("processing_error", "", "96"), want: Technical},
-		row{give: processors.Outcome{Result: processors.TechnicalError}, want: Technical},
-		row{give: processors.Outcome{Result: processors.Approved}, want: Approved},
+		row{give: connector.Outcome{Result: connector.TechnicalError}, want: Technical},
+		row{give: connector.Outcome{Result: connector.Approved}, want: Approved},
 		// The most final signal wins.
 		row{give: declined("insufficient_funds", "03", ""), want: Hard},
 		row{give: declined("expired_card", "24", ""), want: NeedsNewCardData},

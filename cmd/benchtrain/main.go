@@ -32,6 +32,7 @@ import (
 	"github.com/offsession/offsession/models"
 	"github.com/offsession/offsession/payments"
 	"github.com/offsession/offsession/processors"
+	"github.com/offsession/offsession/processors/connector"
 	"github.com/offsession/offsession/processors/population"
 	"github.com/offsession/offsession/retry"
 	"github.com/offsession/offsession/seed"
@@ -159,7 +160,7 @@ func writeHistory(ctx context.Context, db *ent.Client, accountID, processorID st
 						if ans.Approved {
 							a.SetOutcome(attempt.OutcomeApproved)
 						} else {
-							cls := retry.Classify(processors.Outcome{Result: processors.Declined, DeclineCode: ans.DeclineCode, NetworkDeclineCode: ans.NetworkDeclineCode})
+							cls := retry.Classify(connector.Outcome{Result: connector.Declined, DeclineCode: ans.DeclineCode, NetworkDeclineCode: ans.NetworkDeclineCode})
 							a.SetOutcome(attempt.OutcomeDeclined).SetDeclineCode(ans.DeclineCode).SetNetworkDeclineCode(ans.NetworkDeclineCode).
 								SetDeclineClass(attempt.DeclineClass(cls.Class))
 						}

@@ -12,13 +12,14 @@ package population
 
 import (
 	"fmt"
-	"github.com/offsession/offsession/tz"
 	"hash/fnv"
 	"math"
 	"math/rand/v2"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/offsession/offsession/tz"
 )
 
 // Zone is a time zone and its share of customers.

@@ -1,4 +1,4 @@
-package processors_test
+package simulator_test
 
 import (
 	"context"
@@ -11,6 +11,7 @@ import (
 	"github.com/offsession/offsession/ent"
 	"github.com/offsession/offsession/ent/processor"
 	"github.com/offsession/offsession/processors"
+	"github.com/offsession/offsession/processors/connector"
 	"github.com/offsession/offsession/processors/population"
 	"github.com/offsession/offsession/storage"
 	"github.com/offsession/offsession/storage/storagetest"
@@ -28,24 +29,24 @@ func TestSimulatorDegradesOnThePaymentsClock(t *testing.T) {
 		ctx := context.Background()
 		from := time.Date(2026, 4, 5, 0, 0, 0, 0, time.UTC)
 		before, after := from.Add(-time.Hour), from.Add(time.Hour)
-		connector := func(id string, settings map[string]string) processors.Connector {
+		newConn := func(id string, settings map[string]string) connector.Connector {
 			conn, err := processors.NewRegistry(st.Client, nil).Connector(&ent.Processor{ID: id, Type: processor.TypeSimulator, Settings: settings})
 			require.NoError(t, err)
 			return conn
 		}
-		steady := connector("prc_steady", nil)
-		declining := connector("prc_declining", map[string]string{"decline_rate": "1"})
-		degrading := connector("prc_degrading", map[string]string{"degrade_from": from.Format(time.RFC3339), "degrade_decline_rate": "0.3"})
-		authorize := func(conn processors.Connector, key, token string, at time.Time) processors.Outcome {
-			out, err := conn.Authorize(ctx, processors.AuthorizeRequest{
+		steady := newConn("prc_steady", nil)
+		declining := newConn("prc_declining", map[string]string{"decline_rate": "1"})
+		degrading := newConn("prc_degrading", map[string]string{"degrade_from": from.Format(time.RFC3339), "degrade_decline_rate": "0.3"})
+		authorize := func(conn connector.Connector, key, token string, at time.Time) connector.Outcome {
+			out, err := conn.Authorize(ctx, connector.AuthorizeRequest{
 				IdempotencyKey: key, Token: token, Amount: 1000, Currency: "usd",
 				CardBrand: "visa", CardFunding: "debit", CardCountry: "US", At: at,
 			})
 			require.NoError(t, err)
 			return out
 		}
-		doNotHonor := func(out processors.Outcome) bool {
-			return out.Result == processors.Declined && out.DeclineCode == "do_not_honor" && out.NetworkDeclineCode == "05"
+		doNotHonor := func(out connector.Outcome) bool {
+			return out.Result == connector.Declined && out.DeclineCode == "do_not_honor" && out.NetworkDeclineCode == "05"
 		}
 
 		// Keys as the engine makes them, a payment's ID and the attempt's
@@ -56,8 +57,8 @@ func TestSimulatorDegradesOnThePaymentsClock(t *testing.T) {
 			some := 0
 			for a := 1; a <= attempts; a++ {
 				key := fmt.Sprintf("osp_test%02d-%d", p, a)
-				require.Equal(t, processors.Approved, authorize(degrading, key+"-before", "pm_card_visa", before).Result, "no degradation before degrade_from")
-				if out := authorize(degrading, key, "pm_card_visa", after); out.Result != processors.Approved {
+				require.Equal(t, connector.Approved, authorize(degrading, key+"-before", "pm_card_visa", before).Result, "no degradation before degrade_from")
+				if out := authorize(degrading, key, "pm_card_visa", after); out.Result != connector.Approved {
 					require.True(t, doNotHonor(out), "%+v", out)
 					some++
 				}
@@ -82,7 +83,7 @@ func TestSimulatorDegradesOnThePaymentsClock(t *testing.T) {
 		for i := 0; approved["degrading after"] < n; i++ {
 			c := pop.Customer(i)
 			token := population.Token(params, 7, i)
-			var conn processors.Connector
+			var conn connector.Connector
 			var name string
 			at := after
 			switch i % 4 {
@@ -98,18 +99,18 @@ func TestSimulatorDegradesOnThePaymentsClock(t *testing.T) {
 			want := pop.Answer(c, at, 0)
 			got := authorize(conn, fmt.Sprintf("osp_pop%d-1", i), token, at)
 			if !want.Approved {
-				require.Equal(t, processors.Declined, got.Result, "%s: customer %d", name, i)
+				require.Equal(t, connector.Declined, got.Result, "%s: customer %d", name, i)
 				require.Equal(t, want.DeclineCode, got.DeclineCode, "%s: customer %d: the issuer's decline stands", name, i)
 				continue
 			}
 			approved[name]++
 			switch name {
 			case "steady", "degrading before":
-				require.Equal(t, processors.Approved, got.Result, "%s: customer %d: the population's answer", name, i)
+				require.Equal(t, connector.Approved, got.Result, "%s: customer %d: the population's answer", name, i)
 			case "declining":
 				require.True(t, doNotHonor(got), "decline_rate 1 declines every population approval: %+v", got)
 			default:
-				if got.Result != processors.Approved {
+				if got.Result != connector.Approved {
 					require.True(t, doNotHonor(got), "%+v", got)
 					degraded++
 				}

@@ -1,4 +1,8 @@
-package processors
+// Package simulator is the built-in processor: programmed test tokens,
+// a decline rate, latency and degradation from settings, and simulated
+// populations (processors/population), with a ledger keyed by idempotency
+// key as a real processor keeps.
+package simulator
 
 import (
 	"context"
@@ -11,28 +15,29 @@ import (
 
 	"github.com/offsession/offsession/ent"
 	"github.com/offsession/offsession/ent/simulatorcharge"
+	"github.com/offsession/offsession/processors/connector"
 	"github.com/offsession/offsession/processors/population"
 	"github.com/offsession/offsession/viewer"
 )
 
 // TestTokens are the simulator's deterministic test payment methods, named
 // as Stripe's are. Each always gives the same outcome.
-var TestTokens = map[string]Outcome{
-	"pm_card_visa":                            {Result: Approved},
-	"pm_card_visa_debit":                      {Result: Approved},
-	"pm_card_mastercard":                      {Result: Approved},
-	"pm_card_mastercard_debit":                {Result: Approved},
-	"pm_card_amex":                            {Result: Approved},
-	"pm_card_discover":                        {Result: Approved},
-	"pm_card_chargeDeclined":                  {Result: Declined, DeclineCode: "generic_decline", NetworkDeclineCode: "05"},
-	"pm_card_chargeDeclinedInsufficientFunds": {Result: Declined, DeclineCode: "insufficient_funds", NetworkDeclineCode: "51"},
-	"pm_card_chargeDeclinedExpiredCard":       {Result: Declined, DeclineCode: "expired_card", NetworkDeclineCode: "54"},
-	"pm_card_chargeDeclinedLostCard":          {Result: Declined, DeclineCode: "lost_card", NetworkDeclineCode: "41"},
-	"pm_card_chargeDeclinedStolenCard":        {Result: Declined, DeclineCode: "stolen_card", NetworkDeclineCode: "43"},
-	"pm_card_chargeDeclinedIncorrectNumber":   {Result: Declined, DeclineCode: "incorrect_number", NetworkDeclineCode: "14"},
-	"pm_card_chargeDeclinedProcessingError":   {Result: Declined, DeclineCode: "processing_error", NetworkDeclineCode: "96"},
-	"pm_card_chargeDeclinedVelocityExceeded":  {Result: Declined, DeclineCode: "card_velocity_exceeded", NetworkDeclineCode: "61"},
-	"pm_card_authenticationRequired":          {Result: Declined, DeclineCode: "authentication_required", NetworkDeclineCode: "1A"},
+var TestTokens = map[string]connector.Outcome{
+	"pm_card_visa":                            {Result: connector.Approved},
+	"pm_card_visa_debit":                      {Result: connector.Approved},
+	"pm_card_mastercard":                      {Result: connector.Approved},
+	"pm_card_mastercard_debit":                {Result: connector.Approved},
+	"pm_card_amex":                            {Result: connector.Approved},
+	"pm_card_discover":                        {Result: connector.Approved},
+	"pm_card_chargeDeclined":                  {Result: connector.Declined, DeclineCode: "generic_decline", NetworkDeclineCode: "05"},
+	"pm_card_chargeDeclinedInsufficientFunds": {Result: connector.Declined, DeclineCode: "insufficient_funds", NetworkDeclineCode: "51"},
+	"pm_card_chargeDeclinedExpiredCard":       {Result: connector.Declined, DeclineCode: "expired_card", NetworkDeclineCode: "54"},
+	"pm_card_chargeDeclinedLostCard":          {Result: connector.Declined, DeclineCode: "lost_card", NetworkDeclineCode: "41"},
+	"pm_card_chargeDeclinedStolenCard":        {Result: connector.Declined, DeclineCode: "stolen_card", NetworkDeclineCode: "43"},
+	"pm_card_chargeDeclinedIncorrectNumber":   {Result: connector.Declined, DeclineCode: "incorrect_number", NetworkDeclineCode: "14"},
+	"pm_card_chargeDeclinedProcessingError":   {Result: connector.Declined, DeclineCode: "processing_error", NetworkDeclineCode: "96"},
+	"pm_card_chargeDeclinedVelocityExceeded":  {Result: connector.Declined, DeclineCode: "card_velocity_exceeded", NetworkDeclineCode: "61"},
+	"pm_card_authenticationRequired":          {Result: connector.Declined, DeclineCode: "authentication_required", NetworkDeclineCode: "1A"},
 }
 
 // declineTokenPrefix starts a programmable decline token:
@@ -42,26 +47,26 @@ var TestTokens = map[string]Outcome{
 const declineTokenPrefix = "sim_decline."
 
 // programmed reads a programmable decline token.
-func programmed(token string) (Outcome, bool) {
+func programmed(token string) (connector.Outcome, bool) {
 	rest, ok := strings.CutPrefix(token, declineTokenPrefix)
 	if !ok {
-		return Outcome{}, false
+		return connector.Outcome{}, false
 	}
 	parts := strings.Split(rest, ".")
 	if len(parts) != 3 {
-		return Outcome{}, false
+		return connector.Outcome{}, false
 	}
 	for i, p := range parts {
 		if p == "-" {
 			parts[i] = ""
 		}
 	}
-	return Outcome{Result: Declined, DeclineCode: parts[0], NetworkAdviceCode: parts[1], NetworkDeclineCode: parts[2]}, true
+	return connector.Outcome{Result: connector.Declined, DeclineCode: parts[0], NetworkAdviceCode: parts[1], NetworkDeclineCode: parts[2]}, true
 }
 
 // unknownToken is what the simulator says of a token it does not know: what
 // a processor says of a card it has no record of.
-var unknownToken = Outcome{Result: Declined, DeclineCode: "invalid_account", NetworkDeclineCode: "14", Message: "simulator: unknown test token"}
+var unknownToken = connector.Outcome{Result: connector.Declined, DeclineCode: "invalid_account", NetworkDeclineCode: "14", Message: "simulator: unknown test token"}
 
 // simulator is the built-in processor. It keeps a ledger keyed by idempotency
 // key, as a real processor does, so a repeated call gets the first answer.
@@ -90,7 +95,8 @@ type simulator struct {
 	degradeRate float64
 }
 
-func newSimulator(db *ent.Client, p *ent.Processor) *simulator {
+// New returns the simulator configured as p, keeping its ledger in db.
+func New(db *ent.Client, p *ent.Processor) connector.Connector {
 	s := &simulator{db: db, processorID: p.ID}
 	if ms, err := strconv.Atoi(p.Settings["latency_ms"]); err == nil && ms > 0 {
 		s.latency = time.Duration(ms) * time.Millisecond
@@ -106,12 +112,12 @@ func newSimulator(db *ent.Client, p *ent.Processor) *simulator {
 	return s
 }
 
-func (s *simulator) Authorize(ctx context.Context, req AuthorizeRequest) (Outcome, error) {
+func (s *simulator) Authorize(ctx context.Context, req connector.AuthorizeRequest) (connector.Outcome, error) {
 	ctx = viewer.SystemContext(ctx)
 	// A repeated key is answered from the ledger when recording the new
 	// charge finds the key taken (record), so a first call costs no lookup.
 	if s.outage {
-		return Outcome{Result: TechnicalError, Message: "simulator: processor outage"}, nil
+		return connector.Outcome{Result: connector.TechnicalError, Message: "simulator: processor outage"}, nil
 	}
 	// The latency stands for the processor's work: real time, not the
 	// payment's clock, because it only widens the window in which a crash
@@ -120,7 +126,7 @@ func (s *simulator) Authorize(ctx context.Context, req AuthorizeRequest) (Outcom
 		select {
 		case <-time.After(s.latency):
 		case <-ctx.Done():
-			return Outcome{}, fmt.Errorf("simulator: %w: %w", ErrUnknownOutcome, ctx.Err())
+			return connector.Outcome{}, fmt.Errorf("simulator: %w: %w", connector.ErrUnknownOutcome, ctx.Err())
 		}
 	}
 	out, ok := TestTokens[req.Token]
@@ -128,7 +134,7 @@ func (s *simulator) Authorize(ctx context.Context, req AuthorizeRequest) (Outcom
 		if out, ok = programmed(req.Token); !ok {
 			var err error
 			if out, ok, err = s.population(ctx, req); err != nil {
-				return Outcome{}, err
+				return connector.Outcome{}, err
 			}
 			if !ok {
 				out = unknownToken
@@ -137,8 +143,8 @@ func (s *simulator) Authorize(ctx context.Context, req AuthorizeRequest) (Outcom
 	}
 	// The processor's own declines apply to every approval, a population
 	// customer's too.
-	if out.Result == Approved && draw(s.processorID, req.IdempotencyKey) < s.declineRate(req) {
-		out = Outcome{Result: Declined, DeclineCode: "do_not_honor", NetworkDeclineCode: "05"}
+	if out.Result == connector.Approved && draw(s.processorID, req.IdempotencyKey) < s.declineRate(req) {
+		out = connector.Outcome{Result: connector.Declined, DeclineCode: "do_not_honor", NetworkDeclineCode: "05"}
 	}
 	return s.record(ctx, req, out)
 }
@@ -146,31 +152,31 @@ func (s *simulator) Authorize(ctx context.Context, req AuthorizeRequest) (Outcom
 // population answers for a simulated customer (a sim_pop token) from the
 // population's hidden state at the payment's time, worn by the declines on
 // the card in the seven days before.
-func (s *simulator) population(ctx context.Context, req AuthorizeRequest) (Outcome, bool, error) {
+func (s *simulator) population(ctx context.Context, req connector.AuthorizeRequest) (connector.Outcome, bool, error) {
 	preset, seed, index, ok := population.FromToken(req.Token)
 	if !ok {
-		return Outcome{}, false, nil
+		return connector.Outcome{}, false, nil
 	}
 	pop, err := populationFor(preset, seed)
 	if err != nil {
-		return Outcome{}, true, err
+		return connector.Outcome{}, true, err
 	}
 	recent, err := s.db.SimulatorCharge.Query().
 		Where(
 			simulatorcharge.Token(req.Token),
-			simulatorcharge.Outcome(string(Declined)),
+			simulatorcharge.Outcome(string(connector.Declined)),
 			simulatorcharge.AtGT(req.At.Add(-7*24*time.Hour)),
 			simulatorcharge.AtLT(req.At),
 		).
 		Count(ctx)
 	if err != nil {
-		return Outcome{}, true, fmt.Errorf("simulator: count recent declines: %w: %w", ErrUnknownOutcome, err)
+		return connector.Outcome{}, true, fmt.Errorf("simulator: count recent declines: %w: %w", connector.ErrUnknownOutcome, err)
 	}
 	ans := pop.Answer(pop.Customer(index), req.At, recent)
 	if ans.Approved {
-		return Outcome{Result: Approved}, true, nil
+		return connector.Outcome{Result: connector.Approved}, true, nil
 	}
-	return Outcome{Result: Declined, DeclineCode: ans.DeclineCode, NetworkDeclineCode: ans.NetworkDeclineCode}, true, nil
+	return connector.Outcome{Result: connector.Declined, DeclineCode: ans.DeclineCode, NetworkDeclineCode: ans.NetworkDeclineCode}, true, nil
 }
 
 var populations sync.Map // "preset/seed" → *population.Population
@@ -195,7 +201,7 @@ func populationFor(preset string, seed uint64) (*population.Population, error) {
 
 // record writes the charge in the ledger and returns its outcome; a
 // concurrent call with the same key that got there first wins.
-func (s *simulator) record(ctx context.Context, req AuthorizeRequest, out Outcome) (Outcome, error) {
+func (s *simulator) record(ctx context.Context, req connector.AuthorizeRequest, out connector.Outcome) (connector.Outcome, error) {
 	out.Reference = "sim_" + req.IdempotencyKey
 	err := s.db.SimulatorCharge.Create().
 		SetProcessorID(s.processorID).
@@ -214,15 +220,15 @@ func (s *simulator) record(ctx context.Context, req AuthorizeRequest, out Outcom
 		// A concurrent call with the same key got there first.
 		prior, err := s.replay(ctx, req)
 		if prior == nil {
-			return Outcome{}, fmt.Errorf("simulator: %w: %w", ErrUnknownOutcome, err)
+			return connector.Outcome{}, fmt.Errorf("simulator: %w: %w", connector.ErrUnknownOutcome, err)
 		}
 		return *prior, err
 	}
 	if err != nil {
-		return Outcome{}, fmt.Errorf("simulator: record charge: %w: %w", ErrUnknownOutcome, err)
+		return connector.Outcome{}, fmt.Errorf("simulator: record charge: %w: %w", connector.ErrUnknownOutcome, err)
 	}
 	if s.dropFirstResponse {
-		return Outcome{}, fmt.Errorf("simulator: response lost: %w", ErrUnknownOutcome)
+		return connector.Outcome{}, fmt.Errorf("simulator: response lost: %w", connector.ErrUnknownOutcome)
 	}
 	return out, nil
 }
@@ -232,7 +238,7 @@ func (s *simulator) record(ctx context.Context, req AuthorizeRequest, out Outcom
 // from degradeFrom on the request's time, degradeRate of the approvals that
 // leaves. One draw decides both, so a degraded processor declines every
 // request it would have declined anyway, and more.
-func (s *simulator) declineRate(req AuthorizeRequest) float64 {
+func (s *simulator) declineRate(req connector.AuthorizeRequest) float64 {
 	rate := 0.0
 	segment := strings.Join([]string{req.CardBrand, req.CardFunding, req.CardCountry, req.Currency}, "/")
 	for _, key := range []string{"decline_rate:" + segment, "decline_rate:" + req.CardBrand, "decline_rate"} {
@@ -265,7 +271,7 @@ func draw(processorID, key string) float64 {
 // replay returns the outcome recorded for the request's idempotency key, or
 // nil if there is none. Reusing a key with other parameters is refused, as
 // processors refuse it.
-func (s *simulator) replay(ctx context.Context, req AuthorizeRequest) (*Outcome, error) {
+func (s *simulator) replay(ctx context.Context, req connector.AuthorizeRequest) (*connector.Outcome, error) {
 	c, err := s.db.SimulatorCharge.Query().
 		Where(simulatorcharge.IdempotencyKey(req.IdempotencyKey)).
 		Only(ctx)
@@ -273,18 +279,18 @@ func (s *simulator) replay(ctx context.Context, req AuthorizeRequest) (*Outcome,
 		return nil, nil
 	}
 	if err != nil {
-		return nil, fmt.Errorf("simulator: look up key: %w: %w", ErrUnknownOutcome, err)
+		return nil, fmt.Errorf("simulator: look up key: %w: %w", connector.ErrUnknownOutcome, err)
 	}
 	if c.Token != req.Token || c.Amount != req.Amount || c.Currency != req.Currency {
 		// As Stripe does: the key's first request stands. Whatever it did,
 		// the caller cannot learn it from this answer.
-		return nil, fmt.Errorf("simulator: idempotency key %s reused with other parameters: %w", req.IdempotencyKey, ErrUnknownOutcome)
+		return nil, fmt.Errorf("simulator: idempotency key %s reused with other parameters: %w", req.IdempotencyKey, connector.ErrUnknownOutcome)
 	}
 	if err := s.db.SimulatorCharge.UpdateOne(c).AddCalls(1).Exec(ctx); err != nil {
-		return nil, fmt.Errorf("simulator: count call: %w: %w", ErrUnknownOutcome, err)
+		return nil, fmt.Errorf("simulator: count call: %w: %w", connector.ErrUnknownOutcome, err)
 	}
-	return &Outcome{
-		Result:             Result(c.Outcome),
+	return &connector.Outcome{
+		Result:             connector.Result(c.Outcome),
 		DeclineCode:        c.DeclineCode,
 		NetworkAdviceCode:  c.NetworkAdviceCode,
 		NetworkDeclineCode: c.NetworkDeclineCode,
@@ -292,19 +298,19 @@ func (s *simulator) replay(ctx context.Context, req AuthorizeRequest) (*Outcome,
 	}, nil
 }
 
-func (s *simulator) Capture(ctx context.Context, req CaptureRequest) error {
+func (s *simulator) Capture(ctx context.Context, req connector.CaptureRequest) error {
 	ctx = viewer.SystemContext(ctx)
 	n, err := s.db.SimulatorCharge.Update().
 		Where(
 			simulatorcharge.IdempotencyKey(req.AuthorizationKey),
-			simulatorcharge.Outcome(string(Approved)),
+			simulatorcharge.Outcome(string(connector.Approved)),
 			simulatorcharge.ManualCapture(true),
 			simulatorcharge.Voided(false),
 		).
 		SetAmountCaptured(req.Amount).
 		Save(ctx)
 	if err != nil {
-		return fmt.Errorf("simulator: capture: %w: %w", ErrUnknownOutcome, err)
+		return fmt.Errorf("simulator: capture: %w: %w", connector.ErrUnknownOutcome, err)
 	}
 	if n == 0 {
 		return fmt.Errorf("simulator: no capturable authorization for %s", req.AuthorizationKey)
@@ -312,7 +318,7 @@ func (s *simulator) Capture(ctx context.Context, req CaptureRequest) error {
 	return nil
 }
 
-func (s *simulator) Void(ctx context.Context, req VoidRequest) error {
+func (s *simulator) Void(ctx context.Context, req connector.VoidRequest) error {
 	ctx = viewer.SystemContext(ctx)
 	n, err := s.db.SimulatorCharge.Update().
 		Where(
@@ -322,7 +328,7 @@ func (s *simulator) Void(ctx context.Context, req VoidRequest) error {
 		SetVoided(true).
 		Save(ctx)
 	if err != nil {
-		return fmt.Errorf("simulator: void: %w: %w", ErrUnknownOutcome, err)
+		return fmt.Errorf("simulator: void: %w: %w", connector.ErrUnknownOutcome, err)
 	}
 	if n == 0 {
 		return fmt.Errorf("simulator: no open authorization for %s", req.AuthorizationKey)

@@ -1,4 +1,4 @@
-package processors
+package stripe
 
 import (
 	"context"
@@ -6,33 +6,9 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/offsession/offsession/processors/connector"
 	"github.com/stripe/stripe-go/v82"
 )
-
-// ImportSource names the object a card was saved by, exactly one field set.
-type ImportSource struct {
-	SetupIntentID, PaymentIntentID, PaymentMethodID string
-}
-
-// ImportedCard is a saved card as the processor holds it, with the token to
-// charge it by.
-type ImportedCard struct {
-	Card
-	Token, Brand, Funding, Country string
-	// NetworkTransactionID is the network's ID of the customer-initiated
-	// payment that saved the card, for later merchant-initiated ones.
-	NetworkTransactionID string
-}
-
-// ErrImportRefused wraps a reason the object cannot be imported (not found,
-// not a card, not finished); the message is safe to show.
-var ErrImportRefused = errors.New("cannot import")
-
-// CardImporter is a connector that can read a card saved by the
-// processor's own flows.
-type CardImporter interface {
-	ImportCard(ctx context.Context, src ImportSource) (ImportedCard, error)
-}
 
 // ImportCard reads a card saved by Stripe's own flows: a SetupIntent or a
 // PaymentIntent with setup_future_usage (Checkout Sessions use one of the
@@ -43,7 +19,7 @@ type CardImporter interface {
 // .network_transaction_id for a PaymentIntent
 // (https://docs.stripe.com/api/charges/object); for a SetupIntent it is
 // read from its latest SetupAttempt's card details where Stripe gives one.
-func (s *stripeConnector) ImportCard(ctx context.Context, src ImportSource) (ImportedCard, error) {
+func (s *stripeConnector) ImportCard(ctx context.Context, src connector.ImportSource) (connector.ImportedCard, error) {
 	var (
 		pm   *stripe.PaymentMethod
 		ntid string
@@ -55,10 +31,10 @@ func (s *stripeConnector) ImportCard(ctx context.Context, src ImportSource) (Imp
 		params.AddExpand("latest_attempt")
 		si, err := s.client.V1SetupIntents.Retrieve(ctx, src.SetupIntentID, params)
 		if err != nil {
-			return ImportedCard{}, s.importError("setup intent "+src.SetupIntentID, err)
+			return connector.ImportedCard{}, s.importError("setup intent "+src.SetupIntentID, err)
 		}
 		if si.Status != stripe.SetupIntentStatusSucceeded {
-			return ImportedCard{}, fmt.Errorf("%w: setup intent %s is %s, not succeeded", ErrImportRefused, si.ID, si.Status)
+			return connector.ImportedCard{}, fmt.Errorf("%w: setup intent %s is %s, not succeeded", connector.ErrImportRefused, si.ID, si.Status)
 		}
 		pm = si.PaymentMethod
 		if si.LastResponse != nil {
@@ -80,10 +56,10 @@ func (s *stripeConnector) ImportCard(ctx context.Context, src ImportSource) (Imp
 		params.AddExpand("latest_charge")
 		pi, err := s.client.V1PaymentIntents.Retrieve(ctx, src.PaymentIntentID, params)
 		if err != nil {
-			return ImportedCard{}, s.importError("payment intent "+src.PaymentIntentID, err)
+			return connector.ImportedCard{}, s.importError("payment intent "+src.PaymentIntentID, err)
 		}
 		if pi.Status != stripe.PaymentIntentStatusSucceeded && pi.Status != stripe.PaymentIntentStatusRequiresCapture {
-			return ImportedCard{}, fmt.Errorf("%w: payment intent %s is %s: its card was not authorized", ErrImportRefused, pi.ID, pi.Status)
+			return connector.ImportedCard{}, fmt.Errorf("%w: payment intent %s is %s: its card was not authorized", connector.ErrImportRefused, pi.ID, pi.Status)
 		}
 		pm = pi.PaymentMethod
 		if c := pi.LatestCharge; c != nil && c.PaymentMethodDetails != nil && c.PaymentMethodDetails.Card != nil {
@@ -92,16 +68,16 @@ func (s *stripeConnector) ImportCard(ctx context.Context, src ImportSource) (Imp
 	case src.PaymentMethodID != "":
 		var err error
 		if pm, err = s.client.V1PaymentMethods.Retrieve(ctx, src.PaymentMethodID, nil); err != nil {
-			return ImportedCard{}, s.importError("payment method "+src.PaymentMethodID, err)
+			return connector.ImportedCard{}, s.importError("payment method "+src.PaymentMethodID, err)
 		}
 	default:
-		return ImportedCard{}, fmt.Errorf("%w: no object named", ErrImportRefused)
+		return connector.ImportedCard{}, fmt.Errorf("%w: no object named", connector.ErrImportRefused)
 	}
 	if pm == nil || pm.Card == nil {
-		return ImportedCard{}, fmt.Errorf("%w: the object has no card payment method", ErrImportRefused)
+		return connector.ImportedCard{}, fmt.Errorf("%w: the object has no card payment method", connector.ErrImportRefused)
 	}
-	out := ImportedCard{
-		Card: Card{Last4: pm.Card.Last4, Fingerprint: pm.Card.Fingerprint, ExpMonth: int(pm.Card.ExpMonth), ExpYear: int(pm.Card.ExpYear)},
+	out := connector.ImportedCard{
+		Card: connector.Card{Last4: pm.Card.Last4, Fingerprint: pm.Card.Fingerprint, ExpMonth: int(pm.Card.ExpMonth), ExpYear: int(pm.Card.ExpYear)},
 		// A card attached to a customer is charged with its customer.
 		Token:   pm.ID,
 		Brand:   string(pm.Card.Brand),
@@ -121,7 +97,7 @@ func (s *stripeConnector) ImportCard(ctx context.Context, src ImportSource) (Imp
 func (s *stripeConnector) importError(what string, err error) error {
 	var se *stripe.Error
 	if errors.As(err, &se) && se.Code == stripe.ErrorCodeResourceMissing {
-		return fmt.Errorf("%w: stripe has no %s", ErrImportRefused, what)
+		return fmt.Errorf("%w: stripe has no %s", connector.ErrImportRefused, what)
 	}
 	return s.callError("retrieve "+what, err)
 }

@@ -1,4 +1,8 @@
-package processors
+// Package stripe is the connector to Stripe, on the official stripe-go SDK:
+// off-session PaymentIntents confirmed under the attempt's idempotency key,
+// their outcomes in the engine's vocabulary (processors/connector), lookups
+// of unknown outcomes, card refreshes and imports of saved cards.
+package stripe
 
 import (
 	"context"
@@ -18,6 +22,7 @@ import (
 
 	"github.com/offsession/offsession/ent"
 	"github.com/offsession/offsession/netguard"
+	"github.com/offsession/offsession/processors/connector"
 )
 
 // Settings of a stripe processor (Processor.settings). The secret key is the
@@ -52,18 +57,18 @@ const (
 // PaymentMethods (pm_...) through the official SDK and reports what Stripe
 // answered, nothing more:
 //
-//	Stripe's answer                                         Outcome / error
+//	Stripe's answer                                         connector.Outcome / error
 //	------------------------------------------------------  ----------------------------------------------
-//	200, status succeeded or requires_capture               Approved, Reference = PaymentIntent ID
-//	200, requires_payment_method with last_payment_error    Declined, codes from last_payment_error
-//	200, requires_action (authentication asked for)         Declined, authentication_required
-//	200, processing (the issuer has not answered yet)       error wrapping ErrUnknownOutcome
-//	200, any other status (nothing was charged)             TechnicalError
+//	200, status succeeded or requires_capture               connector.Approved, Reference = PaymentIntent ID
+//	200, requires_payment_method with last_payment_error    connector.Declined, codes from last_payment_error
+//	200, requires_action (authentication asked for)         connector.Declined, authentication_required
+//	200, processing (the issuer has not answered yet)       error wrapping connector.ErrUnknownOutcome
+//	200, any other status (nothing was charged)             connector.TechnicalError
 //	card_error (402)                                        Declined: DeclineCode = decline_code, else code;
 //	                                                        NetworkDeclineCode = network_decline_code;
 //	                                                        NetworkAdviceCode = network_advice_code;
 //	                                                        Message = message (and advice_code, if any)
-//	401 (bad key), 403 (key lacks permission)               TechnicalError, a fixed message: Stripe's own
+//	401 (bad key), 403 (key lacks permission)               connector.TechnicalError, a fixed message: Stripe's own
 //	                                                        quotes part of the key
 //	429 rate_limit / lock_timeout                           TechnicalError: Stripe did not run the request
 //	400 or 409 idempotency_error (key reused, other         ErrUnknownOutcome: this request was not run, but
@@ -72,7 +77,7 @@ const (
 //	                                                        is still running
 //	other 4xx (invalid_request_error, resource_missing)     TechnicalError: refused before processing
 //	5xx, api_error                                          ErrUnknownOutcome: Stripe may have charged
-//	refused connection, DNS or TLS failure (never sent)     TechnicalError
+//	refused connection, DNS or TLS failure (never sent)     connector.TechnicalError
 //	timeout once connected, reset or dropped connection,    ErrUnknownOutcome: the request may have arrived
 //	unreadable body
 //
@@ -84,7 +89,7 @@ const (
 // such a charge can still be found.
 //
 // Stripe's advice_code (try_again_later, do_not_try_again,
-// confirm_card_data) is Stripe's advice, not the network's, and Outcome has
+// confirm_card_data) is Stripe's advice, not the network's, and connector.Outcome has
 // no field for it: it is kept in Message, never in NetworkAdviceCode, whose
 // values retry.Classify reads as Mastercard merchant advice codes.
 type stripeConnector struct {
@@ -94,13 +99,13 @@ type stripeConnector struct {
 	sendNTID bool
 }
 
-// ErrStripeLiveKeyOverHTTP: a live Stripe key (sk_live_, rk_live_) is only
+// ErrLiveKeyOverHTTP: a live Stripe key (sk_live_, rk_live_) is only
 // sent over https. A test-mode key may go to a local mock in clear text.
-var ErrStripeLiveKeyOverHTTP = errors.New("a live stripe key needs an https base URL")
+var ErrLiveKeyOverHTTP = errors.New("a live stripe key needs an https base URL")
 
-// CheckStripeConfig checks a Stripe secret key and API base URL before
+// CheckConfig checks a Stripe secret key and API base URL before
 // anything is sent; its errors never quote the key.
-func CheckStripeConfig(key, baseURL string) error {
+func CheckConfig(key, baseURL string) error {
 	if key == "" {
 		return errors.New("stripe secret key is not set")
 	}
@@ -109,20 +114,20 @@ func CheckStripeConfig(key, baseURL string) error {
 		return errors.New("stripe base URL must be an absolute http(s) URL")
 	}
 	if u.Scheme != "https" && (strings.HasPrefix(key, "sk_live_") || strings.HasPrefix(key, "rk_live_")) {
-		return ErrStripeLiveKeyOverHTTP
+		return ErrLiveKeyOverHTTP
 	}
 	return nil
 }
 
-// newStripeConnector builds the connector for p. It returns an untyped nil
-// Connector on error so that the caller's nil check holds.
-func newStripeConnector(p *ent.Processor, guard *netguard.Guard) (Connector, error) {
+// New builds the connector for p. It returns an untyped nil
+// connector.Connector on error so that the caller's nil check holds.
+func New(p *ent.Processor, guard *netguard.Guard) (connector.Connector, error) {
 	key := strings.TrimSpace(p.Credentials)
 	base := p.BaseURL
 	if base == "" {
 		base = stripe.APIURL
 	}
-	if err := CheckStripeConfig(key, base); err != nil {
+	if err := CheckConfig(key, base); err != nil {
 		return nil, fmt.Errorf("processor %s: %w", p.ID, err)
 	}
 	client := stripe.NewClient(key, stripe.WithBackends(stripe.NewBackendsWithConfig(&stripe.BackendConfig{
@@ -131,7 +136,7 @@ func newStripeConnector(p *ent.Processor, guard *netguard.Guard) (Connector, err
 		// is refused then.
 		HTTPClient: &http.Client{Timeout: stripeHTTPTimeout, Transport: guard.Transport()},
 		// The SDK logs requests, and error bodies that can quote the key;
-		// everything it would say reaches the caller as an Outcome or error.
+		// everything it would say reaches the caller as an connector.Outcome or error.
 		LeveledLogger: &stripe.LeveledLogger{Level: stripe.LevelNull},
 		// Repeating is the caller's decision, made with the same key.
 		MaxNetworkRetries: stripe.Int64(0),
@@ -155,9 +160,9 @@ func splitStripeToken(token string) (customer, paymentMethod string) {
 	return "", token
 }
 
-func (s *stripeConnector) Authorize(ctx context.Context, req AuthorizeRequest) (Outcome, error) {
+func (s *stripeConnector) Authorize(ctx context.Context, req connector.AuthorizeRequest) (connector.Outcome, error) {
 	if msg := stripeCheckIdempotencyKey(req.IdempotencyKey); msg != "" {
-		return Outcome{Result: TechnicalError, Message: msg}, nil
+		return connector.Outcome{Result: connector.TechnicalError, Message: msg}, nil
 	}
 	customer, paymentMethod := splitStripeToken(req.Token)
 	params := &stripe.PaymentIntentCreateParams{
@@ -195,7 +200,7 @@ func (s *stripeConnector) Authorize(ctx context.Context, req AuthorizeRequest) (
 	pi, err := s.client.V1PaymentIntents.Create(ctx, params)
 	if err != nil {
 		out, failure := s.authorizeFailure(err)
-		if errors.Is(failure, ErrUnknownOutcome) {
+		if errors.Is(failure, connector.ErrUnknownOutcome) {
 			return s.afterStoredFailure(ctx, req, err, failure)
 		}
 		return out, failure
@@ -204,10 +209,10 @@ func (s *stripeConnector) Authorize(ctx context.Context, req AuthorizeRequest) (
 }
 
 // authorizeResult maps a PaymentIntent that Stripe returned with 200.
-func (s *stripeConnector) authorizeResult(pi *stripe.PaymentIntent) (Outcome, error) {
+func (s *stripeConnector) authorizeResult(pi *stripe.PaymentIntent) (connector.Outcome, error) {
 	switch pi.Status {
 	case stripe.PaymentIntentStatusSucceeded, stripe.PaymentIntentStatusRequiresCapture:
-		return Outcome{Result: Approved, Reference: pi.ID}, nil
+		return connector.Outcome{Result: connector.Approved, Reference: pi.ID}, nil
 	case stripe.PaymentIntentStatusRequiresPaymentMethod:
 		if e := pi.LastPaymentError; e != nil && e.Type == stripe.ErrorTypeCard {
 			var raw struct {
@@ -221,8 +226,8 @@ func (s *stripeConnector) authorizeResult(pi *stripe.PaymentIntent) (Outcome, er
 			return out, nil
 		}
 		if e := pi.LastPaymentError; e != nil {
-			return Outcome{
-				Result:    TechnicalError,
+			return connector.Outcome{
+				Result:    connector.TechnicalError,
 				Reference: pi.ID,
 				Message:   fmt.Sprintf("stripe: payment intent %s is requires_payment_method after %s", pi.ID, s.describe(e)),
 			}, nil
@@ -230,33 +235,33 @@ func (s *stripeConnector) authorizeResult(pi *stripe.PaymentIntent) (Outcome, er
 	case stripe.PaymentIntentStatusRequiresAction:
 		// Off-session, no customer is there to authenticate: Stripe's own
 		// answer in that case is the authentication_required decline.
-		return Outcome{
-			Result:      Declined,
+		return connector.Outcome{
+			Result:      connector.Declined,
 			DeclineCode: string(stripe.DeclineCodeAuthenticationRequired),
 			Reference:   pi.ID,
 			Message:     "stripe: the payment requires the customer to authenticate",
 		}, nil
 	case stripe.PaymentIntentStatusProcessing:
-		return Outcome{}, fmt.Errorf("stripe: payment intent %s is still processing: %w", pi.ID, ErrUnknownOutcome)
+		return connector.Outcome{}, fmt.Errorf("stripe: payment intent %s is still processing: %w", pi.ID, connector.ErrUnknownOutcome)
 	}
-	return Outcome{
-		Result:    TechnicalError,
+	return connector.Outcome{
+		Result:    connector.TechnicalError,
 		Reference: pi.ID,
 		Message:   fmt.Sprintf("stripe: payment intent %s is %s after confirmation", pi.ID, pi.Status),
 	}, nil
 }
 
 // authorizeFailure maps an error from creating the PaymentIntent.
-func (s *stripeConnector) authorizeFailure(err error) (Outcome, error) {
+func (s *stripeConnector) authorizeFailure(err error) (connector.Outcome, error) {
 	var se *stripe.Error
 	if !errors.As(err, &se) {
 		if errors.Is(err, netguard.ErrNotAllowed) {
-			return Outcome{Result: TechnicalError, Message: "stripe: the base URL's address is not allowed"}, nil
+			return connector.Outcome{Result: connector.TechnicalError, Message: "stripe: the base URL's address is not allowed"}, nil
 		}
 		if stripeNeverSent(err) {
-			return Outcome{Result: TechnicalError, Message: "stripe: " + s.scrub(err.Error())}, nil
+			return connector.Outcome{Result: connector.TechnicalError, Message: "stripe: " + s.scrub(err.Error())}, nil
 		}
-		return Outcome{}, s.unknown("create payment intent", err)
+		return connector.Outcome{}, s.unknown("create payment intent", err)
 	}
 	switch {
 	case se.Type == stripe.ErrorTypeCard:
@@ -266,9 +271,9 @@ func (s *stripeConnector) authorizeFailure(err error) (Outcome, error) {
 		}
 		return out, nil
 	case stripeOutcomeUnknown(se):
-		return Outcome{}, fmt.Errorf("stripe: create payment intent: %s: %w", s.describe(se), ErrUnknownOutcome)
+		return connector.Outcome{}, fmt.Errorf("stripe: create payment intent: %s: %w", s.describe(se), connector.ErrUnknownOutcome)
 	}
-	return Outcome{Result: TechnicalError, Message: "stripe: " + s.describe(se)}, nil
+	return connector.Outcome{Result: connector.TechnicalError, Message: "stripe: " + s.describe(se)}, nil
 }
 
 // stripeErrorCodes are fields of Stripe's error object that stripe-go v82's
@@ -293,7 +298,7 @@ func stripeErrorCodesOf(se *stripe.Error) stripeErrorCodes {
 }
 
 // declined maps a card error.
-func (s *stripeConnector) declined(se *stripe.Error, codes stripeErrorCodes) Outcome {
+func (s *stripeConnector) declined(se *stripe.Error, codes stripeErrorCodes) connector.Outcome {
 	code := string(se.DeclineCode)
 	if code == "" {
 		code = string(se.Code)
@@ -302,8 +307,8 @@ func (s *stripeConnector) declined(se *stripe.Error, codes stripeErrorCodes) Out
 	if codes.AdviceCode != "" {
 		msg += " (advice_code " + codes.AdviceCode + ")"
 	}
-	return Outcome{
-		Result:             Declined,
+	return connector.Outcome{
+		Result:             connector.Declined,
 		DeclineCode:        code,
 		NetworkDeclineCode: codes.NetworkDeclineCode,
 		NetworkAdviceCode:  codes.NetworkAdviceCode,
@@ -362,9 +367,9 @@ func (s *stripeConnector) unknown(op string, err error) error {
 		netErr net.Error
 	)
 	if errors.As(err, &urlErr) || errors.As(err, &netErr) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) {
-		return fmt.Errorf("stripe: %s: %w: %w", op, ErrUnknownOutcome, stripeScrubbedError{err: err, key: s.key})
+		return fmt.Errorf("stripe: %s: %w: %w", op, connector.ErrUnknownOutcome, stripeScrubbedError{err: err, key: s.key})
 	}
-	return fmt.Errorf("stripe: %s: the response could not be read: %w", op, ErrUnknownOutcome)
+	return fmt.Errorf("stripe: %s: the response could not be read: %w", op, connector.ErrUnknownOutcome)
 }
 
 // describe says what Stripe answered, in words safe to log and show.
@@ -420,7 +425,7 @@ func stripeCheckIdempotencyKey(key string) string {
 	return ""
 }
 
-func (s *stripeConnector) Capture(ctx context.Context, req CaptureRequest) error {
+func (s *stripeConnector) Capture(ctx context.Context, req connector.CaptureRequest) error {
 	if req.Reference == "" {
 		return errors.New("stripe: capture: no payment intent")
 	}
@@ -438,7 +443,7 @@ func (s *stripeConnector) Capture(ctx context.Context, req CaptureRequest) error
 	return nil
 }
 
-func (s *stripeConnector) Void(ctx context.Context, req VoidRequest) error {
+func (s *stripeConnector) Void(ctx context.Context, req connector.VoidRequest) error {
 	if req.Reference == "" {
 		return errors.New("stripe: void: no payment intent")
 	}
@@ -454,7 +459,7 @@ func (s *stripeConnector) Void(ctx context.Context, req VoidRequest) error {
 }
 
 // callError maps a failed capture or cancel: an error wrapping
-// ErrUnknownOutcome when Stripe may have acted, a plain one when it refused.
+// connector.ErrUnknownOutcome when Stripe may have acted, a plain one when it refused.
 func (s *stripeConnector) callError(op string, err error) error {
 	var se *stripe.Error
 	if !errors.As(err, &se) {
@@ -464,7 +469,7 @@ func (s *stripeConnector) callError(op string, err error) error {
 		return s.unknown(op, err)
 	}
 	if stripeOutcomeUnknown(se) {
-		return fmt.Errorf("stripe: %s: %s: %w", op, s.describe(se), ErrUnknownOutcome)
+		return fmt.Errorf("stripe: %s: %s: %w", op, s.describe(se), connector.ErrUnknownOutcome)
 	}
 	return fmt.Errorf("stripe: %s: %s", op, s.describe(se))
 }

@@ -1,4 +1,4 @@
-package processors
+package simulator
 
 import (
 	"fmt"
@@ -8,9 +8,9 @@ import (
 	"time"
 )
 
-// MaxSimulatorLatencyMS bounds the simulator's latency_ms setting: a minute,
+// MaxLatencyMS bounds the simulator's latency_ms setting: a minute,
 // far past any processor timeout worth testing.
-const MaxSimulatorLatencyMS = 60_000
+const MaxLatencyMS = 60_000
 
 // SettingError names the setting of a processor that has a bad value.
 type SettingError struct {
@@ -20,14 +20,14 @@ type SettingError struct {
 
 func (e *SettingError) Error() string { return fmt.Sprintf("setting %s: %s", e.Key, e.Message) }
 
-// CheckSimulatorSettings refuses a simulator setting whose value the
+// CheckSettings refuses a simulator setting whose value the
 // simulator could not use, rather than let it be ignored or misread at
 // the first attempt: latency_ms an integer from 0 to
-// MaxSimulatorLatencyMS, outage and drop_first_response true or false,
+// MaxLatencyMS, outage and drop_first_response true or false,
 // decline_rate (and its decline_rate:... forms) and degrade_decline_rate
 // shares from 0 to 1, degrade_from an RFC 3339 time. Other keys are left
 // alone. Keys are checked in order, so the error names the first bad one.
-func CheckSimulatorSettings(settings map[string]string) error {
+func CheckSettings(settings map[string]string) error {
 	keys := make([]string, 0, len(settings))
 	for k := range settings {
 		keys = append(keys, k)
@@ -44,8 +44,8 @@ func CheckSimulatorSettings(settings map[string]string) error {
 func checkSimulatorSetting(key, v string) string {
 	switch {
 	case key == "latency_ms":
-		if ms, err := strconv.Atoi(v); err != nil || ms < 0 || ms > MaxSimulatorLatencyMS {
-			return fmt.Sprintf("must be a whole number of milliseconds from 0 to %d, got %q", MaxSimulatorLatencyMS, v)
+		if ms, err := strconv.Atoi(v); err != nil || ms < 0 || ms > MaxLatencyMS {
+			return fmt.Sprintf("must be a whole number of milliseconds from 0 to %d, got %q", MaxLatencyMS, v)
 		}
 	case key == "outage", key == "drop_first_response":
 		if v != "true" && v != "false" {

@@ -1,4 +1,4 @@
-package processors_test
+package stripe_test
 
 import (
 	"context"
@@ -11,13 +11,13 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/offsession/offsession/processors"
+	"github.com/offsession/offsession/processors/connector"
 	"github.com/offsession/offsession/processors/stripefaithful"
 	"github.com/offsession/offsession/retry"
 )
 
-func faithfulRequest(key, token string) processors.AuthorizeRequest {
-	return processors.AuthorizeRequest{IdempotencyKey: key, Token: token, Amount: 2500, Currency: "usd", Cadence: "recurring"}
+func faithfulRequest(key, token string) connector.AuthorizeRequest {
+	return connector.AuthorizeRequest{IdempotencyKey: key, Token: token, Amount: 2500, Currency: "usd", Cadence: "recurring"}
 }
 
 // TestStripeChargesACustomersSavedCard: a card saved for later use is
@@ -32,18 +32,18 @@ func TestStripeChargesACustomersSavedCard(t *testing.T) {
 
 	out, err := conn.Authorize(ctx, faithfulRequest("osp_1-1", "cus_joan/pm_saved"))
 	require.NoError(t, err)
-	require.Equal(t, processors.Approved, out.Result, out.Message)
+	require.Equal(t, connector.Approved, out.Result, out.Message)
 	require.Equal(t, "cus_joan", srv.Creates[0].Get("customer"))
 	require.Equal(t, "pm_saved", srv.Creates[0].Get("payment_method"))
 
 	out, err = conn.Authorize(ctx, faithfulRequest("osp_2-1", "pm_saved"))
 	require.NoError(t, err)
-	require.Equal(t, processors.TechnicalError, out.Result, "refused before processing")
+	require.Equal(t, connector.TechnicalError, out.Result, "refused before processing")
 	require.Contains(t, out.Message, "belongs to a Customer")
 
 	out, err = conn.Authorize(ctx, faithfulRequest("osp_3-1", "cus_other/pm_saved"))
 	require.NoError(t, err)
-	require.Equal(t, processors.TechnicalError, out.Result)
+	require.Equal(t, connector.TechnicalError, out.Result)
 	require.Equal(t, 1, srv.Charges())
 }
 
@@ -56,7 +56,7 @@ func TestStripeFaithfulDeclineBody(t *testing.T) {
 		DeclineCode: "insufficient_funds", NetworkDeclineCode: "51", NetworkAdviceCode: "24", AdviceCode: "try_again_later"}})
 	out, err := stripeConnector(t, srv.URL, nil).Authorize(context.Background(), faithfulRequest("osp_1-1", "cus_a/pm_nsf"))
 	require.NoError(t, err)
-	require.Equal(t, processors.Declined, out.Result)
+	require.Equal(t, connector.Declined, out.Result)
 	require.Equal(t, "insufficient_funds", out.DeclineCode)
 	require.Equal(t, "51", out.NetworkDeclineCode)
 	require.Equal(t, "24", out.NetworkAdviceCode)
@@ -82,14 +82,14 @@ func TestStripeFaithfulStoresTheFirstResponse(t *testing.T) {
 	srv.FailNext(stripefaithful.FaultChargeThen500)
 	for range 3 {
 		_, err := conn.Authorize(ctx, req)
-		require.True(t, errors.Is(err, processors.ErrUnknownOutcome), "a stored 500 is replayed: %v", err)
+		require.True(t, errors.Is(err, connector.ErrUnknownOutcome), "a stored 500 is replayed: %v", err)
 	}
 	require.Equal(t, 1, srv.Charges(), "the first call charged; its replays do not")
 
 	srv.Advance(stripefaithful.IdempotencyTTL + time.Minute)
 	out, err := conn.Authorize(ctx, req)
 	require.NoError(t, err)
-	require.Equal(t, processors.Approved, out.Result)
+	require.Equal(t, connector.Approved, out.Result)
 	require.Equal(t, 2, srv.Charges(), "after the key is pruned, a repeat is a second charge")
 
 	// A 500 that did not charge is stored all the same; a lock timeout is not.
@@ -97,10 +97,10 @@ func TestStripeFaithfulStoresTheFirstResponse(t *testing.T) {
 	srv.FailNext(stripefaithful.FaultLockTimeout)
 	out, err = conn.Authorize(ctx, faithfulRequest("osp_2-1", "cus_b/pm_b"))
 	require.NoError(t, err)
-	require.Equal(t, processors.TechnicalError, out.Result)
+	require.Equal(t, connector.TechnicalError, out.Result)
 	out, err = conn.Authorize(ctx, faithfulRequest("osp_2-1", "cus_b/pm_b"))
 	require.NoError(t, err)
-	require.Equal(t, processors.Approved, out.Result, "the lock timeout was not stored")
+	require.Equal(t, connector.Approved, out.Result, "the lock timeout was not stored")
 }
 
 // TestStripeKeyReusedWithOtherParameters: Stripe answers a key reused with
@@ -115,10 +115,10 @@ func TestStripeKeyReusedWithOtherParameters(t *testing.T) {
 	req := faithfulRequest("osp_1-1", "cus_a/pm_ok")
 	out, err := conn.Authorize(context.Background(), req)
 	require.NoError(t, err)
-	require.Equal(t, processors.Approved, out.Result)
+	require.Equal(t, connector.Approved, out.Result)
 	req.Amount = 9900
 	_, err = conn.Authorize(context.Background(), req)
-	require.ErrorIs(t, err, processors.ErrUnknownOutcome)
+	require.ErrorIs(t, err, connector.ErrUnknownOutcome)
 	require.Equal(t, 1, srv.Charges())
 }
 
@@ -138,15 +138,15 @@ func TestStripeRepeatedStored500(t *testing.T) {
 	for _, token := range []string{"cus_a/pm_attached", "pm_loose"} {
 		req := faithfulRequest("osp_"+token[len(token)-4:]+"-1", token)
 		_, err := conn.Authorize(ctx, req)
-		require.ErrorIs(t, err, processors.ErrUnknownOutcome, "the first 500 is unknown")
+		require.ErrorIs(t, err, connector.ErrUnknownOutcome, "the first 500 is unknown")
 		req.Repeat = true
 		out, err := conn.Authorize(ctx, req)
 		if token == "pm_loose" {
-			require.ErrorIs(t, err, processors.ErrUnknownOutcome, "search may lag: still unknown")
+			require.ErrorIs(t, err, connector.ErrUnknownOutcome, "search may lag: still unknown")
 			continue
 		}
 		require.NoError(t, err)
-		require.Equal(t, processors.TechnicalError, out.Result, "the list shows nothing under the key")
+		require.Equal(t, connector.TechnicalError, out.Result, "the list shows nothing under the key")
 	}
 	require.Zero(t, srv.Charges())
 }
@@ -163,7 +163,7 @@ func TestStripeFaithfulAuthenticationRequired(t *testing.T) {
 	out, err := stripeConnector(t, srv.URL, nil).Authorize(context.Background(), faithfulRequest("osp_1-1", "cus_a/pm_3ds"))
 	require.NoError(t, err)
 	require.Equal(t, "true", srv.Creates[0].Get("off_session"))
-	require.Equal(t, processors.Declined, out.Result)
+	require.Equal(t, connector.Declined, out.Result)
 	require.Equal(t, "authentication_required", out.DeclineCode)
 	require.Equal(t, retry.Hard, retry.Classify(out).Class, "off-session, no one is there to authenticate")
 

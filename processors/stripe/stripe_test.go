@@ -1,4 +1,4 @@
-package processors_test
+package stripe_test
 
 import (
 	"bytes"
@@ -23,6 +23,7 @@ import (
 	"github.com/offsession/offsession/ent/processor"
 	"github.com/offsession/offsession/netguard"
 	"github.com/offsession/offsession/processors"
+	"github.com/offsession/offsession/processors/connector"
 	"github.com/offsession/offsession/processors/stripemocktest"
 	"github.com/offsession/offsession/retry"
 )
@@ -36,7 +37,7 @@ var localServers = netguard.New(netguard.Config{AllowPrivate: true})
 
 // stripeConnector builds the stripe connector the way the engine does,
 // through the registry.
-func stripeConnector(t *testing.T, baseURL string, settings map[string]string) processors.Connector {
+func stripeConnector(t *testing.T, baseURL string, settings map[string]string) connector.Connector {
 	t.Helper()
 	conn, err := processors.NewRegistry(nil, localServers).Connector(&ent.Processor{
 		ID:          "prc_stripe_test",
@@ -102,7 +103,7 @@ func TestStripeAgainstStripeMock(t *testing.T) {
 	// Each step needs the one before it, so they run in order.
 	rec.PlayStatus.Store(true)
 	t.Run("authorize with automatic capture", func(t *testing.T) {
-		out, err := conn.Authorize(ctx, processors.AuthorizeRequest{
+		out, err := conn.Authorize(ctx, connector.AuthorizeRequest{
 			IdempotencyKey:            "att_auto_1",
 			Token:                     "pm_card_visa",
 			NetworkTransactionID:      "ntid123456",
@@ -114,7 +115,7 @@ func TestStripeAgainstStripeMock(t *testing.T) {
 			Metadata:                  map[string]string{"payment": "osp_1"},
 		})
 		require.NoError(t, err)
-		require.Equal(t, processors.Approved, out.Result)
+		require.Equal(t, connector.Approved, out.Result)
 		require.True(t, strings.HasPrefix(out.Reference, "pi_"), out.Reference)
 
 		got := rec.Last(t)
@@ -138,7 +139,7 @@ func TestStripeAgainstStripeMock(t *testing.T) {
 
 	var authorized string
 	t.Run("authorize with manual capture for a customer's card", func(t *testing.T) {
-		out, err := conn.Authorize(ctx, processors.AuthorizeRequest{
+		out, err := conn.Authorize(ctx, connector.AuthorizeRequest{
 			IdempotencyKey: "att_manual_1",
 			Token:          "cus_Joan/pm_card_mastercard",
 			Amount:         5000,
@@ -146,7 +147,7 @@ func TestStripeAgainstStripeMock(t *testing.T) {
 			ManualCapture:  true,
 		})
 		require.NoError(t, err)
-		require.Equal(t, processors.Approved, out.Result)
+		require.Equal(t, connector.Approved, out.Result)
 		authorized = out.Reference
 
 		got := rec.Last(t)
@@ -163,7 +164,7 @@ func TestStripeAgainstStripeMock(t *testing.T) {
 
 	t.Run("capture", func(t *testing.T) {
 		require.NotEmpty(t, authorized)
-		err := conn.Capture(ctx, processors.CaptureRequest{
+		err := conn.Capture(ctx, connector.CaptureRequest{
 			IdempotencyKey:   "osp_1-capture",
 			AuthorizationKey: "att_manual_1",
 			Reference:        authorized,
@@ -177,7 +178,7 @@ func TestStripeAgainstStripeMock(t *testing.T) {
 	})
 
 	t.Run("void", func(t *testing.T) {
-		err := conn.Void(ctx, processors.VoidRequest{
+		err := conn.Void(ctx, connector.VoidRequest{
 			IdempotencyKey:   "osp_1-void",
 			AuthorizationKey: "att_manual_1",
 			Reference:        authorized,
@@ -190,11 +191,11 @@ func TestStripeAgainstStripeMock(t *testing.T) {
 
 	t.Run("network transaction ID switched off", func(t *testing.T) {
 		conn := stripeConnector(t, rec.URL, map[string]string{"send_network_transaction_id": "false"})
-		out, err := conn.Authorize(ctx, processors.AuthorizeRequest{
+		out, err := conn.Authorize(ctx, connector.AuthorizeRequest{
 			IdempotencyKey: "att_no_ntid", Token: "pm_card_visa", NetworkTransactionID: "ntid123456", Amount: 100, Currency: "usd",
 		})
 		require.NoError(t, err)
-		require.Equal(t, processors.Approved, out.Result)
+		require.Equal(t, connector.Approved, out.Result)
 		require.False(t, rec.Last(t).Form.Has("payment_method_options[card][mit_exemption][network_transaction_id]"))
 	})
 
@@ -205,9 +206,9 @@ func TestStripeAgainstStripeMock(t *testing.T) {
 			ID: "prc_bad_key", Type: processor.TypeStripe, Credentials: badKey, BaseURL: rec.URL,
 		})
 		require.NoError(t, err)
-		out, err := conn.Authorize(ctx, processors.AuthorizeRequest{IdempotencyKey: "att_bad_key", Token: "pm_card_visa", Amount: 100, Currency: "usd"})
+		out, err := conn.Authorize(ctx, connector.AuthorizeRequest{IdempotencyKey: "att_bad_key", Token: "pm_card_visa", Amount: 100, Currency: "usd"})
 		require.NoError(t, err)
-		require.Equal(t, processors.TechnicalError, out.Result)
+		require.Equal(t, connector.TechnicalError, out.Result)
 		require.Equal(t, "stripe: the secret key was refused (HTTP 401)", out.Message)
 		require.Equal(t, "Bearer "+badKey, rec.Last(t).Header.Get("Authorization"))
 	})
@@ -216,9 +217,9 @@ func TestStripeAgainstStripeMock(t *testing.T) {
 	t.Run("stripe-mock's canned status is not an approval", func(t *testing.T) {
 		// requires_payment_method, and a last_payment_error that is no card
 		// error: nothing was charged, and there is no decline to report.
-		out, err := conn.Authorize(ctx, processors.AuthorizeRequest{IdempotencyKey: "att_canned", Token: "pm_card_visa", Amount: 100, Currency: "usd"})
+		out, err := conn.Authorize(ctx, connector.AuthorizeRequest{IdempotencyKey: "att_canned", Token: "pm_card_visa", Amount: 100, Currency: "usd"})
 		require.NoError(t, err)
-		require.Equal(t, processors.TechnicalError, out.Result)
+		require.Equal(t, connector.TechnicalError, out.Result)
 		require.Contains(t, out.Message, "requires_payment_method")
 	})
 }
@@ -325,12 +326,12 @@ func TestStripeOutcomeOfEveryDocumentedAnswer(t *testing.T) {
 	type want = stripeWant
 	decline := func(code, network, advice string, class retry.Class) want {
 		return want{
-			out:   processors.Outcome{Result: processors.Declined, DeclineCode: code, NetworkDeclineCode: network, NetworkAdviceCode: advice, Reference: "pi_3Declined"},
+			out:   connector.Outcome{Result: connector.Declined, DeclineCode: code, NetworkDeclineCode: network, NetworkAdviceCode: advice, Reference: "pi_3Declined"},
 			class: class,
 		}
 	}
 	technical := func(message string) want {
-		return want{out: processors.Outcome{Result: processors.TechnicalError}, message: message, class: retry.Technical}
+		return want{out: connector.Outcome{Result: connector.TechnicalError}, message: message, class: retry.Technical}
 	}
 	unknown := want{unknown: true}
 	tests := []struct {
@@ -406,7 +407,7 @@ func TestStripeOutcomeOfEveryDocumentedAnswer(t *testing.T) {
 			want:    decline("generic_decline", "05", "03", retry.Hard).withMessage("advice_code do_not_try_again")},
 		{name: "card_error without a payment intent",
 			handler: stripeAnswer(402, `{"error":{"type":"card_error","code":"card_declined","decline_code":"do_not_honor","message":"Your card was declined."}}`),
-			want:    want{out: processors.Outcome{Result: processors.Declined, DeclineCode: "do_not_honor"}, class: retry.Soft}},
+			want:    want{out: connector.Outcome{Result: connector.Declined, DeclineCode: "do_not_honor"}, class: retry.Soft}},
 
 		// Refused before processing: technical, safe to try again.
 		{name: "429 rate_limit_error", handler: stripeAnswer(429, stripeError("rate_limit_error", "rate_limit", "Too many requests hit the API too quickly.")),
@@ -452,21 +453,21 @@ func TestStripeOutcomeOfEveryDocumentedAnswer(t *testing.T) {
 
 		// Answers with a PaymentIntent.
 		{name: "200 succeeded", handler: stripeAnswer(200, stripePaymentIntent("succeeded", nil)),
-			want: want{out: processors.Outcome{Result: processors.Approved, Reference: "pi_3Answered"}, class: retry.Approved}},
+			want: want{out: connector.Outcome{Result: connector.Approved, Reference: "pi_3Answered"}, class: retry.Approved}},
 		{name: "200 requires_capture", handler: stripeAnswer(200, stripePaymentIntent("requires_capture", nil)),
-			want: want{out: processors.Outcome{Result: processors.Approved, Reference: "pi_3Answered"}, class: retry.Approved}},
+			want: want{out: connector.Outcome{Result: connector.Approved, Reference: "pi_3Answered"}, class: retry.Approved}},
 		{name: "200 requires_payment_method with last_payment_error", handler: stripeAnswer(200, stripePaymentIntent("requires_payment_method", map[string]any{
 			"type": "card_error", "code": "card_declined", "decline_code": "insufficient_funds", "message": "Your card has insufficient funds.",
 			"network_decline_code": "51", "network_advice_code": "24",
 		})), want: want{
-			out:   processors.Outcome{Result: processors.Declined, DeclineCode: "insufficient_funds", NetworkDeclineCode: "51", NetworkAdviceCode: "24", Reference: "pi_3Answered"},
+			out:   connector.Outcome{Result: connector.Declined, DeclineCode: "insufficient_funds", NetworkDeclineCode: "51", NetworkAdviceCode: "24", Reference: "pi_3Answered"},
 			class: retry.Soft, notBefore: time.Hour,
 		}},
 		{name: "200 requires_action", handler: stripeAnswer(200, stripePaymentIntent("requires_action", nil)),
-			want: want{out: processors.Outcome{Result: processors.Declined, DeclineCode: "authentication_required", Reference: "pi_3Answered"}, class: retry.Hard}},
+			want: want{out: connector.Outcome{Result: connector.Declined, DeclineCode: "authentication_required", Reference: "pi_3Answered"}, class: retry.Hard}},
 		{name: "200 processing", handler: stripeAnswer(200, stripePaymentIntent("processing", nil)), want: unknown},
 		{name: "200 canceled", handler: stripeAnswer(200, stripePaymentIntent("canceled", nil)),
-			want: want{out: processors.Outcome{Result: processors.TechnicalError, Reference: "pi_3Answered"}, message: "canceled", class: retry.Technical}},
+			want: want{out: connector.Outcome{Result: connector.TechnicalError, Reference: "pi_3Answered"}, message: "canceled", class: retry.Technical}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -483,18 +484,18 @@ func TestStripeOutcomeOfEveryDocumentedAnswer(t *testing.T) {
 				ctx, cancel = context.WithTimeout(ctx, tt.timeout)
 				t.Cleanup(cancel)
 			}
-			out, err := stripeConnector(t, base, nil).Authorize(ctx, processors.AuthorizeRequest{
+			out, err := stripeConnector(t, base, nil).Authorize(ctx, connector.AuthorizeRequest{
 				IdempotencyKey: "att_" + strings.ReplaceAll(tt.name, " ", "_"),
 				Token:          "pm_card_visa",
 				Amount:         1999,
 				Currency:       "usd",
 			})
 			if tt.want.unknown {
-				require.ErrorIs(t, err, processors.ErrUnknownOutcome)
+				require.ErrorIs(t, err, connector.ErrUnknownOutcome)
 				if tt.want.errIs != nil {
 					require.ErrorIs(t, err, tt.want.errIs)
 				}
-				require.Equal(t, processors.Outcome{}, out)
+				require.Equal(t, connector.Outcome{}, out)
 				return
 			}
 			require.NoError(t, err)
@@ -510,7 +511,7 @@ func TestStripeOutcomeOfEveryDocumentedAnswer(t *testing.T) {
 
 // stripeWant is what the connector should make of one answer.
 type stripeWant struct {
-	out       processors.Outcome
+	out       connector.Outcome
 	message   string // contained in out.Message
 	unknown   bool   // an error wrapping ErrUnknownOutcome
 	errIs     error  // also wrapped, if set
@@ -549,16 +550,16 @@ func TestStripeCredentialNeverLeaks(t *testing.T) {
 			srv := httptest.NewServer(handler)
 			conn := stripeConnector(t, srv.URL, nil)
 			ctx := context.Background()
-			out, err := conn.Authorize(ctx, processors.AuthorizeRequest{IdempotencyKey: "att_leak", Token: "pm_card_visa", Amount: 100, Currency: "usd"})
+			out, err := conn.Authorize(ctx, connector.AuthorizeRequest{IdempotencyKey: "att_leak", Token: "pm_card_visa", Amount: 100, Currency: "usd"})
 			outputs[name+": authorize"] = fmt.Sprintf("%+v %v %+v", out, err, err)
-			err = conn.Capture(ctx, processors.CaptureRequest{IdempotencyKey: "cap_leak", Reference: "pi_1", Amount: 100})
+			err = conn.Capture(ctx, connector.CaptureRequest{IdempotencyKey: "cap_leak", Reference: "pi_1", Amount: 100})
 			outputs[name+": capture"] = fmt.Sprintf("%v %+v", err, err)
-			err = conn.Void(ctx, processors.VoidRequest{IdempotencyKey: "void_leak", Reference: "pi_1"})
+			err = conn.Void(ctx, connector.VoidRequest{IdempotencyKey: "void_leak", Reference: "pi_1"})
 			outputs[name+": void"] = fmt.Sprintf("%v %+v", err, err)
 			srv.Close()
 		}
 		conn := stripeConnector(t, refusedURL(t), nil)
-		out, err := conn.Authorize(context.Background(), processors.AuthorizeRequest{IdempotencyKey: "att_leak", Token: "pm_card_visa", Amount: 100, Currency: "usd"})
+		out, err := conn.Authorize(context.Background(), connector.AuthorizeRequest{IdempotencyKey: "att_leak", Token: "pm_card_visa", Amount: 100, Currency: "usd"})
 		outputs["refused: authorize"] = fmt.Sprintf("%+v %v", out, err)
 	})
 	require.Contains(t, captured, "capture check")

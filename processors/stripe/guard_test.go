@@ -1,4 +1,4 @@
-package processors_test
+package stripe_test
 
 import (
 	"context"
@@ -16,6 +16,7 @@ import (
 	"github.com/offsession/offsession/ent/processor"
 	"github.com/offsession/offsession/netguard"
 	"github.com/offsession/offsession/processors"
+	"github.com/offsession/offsession/processors/connector"
 )
 
 // TestStripeKeyIsNotSentToAReboundPrivateAddress: a base URL whose host
@@ -38,11 +39,11 @@ func TestStripeKeyIsNotSentToAReboundPrivateAddress(t *testing.T) {
 		BaseURL: "http://stripe.example.test:" + port,
 	})
 	require.NoError(t, err)
-	out, err := conn.Authorize(context.Background(), processors.AuthorizeRequest{
+	out, err := conn.Authorize(context.Background(), connector.AuthorizeRequest{
 		IdempotencyKey: "att_rebound", Token: "pm_card_visa", Amount: 1999, Currency: "usd",
 	})
 	require.NoError(t, err)
-	require.Equal(t, processors.TechnicalError, out.Result)
+	require.Equal(t, connector.TechnicalError, out.Result)
 	require.Equal(t, "stripe: the base URL's address is not allowed", out.Message)
 	require.Zero(t, conns.Load(), "no connection reached the listener")
 }

@@ -1,4 +1,4 @@
-package processors
+package stripe
 
 import (
 	"context"
@@ -7,18 +7,9 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/offsession/offsession/processors/connector"
 	"github.com/stripe/stripe-go/v82"
 )
-
-// Resolver is a connector that can find out what became of a call whose
-// outcome is unknown, without making the call again.
-type Resolver interface {
-	// Lookup finds the authorization that a call under req's idempotency
-	// key made. found is true only when the processor holds one in a final
-	// state (approved, declined); otherwise the caller knows no more than
-	// before and must not move on as if nothing was charged.
-	Lookup(ctx context.Context, req AuthorizeRequest) (out Outcome, found bool, err error)
-}
 
 // stripeLookupLimit bounds how many of a customer's latest PaymentIntents
 // are read to find one by its metadata.
@@ -26,10 +17,10 @@ const stripeLookupLimit = 100
 
 // Lookup finds the PaymentIntent made under req's idempotency key; see
 // findIntent.
-func (s *stripeConnector) Lookup(ctx context.Context, req AuthorizeRequest) (Outcome, bool, error) {
+func (s *stripeConnector) Lookup(ctx context.Context, req connector.AuthorizeRequest) (connector.Outcome, bool, error) {
 	pi, _, err := s.findIntent(ctx, req)
 	if err != nil || pi == nil {
-		return Outcome{}, false, err
+		return connector.Outcome{}, false, err
 	}
 	return s.finalOutcome(pi)
 }
@@ -37,15 +28,15 @@ func (s *stripeConnector) Lookup(ctx context.Context, req AuthorizeRequest) (Out
 // finalOutcome is the outcome of a PaymentIntent in a final state; found
 // is false for one whose confirmation may not have run or is still
 // running.
-func (s *stripeConnector) finalOutcome(pi *stripe.PaymentIntent) (Outcome, bool, error) {
+func (s *stripeConnector) finalOutcome(pi *stripe.PaymentIntent) (connector.Outcome, bool, error) {
 	switch pi.Status {
 	case stripe.PaymentIntentStatusSucceeded, stripe.PaymentIntentStatusRequiresCapture, stripe.PaymentIntentStatusRequiresAction:
 	case stripe.PaymentIntentStatusRequiresPaymentMethod:
 		if pi.LastPaymentError == nil || pi.LastPaymentError.Type != stripe.ErrorTypeCard {
-			return Outcome{}, false, nil
+			return connector.Outcome{}, false, nil
 		}
 	default:
-		return Outcome{}, false, nil
+		return connector.Outcome{}, false, nil
 	}
 	out, err := s.authorizeResult(pi)
 	return out, err == nil, err
@@ -59,7 +50,7 @@ func (s *stripeConnector) finalOutcome(pi *stripe.PaymentIntent) (Outcome, bool,
 // (under a minute behind, up to an hour during outages:
 // https://docs.stripe.com/search), so a PaymentIntent not found yet may
 // still exist.
-func (s *stripeConnector) findIntent(ctx context.Context, req AuthorizeRequest) (pi *stripe.PaymentIntent, consistent bool, err error) {
+func (s *stripeConnector) findIntent(ctx context.Context, req connector.AuthorizeRequest) (pi *stripe.PaymentIntent, consistent bool, err error) {
 	customer, _ := splitStripeToken(req.Token)
 	var seq stripe.Seq2[*stripe.PaymentIntent, error]
 	if customer != "" {
@@ -96,23 +87,23 @@ func (s *stripeConnector) findIntent(ctx context.Context, req AuthorizeRequest) 
 // charged under it: a technical failure, and the next attempt goes out
 // under a key of its own. Otherwise the outcome stays unknown.
 //
-// raw is the SDK's error; unknown is the error wrapping ErrUnknownOutcome
+// raw is the SDK's error; unknown is the error wrapping connector.ErrUnknownOutcome
 // that is returned while the outcome stays unknown.
-func (s *stripeConnector) afterStoredFailure(ctx context.Context, req AuthorizeRequest, raw, unknown error) (Outcome, error) {
+func (s *stripeConnector) afterStoredFailure(ctx context.Context, req connector.AuthorizeRequest, raw, unknown error) (connector.Outcome, error) {
 	var se *stripe.Error
 	if !req.Repeat || !errors.As(raw, &se) || se.HTTPStatusCode < http.StatusInternalServerError {
-		return Outcome{}, unknown
+		return connector.Outcome{}, unknown
 	}
 	pi, consistent, err := s.findIntent(ctx, req)
 	switch {
 	case err != nil || !consistent:
-		return Outcome{}, unknown
+		return connector.Outcome{}, unknown
 	case pi == nil:
-		return Outcome{Result: TechnicalError, Message: fmt.Sprintf(
+		return connector.Outcome{Result: connector.TechnicalError, Message: fmt.Sprintf(
 			"stripe: %s to a repeat of the key, and no payment intent under it: nothing was charged", s.describe(se))}, nil
 	}
 	if out, found, err := s.finalOutcome(pi); found && err == nil {
 		return out, nil
 	}
-	return Outcome{}, unknown
+	return connector.Outcome{}, unknown
 }

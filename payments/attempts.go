@@ -20,6 +20,7 @@ import (
 	"github.com/offsession/offsession/processors/connector"
 	"github.com/offsession/offsession/retry"
 	"github.com/offsession/offsession/routing"
+	"github.com/offsession/offsession/routing/routes"
 	"github.com/offsession/offsession/viewer"
 )
 
@@ -236,14 +237,14 @@ func (s *Service) startAttempt(ctx context.Context, p *ent.OffSessionPayment, no
 				return s.move(ctx, tx.Client(), p, move{owner: owner, due: &allowed, next: &allowed, plan: &plan})
 			}
 		}
-		plan, err := s.router.Plan(ctx, tx.Client(), routing.Input{
+		plan, procs, err := routes.Plan(ctx, s.router, tx.Client(), pm, routing.Input{
 			PaymentID: p.ID, Amount: p.Amount, Currency: p.Currency, Cadence: string(p.Cadence),
-			Metadata: p.Metadata, PaymentMethod: pm, Now: now,
+			Metadata: p.Metadata, Now: now,
 		})
 		if err != nil {
 			return err
 		}
-		for _, pr := range plan.Processors {
+		for _, pr := range procs {
 			if s.processors.Supports(pr) {
 				cascade = append(cascade, pr)
 			}
@@ -268,7 +269,7 @@ func (s *Service) startAttempt(ctx context.Context, p *ent.OffSessionPayment, no
 			SetIdempotencyKey(attemptKey(p.ID, number)).
 			SetCardFingerprint(pm.Fingerprint).
 			SetCardNetwork(string(pm.Brand)).
-			SetSegment(routing.Segment(pm, p.Currency)).
+			SetSegment(routing.Segment(routes.Card(pm), p.Currency)).
 			SetScheduledAt(scheduled).
 			SetStartedAt(now).
 			SetRouting(plan.Record).
@@ -515,7 +516,7 @@ func attemptRequest(p *ent.OffSessionPayment, att *ent.Attempt, pm *ent.PaymentM
 // processor; an unknown outcome never does, since the first may have
 // charged.
 func (s *Service) callProcessor(ctx context.Context, p *ent.OffSessionPayment, att *ent.Attempt, pm *ent.PaymentMethod, cascade []*ent.Processor, now time.Time, owner string) error {
-	segment := routing.Segment(pm, p.Currency)
+	segment := routing.Segment(routes.Card(pm), p.Currency)
 	for {
 		proc := cascade[0]
 		req := attemptRequest(p, att, pm, now)
@@ -536,7 +537,7 @@ func (s *Service) callProcessor(ctx context.Context, p *ent.OffSessionPayment, a
 			s.log.WarnContext(ctx, "processor call failed before it was processed", "payment", p.ID, "processor", proc.ID, "err", callErr)
 		}
 		cls := retry.Classify(out)
-		if s.router.Stats().Observe(routing.Observation{ProcessorID: proc.ID, Segment: segment, At: s.now(), Class: cls.Class, DeclineCode: out.DeclineCode}) {
+		if s.router.Stats().Observe(routing.Observation{ProcessorID: proc.ID, Segment: segment, At: now, Class: cls.Class, DeclineCode: out.DeclineCode}) {
 			s.metrics.ProcessorEliminated(string(proc.Type))
 		}
 		if cls.Class == retry.Technical && out.Result == connector.TechnicalError && len(cascade) > 1 {

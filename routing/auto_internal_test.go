@@ -7,7 +7,6 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/offsession/offsession/ent"
 	"github.com/offsession/offsession/retry"
 )
 
@@ -30,7 +29,7 @@ func TestAutoLearnsAFivePointGapInMostRuns(t *testing.T) {
 		stats := NewStats(StatsConfig{})
 		r := NewRouter(stats, uint64(run))
 		issuer := rand.New(rand.NewPCG(uint64(run), 1))
-		procs := []*ent.Processor{{ID: "worse"}, {ID: "better"}}
+		procs := []Processor{{ID: "worse"}, {ID: "better"}}
 		better := 0
 		for i := range payments {
 			scores, _ := r.score(procs, "seg", 1000, false)

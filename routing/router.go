@@ -1,7 +1,6 @@
 package routing
 
 import (
-	"context"
 	"fmt"
 	"hash/fnv"
 	"math/rand/v2"
@@ -11,28 +10,61 @@ import (
 	"sync"
 	"time"
 
-	"github.com/offsession/offsession/ent"
-	"github.com/offsession/offsession/ent/processor"
-	"github.com/offsession/offsession/ent/route"
 	"github.com/offsession/offsession/ent/schema/schematype"
 )
 
-// Input is what the router knows of an attempt.
-type Input struct {
-	PaymentID     string
-	Amount        int64
-	Currency      string
-	Cadence       string
-	Metadata      map[string]string
-	PaymentMethod *ent.PaymentMethod
-	Now           time.Time
+// Card is what the router knows of the payment method: the card and the
+// processors holding a token for it, in the payment method's order.
+type Card struct {
+	Brand, Funding, IssuingCountry string
+	TokenOrder                     []string
 }
 
-// Plan is the router's answer: the processors to try in order. The first
-// takes the attempt; the others are the cascade it fails over to, at once,
-// on a technical failure.
+// Processor is what the router knows of a configured processor.
+type Processor struct {
+	ID             string
+	Enabled        bool
+	CostPercentBps int
+	CostFixed      int64
+}
+
+// Strategy is how a route orders its processors.
+type Strategy string
+
+// The strategies of a route.
+const (
+	Priority    Strategy = "priority"
+	VolumeSplit Strategy = "volume_split"
+	Auto        Strategy = "auto"
+)
+
+// Route is an enabled route of the account.
+type Route struct {
+	ID, Name         string
+	Priority         int
+	Strategy         Strategy
+	Conditions       schematype.RouteConditions
+	Processors       []schematype.RouteProcessor
+	ExplorationShare float64
+	CostAware        bool
+}
+
+// Input is what the router knows of an attempt.
+type Input struct {
+	PaymentID string
+	Amount    int64
+	Currency  string
+	Cadence   string
+	Metadata  map[string]string
+	Card      Card
+	Now       time.Time
+}
+
+// Plan is the router's answer: the IDs of the processors to try in order.
+// The first takes the attempt; the others are the cascade it fails over
+// to, at once, on a technical failure.
 type Plan struct {
-	Processors []*ent.Processor
+	Processors []string
 	Record     schematype.RoutingDecision
 }
 
@@ -52,40 +84,22 @@ func NewRouter(stats *Stats, seed uint64) *Router {
 // Stats returns the router's statistics.
 func (r *Router) Stats() *Stats { return r.stats }
 
-// Segment is the segment of a payment method and currency: success rates
-// are kept per segment.
-func Segment(pm *ent.PaymentMethod, currency string) string {
-	return fmt.Sprintf("%s/%s/%s/%s", pm.Brand, pm.Funding, pm.IssuingCountry, currency)
+// Segment is the segment of a card and currency: success rates are kept
+// per segment.
+func Segment(c Card, currency string) string {
+	return fmt.Sprintf("%s/%s/%s/%s", c.Brand, c.Funding, c.IssuingCountry, currency)
 }
 
-// Plan picks the processors of an attempt. db must read as the payment's
-// account (or the system).
-func (r *Router) Plan(ctx context.Context, db *ent.Client, in Input) (Plan, error) {
-	var tokenOrder []string
-	for _, t := range in.PaymentMethod.ProcessorTokens {
-		tokenOrder = append(tokenOrder, t.ProcessorID)
-	}
-	procs, err := db.Processor.Query().
-		Where(processor.IDIn(tokenOrder...), processor.AccountID(in.PaymentMethod.AccountID)).
-		All(ctx)
-	if err != nil {
-		return Plan{}, fmt.Errorf("read processors: %w", err)
-	}
-	byID := map[string]*ent.Processor{}
-	for _, p := range procs {
-		byID[p.ID] = p
-	}
-	routes, err := db.Route.Query().
-		Where(route.Enabled(true), route.AccountID(in.PaymentMethod.AccountID)).
-		Order(ent.Asc(route.FieldPriority), ent.Asc(route.FieldID)).
-		All(ctx)
-	if err != nil {
-		return Plan{}, fmt.Errorf("read routes: %w", err)
-	}
-	var rt *ent.Route
-	for _, candidate := range routes {
-		if Matches(candidate.Conditions, in) {
-			rt = candidate
+// Decide picks the processors of an attempt from the account's enabled
+// routes, in priority order, and its processors (by ID): only those in the
+// card's token order are eligible. It reads only the router's statistics: the caller loads
+// (routing/routes does).
+func (r *Router) Decide(in Input, routes []Route, byID map[string]Processor) Plan {
+	tokenOrder := in.Card.TokenOrder
+	var rt *Route
+	for i := range routes {
+		if Matches(routes[i].Conditions, in) {
+			rt = &routes[i]
 			break
 		}
 	}
@@ -105,9 +119,9 @@ func (r *Router) Plan(ctx context.Context, db *ent.Client, in Input) (Plan, erro
 		why = append(why, "no route matched: processors in the payment method's token order")
 	}
 
-	segment := Segment(in.PaymentMethod, in.Currency)
-	var healthy, eliminated []*ent.Processor
-	var probe *ent.Processor
+	segment := Segment(in.Card, in.Currency)
+	var healthy, eliminated []Processor
+	var probe *Processor
 	seen := map[string]bool{}
 	for _, id := range order {
 		if seen[id] {
@@ -115,6 +129,7 @@ func (r *Router) Plan(ctx context.Context, db *ent.Client, in Input) (Plan, erro
 		}
 		seen[id] = true
 		p, holds := byID[id]
+		holds = holds && slices.Contains(tokenOrder, id)
 		switch {
 		case !holds:
 			plan.Record.Candidates = append(plan.Record.Candidates, schematype.RoutingCandidate{ProcessorID: id, Reason: "holds no token for the payment method"})
@@ -126,7 +141,7 @@ func (r *Router) Plan(ctx context.Context, db *ent.Client, in Input) (Plan, erro
 		isOut, probeNow := r.stats.Health(id, in.Now)
 		switch {
 		case probeNow && probe == nil:
-			probe = p
+			probe = &p
 		case isOut:
 			eliminated = append(eliminated, p)
 		default:
@@ -148,15 +163,15 @@ func (r *Router) Plan(ctx context.Context, db *ent.Client, in Input) (Plan, erro
 	scores, reasons := r.score(healthy, segment, in.Amount, rt != nil && rt.CostAware)
 	propensity := map[string]float64{}
 	switch {
-	case rt == nil || rt.Strategy == route.StrategyPriority:
+	case rt == nil || rt.Strategy == Priority:
 		// Keep the order.
 		for i, p := range healthy {
 			propensity[p.ID] = boolFloat(i == 0)
 		}
-	case rt.Strategy == route.StrategyVolumeSplit:
+	case rt.Strategy == VolumeSplit:
 		healthy = volumeSplit(healthy, weights, in.PaymentID, propensity)
 		why = append(why, "volume split, chosen by the payment's ID so its retries stay on it")
-	case rt.Strategy == route.StrategyAuto:
+	case rt.Strategy == Auto:
 		var explored bool
 		healthy, explored = r.auto(healthy, scores, rt.ExplorationShare, propensity)
 		if explored {
@@ -167,7 +182,7 @@ func (r *Router) Plan(ctx context.Context, db *ent.Client, in Input) (Plan, erro
 	}
 	ordered := healthy
 	if probe != nil {
-		ordered = append([]*ent.Processor{probe}, ordered...)
+		ordered = append([]Processor{*probe}, ordered...)
 		why = append(why, fmt.Sprintf("%s is eliminated after technical failures: this attempt probes it, with the others as fallback", probe.ID))
 		propensity = map[string]float64{probe.ID: 1}
 	}
@@ -175,29 +190,31 @@ func (r *Router) Plan(ctx context.Context, db *ent.Client, in Input) (Plan, erro
 	for i, p := range ordered {
 		c := schematype.RoutingCandidate{ProcessorID: p.ID, Eligible: true, Score: scores[p.ID], Reason: reasons[p.ID], Propensity: propensity[p.ID]}
 		switch {
-		case p == probe:
+		case probe != nil && i == 0:
 			c.Reason = "probe of an eliminated processor"
-		case slices.Contains(eliminated, p):
+		case i >= len(ordered)-len(eliminated):
 			c.Reason = "eliminated after technical failures: last resort"
 		case i > 0 && c.Reason == "":
 			c.Reason = "fallback"
 		}
 		plan.Record.Candidates = append(plan.Record.Candidates, c)
 	}
-	plan.Processors = ordered
+	for _, p := range ordered {
+		plan.Processors = append(plan.Processors, p.ID)
+	}
 	if len(ordered) > 0 {
 		why = append(why, "chose "+ordered[0].ID)
 	} else {
 		why = append(why, "no enabled processor holds a token for the payment method")
 	}
 	plan.Record.Reason = strings.Join(why, "; ")
-	return plan, nil
+	return plan
 }
 
 // score scores processors for a payment of amount in segment: their success
 // rate there or, costAware, the expected value after their cost; with the
 // reason for each score.
-func (r *Router) score(ps []*ent.Processor, segment string, amount int64, costAware bool) (scores map[string]float64, reasons map[string]string) {
+func (r *Router) score(ps []Processor, segment string, amount int64, costAware bool) (scores map[string]float64, reasons map[string]string) {
 	scores, reasons = map[string]float64{}, map[string]string{}
 	for _, p := range ps {
 		rate, n := r.stats.Rate(p.ID, segment)
@@ -221,7 +238,7 @@ func boolFloat(b bool) float64 {
 
 // volumeSplit orders processors for a payment by weight: the first is drawn
 // by the payment's ID, so every attempt of the payment draws the same.
-func volumeSplit(ps []*ent.Processor, weights map[string]int, paymentID string, propensity map[string]float64) []*ent.Processor {
+func volumeSplit(ps []Processor, weights map[string]int, paymentID string, propensity map[string]float64) []Processor {
 	total := 0
 	for _, p := range ps {
 		total += max(weights[p.ID], 0)
@@ -245,7 +262,7 @@ func volumeSplit(ps []*ent.Processor, weights map[string]int, paymentID string, 
 	first := rest[chosen]
 	rest = slices.Delete(rest, chosen, chosen+1)
 	sort.SliceStable(rest, func(i, j int) bool { return weights[rest[i].ID] > weights[rest[j].ID] })
-	return append([]*ent.Processor{first}, rest...)
+	return append([]Processor{first}, rest...)
 }
 
 // mix hashes an ID to 64 well-mixed bits: FNV-1a, then the SplitMix64
@@ -262,7 +279,7 @@ func mix(id string) uint64 {
 
 // auto orders by score, best first, except that with probability
 // exploration one of the others, drawn evenly, goes first.
-func (r *Router) auto(ps []*ent.Processor, scores map[string]float64, exploration float64, propensity map[string]float64) ([]*ent.Processor, bool) {
+func (r *Router) auto(ps []Processor, scores map[string]float64, exploration float64, propensity map[string]float64) ([]Processor, bool) {
 	sorted := slices.Clone(ps)
 	sort.SliceStable(sorted, func(i, j int) bool { return scores[sorted[i].ID] > scores[sorted[j].ID] })
 	if len(sorted) < 2 {
@@ -285,20 +302,20 @@ func (r *Router) auto(ps []*ent.Processor, scores map[string]float64, exploratio
 	}
 	chosen := sorted[pick]
 	rest := slices.Delete(slices.Clone(sorted), pick, pick+1)
-	return append([]*ent.Processor{chosen}, rest...), true
+	return append([]Processor{chosen}, rest...), true
 }
 
 // Matches reports whether a payment meets a route's conditions.
 func Matches(c schematype.RouteConditions, in Input) bool {
-	pm := in.PaymentMethod
+	card := in.Card
 	switch {
 	case len(c.Currencies) > 0 && !slices.Contains(c.Currencies, in.Currency):
 		return false
-	case len(c.Brands) > 0 && !slices.Contains(c.Brands, string(pm.Brand)):
+	case len(c.Brands) > 0 && !slices.Contains(c.Brands, card.Brand):
 		return false
-	case len(c.Fundings) > 0 && !slices.Contains(c.Fundings, string(pm.Funding)):
+	case len(c.Fundings) > 0 && !slices.Contains(c.Fundings, card.Funding):
 		return false
-	case len(c.IssuingCountries) > 0 && !slices.Contains(c.IssuingCountries, pm.IssuingCountry):
+	case len(c.IssuingCountries) > 0 && !slices.Contains(c.IssuingCountries, card.IssuingCountry):
 		return false
 	case c.AmountMin != nil && in.Amount < *c.AmountMin:
 		return false

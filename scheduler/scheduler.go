@@ -24,6 +24,7 @@ import (
 	"github.com/offsession/offsession/models"
 	"github.com/offsession/offsession/payments"
 	"github.com/offsession/offsession/routing"
+	"github.com/offsession/offsession/routing/routes"
 	"github.com/offsession/offsession/viewer"
 	"github.com/offsession/offsession/webhooks"
 )
@@ -137,7 +138,7 @@ func New(jobs Jobs, clock clockwork.Clock, log *slog.Logger, cfg Config) (*Sched
 		{time.Minute, svc.ResumeTestClocks, append(singleton(JobResumeTestClocks), gocron.WithStartAt(gocron.WithStartImmediately()))},
 		// Every replica keeps its own copy of the routing statistics.
 		{30 * time.Second, func(ctx context.Context) error {
-			return jobs.Router.Refresh(ctx, jobs.DB, clock.Now(), routingWindow)
+			return routes.Refresh(ctx, jobs.Router, jobs.DB, clock.Now(), routingWindow)
 		}, []gocron.JobOption{
 			gocron.WithName(JobRefreshRoutingStats), gocron.WithSingletonMode(gocron.LimitModeReschedule),
 			gocron.WithStartAt(gocron.WithStartImmediately()),

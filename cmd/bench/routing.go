@@ -17,6 +17,7 @@ import (
 	"github.com/offsession/offsession/payments"
 	"github.com/offsession/offsession/retry"
 	"github.com/offsession/offsession/routing"
+	"github.com/offsession/offsession/routing/routes"
 )
 
 // Routing bench: an account with routeProcessors processors and routeCount
@@ -144,7 +145,7 @@ func benchConditions(i int) (schematype.RouteConditions, bool) {
 		c.Metadata = schematype.StringMap{"tier": fmt.Sprintf("t%d", i)}
 	}
 	bench := routing.Input{Amount: 100, Currency: "usd", Cadence: "unscheduled",
-		PaymentMethod: &ent.PaymentMethod{Brand: paymentmethod.BrandVisa, Funding: paymentmethod.FundingCredit, IssuingCountry: "US"}}
+		Card: routing.Card{Brand: "visa", Funding: "credit", IssuingCountry: "US"}}
 	for _, amount := range []int64{100, 10_000} {
 		bench.Amount = amount
 		if routing.Matches(c, bench) {
@@ -157,7 +158,7 @@ func benchConditions(i int) (schematype.RouteConditions, bool) {
 // routeDecisions times n routing decisions, one at a time, on payments of
 // every card, currency, cadence, amount and metadata that the routes
 // condition on, and returns the median and p99 in microseconds. A decision
-// is routing.Router.Plan as the engine calls it: it reads the account's
+// is routes.Plan as the engine calls it: it reads the account's
 // processors and routes, matches the routes by priority, and orders the
 // eligible processors by the route's strategy.
 func (b *bundle) routeDecisions(ctx context.Context, n int) ([]float64, error) {
@@ -177,36 +178,36 @@ func (b *bundle) routeDecisions(ctx context.Context, n int) ([]float64, error) {
 					if j%10 < k%3 {
 						class = retry.Soft
 					}
-					router.Stats().Observe(routing.Observation{ProcessorID: id, Segment: routing.Segment(pm, cur), At: now, Class: class, DeclineCode: "do_not_honor"})
+					router.Stats().Observe(routing.Observation{ProcessorID: id, Segment: routing.Segment(routes.Card(pm), cur), At: now, Class: class, DeclineCode: "do_not_honor"})
 				}
 			}
 		}
 	}
-	input := func() routing.Input {
+	input := func() (*ent.PaymentMethod, routing.Input) {
 		in := routing.Input{
-			PaymentID:     ids.New("osp"),
-			Amount:        []int64{500, 1999, 25_000, 2_000_000}[rng.IntN(4)],
-			Currency:      []string{"usd", "eur", "gbp"}[rng.IntN(3)],
-			Cadence:       []string{"recurring", "unscheduled"}[rng.IntN(2)],
-			PaymentMethod: set.cards[rng.IntN(len(set.cards))],
-			Now:           now,
+			PaymentID: ids.New("osp"),
+			Amount:    []int64{500, 1999, 25_000, 2_000_000}[rng.IntN(4)],
+			Currency:  []string{"usd", "eur", "gbp"}[rng.IntN(3)],
+			Cadence:   []string{"recurring", "unscheduled"}[rng.IntN(2)],
+			Now:       now,
 		}
 		if rng.IntN(4) == 0 {
 			in.Metadata = map[string]string{"tier": fmt.Sprintf("t%d", 7*rng.IntN(routeCount/7)+6)}
 		}
-		return in
+		return set.cards[rng.IntN(len(set.cards))], in
 	}
 	matched := map[string]bool{}
 	for range 200 { // warm up
-		if _, err := router.Plan(b.ctx, b.store.Client, input()); err != nil {
+		pm, in := input()
+		if _, _, err := routes.Plan(b.ctx, router, b.store.Client, pm, in); err != nil {
 			return nil, err
 		}
 	}
 	took := make([]time.Duration, 0, n)
 	for range n {
-		in := input()
+		pm, in := input()
 		start := time.Now()
-		plan, err := router.Plan(b.ctx, b.store.Client, in)
+		plan, _, err := routes.Plan(b.ctx, router, b.store.Client, pm, in)
 		took = append(took, time.Since(start))
 		if err != nil {
 			return nil, err

@@ -1,4 +1,4 @@
-package routing_test
+package routes_test
 
 import (
 	"context"
@@ -13,8 +13,8 @@ import (
 	"github.com/offsession/offsession/ent/route"
 	"github.com/offsession/offsession/ent/schema/schematype"
 	"github.com/offsession/offsession/ids"
-	"github.com/offsession/offsession/retry"
 	"github.com/offsession/offsession/routing"
+	"github.com/offsession/offsession/routing/routes"
 	"github.com/offsession/offsession/storage"
 	"github.com/offsession/offsession/storage/storagetest"
 	"github.com/offsession/offsession/viewer"
@@ -64,16 +64,16 @@ func TestVolumeSplitHoldsItsWeights(t *testing.T) {
 		const n = 10_000
 		first := 0
 		for range n {
-			in := routing.Input{PaymentID: ids.New("osp"), Amount: 1000, Currency: "usd", PaymentMethod: f.pm, Now: time.Now()}
-			plan, err := r.Plan(f.ctx, f.db, in)
+			in := routing.Input{PaymentID: ids.New("osp"), Amount: 1000, Currency: "usd", Now: time.Now()}
+			plan, _, err := routes.Plan(f.ctx, r, f.db, f.pm, in)
 			require.NoError(t, err)
 			require.Len(t, plan.Processors, 2, "the other is the failover")
-			if plan.Processors[0].ID == f.procs[0].ID {
+			if plan.Processors[0] == f.procs[0].ID {
 				first++
 			}
-			again, err := r.Plan(f.ctx, f.db, in)
+			again, _, err := routes.Plan(f.ctx, r, f.db, f.pm, in)
 			require.NoError(t, err)
-			require.Equal(t, plan.Processors[0].ID, again.Processors[0].ID, "a payment's attempts stay on one processor")
+			require.Equal(t, plan.Processors[0], again.Processors[0], "a payment's attempts stay on one processor")
 		}
 		share := float64(first) / n
 		t.Logf("70/30 split over %d payments: %.4f", n, share)
@@ -108,9 +108,9 @@ func TestRoutesMatchByPriorityAndConditions(t *testing.T) {
 			{"big visa credit", 90_000, "usd", nil, f.procs[1]},
 			{"metadata", 1000, "usd", map[string]string{"tier": "vip"}, f.procs[2]},
 		} {
-			plan, err := r.Plan(f.ctx, f.db, routing.Input{PaymentID: ids.New("osp"), Amount: tt.amount, Currency: tt.currency, Metadata: tt.meta, PaymentMethod: f.pm, Now: time.Now()})
+			plan, _, err := routes.Plan(f.ctx, r, f.db, f.pm, routing.Input{PaymentID: ids.New("osp"), Amount: tt.amount, Currency: tt.currency, Metadata: tt.meta, Now: time.Now()})
 			require.NoError(t, err)
-			require.Equal(t, tt.want.ID, plan.Processors[0].ID, tt.name)
+			require.Equal(t, tt.want.ID, plan.Processors[0], tt.name)
 			require.NotEmpty(t, plan.Record.RouteID, tt.name)
 			require.Contains(t, plan.Record.Reason, "matched", tt.name)
 		}
@@ -118,44 +118,8 @@ func TestRoutesMatchByPriorityAndConditions(t *testing.T) {
 		// A disabled processor is not eligible; nor one without a token.
 		_, err := f.db.Processor.UpdateOne(f.procs[0]).SetEnabled(false).Save(f.ctx)
 		require.NoError(t, err)
-		plan, err := r.Plan(f.ctx, f.db, routing.Input{PaymentID: ids.New("osp"), Amount: 1000, Currency: "usd", PaymentMethod: f.pm, Now: time.Now()})
+		plan, _, err := routes.Plan(f.ctx, r, f.db, f.pm, routing.Input{PaymentID: ids.New("osp"), Amount: 1000, Currency: "usd", Now: time.Now()})
 		require.NoError(t, err)
-		require.NotEqual(t, f.procs[0].ID, plan.Processors[0].ID)
+		require.NotEqual(t, f.procs[0].ID, plan.Processors[0])
 	})
-}
-
-func TestStatsScoreProcessorsNotCards(t *testing.T) {
-	t.Parallel()
-	s := routing.NewStats(routing.StatsConfig{EliminateAfter: 3, HealthWindow: 10, ProbeInterval: time.Minute})
-	now := time.Now()
-	seg := "visa/credit/US/usd"
-	for range 20 {
-		s.Observe(routing.Observation{ProcessorID: "p", Segment: seg, At: now, Class: retry.Soft, DeclineCode: "insufficient_funds"})
-		s.Observe(routing.Observation{ProcessorID: "p", Segment: seg, At: now, Class: retry.Hard, DeclineCode: "lost_card"})
-	}
-	_, n := s.Rate("p", seg)
-	require.Zero(t, n, "declines about the card do not count")
-	s.Observe(routing.Observation{ProcessorID: "p", Segment: seg, At: now, Class: retry.Soft, DeclineCode: "do_not_honor"})
-	s.Observe(routing.Observation{ProcessorID: "p", Segment: seg, At: now, Class: retry.Approved})
-	rate, n := s.Rate("p", seg)
-	require.Equal(t, 2, n)
-	require.InDelta(t, 0.5, rate, 1e-9)
-
-	for range 2 {
-		s.Observe(routing.Observation{ProcessorID: "p", Segment: seg, At: now, Class: retry.Technical})
-	}
-	out, _ := s.Health("p", now)
-	require.False(t, out, "two technical failures are not enough")
-	s.Observe(routing.Observation{ProcessorID: "p", Segment: seg, At: now, Class: retry.Technical})
-	out, probe := s.Health("p", now)
-	require.True(t, out, "eliminated after three")
-	require.False(t, probe, "no probe at once")
-	out, probe = s.Health("p", now.Add(time.Minute))
-	require.True(t, out)
-	require.True(t, probe, "a probe after the interval")
-	_, probe = s.Health("p", now.Add(time.Minute+time.Second))
-	require.False(t, probe, "one probe per interval")
-	s.Observe(routing.Observation{ProcessorID: "p", Segment: seg, At: now.Add(time.Minute), Class: retry.Approved})
-	out, _ = s.Health("p", now.Add(time.Minute))
-	require.False(t, out, "a successful probe brings it back")
 }

@@ -1,4 +1,4 @@
-package routing
+package routes
 
 import (
 	"context"
@@ -8,6 +8,7 @@ import (
 	"github.com/offsession/offsession/ent"
 	"github.com/offsession/offsession/ent/attempt"
 	"github.com/offsession/offsession/retry"
+	"github.com/offsession/offsession/routing"
 	"github.com/offsession/offsession/viewer"
 )
 
@@ -16,7 +17,7 @@ const refreshLimit = 50_000
 
 // Refresh rebuilds the statistics from the attempts every replica finished
 // in the last window: so replicas converge, and a restart starts warm.
-func (r *Router) Refresh(ctx context.Context, db *ent.Client, now time.Time, window time.Duration) error {
+func Refresh(ctx context.Context, r *routing.Router, db *ent.Client, now time.Time, window time.Duration) error {
 	atts, err := db.Attempt.Query().
 		Where(attempt.FinishedAtGT(now.Add(-window)), attempt.ProcessorIDNotNil()).
 		Order(ent.Desc(attempt.FieldFinishedAt)).
@@ -27,13 +28,13 @@ func (r *Router) Refresh(ctx context.Context, db *ent.Client, now time.Time, win
 	if err != nil {
 		return fmt.Errorf("refresh routing statistics: %w", err)
 	}
-	obs := make([]Observation, 0, len(atts))
+	obs := make([]routing.Observation, 0, len(atts))
 	for i := len(atts) - 1; i >= 0; i-- { // oldest first
 		a := atts[i]
 		for _, f := range a.Routing.Failovers {
-			obs = append(obs, Observation{ProcessorID: f.ProcessorID, Segment: a.Segment, At: f.At, Class: retry.Technical})
+			obs = append(obs, routing.Observation{ProcessorID: f.ProcessorID, Segment: a.Segment, At: f.At, Class: retry.Technical})
 		}
-		o := Observation{ProcessorID: *a.ProcessorID, Segment: a.Segment, At: *a.FinishedAt}
+		o := routing.Observation{ProcessorID: *a.ProcessorID, Segment: a.Segment, At: *a.FinishedAt}
 		switch {
 		case a.Outcome == attempt.OutcomeApproved:
 			o.Class = retry.Approved
@@ -47,6 +48,6 @@ func (r *Router) Refresh(ctx context.Context, db *ent.Client, now time.Time, win
 		}
 		obs = append(obs, o)
 	}
-	r.stats.Replace(obs)
+	r.Stats().Replace(obs)
 	return nil
 }

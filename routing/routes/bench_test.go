@@ -1,4 +1,4 @@
-package routing_test
+package routes_test
 
 import (
 	"fmt"
@@ -13,24 +13,25 @@ import (
 	"github.com/offsession/offsession/ids"
 	"github.com/offsession/offsession/retry"
 	"github.com/offsession/offsession/routing"
+	"github.com/offsession/offsession/routing/routes"
 	"github.com/offsession/offsession/storage/storagetest"
 )
 
 // BenchmarkRouteDecision times one routing decision with 50 routes and 5
 // processors; the payment matches only the last route, an auto route over
 // every processor, so every route's conditions are read and checked.
-// plan/<store> is Router.Plan as the engine calls it (the account's
+// plan/<store> is routes.Plan as the engine calls it (the account's
 // processors and routes read from the database, then matched and ranked);
 // match is the matching of the 50 routes alone, in memory.
 func BenchmarkRouteDecision(b *testing.B) {
-	const routes, processors = 50, 5
+	const nRoutes, processors = 50, 5
 	for _, d := range storagetest.Dialects() {
 		b.Run("plan/"+d, func(b *testing.B) {
 			f := setup(b, storagetest.Open(b, d), processors)
-			benchRoutes(b, f, routes)
+			benchRoutes(b, f, nRoutes)
 			r := routing.NewRouter(routing.NewStats(routing.StatsConfig{}), 1)
 			now := time.Now()
-			seg := routing.Segment(f.pm, "usd")
+			seg := routing.Segment(routes.Card(f.pm), "usd")
 			for i, p := range f.procs {
 				for j := range 100 {
 					class := retry.Approved
@@ -40,14 +41,14 @@ func BenchmarkRouteDecision(b *testing.B) {
 					r.Stats().Observe(routing.Observation{ProcessorID: p.ID, Segment: seg, At: now, Class: class, DeclineCode: "do_not_honor"})
 				}
 			}
-			in := routing.Input{PaymentID: ids.New("osp"), Amount: 1999, Currency: "usd", Cadence: "recurring", PaymentMethod: f.pm, Now: now}
-			plan, err := r.Plan(f.ctx, f.db, in)
+			in := routing.Input{PaymentID: ids.New("osp"), Amount: 1999, Currency: "usd", Cadence: "recurring", Now: now}
+			plan, _, err := routes.Plan(f.ctx, r, f.db, f.pm, in)
 			require.NoError(b, err)
 			require.Equal(b, "auto", plan.Record.Strategy)
 			require.Len(b, plan.Processors, processors)
 			b.ResetTimer()
 			for b.Loop() {
-				if _, err := r.Plan(f.ctx, f.db, in); err != nil {
+				if _, _, err := routes.Plan(f.ctx, r, f.db, f.pm, in); err != nil {
 					b.Fatal(err)
 				}
 			}
@@ -55,10 +56,10 @@ func BenchmarkRouteDecision(b *testing.B) {
 	}
 	b.Run("match", func(b *testing.B) {
 		f := setup(b, storagetest.Open(b, storagetest.Dialects()[0]), processors)
-		benchRoutes(b, f, routes)
+		benchRoutes(b, f, nRoutes)
 		all, err := f.db.Route.Query().Order(ent.Asc(route.FieldPriority)).All(f.ctx)
 		require.NoError(b, err)
-		in := routing.Input{PaymentID: ids.New("osp"), Amount: 1999, Currency: "usd", Cadence: "recurring", PaymentMethod: f.pm, Now: time.Now()}
+		in := routing.Input{PaymentID: ids.New("osp"), Amount: 1999, Currency: "usd", Cadence: "recurring", Card: routes.Card(f.pm), Now: time.Now()}
 		b.ResetTimer()
 		for b.Loop() {
 			matched := 0

@@ -21,6 +21,7 @@ import (
 	"github.com/offsession/offsession/retry"
 	"github.com/offsession/offsession/routing"
 	"github.com/offsession/offsession/routing/routes"
+	"github.com/offsession/offsession/validate"
 	"github.com/offsession/offsession/viewer"
 )
 
@@ -414,7 +415,7 @@ func (s *Service) ResolveUnknownAttempt(ctx context.Context, id string, resoluti
 	if resolution != ResolvedCharged && resolution != ResolvedNotCharged {
 		return nil, apierror.Invalid("resolution", "must be charged or not_charged")
 	}
-	if err := checkOptionalText("processorReference", reference, maxTextLen); err != nil {
+	if err := validate.OptionalText("processorReference", reference, validate.MaxTextLen); err != nil {
 		return nil, err
 	}
 	p, err := s.getPayment(ctx, s.db, id)

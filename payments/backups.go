@@ -13,6 +13,7 @@ import (
 	"github.com/offsession/offsession/ent/paymentmethod"
 	"github.com/offsession/offsession/ent/schema/schematype"
 	"github.com/offsession/offsession/retry"
+	"github.com/offsession/offsession/validate"
 )
 
 // maxBackupPaymentMethods bounds the backups one payment may name.
@@ -27,10 +28,10 @@ func validateBackups(in *CreateOffSessionPaymentInput) error {
 	seen := map[string]bool{in.PaymentMethodID: true}
 	for i, b := range in.BackupPaymentMethods {
 		field := fmt.Sprintf("input.backupPaymentMethods[%d]", i)
-		if err := checkID(field+".paymentMethodID", b.PaymentMethodID, "pm"); err != nil {
+		if err := validate.ID(field+".paymentMethodID", b.PaymentMethodID, "pm"); err != nil {
 			return err
 		}
-		if err := checkID(field+".mandateID", b.MandateID, "mdt"); err != nil {
+		if err := validate.ID(field+".mandateID", b.MandateID, "mdt"); err != nil {
 			return err
 		}
 		if seen[b.PaymentMethodID] {

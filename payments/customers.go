@@ -7,6 +7,7 @@ import (
 	"github.com/offsession/offsession/apierror"
 	"github.com/offsession/offsession/ent"
 	"github.com/offsession/offsession/ent/schema/schematype"
+	"github.com/offsession/offsession/validate"
 )
 
 // CreateCustomerInput is the input of createCustomer.
@@ -59,19 +60,19 @@ func (s *Service) CreateCustomer(ctx context.Context, in CreateCustomerInput) (*
 }
 
 func (in *CreateCustomerInput) validate() error {
-	if err := checkOptionalText("input.externalRef", in.ExternalRef, 256); err != nil {
+	if err := validate.OptionalText("input.externalRef", in.ExternalRef, 256); err != nil {
 		return err
 	}
-	if err := checkOptionalText("input.name", in.Name, 256); err != nil {
+	if err := validate.OptionalText("input.name", in.Name, 256); err != nil {
 		return err
 	}
 	if in.Email != nil {
-		if err := checkEmail("input.email", *in.Email); err != nil {
+		if err := validate.Email("input.email", *in.Email); err != nil {
 			return err
 		}
 	}
 	if in.Country != nil {
-		c, err := checkCountry("input.country", *in.Country)
+		c, err := validate.Country("input.country", *in.Country)
 		if err != nil {
 			return err
 		}
@@ -79,15 +80,15 @@ func (in *CreateCustomerInput) validate() error {
 	}
 	if in.TimeZone != nil {
 		tz := strings.TrimSpace(*in.TimeZone)
-		if err := checkTimeZone("input.timeZone", tz); err != nil {
+		if err := validate.TimeZone("input.timeZone", tz); err != nil {
 			return err
 		}
 		in.TimeZone = &tz
 	}
 	if in.TestClockID != nil {
-		if err := checkID("input.testClockID", *in.TestClockID, "clk"); err != nil {
+		if err := validate.ID("input.testClockID", *in.TestClockID, "clk"); err != nil {
 			return err
 		}
 	}
-	return checkMetadata("input.metadata", in.Metadata)
+	return validate.Metadata("input.metadata", in.Metadata)
 }

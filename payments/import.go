@@ -11,6 +11,7 @@ import (
 	"github.com/offsession/offsession/ent/paymentmethod"
 	"github.com/offsession/offsession/ent/schema/schematype"
 	"github.com/offsession/offsession/processors/connector"
+	"github.com/offsession/offsession/validate"
 )
 
 // ImportPaymentMethodInput is the input of importPaymentMethod: a card saved
@@ -32,10 +33,10 @@ type ImportPaymentMethodInput struct {
 // card's details and the network transaction ID of the payment that saved
 // it.
 func (s *Service) ImportPaymentMethod(ctx context.Context, in ImportPaymentMethodInput) (*ent.PaymentMethod, error) {
-	if err := checkID("input.customerID", in.CustomerID, "cus"); err != nil {
+	if err := validate.ID("input.customerID", in.CustomerID, "cus"); err != nil {
 		return nil, err
 	}
-	if err := checkID("input.processorID", in.ProcessorID, "prc"); err != nil {
+	if err := validate.ID("input.processorID", in.ProcessorID, "prc"); err != nil {
 		return nil, err
 	}
 	var (

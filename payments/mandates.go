@@ -12,6 +12,7 @@ import (
 	"github.com/offsession/offsession/ent/schema/schematype"
 	"github.com/offsession/offsession/events"
 	"github.com/offsession/offsession/money"
+	"github.com/offsession/offsession/validate"
 )
 
 // CreateMandateInput is the input of createMandate: the customer's consent.
@@ -107,21 +108,21 @@ func (s *Service) CreateMandate(ctx context.Context, in CreateMandateInput) (*en
 }
 
 func (in *CreateMandateInput) validate(now time.Time) error {
-	if err := checkID("input.customerID", in.CustomerID, "cus"); err != nil {
+	if err := validate.ID("input.customerID", in.CustomerID, "cus"); err != nil {
 		return err
 	}
-	if err := checkID("input.paymentMethodID", in.PaymentMethodID, "pm"); err != nil {
+	if err := validate.ID("input.paymentMethodID", in.PaymentMethodID, "pm"); err != nil {
 		return err
 	}
 	t := in.Terms
 	if (t.Text == nil || *t.Text == "") && (t.URL == nil || *t.URL == "") {
 		return apierror.Invalid("input.terms.text", "the terms the customer agreed to are needed, as text or a URL")
 	}
-	if err := checkOptionalText("input.terms.text", t.Text, 20000); err != nil {
+	if err := validate.OptionalText("input.terms.text", t.Text, 20000); err != nil {
 		return err
 	}
 	if t.URL != nil {
-		if err := checkURL("input.terms.url", *t.URL); err != nil {
+		if err := validate.URL("input.terms.url", *t.URL); err != nil {
 			return err
 		}
 	}
@@ -134,7 +135,7 @@ func (in *CreateMandateInput) validate(now time.Time) error {
 		if v == "" {
 			return apierror.Invalid(field, "must not be empty")
 		}
-		if err := checkText(field, v, maxTextLen); err != nil {
+		if err := validate.Text(field, v, validate.MaxTextLen); err != nil {
 			return err
 		}
 	}
@@ -146,10 +147,10 @@ func (in *CreateMandateInput) validate(now time.Time) error {
 		if a.IPAddress == nil || a.UserAgent == nil || *a.UserAgent == "" {
 			return apierror.Invalid("input.acceptance.ipAddress", "online acceptance needs the customer's IP address and user agent")
 		}
-		if err := checkIP("input.acceptance.ipAddress", *a.IPAddress); err != nil {
+		if err := validate.IP("input.acceptance.ipAddress", *a.IPAddress); err != nil {
 			return err
 		}
-		if err := checkText("input.acceptance.userAgent", *a.UserAgent, 512); err != nil {
+		if err := validate.Text("input.acceptance.userAgent", *a.UserAgent, 512); err != nil {
 			return err
 		}
 	}
@@ -168,17 +169,17 @@ func (in *CreateMandateInput) validate(now time.Time) error {
 	if l.IntervalCount != nil && (l.Interval == nil || *l.IntervalCount < 1 || *l.IntervalCount > 365) {
 		return apierror.Invalid("input.limits.intervalCount", "must be 1 to 365, with an interval")
 	}
-	return checkMetadata("input.metadata", in.Metadata)
+	return validate.Metadata("input.metadata", in.Metadata)
 }
 
 // RevokeMandate records that the customer withdrew consent. Payments on the
 // mandate that await an attempt fail with rejected_by_partner in the same
 // transaction: no attempt is made on a revoked mandate.
 func (s *Service) RevokeMandate(ctx context.Context, id string, reason *string) (*ent.Mandate, error) {
-	if err := checkID("id", id, "mdt"); err != nil {
+	if err := validate.ID("id", id, "mdt"); err != nil {
 		return nil, err
 	}
-	if err := checkOptionalText("reason", reason, maxTextLen); err != nil {
+	if err := validate.OptionalText("reason", reason, validate.MaxTextLen); err != nil {
 		return nil, err
 	}
 	err := s.tx(ctx, func(tx *ent.Tx) error {

@@ -14,6 +14,7 @@ import (
 	"github.com/offsession/offsession/money"
 	"github.com/offsession/offsession/tracing"
 	"github.com/offsession/offsession/tz"
+	"github.com/offsession/offsession/validate"
 )
 
 // CreateOffSessionPaymentInput is the input of createOffSessionPayment.
@@ -122,13 +123,13 @@ func (s *Service) CreateOffSessionPayment(ctx context.Context, in CreateOffSessi
 }
 
 func (in *CreateOffSessionPaymentInput) validate() error {
-	if err := checkID("input.customerID", in.CustomerID, "cus"); err != nil {
+	if err := validate.ID("input.customerID", in.CustomerID, "cus"); err != nil {
 		return err
 	}
-	if err := checkID("input.paymentMethodID", in.PaymentMethodID, "pm"); err != nil {
+	if err := validate.ID("input.paymentMethodID", in.PaymentMethodID, "pm"); err != nil {
 		return err
 	}
-	if err := checkID("input.mandateID", in.MandateID, "mdt"); err != nil {
+	if err := validate.ID("input.mandateID", in.MandateID, "mdt"); err != nil {
 		return err
 	}
 	if err := validateBackups(in); err != nil {
@@ -150,19 +151,19 @@ func (in *CreateOffSessionPaymentInput) validate() error {
 		return apierror.Invalid("input.amount", "amounts in %s must end in 0", cur)
 	}
 	if in.TargetDate != nil {
-		if _, err := parseDate("input.targetDate", *in.TargetDate); err != nil {
+		if _, err := validate.Date("input.targetDate", *in.TargetDate); err != nil {
 			return err
 		}
 	}
-	if err := checkOptionalText("input.description", in.Description, maxTextLen); err != nil {
+	if err := validate.OptionalText("input.description", in.Description, validate.MaxTextLen); err != nil {
 		return err
 	}
 	if in.StatementDescriptorSuffix != nil {
-		if err := checkStatementDescriptorSuffix("input.statementDescriptorSuffix", *in.StatementDescriptorSuffix); err != nil {
+		if err := validate.StatementDescriptorSuffix("input.statementDescriptorSuffix", *in.StatementDescriptorSuffix); err != nil {
 			return err
 		}
 	}
-	return checkMetadata("input.metadata", in.Metadata)
+	return validate.Metadata("input.metadata", in.Metadata)
 }
 
 // firstAttempt returns when the first attempt is due: now, or the start of
@@ -175,7 +176,7 @@ func firstAttempt(targetDate *string, zone string, now time.Time) (time.Time, sc
 	if err != nil {
 		loc = time.UTC
 	}
-	d, err := parseDate("input.targetDate", *targetDate)
+	d, err := validate.Date("input.targetDate", *targetDate)
 	if err != nil {
 		return time.Time{}, schematype.SchedulingDecision{}, err
 	}
@@ -198,7 +199,7 @@ func firstAttempt(targetDate *string, zone string, now time.Time) (time.Time, sc
 
 // getPayment reads a payment of the caller's account.
 func (s *Service) getPayment(ctx context.Context, db *ent.Client, id string) (*ent.OffSessionPayment, error) {
-	if err := checkID("id", id, "osp"); err != nil {
+	if err := validate.ID("id", id, "osp"); err != nil {
 		return nil, err
 	}
 	p, err := db.OffSessionPayment.Get(ctx, id)

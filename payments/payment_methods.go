@@ -8,10 +8,12 @@ import (
 	"time"
 
 	"github.com/offsession/offsession/apierror"
+	"github.com/offsession/offsession/carddata"
 	"github.com/offsession/offsession/ent"
 	"github.com/offsession/offsession/ent/offsessionpayment"
 	"github.com/offsession/offsession/ent/paymentmethod"
 	"github.com/offsession/offsession/ent/schema/schematype"
+	"github.com/offsession/offsession/validate"
 )
 
 // SavePaymentMethodInput is the input of savePaymentMethod: the card details
@@ -107,7 +109,7 @@ func (s *Service) checkPaymentMethodRefs(ctx context.Context, db *ent.Client, in
 	}
 	seen := map[string]bool{}
 	for i, t := range in.ProcessorTokens {
-		field := fieldIndex("input.processorTokens", i, "processorID")
+		field := validate.FieldIndex("input.processorTokens", i, "processorID")
 		if seen[t.ProcessorID] {
 			return apierror.Invalid(field, "processor %s is given twice", t.ProcessorID)
 		}
@@ -190,11 +192,11 @@ func (s *Service) retryWaitingFor(ctx context.Context, tx *ent.Tx, id string) er
 }
 
 func (in *SavePaymentMethodInput) validate() error {
-	if err := checkID("input.customerID", in.CustomerID, "cus"); err != nil {
+	if err := validate.ID("input.customerID", in.CustomerID, "cus"); err != nil {
 		return err
 	}
 	if in.ReplacesPaymentMethodID != nil {
-		if err := checkID("input.replacesPaymentMethodID", *in.ReplacesPaymentMethodID, "pm"); err != nil {
+		if err := validate.ID("input.replacesPaymentMethodID", *in.ReplacesPaymentMethodID, "pm"); err != nil {
 			return err
 		}
 	}
@@ -209,7 +211,7 @@ func (in *SavePaymentMethodInput) validate() error {
 		return apierror.Invalid("input.card.expYear", "must be a four-digit year")
 	}
 	if card.IssuingCountry != nil {
-		c, err := checkCountry("input.card.issuingCountry", *card.IssuingCountry)
+		c, err := validate.Country("input.card.issuingCountry", *card.IssuingCountry)
 		if err != nil {
 			return err
 		}
@@ -219,30 +221,30 @@ func (in *SavePaymentMethodInput) validate() error {
 	if !opaqueToken.MatchString(card.Fingerprint) || len(card.Fingerprint) > 64 {
 		return apierror.Invalid("input.card.fingerprint", "must be 1 to 64 letters, digits or _-.:")
 	}
-	if err := checkText("input.card.fingerprint", card.Fingerprint, 64); err != nil {
+	if err := validate.Text("input.card.fingerprint", card.Fingerprint, 64); err != nil {
 		return err
 	}
 	if len(in.ProcessorTokens) == 0 {
 		return apierror.Invalid("input.processorTokens", "at least one processor token is needed to charge the card")
 	}
 	for i, t := range in.ProcessorTokens {
-		if err := checkID(fieldIndex("input.processorTokens", i, "processorID"), t.ProcessorID, "prc"); err != nil {
+		if err := validate.ID(validate.FieldIndex("input.processorTokens", i, "processorID"), t.ProcessorID, "prc"); err != nil {
 			return err
 		}
-		field := fieldIndex("input.processorTokens", i, "token")
-		if LooksLikeCardNumber(t.Token) {
+		field := validate.FieldIndex("input.processorTokens", i, "token")
+		if carddata.LooksLikeCardNumber(t.Token) {
 			return apierror.InvalidReason(field, "card_data_not_allowed", "looks like a card number: give the processor's token, never the card number")
 		}
 		if !processorToken.MatchString(t.Token) {
 			return apierror.Invalid(field, "must be 1 to 255 letters, digits or _-.:, or two such parts joined by / (customer/payment method)")
 		}
 		if t.NetworkTransactionID != "" {
-			if err := checkText(fieldIndex("input.processorTokens", i, "networkTransactionID"), t.NetworkTransactionID, 64); err != nil {
+			if err := validate.Text(validate.FieldIndex("input.processorTokens", i, "networkTransactionID"), t.NetworkTransactionID, 64); err != nil {
 				return err
 			}
 		}
 	}
-	return checkMetadata("input.metadata", in.Metadata)
+	return validate.Metadata("input.metadata", in.Metadata)
 }
 
 // cardExpired reports whether a card is past the last day of its expiry

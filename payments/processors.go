@@ -14,6 +14,7 @@ import (
 	"github.com/offsession/offsession/ent/schema/schematype"
 	"github.com/offsession/offsession/processors/simulator"
 	"github.com/offsession/offsession/processors/stripe"
+	"github.com/offsession/offsession/validate"
 )
 
 // CreateProcessorInput is the input of createProcessor. Credentials are
@@ -74,7 +75,7 @@ func (in *CreateProcessorInput) validate() error {
 	if in.Name == "" {
 		return apierror.Invalid("input.name", "must not be empty")
 	}
-	if err := checkText("input.name", in.Name, 256); err != nil {
+	if err := validate.Text("input.name", in.Name, 256); err != nil {
 		return err
 	}
 	if err := processor.TypeValidator(in.Type); err != nil {
@@ -100,7 +101,7 @@ func (in *CreateProcessorInput) validate() error {
 		return apierror.Invalid("input.costFixed", "must not be negative")
 	}
 	for k, v := range in.Settings {
-		if err := checkText("input.settings."+k, v, maxMetadataValueLen); err != nil {
+		if err := validate.Text("input.settings."+k, v, validate.MaxMetadataValueLen); err != nil {
 			return err
 		}
 	}
@@ -127,7 +128,7 @@ type UpdateProcessorInput struct {
 
 // UpdateProcessor changes a processor's configuration.
 func (s *Service) UpdateProcessor(ctx context.Context, id string, in UpdateProcessorInput) (*ent.Processor, error) {
-	if err := checkID("id", id, "prc"); err != nil {
+	if err := validate.ID("id", id, "prc"); err != nil {
 		return nil, err
 	}
 	p, err := s.db.Processor.Get(ctx, id)

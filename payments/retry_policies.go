@@ -10,6 +10,7 @@ import (
 	"github.com/offsession/offsession/ent/offsessionpayment"
 	"github.com/offsession/offsession/ent/retrypolicy"
 	"github.com/offsession/offsession/retry"
+	"github.com/offsession/offsession/validate"
 )
 
 // CreateRetryPolicyInput is the input of createRetryPolicy.
@@ -70,7 +71,7 @@ func (in *CreateRetryPolicyInput) validate() (time.Duration, error) {
 	if in.Name == "" {
 		return 0, apierror.Invalid("input.name", "must not be empty")
 	}
-	if err := checkText("input.name", in.Name, 256); err != nil {
+	if err := validate.Text("input.name", in.Name, 256); err != nil {
 		return 0, err
 	}
 	if in.Window == nil {
@@ -137,7 +138,7 @@ func (s *Service) resolveRetry(ctx context.Context, db *ent.Client, in *CreateOf
 	var err error
 	switch {
 	case in.RetryPolicyID != nil:
-		if err := checkID("input.retryPolicyID", *in.RetryPolicyID, "rtp"); err != nil {
+		if err := validate.ID("input.retryPolicyID", *in.RetryPolicyID, "rtp"); err != nil {
 			return rs, err
 		}
 		if pol, err = db.RetryPolicy.Get(ctx, *in.RetryPolicyID); ent.IsNotFound(err) {

@@ -10,6 +10,7 @@ import (
 	"github.com/offsession/offsession/ent/route"
 	"github.com/offsession/offsession/ent/schema/schematype"
 	"github.com/offsession/offsession/money"
+	"github.com/offsession/offsession/validate"
 )
 
 // RouteInput is the input of createRoute and, with every field optional,
@@ -68,7 +69,7 @@ func (s *Service) CreateRoute(ctx context.Context, in RouteInput) (*ent.Route, e
 
 // UpdateRoute changes the fields given.
 func (s *Service) UpdateRoute(ctx context.Context, id string, in RouteInput) (*ent.Route, error) {
-	if err := checkID("id", id, "rte"); err != nil {
+	if err := validate.ID("id", id, "rte"); err != nil {
 		return nil, err
 	}
 	r, err := s.db.Route.Get(ctx, id)
@@ -105,7 +106,7 @@ func (s *Service) UpdateRoute(ctx context.Context, id string, in RouteInput) (*e
 
 // DeleteRoute deletes a route and returns its ID.
 func (s *Service) DeleteRoute(ctx context.Context, id string) (string, error) {
-	if err := checkID("id", id, "rte"); err != nil {
+	if err := validate.ID("id", id, "rte"); err != nil {
 		return "", err
 	}
 	err := s.db.Route.DeleteOneID(id).Exec(ctx)
@@ -129,7 +130,7 @@ func (s *Service) checkRoute(ctx context.Context, db *ent.Client, in *RouteInput
 		if *in.Name == "" {
 			return apierror.Invalid("input.name", "must not be empty")
 		}
-		if err := checkText("input.name", *in.Name, 256); err != nil {
+		if err := validate.Text("input.name", *in.Name, 256); err != nil {
 			return err
 		}
 	}
@@ -159,7 +160,7 @@ func (s *Service) checkRoute(ctx context.Context, db *ent.Client, in *RouteInput
 			}
 		}
 		for i, cc := range c.IssuingCountries {
-			norm, err := checkCountry(fmt.Sprintf("input.conditions.issuingCountries[%d]", i), cc)
+			norm, err := validate.Country(fmt.Sprintf("input.conditions.issuingCountries[%d]", i), cc)
 			if err != nil {
 				return err
 			}
@@ -168,14 +169,14 @@ func (s *Service) checkRoute(ctx context.Context, db *ent.Client, in *RouteInput
 		if c.AmountMin != nil && c.AmountMax != nil && *c.AmountMin > *c.AmountMax {
 			return apierror.Invalid("input.conditions.amountMax", "must not be below amountMin")
 		}
-		if err := checkMetadata("input.conditions.metadata", c.Metadata); err != nil {
+		if err := validate.Metadata("input.conditions.metadata", c.Metadata); err != nil {
 			return err
 		}
 	}
 	seen := map[string]bool{}
 	for i, rp := range in.Processors {
 		field := fmt.Sprintf("input.processors[%d].processorID", i)
-		if err := checkID(field, rp.ProcessorID, "prc"); err != nil {
+		if err := validate.ID(field, rp.ProcessorID, "prc"); err != nil {
 			return err
 		}
 		if seen[rp.ProcessorID] {

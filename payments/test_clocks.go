@@ -10,6 +10,7 @@ import (
 	"github.com/offsession/offsession/ent"
 	"github.com/offsession/offsession/ent/offsessionpayment"
 	"github.com/offsession/offsession/ent/testclock"
+	"github.com/offsession/offsession/validate"
 	"github.com/offsession/offsession/viewer"
 )
 
@@ -43,7 +44,7 @@ type CreateTestClockInput struct {
 
 // CreateTestClock creates a test clock frozen at the given time.
 func (s *Service) CreateTestClock(ctx context.Context, in CreateTestClockInput) (*ent.TestClock, error) {
-	if err := checkOptionalText("input.name", in.Name, 256); err != nil {
+	if err := validate.OptionalText("input.name", in.Name, 256); err != nil {
 		return nil, err
 	}
 	if in.FrozenTime.IsZero() {
@@ -74,7 +75,7 @@ func (s *Service) CreateTestClock(ctx context.Context, in CreateTestClockInput) 
 // clock has reached frozenTime. An advance cut short by a crash is finished
 // by ResumeTestClocks.
 func (s *Service) AdvanceTestClock(ctx context.Context, id string, frozenTime time.Time) (*ent.TestClock, error) {
-	if err := checkID("id", id, "clk"); err != nil {
+	if err := validate.ID("id", id, "clk"); err != nil {
 		return nil, err
 	}
 	c, err := s.db.TestClock.Get(ctx, id)

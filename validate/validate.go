@@ -1,4 +1,7 @@
-package payments
+// Package validate checks API input before anything is read or written:
+// each check names the field it refuses, with a coded apierror, and
+// refuses card data in any free text.
+package validate
 
 import (
 	"fmt"
@@ -16,75 +19,70 @@ import (
 	"github.com/offsession/offsession/ids"
 )
 
-// Limits on metadata, as Stripe's.
+// Limits on metadata, as Stripe's, and on free text.
 const (
-	maxMetadataKeys     = 50
-	maxMetadataKeyLen   = 40
-	maxMetadataValueLen = 500
-	maxTextLen          = 1000
+	MaxMetadataKeys     = 50
+	MaxMetadataKeyLen   = 40
+	MaxMetadataValueLen = 500
+	MaxTextLen          = 1000
 )
-
-// LooksLikeCardNumber reports whether s contains what could be a primary
-// account number, however it is written (carddata.LooksLikeCardNumber).
-// offsession never stores one.
-func LooksLikeCardNumber(s string) bool { return carddata.LooksLikeCardNumber(s) }
 
 // sensitiveKey matches metadata keys that announce card data.
 var sensitiveKey = regexp.MustCompile(`(?i)(cvc|cvv|cvn|csc|cid|security.?code|card.?number|^pan$|card.?num)`)
 
-// checkText rejects free text that is too long or holds a card number.
-func checkText(field, s string, max int) error {
+// Text rejects free text that is too long or holds a card number.
+func Text(field, s string, max int) error {
 	if len(s) > max {
 		return apierror.Invalid(field, "must be at most %d characters", max)
 	}
-	if LooksLikeCardNumber(s) {
+	if carddata.LooksLikeCardNumber(s) {
 		return apierror.InvalidReason(field, "card_data_not_allowed", "looks like a card number; offsession never stores card numbers")
 	}
 	return nil
 }
 
-// checkOptionalText is checkText for an optional field.
-func checkOptionalText(field string, s *string, max int) error {
+// OptionalText is Text for an optional field.
+func OptionalText(field string, s *string, max int) error {
 	if s == nil {
 		return nil
 	}
-	return checkText(field, *s, max)
+	return Text(field, *s, max)
 }
 
-// checkMetadata applies Stripe's metadata limits and refuses card data.
-func checkMetadata(field string, m map[string]string) error {
-	if len(m) > maxMetadataKeys {
-		return apierror.Invalid(field, "at most %d keys", maxMetadataKeys)
+// Metadata applies Stripe's metadata limits and refuses card data.
+func Metadata(field string, m map[string]string) error {
+	if len(m) > MaxMetadataKeys {
+		return apierror.Invalid(field, "at most %d keys", MaxMetadataKeys)
 	}
 	for k, v := range m {
 		switch {
 		case k == "":
 			return apierror.Invalid(field, "keys must not be empty")
-		case LooksLikeCardNumber(k):
+		case carddata.LooksLikeCardNumber(k):
 			// The field names the map, not the key: the key is the card number.
 			return apierror.InvalidReason(field, "card_data_not_allowed", "a key looks like a card number; offsession never stores card numbers")
-		case len(k) > maxMetadataKeyLen:
-			return apierror.Invalid(field+"."+k, "keys must be at most %d characters", maxMetadataKeyLen)
+		case len(k) > MaxMetadataKeyLen:
+			return apierror.Invalid(field+"."+k, "keys must be at most %d characters", MaxMetadataKeyLen)
 		case sensitiveKey.MatchString(k):
 			return apierror.InvalidReason(field+"."+k, "card_data_not_allowed", "card numbers and security codes must not be stored")
 		}
-		if err := checkText(field+"."+k, v, maxMetadataValueLen); err != nil {
+		if err := Text(field+"."+k, v, MaxMetadataValueLen); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-// checkID rejects a malformed ID before any lookup.
-func checkID(field, id, prefix string) error {
+// ID rejects a malformed ID before any lookup.
+func ID(field, id, prefix string) error {
 	if !ids.HasPrefix(id, prefix) {
 		return apierror.InvalidReason(field, "malformed_id", "%q is not a %s_ ID", id, prefix)
 	}
 	return nil
 }
 
-// checkCountry accepts an ISO 3166-1 alpha-2 code and returns it upper case.
-func checkCountry(field, c string) (string, error) {
+// Country accepts an ISO 3166-1 alpha-2 code and returns it upper case.
+func Country(field, c string) (string, error) {
 	c = strings.ToUpper(strings.TrimSpace(c))
 	if !countries[c] {
 		return "", apierror.Invalid(field, "%q is not an ISO 3166-1 alpha-2 country code", c)
@@ -92,8 +90,8 @@ func checkCountry(field, c string) (string, error) {
 	return c, nil
 }
 
-// checkTimeZone accepts an IANA time zone name.
-func checkTimeZone(field, zone string) error {
+// TimeZone accepts an IANA time zone name.
+func TimeZone(field, zone string) error {
 	if zone == "" || zone == "Local" {
 		return apierror.Invalid(field, "must be an IANA time zone such as Europe/Paris")
 	}
@@ -103,8 +101,8 @@ func checkTimeZone(field, zone string) error {
 	return nil
 }
 
-func checkEmail(field, email string) error {
-	if err := checkText(field, email, 512); err != nil {
+func Email(field, email string) error {
+	if err := Text(field, email, 512); err != nil {
 		return err
 	}
 	local, domain, ok := strings.Cut(email, "@")
@@ -114,14 +112,14 @@ func checkEmail(field, email string) error {
 	return nil
 }
 
-func checkIP(field, ip string) error {
+func IP(field, ip string) error {
 	if net.ParseIP(ip) == nil {
 		return apierror.Invalid(field, "%q is not an IP address", ip)
 	}
 	return nil
 }
 
-func checkURL(field, raw string) error {
+func URL(field, raw string) error {
 	u, err := url.Parse(raw)
 	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
 		return apierror.Invalid(field, "%q is not an http(s) URL", raw)
@@ -132,7 +130,7 @@ func checkURL(field, raw string) error {
 // statementDescriptorSuffix: Stripe's rules for the card statement suffix.
 var badDescriptorChars = "<>\\'\"*"
 
-func checkStatementDescriptorSuffix(field, s string) error {
+func StatementDescriptorSuffix(field, s string) error {
 	switch {
 	case s == "":
 		return apierror.Invalid(field, "must not be empty when given")
@@ -141,11 +139,11 @@ func checkStatementDescriptorSuffix(field, s string) error {
 	case strings.ContainsAny(s, badDescriptorChars):
 		return apierror.Invalid(field, "must not contain any of %s", badDescriptorChars)
 	}
-	return checkText(field, s, 22)
+	return Text(field, s, 22)
 }
 
-// parseDate reads a YYYY-MM-DD date.
-func parseDate(field, s string) (time.Time, error) {
+// Date reads a YYYY-MM-DD date.
+func Date(field, s string) (time.Time, error) {
 	d, err := time.Parse("2006-01-02", s)
 	if err != nil {
 		return time.Time{}, apierror.Invalid(field, "%q is not a date in YYYY-MM-DD form", s)
@@ -169,7 +167,7 @@ var countries = func() map[string]bool {
 	return m
 }()
 
-// fieldIndex names an element of a list field: input.processorTokens[0].
-func fieldIndex(field string, i int, sub string) string {
+// FieldIndex names an element of a list field: input.processorTokens[0].
+func FieldIndex(field string, i int, sub string) string {
 	return fmt.Sprintf("%s[%d].%s", field, i, sub)
 }

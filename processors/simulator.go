@@ -11,7 +11,7 @@ import (
 
 	"github.com/offsession/offsession/ent"
 	"github.com/offsession/offsession/ent/simulatorcharge"
-	"github.com/offsession/offsession/processors/population"
+	"github.com/offsession/offsession/internal/population"
 	"github.com/offsession/offsession/viewer"
 )
 

@@ -10,8 +10,8 @@ import (
 
 	"github.com/offsession/offsession/ent"
 	"github.com/offsession/offsession/ent/processor"
+	"github.com/offsession/offsession/internal/population"
 	"github.com/offsession/offsession/processors"
-	"github.com/offsession/offsession/processors/population"
 	"github.com/offsession/offsession/storage"
 	"github.com/offsession/offsession/storage/storagetest"
 )

@@ -15,8 +15,8 @@ import (
 	"github.com/offsession/offsession/ent/retrypolicy"
 	"github.com/offsession/offsession/ent/route"
 	"github.com/offsession/offsession/ent/schema/schematype"
+	"github.com/offsession/offsession/internal/population"
 	"github.com/offsession/offsession/payments"
-	"github.com/offsession/offsession/processors/population"
 	"github.com/offsession/offsession/seed"
 	"github.com/offsession/offsession/viewer"
 )

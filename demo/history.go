@@ -9,8 +9,8 @@ import (
 	"github.com/offsession/offsession/ent/offsessionpayment"
 	"github.com/offsession/offsession/ent/paymentmethod"
 	"github.com/offsession/offsession/ent/schema/schematype"
+	"github.com/offsession/offsession/internal/population"
 	"github.com/offsession/offsession/payments"
-	"github.com/offsession/offsession/processors/population"
 )
 
 // HistoryPayments is how many failed payments of simulated customers the

@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/offsession/offsession/ent/schema/schematype"
-	"github.com/offsession/offsession/processors/population"
+	"github.com/offsession/offsession/internal/population"
 	"github.com/offsession/offsession/retry"
 )
 

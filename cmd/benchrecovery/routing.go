@@ -8,15 +8,14 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/offsession/offsession/auth"
 	"github.com/offsession/offsession/ent"
 	"github.com/offsession/offsession/ent/attempt"
 	"github.com/offsession/offsession/ent/processor"
 	"github.com/offsession/offsession/ent/retrypolicy"
 	"github.com/offsession/offsession/ent/route"
 	"github.com/offsession/offsession/ent/schema/schematype"
+	"github.com/offsession/offsession/internal/population"
 	"github.com/offsession/offsession/payments"
-	"github.com/offsession/offsession/processors/population"
 	"github.com/offsession/offsession/seed"
 	"github.com/offsession/offsession/viewer"
 )
@@ -107,22 +106,14 @@ func makeRoutingBase(ctx context.Context, pop *population.Population, cohort []i
 		return nil, err
 	}
 	defer e.store.Close()
-	if _, err := e.store.Migrate(ctx); err != nil {
-		return nil, fmt.Errorf("migrate: %w", err)
+	accountID, clockID, err := e.newAccount(ctx, "bench-recovery routing", routingStart)
+	if err != nil {
+		return nil, err
 	}
 	sys := viewer.SystemContext(ctx)
-	acct, _, err := auth.CreateAccount(sys, e.store.Client, "bench-recovery routing")
-	if err != nil {
-		return nil, fmt.Errorf("create the account: %w", err)
-	}
-	e.ctx = viewer.NewContext(ctx, viewer.Viewer{AccountID: acct.ID, Role: viewer.RoleAdmin})
 	svc := e.proc.Payments
-	b := &routingBase{Path: path, AccountID: acct.ID, Cohort: cohort}
-	clk, err := svc.CreateTestClock(e.ctx, payments.CreateTestClockInput{FrozenTime: routingStart})
-	if err != nil {
-		return nil, fmt.Errorf("create the test clock: %w", err)
-	}
-	b.ClockID = clk.ID
+	b := &routingBase{Path: path, AccountID: accountID, Cohort: cohort}
+	b.ClockID = clockID
 	degrading, err := svc.CreateProcessor(e.ctx, payments.CreateProcessorInput{Name: "degrading", Type: processor.TypeSimulator,
 		Settings: schematype.StringMap{
 			"degrade_from":         degradeFrom.Format(time.RFC3339),
@@ -145,7 +136,7 @@ func makeRoutingBase(ctx context.Context, pop *population.Population, cohort []i
 	// The cards are seeded with their token on the degrading processor,
 	// then given the same token on the steady one: the population's
 	// customer answers the same at either.
-	b.Cards, err = seedCards(sys, e.store.Client, pop, cohort, acct.ID, degrading.ID, clk.ID, routingStart, func(tx *ent.Tx, c seed.Card) error {
+	b.Cards, err = seedCards(sys, e.store.Client, pop, cohort, accountID, degrading.ID, clockID, routingStart, func(tx *ent.Tx, c seed.Card) error {
 		err := tx.PaymentMethod.UpdateOneID(c.PaymentMethodID).
 			SetProcessorTokens([]schematype.ProcessorToken{{ProcessorID: degrading.ID, Token: c.Token}, {ProcessorID: steady.ID, Token: c.Token}}).
 			Exec(sys)

@@ -21,18 +21,7 @@ import (
 // was declined, each arm's recoveries and attempts, and audits every retry
 // of the run against the networks' rules.
 func measureArms(ctx context.Context, db *ent.Client, group map[string]string, r *worldResult) error {
-	var atts []struct {
-		PaymentID   string    `json:"payment_id"`
-		Number      int       `json:"number"`
-		StartedAt   time.Time `json:"started_at"`
-		Outcome     string    `json:"outcome"`
-		IsRetry     bool      `json:"is_retry"`
-		Fingerprint string    `json:"card_fingerprint"`
-		Network     string    `json:"card_network"`
-	}
-	err := db.Attempt.Query().Order(ent.Asc(attempt.FieldStartedAt)).
-		Select(attempt.FieldPaymentID, attempt.FieldNumber, attempt.FieldStartedAt, attempt.FieldOutcome, attempt.FieldIsRetry,
-			attempt.FieldCardFingerprint, attempt.FieldCardNetwork).Scan(ctx, &atts)
+	atts, err := attemptRows(ctx, db)
 	if err != nil {
 		return err
 	}

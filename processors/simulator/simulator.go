@@ -1,6 +1,6 @@
 // Package simulator is the built-in processor: programmed test tokens,
 // a decline rate, latency and degradation from settings, and simulated
-// populations (processors/population), with a ledger keyed by idempotency
+// populations (internal/population), with a ledger keyed by idempotency
 // key as a real processor keeps.
 package simulator
 
@@ -15,8 +15,8 @@ import (
 
 	"github.com/offsession/offsession/ent"
 	"github.com/offsession/offsession/ent/simulatorcharge"
+	"github.com/offsession/offsession/internal/population"
 	"github.com/offsession/offsession/processors/connector"
-	"github.com/offsession/offsession/processors/population"
 	"github.com/offsession/offsession/viewer"
 )
 

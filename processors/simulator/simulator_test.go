@@ -10,9 +10,9 @@ import (
 
 	"github.com/offsession/offsession/ent"
 	"github.com/offsession/offsession/ent/processor"
+	"github.com/offsession/offsession/internal/population"
 	"github.com/offsession/offsession/processors"
 	"github.com/offsession/offsession/processors/connector"
-	"github.com/offsession/offsession/processors/population"
 	"github.com/offsession/offsession/storage"
 	"github.com/offsession/offsession/storage/storagetest"
 )

@@ -384,10 +384,6 @@ func (w *outboxWorld) paymentMutation(name string) func(t *testing.T) string {
 			status := w.state.payments[id].status
 			require.Len(t, r.Errors, 1, "%s of a %s payment: %s", name, status, r.Raw)
 			code := r.Errors[0].Code()
-			if name == "resumeOffSessionPayment" && (status == "pending" || status == "pending_retry") && code == "INTERNAL" {
-				// Known: see TestResumingAPaymentThatIsNotPausedIsAConflict.
-				code = "CONFLICT"
-			}
 			require.Equal(t, "CONFLICT", code, "%s of a %s payment: %s", name, status, r.Raw)
 			return id + " (" + w.state.payments[id].status + ", refused)"
 		}
@@ -603,12 +599,10 @@ func (w *outboxWorld) statusCounts() map[string]int {
 // TestResumingAPaymentThatIsNotPausedIsAConflict: resuming a payment that
 // is pending or pending_retry is a move the lifecycle does not allow, so a
 // CONFLICT (DESIGN.md: "any other transition is an error"; rule 7: a clear
-// error). Today it is an INTERNAL error: payments.Transition reads pending
-// → pending_retry and pending_retry → pending_retry as moves to a backup
-// payment method (payment_method_switched), and apply refuses them without
-// a backup with a plain error. Nothing changes and no event is written
-// (TestOutboxEventsEqualTheStateChanges checks that), but the caller is told
-// "internal error". Skipped until payments/ is fixed.
+// error). payments.Transition allows pending → pending_retry and
+// pending_retry → pending_retry only as moves to a backup payment method
+// (payment_method_switched); asked for without one, apply refuses it as
+// invalid_state_transition (it was an INTERNAL error), changing nothing.
 func TestResumingAPaymentThatIsNotPausedIsAConflict(t *testing.T) {
 	t.Parallel()
 	storagetest.Each(t, func(t *testing.T, st *storage.Store) {
@@ -621,9 +615,6 @@ func TestResumingAPaymentThatIsNotPausedIsAConflict(t *testing.T) {
 		id := r.String(t, "createOffSessionPayment.id")
 		r = b.Do(t, key, `mutation($id: ID!) { resumeOffSessionPayment(id: $id) { status } }`, map[string]any{"id": id})
 		require.Len(t, r.Errors, 1, r.Raw)
-		if r.Errors[0].Code() == "INTERNAL" {
-			t.Skip("known bug: resuming a pending payment is an INTERNAL error, not a CONFLICT (payments.Transition maps pending → pending_retry to payment_method_switched)")
-		}
 		require.Equal(t, "invalid_state_transition", r.RequireError(t, "CONFLICT").Extensions["reason"])
 		require.Equal(t, "pending", b.Payment(t, key, id)["status"])
 		require.Equal(t, []string{events.PaymentCreated}, b.EventTypes(t, key, id))

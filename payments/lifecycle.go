@@ -146,7 +146,10 @@ func (s *Service) apply(ctx context.Context, tx *ent.Tx, p *ent.OffSessionPaymen
 		return nil, err
 	}
 	if evType == events.PaymentMethodSwitched && c.switchTo == nil {
-		return nil, fmt.Errorf("payment %s: %s → %s is a move to a backup payment method, and none is given", p.ID, p.Status, c.to)
+		// Only a move to a backup payment method makes this transition
+		// (resuming a payment that is not paused asks for it): refused as
+		// any other move outside the lifecycle.
+		return nil, apierror.Conflictf("id", "invalid_state_transition", "a payment that is %s cannot become %s", p.Status, c.to)
 	}
 	upd := tx.OffSessionPayment.UpdateOneID(p.ID).
 		Where(offsessionpayment.Version(p.Version)).

@@ -110,6 +110,17 @@ func (k *Keys) Do(ctx context.Context, op string, key *string, params any, creat
 	return id, err
 }
 
+// Create is Do for a create mutation: it returns the object create made
+// (or, on a replay, the one the first request made), read back by get.
+func Create[T any](ctx context.Context, k *Keys, op string, key *string, params any, create func(tx *ent.Tx) (string, error), get func(context.Context, string) (T, error)) (T, error) {
+	id, err := k.Do(ctx, op, key, params, create)
+	if err != nil {
+		var zero T
+		return zero, err
+	}
+	return get(ctx, id)
+}
+
 // replay looks the key up: found is true when a request with it committed.
 func (k *Keys) replay(ctx context.Context, op, key, hash string) (id string, found bool, err error) {
 	r, err := k.db.IdempotencyKey.Query().

@@ -7,6 +7,7 @@ import (
 	"github.com/offsession/offsession/apierror"
 	"github.com/offsession/offsession/ent"
 	"github.com/offsession/offsession/ent/schema/schematype"
+	"github.com/offsession/offsession/idempotency"
 	"github.com/offsession/offsession/validate"
 )
 
@@ -27,7 +28,7 @@ func (s *Service) CreateCustomer(ctx context.Context, in CreateCustomerInput) (*
 	if err := in.validate(); err != nil {
 		return nil, err
 	}
-	id, err := s.keys.Do(ctx, "createCustomer", in.IdempotencyKey, in, func(tx *ent.Tx) (string, error) {
+	return idempotency.Create(ctx, s.keys, "createCustomer", in.IdempotencyKey, in, func(tx *ent.Tx) (string, error) {
 		if in.TestClockID != nil {
 			if _, err := tx.TestClock.Get(ctx, *in.TestClockID); ent.IsNotFound(err) {
 				return "", apierror.NotFoundID("input.testClockID", *in.TestClockID)
@@ -52,11 +53,7 @@ func (s *Service) CreateCustomer(ctx context.Context, in CreateCustomerInput) (*
 			return "", err
 		}
 		return cus.ID, nil
-	})
-	if err != nil {
-		return nil, err
-	}
-	return s.db.Customer.Get(ctx, id)
+	}, s.db.Customer.Get)
 }
 
 func (in *CreateCustomerInput) validate() error {

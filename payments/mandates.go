@@ -11,6 +11,7 @@ import (
 	"github.com/offsession/offsession/ent/offsessionpayment"
 	"github.com/offsession/offsession/ent/schema/schematype"
 	"github.com/offsession/offsession/events"
+	"github.com/offsession/offsession/idempotency"
 	"github.com/offsession/offsession/money"
 	"github.com/offsession/offsession/validate"
 )
@@ -59,7 +60,7 @@ func (s *Service) CreateMandate(ctx context.Context, in CreateMandateInput) (*en
 	if err := in.validate(s.now()); err != nil {
 		return nil, err
 	}
-	id, err := s.keys.Do(ctx, "createMandate", in.IdempotencyKey, in, func(tx *ent.Tx) (string, error) {
+	return idempotency.Create(ctx, s.keys, "createMandate", in.IdempotencyKey, in, func(tx *ent.Tx) (string, error) {
 		if _, err := tx.Customer.Get(ctx, in.CustomerID); ent.IsNotFound(err) {
 			return "", apierror.NotFoundID("input.customerID", in.CustomerID)
 		} else if err != nil {
@@ -100,11 +101,7 @@ func (s *Service) CreateMandate(ctx context.Context, in CreateMandateInput) (*en
 			return "", err
 		}
 		return m.ID, nil
-	})
-	if err != nil {
-		return nil, err
-	}
-	return s.db.Mandate.Get(ctx, id)
+	}, s.db.Mandate.Get)
 }
 
 func (in *CreateMandateInput) validate(now time.Time) error {

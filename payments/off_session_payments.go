@@ -10,6 +10,7 @@ import (
 	"github.com/offsession/offsession/ent/offsessionpayment"
 	"github.com/offsession/offsession/ent/schema/schematype"
 	"github.com/offsession/offsession/events"
+	"github.com/offsession/offsession/idempotency"
 	"github.com/offsession/offsession/ids"
 	"github.com/offsession/offsession/money"
 	"github.com/offsession/offsession/tracing"
@@ -54,7 +55,7 @@ func (s *Service) CreateOffSessionPayment(ctx context.Context, in CreateOffSessi
 		return nil, err
 	}
 	paymentID := ids.New("osp")
-	id, err := s.keys.Do(ctx, "createOffSessionPayment", in.IdempotencyKey, in, func(tx *ent.Tx) (string, error) {
+	return idempotency.Create(ctx, s.keys, "createOffSessionPayment", in.IdempotencyKey, in, func(tx *ent.Tx) (string, error) {
 		db := tx.Client()
 		cus, err := db.Customer.Get(ctx, in.CustomerID)
 		if ent.IsNotFound(err) {
@@ -115,11 +116,7 @@ func (s *Service) CreateOffSessionPayment(ctx context.Context, in CreateOffSessi
 			return "", err
 		}
 		return p.ID, emitPaymentEvent(ctx, tx, p, events.PaymentCreated, nil)
-	})
-	if err != nil {
-		return nil, err
-	}
-	return s.db.OffSessionPayment.Get(ctx, id)
+	}, s.db.OffSessionPayment.Get)
 }
 
 func (in *CreateOffSessionPaymentInput) validate() error {

@@ -13,6 +13,7 @@ import (
 	"github.com/offsession/offsession/ent/offsessionpayment"
 	"github.com/offsession/offsession/ent/paymentmethod"
 	"github.com/offsession/offsession/ent/schema/schematype"
+	"github.com/offsession/offsession/idempotency"
 	"github.com/offsession/offsession/validate"
 )
 
@@ -56,7 +57,7 @@ func (s *Service) SavePaymentMethod(ctx context.Context, in SavePaymentMethodInp
 	if err := in.validate(); err != nil {
 		return nil, err
 	}
-	id, err := s.keys.Do(ctx, "savePaymentMethod", in.IdempotencyKey, in, func(tx *ent.Tx) (string, error) {
+	return idempotency.Create(ctx, s.keys, "savePaymentMethod", in.IdempotencyKey, in, func(tx *ent.Tx) (string, error) {
 		if err := s.checkPaymentMethodRefs(ctx, tx.Client(), &in); err != nil {
 			return "", err
 		}
@@ -81,11 +82,7 @@ func (s *Service) SavePaymentMethod(ctx context.Context, in SavePaymentMethodInp
 			return "", err
 		}
 		return pm.ID, nil
-	})
-	if err != nil {
-		return nil, err
-	}
-	return s.db.PaymentMethod.Get(ctx, id)
+	}, s.db.PaymentMethod.Get)
 }
 
 // checkPaymentMethodRefs checks what a new payment method refers to: its

@@ -12,6 +12,7 @@ import (
 	"github.com/offsession/offsession/ent"
 	"github.com/offsession/offsession/ent/processor"
 	"github.com/offsession/offsession/ent/schema/schematype"
+	"github.com/offsession/offsession/idempotency"
 	"github.com/offsession/offsession/processors/simulator"
 	"github.com/offsession/offsession/processors/stripe"
 	"github.com/offsession/offsession/validate"
@@ -49,7 +50,7 @@ func (s *Service) CreateProcessor(ctx context.Context, in CreateProcessorInput) 
 		sum := sha256.Sum256([]byte(*in.Credentials))
 		params.CredentialsSHA256 = hex.EncodeToString(sum[:])
 	}
-	id, err := s.keys.Do(ctx, "createProcessor", in.IdempotencyKey, params, func(tx *ent.Tx) (string, error) {
+	return idempotency.Create(ctx, s.keys, "createProcessor", in.IdempotencyKey, params, func(tx *ent.Tx) (string, error) {
 		p, err := tx.Processor.Create().
 			SetName(in.Name).
 			SetType(in.Type).
@@ -64,11 +65,7 @@ func (s *Service) CreateProcessor(ctx context.Context, in CreateProcessorInput) 
 			return "", err
 		}
 		return p.ID, nil
-	})
-	if err != nil {
-		return nil, err
-	}
-	return s.db.Processor.Get(ctx, id)
+	}, s.db.Processor.Get)
 }
 
 func (in *CreateProcessorInput) validate() error {

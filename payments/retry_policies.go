@@ -9,6 +9,7 @@ import (
 	"github.com/offsession/offsession/ent"
 	"github.com/offsession/offsession/ent/offsessionpayment"
 	"github.com/offsession/offsession/ent/retrypolicy"
+	"github.com/offsession/offsession/idempotency"
 	"github.com/offsession/offsession/retry"
 	"github.com/offsession/offsession/validate"
 )
@@ -34,7 +35,7 @@ func (s *Service) CreateRetryPolicy(ctx context.Context, in CreateRetryPolicyInp
 	if err != nil {
 		return nil, err
 	}
-	id, err := s.keys.Do(ctx, "createRetryPolicy", in.IdempotencyKey, in, func(tx *ent.Tx) (string, error) {
+	return idempotency.Create(ctx, s.keys, "createRetryPolicy", in.IdempotencyKey, in, func(tx *ent.Tx) (string, error) {
 		isDefault := in.IsDefault != nil && *in.IsDefault
 		if isDefault {
 			if _, err := tx.RetryPolicy.Update().Where(retrypolicy.IsDefault(true)).SetIsDefault(false).Save(ctx); err != nil {
@@ -60,11 +61,7 @@ func (s *Service) CreateRetryPolicy(ctx context.Context, in CreateRetryPolicyInp
 			return "", err
 		}
 		return p.ID, nil
-	})
-	if err != nil {
-		return nil, err
-	}
-	return s.db.RetryPolicy.Get(ctx, id)
+	}, s.db.RetryPolicy.Get)
 }
 
 func (in *CreateRetryPolicyInput) validate() (time.Duration, error) {

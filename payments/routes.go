@@ -9,6 +9,7 @@ import (
 	"github.com/offsession/offsession/ent"
 	"github.com/offsession/offsession/ent/route"
 	"github.com/offsession/offsession/ent/schema/schematype"
+	"github.com/offsession/offsession/idempotency"
 	"github.com/offsession/offsession/money"
 	"github.com/offsession/offsession/validate"
 )
@@ -42,7 +43,7 @@ func (s *Service) CreateRoute(ctx context.Context, in RouteInput) (*ent.Route, e
 	if in.Conditions == nil {
 		in.Conditions = &schematype.RouteConditions{}
 	}
-	id, err := s.keys.Do(ctx, "createRoute", in.IdempotencyKey, in, func(tx *ent.Tx) (string, error) {
+	return idempotency.Create(ctx, s.keys, "createRoute", in.IdempotencyKey, in, func(tx *ent.Tx) (string, error) {
 		if err := s.checkRoute(ctx, tx.Client(), &in, *in.Strategy); err != nil {
 			return "", err
 		}
@@ -60,11 +61,7 @@ func (s *Service) CreateRoute(ctx context.Context, in RouteInput) (*ent.Route, e
 			return "", err
 		}
 		return r.ID, nil
-	})
-	if err != nil {
-		return nil, err
-	}
-	return s.db.Route.Get(ctx, id)
+	}, s.db.Route.Get)
 }
 
 // UpdateRoute changes the fields given.

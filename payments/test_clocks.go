@@ -10,6 +10,7 @@ import (
 	"github.com/offsession/offsession/ent"
 	"github.com/offsession/offsession/ent/offsessionpayment"
 	"github.com/offsession/offsession/ent/testclock"
+	"github.com/offsession/offsession/idempotency"
 	"github.com/offsession/offsession/validate"
 	"github.com/offsession/offsession/viewer"
 )
@@ -53,7 +54,7 @@ func (s *Service) CreateTestClock(ctx context.Context, in CreateTestClockInput) 
 	if err := checkClockTime("input.frozenTime", in.FrozenTime); err != nil {
 		return nil, err
 	}
-	id, err := s.keys.Do(ctx, "createTestClock", in.IdempotencyKey, in, func(tx *ent.Tx) (string, error) {
+	return idempotency.Create(ctx, s.keys, "createTestClock", in.IdempotencyKey, in, func(tx *ent.Tx) (string, error) {
 		c, err := tx.TestClock.Create().
 			SetNillableName(in.Name).
 			SetFrozenTime(in.FrozenTime.UTC()).
@@ -62,11 +63,7 @@ func (s *Service) CreateTestClock(ctx context.Context, in CreateTestClockInput) 
 			return "", err
 		}
 		return c.ID, nil
-	})
-	if err != nil {
-		return nil, err
-	}
-	return s.db.TestClock.Get(ctx, id)
+	}, s.db.TestClock.Get)
 }
 
 // AdvanceTestClock moves a test clock forward to frozenTime and runs, in time

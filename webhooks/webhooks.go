@@ -28,6 +28,7 @@ import (
 	"github.com/offsession/offsession/idempotency"
 	"github.com/offsession/offsession/metrics"
 	"github.com/offsession/offsession/netguard"
+	"github.com/offsession/offsession/validate"
 )
 
 // SignatureHeader carries the signature of a delivery.
@@ -171,10 +172,10 @@ func (e *Endpoints) Create(ctx context.Context, in CreateEndpointInput) (*Create
 			return nil, apierror.Invalid(fmt.Sprintf("input.eventTypes[%d]", i), "unknown event type %q", t)
 		}
 	}
-	if in.Description != nil && len(*in.Description) > 1000 {
-		return nil, apierror.Invalid("input.description", "must be at most 1000 characters")
+	if err := validate.OptionalText("input.description", in.Description, validate.MaxTextLen); err != nil {
+		return nil, err
 	}
-	id, err := e.keys.Do(ctx, "createWebhookEndpoint", in.IdempotencyKey, in, func(tx *ent.Tx) (string, error) {
+	return idempotency.Create(ctx, e.keys, "createWebhookEndpoint", in.IdempotencyKey, in, func(tx *ent.Tx) (string, error) {
 		secret, err := newSecret()
 		if err != nil {
 			return "", err
@@ -189,10 +190,11 @@ func (e *Endpoints) Create(ctx context.Context, in CreateEndpointInput) (*Create
 			return "", err
 		}
 		return ep.ID, nil
-	})
-	if err != nil {
-		return nil, err
-	}
+	}, e.created)
+}
+
+// created reads an endpoint just created, with its secret.
+func (e *Endpoints) created(ctx context.Context, id string) (*CreatedEndpoint, error) {
 	ep, err := e.db.WebhookEndpoint.Get(ctx, id)
 	if err != nil {
 		return nil, err

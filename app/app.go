@@ -29,6 +29,7 @@ import (
 	"github.com/offsession/offsession/graph"
 	"github.com/offsession/offsession/httpapi"
 	"github.com/offsession/offsession/httpapi/playground"
+	"github.com/offsession/offsession/idempotency"
 	"github.com/offsession/offsession/metrics"
 	"github.com/offsession/offsession/models"
 	"github.com/offsession/offsession/netguard"
@@ -37,9 +38,12 @@ import (
 	"github.com/offsession/offsession/ratelimit"
 	"github.com/offsession/offsession/requestid"
 	"github.com/offsession/offsession/retry"
+	"github.com/offsession/offsession/retry/policies"
 	"github.com/offsession/offsession/routing"
+	"github.com/offsession/offsession/routing/routes"
 	"github.com/offsession/offsession/scheduler"
 	"github.com/offsession/offsession/storage"
+	"github.com/offsession/offsession/testclocks"
 	"github.com/offsession/offsession/tracing"
 	"github.com/offsession/offsession/viewer"
 	"github.com/offsession/offsession/webhooks"
@@ -141,17 +145,21 @@ type Process struct {
 	Metrics *metrics.Metrics
 	// Tracer is the process's tracer provider (a no-op one when traces
 	// are off).
-	Tracer    trace.TracerProvider
-	Store     *storage.Store
-	Payments  *payments.Service
-	Scheduler *scheduler.Scheduler
-	Deliverer *webhooks.Deliverer
-	Router    *routing.Router
-	Models    *models.Service
-	Endpoints *webhooks.Endpoints
-	log       *slog.Logger
-	cfg       Config
-	proxies   []netip.Prefix
+	Tracer     trace.TracerProvider
+	Store      *storage.Store
+	Payments   *payments.Service
+	Clocks     *testclocks.Service
+	Processors *processors.Configs
+	Routes     *routes.Service
+	Policies   *policies.Service
+	Scheduler  *scheduler.Scheduler
+	Deliverer  *webhooks.Deliverer
+	Router     *routing.Router
+	Models     *models.Service
+	Endpoints  *webhooks.Endpoints
+	log        *slog.Logger
+	cfg        Config
+	proxies    []netip.Prefix
 }
 
 // Observability is what a process reports to: tracing.FromEnv's provider
@@ -196,19 +204,20 @@ func BuildObserved(store *storage.Store, cfg Config, clock clockwork.Clock, log 
 		Router:           router,
 		SmartPlanner:     smart,
 		Models:           mdl,
-		URLGuard:         guard,
 		Metrics:          mtr,
 		Tracer:           obs.Tracer,
 	})
 	if err != nil {
 		return nil, err
 	}
+	keys := idempotency.New(store.Client, clock, 0).WithMetrics(mtr)
+	clocks := testclocks.New(store.Client, keys, clock, svc, svc.Owner(), log)
 	schedCfg := scheduler.Config{Workers: cfg.Workers, PollInterval: cfg.PollInterval, RetrainEvery: cfg.RetrainEvery}
 	if store.Dialect == dialect.Postgres {
 		schedCfg.Locker = scheduler.NewPostgresLocker(store.DB)
 	}
 	deliverer := webhooks.NewDeliverer(store, clock, log, webhooks.DelivererConfig{Owner: svc.Owner(), BackoffBase: cfg.WebhookBackoff, Guard: guard, Metrics: mtr})
-	sched, err := scheduler.New(scheduler.Jobs{Payments: svc, Webhooks: deliverer, Router: router, DB: store.Client, Models: mdl}, clock, log, schedCfg)
+	sched, err := scheduler.New(scheduler.Jobs{Payments: svc, Clocks: clocks, Webhooks: deliverer, Router: router, DB: store.Client, Models: mdl}, clock, log, schedCfg)
 	if err != nil {
 		return nil, err
 	}
@@ -224,9 +233,12 @@ func BuildObserved(store *storage.Store, cfg Config, clock clockwork.Clock, log 
 	}, payments.Statuses, router.Stats().Eliminated, 5*time.Second, log)
 	return &Process{
 		Metrics: mtr, Tracer: obs.Tracer,
-		Store: store, Payments: svc, Scheduler: sched, Deliverer: deliverer, Router: router, Models: mdl,
-		Endpoints: webhooks.NewEndpoints(store.Client, clock, events.Types, guard).WithMetrics(mtr),
-		log:       log, cfg: cfg, proxies: proxies,
+		Store: store, Payments: svc, Clocks: clocks, Scheduler: sched, Deliverer: deliverer, Router: router, Models: mdl,
+		Processors: processors.NewConfigs(store.Client, keys, guard),
+		Routes:     routes.NewService(store.Client, keys),
+		Policies:   policies.New(store.Client, keys),
+		Endpoints:  webhooks.NewEndpoints(store.Client, clock, events.Types, guard).WithMetrics(mtr),
+		log:        log, cfg: cfg, proxies: proxies,
 	}, nil
 }
 
@@ -237,7 +249,7 @@ func (p *Process) Handler(pg playground.Config) http.Handler {
 		CostPerSecond: p.cfg.QueryCostLimit, CostBurst: p.cfg.QueryCostBurst, MinCostBurst: p.cfg.MaxComplexity,
 		MutationsPerSecond: p.cfg.RateLimit, MutationBurst: p.cfg.RateBurst,
 	})
-	gql := graph.NewHandler(graph.NewResolver(p.Store.Client, p.Payments, p.Endpoints, p.Router, p.Models), graph.Options{
+	gql := graph.NewHandler(graph.NewResolver(graph.Services{DB: p.Store.Client, Payments: p.Payments, Clocks: p.Clocks, Processors: p.Processors, Routes: p.Routes, Policies: p.Policies, Endpoints: p.Endpoints, Router: p.Router, Models: p.Models}), graph.Options{
 		MaxComplexity: p.cfg.MaxComplexity, MaxPageSize: p.cfg.MaxPageSize, PageSize: p.cfg.PageSize,
 		Budgets: budgets, Log: p.log, Metrics: p.Metrics, Tracer: p.Tracer,
 	})
@@ -262,7 +274,7 @@ func (p *Process) Handler(pg playground.Config) http.Handler {
 type seeder func(ctx context.Context, p *Process, stdout io.Writer) (playground.Config, error)
 
 func seedDemo(ctx context.Context, p *Process, stdout io.Writer) (playground.Config, error) {
-	s, err := demo.Seed(ctx, p.Store.Client, p.Payments, p.Scheduler.RunDuePayments)
+	s, err := demo.Seed(ctx, p.Store.Client, demo.Services{Payments: p.Payments, Processors: p.Processors, Clocks: p.Clocks}, p.Scheduler.RunDuePayments)
 	if err != nil {
 		return playground.Config{}, err
 	}

@@ -24,8 +24,10 @@ import (
 	"github.com/offsession/offsession/ent/processor"
 	"github.com/offsession/offsession/ent/retrypolicy"
 	"github.com/offsession/offsession/ent/schema/schematype"
+	"github.com/offsession/offsession/idempotency"
 	"github.com/offsession/offsession/payments"
 	"github.com/offsession/offsession/processors"
+	"github.com/offsession/offsession/retry/policies"
 	"github.com/offsession/offsession/storage"
 	"github.com/offsession/offsession/storage/storagetest"
 	"github.com/offsession/offsession/viewer"
@@ -74,12 +76,13 @@ func seedPayments(t *testing.T, st *storage.Store, n int, latencyMS int) (accoun
 	actx := viewer.AccountContext(ctx, acct.ID)
 	svc, err := payments.New(st, clockwork.NewRealClock(), processors.NewRegistry(st.Client, nil), slog.Default(), payments.Config{})
 	require.NoError(t, err)
-	proc, err := svc.CreateProcessor(actx, payments.CreateProcessorInput{
+	keys := idempotency.New(st.Client, clockwork.NewRealClock(), 0)
+	proc, err := processors.NewConfigs(st.Client, keys, nil).Create(actx, processors.CreateInput{
 		Name: "Simulator", Type: processor.TypeSimulator,
 		Settings: schematype.StringMap{"latency_ms": fmt.Sprint(latencyMS)},
 	})
 	require.NoError(t, err)
-	pol, err := svc.CreateRetryPolicy(actx, payments.CreateRetryPolicyInput{
+	pol, err := policies.New(st.Client, keys).Create(actx, policies.CreateInput{
 		Name: "fast", Strategy: retrypolicy.StrategyScheduled, Schedule: []string{"1s", "2s"}, IsDefault: ptr(true),
 	})
 	require.NoError(t, err)

@@ -23,6 +23,8 @@ import (
 	"github.com/offsession/offsession/ent/schema/schematype"
 	"github.com/offsession/offsession/httpapi/playground"
 	"github.com/offsession/offsession/payments"
+	"github.com/offsession/offsession/processors"
+	"github.com/offsession/offsession/testclocks"
 	"github.com/offsession/offsession/viewer"
 )
 
@@ -39,10 +41,17 @@ type Seeded struct {
 	MandateID       string
 }
 
+// Services are what the demo seeds through.
+type Services struct {
+	Payments   *payments.Service
+	Processors *processors.Configs
+	Clocks     *testclocks.Service
+}
+
 // Seed makes the demo account, or finds it and gives it fresh keys (keys are
 // stored hashed, so old ones cannot be shown again). runDue runs the work
 // that is due, so the seeded payments reach their statuses.
-func Seed(ctx context.Context, db *ent.Client, svc *payments.Service, runDue func(context.Context) error) (*Seeded, error) {
+func Seed(ctx context.Context, db *ent.Client, svc Services, runDue func(context.Context) error) (*Seeded, error) {
 	sys := viewer.SystemContext(ctx)
 	acct, err := db.Account.Query().Where(account.Name(AccountName)).First(sys)
 	if ent.IsNotFound(err) {
@@ -89,14 +98,14 @@ type demoCustomer struct {
 	funding                              paymentmethod.Funding
 }
 
-func seedNew(ctx context.Context, db *ent.Client, svc *payments.Service, runDue func(context.Context) error) (*Seeded, error) {
+func seedNew(ctx context.Context, db *ent.Client, svc Services, runDue func(context.Context) error) (*Seeded, error) {
 	acct, keys, err := auth.CreateAccount(viewer.SystemContext(ctx), db, AccountName)
 	if err != nil {
 		return nil, err
 	}
 	out := &Seeded{AccountID: acct.ID, Keys: keys}
 	ctx = viewer.AccountContext(ctx, acct.ID)
-	proc, err := svc.CreateProcessor(ctx, payments.CreateProcessorInput{
+	proc, err := svc.Processors.Create(ctx, processors.CreateInput{
 		Name: "Simulator", Type: processor.TypeSimulator, CostPercentBps: ptr(290), CostFixed: ptr[int64](30),
 	})
 	if err != nil {
@@ -115,13 +124,13 @@ func seedNew(ctx context.Context, db *ent.Client, svc *payments.Service, runDue 
 	made := map[string]cpm{}
 	now := time.Now().UTC()
 	for i, p := range people {
-		cus, err := svc.CreateCustomer(ctx, payments.CreateCustomerInput{
+		cus, err := svc.Payments.CreateCustomer(ctx, payments.CreateCustomerInput{
 			ExternalRef: &p.ref, Name: &p.name, Email: &p.email, Country: &p.country, TimeZone: &p.tz,
 		})
 		if err != nil {
 			return nil, fmt.Errorf("seed customer %s: %w", p.ref, err)
 		}
-		pm, err := svc.SavePaymentMethod(ctx, payments.SavePaymentMethodInput{
+		pm, err := svc.Payments.SavePaymentMethod(ctx, payments.SavePaymentMethodInput{
 			CustomerID: cus.ID,
 			Card: payments.CardDetailsInput{
 				Brand: p.brand, Funding: p.funding, Last4: fmt.Sprintf("%04d", 4242+i), ExpMonth: 12, ExpYear: now.Year() + 3,
@@ -133,7 +142,7 @@ func seedNew(ctx context.Context, db *ent.Client, svc *payments.Service, runDue 
 			return nil, fmt.Errorf("seed payment method %s: %w", p.ref, err)
 		}
 		ip, ua := "203.0.113.10", "Mozilla/5.0 (demo)"
-		m, err := svc.CreateMandate(ctx, payments.CreateMandateInput{
+		m, err := svc.Payments.CreateMandate(ctx, payments.CreateMandateInput{
 			CustomerID: cus.ID, PaymentMethodID: pm.ID, Usage: mandate.UsageRecurring,
 			Terms: payments.MandateTermsInput{
 				Text:                ptr("I authorise Demo merchant to charge my card each month for my subscription until I cancel."),
@@ -162,7 +171,7 @@ func seedNew(ctx context.Context, db *ent.Client, svc *payments.Service, runDue 
 		if mutate != nil {
 			mutate(&in)
 		}
-		p, err := svc.CreateOffSessionPayment(ctx, in)
+		p, err := svc.Payments.CreateOffSessionPayment(ctx, in)
 		if err != nil {
 			return nil, fmt.Errorf("seed payment for %s: %w", ref, err)
 		}
@@ -209,7 +218,7 @@ func seedNew(ctx context.Context, db *ent.Client, svc *payments.Service, runDue 
 	if err != nil {
 		return nil, err
 	}
-	if _, err := svc.CancelOffSessionPayment(ctx, toCancel.ID); err != nil {
+	if _, err := svc.Payments.CancelOffSessionPayment(ctx, toCancel.ID); err != nil {
 		return nil, fmt.Errorf("seed canceled payment: %w", err)
 	}
 	if err := runDue(ctx); err != nil {
@@ -222,7 +231,7 @@ func seedNew(ctx context.Context, db *ent.Client, svc *payments.Service, runDue 
 	if err != nil {
 		return nil, fmt.Errorf("find seeded authorization: %w", err)
 	}
-	if _, err := svc.CaptureOffSessionPayment(ctx, authorized.ID, ptr(2500)); err != nil {
+	if _, err := svc.Payments.CaptureOffSessionPayment(ctx, authorized.ID, ptr(2500)); err != nil {
 		return nil, fmt.Errorf("capture seeded payment: %w", err)
 	}
 	// Pause one of the payments waiting for a retry.
@@ -232,7 +241,7 @@ func seedNew(ctx context.Context, db *ent.Client, svc *payments.Service, runDue 
 	if err != nil {
 		return nil, fmt.Errorf("find seeded retry: %w", err)
 	}
-	if _, err := svc.PauseOffSessionPayment(ctx, retrying.ID); err != nil {
+	if _, err := svc.Payments.PauseOffSessionPayment(ctx, retrying.ID); err != nil {
 		return nil, fmt.Errorf("pause seeded payment: %w", err)
 	}
 	if err := seedHistory(ctx, svc, proc.ID, now); err != nil {

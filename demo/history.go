@@ -11,6 +11,7 @@ import (
 	"github.com/offsession/offsession/ent/schema/schematype"
 	"github.com/offsession/offsession/internal/population"
 	"github.com/offsession/offsession/payments"
+	"github.com/offsession/offsession/testclocks"
 )
 
 // HistoryPayments is how many failed payments of simulated customers the
@@ -32,9 +33,9 @@ const historyDays = 60
 // first attempt the simulated issuer declines; then it advances the clock to
 // now, so they are retried by the smart strategy (the heuristic, with
 // exploration, while no model is active) and their attempts make a history.
-func seedHistory(ctx context.Context, svc *payments.Service, processorID string, now time.Time) error {
+func seedHistory(ctx context.Context, svc Services, processorID string, now time.Time) error {
 	start := now.Add(-historyDays * 24 * time.Hour).Truncate(24 * time.Hour)
-	clk, err := svc.CreateTestClock(ctx, payments.CreateTestClockInput{Name: ptr("Demo history"), FrozenTime: start})
+	clk, err := svc.Clocks.Create(ctx, testclocks.CreateInput{Name: ptr("Demo history"), FrozenTime: start})
 	if err != nil {
 		return err
 	}
@@ -52,7 +53,7 @@ func seedHistory(ctx context.Context, svc *payments.Service, processorID string,
 		}
 		made++
 		ref, zone := fmt.Sprintf("sim-%d", i), c.Location.String()
-		cus, err := svc.CreateCustomer(ctx, payments.CreateCustomerInput{
+		cus, err := svc.Payments.CreateCustomer(ctx, payments.CreateCustomerInput{
 			ExternalRef: &ref, Name: ptr(fmt.Sprintf("Simulated customer %d", i)), TimeZone: &zone, TestClockID: &clk.ID,
 		})
 		if err != nil {
@@ -65,14 +66,14 @@ func seedHistory(ctx context.Context, svc *payments.Service, processorID string,
 		if c.Credit {
 			card.Funding = paymentmethod.FundingCredit
 		}
-		pm, err := svc.SavePaymentMethod(ctx, payments.SavePaymentMethodInput{
+		pm, err := svc.Payments.SavePaymentMethod(ctx, payments.SavePaymentMethodInput{
 			CustomerID: cus.ID, Card: card,
 			ProcessorTokens: []schematype.ProcessorToken{{ProcessorID: processorID, Token: population.Token(pop.P, pop.Seed, i)}},
 		})
 		if err != nil {
 			return fmt.Errorf("history card %d: %w", i, err)
 		}
-		m, err := svc.CreateMandate(ctx, payments.CreateMandateInput{
+		m, err := svc.Payments.CreateMandate(ctx, payments.CreateMandateInput{
 			CustomerID: cus.ID, PaymentMethodID: pm.ID, Usage: mandate.UsageRecurring,
 			Terms: payments.MandateTermsInput{
 				Text: ptr("I authorise Demo merchant to charge my card each month."), Version: "2026-01",
@@ -84,7 +85,7 @@ func seedHistory(ctx context.Context, svc *payments.Service, processorID string,
 		if err != nil {
 			return fmt.Errorf("history mandate %d: %w", i, err)
 		}
-		if _, err := svc.CreateOffSessionPayment(ctx, payments.CreateOffSessionPaymentInput{
+		if _, err := svc.Payments.CreateOffSessionPayment(ctx, payments.CreateOffSessionPaymentInput{
 			CustomerID: cus.ID, PaymentMethodID: pm.ID, MandateID: m.ID, Amount: c.Amount, Currency: "usd",
 			Cadence: offsessionpayment.CadenceRecurring, TargetDate: ptr(first.Format(time.DateOnly)), RetryStrategy: &smart,
 			Description: ptr("Monthly plan"), Metadata: schematype.StringMap{"seeded_by": "demo history"},
@@ -92,7 +93,7 @@ func seedHistory(ctx context.Context, svc *payments.Service, processorID string,
 			return fmt.Errorf("history payment %d: %w", i, err)
 		}
 	}
-	if _, err := svc.AdvanceTestClock(ctx, clk.ID, now.Add(-time.Hour)); err != nil {
+	if _, err := svc.Clocks.Advance(ctx, clk.ID, now.Add(-time.Hour)); err != nil {
 		return fmt.Errorf("run the history's clock: %w", err)
 	}
 	return nil

@@ -32,7 +32,11 @@ import (
 	"github.com/offsession/offsession/graph/scalar"
 	"github.com/offsession/offsession/models"
 	"github.com/offsession/offsession/payments"
+	"github.com/offsession/offsession/processors"
+	"github.com/offsession/offsession/retry/policies"
 	"github.com/offsession/offsession/routing"
+	"github.com/offsession/offsession/routing/routes"
+	"github.com/offsession/offsession/testclocks"
 	"github.com/offsession/offsession/viewer"
 	"github.com/offsession/offsession/webhooks"
 	gqlparser "github.com/vektah/gqlparser/v2"
@@ -242,10 +246,10 @@ type ComplexityRoot struct {
 		CreateCustomer           func(childComplexity int, input payments.CreateCustomerInput) int
 		CreateMandate            func(childComplexity int, input payments.CreateMandateInput) int
 		CreateOffSessionPayment  func(childComplexity int, input payments.CreateOffSessionPaymentInput) int
-		CreateProcessor          func(childComplexity int, input payments.CreateProcessorInput) int
-		CreateRetryPolicy        func(childComplexity int, input payments.CreateRetryPolicyInput) int
-		CreateRoute              func(childComplexity int, input payments.RouteInput) int
-		CreateTestClock          func(childComplexity int, input payments.CreateTestClockInput) int
+		CreateProcessor          func(childComplexity int, input processors.CreateInput) int
+		CreateRetryPolicy        func(childComplexity int, input policies.CreateInput) int
+		CreateRoute              func(childComplexity int, input routes.Input) int
+		CreateTestClock          func(childComplexity int, input testclocks.CreateInput) int
 		CreateWebhookEndpoint    func(childComplexity int, input webhooks.CreateEndpointInput) int
 		DeleteRoute              func(childComplexity int, id string) int
 		ImportPaymentMethod      func(childComplexity int, input payments.ImportPaymentMethodInput) int
@@ -255,8 +259,8 @@ type ComplexityRoot struct {
 		RevokeMandate            func(childComplexity int, id string, reason *string) int
 		SavePaymentMethod        func(childComplexity int, input payments.SavePaymentMethodInput) int
 		TrainRetryModel          func(childComplexity int, input *models.TrainInput) int
-		UpdateProcessor          func(childComplexity int, id string, input payments.UpdateProcessorInput) int
-		UpdateRoute              func(childComplexity int, id string, input payments.RouteInput) int
+		UpdateProcessor          func(childComplexity int, id string, input processors.UpdateInput) int
+		UpdateRoute              func(childComplexity int, id string, input routes.Input) int
 	}
 
 	NextAttempt struct {
@@ -701,16 +705,16 @@ type MutationResolver interface {
 	CaptureOffSessionPayment(ctx context.Context, id string, amountToCapture *int) (*ent.OffSessionPayment, error)
 	PauseOffSessionPayment(ctx context.Context, id string) (*ent.OffSessionPayment, error)
 	ResumeOffSessionPayment(ctx context.Context, id string) (*ent.OffSessionPayment, error)
-	CreateRetryPolicy(ctx context.Context, input payments.CreateRetryPolicyInput) (*ent.RetryPolicy, error)
+	CreateRetryPolicy(ctx context.Context, input policies.CreateInput) (*ent.RetryPolicy, error)
 	CreateWebhookEndpoint(ctx context.Context, input webhooks.CreateEndpointInput) (*webhooks.CreatedEndpoint, error)
-	CreateProcessor(ctx context.Context, input payments.CreateProcessorInput) (*ent.Processor, error)
-	UpdateProcessor(ctx context.Context, id string, input payments.UpdateProcessorInput) (*ent.Processor, error)
-	CreateRoute(ctx context.Context, input payments.RouteInput) (*ent.Route, error)
-	UpdateRoute(ctx context.Context, id string, input payments.RouteInput) (*ent.Route, error)
+	CreateProcessor(ctx context.Context, input processors.CreateInput) (*ent.Processor, error)
+	UpdateProcessor(ctx context.Context, id string, input processors.UpdateInput) (*ent.Processor, error)
+	CreateRoute(ctx context.Context, input routes.Input) (*ent.Route, error)
+	UpdateRoute(ctx context.Context, id string, input routes.Input) (*ent.Route, error)
 	DeleteRoute(ctx context.Context, id string) (string, error)
 	TrainRetryModel(ctx context.Context, input *models.TrainInput) (*ent.RetryModel, error)
 	ActivateRetryModel(ctx context.Context, version int) (*ent.RetryModel, error)
-	CreateTestClock(ctx context.Context, input payments.CreateTestClockInput) (*ent.TestClock, error)
+	CreateTestClock(ctx context.Context, input testclocks.CreateInput) (*ent.TestClock, error)
 	AdvanceTestClock(ctx context.Context, id string, frozenTime time.Time) (*ent.TestClock, error)
 }
 type OffSessionPaymentResolver interface {
@@ -1584,7 +1588,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Mutation.CreateProcessor(childComplexity, args["input"].(payments.CreateProcessorInput)), true
+		return e.ComplexityRoot.Mutation.CreateProcessor(childComplexity, args["input"].(processors.CreateInput)), true
 	case "Mutation.createRetryPolicy":
 		if e.ComplexityRoot.Mutation.CreateRetryPolicy == nil {
 			break
@@ -1595,7 +1599,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Mutation.CreateRetryPolicy(childComplexity, args["input"].(payments.CreateRetryPolicyInput)), true
+		return e.ComplexityRoot.Mutation.CreateRetryPolicy(childComplexity, args["input"].(policies.CreateInput)), true
 	case "Mutation.createRoute":
 		if e.ComplexityRoot.Mutation.CreateRoute == nil {
 			break
@@ -1606,7 +1610,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Mutation.CreateRoute(childComplexity, args["input"].(payments.RouteInput)), true
+		return e.ComplexityRoot.Mutation.CreateRoute(childComplexity, args["input"].(routes.Input)), true
 	case "Mutation.createTestClock":
 		if e.ComplexityRoot.Mutation.CreateTestClock == nil {
 			break
@@ -1617,7 +1621,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Mutation.CreateTestClock(childComplexity, args["input"].(payments.CreateTestClockInput)), true
+		return e.ComplexityRoot.Mutation.CreateTestClock(childComplexity, args["input"].(testclocks.CreateInput)), true
 	case "Mutation.createWebhookEndpoint":
 		if e.ComplexityRoot.Mutation.CreateWebhookEndpoint == nil {
 			break
@@ -1727,7 +1731,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Mutation.UpdateProcessor(childComplexity, args["id"].(string), args["input"].(payments.UpdateProcessorInput)), true
+		return e.ComplexityRoot.Mutation.UpdateProcessor(childComplexity, args["id"].(string), args["input"].(processors.UpdateInput)), true
 	case "Mutation.updateRoute":
 		if e.ComplexityRoot.Mutation.UpdateRoute == nil {
 			break
@@ -1738,7 +1742,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Mutation.UpdateRoute(childComplexity, args["id"].(string), args["input"].(payments.RouteInput)), true
+		return e.ComplexityRoot.Mutation.UpdateRoute(childComplexity, args["id"].(string), args["input"].(routes.Input)), true
 
 	case "NextAttempt.alternatives":
 		if e.ComplexityRoot.NextAttempt.Alternatives == nil {
@@ -5239,8 +5243,8 @@ func (ec *executionContext) field_Mutation_createProcessor_args(ctx context.Cont
 	var err error
 	args := map[string]any{}
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
-		func(ctx context.Context, v any) (payments.CreateProcessorInput, error) {
-			return ec.unmarshalNCreateProcessorInput2githubᚗcomᚋoffsessionᚋoffsessionᚋpaymentsᚐCreateProcessorInput(ctx, v)
+		func(ctx context.Context, v any) (processors.CreateInput, error) {
+			return ec.unmarshalNCreateProcessorInput2githubᚗcomᚋoffsessionᚋoffsessionᚋprocessorsᚐCreateInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -5253,8 +5257,8 @@ func (ec *executionContext) field_Mutation_createRetryPolicy_args(ctx context.Co
 	var err error
 	args := map[string]any{}
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
-		func(ctx context.Context, v any) (payments.CreateRetryPolicyInput, error) {
-			return ec.unmarshalNCreateRetryPolicyInput2githubᚗcomᚋoffsessionᚋoffsessionᚋpaymentsᚐCreateRetryPolicyInput(ctx, v)
+		func(ctx context.Context, v any) (policies.CreateInput, error) {
+			return ec.unmarshalNCreateRetryPolicyInput2githubᚗcomᚋoffsessionᚋoffsessionᚋretryᚋpoliciesᚐCreateInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -5267,8 +5271,8 @@ func (ec *executionContext) field_Mutation_createRoute_args(ctx context.Context,
 	var err error
 	args := map[string]any{}
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
-		func(ctx context.Context, v any) (payments.RouteInput, error) {
-			return ec.unmarshalNRouteInput2githubᚗcomᚋoffsessionᚋoffsessionᚋpaymentsᚐRouteInput(ctx, v)
+		func(ctx context.Context, v any) (routes.Input, error) {
+			return ec.unmarshalNRouteInput2githubᚗcomᚋoffsessionᚋoffsessionᚋroutingᚋroutesᚐInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -5281,8 +5285,8 @@ func (ec *executionContext) field_Mutation_createTestClock_args(ctx context.Cont
 	var err error
 	args := map[string]any{}
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
-		func(ctx context.Context, v any) (payments.CreateTestClockInput, error) {
-			return ec.unmarshalNCreateTestClockInput2githubᚗcomᚋoffsessionᚋoffsessionᚋpaymentsᚐCreateTestClockInput(ctx, v)
+		func(ctx context.Context, v any) (testclocks.CreateInput, error) {
+			return ec.unmarshalNCreateTestClockInput2githubᚗcomᚋoffsessionᚋoffsessionᚋtestclocksᚐCreateInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -5453,8 +5457,8 @@ func (ec *executionContext) field_Mutation_updateProcessor_args(ctx context.Cont
 	}
 	args["id"] = arg0
 	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "input",
-		func(ctx context.Context, v any) (payments.UpdateProcessorInput, error) {
-			return ec.unmarshalNUpdateProcessorInput2githubᚗcomᚋoffsessionᚋoffsessionᚋpaymentsᚐUpdateProcessorInput(ctx, v)
+		func(ctx context.Context, v any) (processors.UpdateInput, error) {
+			return ec.unmarshalNUpdateProcessorInput2githubᚗcomᚋoffsessionᚋoffsessionᚋprocessorsᚐUpdateInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -5475,8 +5479,8 @@ func (ec *executionContext) field_Mutation_updateRoute_args(ctx context.Context,
 	}
 	args["id"] = arg0
 	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "input",
-		func(ctx context.Context, v any) (payments.RouteInput, error) {
-			return ec.unmarshalNRouteInput2githubᚗcomᚋoffsessionᚋoffsessionᚋpaymentsᚐRouteInput(ctx, v)
+		func(ctx context.Context, v any) (routes.Input, error) {
+			return ec.unmarshalNRouteInput2githubᚗcomᚋoffsessionᚋoffsessionᚋroutingᚋroutesᚐInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -9931,7 +9935,7 @@ func (ec *executionContext) _Mutation_createRetryPolicy(ctx context.Context, fie
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Mutation().CreateRetryPolicy(ctx, fc.Args["input"].(payments.CreateRetryPolicyInput))
+			return ec.Resolvers.Mutation().CreateRetryPolicy(ctx, fc.Args["input"].(policies.CreateInput))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *ent.RetryPolicy) graphql.Marshaler {
@@ -10019,7 +10023,7 @@ func (ec *executionContext) _Mutation_createProcessor(ctx context.Context, field
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Mutation().CreateProcessor(ctx, fc.Args["input"].(payments.CreateProcessorInput))
+			return ec.Resolvers.Mutation().CreateProcessor(ctx, fc.Args["input"].(processors.CreateInput))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *ent.Processor) graphql.Marshaler {
@@ -10063,7 +10067,7 @@ func (ec *executionContext) _Mutation_updateProcessor(ctx context.Context, field
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Mutation().UpdateProcessor(ctx, fc.Args["id"].(string), fc.Args["input"].(payments.UpdateProcessorInput))
+			return ec.Resolvers.Mutation().UpdateProcessor(ctx, fc.Args["id"].(string), fc.Args["input"].(processors.UpdateInput))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *ent.Processor) graphql.Marshaler {
@@ -10107,7 +10111,7 @@ func (ec *executionContext) _Mutation_createRoute(ctx context.Context, field gra
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Mutation().CreateRoute(ctx, fc.Args["input"].(payments.RouteInput))
+			return ec.Resolvers.Mutation().CreateRoute(ctx, fc.Args["input"].(routes.Input))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *ent.Route) graphql.Marshaler {
@@ -10151,7 +10155,7 @@ func (ec *executionContext) _Mutation_updateRoute(ctx context.Context, field gra
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Mutation().UpdateRoute(ctx, fc.Args["id"].(string), fc.Args["input"].(payments.RouteInput))
+			return ec.Resolvers.Mutation().UpdateRoute(ctx, fc.Args["id"].(string), fc.Args["input"].(routes.Input))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *ent.Route) graphql.Marshaler {
@@ -10327,7 +10331,7 @@ func (ec *executionContext) _Mutation_createTestClock(ctx context.Context, field
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Mutation().CreateTestClock(ctx, fc.Args["input"].(payments.CreateTestClockInput))
+			return ec.Resolvers.Mutation().CreateTestClock(ctx, fc.Args["input"].(testclocks.CreateInput))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *ent.TestClock) graphql.Marshaler {
@@ -21714,8 +21718,8 @@ func UnmarshalCreateOffSessionPaymentInput(ctx context.Context, raw any) (paymen
 	return out, err
 }
 
-func (ec *executionContext) unmarshalInputCreateProcessorInput(ctx context.Context, obj any) (payments.CreateProcessorInput, error) {
-	var it payments.CreateProcessorInput
+func (ec *executionContext) unmarshalInputCreateProcessorInput(ctx context.Context, obj any) (processors.CreateInput, error) {
+	var it processors.CreateInput
 	if obj == nil {
 		return it, nil
 	}
@@ -21806,14 +21810,14 @@ func (ec *executionContext) unmarshalInputCreateProcessorInput(ctx context.Conte
 //
 // ctx must come from a gqlgen request; outside one there is no unmarshaler to use
 // and the returned error says so.
-func UnmarshalCreateProcessorInput(ctx context.Context, raw any) (payments.CreateProcessorInput, error) {
-	var out payments.CreateProcessorInput
+func UnmarshalCreateProcessorInput(ctx context.Context, raw any) (processors.CreateInput, error) {
+	var out processors.CreateInput
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "CreateProcessorInput", raw, &out)
 	return out, err
 }
 
-func (ec *executionContext) unmarshalInputCreateRetryPolicyInput(ctx context.Context, obj any) (payments.CreateRetryPolicyInput, error) {
-	var it payments.CreateRetryPolicyInput
+func (ec *executionContext) unmarshalInputCreateRetryPolicyInput(ctx context.Context, obj any) (policies.CreateInput, error) {
+	var it policies.CreateInput
 	if obj == nil {
 		return it, nil
 	}
@@ -21904,14 +21908,14 @@ func (ec *executionContext) unmarshalInputCreateRetryPolicyInput(ctx context.Con
 //
 // ctx must come from a gqlgen request; outside one there is no unmarshaler to use
 // and the returned error says so.
-func UnmarshalCreateRetryPolicyInput(ctx context.Context, raw any) (payments.CreateRetryPolicyInput, error) {
-	var out payments.CreateRetryPolicyInput
+func UnmarshalCreateRetryPolicyInput(ctx context.Context, raw any) (policies.CreateInput, error) {
+	var out policies.CreateInput
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "CreateRetryPolicyInput", raw, &out)
 	return out, err
 }
 
-func (ec *executionContext) unmarshalInputCreateTestClockInput(ctx context.Context, obj any) (payments.CreateTestClockInput, error) {
-	var it payments.CreateTestClockInput
+func (ec *executionContext) unmarshalInputCreateTestClockInput(ctx context.Context, obj any) (testclocks.CreateInput, error) {
+	var it testclocks.CreateInput
 	if obj == nil {
 		return it, nil
 	}
@@ -21960,8 +21964,8 @@ func (ec *executionContext) unmarshalInputCreateTestClockInput(ctx context.Conte
 //
 // ctx must come from a gqlgen request; outside one there is no unmarshaler to use
 // and the returned error says so.
-func UnmarshalCreateTestClockInput(ctx context.Context, raw any) (payments.CreateTestClockInput, error) {
-	var out payments.CreateTestClockInput
+func UnmarshalCreateTestClockInput(ctx context.Context, raw any) (testclocks.CreateInput, error) {
+	var out testclocks.CreateInput
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "CreateTestClockInput", raw, &out)
 	return out, err
 }
@@ -31420,8 +31424,8 @@ func UnmarshalRouteConditionsInput(ctx context.Context, raw any) (schematype.Rou
 	return out, err
 }
 
-func (ec *executionContext) unmarshalInputRouteInput(ctx context.Context, obj any) (payments.RouteInput, error) {
-	var it payments.RouteInput
+func (ec *executionContext) unmarshalInputRouteInput(ctx context.Context, obj any) (routes.Input, error) {
+	var it routes.Input
 	if obj == nil {
 		return it, nil
 	}
@@ -31512,8 +31516,8 @@ func (ec *executionContext) unmarshalInputRouteInput(ctx context.Context, obj an
 //
 // ctx must come from a gqlgen request; outside one there is no unmarshaler to use
 // and the returned error says so.
-func UnmarshalRouteInput(ctx context.Context, raw any) (payments.RouteInput, error) {
-	var out payments.RouteInput
+func UnmarshalRouteInput(ctx context.Context, raw any) (routes.Input, error) {
+	var out routes.Input
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "RouteInput", raw, &out)
 	return out, err
 }
@@ -32723,8 +32727,8 @@ func UnmarshalTrainRetryModelInput(ctx context.Context, raw any) (models.TrainIn
 	return out, err
 }
 
-func (ec *executionContext) unmarshalInputUpdateProcessorInput(ctx context.Context, obj any) (payments.UpdateProcessorInput, error) {
-	var it payments.UpdateProcessorInput
+func (ec *executionContext) unmarshalInputUpdateProcessorInput(ctx context.Context, obj any) (processors.UpdateInput, error) {
+	var it processors.UpdateInput
 	if obj == nil {
 		return it, nil
 	}
@@ -32801,8 +32805,8 @@ func (ec *executionContext) unmarshalInputUpdateProcessorInput(ctx context.Conte
 //
 // ctx must come from a gqlgen request; outside one there is no unmarshaler to use
 // and the returned error says so.
-func UnmarshalUpdateProcessorInput(ctx context.Context, raw any) (payments.UpdateProcessorInput, error) {
-	var out payments.UpdateProcessorInput
+func UnmarshalUpdateProcessorInput(ctx context.Context, raw any) (processors.UpdateInput, error) {
+	var out processors.UpdateInput
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "UpdateProcessorInput", raw, &out)
 	return out, err
 }
@@ -38850,17 +38854,17 @@ func (ec *executionContext) unmarshalNCreateOffSessionPaymentInput2githubᚗcom�
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
-func (ec *executionContext) unmarshalNCreateProcessorInput2githubᚗcomᚋoffsessionᚋoffsessionᚋpaymentsᚐCreateProcessorInput(ctx context.Context, v any) (payments.CreateProcessorInput, error) {
+func (ec *executionContext) unmarshalNCreateProcessorInput2githubᚗcomᚋoffsessionᚋoffsessionᚋprocessorsᚐCreateInput(ctx context.Context, v any) (processors.CreateInput, error) {
 	res, err := ec.unmarshalInputCreateProcessorInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
-func (ec *executionContext) unmarshalNCreateRetryPolicyInput2githubᚗcomᚋoffsessionᚋoffsessionᚋpaymentsᚐCreateRetryPolicyInput(ctx context.Context, v any) (payments.CreateRetryPolicyInput, error) {
+func (ec *executionContext) unmarshalNCreateRetryPolicyInput2githubᚗcomᚋoffsessionᚋoffsessionᚋretryᚋpoliciesᚐCreateInput(ctx context.Context, v any) (policies.CreateInput, error) {
 	res, err := ec.unmarshalInputCreateRetryPolicyInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
-func (ec *executionContext) unmarshalNCreateTestClockInput2githubᚗcomᚋoffsessionᚋoffsessionᚋpaymentsᚐCreateTestClockInput(ctx context.Context, v any) (payments.CreateTestClockInput, error) {
+func (ec *executionContext) unmarshalNCreateTestClockInput2githubᚗcomᚋoffsessionᚋoffsessionᚋtestclocksᚐCreateInput(ctx context.Context, v any) (testclocks.CreateInput, error) {
 	res, err := ec.unmarshalInputCreateTestClockInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
 }
@@ -39662,7 +39666,7 @@ func (ec *executionContext) marshalNRouteConnection2ᚖgithubᚗcomᚋoffsession
 	return ec._RouteConnection(ctx, sel, v)
 }
 
-func (ec *executionContext) unmarshalNRouteInput2githubᚗcomᚋoffsessionᚋoffsessionᚋpaymentsᚐRouteInput(ctx context.Context, v any) (payments.RouteInput, error) {
+func (ec *executionContext) unmarshalNRouteInput2githubᚗcomᚋoffsessionᚋoffsessionᚋroutingᚋroutesᚐInput(ctx context.Context, v any) (routes.Input, error) {
 	res, err := ec.unmarshalInputRouteInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
 }
@@ -39846,7 +39850,7 @@ var (
 	}
 )
 
-func (ec *executionContext) unmarshalNUpdateProcessorInput2githubᚗcomᚋoffsessionᚋoffsessionᚋpaymentsᚐUpdateProcessorInput(ctx context.Context, v any) (payments.UpdateProcessorInput, error) {
+func (ec *executionContext) unmarshalNUpdateProcessorInput2githubᚗcomᚋoffsessionᚋoffsessionᚋprocessorsᚐUpdateInput(ctx context.Context, v any) (processors.UpdateInput, error) {
 	res, err := ec.unmarshalInputUpdateProcessorInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
 }

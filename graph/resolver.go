@@ -8,22 +8,43 @@ import (
 	"github.com/offsession/offsession/ent"
 	"github.com/offsession/offsession/models"
 	"github.com/offsession/offsession/payments"
+	"github.com/offsession/offsession/processors"
+	"github.com/offsession/offsession/retry/policies"
 	"github.com/offsession/offsession/routing"
+	"github.com/offsession/offsession/routing/routes"
+	"github.com/offsession/offsession/testclocks"
 	"github.com/offsession/offsession/webhooks"
 )
 
 //go:generate go run -mod=mod github.com/99designs/gqlgen generate
 
+// Services are what the resolvers call.
+type Services struct {
+	DB         *ent.Client
+	Payments   *payments.Service
+	Clocks     *testclocks.Service
+	Processors *processors.Configs
+	Routes     *routes.Service
+	Policies   *policies.Service
+	Endpoints  *webhooks.Endpoints
+	Router     *routing.Router
+	Models     *models.Service
+}
+
 // Resolver is the resolver root.
 type Resolver struct {
-	client    *ent.Client
-	payments  *payments.Service
-	endpoints *webhooks.Endpoints
-	router    *routing.Router
-	models    *models.Service
+	client     *ent.Client
+	payments   *payments.Service
+	clocks     *testclocks.Service
+	processors *processors.Configs
+	routes     *routes.Service
+	policies   *policies.Service
+	endpoints  *webhooks.Endpoints
+	router     *routing.Router
+	models     *models.Service
 }
 
 // NewResolver returns the resolver root.
-func NewResolver(client *ent.Client, svc *payments.Service, endpoints *webhooks.Endpoints, router *routing.Router, mdl *models.Service) *Resolver {
-	return &Resolver{client: client, payments: svc, endpoints: endpoints, router: router, models: mdl}
+func NewResolver(s Services) *Resolver {
+	return &Resolver{client: s.DB, payments: s.Payments, clocks: s.Clocks, processors: s.Processors, routes: s.Routes, policies: s.Policies, endpoints: s.Endpoints, router: s.Router, models: s.Models}
 }

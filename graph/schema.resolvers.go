@@ -15,7 +15,11 @@ import (
 	"github.com/offsession/offsession/models"
 	"github.com/offsession/offsession/money"
 	"github.com/offsession/offsession/payments"
+	"github.com/offsession/offsession/processors"
+	"github.com/offsession/offsession/retry/policies"
 	"github.com/offsession/offsession/routing"
+	"github.com/offsession/offsession/routing/routes"
+	"github.com/offsession/offsession/testclocks"
 	"github.com/offsession/offsession/viewer"
 	"github.com/offsession/offsession/webhooks"
 )
@@ -86,8 +90,8 @@ func (r *mutationResolver) ResumeOffSessionPayment(ctx context.Context, id strin
 }
 
 // CreateRetryPolicy is the resolver for the createRetryPolicy field.
-func (r *mutationResolver) CreateRetryPolicy(ctx context.Context, input payments.CreateRetryPolicyInput) (*ent.RetryPolicy, error) {
-	return r.payments.CreateRetryPolicy(ctx, input)
+func (r *mutationResolver) CreateRetryPolicy(ctx context.Context, input policies.CreateInput) (*ent.RetryPolicy, error) {
+	return r.policies.Create(ctx, input)
 }
 
 // CreateWebhookEndpoint is the resolver for the createWebhookEndpoint field.
@@ -96,28 +100,28 @@ func (r *mutationResolver) CreateWebhookEndpoint(ctx context.Context, input webh
 }
 
 // CreateProcessor is the resolver for the createProcessor field.
-func (r *mutationResolver) CreateProcessor(ctx context.Context, input payments.CreateProcessorInput) (*ent.Processor, error) {
-	return r.payments.CreateProcessor(ctx, input)
+func (r *mutationResolver) CreateProcessor(ctx context.Context, input processors.CreateInput) (*ent.Processor, error) {
+	return r.processors.Create(ctx, input)
 }
 
 // UpdateProcessor is the resolver for the updateProcessor field.
-func (r *mutationResolver) UpdateProcessor(ctx context.Context, id string, input payments.UpdateProcessorInput) (*ent.Processor, error) {
-	return r.payments.UpdateProcessor(ctx, id, input)
+func (r *mutationResolver) UpdateProcessor(ctx context.Context, id string, input processors.UpdateInput) (*ent.Processor, error) {
+	return r.processors.Update(ctx, id, input)
 }
 
 // CreateRoute is the resolver for the createRoute field.
-func (r *mutationResolver) CreateRoute(ctx context.Context, input payments.RouteInput) (*ent.Route, error) {
-	return r.payments.CreateRoute(ctx, input)
+func (r *mutationResolver) CreateRoute(ctx context.Context, input routes.Input) (*ent.Route, error) {
+	return r.routes.Create(ctx, input)
 }
 
 // UpdateRoute is the resolver for the updateRoute field.
-func (r *mutationResolver) UpdateRoute(ctx context.Context, id string, input payments.RouteInput) (*ent.Route, error) {
-	return r.payments.UpdateRoute(ctx, id, input)
+func (r *mutationResolver) UpdateRoute(ctx context.Context, id string, input routes.Input) (*ent.Route, error) {
+	return r.routes.Update(ctx, id, input)
 }
 
 // DeleteRoute is the resolver for the deleteRoute field.
 func (r *mutationResolver) DeleteRoute(ctx context.Context, id string) (string, error) {
-	return r.payments.DeleteRoute(ctx, id)
+	return r.routes.Delete(ctx, id)
 }
 
 // TrainRetryModel is the resolver for the trainRetryModel field.
@@ -131,13 +135,13 @@ func (r *mutationResolver) ActivateRetryModel(ctx context.Context, version int) 
 }
 
 // CreateTestClock is the resolver for the createTestClock field.
-func (r *mutationResolver) CreateTestClock(ctx context.Context, input payments.CreateTestClockInput) (*ent.TestClock, error) {
-	return r.payments.CreateTestClock(ctx, input)
+func (r *mutationResolver) CreateTestClock(ctx context.Context, input testclocks.CreateInput) (*ent.TestClock, error) {
+	return r.clocks.Create(ctx, input)
 }
 
 // AdvanceTestClock is the resolver for the advanceTestClock field.
 func (r *mutationResolver) AdvanceTestClock(ctx context.Context, id string, frozenTime time.Time) (*ent.TestClock, error) {
-	return r.payments.AdvanceTestClock(ctx, id, frozenTime)
+	return r.clocks.Advance(ctx, id, frozenTime)
 }
 
 // AmountDecimal is the resolver for the amountDecimal field.

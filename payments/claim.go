@@ -4,6 +4,8 @@ import (
 	"context"
 	"strings"
 	"time"
+
+	"github.com/offsession/offsession/ent/offsessionpayment"
 )
 
 // dueQuery selects payments whose due_at has passed and that no live lease
@@ -19,6 +21,24 @@ const dueQuery = `SELECT id FROM off_session_payments
 // clock are left to the clock's advances.
 func (s *Service) ClaimDue(ctx context.Context, now time.Time, limit int, owner string) ([]string, error) {
 	return s.claim(ctx, now.UTC(), limit, owner, nil)
+}
+
+// ClaimDueOn leases, for owner, up to limit payments of customers on test
+// clock clockID that are due at now on the clock, oldest due first.
+func (s *Service) ClaimDueOn(ctx context.Context, clockID string, now time.Time, limit int, owner string) ([]string, error) {
+	return s.claim(ctx, now.UTC(), limit, owner, &clockID)
+}
+
+// AttemptLease is how long a claim holds a payment.
+func (s *Service) AttemptLease() time.Duration { return s.cfg.AttemptLease }
+
+// PutOff moves a payment's due time and drops any lease on it.
+func (s *Service) PutOff(ctx context.Context, id string, due time.Time) error {
+	_, err := s.db.OffSessionPayment.Update().
+		Where(offsessionpayment.ID(id)).
+		SetDueAt(due).ClearLeaseOwner().ClearLeaseExpiresAt().AddVersion(1).
+		Save(ctx)
+	return err
 }
 
 func (s *Service) claim(ctx context.Context, now time.Time, limit int, owner string, clockID *string) ([]string, error) {

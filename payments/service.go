@@ -24,7 +24,6 @@ import (
 	"github.com/offsession/offsession/ent"
 	"github.com/offsession/offsession/idempotency"
 	"github.com/offsession/offsession/metrics"
-	"github.com/offsession/offsession/netguard"
 	"github.com/offsession/offsession/processors"
 	"github.com/offsession/offsession/retry"
 	"github.com/offsession/offsession/routing"
@@ -80,10 +79,6 @@ type Config struct {
 	// Owner names this process in leases; default host, process ID and a
 	// random suffix.
 	Owner string
-	// URLGuard checks processor base URLs before they are stored; default
-	// a guard that refuses every non-public address. The registry's
-	// connectors check each connection again.
-	URLGuard *netguard.Guard
 	// Metrics records attempts, claims and retry decisions; nil records
 	// nothing.
 	Metrics *metrics.Metrics
@@ -110,9 +105,6 @@ func (c Config) WithDefaults() Config {
 	}
 	if c.Router == nil {
 		c.Router = routing.NewRouter(routing.NewStats(routing.StatsConfig{}), uint64(time.Now().UnixNano()))
-	}
-	if c.URLGuard == nil {
-		c.URLGuard = netguard.New(netguard.Config{})
 	}
 	if c.Owner == "" {
 		host, _ := os.Hostname()

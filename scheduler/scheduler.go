@@ -25,6 +25,7 @@ import (
 	"github.com/offsession/offsession/payments"
 	"github.com/offsession/offsession/routing"
 	"github.com/offsession/offsession/routing/routes"
+	"github.com/offsession/offsession/testclocks"
 	"github.com/offsession/offsession/viewer"
 	"github.com/offsession/offsession/webhooks"
 )
@@ -81,6 +82,8 @@ func (c Config) WithDefaults() Config {
 // Jobs are what the scheduler runs.
 type Jobs struct {
 	Payments *payments.Service
+	// Clocks, when set, has stalled test-clock advances finished.
+	Clocks   *testclocks.Service
 	Webhooks *webhooks.Deliverer
 	Router   *routing.Router
 	DB       *ent.Client
@@ -135,7 +138,6 @@ func New(jobs Jobs, clock clockwork.Clock, log *slog.Logger, cfg Config) (*Sched
 			gocron.WithName(JobDeliverWebhooks), gocron.WithSingletonMode(gocron.LimitModeReschedule),
 		}},
 		{10 * time.Minute, s.expireIdempotencyKeys, singleton(JobExpireIdempotencyKeys)},
-		{time.Minute, svc.ResumeTestClocks, append(singleton(JobResumeTestClocks), gocron.WithStartAt(gocron.WithStartImmediately()))},
 		// Every replica keeps its own copy of the routing statistics.
 		{30 * time.Second, func(ctx context.Context) error {
 			return routes.Refresh(ctx, jobs.Router, jobs.DB, clock.Now(), routingWindow)
@@ -143,6 +145,9 @@ func New(jobs Jobs, clock clockwork.Clock, log *slog.Logger, cfg Config) (*Sched
 			gocron.WithName(JobRefreshRoutingStats), gocron.WithSingletonMode(gocron.LimitModeReschedule),
 			gocron.WithStartAt(gocron.WithStartImmediately()),
 		}},
+	}
+	if jobs.Clocks != nil {
+		specs = append(specs, jobSpec{time.Minute, jobs.Clocks.Resume, append(singleton(JobResumeTestClocks), gocron.WithStartAt(gocron.WithStartImmediately()))})
 	}
 	if jobs.Models != nil {
 		specs = append(specs, jobSpec{GuardEvery, jobs.Models.Guard, singleton(JobGuardRetryModels)})

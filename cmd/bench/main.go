@@ -42,6 +42,7 @@ import (
 	"github.com/offsession/offsession/ent/processor"
 	"github.com/offsession/offsession/ent/schema/schematype"
 	"github.com/offsession/offsession/payments"
+	"github.com/offsession/offsession/processors"
 	"github.com/offsession/offsession/storage"
 	"github.com/offsession/offsession/viewer"
 )
@@ -203,7 +204,7 @@ func newBundle(d string) (*bundle, error) {
 	}
 	b := &bundle{store: st, proc: proc, handler: proc.Handler(demo.DefaultPlayground()), key: keys.Secret, svc: proc.Payments,
 		ctx: viewer.AccountContext(ctx, acct.ID), cleanup: func() { st.Close(); cleanup() }}
-	prc, err := b.svc.CreateProcessor(b.ctx, payments.CreateProcessorInput{Name: "Simulator", Type: processor.TypeSimulator})
+	prc, err := b.proc.Processors.Create(b.ctx, processors.CreateInput{Name: "Simulator", Type: processor.TypeSimulator})
 	if err != nil {
 		return nil, err
 	}

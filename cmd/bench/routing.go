@@ -15,6 +15,7 @@ import (
 	"github.com/offsession/offsession/ent/schema/schematype"
 	"github.com/offsession/offsession/ids"
 	"github.com/offsession/offsession/payments"
+	"github.com/offsession/offsession/processors"
 	"github.com/offsession/offsession/retry"
 	"github.com/offsession/offsession/routing"
 	"github.com/offsession/offsession/routing/routes"
@@ -45,7 +46,7 @@ func (b *bundle) configureRouting(ctx context.Context) (routingSetup, error) {
 	var set routingSetup
 	set.processors = append(set.processors, b.prc)
 	for i := len(set.processors); i < routeProcessors; i++ {
-		p, err := b.svc.CreateProcessor(b.ctx, payments.CreateProcessorInput{Name: fmt.Sprintf("Simulator %d", i+1), Type: processor.TypeSimulator})
+		p, err := b.proc.Processors.Create(b.ctx, processors.CreateInput{Name: fmt.Sprintf("Simulator %d", i+1), Type: processor.TypeSimulator})
 		if err != nil {
 			return set, err
 		}
@@ -99,7 +100,7 @@ func (b *bundle) configureRouting(ctx context.Context) (routingSetup, error) {
 		for j := range n {
 			procs = append(procs, schematype.RouteProcessor{ProcessorID: set.processors[(i+j)%len(set.processors)], Weight: 10 * (n - j)})
 		}
-		if _, err := b.svc.CreateRoute(b.ctx, payments.RouteInput{
+		if _, err := b.proc.Routes.Create(b.ctx, routes.Input{
 			Name: ptr(fmt.Sprintf("route %d", i+1)), Priority: ptr(i + 1), Conditions: &c, Strategy: &strategy, Processors: procs,
 		}); err != nil {
 			return set, err
@@ -109,7 +110,7 @@ func (b *bundle) configureRouting(ctx context.Context) (routingSetup, error) {
 	for _, id := range set.processors {
 		all = append(all, schematype.RouteProcessor{ProcessorID: id})
 	}
-	if _, err := b.svc.CreateRoute(b.ctx, payments.RouteInput{
+	if _, err := b.proc.Routes.Create(b.ctx, routes.Input{
 		Name: ptr("everything else"), Priority: ptr(routeCount), Conditions: &schematype.RouteConditions{},
 		Strategy: ptr(route.StrategyAuto), Processors: all,
 	}); err != nil {

@@ -28,8 +28,10 @@ import (
 	"github.com/offsession/offsession/models"
 	"github.com/offsession/offsession/payments"
 	"github.com/offsession/offsession/retry"
+	"github.com/offsession/offsession/retry/policies"
 	"github.com/offsession/offsession/seed"
 	"github.com/offsession/offsession/storage"
+	"github.com/offsession/offsession/testclocks"
 	"github.com/offsession/offsession/viewer"
 )
 
@@ -49,15 +51,15 @@ var (
 // planner of its own.
 type strategy struct {
 	name   string
-	policy payments.CreateRetryPolicyInput
+	policy policies.CreateInput
 	oracle bool
 	// attempts is about how many attempts a payment takes: the costliest
 	// strategies start first.
 	attempts int
 }
 
-func policy(s retrypolicy.Strategy, window string, maxRetries int, schedule ...string) payments.CreateRetryPolicyInput {
-	return payments.CreateRetryPolicyInput{Name: string(s) + " " + window, Strategy: s, Window: &window, MaxRetries: &maxRetries, Schedule: schedule}
+func policy(s retrypolicy.Strategy, window string, maxRetries int, schedule ...string) policies.CreateInput {
+	return policies.CreateInput{Name: string(s) + " " + window, Strategy: s, Window: &window, MaxRetries: &maxRetries, Schedule: schedule}
 }
 
 // benchRun is what every run of the bench starts with: its population, its
@@ -137,7 +139,7 @@ func (e *engine) newAccount(ctx context.Context, name string, clockAt time.Time)
 		return "", "", fmt.Errorf("create the account: %w", err)
 	}
 	e.ctx = viewer.NewContext(ctx, viewer.Viewer{AccountID: acct.ID, Role: viewer.RoleAdmin})
-	clk, err := e.proc.Payments.CreateTestClock(e.ctx, payments.CreateTestClockInput{FrozenTime: clockAt})
+	clk, err := e.proc.Clocks.Create(e.ctx, testclocks.CreateInput{FrozenTime: clockAt})
 	if err != nil {
 		return "", "", fmt.Errorf("create the test clock: %w", err)
 	}
@@ -280,7 +282,7 @@ func bill(e *engine, cards map[int]seed.Card, pop *population.Population, custom
 // advance moves the clock a day at a time from from to to.
 func advance(e *engine, clockID string, from, to time.Time, day func(time.Time)) error {
 	for at := from.Add(24 * time.Hour); !at.After(to); at = at.Add(24 * time.Hour) {
-		if _, err := e.proc.Payments.AdvanceTestClock(e.ctx, clockID, at); err != nil {
+		if _, err := e.proc.Clocks.Advance(e.ctx, clockID, at); err != nil {
 			return fmt.Errorf("advance the clock to %s: %w", at.Format(time.DateOnly), err)
 		}
 		if day != nil {

@@ -16,7 +16,7 @@ import (
 
 	"github.com/offsession/offsession/ent/processor"
 	"github.com/offsession/offsession/internal/population"
-	"github.com/offsession/offsession/payments"
+	"github.com/offsession/offsession/processors"
 	"github.com/offsession/offsession/retry"
 	"github.com/offsession/offsession/seed"
 	"github.com/offsession/offsession/viewer"
@@ -55,14 +55,13 @@ func train(ctx context.Context, o options, pop *population.Population, p plan, p
 		return nil, err
 	}
 	sys := viewer.SystemContext(ctx)
-	svc := e.proc.Payments
 	tr := &trained{Path: path, AccountID: accountID, ClockID: clockID, Policies: map[string]string{}, Cards: map[int]seed.Card{}}
-	prc, err := svc.CreateProcessor(e.ctx, payments.CreateProcessorInput{Name: "Simulator", Type: processor.TypeSimulator})
+	prc, err := e.proc.Processors.Create(e.ctx, processors.CreateInput{Name: "Simulator", Type: processor.TypeSimulator})
 	if err != nil {
 		return nil, err
 	}
 	for _, s := range strategies {
-		pol, err := svc.CreateRetryPolicy(e.ctx, s.policy)
+		pol, err := e.proc.Policies.Create(e.ctx, s.policy)
 		if err != nil {
 			return nil, err
 		}

@@ -15,7 +15,8 @@ import (
 	"github.com/offsession/offsession/ent/route"
 	"github.com/offsession/offsession/ent/schema/schematype"
 	"github.com/offsession/offsession/internal/population"
-	"github.com/offsession/offsession/payments"
+	"github.com/offsession/offsession/processors"
+	"github.com/offsession/offsession/routing/routes"
 	"github.com/offsession/offsession/seed"
 	"github.com/offsession/offsession/viewer"
 )
@@ -111,10 +112,9 @@ func makeRoutingBase(ctx context.Context, pop *population.Population, cohort []i
 		return nil, err
 	}
 	sys := viewer.SystemContext(ctx)
-	svc := e.proc.Payments
 	b := &routingBase{Path: path, AccountID: accountID, Cohort: cohort}
 	b.ClockID = clockID
-	degrading, err := svc.CreateProcessor(e.ctx, payments.CreateProcessorInput{Name: "degrading", Type: processor.TypeSimulator,
+	degrading, err := e.proc.Processors.Create(e.ctx, processors.CreateInput{Name: "degrading", Type: processor.TypeSimulator,
 		Settings: schematype.StringMap{
 			"degrade_from":         degradeFrom.Format(time.RFC3339),
 			"degrade_decline_rate": fmt.Sprint(degradeDeclineRate),
@@ -122,12 +122,12 @@ func makeRoutingBase(ctx context.Context, pop *population.Population, cohort []i
 	if err != nil {
 		return nil, fmt.Errorf("create the degrading processor: %w", err)
 	}
-	steady, err := svc.CreateProcessor(e.ctx, payments.CreateProcessorInput{Name: "steady", Type: processor.TypeSimulator})
+	steady, err := e.proc.Processors.Create(e.ctx, processors.CreateInput{Name: "steady", Type: processor.TypeSimulator})
 	if err != nil {
 		return nil, fmt.Errorf("create the steady processor: %w", err)
 	}
 	b.Degrading, b.Steady = degrading.ID, steady.ID
-	pol, err := svc.CreateRetryPolicy(e.ctx, routingPolicy)
+	pol, err := e.proc.Policies.Create(e.ctx, routingPolicy)
 	if err != nil {
 		return nil, fmt.Errorf("create the retry policy: %w", err)
 	}
@@ -168,7 +168,7 @@ func evalRouting(ctx context.Context, pop *population.Population, base *routingB
 	defer e.store.Close()
 	e.ctx = viewer.NewContext(ctx, viewer.Viewer{AccountID: base.AccountID, Role: viewer.RoleAdmin})
 	name, priority := string(s), 1
-	_, err = e.proc.Payments.CreateRoute(e.ctx, payments.RouteInput{
+	_, err = e.proc.Routes.Create(e.ctx, routes.Input{
 		Name: &name, Priority: &priority, Strategy: &s,
 		Processors: []schematype.RouteProcessor{{ProcessorID: base.Degrading}, {ProcessorID: base.Steady}},
 	})

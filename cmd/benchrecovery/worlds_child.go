@@ -16,7 +16,7 @@ import (
 	"github.com/offsession/offsession/ent/offsessionpayment"
 	"github.com/offsession/offsession/ent/processor"
 	"github.com/offsession/offsession/internal/population"
-	"github.com/offsession/offsession/payments"
+	"github.com/offsession/offsession/processors"
 	"github.com/offsession/offsession/retry"
 	"github.com/offsession/offsession/seed"
 	"github.com/offsession/offsession/storage"
@@ -72,15 +72,14 @@ func childWorld(ctx context.Context, o options, stdout, stderr io.Writer) error 
 		return err
 	}
 	sys := viewer.SystemContext(ctx)
-	svc := e.proc.Payments
-	prc, err := svc.CreateProcessor(e.ctx, payments.CreateProcessorInput{Name: "Simulator", Type: processor.TypeSimulator})
+	prc, err := e.proc.Processors.Create(e.ctx, processors.CreateInput{Name: "Simulator", Type: processor.TypeSimulator})
 	if err != nil {
 		return err
 	}
 	policies := make([]string, len(abArms))
 	for k, s := range abArms {
 		s.policy.Name = s.name
-		pol, err := svc.CreateRetryPolicy(e.ctx, s.policy)
+		pol, err := e.proc.Policies.Create(e.ctx, s.policy)
 		if err != nil {
 			return err
 		}

@@ -28,10 +28,10 @@ import (
 	"github.com/offsession/offsession/ent/offsessionpayment"
 	"github.com/offsession/offsession/ent/paymentmethod"
 	"github.com/offsession/offsession/ent/processor"
+	"github.com/offsession/offsession/idempotency"
 	"github.com/offsession/offsession/ids"
 	"github.com/offsession/offsession/internal/population"
 	"github.com/offsession/offsession/models"
-	"github.com/offsession/offsession/payments"
 	"github.com/offsession/offsession/processors"
 	"github.com/offsession/offsession/processors/connector"
 	"github.com/offsession/offsession/retry"
@@ -72,11 +72,8 @@ func run(ctx context.Context, n int, dir string, trees int) error {
 		return err
 	}
 	actx := viewer.NewContext(ctx, viewer.Viewer{AccountID: acct.ID, Role: viewer.RoleAdmin})
-	svc, err := payments.New(st, clockwork.NewRealClock(), processors.NewRegistry(st.Client, nil), log, payments.Config{})
-	if err != nil {
-		return err
-	}
-	prc, err := svc.CreateProcessor(actx, payments.CreateProcessorInput{Name: "Simulator", Type: processor.TypeSimulator})
+	keys := idempotency.New(st.Client, clockwork.NewRealClock(), 0)
+	prc, err := processors.NewConfigs(st.Client, keys, nil).Create(actx, processors.CreateInput{Name: "Simulator", Type: processor.TypeSimulator})
 	if err != nil {
 		return err
 	}

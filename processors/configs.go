@@ -1,4 +1,4 @@
-package payments
+package processors
 
 import (
 	"context"
@@ -13,14 +13,32 @@ import (
 	"github.com/offsession/offsession/ent/processor"
 	"github.com/offsession/offsession/ent/schema/schematype"
 	"github.com/offsession/offsession/idempotency"
+	"github.com/offsession/offsession/netguard"
 	"github.com/offsession/offsession/processors/simulator"
 	"github.com/offsession/offsession/processors/stripe"
 	"github.com/offsession/offsession/validate"
 )
 
-// CreateProcessorInput is the input of createProcessor. Credentials are
+// Configs creates and updates an account's processors.
+type Configs struct {
+	db    *ent.Client
+	keys  *idempotency.Keys
+	guard *netguard.Guard
+}
+
+// NewConfigs returns the processor configurations of db; guard refuses
+// base URLs at addresses the engine must not send credentials to (nil: a
+// guard that refuses every non-public address).
+func NewConfigs(db *ent.Client, keys *idempotency.Keys, guard *netguard.Guard) *Configs {
+	if guard == nil {
+		guard = netguard.New(netguard.Config{})
+	}
+	return &Configs{db: db, keys: keys, guard: guard}
+}
+
+// CreateInput is the input of createProcessor. Credentials are
 // write-only: no query, log, error or event ever returns them.
-type CreateProcessorInput struct {
+type CreateInput struct {
 	IdempotencyKey *string              `json:"-"`
 	Name           string               `json:"name"`
 	Type           processor.Type       `json:"type"`
@@ -32,8 +50,8 @@ type CreateProcessorInput struct {
 	Settings       schematype.StringMap `json:"settings,omitempty"`
 }
 
-// CreateProcessor configures a processor connector.
-func (s *Service) CreateProcessor(ctx context.Context, in CreateProcessorInput) (*ent.Processor, error) {
+// Create configures a processor connector.
+func (s *Configs) Create(ctx context.Context, in CreateInput) (*ent.Processor, error) {
 	if err := in.validate(); err != nil {
 		return nil, err
 	}
@@ -43,9 +61,9 @@ func (s *Service) CreateProcessor(ctx context.Context, in CreateProcessorInput) 
 	// The credentials are hashed with the request, so a replay with others
 	// is a CONFLICT; only their digest is kept, with the idempotency key.
 	params := struct {
-		CreateProcessorInput
+		CreateInput
 		CredentialsSHA256 string `json:"credentialsSHA256,omitempty"`
-	}{CreateProcessorInput: in}
+	}{CreateInput: in}
 	if in.Credentials != nil {
 		sum := sha256.Sum256([]byte(*in.Credentials))
 		params.CredentialsSHA256 = hex.EncodeToString(sum[:])
@@ -68,7 +86,7 @@ func (s *Service) CreateProcessor(ctx context.Context, in CreateProcessorInput) 
 	}, s.db.Processor.Get)
 }
 
-func (in *CreateProcessorInput) validate() error {
+func (in *CreateInput) validate() error {
 	if in.Name == "" {
 		return apierror.Invalid("input.name", "must not be empty")
 	}
@@ -111,9 +129,9 @@ func (in *CreateProcessorInput) validate() error {
 	return nil
 }
 
-// UpdateProcessorInput changes a processor; every field is optional.
+// UpdateInput, the input of updateProcessor, changes a processor; every field is optional.
 // Credentials stay write-only.
-type UpdateProcessorInput struct {
+type UpdateInput struct {
 	Name           *string              `json:"name,omitempty"`
 	Credentials    *string              `json:"-"`
 	BaseURL        *string              `json:"baseURL,omitempty"`
@@ -123,8 +141,8 @@ type UpdateProcessorInput struct {
 	Settings       schematype.StringMap `json:"settings,omitempty"`
 }
 
-// UpdateProcessor changes a processor's configuration.
-func (s *Service) UpdateProcessor(ctx context.Context, id string, in UpdateProcessorInput) (*ent.Processor, error) {
+// Update changes a processor's configuration.
+func (s *Configs) Update(ctx context.Context, id string, in UpdateInput) (*ent.Processor, error) {
 	if err := validate.ID("id", id, "prc"); err != nil {
 		return nil, err
 	}
@@ -134,7 +152,7 @@ func (s *Service) UpdateProcessor(ctx context.Context, id string, in UpdateProce
 	} else if err != nil {
 		return nil, err
 	}
-	check := CreateProcessorInput{Name: p.Name, Type: p.Type, Credentials: in.Credentials, BaseURL: in.BaseURL,
+	check := CreateInput{Name: p.Name, Type: p.Type, Credentials: in.Credentials, BaseURL: in.BaseURL,
 		CostPercentBps: in.CostPercentBps, CostFixed: in.CostFixed, Settings: in.Settings}
 	if in.Name != nil {
 		check.Name = *in.Name
@@ -167,11 +185,11 @@ func (s *Service) UpdateProcessor(ctx context.Context, id string, in UpdateProce
 // checkBaseURL refuses a base URL whose host is, or resolves to, an address
 // the engine must not send credentials to (loopback, private, link-local,
 // cloud metadata).
-func (s *Service) checkBaseURL(ctx context.Context, baseURL *string) error {
+func (s *Configs) checkBaseURL(ctx context.Context, baseURL *string) error {
 	if baseURL == nil {
 		return nil
 	}
-	if err := s.cfg.URLGuard.CheckURL(ctx, *baseURL); err != nil {
+	if err := s.guard.CheckURL(ctx, *baseURL); err != nil {
 		return apierror.InvalidReason("input.baseURL", "address_not_allowed", "%s", err)
 	}
 	return nil

@@ -1,11 +1,17 @@
-package payments
+// Package testclocks keeps test clocks: a customer on a test clock lives on
+// its time, and advancing the clock runs, in time order and on the clock's
+// time, every piece of work that falls due on the way (Runner does the
+// work: the payments service).
+package testclocks
 
 import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"time"
 
+	"github.com/jonboulle/clockwork"
 	"github.com/offsession/offsession/apierror"
 	"github.com/offsession/offsession/ent"
 	"github.com/offsession/offsession/ent/offsessionpayment"
@@ -36,15 +42,46 @@ func checkClockTime(field string, t time.Time) error {
 // testClockBatch is how many due payments an advance claims at a time.
 const testClockBatch = 100
 
-// CreateTestClockInput is the input of createTestClock.
-type CreateTestClockInput struct {
+// Runner does the work that falls due on a clock.
+type Runner interface {
+	// ClaimDueOn leases, for owner, up to limit payments on the clock due
+	// at now, oldest due first.
+	ClaimDueOn(ctx context.Context, clockID string, now time.Time, limit int, owner string) ([]string, error)
+	// RunDue does what is due on a claimed payment.
+	RunDue(ctx context.Context, paymentID, owner string) error
+	// PutOff moves a payment's due time and drops any lease on it.
+	PutOff(ctx context.Context, paymentID string, due time.Time) error
+	// AttemptLease is how long a claim holds a payment.
+	AttemptLease() time.Duration
+}
+
+// Service creates and advances test clocks.
+type Service struct {
+	db    *ent.Client
+	keys  *idempotency.Keys
+	clock clockwork.Clock
+	run   Runner
+	owner string
+	log   *slog.Logger
+}
+
+// New returns the test clocks of db, whose due work run does; owner names
+// this process in the clocks' leases.
+func New(db *ent.Client, keys *idempotency.Keys, clock clockwork.Clock, run Runner, owner string, log *slog.Logger) *Service {
+	return &Service{db: db, keys: keys, clock: clock, run: run, owner: owner, log: log}
+}
+
+func (s *Service) now() time.Time { return s.clock.Now().UTC() }
+
+// CreateInput is the input of createTestClock.
+type CreateInput struct {
 	IdempotencyKey *string   `json:"-"`
 	Name           *string   `json:"name,omitempty"`
 	FrozenTime     time.Time `json:"frozenTime"`
 }
 
-// CreateTestClock creates a test clock frozen at the given time.
-func (s *Service) CreateTestClock(ctx context.Context, in CreateTestClockInput) (*ent.TestClock, error) {
+// Create creates a test clock frozen at the given time.
+func (s *Service) Create(ctx context.Context, in CreateInput) (*ent.TestClock, error) {
 	if err := validate.OptionalText("input.name", in.Name, 256); err != nil {
 		return nil, err
 	}
@@ -66,12 +103,12 @@ func (s *Service) CreateTestClock(ctx context.Context, in CreateTestClockInput) 
 	}, s.db.TestClock.Get)
 }
 
-// AdvanceTestClock moves a test clock forward to frozenTime and runs, in time
+// Advance moves a test clock forward to frozenTime and runs, in time
 // order and on the clock's time, every piece of work that falls due on the
 // way: first attempts, retries, authorization expiries. It returns when the
 // clock has reached frozenTime. An advance cut short by a crash is finished
-// by ResumeTestClocks.
-func (s *Service) AdvanceTestClock(ctx context.Context, id string, frozenTime time.Time) (*ent.TestClock, error) {
+// by Resume.
+func (s *Service) Advance(ctx context.Context, id string, frozenTime time.Time) (*ent.TestClock, error) {
 	if err := validate.ID("id", id, "clk"); err != nil {
 		return nil, err
 	}
@@ -95,7 +132,7 @@ func (s *Service) AdvanceTestClock(ctx context.Context, id string, frozenTime ti
 		Where(testclock.ID(id), testclock.StatusEQ(testclock.StatusReady)).
 		SetStatus(testclock.StatusAdvancing).
 		SetAdvancingTo(to).
-		SetLeaseOwner(s.cfg.Owner).
+		SetLeaseOwner(s.owner).
 		SetLeaseExpiresAt(s.now().Add(clockLease)).
 		Save(ctx)
 	if err != nil {
@@ -138,7 +175,7 @@ func (s *Service) runTestClock(ctx context.Context, id string, to time.Time) err
 		}
 		renewed = s.now()
 		u := s.db.TestClock.Update().
-			Where(testclock.ID(id), testclock.LeaseOwner(s.cfg.Owner)).
+			Where(testclock.ID(id), testclock.LeaseOwner(s.owner)).
 			SetLeaseExpiresAt(s.now().Add(clockLease))
 		if set != nil {
 			set(u)
@@ -173,14 +210,14 @@ func (s *Service) runTestClock(ctx context.Context, id string, to time.Time) err
 		if err := renew(func(u *ent.TestClockUpdate) { u.SetFrozenTime(clockNow) }); err != nil {
 			return err
 		}
-		due, err := s.claim(ctx, clockNow, testClockBatch, s.cfg.Owner, &id)
+		due, err := s.run.ClaimDueOn(ctx, id, clockNow, testClockBatch, s.owner)
 		if err != nil {
 			return err
 		}
 		if len(due) == 0 {
 			// What is due is leased by a worker that died; its lease runs
 			// out on the clock's time too.
-			if clockNow = clockNow.Add(s.cfg.AttemptLease); clockNow.After(to) {
+			if clockNow = clockNow.Add(s.run.AttemptLease()); clockNow.After(to) {
 				break
 			}
 			continue
@@ -189,11 +226,11 @@ func (s *Service) runTestClock(ctx context.Context, id string, to time.Time) err
 			if err := renew(nil); err != nil {
 				return err
 			}
-			if err := s.RunDue(ctx, pid, s.cfg.Owner); err != nil {
+			if err := s.run.RunDue(ctx, pid, s.owner); err != nil {
 				// One payment's failure must not stop the clock: put it
 				// off, on the clock, and go on.
 				s.log.ErrorContext(ctx, "test clock: payment failed; put off an hour", "clock", id, "payment", pid, "err", err)
-				if err := s.putOff(ctx, pid, clockNow.Add(clockErrorBackoff)); err != nil {
+				if err := s.run.PutOff(ctx, pid, clockNow.Add(clockErrorBackoff)); err != nil {
 					return err
 				}
 			}
@@ -204,18 +241,9 @@ func (s *Service) runTestClock(ctx context.Context, id string, to time.Time) err
 	})
 }
 
-// putOff moves a payment's due time and drops any lease on it.
-func (s *Service) putOff(ctx context.Context, id string, due time.Time) error {
-	_, err := s.db.OffSessionPayment.Update().
-		Where(offsessionpayment.ID(id)).
-		SetDueAt(due).ClearLeaseOwner().ClearLeaseExpiresAt().AddVersion(1).
-		Save(ctx)
-	return err
-}
-
-// ResumeTestClocks finishes advances whose process stopped holding the
+// Resume finishes advances whose process stopped holding the
 // clock's lease (it crashed).
-func (s *Service) ResumeTestClocks(ctx context.Context) error {
+func (s *Service) Resume(ctx context.Context) error {
 	ctx = viewer.SystemContext(ctx)
 	now := s.now()
 	clocks, err := s.db.TestClock.Query().
@@ -234,7 +262,7 @@ func (s *Service) ResumeTestClocks(ctx context.Context) error {
 		n, err := s.db.TestClock.Update().
 			Where(testclock.ID(c.ID), testclock.StatusEQ(testclock.StatusAdvancing),
 				testclock.Or(testclock.LeaseExpiresAtIsNil(), testclock.LeaseExpiresAtLT(now))).
-			SetLeaseOwner(s.cfg.Owner).
+			SetLeaseOwner(s.owner).
 			SetLeaseExpiresAt(now.Add(clockLease)).
 			Save(ctx)
 		if err != nil {

@@ -1,12 +1,13 @@
-package payments
+package routes
 
 import (
 	"context"
 	"fmt"
-	"slices"
 
 	"github.com/offsession/offsession/apierror"
 	"github.com/offsession/offsession/ent"
+	"github.com/offsession/offsession/ent/offsessionpayment"
+	"github.com/offsession/offsession/ent/paymentmethod"
 	"github.com/offsession/offsession/ent/route"
 	"github.com/offsession/offsession/ent/schema/schematype"
 	"github.com/offsession/offsession/idempotency"
@@ -14,9 +15,20 @@ import (
 	"github.com/offsession/offsession/validate"
 )
 
-// RouteInput is the input of createRoute and, with every field optional,
+// Service creates, updates and deletes an account's routes.
+type Service struct {
+	db   *ent.Client
+	keys *idempotency.Keys
+}
+
+// NewService returns the routes of db.
+func NewService(db *ent.Client, keys *idempotency.Keys) *Service {
+	return &Service{db: db, keys: keys}
+}
+
+// Input is the input of createRoute and, with every field optional,
 // of updateRoute.
-type RouteInput struct {
+type Input struct {
 	IdempotencyKey   *string                     `json:"-"`
 	Name             *string                     `json:"name,omitempty"`
 	Priority         *int                        `json:"priority,omitempty"`
@@ -28,8 +40,8 @@ type RouteInput struct {
 	CostAware        *bool                       `json:"costAware,omitempty"`
 }
 
-// CreateRoute creates a route.
-func (s *Service) CreateRoute(ctx context.Context, in RouteInput) (*ent.Route, error) {
+// Create creates a route.
+func (s *Service) Create(ctx context.Context, in Input) (*ent.Route, error) {
 	switch {
 	case in.Name == nil:
 		return nil, apierror.Invalid("input.name", "a route needs a name")
@@ -64,8 +76,8 @@ func (s *Service) CreateRoute(ctx context.Context, in RouteInput) (*ent.Route, e
 	}, s.db.Route.Get)
 }
 
-// UpdateRoute changes the fields given.
-func (s *Service) UpdateRoute(ctx context.Context, id string, in RouteInput) (*ent.Route, error) {
+// Update changes the fields given.
+func (s *Service) Update(ctx context.Context, id string, in Input) (*ent.Route, error) {
 	if err := validate.ID("id", id, "rte"); err != nil {
 		return nil, err
 	}
@@ -101,8 +113,8 @@ func (s *Service) UpdateRoute(ctx context.Context, id string, in RouteInput) (*e
 	return u.Save(ctx)
 }
 
-// DeleteRoute deletes a route and returns its ID.
-func (s *Service) DeleteRoute(ctx context.Context, id string) (string, error) {
+// Delete deletes a route and returns its ID.
+func (s *Service) Delete(ctx context.Context, id string) (string, error) {
 	if err := validate.ID("id", id, "rte"); err != nil {
 		return "", err
 	}
@@ -113,13 +125,14 @@ func (s *Service) DeleteRoute(ctx context.Context, id string) (string, error) {
 	return id, err
 }
 
+// The values a route may condition on are those the stored fields take.
 var (
-	brands   = []string{"visa", "mastercard", "amex", "discover", "jcb", "unionpay", "diners", "unknown"}
-	fundings = []string{"credit", "debit", "prepaid", "unknown"}
-	cadences = []string{"recurring", "unscheduled"}
+	isBrand   = func(v string) error { return paymentmethod.BrandValidator(paymentmethod.Brand(v)) }
+	isFunding = func(v string) error { return paymentmethod.FundingValidator(paymentmethod.Funding(v)) }
+	isCadence = func(v string) error { return offsessionpayment.CadenceValidator(offsessionpayment.Cadence(v)) }
 )
 
-func (s *Service) checkRoute(ctx context.Context, db *ent.Client, in *RouteInput, strategy route.Strategy) error {
+func (s *Service) checkRoute(ctx context.Context, db *ent.Client, in *Input, strategy route.Strategy) error {
 	if in.Processors != nil && len(in.Processors) == 0 {
 		return apierror.Invalid("input.processors", "a route needs at least one processor")
 	}
@@ -146,13 +159,13 @@ func (s *Service) checkRoute(ctx context.Context, db *ent.Client, in *RouteInput
 			c.Currencies[i] = norm
 		}
 		for _, list := range []struct {
-			field   string
-			give    []string
-			allowed []string
-		}{{"brands", c.Brands, brands}, {"fundings", c.Fundings, fundings}, {"cadences", c.Cadences, cadences}} {
+			field string
+			give  []string
+			check func(string) error
+		}{{"brands", c.Brands, isBrand}, {"fundings", c.Fundings, isFunding}, {"cadences", c.Cadences, isCadence}} {
 			for i, v := range list.give {
-				if !slices.Contains(list.allowed, v) {
-					return apierror.Invalid(fmt.Sprintf("input.conditions.%s[%d]", list.field, i), "%q is not one of %v", v, list.allowed)
+				if err := list.check(v); err != nil {
+					return apierror.Invalid(fmt.Sprintf("input.conditions.%s[%d]", list.field, i), "%q is not a value of %s", v, list.field)
 				}
 			}
 		}

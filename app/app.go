@@ -24,6 +24,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/offsession/offsession/auth"
+	"github.com/offsession/offsession/customers"
 	"github.com/offsession/offsession/demo"
 	"github.com/offsession/offsession/events"
 	"github.com/offsession/offsession/graph"
@@ -148,6 +149,7 @@ type Process struct {
 	Tracer     trace.TracerProvider
 	Store      *storage.Store
 	Payments   *payments.Service
+	Customers  *customers.Service
 	Clocks     *testclocks.Service
 	Processors *processors.Configs
 	Routes     *routes.Service
@@ -198,7 +200,8 @@ func BuildObserved(store *storage.Store, cfg Config, clock clockwork.Clock, log 
 	if cfg.AllowPrivateURLs {
 		log.Warn("webhook and processor URLs may reach private addresses (OFFSESSION_ALLOW_PRIVATE_URLS): for development only")
 	}
-	svc, err := payments.New(store, clock, processors.NewRegistry(store.Client, guard), log, payments.Config{
+	registry := processors.NewRegistry(store.Client, guard)
+	svc, err := payments.New(store, clock, registry, log, payments.Config{
 		AttemptLease:     cfg.AttemptLease,
 		ProcessorTimeout: cfg.ProcessorTimeout,
 		Router:           router,
@@ -234,6 +237,7 @@ func BuildObserved(store *storage.Store, cfg Config, clock clockwork.Clock, log 
 	return &Process{
 		Metrics: mtr, Tracer: obs.Tracer,
 		Store: store, Payments: svc, Clocks: clocks, Scheduler: sched, Deliverer: deliverer, Router: router, Models: mdl,
+		Customers:  customers.New(store.Client, keys, clock, registry, svc),
 		Processors: processors.NewConfigs(store.Client, keys, guard),
 		Routes:     routes.NewService(store.Client, keys),
 		Policies:   policies.New(store.Client, keys),
@@ -249,7 +253,7 @@ func (p *Process) Handler(pg playground.Config) http.Handler {
 		CostPerSecond: p.cfg.QueryCostLimit, CostBurst: p.cfg.QueryCostBurst, MinCostBurst: p.cfg.MaxComplexity,
 		MutationsPerSecond: p.cfg.RateLimit, MutationBurst: p.cfg.RateBurst,
 	})
-	gql := graph.NewHandler(graph.NewResolver(graph.Services{DB: p.Store.Client, Payments: p.Payments, Clocks: p.Clocks, Processors: p.Processors, Routes: p.Routes, Policies: p.Policies, Endpoints: p.Endpoints, Router: p.Router, Models: p.Models}), graph.Options{
+	gql := graph.NewHandler(graph.NewResolver(graph.Services{DB: p.Store.Client, Payments: p.Payments, Customers: p.Customers, Clocks: p.Clocks, Processors: p.Processors, Routes: p.Routes, Policies: p.Policies, Endpoints: p.Endpoints, Router: p.Router, Models: p.Models}), graph.Options{
 		MaxComplexity: p.cfg.MaxComplexity, MaxPageSize: p.cfg.MaxPageSize, PageSize: p.cfg.PageSize,
 		Budgets: budgets, Log: p.log, Metrics: p.Metrics, Tracer: p.Tracer,
 	})
@@ -274,7 +278,7 @@ func (p *Process) Handler(pg playground.Config) http.Handler {
 type seeder func(ctx context.Context, p *Process, stdout io.Writer) (playground.Config, error)
 
 func seedDemo(ctx context.Context, p *Process, stdout io.Writer) (playground.Config, error) {
-	s, err := demo.Seed(ctx, p.Store.Client, demo.Services{Payments: p.Payments, Processors: p.Processors, Clocks: p.Clocks}, p.Scheduler.RunDuePayments)
+	s, err := demo.Seed(ctx, p.Store.Client, demo.Services{Payments: p.Payments, Customers: p.Customers, Processors: p.Processors, Clocks: p.Clocks}, p.Scheduler.RunDuePayments)
 	if err != nil {
 		return playground.Config{}, err
 	}

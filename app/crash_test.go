@@ -16,6 +16,7 @@ import (
 
 	"github.com/offsession/offsession/app"
 	"github.com/offsession/offsession/auth"
+	"github.com/offsession/offsession/customers"
 	"github.com/offsession/offsession/ent"
 	"github.com/offsession/offsession/ent/attempt"
 	"github.com/offsession/offsession/ent/mandate"
@@ -77,6 +78,7 @@ func seedPayments(t *testing.T, st *storage.Store, n int, latencyMS int) (accoun
 	svc, err := payments.New(st, clockwork.NewRealClock(), processors.NewRegistry(st.Client, nil), slog.Default(), payments.Config{})
 	require.NoError(t, err)
 	keys := idempotency.New(st.Client, clockwork.NewRealClock(), 0)
+	cust := customers.New(st.Client, keys, clockwork.NewRealClock(), processors.NewRegistry(st.Client, nil), svc)
 	proc, err := processors.NewConfigs(st.Client, keys, nil).Create(actx, processors.CreateInput{
 		Name: "Simulator", Type: processor.TypeSimulator,
 		Settings: schematype.StringMap{"latency_ms": fmt.Sprint(latencyMS)},
@@ -92,21 +94,21 @@ func seedPayments(t *testing.T, st *storage.Store, n int, latencyMS int) (accoun
 	// The declining card is an amex: no network budget limits its retries.
 	brands := []paymentmethod.Brand{paymentmethod.BrandVisa, paymentmethod.BrandMastercard, paymentmethod.BrandAmex}
 	for i, token := range []string{"pm_card_visa", "pm_card_mastercard", "pm_card_chargeDeclinedInsufficientFunds"} {
-		cus, err := svc.CreateCustomer(actx, payments.CreateCustomerInput{})
+		cus, err := cust.CreateCustomer(actx, customers.CreateCustomerInput{})
 		require.NoError(t, err)
-		pm, err := svc.SavePaymentMethod(actx, payments.SavePaymentMethodInput{
+		pm, err := cust.SavePaymentMethod(actx, customers.SavePaymentMethodInput{
 			CustomerID: cus.ID,
-			Card: payments.CardDetailsInput{Brand: brands[i], Funding: paymentmethod.FundingDebit,
+			Card: customers.CardDetailsInput{Brand: brands[i], Funding: paymentmethod.FundingDebit,
 				Last4: "4242", ExpMonth: 12, ExpYear: time.Now().Year() + 2, Fingerprint: fmt.Sprintf("fp_crash_%d", i)},
 			ProcessorTokens: []schematype.ProcessorToken{{ProcessorID: proc.ID, Token: token}},
 		})
 		require.NoError(t, err)
-		m, err := svc.CreateMandate(actx, payments.CreateMandateInput{
+		m, err := cust.CreateMandate(actx, customers.CreateMandateInput{
 			CustomerID: cus.ID, PaymentMethodID: pm.ID, Usage: mandate.UsageUnscheduled,
-			Terms: payments.MandateTermsInput{Text: ptr("top-ups"), Version: "1", TimingAndFrequency: "when the balance is low",
+			Terms: customers.MandateTermsInput{Text: ptr("top-ups"), Version: "1", TimingAndFrequency: "when the balance is low",
 				AmountDetermination: "the top-up amount", CancellationPolicy: "any time"},
-			Acceptance: payments.MandateAcceptanceInput{Type: mandate.AcceptanceTypeOffline, AcceptedAt: time.Now().Add(-time.Hour)},
-			Limits:     payments.MandateLimitsInput{UseLimit: mandate.UseLimitMultiUse, MaxAmount: 100000, Currency: "usd"},
+			Acceptance: customers.MandateAcceptanceInput{Type: mandate.AcceptanceTypeOffline, AcceptedAt: time.Now().Add(-time.Hour)},
+			Limits:     customers.MandateLimitsInput{UseLimit: mandate.UseLimitMultiUse, MaxAmount: 100000, Currency: "usd"},
 		})
 		require.NoError(t, err)
 		chains = append(chains, chain{cus.ID, pm.ID, m.ID})

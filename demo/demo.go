@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/offsession/offsession/auth"
+	"github.com/offsession/offsession/customers"
 	"github.com/offsession/offsession/ent"
 	"github.com/offsession/offsession/ent/account"
 	"github.com/offsession/offsession/ent/apikey"
@@ -44,6 +45,7 @@ type Seeded struct {
 // Services are what the demo seeds through.
 type Services struct {
 	Payments   *payments.Service
+	Customers  *customers.Service
 	Processors *processors.Configs
 	Clocks     *testclocks.Service
 }
@@ -124,15 +126,15 @@ func seedNew(ctx context.Context, db *ent.Client, svc Services, runDue func(cont
 	made := map[string]cpm{}
 	now := time.Now().UTC()
 	for i, p := range people {
-		cus, err := svc.Payments.CreateCustomer(ctx, payments.CreateCustomerInput{
+		cus, err := svc.Customers.CreateCustomer(ctx, customers.CreateCustomerInput{
 			ExternalRef: &p.ref, Name: &p.name, Email: &p.email, Country: &p.country, TimeZone: &p.tz,
 		})
 		if err != nil {
 			return nil, fmt.Errorf("seed customer %s: %w", p.ref, err)
 		}
-		pm, err := svc.Payments.SavePaymentMethod(ctx, payments.SavePaymentMethodInput{
+		pm, err := svc.Customers.SavePaymentMethod(ctx, customers.SavePaymentMethodInput{
 			CustomerID: cus.ID,
-			Card: payments.CardDetailsInput{
+			Card: customers.CardDetailsInput{
 				Brand: p.brand, Funding: p.funding, Last4: fmt.Sprintf("%04d", 4242+i), ExpMonth: 12, ExpYear: now.Year() + 3,
 				IssuingCountry: &p.country, Fingerprint: "fp_" + p.ref,
 			},
@@ -142,17 +144,17 @@ func seedNew(ctx context.Context, db *ent.Client, svc Services, runDue func(cont
 			return nil, fmt.Errorf("seed payment method %s: %w", p.ref, err)
 		}
 		ip, ua := "203.0.113.10", "Mozilla/5.0 (demo)"
-		m, err := svc.Payments.CreateMandate(ctx, payments.CreateMandateInput{
+		m, err := svc.Customers.CreateMandate(ctx, customers.CreateMandateInput{
 			CustomerID: cus.ID, PaymentMethodID: pm.ID, Usage: mandate.UsageRecurring,
-			Terms: payments.MandateTermsInput{
+			Terms: customers.MandateTermsInput{
 				Text:                ptr("I authorise Demo merchant to charge my card each month for my subscription until I cancel."),
 				Version:             "2026-01",
 				TimingAndFrequency:  "monthly, on the day of sign-up",
 				AmountDetermination: "the price of the plan, at most 50.00",
 				CancellationPolicy:  "cancel any time in account settings; no charge after cancellation",
 			},
-			Acceptance: payments.MandateAcceptanceInput{Type: mandate.AcceptanceTypeOnline, IPAddress: &ip, UserAgent: &ua, AcceptedAt: now.Add(-24 * time.Hour)},
-			Limits:     payments.MandateLimitsInput{UseLimit: mandate.UseLimitMultiUse, MaxAmount: 5000, Currency: "usd", Interval: ptr(mandate.IntervalMonth)},
+			Acceptance: customers.MandateAcceptanceInput{Type: mandate.AcceptanceTypeOnline, IPAddress: &ip, UserAgent: &ua, AcceptedAt: now.Add(-24 * time.Hour)},
+			Limits:     customers.MandateLimitsInput{UseLimit: mandate.UseLimitMultiUse, MaxAmount: 5000, Currency: "usd", Interval: ptr(mandate.IntervalMonth)},
 		})
 		if err != nil {
 			return nil, fmt.Errorf("seed mandate %s: %w", p.ref, err)

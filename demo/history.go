@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/offsession/offsession/customers"
 	"github.com/offsession/offsession/ent/mandate"
 	"github.com/offsession/offsession/ent/offsessionpayment"
 	"github.com/offsession/offsession/ent/paymentmethod"
@@ -53,34 +54,34 @@ func seedHistory(ctx context.Context, svc Services, processorID string, now time
 		}
 		made++
 		ref, zone := fmt.Sprintf("sim-%d", i), c.Location.String()
-		cus, err := svc.Payments.CreateCustomer(ctx, payments.CreateCustomerInput{
+		cus, err := svc.Customers.CreateCustomer(ctx, customers.CreateCustomerInput{
 			ExternalRef: &ref, Name: ptr(fmt.Sprintf("Simulated customer %d", i)), TimeZone: &zone, TestClockID: &clk.ID,
 		})
 		if err != nil {
 			return fmt.Errorf("history customer %d: %w", i, err)
 		}
-		card := payments.CardDetailsInput{
+		card := customers.CardDetailsInput{
 			Brand: paymentmethod.BrandVisa, Funding: paymentmethod.FundingDebit, Last4: fmt.Sprintf("%04d", i%10000),
 			ExpMonth: 12, ExpYear: now.Year() + 3, Fingerprint: "fp_" + ref,
 		}
 		if c.Credit {
 			card.Funding = paymentmethod.FundingCredit
 		}
-		pm, err := svc.Payments.SavePaymentMethod(ctx, payments.SavePaymentMethodInput{
+		pm, err := svc.Customers.SavePaymentMethod(ctx, customers.SavePaymentMethodInput{
 			CustomerID: cus.ID, Card: card,
 			ProcessorTokens: []schematype.ProcessorToken{{ProcessorID: processorID, Token: population.Token(pop.P, pop.Seed, i)}},
 		})
 		if err != nil {
 			return fmt.Errorf("history card %d: %w", i, err)
 		}
-		m, err := svc.Payments.CreateMandate(ctx, payments.CreateMandateInput{
+		m, err := svc.Customers.CreateMandate(ctx, customers.CreateMandateInput{
 			CustomerID: cus.ID, PaymentMethodID: pm.ID, Usage: mandate.UsageRecurring,
-			Terms: payments.MandateTermsInput{
+			Terms: customers.MandateTermsInput{
 				Text: ptr("I authorise Demo merchant to charge my card each month."), Version: "2026-01",
 				TimingAndFrequency: "monthly", AmountDetermination: "the plan price", CancellationPolicy: "cancel any time",
 			},
-			Acceptance: payments.MandateAcceptanceInput{Type: mandate.AcceptanceTypeOffline, AcceptedAt: start.Add(-24 * time.Hour)},
-			Limits:     payments.MandateLimitsInput{UseLimit: mandate.UseLimitMultiUse, MaxAmount: 5000, Currency: "usd"},
+			Acceptance: customers.MandateAcceptanceInput{Type: mandate.AcceptanceTypeOffline, AcceptedAt: start.Add(-24 * time.Hour)},
+			Limits:     customers.MandateLimitsInput{UseLimit: mandate.UseLimitMultiUse, MaxAmount: 5000, Currency: "usd"},
 		})
 		if err != nil {
 			return fmt.Errorf("history mandate %d: %w", i, err)

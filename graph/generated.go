@@ -16,6 +16,7 @@ import (
 	"entgo.io/contrib/entgql"
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/99designs/gqlgen/graphql/introspection"
+	"github.com/offsession/offsession/customers"
 	"github.com/offsession/offsession/ent"
 	"github.com/offsession/offsession/ent/attempt"
 	"github.com/offsession/offsession/ent/mandate"
@@ -243,8 +244,8 @@ type ComplexityRoot struct {
 		AdvanceTestClock         func(childComplexity int, id string, frozenTime time.Time) int
 		CancelOffSessionPayment  func(childComplexity int, id string) int
 		CaptureOffSessionPayment func(childComplexity int, id string, amountToCapture *int) int
-		CreateCustomer           func(childComplexity int, input payments.CreateCustomerInput) int
-		CreateMandate            func(childComplexity int, input payments.CreateMandateInput) int
+		CreateCustomer           func(childComplexity int, input customers.CreateCustomerInput) int
+		CreateMandate            func(childComplexity int, input customers.CreateMandateInput) int
 		CreateOffSessionPayment  func(childComplexity int, input payments.CreateOffSessionPaymentInput) int
 		CreateProcessor          func(childComplexity int, input processors.CreateInput) int
 		CreateRetryPolicy        func(childComplexity int, input policies.CreateInput) int
@@ -252,12 +253,12 @@ type ComplexityRoot struct {
 		CreateTestClock          func(childComplexity int, input testclocks.CreateInput) int
 		CreateWebhookEndpoint    func(childComplexity int, input webhooks.CreateEndpointInput) int
 		DeleteRoute              func(childComplexity int, id string) int
-		ImportPaymentMethod      func(childComplexity int, input payments.ImportPaymentMethodInput) int
+		ImportPaymentMethod      func(childComplexity int, input customers.ImportPaymentMethodInput) int
 		PauseOffSessionPayment   func(childComplexity int, id string) int
 		ResolveUnknownAttempt    func(childComplexity int, id string, resolution payments.UnknownAttemptResolution, processorReference *string) int
 		ResumeOffSessionPayment  func(childComplexity int, id string) int
 		RevokeMandate            func(childComplexity int, id string, reason *string) int
-		SavePaymentMethod        func(childComplexity int, input payments.SavePaymentMethodInput) int
+		SavePaymentMethod        func(childComplexity int, input customers.SavePaymentMethodInput) int
 		TrainRetryModel          func(childComplexity int, input *models.TrainInput) int
 		UpdateProcessor          func(childComplexity int, id string, input processors.UpdateInput) int
 		UpdateRoute              func(childComplexity int, id string, input routes.Input) int
@@ -694,10 +695,10 @@ type BackupPaymentMethodResolver interface {
 	Mandate(ctx context.Context, obj *schematype.BackupPaymentMethod) (*ent.Mandate, error)
 }
 type MutationResolver interface {
-	CreateCustomer(ctx context.Context, input payments.CreateCustomerInput) (*ent.Customer, error)
-	SavePaymentMethod(ctx context.Context, input payments.SavePaymentMethodInput) (*ent.PaymentMethod, error)
-	ImportPaymentMethod(ctx context.Context, input payments.ImportPaymentMethodInput) (*ent.PaymentMethod, error)
-	CreateMandate(ctx context.Context, input payments.CreateMandateInput) (*ent.Mandate, error)
+	CreateCustomer(ctx context.Context, input customers.CreateCustomerInput) (*ent.Customer, error)
+	SavePaymentMethod(ctx context.Context, input customers.SavePaymentMethodInput) (*ent.PaymentMethod, error)
+	ImportPaymentMethod(ctx context.Context, input customers.ImportPaymentMethodInput) (*ent.PaymentMethod, error)
+	CreateMandate(ctx context.Context, input customers.CreateMandateInput) (*ent.Mandate, error)
 	RevokeMandate(ctx context.Context, id string, reason *string) (*ent.Mandate, error)
 	CreateOffSessionPayment(ctx context.Context, input payments.CreateOffSessionPaymentInput) (*ent.OffSessionPayment, error)
 	CancelOffSessionPayment(ctx context.Context, id string) (*ent.OffSessionPayment, error)
@@ -1555,7 +1556,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Mutation.CreateCustomer(childComplexity, args["input"].(payments.CreateCustomerInput)), true
+		return e.ComplexityRoot.Mutation.CreateCustomer(childComplexity, args["input"].(customers.CreateCustomerInput)), true
 	case "Mutation.createMandate":
 		if e.ComplexityRoot.Mutation.CreateMandate == nil {
 			break
@@ -1566,7 +1567,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Mutation.CreateMandate(childComplexity, args["input"].(payments.CreateMandateInput)), true
+		return e.ComplexityRoot.Mutation.CreateMandate(childComplexity, args["input"].(customers.CreateMandateInput)), true
 	case "Mutation.createOffSessionPayment":
 		if e.ComplexityRoot.Mutation.CreateOffSessionPayment == nil {
 			break
@@ -1654,7 +1655,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Mutation.ImportPaymentMethod(childComplexity, args["input"].(payments.ImportPaymentMethodInput)), true
+		return e.ComplexityRoot.Mutation.ImportPaymentMethod(childComplexity, args["input"].(customers.ImportPaymentMethodInput)), true
 	case "Mutation.pauseOffSessionPayment":
 		if e.ComplexityRoot.Mutation.PauseOffSessionPayment == nil {
 			break
@@ -1709,7 +1710,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Mutation.SavePaymentMethod(childComplexity, args["input"].(payments.SavePaymentMethodInput)), true
+		return e.ComplexityRoot.Mutation.SavePaymentMethod(childComplexity, args["input"].(customers.SavePaymentMethodInput)), true
 	case "Mutation.trainRetryModel":
 		if e.ComplexityRoot.Mutation.TrainRetryModel == nil {
 			break
@@ -5201,8 +5202,8 @@ func (ec *executionContext) field_Mutation_createCustomer_args(ctx context.Conte
 	var err error
 	args := map[string]any{}
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
-		func(ctx context.Context, v any) (payments.CreateCustomerInput, error) {
-			return ec.unmarshalNCreateCustomerInput2githubᚗcomᚋoffsessionᚋoffsessionᚋpaymentsᚐCreateCustomerInput(ctx, v)
+		func(ctx context.Context, v any) (customers.CreateCustomerInput, error) {
+			return ec.unmarshalNCreateCustomerInput2githubᚗcomᚋoffsessionᚋoffsessionᚋcustomersᚐCreateCustomerInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -5215,8 +5216,8 @@ func (ec *executionContext) field_Mutation_createMandate_args(ctx context.Contex
 	var err error
 	args := map[string]any{}
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
-		func(ctx context.Context, v any) (payments.CreateMandateInput, error) {
-			return ec.unmarshalNCreateMandateInput2githubᚗcomᚋoffsessionᚋoffsessionᚋpaymentsᚐCreateMandateInput(ctx, v)
+		func(ctx context.Context, v any) (customers.CreateMandateInput, error) {
+			return ec.unmarshalNCreateMandateInput2githubᚗcomᚋoffsessionᚋoffsessionᚋcustomersᚐCreateMandateInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -5327,8 +5328,8 @@ func (ec *executionContext) field_Mutation_importPaymentMethod_args(ctx context.
 	var err error
 	args := map[string]any{}
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
-		func(ctx context.Context, v any) (payments.ImportPaymentMethodInput, error) {
-			return ec.unmarshalNImportPaymentMethodInput2githubᚗcomᚋoffsessionᚋoffsessionᚋpaymentsᚐImportPaymentMethodInput(ctx, v)
+		func(ctx context.Context, v any) (customers.ImportPaymentMethodInput, error) {
+			return ec.unmarshalNImportPaymentMethodInput2githubᚗcomᚋoffsessionᚋoffsessionᚋcustomersᚐImportPaymentMethodInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -5421,8 +5422,8 @@ func (ec *executionContext) field_Mutation_savePaymentMethod_args(ctx context.Co
 	var err error
 	args := map[string]any{}
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
-		func(ctx context.Context, v any) (payments.SavePaymentMethodInput, error) {
-			return ec.unmarshalNSavePaymentMethodInput2githubᚗcomᚋoffsessionᚋoffsessionᚋpaymentsᚐSavePaymentMethodInput(ctx, v)
+		func(ctx context.Context, v any) (customers.SavePaymentMethodInput, error) {
+			return ec.unmarshalNSavePaymentMethodInput2githubᚗcomᚋoffsessionᚋoffsessionᚋcustomersᚐSavePaymentMethodInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -9451,7 +9452,7 @@ func (ec *executionContext) _Mutation_createCustomer(ctx context.Context, field 
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Mutation().CreateCustomer(ctx, fc.Args["input"].(payments.CreateCustomerInput))
+			return ec.Resolvers.Mutation().CreateCustomer(ctx, fc.Args["input"].(customers.CreateCustomerInput))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *ent.Customer) graphql.Marshaler {
@@ -9495,7 +9496,7 @@ func (ec *executionContext) _Mutation_savePaymentMethod(ctx context.Context, fie
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Mutation().SavePaymentMethod(ctx, fc.Args["input"].(payments.SavePaymentMethodInput))
+			return ec.Resolvers.Mutation().SavePaymentMethod(ctx, fc.Args["input"].(customers.SavePaymentMethodInput))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *ent.PaymentMethod) graphql.Marshaler {
@@ -9539,7 +9540,7 @@ func (ec *executionContext) _Mutation_importPaymentMethod(ctx context.Context, f
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Mutation().ImportPaymentMethod(ctx, fc.Args["input"].(payments.ImportPaymentMethodInput))
+			return ec.Resolvers.Mutation().ImportPaymentMethod(ctx, fc.Args["input"].(customers.ImportPaymentMethodInput))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *ent.PaymentMethod) graphql.Marshaler {
@@ -9583,7 +9584,7 @@ func (ec *executionContext) _Mutation_createMandate(ctx context.Context, field g
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Mutation().CreateMandate(ctx, fc.Args["input"].(payments.CreateMandateInput))
+			return ec.Resolvers.Mutation().CreateMandate(ctx, fc.Args["input"].(customers.CreateMandateInput))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *ent.Mandate) graphql.Marshaler {
@@ -21312,8 +21313,8 @@ func UnmarshalBackupPaymentMethodInput(ctx context.Context, raw any) (schematype
 	return out, err
 }
 
-func (ec *executionContext) unmarshalInputCardDetailsInput(ctx context.Context, obj any) (payments.CardDetailsInput, error) {
-	var it payments.CardDetailsInput
+func (ec *executionContext) unmarshalInputCardDetailsInput(ctx context.Context, obj any) (customers.CardDetailsInput, error) {
+	var it customers.CardDetailsInput
 	if obj == nil {
 		return it, nil
 	}
@@ -21390,14 +21391,14 @@ func (ec *executionContext) unmarshalInputCardDetailsInput(ctx context.Context, 
 //
 // ctx must come from a gqlgen request; outside one there is no unmarshaler to use
 // and the returned error says so.
-func UnmarshalCardDetailsInput(ctx context.Context, raw any) (payments.CardDetailsInput, error) {
-	var out payments.CardDetailsInput
+func UnmarshalCardDetailsInput(ctx context.Context, raw any) (customers.CardDetailsInput, error) {
+	var out customers.CardDetailsInput
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "CardDetailsInput", raw, &out)
 	return out, err
 }
 
-func (ec *executionContext) unmarshalInputCreateCustomerInput(ctx context.Context, obj any) (payments.CreateCustomerInput, error) {
-	var it payments.CreateCustomerInput
+func (ec *executionContext) unmarshalInputCreateCustomerInput(ctx context.Context, obj any) (customers.CreateCustomerInput, error) {
+	var it customers.CreateCustomerInput
 	if obj == nil {
 		return it, nil
 	}
@@ -21481,14 +21482,14 @@ func (ec *executionContext) unmarshalInputCreateCustomerInput(ctx context.Contex
 //
 // ctx must come from a gqlgen request; outside one there is no unmarshaler to use
 // and the returned error says so.
-func UnmarshalCreateCustomerInput(ctx context.Context, raw any) (payments.CreateCustomerInput, error) {
-	var out payments.CreateCustomerInput
+func UnmarshalCreateCustomerInput(ctx context.Context, raw any) (customers.CreateCustomerInput, error) {
+	var out customers.CreateCustomerInput
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "CreateCustomerInput", raw, &out)
 	return out, err
 }
 
-func (ec *executionContext) unmarshalInputCreateMandateInput(ctx context.Context, obj any) (payments.CreateMandateInput, error) {
-	var it payments.CreateMandateInput
+func (ec *executionContext) unmarshalInputCreateMandateInput(ctx context.Context, obj any) (customers.CreateMandateInput, error) {
+	var it customers.CreateMandateInput
 	if obj == nil {
 		return it, nil
 	}
@@ -21535,21 +21536,21 @@ func (ec *executionContext) unmarshalInputCreateMandateInput(ctx context.Context
 			it.Usage = data
 		case "terms":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("terms"))
-			data, err := ec.unmarshalNMandateTermsInput2githubᚗcomᚋoffsessionᚋoffsessionᚋpaymentsᚐMandateTermsInput(ctx, v)
+			data, err := ec.unmarshalNMandateTermsInput2githubᚗcomᚋoffsessionᚋoffsessionᚋcustomersᚐMandateTermsInput(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.Terms = data
 		case "acceptance":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("acceptance"))
-			data, err := ec.unmarshalNMandateAcceptanceInput2githubᚗcomᚋoffsessionᚋoffsessionᚋpaymentsᚐMandateAcceptanceInput(ctx, v)
+			data, err := ec.unmarshalNMandateAcceptanceInput2githubᚗcomᚋoffsessionᚋoffsessionᚋcustomersᚐMandateAcceptanceInput(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.Acceptance = data
 		case "limits":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("limits"))
-			data, err := ec.unmarshalNMandateLimitsInput2githubᚗcomᚋoffsessionᚋoffsessionᚋpaymentsᚐMandateLimitsInput(ctx, v)
+			data, err := ec.unmarshalNMandateLimitsInput2githubᚗcomᚋoffsessionᚋoffsessionᚋcustomersᚐMandateLimitsInput(ctx, v)
 			if err != nil {
 				return it, err
 			}
@@ -21572,8 +21573,8 @@ func (ec *executionContext) unmarshalInputCreateMandateInput(ctx context.Context
 //
 // ctx must come from a gqlgen request; outside one there is no unmarshaler to use
 // and the returned error says so.
-func UnmarshalCreateMandateInput(ctx context.Context, raw any) (payments.CreateMandateInput, error) {
-	var out payments.CreateMandateInput
+func UnmarshalCreateMandateInput(ctx context.Context, raw any) (customers.CreateMandateInput, error) {
+	var out customers.CreateMandateInput
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "CreateMandateInput", raw, &out)
 	return out, err
 }
@@ -23504,8 +23505,8 @@ func UnmarshalEventWhereInput(ctx context.Context, raw any) (ent.EventWhereInput
 	return out, err
 }
 
-func (ec *executionContext) unmarshalInputImportPaymentMethodInput(ctx context.Context, obj any) (payments.ImportPaymentMethodInput, error) {
-	var it payments.ImportPaymentMethodInput
+func (ec *executionContext) unmarshalInputImportPaymentMethodInput(ctx context.Context, obj any) (customers.ImportPaymentMethodInput, error) {
+	var it customers.ImportPaymentMethodInput
 	if obj == nil {
 		return it, nil
 	}
@@ -23589,14 +23590,14 @@ func (ec *executionContext) unmarshalInputImportPaymentMethodInput(ctx context.C
 //
 // ctx must come from a gqlgen request; outside one there is no unmarshaler to use
 // and the returned error says so.
-func UnmarshalImportPaymentMethodInput(ctx context.Context, raw any) (payments.ImportPaymentMethodInput, error) {
-	var out payments.ImportPaymentMethodInput
+func UnmarshalImportPaymentMethodInput(ctx context.Context, raw any) (customers.ImportPaymentMethodInput, error) {
+	var out customers.ImportPaymentMethodInput
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "ImportPaymentMethodInput", raw, &out)
 	return out, err
 }
 
-func (ec *executionContext) unmarshalInputMandateAcceptanceInput(ctx context.Context, obj any) (payments.MandateAcceptanceInput, error) {
-	var it payments.MandateAcceptanceInput
+func (ec *executionContext) unmarshalInputMandateAcceptanceInput(ctx context.Context, obj any) (customers.MandateAcceptanceInput, error) {
+	var it customers.MandateAcceptanceInput
 	if obj == nil {
 		return it, nil
 	}
@@ -23652,14 +23653,14 @@ func (ec *executionContext) unmarshalInputMandateAcceptanceInput(ctx context.Con
 //
 // ctx must come from a gqlgen request; outside one there is no unmarshaler to use
 // and the returned error says so.
-func UnmarshalMandateAcceptanceInput(ctx context.Context, raw any) (payments.MandateAcceptanceInput, error) {
-	var out payments.MandateAcceptanceInput
+func UnmarshalMandateAcceptanceInput(ctx context.Context, raw any) (customers.MandateAcceptanceInput, error) {
+	var out customers.MandateAcceptanceInput
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "MandateAcceptanceInput", raw, &out)
 	return out, err
 }
 
-func (ec *executionContext) unmarshalInputMandateLimitsInput(ctx context.Context, obj any) (payments.MandateLimitsInput, error) {
-	var it payments.MandateLimitsInput
+func (ec *executionContext) unmarshalInputMandateLimitsInput(ctx context.Context, obj any) (customers.MandateLimitsInput, error) {
+	var it customers.MandateLimitsInput
 	if obj == nil {
 		return it, nil
 	}
@@ -23722,8 +23723,8 @@ func (ec *executionContext) unmarshalInputMandateLimitsInput(ctx context.Context
 //
 // ctx must come from a gqlgen request; outside one there is no unmarshaler to use
 // and the returned error says so.
-func UnmarshalMandateLimitsInput(ctx context.Context, raw any) (payments.MandateLimitsInput, error) {
-	var out payments.MandateLimitsInput
+func UnmarshalMandateLimitsInput(ctx context.Context, raw any) (customers.MandateLimitsInput, error) {
+	var out customers.MandateLimitsInput
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "MandateLimitsInput", raw, &out)
 	return out, err
 }
@@ -23781,8 +23782,8 @@ func UnmarshalMandateOrder(ctx context.Context, raw any) (ent.MandateOrder, erro
 	return out, err
 }
 
-func (ec *executionContext) unmarshalInputMandateTermsInput(ctx context.Context, obj any) (payments.MandateTermsInput, error) {
-	var it payments.MandateTermsInput
+func (ec *executionContext) unmarshalInputMandateTermsInput(ctx context.Context, obj any) (customers.MandateTermsInput, error) {
+	var it customers.MandateTermsInput
 	if obj == nil {
 		return it, nil
 	}
@@ -23852,8 +23853,8 @@ func (ec *executionContext) unmarshalInputMandateTermsInput(ctx context.Context,
 //
 // ctx must come from a gqlgen request; outside one there is no unmarshaler to use
 // and the returned error says so.
-func UnmarshalMandateTermsInput(ctx context.Context, raw any) (payments.MandateTermsInput, error) {
-	var out payments.MandateTermsInput
+func UnmarshalMandateTermsInput(ctx context.Context, raw any) (customers.MandateTermsInput, error) {
+	var out customers.MandateTermsInput
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "MandateTermsInput", raw, &out)
 	return out, err
 }
@@ -32065,8 +32066,8 @@ func UnmarshalRouteWhereInput(ctx context.Context, raw any) (ent.RouteWhereInput
 	return out, err
 }
 
-func (ec *executionContext) unmarshalInputSavePaymentMethodInput(ctx context.Context, obj any) (payments.SavePaymentMethodInput, error) {
-	var it payments.SavePaymentMethodInput
+func (ec *executionContext) unmarshalInputSavePaymentMethodInput(ctx context.Context, obj any) (customers.SavePaymentMethodInput, error) {
+	var it customers.SavePaymentMethodInput
 	if obj == nil {
 		return it, nil
 	}
@@ -32099,7 +32100,7 @@ func (ec *executionContext) unmarshalInputSavePaymentMethodInput(ctx context.Con
 			it.CustomerID = data
 		case "card":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("card"))
-			data, err := ec.unmarshalNCardDetailsInput2githubᚗcomᚋoffsessionᚋoffsessionᚋpaymentsᚐCardDetailsInput(ctx, v)
+			data, err := ec.unmarshalNCardDetailsInput2githubᚗcomᚋoffsessionᚋoffsessionᚋcustomersᚐCardDetailsInput(ctx, v)
 			if err != nil {
 				return it, err
 			}
@@ -32136,8 +32137,8 @@ func (ec *executionContext) unmarshalInputSavePaymentMethodInput(ctx context.Con
 //
 // ctx must come from a gqlgen request; outside one there is no unmarshaler to use
 // and the returned error says so.
-func UnmarshalSavePaymentMethodInput(ctx context.Context, raw any) (payments.SavePaymentMethodInput, error) {
-	var out payments.SavePaymentMethodInput
+func UnmarshalSavePaymentMethodInput(ctx context.Context, raw any) (customers.SavePaymentMethodInput, error) {
+	var out customers.SavePaymentMethodInput
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "SavePaymentMethodInput", raw, &out)
 	return out, err
 }
@@ -38834,17 +38835,17 @@ func (ec *executionContext) marshalNCalibrationBucket2githubᚗcomᚋoffsession�
 	return ec._CalibrationBucket(ctx, sel, &v)
 }
 
-func (ec *executionContext) unmarshalNCardDetailsInput2githubᚗcomᚋoffsessionᚋoffsessionᚋpaymentsᚐCardDetailsInput(ctx context.Context, v any) (payments.CardDetailsInput, error) {
+func (ec *executionContext) unmarshalNCardDetailsInput2githubᚗcomᚋoffsessionᚋoffsessionᚋcustomersᚐCardDetailsInput(ctx context.Context, v any) (customers.CardDetailsInput, error) {
 	res, err := ec.unmarshalInputCardDetailsInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
-func (ec *executionContext) unmarshalNCreateCustomerInput2githubᚗcomᚋoffsessionᚋoffsessionᚋpaymentsᚐCreateCustomerInput(ctx context.Context, v any) (payments.CreateCustomerInput, error) {
+func (ec *executionContext) unmarshalNCreateCustomerInput2githubᚗcomᚋoffsessionᚋoffsessionᚋcustomersᚐCreateCustomerInput(ctx context.Context, v any) (customers.CreateCustomerInput, error) {
 	res, err := ec.unmarshalInputCreateCustomerInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
-func (ec *executionContext) unmarshalNCreateMandateInput2githubᚗcomᚋoffsessionᚋoffsessionᚋpaymentsᚐCreateMandateInput(ctx context.Context, v any) (payments.CreateMandateInput, error) {
+func (ec *executionContext) unmarshalNCreateMandateInput2githubᚗcomᚋoffsessionᚋoffsessionᚋcustomersᚐCreateMandateInput(ctx context.Context, v any) (customers.CreateMandateInput, error) {
 	res, err := ec.unmarshalInputCreateMandateInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
 }
@@ -39025,7 +39026,7 @@ func (ec *executionContext) marshalNID2ᚕstringᚄ(ctx context.Context, sel ast
 	return ret
 }
 
-func (ec *executionContext) unmarshalNImportPaymentMethodInput2githubᚗcomᚋoffsessionᚋoffsessionᚋpaymentsᚐImportPaymentMethodInput(ctx context.Context, v any) (payments.ImportPaymentMethodInput, error) {
+func (ec *executionContext) unmarshalNImportPaymentMethodInput2githubᚗcomᚋoffsessionᚋoffsessionᚋcustomersᚐImportPaymentMethodInput(ctx context.Context, v any) (customers.ImportPaymentMethodInput, error) {
 	res, err := ec.unmarshalInputImportPaymentMethodInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
 }
@@ -39066,7 +39067,7 @@ func (ec *executionContext) marshalNMandate2ᚖgithubᚗcomᚋoffsessionᚋoffse
 	return ec._Mandate(ctx, sel, v)
 }
 
-func (ec *executionContext) unmarshalNMandateAcceptanceInput2githubᚗcomᚋoffsessionᚋoffsessionᚋpaymentsᚐMandateAcceptanceInput(ctx context.Context, v any) (payments.MandateAcceptanceInput, error) {
+func (ec *executionContext) unmarshalNMandateAcceptanceInput2githubᚗcomᚋoffsessionᚋoffsessionᚋcustomersᚐMandateAcceptanceInput(ctx context.Context, v any) (customers.MandateAcceptanceInput, error) {
 	res, err := ec.unmarshalInputMandateAcceptanceInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
 }
@@ -39099,7 +39100,7 @@ func (ec *executionContext) marshalNMandateInterval2githubᚗcomᚋoffsessionᚋ
 	return v
 }
 
-func (ec *executionContext) unmarshalNMandateLimitsInput2githubᚗcomᚋoffsessionᚋoffsessionᚋpaymentsᚐMandateLimitsInput(ctx context.Context, v any) (payments.MandateLimitsInput, error) {
+func (ec *executionContext) unmarshalNMandateLimitsInput2githubᚗcomᚋoffsessionᚋoffsessionᚋcustomersᚐMandateLimitsInput(ctx context.Context, v any) (customers.MandateLimitsInput, error) {
 	res, err := ec.unmarshalInputMandateLimitsInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
 }
@@ -39133,7 +39134,7 @@ func (ec *executionContext) marshalNMandateStatus2githubᚗcomᚋoffsessionᚋof
 	return v
 }
 
-func (ec *executionContext) unmarshalNMandateTermsInput2githubᚗcomᚋoffsessionᚋoffsessionᚋpaymentsᚐMandateTermsInput(ctx context.Context, v any) (payments.MandateTermsInput, error) {
+func (ec *executionContext) unmarshalNMandateTermsInput2githubᚗcomᚋoffsessionᚋoffsessionᚋcustomersᚐMandateTermsInput(ctx context.Context, v any) (customers.MandateTermsInput, error) {
 	res, err := ec.unmarshalInputMandateTermsInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
 }
@@ -39734,7 +39735,7 @@ func (ec *executionContext) marshalNRoutingCandidate2githubᚗcomᚋoffsession�
 	return ec._RoutingCandidate(ctx, sel, &v)
 }
 
-func (ec *executionContext) unmarshalNSavePaymentMethodInput2githubᚗcomᚋoffsessionᚋoffsessionᚋpaymentsᚐSavePaymentMethodInput(ctx context.Context, v any) (payments.SavePaymentMethodInput, error) {
+func (ec *executionContext) unmarshalNSavePaymentMethodInput2githubᚗcomᚋoffsessionᚋoffsessionᚋcustomersᚐSavePaymentMethodInput(ctx context.Context, v any) (customers.SavePaymentMethodInput, error) {
 	res, err := ec.unmarshalInputSavePaymentMethodInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
 }

@@ -5,6 +5,7 @@
 package graph
 
 import (
+	"github.com/offsession/offsession/customers"
 	"github.com/offsession/offsession/ent"
 	"github.com/offsession/offsession/models"
 	"github.com/offsession/offsession/payments"
@@ -22,6 +23,7 @@ import (
 type Services struct {
 	DB         *ent.Client
 	Payments   *payments.Service
+	Customers  *customers.Service
 	Clocks     *testclocks.Service
 	Processors *processors.Configs
 	Routes     *routes.Service
@@ -35,6 +37,7 @@ type Services struct {
 type Resolver struct {
 	client     *ent.Client
 	payments   *payments.Service
+	customers  *customers.Service
 	clocks     *testclocks.Service
 	processors *processors.Configs
 	routes     *routes.Service
@@ -46,5 +49,5 @@ type Resolver struct {
 
 // NewResolver returns the resolver root.
 func NewResolver(s Services) *Resolver {
-	return &Resolver{client: s.DB, payments: s.Payments, clocks: s.Clocks, processors: s.Processors, routes: s.Routes, policies: s.Policies, endpoints: s.Endpoints, router: s.Router, models: s.Models}
+	return &Resolver{client: s.DB, payments: s.Payments, customers: s.Customers, clocks: s.Clocks, processors: s.Processors, routes: s.Routes, policies: s.Policies, endpoints: s.Endpoints, router: s.Router, models: s.Models}
 }

@@ -9,6 +9,7 @@ import (
 	"context"
 	"time"
 
+	"github.com/offsession/offsession/customers"
 	"github.com/offsession/offsession/ent"
 	"github.com/offsession/offsession/ent/schema/schematype"
 	"github.com/offsession/offsession/graph/model"
@@ -35,28 +36,28 @@ func (r *backupPaymentMethodResolver) Mandate(ctx context.Context, obj *schematy
 }
 
 // CreateCustomer is the resolver for the createCustomer field.
-func (r *mutationResolver) CreateCustomer(ctx context.Context, input payments.CreateCustomerInput) (*ent.Customer, error) {
-	return r.payments.CreateCustomer(ctx, input)
+func (r *mutationResolver) CreateCustomer(ctx context.Context, input customers.CreateCustomerInput) (*ent.Customer, error) {
+	return r.customers.CreateCustomer(ctx, input)
 }
 
 // SavePaymentMethod is the resolver for the savePaymentMethod field.
-func (r *mutationResolver) SavePaymentMethod(ctx context.Context, input payments.SavePaymentMethodInput) (*ent.PaymentMethod, error) {
-	return r.payments.SavePaymentMethod(ctx, input)
+func (r *mutationResolver) SavePaymentMethod(ctx context.Context, input customers.SavePaymentMethodInput) (*ent.PaymentMethod, error) {
+	return r.customers.SavePaymentMethod(ctx, input)
 }
 
 // ImportPaymentMethod is the resolver for the importPaymentMethod field.
-func (r *mutationResolver) ImportPaymentMethod(ctx context.Context, input payments.ImportPaymentMethodInput) (*ent.PaymentMethod, error) {
-	return r.payments.ImportPaymentMethod(ctx, input)
+func (r *mutationResolver) ImportPaymentMethod(ctx context.Context, input customers.ImportPaymentMethodInput) (*ent.PaymentMethod, error) {
+	return r.customers.ImportPaymentMethod(ctx, input)
 }
 
 // CreateMandate is the resolver for the createMandate field.
-func (r *mutationResolver) CreateMandate(ctx context.Context, input payments.CreateMandateInput) (*ent.Mandate, error) {
-	return r.payments.CreateMandate(ctx, input)
+func (r *mutationResolver) CreateMandate(ctx context.Context, input customers.CreateMandateInput) (*ent.Mandate, error) {
+	return r.customers.CreateMandate(ctx, input)
 }
 
 // RevokeMandate is the resolver for the revokeMandate field.
 func (r *mutationResolver) RevokeMandate(ctx context.Context, id string, reason *string) (*ent.Mandate, error) {
-	return r.payments.RevokeMandate(ctx, id, reason)
+	return r.customers.RevokeMandate(ctx, id, reason)
 }
 
 // CreateOffSessionPayment is the resolver for the createOffSessionPayment field.

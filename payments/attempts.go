@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/offsession/offsession/customers"
 	"github.com/offsession/offsession/ent"
 	"github.com/offsession/offsession/ent/attempt"
 	"github.com/offsession/offsession/ent/offsessionpayment"
@@ -166,7 +167,7 @@ func (s *Service) startAttempt(ctx context.Context, p *ent.OffSessionPayment, no
 		if err != nil {
 			return fmt.Errorf("read mandate: %w", err)
 		}
-		if _, reason, _ := mandateRefusal(m, p.ID, p.CustomerID, p.PaymentMethodID, p.Cadence, p.Amount, p.Currency); reason != "" {
+		if _, reason, _ := customers.MandateRefusal(m, p.ID, p.CustomerID, p.PaymentMethodID, p.Cadence, p.Amount, p.Currency); reason != "" {
 			return orBackup("the mandate no longer allows the charge ("+reason+")", func() error {
 				return fail(offsessionpayment.FailureReasonRejectedByPartner)
 			})
@@ -217,7 +218,7 @@ func (s *Service) startAttempt(ctx context.Context, p *ent.OffSessionPayment, no
 		if isRetry {
 			// The card's network budget may have filled since this retry was
 			// planned, with retries of other payments on the card.
-			allowed, note, err := s.budgetAllows(ctx, tx, p.AccountID, pm, now)
+			allowed, note, err := s.history.Budget(ctx, tx, p.AccountID, pm, now)
 			if err != nil {
 				return err
 			}

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/offsession/offsession/apierror"
+	"github.com/offsession/offsession/customers"
 	"github.com/offsession/offsession/ent"
 	"github.com/offsession/offsession/ent/mandate"
 	"github.com/offsession/offsession/ent/offsessionpayment"
@@ -66,7 +67,7 @@ func takeCharge(ctx context.Context, tx *ent.Tx, paymentID, customerID string, i
 	} else if err != nil {
 		return err
 	}
-	if field, reason, msg := mandateRefusal(m, paymentID, customerID, pm.ID, in.Cadence, in.Amount, in.Currency); reason != "" {
+	if field, reason, msg := customers.MandateRefusal(m, paymentID, customerID, pm.ID, in.Cadence, in.Amount, in.Currency); reason != "" {
 		if field == "input.mandateID" {
 			field = at + "mandateID"
 		}
@@ -120,11 +121,11 @@ func (s *Service) nextBackup(ctx context.Context, tx *ent.Tx, p *ent.OffSessionP
 		if err != nil {
 			return nil, fmt.Errorf("read backup mandate %s: %w", b.MandateID, err)
 		}
-		_, reason, _ := mandateRefusal(m, p.ID, p.CustomerID, pm.ID, p.Cadence, p.Amount, p.Currency)
+		_, reason, _ := customers.MandateRefusal(m, p.ID, p.CustomerID, pm.ID, p.Cadence, p.Amount, p.Currency)
 		switch {
 		case pm.Status != paymentmethod.StatusActive:
 			skipped = append(skipped, fmt.Sprintf("%s is %s", pm.ID, pm.Status))
-		case cardExpired(pm.ExpMonth, pm.ExpYear, now):
+		case customers.CardExpired(pm.ExpMonth, pm.ExpYear, now):
 			skipped = append(skipped, pm.ID+" is past its expiry")
 		case reason != "":
 			skipped = append(skipped, fmt.Sprintf("%s: %s", pm.ID, reason))

@@ -7,6 +7,7 @@ import (
 
 	"entgo.io/ent/dialect"
 
+	"github.com/offsession/offsession/customers"
 	"github.com/offsession/offsession/ent"
 	"github.com/offsession/offsession/ent/attempt"
 	"github.com/offsession/offsession/ent/mandate"
@@ -188,7 +189,7 @@ func (s *Service) takeUpdatedCard(ctx context.Context, tx *ent.Tx, id string, ca
 	}
 	same := pm.ExpMonth == card.ExpMonth && pm.ExpYear == card.ExpYear && pm.Last4 == card.Last4 &&
 		(card.Fingerprint == "" || pm.Fingerprint == card.Fingerprint)
-	if same || cardExpired(card.ExpMonth, card.ExpYear, now) || pm.Status == paymentmethod.StatusInvalid {
+	if same || customers.CardExpired(card.ExpMonth, card.ExpYear, now) || pm.Status == paymentmethod.StatusInvalid {
 		return false, nil
 	}
 	upd := tx.PaymentMethod.UpdateOne(pm).
@@ -200,7 +201,7 @@ func (s *Service) takeUpdatedCard(ctx context.Context, tx *ent.Tx, id string, ca
 	if pm, err = upd.Save(ctx); err != nil {
 		return false, fmt.Errorf("save the updated card: %w", err)
 	}
-	if err := s.retryWaitingFor(ctx, tx, pm.ID); err != nil {
+	if err := s.RetryWaitingFor(ctx, tx, pm.ID); err != nil {
 		return false, err
 	}
 	return true, emit(ctx, tx, pm.AccountID, events.PaymentMethodUpdated, pm.ID, "payment_method", 1, map[string]any{

@@ -13,6 +13,7 @@ import (
 	"github.com/offsession/offsession/idempotency"
 	"github.com/offsession/offsession/ids"
 	"github.com/offsession/offsession/money"
+	"github.com/offsession/offsession/retry/policies"
 	"github.com/offsession/offsession/tracing"
 	"github.com/offsession/offsession/tz"
 	"github.com/offsession/offsession/validate"
@@ -81,7 +82,7 @@ func (s *Service) CreateOffSessionPayment(ctx context.Context, in CreateOffSessi
 		if err != nil {
 			return "", err
 		}
-		rs, err := s.resolveRetry(ctx, db, &in)
+		rs, err := policies.Resolve(ctx, db, policies.Payment{CustomerID: in.CustomerID, PolicyID: in.RetryPolicyID, Strategy: in.RetryStrategy})
 		if err != nil {
 			return "", err
 		}
@@ -100,13 +101,13 @@ func (s *Service) CreateOffSessionPayment(ctx context.Context, in CreateOffSessi
 			SetNillableDescription(in.Description).
 			SetNillableStatementDescriptorSuffix(in.StatementDescriptorSuffix).
 			SetMetadata(in.Metadata).
-			SetRetryStrategy(rs.strategy).
-			SetNillableRetryPolicyID(rs.policyID).
-			SetMaxRetries(rs.maxRetries).
-			SetRetrySchedule(rs.schedule).
-			SetHoldout(rs.holdout).
-			SetHoldoutStrategy(rs.holdoutStrategy).
-			SetRetryUntil(first.Add(rs.window)).
+			SetRetryStrategy(rs.Strategy).
+			SetNillableRetryPolicyID(rs.PolicyID).
+			SetMaxRetries(rs.MaxRetries).
+			SetRetrySchedule(rs.Schedule).
+			SetHoldout(rs.Holdout).
+			SetHoldoutStrategy(rs.HoldoutStrategy).
+			SetRetryUntil(first.Add(rs.Window)).
 			SetNillableTestClockID(cus.TestClockID).
 			SetNextAttemptAt(first).
 			SetNextAttemptPlan(plan).

@@ -2,192 +2,19 @@ package payments
 
 import (
 	"context"
-	"fmt"
-	"slices"
 	"time"
 
-	"github.com/offsession/offsession/processors/connector"
-	"github.com/offsession/offsession/tz"
-
-	"entgo.io/ent/dialect"
-
 	"github.com/offsession/offsession/ent"
-	"github.com/offsession/offsession/ent/attempt"
-	"github.com/offsession/offsession/money"
+	"github.com/offsession/offsession/processors/connector"
 	"github.com/offsession/offsession/retry"
-	"github.com/offsession/offsession/scoring"
 )
 
-// budgetWindow is the longest window of any network budget.
-const budgetWindow = 30 * 24 * time.Hour
-
-// planRetry asks the retry engine what follows a declined or failed
-// attempt: the advice code's wait and the card's network budget set the
-// earliest time, the payment's strategy picks the time.
+// planRetry decides what follows a declined or failed attempt: the store
+// says what the engine decides on (retry/history), the engine decides.
 func (s *Service) planRetry(ctx context.Context, tx *ent.Tx, p *ent.OffSessionPayment, att *ent.Attempt, cls retry.Classification, out connector.Outcome, now time.Time) (retry.Decision, error) {
-	atts, err := tx.Attempt.Query().
-		Where(attempt.PaymentID(p.ID)).
-		Order(ent.Asc(attempt.FieldNumber)).
-		All(ctx)
+	in, err := s.history.Input(ctx, tx, p, att, cls, out, now)
 	if err != nil {
-		return retry.Decision{}, fmt.Errorf("read attempts: %w", err)
-	}
-	in := retry.Input{
-		Now:            now,
-		PaymentID:      p.ID,
-		Strategy:       retry.Strategy(p.RetryStrategy),
-		MaxRetries:     p.MaxRetries,
-		FirstAttemptAt: atts[0].StartedAt.UTC(),
-		LastAttemptAt:  att.StartedAt.UTC(),
-		Decline:        cls,
-		DeclineCode:    out.DeclineCode,
-		Earliest:       now.Add(cls.NotBefore),
-		Amount:         p.Amount,
-		Currency:       p.Currency,
-		Brand:          att.CardNetwork,
-		Cadence:        string(p.Cadence),
-	}
-	if p.Holdout && in.Strategy != retry.StrategyNone {
-		in.Strategy = retry.Strategy(p.HoldoutStrategy)
-	}
-	if cls.NotBefore > 0 {
-		in.EarliestNote = cls.Rule
-	}
-	if p.RetryUntil != nil {
-		in.RetryUntil = p.RetryUntil.UTC()
-	} else {
-		in.RetryUntil = now
-	}
-	for _, a := range atts {
-		switch {
-		case a.DeclineClass != nil && *a.DeclineClass == attempt.DeclineClassTechnical:
-			in.TechnicalStreak++
-		default:
-			in.TechnicalStreak = 0
-			if a.IsRetry {
-				in.RetriesUsed++
-			}
-		}
-	}
-	if in.Schedule, err = retry.ParseSchedule(p.RetrySchedule); err != nil {
-		return retry.Decision{}, fmt.Errorf("payment %s schedule: %w", p.ID, err)
-	}
-	cus, err := tx.Customer.Get(ctx, p.CustomerID)
-	if err != nil {
-		return retry.Decision{}, fmt.Errorf("read customer: %w", err)
-	}
-	if in.Location, err = tz.Load(cus.TimeZone); err != nil {
-		in.Location = time.UTC
-	}
-	pm, err := tx.PaymentMethod.Get(ctx, p.PaymentMethodID)
-	if err != nil {
-		return retry.Decision{}, fmt.Errorf("read payment method: %w", err)
-	}
-	in.Funding, in.Country = string(pm.Funding), pm.IssuingCountry
-	in.AccountID = p.AccountID
-	if in.Strategy == retry.StrategySmart {
-		if in.Scoring, err = s.scoringContext(ctx, tx, p, pm, atts, in.Location, now); err != nil {
-			return retry.Decision{}, err
-		}
-		if s.cfg.Models != nil {
-			// Read through this transaction: on SQLite another connection
-			// would wait for its write lock.
-			if in.Model, err = s.cfg.Models.Active(ent.NewTxContext(ctx, tx), p.AccountID); err != nil {
-				return retry.Decision{}, fmt.Errorf("read the active retry model: %w", err)
-			}
-		}
-	}
-	if cls.Class != retry.Technical {
-		allowed, note, err := s.budgetAllows(ctx, tx, p.AccountID, pm, in.Earliest)
-		if err != nil {
-			return retry.Decision{}, err
-		}
-		if allowed.After(in.Earliest) || in.EarliestNote == "" {
-			in.Earliest, in.EarliestNote = allowed, joinNotes(in.EarliestNote, note)
-		}
+		return retry.Decision{}, err
 	}
 	return s.retry.Next(ctx, in)
-}
-
-// scoringContext is what the retry model knows of the decision being made,
-// built from the stored attempts by scoring.DecisionContext, as training
-// builds each example.
-func (s *Service) scoringContext(ctx context.Context, tx *ent.Tx, p *ent.OffSessionPayment, pm *ent.PaymentMethod, atts []*ent.Attempt, loc *time.Location, now time.Time) (*scoring.Context, error) {
-	// The payment's attempts, read already, in the form training reads.
-	own := make([]scoring.StoredAttempt, len(atts))
-	for i, a := range atts {
-		own[i] = scoring.StoredAttempt{
-			CustomerID: a.CustomerID, PaymentID: a.PaymentID, Number: a.Number, StartedAt: a.StartedAt, FinishedAt: a.FinishedAt,
-			Outcome: string(a.Outcome), Class: (*string)(a.DeclineClass), DeclineCode: a.DeclineCode, Advice: a.NetworkAdviceCode,
-		}
-	}
-	var hist []scoring.StoredAttempt
-	err := tx.Attempt.Query().
-		Where(
-			attempt.CustomerID(p.CustomerID),
-			attempt.StartedAtLT(now),
-			attempt.OutcomeNEQ(attempt.OutcomeInFlight),
-			attempt.Or(attempt.DeclineClassIsNil(), attempt.DeclineClassNEQ(attempt.DeclineClassTechnical)),
-		).
-		Order(ent.Desc(attempt.FieldStartedAt)).
-		Limit(scoring.HistoryKept).
-		Select(scoring.StoredColumns...).
-		Scan(ctx, &hist)
-	if err != nil {
-		return nil, fmt.Errorf("read the customer's history: %w", err)
-	}
-	slices.Reverse(hist)
-	info := scoring.PaymentInfo{
-		Amount: p.Amount, Exponent: money.Exponent(p.Currency), Brand: string(pm.Brand), Funding: string(pm.Funding),
-		Country: pm.IssuingCountry, Cadence: string(p.Cadence), Location: loc,
-	}
-	return scoring.DecisionContext(info, own, hist), nil
-}
-
-func joinNotes(a, b string) string {
-	switch {
-	case a == "":
-		return b
-	case b == "":
-		return a
-	}
-	return a + "; " + b
-}
-
-// budgetAllows returns the earliest time at or after at when a retry on the
-// card keeps its network's budget. On PostgreSQL it first takes a
-// transaction lock on the card, so two workers retrying payments on one
-// card cannot both take its last retry; SQLite runs one writer at a time.
-func (s *Service) budgetAllows(ctx context.Context, tx *ent.Tx, accountID string, pm *ent.PaymentMethod, at time.Time) (time.Time, string, error) {
-	network := string(pm.Brand)
-	if len(retry.Budgets[network]) == 0 {
-		return at, "", nil
-	}
-	if s.store.Dialect == dialect.Postgres {
-		if _, err := tx.ExecContext(ctx, "SELECT pg_advisory_xact_lock(hashtext($1))", accountID+"/"+pm.Fingerprint); err != nil {
-			return at, "", fmt.Errorf("lock card: %w", err)
-		}
-	}
-	var rows []struct {
-		StartedAt time.Time `json:"started_at"`
-	}
-	err := tx.Attempt.Query().
-		Where(
-			attempt.AccountID(accountID),
-			attempt.CardFingerprint(pm.Fingerprint),
-			attempt.IsRetry(true),
-			attempt.StartedAtGT(at.Add(-budgetWindow)),
-			attempt.Or(attempt.DeclineClassIsNil(), attempt.DeclineClassNEQ(attempt.DeclineClassTechnical)),
-		).
-		Select(attempt.FieldStartedAt).
-		Scan(ctx, &rows)
-	if err != nil {
-		return at, "", fmt.Errorf("count the card's retries: %w", err)
-	}
-	times := make([]time.Time, len(rows))
-	for i, r := range rows {
-		times[i] = r.StartedAt
-	}
-	allowed, note := retry.NextAllowed(network, times, at)
-	return allowed, note, nil
 }

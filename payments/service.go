@@ -18,6 +18,7 @@ import (
 	"sync"
 	"time"
 
+	"entgo.io/ent/dialect"
 	"github.com/jonboulle/clockwork"
 	"go.opentelemetry.io/otel/trace"
 
@@ -26,8 +27,10 @@ import (
 	"github.com/offsession/offsession/metrics"
 	"github.com/offsession/offsession/processors"
 	"github.com/offsession/offsession/retry"
+	"github.com/offsession/offsession/retry/history"
 	"github.com/offsession/offsession/routing"
 	"github.com/offsession/offsession/storage"
+	"github.com/offsession/offsession/testclocks"
 	"github.com/offsession/offsession/tracing"
 )
 
@@ -130,6 +133,7 @@ type Service struct {
 	processors *processors.Registry
 	keys       *idempotency.Keys
 	retry      *retry.Engine
+	history    history.Loader
 	router     *routing.Router
 	log        *slog.Logger
 	cfg        Config
@@ -151,6 +155,7 @@ func New(store *storage.Store, clock clockwork.Clock, registry *processors.Regis
 		processors: registry,
 		keys:       idempotency.New(store.Client, clock, cfg.IdempotencyKeyTTL).WithMetrics(cfg.Metrics),
 		retry:      retry.NewEngine(cfg.SmartPlanner),
+		history:    history.Loader{Postgres: store.Dialect == dialect.Postgres, Models: cfg.Models},
 		router:     cfg.Router,
 		log:        log,
 		cfg:        cfg,
@@ -168,14 +173,7 @@ func (s *Service) now() time.Time { return s.clock.Now().UTC() }
 // nowOn returns the time on a test clock, or on the wall clock if clockID is
 // nil: payments of customers on a test clock run on its time.
 func (s *Service) nowOn(ctx context.Context, db *ent.Client, clockID *string) (time.Time, error) {
-	if clockID == nil {
-		return s.now(), nil
-	}
-	c, err := db.TestClock.Get(ctx, *clockID)
-	if err != nil {
-		return time.Time{}, fmt.Errorf("read test clock %s: %w", *clockID, err)
-	}
-	return c.FrozenTime.UTC(), nil
+	return testclocks.Now(ctx, db, s.clock, clockID)
 }
 
 func (s *Service) tx(ctx context.Context, fn func(tx *ent.Tx) error) error {

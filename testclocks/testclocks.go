@@ -73,6 +73,19 @@ func New(db *ent.Client, keys *idempotency.Keys, clock clockwork.Clock, run Runn
 
 func (s *Service) now() time.Time { return s.clock.Now().UTC() }
 
+// Now is the time on test clock clockID, read from db, or on clock (in
+// UTC) if clockID is nil: customers on a test clock live on its time.
+func Now(ctx context.Context, db *ent.Client, clock clockwork.Clock, clockID *string) (time.Time, error) {
+	if clockID == nil {
+		return clock.Now().UTC(), nil
+	}
+	c, err := db.TestClock.Get(ctx, *clockID)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("read test clock %s: %w", *clockID, err)
+	}
+	return c.FrozenTime.UTC(), nil
+}
+
 // CreateInput is the input of createTestClock.
 type CreateInput struct {
 	IdempotencyKey *string   `json:"-"`

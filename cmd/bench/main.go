@@ -35,6 +35,7 @@ import (
 
 	"github.com/offsession/offsession/app"
 	"github.com/offsession/offsession/auth"
+	"github.com/offsession/offsession/customers"
 	"github.com/offsession/offsession/demo"
 	"github.com/offsession/offsession/ent/mandate"
 	"github.com/offsession/offsession/ent/offsessionpayment"
@@ -208,13 +209,13 @@ func newBundle(d string) (*bundle, error) {
 	if err != nil {
 		return nil, err
 	}
-	cus, err := b.svc.CreateCustomer(b.ctx, payments.CreateCustomerInput{})
+	cus, err := b.proc.Customers.CreateCustomer(b.ctx, customers.CreateCustomerInput{})
 	if err != nil {
 		return nil, err
 	}
-	pm, err := b.svc.SavePaymentMethod(b.ctx, payments.SavePaymentMethodInput{
+	pm, err := b.proc.Customers.SavePaymentMethod(b.ctx, customers.SavePaymentMethodInput{
 		CustomerID: cus.ID,
-		Card: payments.CardDetailsInput{Brand: paymentmethod.BrandVisa, Funding: paymentmethod.FundingCredit,
+		Card: customers.CardDetailsInput{Brand: paymentmethod.BrandVisa, Funding: paymentmethod.FundingCredit,
 			Last4: "4242", ExpMonth: 12, ExpYear: time.Now().Year() + 2, Fingerprint: "fp_bench"},
 		ProcessorTokens: []schematype.ProcessorToken{{ProcessorID: prc.ID, Token: "pm_card_visa"}},
 	})
@@ -222,11 +223,11 @@ func newBundle(d string) (*bundle, error) {
 		return nil, err
 	}
 	text := "bench"
-	m, err := b.svc.CreateMandate(b.ctx, payments.CreateMandateInput{
+	m, err := b.proc.Customers.CreateMandate(b.ctx, customers.CreateMandateInput{
 		CustomerID: cus.ID, PaymentMethodID: pm.ID, Usage: mandate.UsageUnscheduled,
-		Terms:      payments.MandateTermsInput{Text: &text, Version: "1", TimingAndFrequency: "x", AmountDetermination: "x", CancellationPolicy: "x"},
-		Acceptance: payments.MandateAcceptanceInput{Type: mandate.AcceptanceTypeOffline, AcceptedAt: time.Now().Add(-time.Hour)},
-		Limits:     payments.MandateLimitsInput{UseLimit: mandate.UseLimitMultiUse, MaxAmount: 1_000_000, Currency: "usd"},
+		Terms:      customers.MandateTermsInput{Text: &text, Version: "1", TimingAndFrequency: "x", AmountDetermination: "x", CancellationPolicy: "x"},
+		Acceptance: customers.MandateAcceptanceInput{Type: mandate.AcceptanceTypeOffline, AcceptedAt: time.Now().Add(-time.Hour)},
+		Limits:     customers.MandateLimitsInput{UseLimit: mandate.UseLimitMultiUse, MaxAmount: 1_000_000, Currency: "usd"},
 	})
 	if err != nil {
 		return nil, err

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/offsession/offsession/customers"
 	"github.com/offsession/offsession/ent"
 	"github.com/offsession/offsession/ent/mandate"
 	"github.com/offsession/offsession/ent/paymentmethod"
@@ -14,7 +15,6 @@ import (
 	"github.com/offsession/offsession/ent/route"
 	"github.com/offsession/offsession/ent/schema/schematype"
 	"github.com/offsession/offsession/ids"
-	"github.com/offsession/offsession/payments"
 	"github.com/offsession/offsession/processors"
 	"github.com/offsession/offsession/retry"
 	"github.com/offsession/offsession/routing"
@@ -66,9 +66,9 @@ func (b *bundle) configureRouting(ctx context.Context) (routingSetup, error) {
 		{paymentmethod.BrandAmex, paymentmethod.FundingCredit, "DE"},
 		{paymentmethod.BrandVisa, paymentmethod.FundingPrepaid, "FR"},
 	} {
-		pm, err := b.svc.SavePaymentMethod(b.ctx, payments.SavePaymentMethodInput{
+		pm, err := b.proc.Customers.SavePaymentMethod(b.ctx, customers.SavePaymentMethodInput{
 			CustomerID: b.cus,
-			Card: payments.CardDetailsInput{Brand: card.brand, Funding: card.funding, Last4: "4242", ExpMonth: 12,
+			Card: customers.CardDetailsInput{Brand: card.brand, Funding: card.funding, Last4: "4242", ExpMonth: 12,
 				ExpYear: time.Now().Year() + 2, IssuingCountry: &card.country, Fingerprint: fmt.Sprintf("fp_routing_%d", i)},
 			ProcessorTokens: tokens,
 		})
@@ -78,11 +78,11 @@ func (b *bundle) configureRouting(ctx context.Context) (routingSetup, error) {
 		set.cards = append(set.cards, pm)
 	}
 	text := "bench"
-	m, err := b.svc.CreateMandate(b.ctx, payments.CreateMandateInput{
+	m, err := b.proc.Customers.CreateMandate(b.ctx, customers.CreateMandateInput{
 		CustomerID: b.cus, PaymentMethodID: set.cards[0].ID, Usage: mandate.UsageUnscheduled,
-		Terms:      payments.MandateTermsInput{Text: &text, Version: "1", TimingAndFrequency: "x", AmountDetermination: "x", CancellationPolicy: "x"},
-		Acceptance: payments.MandateAcceptanceInput{Type: mandate.AcceptanceTypeOffline, AcceptedAt: time.Now().Add(-time.Hour)},
-		Limits:     payments.MandateLimitsInput{UseLimit: mandate.UseLimitMultiUse, MaxAmount: 1_000_000, Currency: "usd"},
+		Terms:      customers.MandateTermsInput{Text: &text, Version: "1", TimingAndFrequency: "x", AmountDetermination: "x", CancellationPolicy: "x"},
+		Acceptance: customers.MandateAcceptanceInput{Type: mandate.AcceptanceTypeOffline, AcceptedAt: time.Now().Add(-time.Hour)},
+		Limits:     customers.MandateLimitsInput{UseLimit: mandate.UseLimitMultiUse, MaxAmount: 1_000_000, Currency: "usd"},
 	})
 	if err != nil {
 		return set, err

@@ -1,15 +1,55 @@
-package payments
+// Package customers keeps an account's customers, their saved payment
+// methods and the mandates they gave: what a merchant must hold before it
+// may charge a customer off session. Changes that reach payments (a revoked
+// mandate fails the payments waiting on it; new card data retries those
+// that waited for it) go through Lifecycle, in the same transaction.
+package customers
 
 import (
 	"context"
 	"strings"
+	"time"
 
+	"github.com/jonboulle/clockwork"
 	"github.com/offsession/offsession/apierror"
 	"github.com/offsession/offsession/ent"
 	"github.com/offsession/offsession/ent/schema/schematype"
 	"github.com/offsession/offsession/idempotency"
+	"github.com/offsession/offsession/processors"
+	"github.com/offsession/offsession/testclocks"
 	"github.com/offsession/offsession/validate"
 )
+
+// Lifecycle is what a change to a customer's means of payment does to
+// the payments on it, in the caller's transaction: the payments service.
+type Lifecycle interface {
+	// FailOnRevokedMandate fails the payments on mandate id that await an
+	// attempt: no attempt is made on a revoked mandate.
+	FailOnRevokedMandate(ctx context.Context, tx *ent.Tx, mandateID string) error
+	// RetryWaitingFor retries at once the payments that waited for payment
+	// method id's card data to be updated.
+	RetryWaitingFor(ctx context.Context, tx *ent.Tx, paymentMethodID string) error
+}
+
+// Service creates customers, saves their payment methods and records
+// their mandates.
+type Service struct {
+	db         *ent.Client
+	keys       *idempotency.Keys
+	clock      clockwork.Clock
+	processors *processors.Registry
+	payments   Lifecycle
+}
+
+// New returns the customers of db. registry reads cards saved through a
+// processor's own flows (importPaymentMethod).
+func New(db *ent.Client, keys *idempotency.Keys, clock clockwork.Clock, registry *processors.Registry, payments Lifecycle) *Service {
+	return &Service{db: db, keys: keys, clock: clock, processors: registry, payments: payments}
+}
+
+func (s *Service) nowOn(ctx context.Context, db *ent.Client, clockID *string) (time.Time, error) {
+	return testclocks.Now(ctx, db, s.clock, clockID)
+}
 
 // CreateCustomerInput is the input of createCustomer.
 type CreateCustomerInput struct {

@@ -1,4 +1,4 @@
-package payments
+package customers
 
 import (
 	"context"
@@ -10,7 +10,6 @@ import (
 	"github.com/offsession/offsession/apierror"
 	"github.com/offsession/offsession/carddata"
 	"github.com/offsession/offsession/ent"
-	"github.com/offsession/offsession/ent/offsessionpayment"
 	"github.com/offsession/offsession/ent/paymentmethod"
 	"github.com/offsession/offsession/ent/schema/schematype"
 	"github.com/offsession/offsession/idempotency"
@@ -101,7 +100,7 @@ func (s *Service) checkPaymentMethodRefs(ctx context.Context, db *ent.Client, in
 	if err != nil {
 		return err
 	}
-	if cardExpired(in.Card.ExpMonth, in.Card.ExpYear, now) {
+	if CardExpired(in.Card.ExpMonth, in.Card.ExpYear, now) {
 		return apierror.InvalidReason("input.card.expYear", "card_expired", "the card expired at the end of %02d/%d", in.Card.ExpMonth, in.Card.ExpYear)
 	}
 	seen := map[string]bool{}
@@ -159,33 +158,7 @@ func (s *Service) replaceCardData(ctx context.Context, tx *ent.Tx, id string, in
 	if err := u.Exec(ctx); err != nil {
 		return fmt.Errorf("update payment method %s: %w", id, err)
 	}
-	return s.retryWaitingFor(ctx, tx, id)
-}
-
-// retryWaitingFor retries at once the payments that waited for payment
-// method id's card data to be updated, now that it has been.
-func (s *Service) retryWaitingFor(ctx context.Context, tx *ent.Tx, id string) error {
-	waiting, err := tx.OffSessionPayment.Query().
-		Where(
-			offsessionpayment.PaymentMethodID(id),
-			offsessionpayment.StatusIn(offsessionpayment.StatusPending, offsessionpayment.StatusPendingRetry),
-			offsessionpayment.NextAttemptAtIsNil(),
-		).
-		All(ctx)
-	if err != nil {
-		return fmt.Errorf("find payments waiting for %s: %w", id, err)
-	}
-	for _, p := range waiting {
-		now, err := s.nowOn(ctx, tx.Client(), p.TestClockID)
-		if err != nil {
-			return err
-		}
-		plan := schematype.SchedulingDecision{Strategy: "card_updated", Reason: "the payment method was updated: retry at once"}
-		if err := s.move(ctx, tx.Client(), p, move{due: &now, next: &now, plan: &plan}); err != nil {
-			return err
-		}
-	}
-	return nil
+	return s.payments.RetryWaitingFor(ctx, tx, id)
 }
 
 func (in *SavePaymentMethodInput) validate() error {
@@ -244,9 +217,9 @@ func (in *SavePaymentMethodInput) validate() error {
 	return validate.Metadata("input.metadata", in.Metadata)
 }
 
-// cardExpired reports whether a card is past the last day of its expiry
+// CardExpired reports whether a card is past the last day of its expiry
 // month.
-func cardExpired(month, year int, now time.Time) bool {
+func CardExpired(month, year int, now time.Time) bool {
 	firstAfter := time.Date(year, time.Month(month)+1, 1, 0, 0, 0, 0, time.UTC)
 	return !now.Before(firstAfter)
 }

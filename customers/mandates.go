@@ -1,4 +1,4 @@
-package payments
+package customers
 
 import (
 	"context"
@@ -13,6 +13,7 @@ import (
 	"github.com/offsession/offsession/events"
 	"github.com/offsession/offsession/idempotency"
 	"github.com/offsession/offsession/money"
+	"github.com/offsession/offsession/storage"
 	"github.com/offsession/offsession/validate"
 )
 
@@ -57,7 +58,7 @@ type MandateLimitsInput struct {
 
 // CreateMandate records a customer's consent to be charged off-session.
 func (s *Service) CreateMandate(ctx context.Context, in CreateMandateInput) (*ent.Mandate, error) {
-	if err := in.validate(s.now()); err != nil {
+	if err := in.validate(s.clock.Now().UTC()); err != nil {
 		return nil, err
 	}
 	return idempotency.Create(ctx, s.keys, "createMandate", in.IdempotencyKey, in, func(tx *ent.Tx) (string, error) {
@@ -179,7 +180,7 @@ func (s *Service) RevokeMandate(ctx context.Context, id string, reason *string) 
 	if err := validate.OptionalText("reason", reason, validate.MaxTextLen); err != nil {
 		return nil, err
 	}
-	err := s.tx(ctx, func(tx *ent.Tx) error {
+	err := storage.WithTx(ctx, s.db, func(tx *ent.Tx) error {
 		m, err := tx.Mandate.Get(ctx, id)
 		if ent.IsNotFound(err) {
 			return apierror.NotFoundID("id", id)
@@ -208,28 +209,10 @@ func (s *Service) RevokeMandate(ctx context.Context, id string, reason *string) 
 		if m, err = upd.Save(ctx); err != nil {
 			return fmt.Errorf("revoke mandate %s: %w", id, err)
 		}
-		if err := emit(ctx, tx, m.AccountID, events.MandateRevoked, m.ID, "mandate", 1, mandateSnapshot(m)); err != nil {
+		if err := events.Emit(ctx, tx, events.Event{AccountID: m.AccountID, Type: events.MandateRevoked, ObjectID: m.ID, ObjectType: "mandate", Version: 1, Data: mandateSnapshot(m)}); err != nil {
 			return err
 		}
-		waiting, err := tx.OffSessionPayment.Query().
-			Where(
-				offsessionpayment.MandateID(id),
-				offsessionpayment.StatusIn(offsessionpayment.StatusPending, offsessionpayment.StatusPendingRetry, offsessionpayment.StatusPaused),
-			).
-			All(ctx)
-		if err != nil {
-			return fmt.Errorf("find payments on mandate %s: %w", id, err)
-		}
-		for _, p := range waiting {
-			at, err := s.nowOn(ctx, tx.Client(), p.TestClockID)
-			if err != nil {
-				return err
-			}
-			if _, err := s.apply(ctx, tx, p, change{to: offsessionpayment.StatusFailed, at: at, failureReason: offsessionpayment.FailureReasonRejectedByPartner}); err != nil {
-				return err
-			}
-		}
-		return nil
+		return s.payments.FailOnRevokedMandate(ctx, tx, id)
 	})
 	if err != nil {
 		return nil, err
@@ -237,10 +220,10 @@ func (s *Service) RevokeMandate(ctx context.Context, id string, reason *string) 
 	return s.db.Mandate.Get(ctx, id)
 }
 
-// mandateRefusal says why mandate m does not allow the payment, or "" if it
+// MandateRefusal says why mandate m does not allow the payment, or "" if it
 // does. It is asked when the payment is created and again before every
 // attempt: DESIGN.md rule 2.
-func mandateRefusal(m *ent.Mandate, paymentID, customerID, paymentMethodID string, cadence offsessionpayment.Cadence, amount int64, currency string) (field, reason, message string) {
+func MandateRefusal(m *ent.Mandate, paymentID, customerID, paymentMethodID string, cadence offsessionpayment.Cadence, amount int64, currency string) (field, reason, message string) {
 	switch {
 	case m.Status == mandate.StatusRevoked:
 		return "input.mandateID", "mandate_revoked", "the mandate was revoked"

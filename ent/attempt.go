@@ -13,7 +13,8 @@ import (
 	"github.com/offsession/offsession/ent/attempt"
 	"github.com/offsession/offsession/ent/offsessionpayment"
 	"github.com/offsession/offsession/ent/processor"
-	"github.com/offsession/offsession/ent/schema/schematype"
+	"github.com/offsession/offsession/retry"
+	"github.com/offsession/offsession/routing"
 )
 
 // Attempt is the model entity for the Attempt schema.
@@ -76,9 +77,9 @@ type Attempt struct {
 	// LatencyMs holds the value of the "latency_ms" field.
 	LatencyMs *int64 `json:"latency_ms,omitempty"`
 	// Routing holds the value of the "routing" field.
-	Routing schematype.RoutingDecision `json:"routing,omitempty"`
+	Routing routing.Decision `json:"routing,omitempty"`
 	// Scheduling holds the value of the "scheduling" field.
-	Scheduling schematype.SchedulingDecision `json:"scheduling,omitempty"`
+	Scheduling retry.SchedulingDecision `json:"scheduling,omitempty"`
 	// Edges holds the relations/edges for other nodes in the graph.
 	// The values are being populated by the AttemptQuery when eager-loading is set.
 	Edges        AttemptEdges `json:"edges"`

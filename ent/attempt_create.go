@@ -15,7 +15,8 @@ import (
 	"github.com/offsession/offsession/ent/attempt"
 	"github.com/offsession/offsession/ent/offsessionpayment"
 	"github.com/offsession/offsession/ent/processor"
-	"github.com/offsession/offsession/ent/schema/schematype"
+	"github.com/offsession/offsession/retry"
+	"github.com/offsession/offsession/routing"
 )
 
 // AttemptCreate is the builder for creating a Attempt entity.
@@ -333,13 +334,13 @@ func (_c *AttemptCreate) SetNillableLatencyMs(v *int64) *AttemptCreate {
 }
 
 // SetRouting sets the "routing" field.
-func (_c *AttemptCreate) SetRouting(v schematype.RoutingDecision) *AttemptCreate {
+func (_c *AttemptCreate) SetRouting(v routing.Decision) *AttemptCreate {
 	_c.mutation.SetRouting(v)
 	return _c
 }
 
 // SetNillableRouting sets the "routing" field if the given value is not nil.
-func (_c *AttemptCreate) SetNillableRouting(v *schematype.RoutingDecision) *AttemptCreate {
+func (_c *AttemptCreate) SetNillableRouting(v *routing.Decision) *AttemptCreate {
 	if v != nil {
 		_c.SetRouting(*v)
 	}
@@ -347,13 +348,13 @@ func (_c *AttemptCreate) SetNillableRouting(v *schematype.RoutingDecision) *Atte
 }
 
 // SetScheduling sets the "scheduling" field.
-func (_c *AttemptCreate) SetScheduling(v schematype.SchedulingDecision) *AttemptCreate {
+func (_c *AttemptCreate) SetScheduling(v retry.SchedulingDecision) *AttemptCreate {
 	_c.mutation.SetScheduling(v)
 	return _c
 }
 
 // SetNillableScheduling sets the "scheduling" field if the given value is not nil.
-func (_c *AttemptCreate) SetNillableScheduling(v *schematype.SchedulingDecision) *AttemptCreate {
+func (_c *AttemptCreate) SetNillableScheduling(v *retry.SchedulingDecision) *AttemptCreate {
 	if v != nil {
 		_c.SetScheduling(*v)
 	}
@@ -1009,7 +1010,7 @@ func (u *AttemptUpsert) ClearLatencyMs() *AttemptUpsert {
 }
 
 // SetRouting sets the "routing" field.
-func (u *AttemptUpsert) SetRouting(v schematype.RoutingDecision) *AttemptUpsert {
+func (u *AttemptUpsert) SetRouting(v routing.Decision) *AttemptUpsert {
 	u.Set(attempt.FieldRouting, v)
 	return u
 }
@@ -1397,7 +1398,7 @@ func (u *AttemptUpsertOne) ClearLatencyMs() *AttemptUpsertOne {
 }
 
 // SetRouting sets the "routing" field.
-func (u *AttemptUpsertOne) SetRouting(v schematype.RoutingDecision) *AttemptUpsertOne {
+func (u *AttemptUpsertOne) SetRouting(v routing.Decision) *AttemptUpsertOne {
 	return u.Update(func(s *AttemptUpsert) {
 		s.SetRouting(v)
 	})
@@ -1955,7 +1956,7 @@ func (u *AttemptUpsertBulk) ClearLatencyMs() *AttemptUpsertBulk {
 }
 
 // SetRouting sets the "routing" field.
-func (u *AttemptUpsertBulk) SetRouting(v schematype.RoutingDecision) *AttemptUpsertBulk {
+func (u *AttemptUpsertBulk) SetRouting(v routing.Decision) *AttemptUpsertBulk {
 	return u.Update(func(s *AttemptUpsert) {
 		s.SetRouting(v)
 	})

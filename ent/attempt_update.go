@@ -14,7 +14,7 @@ import (
 	"github.com/offsession/offsession/ent/attempt"
 	"github.com/offsession/offsession/ent/predicate"
 	"github.com/offsession/offsession/ent/processor"
-	"github.com/offsession/offsession/ent/schema/schematype"
+	"github.com/offsession/offsession/routing"
 )
 
 // AttemptUpdate is the builder for updating Attempt entities.
@@ -294,13 +294,13 @@ func (_u *AttemptUpdate) ClearLatencyMs() *AttemptUpdate {
 }
 
 // SetRouting sets the "routing" field.
-func (_u *AttemptUpdate) SetRouting(v schematype.RoutingDecision) *AttemptUpdate {
+func (_u *AttemptUpdate) SetRouting(v routing.Decision) *AttemptUpdate {
 	_u.mutation.SetRouting(v)
 	return _u
 }
 
 // SetNillableRouting sets the "routing" field if the given value is not nil.
-func (_u *AttemptUpdate) SetNillableRouting(v *schematype.RoutingDecision) *AttemptUpdate {
+func (_u *AttemptUpdate) SetNillableRouting(v *routing.Decision) *AttemptUpdate {
 	if v != nil {
 		_u.SetRouting(*v)
 	}
@@ -805,13 +805,13 @@ func (_u *AttemptUpdateOne) ClearLatencyMs() *AttemptUpdateOne {
 }
 
 // SetRouting sets the "routing" field.
-func (_u *AttemptUpdateOne) SetRouting(v schematype.RoutingDecision) *AttemptUpdateOne {
+func (_u *AttemptUpdateOne) SetRouting(v routing.Decision) *AttemptUpdateOne {
 	_u.mutation.SetRouting(v)
 	return _u
 }
 
 // SetNillableRouting sets the "routing" field if the given value is not nil.
-func (_u *AttemptUpdateOne) SetNillableRouting(v *schematype.RoutingDecision) *AttemptUpdateOne {
+func (_u *AttemptUpdateOne) SetNillableRouting(v *routing.Decision) *AttemptUpdateOne {
 	if v != nil {
 		_u.SetRouting(*v)
 	}

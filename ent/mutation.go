@@ -30,6 +30,9 @@ import (
 	"github.com/offsession/offsession/ent/testclock"
 	"github.com/offsession/offsession/ent/webhookdelivery"
 	"github.com/offsession/offsession/ent/webhookendpoint"
+	"github.com/offsession/offsession/retry"
+	"github.com/offsession/offsession/routing"
+	"github.com/offsession/offsession/scoring"
 )
 
 const (
@@ -1266,8 +1269,8 @@ type AttemptMutation struct {
 	finished_at            *time.Time
 	latency_ms             *int64
 	addlatency_ms          *int64
-	routing                *schematype.RoutingDecision
-	scheduling             *schematype.SchedulingDecision
+	routing                *routing.Decision
+	scheduling             *retry.SchedulingDecision
 	clearedFields          map[string]struct{}
 	payment                *string
 	clearedpayment         bool
@@ -2559,12 +2562,12 @@ func (m *AttemptMutation) ResetLatencyMs() {
 }
 
 // SetRouting sets the "routing" field.
-func (m *AttemptMutation) SetRouting(sd schematype.RoutingDecision) {
-	m.routing = &sd
+func (m *AttemptMutation) SetRouting(r routing.Decision) {
+	m.routing = &r
 }
 
 // Routing returns the value of the "routing" field in the mutation.
-func (m *AttemptMutation) Routing() (r schematype.RoutingDecision, exists bool) {
+func (m *AttemptMutation) Routing() (r routing.Decision, exists bool) {
 	v := m.routing
 	if v == nil {
 		return
@@ -2575,7 +2578,7 @@ func (m *AttemptMutation) Routing() (r schematype.RoutingDecision, exists bool) 
 // OldRouting returns the old "routing" field's value of the Attempt entity.
 // If the Attempt object wasn't provided to the builder, the object is fetched from the database.
 // An error is returned if the mutation operation is not UpdateOne, or the database query fails.
-func (m *AttemptMutation) OldRouting(ctx context.Context) (v schematype.RoutingDecision, err error) {
+func (m *AttemptMutation) OldRouting(ctx context.Context) (v routing.Decision, err error) {
 	if !m.op.Is(OpUpdateOne) {
 		return v, errors.New("OldRouting is only allowed on UpdateOne operations")
 	}
@@ -2608,12 +2611,12 @@ func (m *AttemptMutation) ResetRouting() {
 }
 
 // SetScheduling sets the "scheduling" field.
-func (m *AttemptMutation) SetScheduling(sd schematype.SchedulingDecision) {
-	m.scheduling = &sd
+func (m *AttemptMutation) SetScheduling(rd retry.SchedulingDecision) {
+	m.scheduling = &rd
 }
 
 // Scheduling returns the value of the "scheduling" field in the mutation.
-func (m *AttemptMutation) Scheduling() (r schematype.SchedulingDecision, exists bool) {
+func (m *AttemptMutation) Scheduling() (r retry.SchedulingDecision, exists bool) {
 	v := m.scheduling
 	if v == nil {
 		return
@@ -2624,7 +2627,7 @@ func (m *AttemptMutation) Scheduling() (r schematype.SchedulingDecision, exists 
 // OldScheduling returns the old "scheduling" field's value of the Attempt entity.
 // If the Attempt object wasn't provided to the builder, the object is fetched from the database.
 // An error is returned if the mutation operation is not UpdateOne, or the database query fails.
-func (m *AttemptMutation) OldScheduling(ctx context.Context) (v schematype.SchedulingDecision, err error) {
+func (m *AttemptMutation) OldScheduling(ctx context.Context) (v retry.SchedulingDecision, err error) {
 	if !m.op.Is(OpUpdateOne) {
 		return v, errors.New("OldScheduling is only allowed on UpdateOne operations")
 	}
@@ -3164,14 +3167,14 @@ func (m *AttemptMutation) SetField(name string, value ent.Value) error {
 		m.SetLatencyMs(v)
 		return nil
 	case attempt.FieldRouting:
-		v, ok := value.(schematype.RoutingDecision)
+		v, ok := value.(routing.Decision)
 		if !ok {
 			return fmt.Errorf("unexpected type %T for field %s", value, name)
 		}
 		m.SetRouting(v)
 		return nil
 	case attempt.FieldScheduling:
-		v, ok := value.(schematype.SchedulingDecision)
+		v, ok := value.(retry.SchedulingDecision)
 		if !ok {
 			return fmt.Errorf("unexpected type %T for field %s", value, name)
 		}
@@ -8393,7 +8396,7 @@ type OffSessionPaymentMutation struct {
 	attempt_count                *int
 	addattempt_count             *int
 	next_attempt_at              *time.Time
-	next_attempt_plan            *schematype.SchedulingDecision
+	next_attempt_plan            *retry.SchedulingDecision
 	capture_before               *time.Time
 	pending_action               *offsessionpayment.PendingAction
 	capture_amount               *int64
@@ -9850,12 +9853,12 @@ func (m *OffSessionPaymentMutation) ResetNextAttemptAt() {
 }
 
 // SetNextAttemptPlan sets the "next_attempt_plan" field.
-func (m *OffSessionPaymentMutation) SetNextAttemptPlan(sd schematype.SchedulingDecision) {
-	m.next_attempt_plan = &sd
+func (m *OffSessionPaymentMutation) SetNextAttemptPlan(rd retry.SchedulingDecision) {
+	m.next_attempt_plan = &rd
 }
 
 // NextAttemptPlan returns the value of the "next_attempt_plan" field in the mutation.
-func (m *OffSessionPaymentMutation) NextAttemptPlan() (r schematype.SchedulingDecision, exists bool) {
+func (m *OffSessionPaymentMutation) NextAttemptPlan() (r retry.SchedulingDecision, exists bool) {
 	v := m.next_attempt_plan
 	if v == nil {
 		return
@@ -9866,7 +9869,7 @@ func (m *OffSessionPaymentMutation) NextAttemptPlan() (r schematype.SchedulingDe
 // OldNextAttemptPlan returns the old "next_attempt_plan" field's value of the OffSessionPayment entity.
 // If the OffSessionPayment object wasn't provided to the builder, the object is fetched from the database.
 // An error is returned if the mutation operation is not UpdateOne, or the database query fails.
-func (m *OffSessionPaymentMutation) OldNextAttemptPlan(ctx context.Context) (v schematype.SchedulingDecision, err error) {
+func (m *OffSessionPaymentMutation) OldNextAttemptPlan(ctx context.Context) (v retry.SchedulingDecision, err error) {
 	if !m.op.Is(OpUpdateOne) {
 		return v, errors.New("OldNextAttemptPlan is only allowed on UpdateOne operations")
 	}
@@ -11262,7 +11265,7 @@ func (m *OffSessionPaymentMutation) SetField(name string, value ent.Value) error
 		m.SetNextAttemptAt(v)
 		return nil
 	case offsessionpayment.FieldNextAttemptPlan:
-		v, ok := value.(schematype.SchedulingDecision)
+		v, ok := value.(retry.SchedulingDecision)
 		if !ok {
 			return fmt.Errorf("unexpected type %T for field %s", value, name)
 		}
@@ -14558,7 +14561,7 @@ type RetryModelMutation struct {
 	addtrain_rows       *int
 	test_rows           *int
 	addtest_rows        *int
-	metrics             *schematype.ModelMetrics
+	metrics             *scoring.Metrics
 	progress            *float64
 	addprogress         *float64
 	error               *string
@@ -15239,12 +15242,12 @@ func (m *RetryModelMutation) ResetTestRows() {
 }
 
 // SetMetrics sets the "metrics" field.
-func (m *RetryModelMutation) SetMetrics(sm schematype.ModelMetrics) {
-	m.metrics = &sm
+func (m *RetryModelMutation) SetMetrics(s scoring.Metrics) {
+	m.metrics = &s
 }
 
 // Metrics returns the value of the "metrics" field in the mutation.
-func (m *RetryModelMutation) Metrics() (r schematype.ModelMetrics, exists bool) {
+func (m *RetryModelMutation) Metrics() (r scoring.Metrics, exists bool) {
 	v := m.metrics
 	if v == nil {
 		return
@@ -15255,7 +15258,7 @@ func (m *RetryModelMutation) Metrics() (r schematype.ModelMetrics, exists bool) 
 // OldMetrics returns the old "metrics" field's value of the RetryModel entity.
 // If the RetryModel object wasn't provided to the builder, the object is fetched from the database.
 // An error is returned if the mutation operation is not UpdateOne, or the database query fails.
-func (m *RetryModelMutation) OldMetrics(ctx context.Context) (v schematype.ModelMetrics, err error) {
+func (m *RetryModelMutation) OldMetrics(ctx context.Context) (v scoring.Metrics, err error) {
 	if !m.op.Is(OpUpdateOne) {
 		return v, errors.New("OldMetrics is only allowed on UpdateOne operations")
 	}
@@ -15944,7 +15947,7 @@ func (m *RetryModelMutation) SetField(name string, value ent.Value) error {
 		m.SetTestRows(v)
 		return nil
 	case retrymodel.FieldMetrics:
-		v, ok := value.(schematype.ModelMetrics)
+		v, ok := value.(scoring.Metrics)
 		if !ok {
 			return fmt.Errorf("unexpected type %T for field %s", value, name)
 		}

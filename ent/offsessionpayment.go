@@ -17,6 +17,7 @@ import (
 	"github.com/offsession/offsession/ent/retrypolicy"
 	"github.com/offsession/offsession/ent/schema/schematype"
 	"github.com/offsession/offsession/ent/testclock"
+	"github.com/offsession/offsession/retry"
 )
 
 // OffSessionPayment is the model entity for the OffSessionPayment schema.
@@ -83,7 +84,7 @@ type OffSessionPayment struct {
 	// When the next attempt is due.
 	NextAttemptAt *time.Time `json:"next_attempt_at,omitempty"`
 	// Why the next attempt is due when it is; copied onto the attempt when it starts.
-	NextAttemptPlan schematype.SchedulingDecision `json:"next_attempt_plan,omitempty"`
+	NextAttemptPlan retry.SchedulingDecision `json:"next_attempt_plan,omitempty"`
 	// With manual capture, when the authorization expires.
 	CaptureBefore *time.Time `json:"capture_before,omitempty"`
 	// An action on an authorization that is recorded before the processor is called, and finished by a worker if the call is cut short.

@@ -20,6 +20,7 @@ import (
 	"github.com/offsession/offsession/ent/retrypolicy"
 	"github.com/offsession/offsession/ent/schema/schematype"
 	"github.com/offsession/offsession/ent/testclock"
+	"github.com/offsession/offsession/retry"
 )
 
 // OffSessionPaymentCreate is the builder for creating a OffSessionPayment entity.
@@ -357,13 +358,13 @@ func (_c *OffSessionPaymentCreate) SetNillableNextAttemptAt(v *time.Time) *OffSe
 }
 
 // SetNextAttemptPlan sets the "next_attempt_plan" field.
-func (_c *OffSessionPaymentCreate) SetNextAttemptPlan(v schematype.SchedulingDecision) *OffSessionPaymentCreate {
+func (_c *OffSessionPaymentCreate) SetNextAttemptPlan(v retry.SchedulingDecision) *OffSessionPaymentCreate {
 	_c.mutation.SetNextAttemptPlan(v)
 	return _c
 }
 
 // SetNillableNextAttemptPlan sets the "next_attempt_plan" field if the given value is not nil.
-func (_c *OffSessionPaymentCreate) SetNillableNextAttemptPlan(v *schematype.SchedulingDecision) *OffSessionPaymentCreate {
+func (_c *OffSessionPaymentCreate) SetNillableNextAttemptPlan(v *retry.SchedulingDecision) *OffSessionPaymentCreate {
 	if v != nil {
 		_c.SetNextAttemptPlan(*v)
 	}
@@ -1336,7 +1337,7 @@ func (u *OffSessionPaymentUpsert) ClearNextAttemptAt() *OffSessionPaymentUpsert 
 }
 
 // SetNextAttemptPlan sets the "next_attempt_plan" field.
-func (u *OffSessionPaymentUpsert) SetNextAttemptPlan(v schematype.SchedulingDecision) *OffSessionPaymentUpsert {
+func (u *OffSessionPaymentUpsert) SetNextAttemptPlan(v retry.SchedulingDecision) *OffSessionPaymentUpsert {
 	u.Set(offsessionpayment.FieldNextAttemptPlan, v)
 	return u
 }
@@ -1869,7 +1870,7 @@ func (u *OffSessionPaymentUpsertOne) ClearNextAttemptAt() *OffSessionPaymentUpse
 }
 
 // SetNextAttemptPlan sets the "next_attempt_plan" field.
-func (u *OffSessionPaymentUpsertOne) SetNextAttemptPlan(v schematype.SchedulingDecision) *OffSessionPaymentUpsertOne {
+func (u *OffSessionPaymentUpsertOne) SetNextAttemptPlan(v retry.SchedulingDecision) *OffSessionPaymentUpsertOne {
 	return u.Update(func(s *OffSessionPaymentUpsert) {
 		s.SetNextAttemptPlan(v)
 	})
@@ -2603,7 +2604,7 @@ func (u *OffSessionPaymentUpsertBulk) ClearNextAttemptAt() *OffSessionPaymentUps
 }
 
 // SetNextAttemptPlan sets the "next_attempt_plan" field.
-func (u *OffSessionPaymentUpsertBulk) SetNextAttemptPlan(v schematype.SchedulingDecision) *OffSessionPaymentUpsertBulk {
+func (u *OffSessionPaymentUpsertBulk) SetNextAttemptPlan(v retry.SchedulingDecision) *OffSessionPaymentUpsertBulk {
 	return u.Update(func(s *OffSessionPaymentUpsert) {
 		s.SetNextAttemptPlan(v)
 	})

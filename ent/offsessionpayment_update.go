@@ -17,6 +17,7 @@ import (
 	"github.com/offsession/offsession/ent/paymentmethod"
 	"github.com/offsession/offsession/ent/predicate"
 	"github.com/offsession/offsession/ent/schema/schematype"
+	"github.com/offsession/offsession/retry"
 )
 
 // OffSessionPaymentUpdate is the builder for updating OffSessionPayment entities.
@@ -237,13 +238,13 @@ func (_u *OffSessionPaymentUpdate) ClearNextAttemptAt() *OffSessionPaymentUpdate
 }
 
 // SetNextAttemptPlan sets the "next_attempt_plan" field.
-func (_u *OffSessionPaymentUpdate) SetNextAttemptPlan(v schematype.SchedulingDecision) *OffSessionPaymentUpdate {
+func (_u *OffSessionPaymentUpdate) SetNextAttemptPlan(v retry.SchedulingDecision) *OffSessionPaymentUpdate {
 	_u.mutation.SetNextAttemptPlan(v)
 	return _u
 }
 
 // SetNillableNextAttemptPlan sets the "next_attempt_plan" field if the given value is not nil.
-func (_u *OffSessionPaymentUpdate) SetNillableNextAttemptPlan(v *schematype.SchedulingDecision) *OffSessionPaymentUpdate {
+func (_u *OffSessionPaymentUpdate) SetNillableNextAttemptPlan(v *retry.SchedulingDecision) *OffSessionPaymentUpdate {
 	if v != nil {
 		_u.SetNextAttemptPlan(*v)
 	}
@@ -1086,13 +1087,13 @@ func (_u *OffSessionPaymentUpdateOne) ClearNextAttemptAt() *OffSessionPaymentUpd
 }
 
 // SetNextAttemptPlan sets the "next_attempt_plan" field.
-func (_u *OffSessionPaymentUpdateOne) SetNextAttemptPlan(v schematype.SchedulingDecision) *OffSessionPaymentUpdateOne {
+func (_u *OffSessionPaymentUpdateOne) SetNextAttemptPlan(v retry.SchedulingDecision) *OffSessionPaymentUpdateOne {
 	_u.mutation.SetNextAttemptPlan(v)
 	return _u
 }
 
 // SetNillableNextAttemptPlan sets the "next_attempt_plan" field if the given value is not nil.
-func (_u *OffSessionPaymentUpdateOne) SetNillableNextAttemptPlan(v *schematype.SchedulingDecision) *OffSessionPaymentUpdateOne {
+func (_u *OffSessionPaymentUpdateOne) SetNillableNextAttemptPlan(v *retry.SchedulingDecision) *OffSessionPaymentUpdateOne {
 	if v != nil {
 		_u.SetNextAttemptPlan(*v)
 	}

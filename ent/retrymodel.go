@@ -12,6 +12,7 @@ import (
 	"entgo.io/ent/dialect/sql"
 	"github.com/offsession/offsession/ent/retrymodel"
 	"github.com/offsession/offsession/ent/schema/schematype"
+	"github.com/offsession/offsession/scoring"
 )
 
 // RetryModel is the model entity for the RetryModel schema.
@@ -44,7 +45,7 @@ type RetryModel struct {
 	// TestRows holds the value of the "test_rows" field.
 	TestRows int `json:"test_rows,omitempty"`
 	// Metrics holds the value of the "metrics" field.
-	Metrics schematype.ModelMetrics `json:"metrics,omitempty"`
+	Metrics scoring.Metrics `json:"metrics,omitempty"`
 	// Training progress, 0 to 1.
 	Progress float64 `json:"progress,omitempty"`
 	// Error holds the value of the "error" field.

@@ -14,6 +14,7 @@ import (
 	"entgo.io/ent/schema/field"
 	"github.com/offsession/offsession/ent/retrymodel"
 	"github.com/offsession/offsession/ent/schema/schematype"
+	"github.com/offsession/offsession/scoring"
 )
 
 // RetryModelCreate is the builder for creating a RetryModel entity.
@@ -153,13 +154,13 @@ func (_c *RetryModelCreate) SetNillableTestRows(v *int) *RetryModelCreate {
 }
 
 // SetMetrics sets the "metrics" field.
-func (_c *RetryModelCreate) SetMetrics(v schematype.ModelMetrics) *RetryModelCreate {
+func (_c *RetryModelCreate) SetMetrics(v scoring.Metrics) *RetryModelCreate {
 	_c.mutation.SetMetrics(v)
 	return _c
 }
 
 // SetNillableMetrics sets the "metrics" field if the given value is not nil.
-func (_c *RetryModelCreate) SetNillableMetrics(v *schematype.ModelMetrics) *RetryModelCreate {
+func (_c *RetryModelCreate) SetNillableMetrics(v *scoring.Metrics) *RetryModelCreate {
 	if v != nil {
 		_c.SetMetrics(*v)
 	}
@@ -692,7 +693,7 @@ func (u *RetryModelUpsert) AddTestRows(v int) *RetryModelUpsert {
 }
 
 // SetMetrics sets the "metrics" field.
-func (u *RetryModelUpsert) SetMetrics(v schematype.ModelMetrics) *RetryModelUpsert {
+func (u *RetryModelUpsert) SetMetrics(v scoring.Metrics) *RetryModelUpsert {
 	u.Set(retrymodel.FieldMetrics, v)
 	return u
 }
@@ -1056,7 +1057,7 @@ func (u *RetryModelUpsertOne) UpdateTestRows() *RetryModelUpsertOne {
 }
 
 // SetMetrics sets the "metrics" field.
-func (u *RetryModelUpsertOne) SetMetrics(v schematype.ModelMetrics) *RetryModelUpsertOne {
+func (u *RetryModelUpsertOne) SetMetrics(v scoring.Metrics) *RetryModelUpsertOne {
 	return u.Update(func(s *RetryModelUpsert) {
 		s.SetMetrics(v)
 	})
@@ -1612,7 +1613,7 @@ func (u *RetryModelUpsertBulk) UpdateTestRows() *RetryModelUpsertBulk {
 }
 
 // SetMetrics sets the "metrics" field.
-func (u *RetryModelUpsertBulk) SetMetrics(v schematype.ModelMetrics) *RetryModelUpsertBulk {
+func (u *RetryModelUpsertBulk) SetMetrics(v scoring.Metrics) *RetryModelUpsertBulk {
 	return u.Update(func(s *RetryModelUpsert) {
 		s.SetMetrics(v)
 	})

@@ -15,6 +15,7 @@ import (
 	"github.com/offsession/offsession/ent/predicate"
 	"github.com/offsession/offsession/ent/retrymodel"
 	"github.com/offsession/offsession/ent/schema/schematype"
+	"github.com/offsession/offsession/scoring"
 )
 
 // RetryModelUpdate is the builder for updating RetryModel entities.
@@ -164,13 +165,13 @@ func (_u *RetryModelUpdate) AddTestRows(v int) *RetryModelUpdate {
 }
 
 // SetMetrics sets the "metrics" field.
-func (_u *RetryModelUpdate) SetMetrics(v schematype.ModelMetrics) *RetryModelUpdate {
+func (_u *RetryModelUpdate) SetMetrics(v scoring.Metrics) *RetryModelUpdate {
 	_u.mutation.SetMetrics(v)
 	return _u
 }
 
 // SetNillableMetrics sets the "metrics" field if the given value is not nil.
-func (_u *RetryModelUpdate) SetNillableMetrics(v *schematype.ModelMetrics) *RetryModelUpdate {
+func (_u *RetryModelUpdate) SetNillableMetrics(v *scoring.Metrics) *RetryModelUpdate {
 	if v != nil {
 		_u.SetMetrics(*v)
 	}
@@ -651,13 +652,13 @@ func (_u *RetryModelUpdateOne) AddTestRows(v int) *RetryModelUpdateOne {
 }
 
 // SetMetrics sets the "metrics" field.
-func (_u *RetryModelUpdateOne) SetMetrics(v schematype.ModelMetrics) *RetryModelUpdateOne {
+func (_u *RetryModelUpdateOne) SetMetrics(v scoring.Metrics) *RetryModelUpdateOne {
 	_u.mutation.SetMetrics(v)
 	return _u
 }
 
 // SetNillableMetrics sets the "metrics" field if the given value is not nil.
-func (_u *RetryModelUpdateOne) SetNillableMetrics(v *schematype.ModelMetrics) *RetryModelUpdateOne {
+func (_u *RetryModelUpdateOne) SetNillableMetrics(v *scoring.Metrics) *RetryModelUpdateOne {
 	if v != nil {
 		_u.SetMetrics(*v)
 	}

@@ -34,9 +34,11 @@ import (
 	"github.com/offsession/offsession/models"
 	"github.com/offsession/offsession/payments"
 	"github.com/offsession/offsession/processors"
+	"github.com/offsession/offsession/retry"
 	"github.com/offsession/offsession/retry/policies"
 	"github.com/offsession/offsession/routing"
 	"github.com/offsession/offsession/routing/routes"
+	"github.com/offsession/offsession/scoring"
 	"github.com/offsession/offsession/testclocks"
 	"github.com/offsession/offsession/viewer"
 	"github.com/offsession/offsession/webhooks"
@@ -7126,8 +7128,8 @@ func (ec *executionContext) _Attempt_routing(ctx context.Context, field graphql.
 			return obj.Routing, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v schematype.RoutingDecision) graphql.Marshaler {
-			return ec.marshalORoutingDecision2githubᚗcomᚋoffsessionᚋoffsessionᚋentᚋschemaᚋschematypeᚐRoutingDecision(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v routing.Decision) graphql.Marshaler {
+			return ec.marshalORoutingDecision2githubᚗcomᚋoffsessionᚋoffsessionᚋroutingᚐDecision(ctx, selections, v)
 		},
 		true,
 		false,
@@ -7158,8 +7160,8 @@ func (ec *executionContext) _Attempt_scheduling(ctx context.Context, field graph
 			return obj.Scheduling, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v schematype.SchedulingDecision) graphql.Marshaler {
-			return ec.marshalOSchedulingDecision2githubᚗcomᚋoffsessionᚋoffsessionᚋentᚋschemaᚋschematypeᚐSchedulingDecision(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v retry.SchedulingDecision) graphql.Marshaler {
+			return ec.marshalOSchedulingDecision2githubᚗcomᚋoffsessionᚋoffsessionᚋretryᚐSchedulingDecision(ctx, selections, v)
 		},
 		true,
 		false,
@@ -7384,7 +7386,7 @@ func (ec *executionContext) fieldContext_AttemptEdge_cursor(_ context.Context, f
 	return graphql.NewScalarFieldContext("AttemptEdge", field, false, false, "Cursor")
 }
 
-func (ec *executionContext) _Backtest_payments(ctx context.Context, field graphql.CollectedField, obj *schematype.Backtest) (ret graphql.Marshaler) {
+func (ec *executionContext) _Backtest_payments(ctx context.Context, field graphql.CollectedField, obj *scoring.Backtest) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -7407,7 +7409,7 @@ func (ec *executionContext) fieldContext_Backtest_payments(_ context.Context, fi
 	return graphql.NewScalarFieldContext("Backtest", field, false, false, "Int")
 }
 
-func (ec *executionContext) _Backtest_smartRecovery(ctx context.Context, field graphql.CollectedField, obj *schematype.Backtest) (ret graphql.Marshaler) {
+func (ec *executionContext) _Backtest_smartRecovery(ctx context.Context, field graphql.CollectedField, obj *scoring.Backtest) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -7430,7 +7432,7 @@ func (ec *executionContext) fieldContext_Backtest_smartRecovery(_ context.Contex
 	return graphql.NewScalarFieldContext("Backtest", field, false, false, "Float")
 }
 
-func (ec *executionContext) _Backtest_scheduledRecovery(ctx context.Context, field graphql.CollectedField, obj *schematype.Backtest) (ret graphql.Marshaler) {
+func (ec *executionContext) _Backtest_scheduledRecovery(ctx context.Context, field graphql.CollectedField, obj *scoring.Backtest) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -7453,7 +7455,7 @@ func (ec *executionContext) fieldContext_Backtest_scheduledRecovery(_ context.Co
 	return graphql.NewScalarFieldContext("Backtest", field, false, false, "Float")
 }
 
-func (ec *executionContext) _Backtest_schedule(ctx context.Context, field graphql.CollectedField, obj *schematype.Backtest) (ret graphql.Marshaler) {
+func (ec *executionContext) _Backtest_schedule(ctx context.Context, field graphql.CollectedField, obj *scoring.Backtest) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -7540,7 +7542,7 @@ func (ec *executionContext) fieldContext_BackupPaymentMethod_mandate(_ context.C
 	return fc, nil
 }
 
-func (ec *executionContext) _CalibrationBucket_lower(ctx context.Context, field graphql.CollectedField, obj *schematype.CalibrationBucket) (ret graphql.Marshaler) {
+func (ec *executionContext) _CalibrationBucket_lower(ctx context.Context, field graphql.CollectedField, obj *scoring.Bucket) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -7563,7 +7565,7 @@ func (ec *executionContext) fieldContext_CalibrationBucket_lower(_ context.Conte
 	return graphql.NewScalarFieldContext("CalibrationBucket", field, false, false, "Float")
 }
 
-func (ec *executionContext) _CalibrationBucket_upper(ctx context.Context, field graphql.CollectedField, obj *schematype.CalibrationBucket) (ret graphql.Marshaler) {
+func (ec *executionContext) _CalibrationBucket_upper(ctx context.Context, field graphql.CollectedField, obj *scoring.Bucket) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -7586,7 +7588,7 @@ func (ec *executionContext) fieldContext_CalibrationBucket_upper(_ context.Conte
 	return graphql.NewScalarFieldContext("CalibrationBucket", field, false, false, "Float")
 }
 
-func (ec *executionContext) _CalibrationBucket_rows(ctx context.Context, field graphql.CollectedField, obj *schematype.CalibrationBucket) (ret graphql.Marshaler) {
+func (ec *executionContext) _CalibrationBucket_rows(ctx context.Context, field graphql.CollectedField, obj *scoring.Bucket) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -7609,7 +7611,7 @@ func (ec *executionContext) fieldContext_CalibrationBucket_rows(_ context.Contex
 	return graphql.NewScalarFieldContext("CalibrationBucket", field, false, false, "Int")
 }
 
-func (ec *executionContext) _CalibrationBucket_predicted(ctx context.Context, field graphql.CollectedField, obj *schematype.CalibrationBucket) (ret graphql.Marshaler) {
+func (ec *executionContext) _CalibrationBucket_predicted(ctx context.Context, field graphql.CollectedField, obj *scoring.Bucket) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -7632,7 +7634,7 @@ func (ec *executionContext) fieldContext_CalibrationBucket_predicted(_ context.C
 	return graphql.NewScalarFieldContext("CalibrationBucket", field, false, false, "Float")
 }
 
-func (ec *executionContext) _CalibrationBucket_observed(ctx context.Context, field graphql.CollectedField, obj *schematype.CalibrationBucket) (ret graphql.Marshaler) {
+func (ec *executionContext) _CalibrationBucket_observed(ctx context.Context, field graphql.CollectedField, obj *scoring.Bucket) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -8548,7 +8550,7 @@ func (ec *executionContext) fieldContext_EventEdge_cursor(_ context.Context, fie
 	return graphql.NewScalarFieldContext("EventEdge", field, false, false, "Cursor")
 }
 
-func (ec *executionContext) _Failover_processorID(ctx context.Context, field graphql.CollectedField, obj *schematype.Failover) (ret graphql.Marshaler) {
+func (ec *executionContext) _Failover_processorID(ctx context.Context, field graphql.CollectedField, obj *routing.Failover) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -8571,7 +8573,7 @@ func (ec *executionContext) fieldContext_Failover_processorID(_ context.Context,
 	return graphql.NewScalarFieldContext("Failover", field, false, false, "ID")
 }
 
-func (ec *executionContext) _Failover_at(ctx context.Context, field graphql.CollectedField, obj *schematype.Failover) (ret graphql.Marshaler) {
+func (ec *executionContext) _Failover_at(ctx context.Context, field graphql.CollectedField, obj *routing.Failover) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -8594,7 +8596,7 @@ func (ec *executionContext) fieldContext_Failover_at(_ context.Context, field gr
 	return graphql.NewScalarFieldContext("Failover", field, false, false, "Time")
 }
 
-func (ec *executionContext) _Failover_reason(ctx context.Context, field graphql.CollectedField, obj *schematype.Failover) (ret graphql.Marshaler) {
+func (ec *executionContext) _Failover_reason(ctx context.Context, field graphql.CollectedField, obj *routing.Failover) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -10537,8 +10539,8 @@ func (ec *executionContext) _NextAttempt_alternatives(ctx context.Context, field
 			return obj.Alternatives, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v []*schematype.ScheduledAlternative) graphql.Marshaler {
-			return ec.marshalOScheduledAlternative2ᚕᚖgithubᚗcomᚋoffsessionᚋoffsessionᚋentᚋschemaᚋschematypeᚐScheduledAlternativeᚄ(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v []*retry.Alternative) graphql.Marshaler {
+			return ec.marshalOScheduledAlternative2ᚕᚖgithubᚗcomᚋoffsessionᚋoffsessionᚋretryᚐAlternativeᚄ(ctx, selections, v)
 		},
 		true,
 		false,
@@ -10557,7 +10559,7 @@ func (ec *executionContext) fieldContext_NextAttempt_alternatives(_ context.Cont
 	return fc, nil
 }
 
-func (ec *executionContext) _OffPolicyEstimate_matched(ctx context.Context, field graphql.CollectedField, obj *schematype.Estimate) (ret graphql.Marshaler) {
+func (ec *executionContext) _OffPolicyEstimate_matched(ctx context.Context, field graphql.CollectedField, obj *scoring.Estimate) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -10580,7 +10582,7 @@ func (ec *executionContext) fieldContext_OffPolicyEstimate_matched(_ context.Con
 	return graphql.NewScalarFieldContext("OffPolicyEstimate", field, false, false, "Int")
 }
 
-func (ec *executionContext) _OffPolicyEstimate_effectiveRows(ctx context.Context, field graphql.CollectedField, obj *schematype.Estimate) (ret graphql.Marshaler) {
+func (ec *executionContext) _OffPolicyEstimate_effectiveRows(ctx context.Context, field graphql.CollectedField, obj *scoring.Estimate) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -10603,7 +10605,7 @@ func (ec *executionContext) fieldContext_OffPolicyEstimate_effectiveRows(_ conte
 	return graphql.NewScalarFieldContext("OffPolicyEstimate", field, false, false, "Float")
 }
 
-func (ec *executionContext) _OffPolicyEstimate_value(ctx context.Context, field graphql.CollectedField, obj *schematype.Estimate) (ret graphql.Marshaler) {
+func (ec *executionContext) _OffPolicyEstimate_value(ctx context.Context, field graphql.CollectedField, obj *scoring.Estimate) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -10626,7 +10628,7 @@ func (ec *executionContext) fieldContext_OffPolicyEstimate_value(_ context.Conte
 	return graphql.NewScalarFieldContext("OffPolicyEstimate", field, false, false, "Float")
 }
 
-func (ec *executionContext) _OffPolicyEstimate_lower(ctx context.Context, field graphql.CollectedField, obj *schematype.Estimate) (ret graphql.Marshaler) {
+func (ec *executionContext) _OffPolicyEstimate_lower(ctx context.Context, field graphql.CollectedField, obj *scoring.Estimate) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -10649,7 +10651,7 @@ func (ec *executionContext) fieldContext_OffPolicyEstimate_lower(_ context.Conte
 	return graphql.NewScalarFieldContext("OffPolicyEstimate", field, false, false, "Float")
 }
 
-func (ec *executionContext) _OffPolicyEstimate_upper(ctx context.Context, field graphql.CollectedField, obj *schematype.Estimate) (ret graphql.Marshaler) {
+func (ec *executionContext) _OffPolicyEstimate_upper(ctx context.Context, field graphql.CollectedField, obj *scoring.Estimate) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -14254,8 +14256,8 @@ func (ec *executionContext) _RetryModel_metrics(ctx context.Context, field graph
 			return obj.Metrics, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v schematype.ModelMetrics) graphql.Marshaler {
-			return ec.marshalORetryModelMetrics2githubᚗcomᚋoffsessionᚋoffsessionᚋentᚋschemaᚋschematypeᚐModelMetrics(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v scoring.Metrics) graphql.Marshaler {
+			return ec.marshalORetryModelMetrics2githubᚗcomᚋoffsessionᚋoffsessionᚋscoringᚐMetrics(ctx, selections, v)
 		},
 		true,
 		false,
@@ -14586,7 +14588,7 @@ func (ec *executionContext) fieldContext_RetryModelEdge_cursor(_ context.Context
 	return graphql.NewScalarFieldContext("RetryModelEdge", field, false, false, "Cursor")
 }
 
-func (ec *executionContext) _RetryModelMetrics_rows(ctx context.Context, field graphql.CollectedField, obj *schematype.ModelMetrics) (ret graphql.Marshaler) {
+func (ec *executionContext) _RetryModelMetrics_rows(ctx context.Context, field graphql.CollectedField, obj *scoring.Metrics) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -14609,7 +14611,7 @@ func (ec *executionContext) fieldContext_RetryModelMetrics_rows(_ context.Contex
 	return graphql.NewScalarFieldContext("RetryModelMetrics", field, false, false, "Int")
 }
 
-func (ec *executionContext) _RetryModelMetrics_positives(ctx context.Context, field graphql.CollectedField, obj *schematype.ModelMetrics) (ret graphql.Marshaler) {
+func (ec *executionContext) _RetryModelMetrics_positives(ctx context.Context, field graphql.CollectedField, obj *scoring.Metrics) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -14632,7 +14634,7 @@ func (ec *executionContext) fieldContext_RetryModelMetrics_positives(_ context.C
 	return graphql.NewScalarFieldContext("RetryModelMetrics", field, false, false, "Float")
 }
 
-func (ec *executionContext) _RetryModelMetrics_auc(ctx context.Context, field graphql.CollectedField, obj *schematype.ModelMetrics) (ret graphql.Marshaler) {
+func (ec *executionContext) _RetryModelMetrics_auc(ctx context.Context, field graphql.CollectedField, obj *scoring.Metrics) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -14655,7 +14657,7 @@ func (ec *executionContext) fieldContext_RetryModelMetrics_auc(_ context.Context
 	return graphql.NewScalarFieldContext("RetryModelMetrics", field, false, false, "Float")
 }
 
-func (ec *executionContext) _RetryModelMetrics_aucLower(ctx context.Context, field graphql.CollectedField, obj *schematype.ModelMetrics) (ret graphql.Marshaler) {
+func (ec *executionContext) _RetryModelMetrics_aucLower(ctx context.Context, field graphql.CollectedField, obj *scoring.Metrics) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -14678,7 +14680,7 @@ func (ec *executionContext) fieldContext_RetryModelMetrics_aucLower(_ context.Co
 	return graphql.NewScalarFieldContext("RetryModelMetrics", field, false, false, "Float")
 }
 
-func (ec *executionContext) _RetryModelMetrics_brier(ctx context.Context, field graphql.CollectedField, obj *schematype.ModelMetrics) (ret graphql.Marshaler) {
+func (ec *executionContext) _RetryModelMetrics_brier(ctx context.Context, field graphql.CollectedField, obj *scoring.Metrics) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -14701,7 +14703,7 @@ func (ec *executionContext) fieldContext_RetryModelMetrics_brier(_ context.Conte
 	return graphql.NewScalarFieldContext("RetryModelMetrics", field, false, false, "Float")
 }
 
-func (ec *executionContext) _RetryModelMetrics_logLoss(ctx context.Context, field graphql.CollectedField, obj *schematype.ModelMetrics) (ret graphql.Marshaler) {
+func (ec *executionContext) _RetryModelMetrics_logLoss(ctx context.Context, field graphql.CollectedField, obj *scoring.Metrics) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -14724,7 +14726,7 @@ func (ec *executionContext) fieldContext_RetryModelMetrics_logLoss(_ context.Con
 	return graphql.NewScalarFieldContext("RetryModelMetrics", field, false, false, "Float")
 }
 
-func (ec *executionContext) _RetryModelMetrics_calibration(ctx context.Context, field graphql.CollectedField, obj *schematype.ModelMetrics) (ret graphql.Marshaler) {
+func (ec *executionContext) _RetryModelMetrics_calibration(ctx context.Context, field graphql.CollectedField, obj *scoring.Metrics) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -14736,8 +14738,8 @@ func (ec *executionContext) _RetryModelMetrics_calibration(ctx context.Context, 
 			return obj.Calibration, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v []schematype.CalibrationBucket) graphql.Marshaler {
-			return ec.marshalOCalibrationBucket2ᚕgithubᚗcomᚋoffsessionᚋoffsessionᚋentᚋschemaᚋschematypeᚐCalibrationBucketᚄ(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v []scoring.Bucket) graphql.Marshaler {
+			return ec.marshalOCalibrationBucket2ᚕgithubᚗcomᚋoffsessionᚋoffsessionᚋscoringᚐBucketᚄ(ctx, selections, v)
 		},
 		true,
 		false,
@@ -14756,7 +14758,7 @@ func (ec *executionContext) fieldContext_RetryModelMetrics_calibration(_ context
 	return fc, nil
 }
 
-func (ec *executionContext) _RetryModelMetrics_backtest(ctx context.Context, field graphql.CollectedField, obj *schematype.ModelMetrics) (ret graphql.Marshaler) {
+func (ec *executionContext) _RetryModelMetrics_backtest(ctx context.Context, field graphql.CollectedField, obj *scoring.Metrics) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -14768,8 +14770,8 @@ func (ec *executionContext) _RetryModelMetrics_backtest(ctx context.Context, fie
 			return obj.Backtest, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *schematype.Backtest) graphql.Marshaler {
-			return ec.marshalOBacktest2ᚖgithubᚗcomᚋoffsessionᚋoffsessionᚋentᚋschemaᚋschematypeᚐBacktest(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *scoring.Backtest) graphql.Marshaler {
+			return ec.marshalOBacktest2ᚖgithubᚗcomᚋoffsessionᚋoffsessionᚋscoringᚐBacktest(ctx, selections, v)
 		},
 		true,
 		false,
@@ -14788,7 +14790,7 @@ func (ec *executionContext) fieldContext_RetryModelMetrics_backtest(_ context.Co
 	return fc, nil
 }
 
-func (ec *executionContext) _RetryModelMetrics_offPolicy(ctx context.Context, field graphql.CollectedField, obj *schematype.ModelMetrics) (ret graphql.Marshaler) {
+func (ec *executionContext) _RetryModelMetrics_offPolicy(ctx context.Context, field graphql.CollectedField, obj *scoring.Metrics) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -14800,8 +14802,8 @@ func (ec *executionContext) _RetryModelMetrics_offPolicy(ctx context.Context, fi
 			return obj.OffPolicy, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *schematype.OffPolicy) graphql.Marshaler {
-			return ec.marshalORetryModelOffPolicy2ᚖgithubᚗcomᚋoffsessionᚋoffsessionᚋentᚋschemaᚋschematypeᚐOffPolicy(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *scoring.OffPolicy) graphql.Marshaler {
+			return ec.marshalORetryModelOffPolicy2ᚖgithubᚗcomᚋoffsessionᚋoffsessionᚋscoringᚐOffPolicy(ctx, selections, v)
 		},
 		true,
 		false,
@@ -14820,7 +14822,7 @@ func (ec *executionContext) fieldContext_RetryModelMetrics_offPolicy(_ context.C
 	return fc, nil
 }
 
-func (ec *executionContext) _RetryModelOffPolicy_decisions(ctx context.Context, field graphql.CollectedField, obj *schematype.OffPolicy) (ret graphql.Marshaler) {
+func (ec *executionContext) _RetryModelOffPolicy_decisions(ctx context.Context, field graphql.CollectedField, obj *scoring.OffPolicy) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -14843,7 +14845,7 @@ func (ec *executionContext) fieldContext_RetryModelOffPolicy_decisions(_ context
 	return graphql.NewScalarFieldContext("RetryModelOffPolicy", field, false, false, "Int")
 }
 
-func (ec *executionContext) _RetryModelOffPolicy_kernel(ctx context.Context, field graphql.CollectedField, obj *schematype.OffPolicy) (ret graphql.Marshaler) {
+func (ec *executionContext) _RetryModelOffPolicy_kernel(ctx context.Context, field graphql.CollectedField, obj *scoring.OffPolicy) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -14866,7 +14868,7 @@ func (ec *executionContext) fieldContext_RetryModelOffPolicy_kernel(_ context.Co
 	return graphql.NewScalarFieldContext("RetryModelOffPolicy", field, false, false, "String")
 }
 
-func (ec *executionContext) _RetryModelOffPolicy_logged(ctx context.Context, field graphql.CollectedField, obj *schematype.OffPolicy) (ret graphql.Marshaler) {
+func (ec *executionContext) _RetryModelOffPolicy_logged(ctx context.Context, field graphql.CollectedField, obj *scoring.OffPolicy) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -14889,7 +14891,7 @@ func (ec *executionContext) fieldContext_RetryModelOffPolicy_logged(_ context.Co
 	return graphql.NewScalarFieldContext("RetryModelOffPolicy", field, false, false, "Float")
 }
 
-func (ec *executionContext) _RetryModelOffPolicy_model(ctx context.Context, field graphql.CollectedField, obj *schematype.OffPolicy) (ret graphql.Marshaler) {
+func (ec *executionContext) _RetryModelOffPolicy_model(ctx context.Context, field graphql.CollectedField, obj *scoring.OffPolicy) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -14901,8 +14903,8 @@ func (ec *executionContext) _RetryModelOffPolicy_model(ctx context.Context, fiel
 			return obj.Model, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v schematype.Estimate) graphql.Marshaler {
-			return ec.marshalNOffPolicyEstimate2githubᚗcomᚋoffsessionᚋoffsessionᚋentᚋschemaᚋschematypeᚐEstimate(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v scoring.Estimate) graphql.Marshaler {
+			return ec.marshalNOffPolicyEstimate2githubᚗcomᚋoffsessionᚋoffsessionᚋscoringᚐEstimate(ctx, selections, v)
 		},
 		true,
 		true,
@@ -14921,7 +14923,7 @@ func (ec *executionContext) fieldContext_RetryModelOffPolicy_model(_ context.Con
 	return fc, nil
 }
 
-func (ec *executionContext) _RetryModelOffPolicy_heuristic(ctx context.Context, field graphql.CollectedField, obj *schematype.OffPolicy) (ret graphql.Marshaler) {
+func (ec *executionContext) _RetryModelOffPolicy_heuristic(ctx context.Context, field graphql.CollectedField, obj *scoring.OffPolicy) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -14933,8 +14935,8 @@ func (ec *executionContext) _RetryModelOffPolicy_heuristic(ctx context.Context, 
 			return obj.Heuristic, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v schematype.Estimate) graphql.Marshaler {
-			return ec.marshalNOffPolicyEstimate2githubᚗcomᚋoffsessionᚋoffsessionᚋentᚋschemaᚋschematypeᚐEstimate(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v scoring.Estimate) graphql.Marshaler {
+			return ec.marshalNOffPolicyEstimate2githubᚗcomᚋoffsessionᚋoffsessionᚋscoringᚐEstimate(ctx, selections, v)
 		},
 		true,
 		true,
@@ -16122,7 +16124,7 @@ func (ec *executionContext) fieldContext_RouteProcessor_weight(_ context.Context
 	return graphql.NewScalarFieldContext("RouteProcessor", field, false, false, "Int")
 }
 
-func (ec *executionContext) _RoutingCandidate_processorID(ctx context.Context, field graphql.CollectedField, obj *schematype.RoutingCandidate) (ret graphql.Marshaler) {
+func (ec *executionContext) _RoutingCandidate_processorID(ctx context.Context, field graphql.CollectedField, obj *routing.Candidate) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -16145,7 +16147,7 @@ func (ec *executionContext) fieldContext_RoutingCandidate_processorID(_ context.
 	return graphql.NewScalarFieldContext("RoutingCandidate", field, false, false, "ID")
 }
 
-func (ec *executionContext) _RoutingCandidate_eligible(ctx context.Context, field graphql.CollectedField, obj *schematype.RoutingCandidate) (ret graphql.Marshaler) {
+func (ec *executionContext) _RoutingCandidate_eligible(ctx context.Context, field graphql.CollectedField, obj *routing.Candidate) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -16168,7 +16170,7 @@ func (ec *executionContext) fieldContext_RoutingCandidate_eligible(_ context.Con
 	return graphql.NewScalarFieldContext("RoutingCandidate", field, false, false, "Boolean")
 }
 
-func (ec *executionContext) _RoutingCandidate_score(ctx context.Context, field graphql.CollectedField, obj *schematype.RoutingCandidate) (ret graphql.Marshaler) {
+func (ec *executionContext) _RoutingCandidate_score(ctx context.Context, field graphql.CollectedField, obj *routing.Candidate) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -16191,7 +16193,7 @@ func (ec *executionContext) fieldContext_RoutingCandidate_score(_ context.Contex
 	return graphql.NewScalarFieldContext("RoutingCandidate", field, false, false, "Float")
 }
 
-func (ec *executionContext) _RoutingCandidate_reason(ctx context.Context, field graphql.CollectedField, obj *schematype.RoutingCandidate) (ret graphql.Marshaler) {
+func (ec *executionContext) _RoutingCandidate_reason(ctx context.Context, field graphql.CollectedField, obj *routing.Candidate) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -16214,7 +16216,7 @@ func (ec *executionContext) fieldContext_RoutingCandidate_reason(_ context.Conte
 	return graphql.NewScalarFieldContext("RoutingCandidate", field, false, false, "String")
 }
 
-func (ec *executionContext) _RoutingCandidate_propensity(ctx context.Context, field graphql.CollectedField, obj *schematype.RoutingCandidate) (ret graphql.Marshaler) {
+func (ec *executionContext) _RoutingCandidate_propensity(ctx context.Context, field graphql.CollectedField, obj *routing.Candidate) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -16237,7 +16239,7 @@ func (ec *executionContext) fieldContext_RoutingCandidate_propensity(_ context.C
 	return graphql.NewScalarFieldContext("RoutingCandidate", field, false, false, "Float")
 }
 
-func (ec *executionContext) _RoutingDecision_routeID(ctx context.Context, field graphql.CollectedField, obj *schematype.RoutingDecision) (ret graphql.Marshaler) {
+func (ec *executionContext) _RoutingDecision_routeID(ctx context.Context, field graphql.CollectedField, obj *routing.Decision) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -16260,7 +16262,7 @@ func (ec *executionContext) fieldContext_RoutingDecision_routeID(_ context.Conte
 	return graphql.NewScalarFieldContext("RoutingDecision", field, false, false, "ID")
 }
 
-func (ec *executionContext) _RoutingDecision_strategy(ctx context.Context, field graphql.CollectedField, obj *schematype.RoutingDecision) (ret graphql.Marshaler) {
+func (ec *executionContext) _RoutingDecision_strategy(ctx context.Context, field graphql.CollectedField, obj *routing.Decision) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -16283,7 +16285,7 @@ func (ec *executionContext) fieldContext_RoutingDecision_strategy(_ context.Cont
 	return graphql.NewScalarFieldContext("RoutingDecision", field, false, false, "String")
 }
 
-func (ec *executionContext) _RoutingDecision_reason(ctx context.Context, field graphql.CollectedField, obj *schematype.RoutingDecision) (ret graphql.Marshaler) {
+func (ec *executionContext) _RoutingDecision_reason(ctx context.Context, field graphql.CollectedField, obj *routing.Decision) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -16306,7 +16308,7 @@ func (ec *executionContext) fieldContext_RoutingDecision_reason(_ context.Contex
 	return graphql.NewScalarFieldContext("RoutingDecision", field, false, false, "String")
 }
 
-func (ec *executionContext) _RoutingDecision_candidates(ctx context.Context, field graphql.CollectedField, obj *schematype.RoutingDecision) (ret graphql.Marshaler) {
+func (ec *executionContext) _RoutingDecision_candidates(ctx context.Context, field graphql.CollectedField, obj *routing.Decision) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -16318,8 +16320,8 @@ func (ec *executionContext) _RoutingDecision_candidates(ctx context.Context, fie
 			return obj.Candidates, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v []schematype.RoutingCandidate) graphql.Marshaler {
-			return ec.marshalORoutingCandidate2ᚕgithubᚗcomᚋoffsessionᚋoffsessionᚋentᚋschemaᚋschematypeᚐRoutingCandidateᚄ(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v []routing.Candidate) graphql.Marshaler {
+			return ec.marshalORoutingCandidate2ᚕgithubᚗcomᚋoffsessionᚋoffsessionᚋroutingᚐCandidateᚄ(ctx, selections, v)
 		},
 		true,
 		false,
@@ -16338,7 +16340,7 @@ func (ec *executionContext) fieldContext_RoutingDecision_candidates(_ context.Co
 	return fc, nil
 }
 
-func (ec *executionContext) _RoutingDecision_failovers(ctx context.Context, field graphql.CollectedField, obj *schematype.RoutingDecision) (ret graphql.Marshaler) {
+func (ec *executionContext) _RoutingDecision_failovers(ctx context.Context, field graphql.CollectedField, obj *routing.Decision) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -16350,8 +16352,8 @@ func (ec *executionContext) _RoutingDecision_failovers(ctx context.Context, fiel
 			return obj.Failovers, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v []schematype.Failover) graphql.Marshaler {
-			return ec.marshalOFailover2ᚕgithubᚗcomᚋoffsessionᚋoffsessionᚋentᚋschemaᚋschematypeᚐFailoverᚄ(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v []routing.Failover) graphql.Marshaler {
+			return ec.marshalOFailover2ᚕgithubᚗcomᚋoffsessionᚋoffsessionᚋroutingᚐFailoverᚄ(ctx, selections, v)
 		},
 		true,
 		false,
@@ -16370,7 +16372,7 @@ func (ec *executionContext) fieldContext_RoutingDecision_failovers(_ context.Con
 	return fc, nil
 }
 
-func (ec *executionContext) _ScheduledAlternative_at(ctx context.Context, field graphql.CollectedField, obj *schematype.ScheduledAlternative) (ret graphql.Marshaler) {
+func (ec *executionContext) _ScheduledAlternative_at(ctx context.Context, field graphql.CollectedField, obj *retry.Alternative) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -16393,7 +16395,7 @@ func (ec *executionContext) fieldContext_ScheduledAlternative_at(_ context.Conte
 	return graphql.NewScalarFieldContext("ScheduledAlternative", field, false, false, "Time")
 }
 
-func (ec *executionContext) _ScheduledAlternative_score(ctx context.Context, field graphql.CollectedField, obj *schematype.ScheduledAlternative) (ret graphql.Marshaler) {
+func (ec *executionContext) _ScheduledAlternative_score(ctx context.Context, field graphql.CollectedField, obj *retry.Alternative) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -16416,7 +16418,7 @@ func (ec *executionContext) fieldContext_ScheduledAlternative_score(_ context.Co
 	return graphql.NewScalarFieldContext("ScheduledAlternative", field, false, false, "Float")
 }
 
-func (ec *executionContext) _SchedulingDecision_strategy(ctx context.Context, field graphql.CollectedField, obj *schematype.SchedulingDecision) (ret graphql.Marshaler) {
+func (ec *executionContext) _SchedulingDecision_strategy(ctx context.Context, field graphql.CollectedField, obj *retry.SchedulingDecision) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -16439,7 +16441,7 @@ func (ec *executionContext) fieldContext_SchedulingDecision_strategy(_ context.C
 	return graphql.NewScalarFieldContext("SchedulingDecision", field, false, false, "String")
 }
 
-func (ec *executionContext) _SchedulingDecision_reason(ctx context.Context, field graphql.CollectedField, obj *schematype.SchedulingDecision) (ret graphql.Marshaler) {
+func (ec *executionContext) _SchedulingDecision_reason(ctx context.Context, field graphql.CollectedField, obj *retry.SchedulingDecision) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -16462,7 +16464,7 @@ func (ec *executionContext) fieldContext_SchedulingDecision_reason(_ context.Con
 	return graphql.NewScalarFieldContext("SchedulingDecision", field, false, false, "String")
 }
 
-func (ec *executionContext) _SchedulingDecision_modelVersion(ctx context.Context, field graphql.CollectedField, obj *schematype.SchedulingDecision) (ret graphql.Marshaler) {
+func (ec *executionContext) _SchedulingDecision_modelVersion(ctx context.Context, field graphql.CollectedField, obj *retry.SchedulingDecision) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -16485,7 +16487,7 @@ func (ec *executionContext) fieldContext_SchedulingDecision_modelVersion(_ conte
 	return graphql.NewScalarFieldContext("SchedulingDecision", field, false, false, "String")
 }
 
-func (ec *executionContext) _SchedulingDecision_score(ctx context.Context, field graphql.CollectedField, obj *schematype.SchedulingDecision) (ret graphql.Marshaler) {
+func (ec *executionContext) _SchedulingDecision_score(ctx context.Context, field graphql.CollectedField, obj *retry.SchedulingDecision) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -16508,7 +16510,7 @@ func (ec *executionContext) fieldContext_SchedulingDecision_score(_ context.Cont
 	return graphql.NewScalarFieldContext("SchedulingDecision", field, false, false, "Float")
 }
 
-func (ec *executionContext) _SchedulingDecision_explored(ctx context.Context, field graphql.CollectedField, obj *schematype.SchedulingDecision) (ret graphql.Marshaler) {
+func (ec *executionContext) _SchedulingDecision_explored(ctx context.Context, field graphql.CollectedField, obj *retry.SchedulingDecision) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -16531,7 +16533,7 @@ func (ec *executionContext) fieldContext_SchedulingDecision_explored(_ context.C
 	return graphql.NewScalarFieldContext("SchedulingDecision", field, false, false, "Boolean")
 }
 
-func (ec *executionContext) _SchedulingDecision_propensity(ctx context.Context, field graphql.CollectedField, obj *schematype.SchedulingDecision) (ret graphql.Marshaler) {
+func (ec *executionContext) _SchedulingDecision_propensity(ctx context.Context, field graphql.CollectedField, obj *retry.SchedulingDecision) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -16554,7 +16556,7 @@ func (ec *executionContext) fieldContext_SchedulingDecision_propensity(_ context
 	return graphql.NewScalarFieldContext("SchedulingDecision", field, false, false, "Float")
 }
 
-func (ec *executionContext) _SchedulingDecision_alternatives(ctx context.Context, field graphql.CollectedField, obj *schematype.SchedulingDecision) (ret graphql.Marshaler) {
+func (ec *executionContext) _SchedulingDecision_alternatives(ctx context.Context, field graphql.CollectedField, obj *retry.SchedulingDecision) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -16566,8 +16568,8 @@ func (ec *executionContext) _SchedulingDecision_alternatives(ctx context.Context
 			return obj.Alternatives, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v []schematype.ScheduledAlternative) graphql.Marshaler {
-			return ec.marshalOScheduledAlternative2ᚕgithubᚗcomᚋoffsessionᚋoffsessionᚋentᚋschemaᚋschematypeᚐScheduledAlternativeᚄ(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v []retry.Alternative) graphql.Marshaler {
+			return ec.marshalOScheduledAlternative2ᚕgithubᚗcomᚋoffsessionᚋoffsessionᚋretryᚐAlternativeᚄ(ctx, selections, v)
 		},
 		true,
 		false,
@@ -34612,7 +34614,7 @@ func (ec *executionContext) _AttemptEdge(ctx context.Context, sel ast.SelectionS
 
 var backtestImplementors = []string{"Backtest"}
 
-func (ec *executionContext) _Backtest(ctx context.Context, sel ast.SelectionSet, obj *schematype.Backtest) graphql.Marshaler {
+func (ec *executionContext) _Backtest(ctx context.Context, sel ast.SelectionSet, obj *scoring.Backtest) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, backtestImplementors)
 
 	out := graphql.NewFieldSet(fields)
@@ -34700,7 +34702,7 @@ func (ec *executionContext) _BackupPaymentMethod(ctx context.Context, sel ast.Se
 
 var calibrationBucketImplementors = []string{"CalibrationBucket"}
 
-func (ec *executionContext) _CalibrationBucket(ctx context.Context, sel ast.SelectionSet, obj *schematype.CalibrationBucket) graphql.Marshaler {
+func (ec *executionContext) _CalibrationBucket(ctx context.Context, sel ast.SelectionSet, obj *scoring.Bucket) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, calibrationBucketImplementors)
 
 	out := graphql.NewFieldSet(fields)
@@ -35123,7 +35125,7 @@ func (ec *executionContext) _EventEdge(ctx context.Context, sel ast.SelectionSet
 
 var failoverImplementors = []string{"Failover"}
 
-func (ec *executionContext) _Failover(ctx context.Context, sel ast.SelectionSet, obj *schematype.Failover) graphql.Marshaler {
+func (ec *executionContext) _Failover(ctx context.Context, sel ast.SelectionSet, obj *routing.Failover) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, failoverImplementors)
 
 	out := graphql.NewFieldSet(fields)
@@ -35666,7 +35668,7 @@ func (ec *executionContext) _NextAttempt(ctx context.Context, sel ast.SelectionS
 
 var offPolicyEstimateImplementors = []string{"OffPolicyEstimate"}
 
-func (ec *executionContext) _OffPolicyEstimate(ctx context.Context, sel ast.SelectionSet, obj *schematype.Estimate) graphql.Marshaler {
+func (ec *executionContext) _OffPolicyEstimate(ctx context.Context, sel ast.SelectionSet, obj *scoring.Estimate) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, offPolicyEstimateImplementors)
 
 	out := graphql.NewFieldSet(fields)
@@ -36959,7 +36961,7 @@ func (ec *executionContext) _RetryModelEdge(ctx context.Context, sel ast.Selecti
 
 var retryModelMetricsImplementors = []string{"RetryModelMetrics"}
 
-func (ec *executionContext) _RetryModelMetrics(ctx context.Context, sel ast.SelectionSet, obj *schematype.ModelMetrics) graphql.Marshaler {
+func (ec *executionContext) _RetryModelMetrics(ctx context.Context, sel ast.SelectionSet, obj *scoring.Metrics) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, retryModelMetricsImplementors)
 
 	out := graphql.NewFieldSet(fields)
@@ -37032,7 +37034,7 @@ func (ec *executionContext) _RetryModelMetrics(ctx context.Context, sel ast.Sele
 
 var retryModelOffPolicyImplementors = []string{"RetryModelOffPolicy"}
 
-func (ec *executionContext) _RetryModelOffPolicy(ctx context.Context, sel ast.SelectionSet, obj *schematype.OffPolicy) graphql.Marshaler {
+func (ec *executionContext) _RetryModelOffPolicy(ctx context.Context, sel ast.SelectionSet, obj *scoring.OffPolicy) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, retryModelOffPolicyImplementors)
 
 	out := graphql.NewFieldSet(fields)
@@ -37568,7 +37570,7 @@ func (ec *executionContext) _RouteProcessor(ctx context.Context, sel ast.Selecti
 
 var routingCandidateImplementors = []string{"RoutingCandidate"}
 
-func (ec *executionContext) _RoutingCandidate(ctx context.Context, sel ast.SelectionSet, obj *schematype.RoutingCandidate) graphql.Marshaler {
+func (ec *executionContext) _RoutingCandidate(ctx context.Context, sel ast.SelectionSet, obj *routing.Candidate) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, routingCandidateImplementors)
 
 	out := graphql.NewFieldSet(fields)
@@ -37621,7 +37623,7 @@ func (ec *executionContext) _RoutingCandidate(ctx context.Context, sel ast.Selec
 
 var routingDecisionImplementors = []string{"RoutingDecision"}
 
-func (ec *executionContext) _RoutingDecision(ctx context.Context, sel ast.SelectionSet, obj *schematype.RoutingDecision) graphql.Marshaler {
+func (ec *executionContext) _RoutingDecision(ctx context.Context, sel ast.SelectionSet, obj *routing.Decision) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, routingDecisionImplementors)
 
 	out := graphql.NewFieldSet(fields)
@@ -37674,7 +37676,7 @@ func (ec *executionContext) _RoutingDecision(ctx context.Context, sel ast.Select
 
 var scheduledAlternativeImplementors = []string{"ScheduledAlternative"}
 
-func (ec *executionContext) _ScheduledAlternative(ctx context.Context, sel ast.SelectionSet, obj *schematype.ScheduledAlternative) graphql.Marshaler {
+func (ec *executionContext) _ScheduledAlternative(ctx context.Context, sel ast.SelectionSet, obj *retry.Alternative) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, scheduledAlternativeImplementors)
 
 	out := graphql.NewFieldSet(fields)
@@ -37712,7 +37714,7 @@ func (ec *executionContext) _ScheduledAlternative(ctx context.Context, sel ast.S
 
 var schedulingDecisionImplementors = []string{"SchedulingDecision"}
 
-func (ec *executionContext) _SchedulingDecision(ctx context.Context, sel ast.SelectionSet, obj *schematype.SchedulingDecision) graphql.Marshaler {
+func (ec *executionContext) _SchedulingDecision(ctx context.Context, sel ast.SelectionSet, obj *retry.SchedulingDecision) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, schedulingDecisionImplementors)
 
 	out := graphql.NewFieldSet(fields)
@@ -38831,7 +38833,7 @@ func (ec *executionContext) marshalNBoolean2bool(ctx context.Context, sel ast.Se
 	return res
 }
 
-func (ec *executionContext) marshalNCalibrationBucket2githubᚗcomᚋoffsessionᚋoffsessionᚋentᚋschemaᚋschematypeᚐCalibrationBucket(ctx context.Context, sel ast.SelectionSet, v schematype.CalibrationBucket) graphql.Marshaler {
+func (ec *executionContext) marshalNCalibrationBucket2githubᚗcomᚋoffsessionᚋoffsessionᚋscoringᚐBucket(ctx context.Context, sel ast.SelectionSet, v scoring.Bucket) graphql.Marshaler {
 	return ec._CalibrationBucket(ctx, sel, &v)
 }
 
@@ -38965,7 +38967,7 @@ func (ec *executionContext) unmarshalNEventWhereInput2ᚖgithubᚗcomᚋoffsessi
 	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
-func (ec *executionContext) marshalNFailover2githubᚗcomᚋoffsessionᚋoffsessionᚋentᚋschemaᚋschematypeᚐFailover(ctx context.Context, sel ast.SelectionSet, v schematype.Failover) graphql.Marshaler {
+func (ec *executionContext) marshalNFailover2githubᚗcomᚋoffsessionᚋoffsessionᚋroutingᚐFailover(ctx context.Context, sel ast.SelectionSet, v routing.Failover) graphql.Marshaler {
 	return ec._Failover(ctx, sel, &v)
 }
 
@@ -39192,7 +39194,7 @@ func (ec *executionContext) marshalNNode2ᚕgithubᚗcomᚋoffsessionᚋoffsessi
 	return ret
 }
 
-func (ec *executionContext) marshalNOffPolicyEstimate2githubᚗcomᚋoffsessionᚋoffsessionᚋentᚋschemaᚋschematypeᚐEstimate(ctx context.Context, sel ast.SelectionSet, v schematype.Estimate) graphql.Marshaler {
+func (ec *executionContext) marshalNOffPolicyEstimate2githubᚗcomᚋoffsessionᚋoffsessionᚋscoringᚐEstimate(ctx context.Context, sel ast.SelectionSet, v scoring.Estimate) graphql.Marshaler {
 	return ec._OffPolicyEstimate(ctx, sel, &v)
 }
 
@@ -39731,7 +39733,7 @@ func (ec *executionContext) unmarshalNRouteWhereInput2ᚖgithubᚗcomᚋoffsessi
 	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
-func (ec *executionContext) marshalNRoutingCandidate2githubᚗcomᚋoffsessionᚋoffsessionᚋentᚋschemaᚋschematypeᚐRoutingCandidate(ctx context.Context, sel ast.SelectionSet, v schematype.RoutingCandidate) graphql.Marshaler {
+func (ec *executionContext) marshalNRoutingCandidate2githubᚗcomᚋoffsessionᚋoffsessionᚋroutingᚐCandidate(ctx context.Context, sel ast.SelectionSet, v routing.Candidate) graphql.Marshaler {
 	return ec._RoutingCandidate(ctx, sel, &v)
 }
 
@@ -39740,11 +39742,11 @@ func (ec *executionContext) unmarshalNSavePaymentMethodInput2githubᚗcomᚋoffs
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
-func (ec *executionContext) marshalNScheduledAlternative2githubᚗcomᚋoffsessionᚋoffsessionᚋentᚋschemaᚋschematypeᚐScheduledAlternative(ctx context.Context, sel ast.SelectionSet, v schematype.ScheduledAlternative) graphql.Marshaler {
+func (ec *executionContext) marshalNScheduledAlternative2githubᚗcomᚋoffsessionᚋoffsessionᚋretryᚐAlternative(ctx context.Context, sel ast.SelectionSet, v retry.Alternative) graphql.Marshaler {
 	return ec._ScheduledAlternative(ctx, sel, &v)
 }
 
-func (ec *executionContext) marshalNScheduledAlternative2ᚖgithubᚗcomᚋoffsessionᚋoffsessionᚋentᚋschemaᚋschematypeᚐScheduledAlternative(ctx context.Context, sel ast.SelectionSet, v *schematype.ScheduledAlternative) graphql.Marshaler {
+func (ec *executionContext) marshalNScheduledAlternative2ᚖgithubᚗcomᚋoffsessionᚋoffsessionᚋretryᚐAlternative(ctx context.Context, sel ast.SelectionSet, v *retry.Alternative) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "ScheduledAlternative!")
 		return graphql.Null
@@ -40285,7 +40287,7 @@ func (ec *executionContext) unmarshalOAttemptWhereInput2ᚖgithubᚗcomᚋoffses
 	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
-func (ec *executionContext) marshalOBacktest2ᚖgithubᚗcomᚋoffsessionᚋoffsessionᚋentᚋschemaᚋschematypeᚐBacktest(ctx context.Context, sel ast.SelectionSet, v *schematype.Backtest) graphql.Marshaler {
+func (ec *executionContext) marshalOBacktest2ᚖgithubᚗcomᚋoffsessionᚋoffsessionᚋscoringᚐBacktest(ctx context.Context, sel ast.SelectionSet, v *scoring.Backtest) graphql.Marshaler {
 	if v == nil {
 		return graphql.Null
 	}
@@ -40339,14 +40341,14 @@ func (ec *executionContext) marshalOBoolean2ᚖbool(ctx context.Context, sel ast
 	return res
 }
 
-func (ec *executionContext) marshalOCalibrationBucket2ᚕgithubᚗcomᚋoffsessionᚋoffsessionᚋentᚋschemaᚋschematypeᚐCalibrationBucketᚄ(ctx context.Context, sel ast.SelectionSet, v []schematype.CalibrationBucket) graphql.Marshaler {
+func (ec *executionContext) marshalOCalibrationBucket2ᚕgithubᚗcomᚋoffsessionᚋoffsessionᚋscoringᚐBucketᚄ(ctx context.Context, sel ast.SelectionSet, v []scoring.Bucket) graphql.Marshaler {
 	if v == nil {
 		return graphql.Null
 	}
 	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
-		return ec.marshalNCalibrationBucket2githubᚗcomᚋoffsessionᚋoffsessionᚋentᚋschemaᚋschematypeᚐCalibrationBucket(ctx, sel, v[i])
+		return ec.marshalNCalibrationBucket2githubᚗcomᚋoffsessionᚋoffsessionᚋscoringᚐBucket(ctx, sel, v[i])
 	})
 
 	for _, e := range ret {
@@ -40531,14 +40533,14 @@ func (ec *executionContext) unmarshalOEventWhereInput2ᚖgithubᚗcomᚋoffsessi
 	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
-func (ec *executionContext) marshalOFailover2ᚕgithubᚗcomᚋoffsessionᚋoffsessionᚋentᚋschemaᚋschematypeᚐFailoverᚄ(ctx context.Context, sel ast.SelectionSet, v []schematype.Failover) graphql.Marshaler {
+func (ec *executionContext) marshalOFailover2ᚕgithubᚗcomᚋoffsessionᚋoffsessionᚋroutingᚐFailoverᚄ(ctx context.Context, sel ast.SelectionSet, v []routing.Failover) graphql.Marshaler {
 	if v == nil {
 		return graphql.Null
 	}
 	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
-		return ec.marshalNFailover2githubᚗcomᚋoffsessionᚋoffsessionᚋentᚋschemaᚋschematypeᚐFailover(ctx, sel, v[i])
+		return ec.marshalNFailover2githubᚗcomᚋoffsessionᚋoffsessionᚋroutingᚐFailover(ctx, sel, v[i])
 	})
 
 	for _, e := range ret {
@@ -42035,11 +42037,11 @@ func (ec *executionContext) marshalORetryModelEdge2ᚖgithubᚗcomᚋoffsession�
 	return ec._RetryModelEdge(ctx, sel, v)
 }
 
-func (ec *executionContext) marshalORetryModelMetrics2githubᚗcomᚋoffsessionᚋoffsessionᚋentᚋschemaᚋschematypeᚐModelMetrics(ctx context.Context, sel ast.SelectionSet, v schematype.ModelMetrics) graphql.Marshaler {
+func (ec *executionContext) marshalORetryModelMetrics2githubᚗcomᚋoffsessionᚋoffsessionᚋscoringᚐMetrics(ctx context.Context, sel ast.SelectionSet, v scoring.Metrics) graphql.Marshaler {
 	return ec._RetryModelMetrics(ctx, sel, &v)
 }
 
-func (ec *executionContext) marshalORetryModelOffPolicy2ᚖgithubᚗcomᚋoffsessionᚋoffsessionᚋentᚋschemaᚋschematypeᚐOffPolicy(ctx context.Context, sel ast.SelectionSet, v *schematype.OffPolicy) graphql.Marshaler {
+func (ec *executionContext) marshalORetryModelOffPolicy2ᚖgithubᚗcomᚋoffsessionᚋoffsessionᚋscoringᚐOffPolicy(ctx context.Context, sel ast.SelectionSet, v *scoring.OffPolicy) graphql.Marshaler {
 	if v == nil {
 		return graphql.Null
 	}
@@ -42459,14 +42461,14 @@ func (ec *executionContext) unmarshalORouteWhereInput2ᚖgithubᚗcomᚋoffsessi
 	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
-func (ec *executionContext) marshalORoutingCandidate2ᚕgithubᚗcomᚋoffsessionᚋoffsessionᚋentᚋschemaᚋschematypeᚐRoutingCandidateᚄ(ctx context.Context, sel ast.SelectionSet, v []schematype.RoutingCandidate) graphql.Marshaler {
+func (ec *executionContext) marshalORoutingCandidate2ᚕgithubᚗcomᚋoffsessionᚋoffsessionᚋroutingᚐCandidateᚄ(ctx context.Context, sel ast.SelectionSet, v []routing.Candidate) graphql.Marshaler {
 	if v == nil {
 		return graphql.Null
 	}
 	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
-		return ec.marshalNRoutingCandidate2githubᚗcomᚋoffsessionᚋoffsessionᚋentᚋschemaᚋschematypeᚐRoutingCandidate(ctx, sel, v[i])
+		return ec.marshalNRoutingCandidate2githubᚗcomᚋoffsessionᚋoffsessionᚋroutingᚐCandidate(ctx, sel, v[i])
 	})
 
 	for _, e := range ret {
@@ -42478,18 +42480,18 @@ func (ec *executionContext) marshalORoutingCandidate2ᚕgithubᚗcomᚋoffsessio
 	return ret
 }
 
-func (ec *executionContext) marshalORoutingDecision2githubᚗcomᚋoffsessionᚋoffsessionᚋentᚋschemaᚋschematypeᚐRoutingDecision(ctx context.Context, sel ast.SelectionSet, v schematype.RoutingDecision) graphql.Marshaler {
+func (ec *executionContext) marshalORoutingDecision2githubᚗcomᚋoffsessionᚋoffsessionᚋroutingᚐDecision(ctx context.Context, sel ast.SelectionSet, v routing.Decision) graphql.Marshaler {
 	return ec._RoutingDecision(ctx, sel, &v)
 }
 
-func (ec *executionContext) marshalOScheduledAlternative2ᚕgithubᚗcomᚋoffsessionᚋoffsessionᚋentᚋschemaᚋschematypeᚐScheduledAlternativeᚄ(ctx context.Context, sel ast.SelectionSet, v []schematype.ScheduledAlternative) graphql.Marshaler {
+func (ec *executionContext) marshalOScheduledAlternative2ᚕgithubᚗcomᚋoffsessionᚋoffsessionᚋretryᚐAlternativeᚄ(ctx context.Context, sel ast.SelectionSet, v []retry.Alternative) graphql.Marshaler {
 	if v == nil {
 		return graphql.Null
 	}
 	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
-		return ec.marshalNScheduledAlternative2githubᚗcomᚋoffsessionᚋoffsessionᚋentᚋschemaᚋschematypeᚐScheduledAlternative(ctx, sel, v[i])
+		return ec.marshalNScheduledAlternative2githubᚗcomᚋoffsessionᚋoffsessionᚋretryᚐAlternative(ctx, sel, v[i])
 	})
 
 	for _, e := range ret {
@@ -42501,14 +42503,14 @@ func (ec *executionContext) marshalOScheduledAlternative2ᚕgithubᚗcomᚋoffse
 	return ret
 }
 
-func (ec *executionContext) marshalOScheduledAlternative2ᚕᚖgithubᚗcomᚋoffsessionᚋoffsessionᚋentᚋschemaᚋschematypeᚐScheduledAlternativeᚄ(ctx context.Context, sel ast.SelectionSet, v []*schematype.ScheduledAlternative) graphql.Marshaler {
+func (ec *executionContext) marshalOScheduledAlternative2ᚕᚖgithubᚗcomᚋoffsessionᚋoffsessionᚋretryᚐAlternativeᚄ(ctx context.Context, sel ast.SelectionSet, v []*retry.Alternative) graphql.Marshaler {
 	if v == nil {
 		return graphql.Null
 	}
 	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
-		return ec.marshalNScheduledAlternative2ᚖgithubᚗcomᚋoffsessionᚋoffsessionᚋentᚋschemaᚋschematypeᚐScheduledAlternative(ctx, sel, v[i])
+		return ec.marshalNScheduledAlternative2ᚖgithubᚗcomᚋoffsessionᚋoffsessionᚋretryᚐAlternative(ctx, sel, v[i])
 	})
 
 	for _, e := range ret {
@@ -42520,7 +42522,7 @@ func (ec *executionContext) marshalOScheduledAlternative2ᚕᚖgithubᚗcomᚋof
 	return ret
 }
 
-func (ec *executionContext) marshalOSchedulingDecision2githubᚗcomᚋoffsessionᚋoffsessionᚋentᚋschemaᚋschematypeᚐSchedulingDecision(ctx context.Context, sel ast.SelectionSet, v schematype.SchedulingDecision) graphql.Marshaler {
+func (ec *executionContext) marshalOSchedulingDecision2githubᚗcomᚋoffsessionᚋoffsessionᚋretryᚐSchedulingDecision(ctx context.Context, sel ast.SelectionSet, v retry.SchedulingDecision) graphql.Marshaler {
 	return ec._SchedulingDecision(ctx, sel, &v)
 }
 

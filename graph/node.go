@@ -6,10 +6,10 @@ import (
 	"github.com/offsession/offsession/apierror"
 	"github.com/offsession/offsession/ent"
 	"github.com/offsession/offsession/ent/offsessionpayment"
-	"github.com/offsession/offsession/ent/schema/schematype"
 	"github.com/offsession/offsession/graph/model"
 	"github.com/offsession/offsession/ids"
 	"github.com/offsession/offsession/models"
+	"github.com/offsession/offsession/retry"
 	"github.com/offsession/offsession/routing"
 	"github.com/offsession/offsession/viewer"
 )
@@ -43,7 +43,7 @@ func nextAttempt(p *ent.OffSessionPayment) *model.NextAttempt {
 		return nil
 	}
 	plan := p.NextAttemptPlan
-	alts := make([]*schematype.ScheduledAlternative, len(plan.Alternatives))
+	alts := make([]*retry.Alternative, len(plan.Alternatives))
 	for i := range plan.Alternatives {
 		alts[i] = &plan.Alternatives[i]
 	}

@@ -21,10 +21,10 @@ import (
 	"github.com/offsession/offsession/ent/offsessionpayment"
 	"github.com/offsession/offsession/ent/paymentmethod"
 	"github.com/offsession/offsession/ent/retrymodel"
-	"github.com/offsession/offsession/ent/schema/schematype"
 	"github.com/offsession/offsession/ent/webhookdelivery"
 	"github.com/offsession/offsession/events"
 	"github.com/offsession/offsession/models"
+	"github.com/offsession/offsession/retry"
 	"github.com/offsession/offsession/storage"
 	"github.com/offsession/offsession/storage/storagetest"
 	"github.com/offsession/offsession/viewer"
@@ -105,7 +105,7 @@ func (w *world) payment(t *testing.T, cus, pm, mdt string, start time.Time, retr
 		if n > 1 {
 			// Logged at random over the 48 hours the history draws from.
 			p := 1.0 / 48
-			a.SetScheduling(schematype.SchedulingDecision{Strategy: "smart", Explored: true, Propensity: &p})
+			a.SetScheduling(retry.SchedulingDecision{Strategy: "smart", Explored: true, Propensity: &p})
 		}
 		if ok {
 			a.SetOutcome(attempt.OutcomeApproved)

@@ -12,7 +12,6 @@ import (
 	"github.com/offsession/offsession/apierror"
 	"github.com/offsession/offsession/auth"
 	"github.com/offsession/offsession/ent/retrymodel"
-	"github.com/offsession/offsession/ent/schema/schematype"
 	"github.com/offsession/offsession/models"
 	"github.com/offsession/offsession/scoring"
 	"github.com/offsession/offsession/storage"
@@ -38,7 +37,7 @@ func TestModelOfOtherFeaturesIsNeverUsed(t *testing.T) {
 			// Metrics that pass the activation gate.
 			_, err := st.Client.RetryModel.Create().SetVersion(version).SetAlgorithm(models.Algorithm).
 				SetFeatures(features).SetModel(blob).SetStatus(status).
-				SetMetrics(schematype.ModelMetrics{Rows: 1000, Positives: 0.3, AUC: 0.7}).Save(admin)
+				SetMetrics(scoring.Metrics{Rows: 1000, Positives: 0.3, AUC: 0.7}).Save(admin)
 			require.NoError(t, err)
 		}
 		old := append([]string(nil), scoring.FeatureNames[:len(scoring.FeatureNames)-1]...)

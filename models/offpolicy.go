@@ -8,7 +8,6 @@ import (
 
 	"github.com/offsession/offsession/ent/attempt"
 	"github.com/offsession/offsession/ent/offsessionpayment"
-	"github.com/offsession/offsession/ent/schema/schematype"
 	"github.com/offsession/offsession/retry"
 	"github.com/offsession/offsession/scoring"
 )
@@ -32,7 +31,7 @@ const offPolicyChunk = 500
 // the logged one. The estimate is self-normalised, with the delta
 // method's 95% interval. It says how each policy's first retry would fare,
 // not a payment's recovery over its retries.
-func (s *Service) offPolicy(ctx context.Context, model *scoring.Model, held []Example) (*schematype.OffPolicy, error) {
+func (s *Service) offPolicy(ctx context.Context, model *scoring.Model, held []Example) (*scoring.OffPolicy, error) {
 	var first []Example
 	var ids []string
 	for _, e := range held {
@@ -114,7 +113,7 @@ func (s *Service) offPolicy(ctx context.Context, model *scoring.Model, held []Ex
 		mw, hw, rs = append(mw, m), append(hw, h), append(rs, r)
 		logged += r
 	}
-	out := &schematype.OffPolicy{Decisions: len(rs), Kernel: "±" + offPolicyKernel.String()}
+	out := &scoring.OffPolicy{Decisions: len(rs), Kernel: "±" + offPolicyKernel.String()}
 	if len(rs) == 0 {
 		return out, nil
 	}
@@ -129,8 +128,8 @@ func (s *Service) offPolicy(ctx context.Context, model *scoring.Model, held []Ex
 // a few rows of small propensity carry most of the weight, the delta
 // method's variance is near zero around their outcome, however few they
 // are; the Wilson interval of their effective count is not.
-func snips(ws, rs []float64) schematype.Estimate {
-	var e schematype.Estimate
+func snips(ws, rs []float64) scoring.Estimate {
+	var e scoring.Estimate
 	var sw, sw2, swr float64
 	for i, w := range ws {
 		if w > 0 {

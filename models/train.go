@@ -221,11 +221,11 @@ type heldOut struct {
 // backtest estimates, with the model, the recovery of the held-back
 // payments' first retries planned by the smart planner and by the scheduled
 // strategy: the model's own estimates, for comparing versions.
-func backtest(ctx context.Context, model *scoring.Model, held []Example) *schematype.Backtest {
+func backtest(ctx context.Context, model *scoring.Model, held []Example) *scoring.Backtest {
 	sched, _ := retry.ParseSchedule(backtestSchedule)
 	planner := retry.NewSmartPlanner(0, 1)
 	candidate := &retry.ActiveModel{Version: "candidate", Model: model}
-	bt := &schematype.Backtest{Schedule: "3d, 7d, 14d, 21d"}
+	bt := &scoring.Backtest{Schedule: "3d, 7d, 14d, 21d"}
 	var smartSum, schedSum float64
 	for _, e := range held {
 		if e.Context == nil {

@@ -11,7 +11,6 @@ import (
 	"github.com/offsession/offsession/ent/attempt"
 	"github.com/offsession/offsession/ent/offsessionpayment"
 	"github.com/offsession/offsession/ent/paymentmethod"
-	"github.com/offsession/offsession/ent/schema/schematype"
 	"github.com/offsession/offsession/retry"
 	"github.com/offsession/offsession/routing"
 	"github.com/offsession/offsession/routing/routes"
@@ -91,7 +90,7 @@ type move struct {
 	// next, when set, is the new next attempt time; awaitCard clears it.
 	next      *time.Time
 	awaitCard bool
-	plan      *schematype.SchedulingDecision
+	plan      *retry.SchedulingDecision
 	owner     string
 }
 
@@ -128,8 +127,8 @@ func (s *Service) move(ctx context.Context, db *ent.Client, p *ent.OffSessionPay
 
 // awaitCardPlan is the plan of a payment that waits for its card data to be
 // updated.
-func awaitCardPlan(why string) *schematype.SchedulingDecision {
-	return &schematype.SchedulingDecision{
+func awaitCardPlan(why string) *retry.SchedulingDecision {
+	return &retry.SchedulingDecision{
 		Strategy: "await_card_update",
 		Reason:   why + "; waiting for the payment method to be updated (savePaymentMethod with replacesPaymentMethodID)",
 	}

@@ -12,7 +12,6 @@ import (
 	"github.com/offsession/offsession/ent/mandate"
 	"github.com/offsession/offsession/ent/offsessionpayment"
 	"github.com/offsession/offsession/ent/paymentmethod"
-	"github.com/offsession/offsession/ent/schema/schematype"
 	"github.com/offsession/offsession/retry"
 	"github.com/offsession/offsession/validate"
 )
@@ -144,7 +143,7 @@ func (s *Service) nextBackup(ctx context.Context, tx *ent.Tx, p *ent.OffSessionP
 // once.
 func (c *change) toBackup(sw *switchTo, now time.Time) {
 	c.to, c.nextAttemptAt, c.switchTo = offsessionpayment.StatusPendingRetry, &now, sw
-	c.plan = &schematype.SchedulingDecision{Strategy: "backup_payment_method", Reason: sw.reason}
+	c.plan = &retry.SchedulingDecision{Strategy: "backup_payment_method", Reason: sw.reason}
 }
 
 // toNextBackup makes c the move to p's next backup when there is one;

@@ -13,7 +13,6 @@ import (
 	"github.com/offsession/offsession/ent/mandate"
 	"github.com/offsession/offsession/ent/offsessionpayment"
 	"github.com/offsession/offsession/ent/paymentmethod"
-	"github.com/offsession/offsession/ent/schema/schematype"
 	"github.com/offsession/offsession/events"
 	"github.com/offsession/offsession/processors/connector"
 	"github.com/offsession/offsession/retry"
@@ -130,7 +129,7 @@ func (s *Service) finishAttempt(ctx context.Context, paymentID, attemptID string
 				}
 				if updated {
 					c.to, c.nextAttemptAt = offsessionpayment.StatusPendingRetry, &now
-					c.plan = &schematype.SchedulingDecision{Strategy: "card_updated",
+					c.plan = &retry.SchedulingDecision{Strategy: "card_updated",
 						Reason: cls.Rule + "; the processor holds new card data, now saved on the payment method: retry at once"}
 					break
 				}

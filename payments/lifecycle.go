@@ -11,6 +11,7 @@ import (
 	"github.com/offsession/offsession/ent/offsessionpayment"
 	"github.com/offsession/offsession/ent/schema/schematype"
 	"github.com/offsession/offsession/events"
+	"github.com/offsession/offsession/retry"
 )
 
 // Status is an off-session payment's status.
@@ -111,7 +112,7 @@ type change struct {
 	// next attempt time the payment waits (for new card data) until dueAt.
 	nextAttemptAt *time.Time
 	dueAt         *time.Time
-	plan          *schematype.SchedulingDecision
+	plan          *retry.SchedulingDecision
 	// leaseUntil, for processing: when another worker may take over an
 	// attempt this one leaves in flight.
 	leaseUntil       time.Time

@@ -13,6 +13,7 @@ import (
 	"github.com/offsession/offsession/idempotency"
 	"github.com/offsession/offsession/ids"
 	"github.com/offsession/offsession/money"
+	"github.com/offsession/offsession/retry"
 	"github.com/offsession/offsession/retry/policies"
 	"github.com/offsession/offsession/tracing"
 	"github.com/offsession/offsession/tz"
@@ -166,9 +167,9 @@ func (in *CreateOffSessionPaymentInput) validate() error {
 
 // firstAttempt returns when the first attempt is due: now, or the start of
 // the target date in the customer's time zone.
-func firstAttempt(targetDate *string, zone string, now time.Time) (time.Time, schematype.SchedulingDecision, error) {
+func firstAttempt(targetDate *string, zone string, now time.Time) (time.Time, retry.SchedulingDecision, error) {
 	if targetDate == nil {
-		return now, schematype.SchedulingDecision{Strategy: "initial", Reason: "first attempt, due when the payment was created"}, nil
+		return now, retry.SchedulingDecision{Strategy: "initial", Reason: "first attempt, due when the payment was created"}, nil
 	}
 	loc, err := tz.Load(zone)
 	if err != nil {
@@ -176,20 +177,20 @@ func firstAttempt(targetDate *string, zone string, now time.Time) (time.Time, sc
 	}
 	d, err := validate.Date("input.targetDate", *targetDate)
 	if err != nil {
-		return time.Time{}, schematype.SchedulingDecision{}, err
+		return time.Time{}, retry.SchedulingDecision{}, err
 	}
 	start := time.Date(d.Year(), d.Month(), d.Day(), 0, 0, 0, 0, loc).UTC()
 	today := now.In(loc)
 	if d.Before(time.Date(today.Year(), today.Month(), today.Day(), 0, 0, 0, 0, time.UTC)) {
-		return time.Time{}, schematype.SchedulingDecision{}, apierror.Invalid("input.targetDate", "%s is in the past in the customer's time zone (%s)", *targetDate, zone)
+		return time.Time{}, retry.SchedulingDecision{}, apierror.Invalid("input.targetDate", "%s is in the past in the customer's time zone (%s)", *targetDate, zone)
 	}
 	if start.Sub(now) > maxTargetDateAhead {
-		return time.Time{}, schematype.SchedulingDecision{}, apierror.Invalid("input.targetDate", "must be within a year")
+		return time.Time{}, retry.SchedulingDecision{}, apierror.Invalid("input.targetDate", "must be within a year")
 	}
 	if start.Before(now) {
 		start = now
 	}
-	return start, schematype.SchedulingDecision{
+	return start, retry.SchedulingDecision{
 		Strategy: "initial",
 		Reason:   fmt.Sprintf("first attempt on the target date %s in %s", *targetDate, zone),
 	}, nil

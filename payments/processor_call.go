@@ -9,7 +9,6 @@ import (
 	"github.com/offsession/offsession/ent"
 	"github.com/offsession/offsession/ent/attempt"
 	"github.com/offsession/offsession/ent/offsessionpayment"
-	"github.com/offsession/offsession/ent/schema/schematype"
 	"github.com/offsession/offsession/processors/connector"
 	"github.com/offsession/offsession/retry"
 	"github.com/offsession/offsession/routing"
@@ -114,7 +113,7 @@ func (s *Service) authorize(ctx context.Context, conn connector.Connector, proce
 // the next one's token, recording why, before the next is called.
 func (s *Service) failover(ctx context.Context, att *ent.Attempt, pm *ent.PaymentMethod, from, to, why string, now time.Time) (*ent.Attempt, error) {
 	rec := att.Routing
-	rec.Failovers = append(rec.Failovers, schematype.Failover{ProcessorID: from, At: now, Reason: "technical failure: " + why})
+	rec.Failovers = append(rec.Failovers, routing.Failover{ProcessorID: from, At: now, Reason: "technical failure: " + why})
 	rec.Reason += "; failed over from " + from + " to " + to
 	token, ntid := tokenFor(pm, to)
 	next, err := s.db.Attempt.UpdateOne(att).

@@ -6,7 +6,7 @@ import (
 
 	"github.com/offsession/offsession/ent"
 	"github.com/offsession/offsession/ent/offsessionpayment"
-	"github.com/offsession/offsession/ent/schema/schematype"
+	"github.com/offsession/offsession/retry"
 )
 
 // FailOnRevokedMandate fails, in tx, the payments on mandate id that
@@ -51,7 +51,7 @@ func (s *Service) RetryWaitingFor(ctx context.Context, tx *ent.Tx, id string) er
 		if err != nil {
 			return err
 		}
-		plan := schematype.SchedulingDecision{Strategy: "card_updated", Reason: "the payment method was updated: retry at once"}
+		plan := retry.SchedulingDecision{Strategy: "card_updated", Reason: "the payment method was updated: retry at once"}
 		if err := s.move(ctx, tx.Client(), p, move{due: &now, next: &now, plan: &plan}); err != nil {
 			return err
 		}

@@ -7,7 +7,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/offsession/offsession/ent/schema/schematype"
 	"github.com/offsession/offsession/scoring"
 )
 
@@ -60,7 +59,7 @@ type Decision struct {
 	// StopReason is retries_exhausted or exceeded_retry_window.
 	StopReason string
 	At         time.Time
-	Record     schematype.SchedulingDecision
+	Record     SchedulingDecision
 	// Value is, from the smart planner, the chance its plan recovers the
 	// payment, as the model sees it.
 	Value float64
@@ -159,7 +158,7 @@ func (e *Engine) next(ctx context.Context, in Input) (Decision, error) {
 		if !InWindow(at, in.RetryUntil) {
 			return stop(StopExceededRetryWindow, "the processor keeps failing and the retry window has closed"), nil
 		}
-		return Decision{At: at, Record: schematype.SchedulingDecision{
+		return Decision{At: at, Record: SchedulingDecision{
 			Strategy: "technical",
 			Reason:   fmt.Sprintf("processor failure %d in a row: try again in %s; it does not count as a retry", max(in.TechnicalStreak, 1), wait),
 		}}, nil
@@ -195,7 +194,7 @@ func (e *Engine) next(ctx context.Context, in Input) (Decision, error) {
 }
 
 func stop(reason, why string) Decision {
-	return Decision{Stop: true, StopReason: reason, Record: schematype.SchedulingDecision{Strategy: "stop", Reason: why}}
+	return Decision{Stop: true, StopReason: reason, Record: SchedulingDecision{Strategy: "stop", Reason: why}}
 }
 
 func later(a, b time.Time) time.Time {
@@ -214,7 +213,7 @@ func (ScheduledPlanner) Plan(_ context.Context, in Input) (Decision, error) {
 		return stop(StopRetriesExhausted, fmt.Sprintf("all %d scheduled retries used", len(in.Schedule))), nil
 	}
 	off := in.Schedule[in.RetriesUsed]
-	return Decision{At: in.FirstAttemptAt.Add(off), Record: schematype.SchedulingDecision{
+	return Decision{At: in.FirstAttemptAt.Add(off), Record: SchedulingDecision{
 		Strategy: string(StrategyScheduled),
 		Reason:   fmt.Sprintf("retry %d of %d: %s after the first attempt", in.RetriesUsed+1, len(in.Schedule), formatOffset(off)),
 	}}, nil
@@ -285,7 +284,7 @@ func (HeuristicPlanner) Plan(_ context.Context, in Input) (Decision, error) {
 		at = last
 		why = append(why, "the last daytime slot before the retry window closes")
 	}
-	return Decision{At: at, Record: schematype.SchedulingDecision{
+	return Decision{At: at, Record: SchedulingDecision{
 		Strategy: string(StrategyHeuristic),
 		Reason:   strings.Join(why, "; "),
 	}}, nil

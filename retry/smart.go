@@ -9,7 +9,6 @@ import (
 	"sort"
 	"time"
 
-	"github.com/offsession/offsession/ent/schema/schematype"
 	"github.com/offsession/offsession/scoring"
 )
 
@@ -195,7 +194,7 @@ func (s *SmartPlanner) Plan(ctx context.Context, in Input) (Decision, error) {
 			chosen = i
 		}
 	}
-	rec := schematype.SchedulingDecision{
+	rec := SchedulingDecision{
 		Strategy:     string(StrategySmart),
 		ModelVersion: am.Version,
 		Reason: fmt.Sprintf("model %s scores %.3f around %s, the best of %d hourly times for a plan of %d retries (recovering an estimated %.2f)",
@@ -221,7 +220,7 @@ func (s *SmartPlanner) Plan(ctx context.Context, in Input) (Decision, error) {
 	sort.SliceStable(order, func(a, b int) bool { return value[order[a]] > value[order[b]] })
 	for _, i := range order {
 		if i != chosen && len(d.Record.Alternatives) < alternativesKept {
-			d.Record.Alternatives = append(d.Record.Alternatives, schematype.ScheduledAlternative{At: slots[i], Score: p[i]})
+			d.Record.Alternatives = append(d.Record.Alternatives, Alternative{At: slots[i], Score: p[i]})
 		}
 	}
 	score := p[chosen]

@@ -65,7 +65,7 @@ type Input struct {
 // to, at once, on a technical failure.
 type Plan struct {
 	Processors []string
-	Record     schematype.RoutingDecision
+	Record     Decision
 }
 
 // Router plans attempts.
@@ -103,7 +103,7 @@ func (r *Router) Decide(in Input, routes []Route, byID map[string]Processor) Pla
 			break
 		}
 	}
-	plan := Plan{Record: schematype.RoutingDecision{Strategy: "token_order"}}
+	plan := Plan{Record: Decision{Strategy: "token_order"}}
 	order := tokenOrder
 	weights := map[string]int{}
 	var why []string
@@ -132,10 +132,10 @@ func (r *Router) Decide(in Input, routes []Route, byID map[string]Processor) Pla
 		holds = holds && slices.Contains(tokenOrder, id)
 		switch {
 		case !holds:
-			plan.Record.Candidates = append(plan.Record.Candidates, schematype.RoutingCandidate{ProcessorID: id, Reason: "holds no token for the payment method"})
+			plan.Record.Candidates = append(plan.Record.Candidates, Candidate{ProcessorID: id, Reason: "holds no token for the payment method"})
 			continue
 		case !p.Enabled:
-			plan.Record.Candidates = append(plan.Record.Candidates, schematype.RoutingCandidate{ProcessorID: id, Reason: "disabled"})
+			plan.Record.Candidates = append(plan.Record.Candidates, Candidate{ProcessorID: id, Reason: "disabled"})
 			continue
 		}
 		isOut, probeNow := r.stats.Health(id, in.Now)
@@ -188,7 +188,7 @@ func (r *Router) Decide(in Input, routes []Route, byID map[string]Processor) Pla
 	}
 	ordered = append(ordered, eliminated...)
 	for i, p := range ordered {
-		c := schematype.RoutingCandidate{ProcessorID: p.ID, Eligible: true, Score: scores[p.ID], Reason: reasons[p.ID], Propensity: propensity[p.ID]}
+		c := Candidate{ProcessorID: p.ID, Eligible: true, Score: scores[p.ID], Reason: reasons[p.ID], Propensity: propensity[p.ID]}
 		switch {
 		case probe != nil && i == 0:
 			c.Reason = "probe of an eliminated processor"

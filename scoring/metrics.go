@@ -3,15 +3,80 @@ package scoring
 import (
 	"math"
 	"sort"
-
-	"github.com/offsession/offsession/ent/schema/schematype"
 )
 
-// Metrics are how well a model's probabilities fit held-out outcomes.
-type Metrics = schematype.ModelMetrics
+// Metrics are how well a retry model's probabilities fit held-out
+// outcomes, and what it would recover.
+type Metrics struct {
+	Rows int `json:"rows"`
+	// Positives is the share of approvals.
+	Positives float64 `json:"positives"`
+	// AUC is the chance a random approval scores above a random decline.
+	AUC float64 `json:"auc"`
+	// AUCLower is the lower end of the AUC's 95% interval: above 0.5, the
+	// model ranks held-out retries better than chance with confidence.
+	AUCLower float64 `json:"auc_lower"`
+	// Brier is the mean squared error of the probabilities.
+	Brier float64 `json:"brier"`
+	// LogLoss is the mean negative log likelihood (probabilities clipped
+	// to [1e-6, 1-1e-6]).
+	LogLoss float64 `json:"log_loss"`
+	// Calibration compares predicted and observed approval by bucket of
+	// predicted probability.
+	Calibration []Bucket `json:"calibration"`
+	// Backtest estimates recovery on held-back failed payments.
+	Backtest *Backtest `json:"backtest,omitempty"`
+	// OffPolicy estimates, from the logged propensities, the approval of
+	// the first retries the model would plan, against the heuristic's.
+	OffPolicy *OffPolicy `json:"off_policy,omitempty"`
+}
+
+// OffPolicy is an off-policy estimate, on held-out first retries, of the
+// approval rate of the retries a policy would plan: self-normalised
+// inverse propensity weighting, where a logged retry counts for the
+// policy when it fell within Kernel of the time the policy picks, weighted
+// by the policy's chance of that hour over the logging decision's
+// recorded propensity. Intervals are 95%.
+type OffPolicy struct {
+	Decisions int    `json:"decisions"`
+	Kernel    string `json:"kernel"`
+	// Logged is the approval rate of the logged first retries.
+	Logged float64 `json:"logged"`
+	// Model and Heuristic are the estimates for the model's plans and the
+	// heuristic's.
+	Model     Estimate `json:"model"`
+	Heuristic Estimate `json:"heuristic"`
+}
+
+// Estimate is one policy's off-policy estimate.
+type Estimate struct {
+	// Matched counts the logged retries that count for the policy, and
+	// EffectiveRows what their weights are worth in unweighted rows.
+	Matched       int     `json:"matched"`
+	EffectiveRows float64 `json:"effective_rows"`
+	Value         float64 `json:"value"`
+	Lower         float64 `json:"lower"`
+	Upper         float64 `json:"upper"`
+}
 
 // Bucket is one range of predicted probability.
-type Bucket = schematype.CalibrationBucket
+type Bucket struct {
+	Lower     float64 `json:"lower"`
+	Upper     float64 `json:"upper"`
+	Rows      int     `json:"rows"`
+	Predicted float64 `json:"predicted"`
+	Observed  float64 `json:"observed"`
+}
+
+// Backtest compares, on held-back failed payments, the recovery the model
+// expects from its own plan with what it expects from the scheduled
+// strategy's. Both are the model's estimates, not observed outcomes.
+type Backtest struct {
+	Payments          int     `json:"payments"`
+	SmartRecovery     float64 `json:"smart_recovery"`
+	ScheduledRecovery float64 `json:"scheduled_recovery"`
+	Schedule          string  `json:"schedule"`
+}
 
 // Evaluate scores rows with m and measures the fit.
 func Evaluate(m *Model, rows []Row) Metrics {

@@ -16,6 +16,7 @@ import (
 	"github.com/offsession/offsession/ent/paymentmethod"
 	"github.com/offsession/offsession/ent/schema/schematype"
 	"github.com/offsession/offsession/ids"
+	"github.com/offsession/offsession/retry"
 	"github.com/offsession/offsession/storage"
 	"github.com/offsession/offsession/viewer"
 )
@@ -163,7 +164,7 @@ func (d DueRetries) writePayments(ctx context.Context, tx *ent.Tx, from, n int, 
 			SetRetryStrategy(offsessionpayment.RetryStrategyScheduled).SetMaxRetries(1).SetRetrySchedule([]string{"1s"}).
 			SetRetryUntil(d.Now.Add(60 * 24 * time.Hour)).
 			SetNextAttemptAt(due).SetDueAt(due).
-			SetNextAttemptPlan(schematype.SchedulingDecision{Strategy: "scheduled", Reason: "seeded"})
+			SetNextAttemptPlan(retry.SchedulingDecision{Strategy: "scheduled", Reason: "seeded"})
 		atts[j] = tx.Attempt.Create().SetAccountID(d.AccountID).SetPaymentID(pID).SetCustomerID(c.CustomerID).SetNumber(1).
 			SetProcessorID(d.ProcessorID).SetToken(c.Token).SetIdempotencyKey(pID + "-1").SetCardFingerprint(c.Fingerprint).SetCardNetwork(string(d.Brand)).
 			SetOutcome(attempt.OutcomeDeclined).SetDeclineClass(attempt.DeclineClassSoft).

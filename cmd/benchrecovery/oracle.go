@@ -6,7 +6,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/offsession/offsession/ent/schema/schematype"
 	"github.com/offsession/offsession/internal/population"
 	"github.com/offsession/offsession/retry"
 )
@@ -58,7 +57,7 @@ func (o *oracle) Plan(_ context.Context, in retry.Input) (retry.Decision, error)
 		}
 	}
 	score := p[chosen]
-	return retry.Decision{At: slots[chosen], Value: value[chosen], Record: schematype.SchedulingDecision{
+	return retry.Decision{At: slots[chosen], Value: value[chosen], Record: retry.SchedulingDecision{
 		Strategy: string(retry.StrategySmart), Score: &score,
 		Reason: fmt.Sprintf("oracle: the true chance of approval is %.3f", score),
 	}}, nil

@@ -12,7 +12,8 @@ import (
 	"entgo.io/ent/schema/field"
 	"entgo.io/ent/schema/index"
 
-	"github.com/offsession/offsession/ent/schema/schematype"
+	"github.com/offsession/offsession/retry"
+	"github.com/offsession/offsession/routing"
 )
 
 // ErrAttemptIsHistory is returned for any change to a finished attempt and
@@ -69,9 +70,9 @@ func (Attempt) Fields() []ent.Field {
 		field.Time("started_at").Immutable(),
 		field.Time("finished_at").Optional().Nillable(),
 		field.Int64("latency_ms").Optional().Nillable(),
-		field.JSON("routing", schematype.RoutingDecision{}).Optional().
+		field.JSON("routing", routing.Decision{}).Optional().
 			Annotations(entgql.Type("RoutingDecision")),
-		field.JSON("scheduling", schematype.SchedulingDecision{}).Optional().Immutable().
+		field.JSON("scheduling", retry.SchedulingDecision{}).Optional().Immutable().
 			Annotations(entgql.Type("SchedulingDecision")),
 	}
 }

@@ -10,6 +10,7 @@ import (
 
 	"entgo.io/ent/schema/index"
 	"github.com/offsession/offsession/ent/schema/schematype"
+	"github.com/offsession/offsession/retry"
 )
 
 // OffSessionPayment is one amount to collect from a customer who is not
@@ -76,7 +77,7 @@ func (OffSessionPayment) Fields() []ent.Field {
 		field.Time("next_attempt_at").Optional().Nillable().
 			Annotations(entgql.OrderField("NEXT_ATTEMPT_AT")).
 			Comment("When the next attempt is due."),
-		field.JSON("next_attempt_plan", schematype.SchedulingDecision{}).Optional().
+		field.JSON("next_attempt_plan", retry.SchedulingDecision{}).Optional().
 			Annotations(entgql.Skip()).
 			Comment("Why the next attempt is due when it is; copied onto the attempt when it starts."),
 		field.Time("capture_before").Optional().Nillable().

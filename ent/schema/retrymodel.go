@@ -8,6 +8,7 @@ import (
 	"entgo.io/ent/schema/index"
 
 	"github.com/offsession/offsession/ent/schema/schematype"
+	"github.com/offsession/offsession/scoring"
 )
 
 // RetryModel is a version of an account's retry model: trained on its
@@ -35,7 +36,7 @@ func (RetryModel) Fields() []ent.Field {
 		field.Time("trained_to").Optional().Nillable(),
 		field.Int("train_rows").Default(0),
 		field.Int("test_rows").Default(0),
-		field.JSON("metrics", schematype.ModelMetrics{}).Optional().
+		field.JSON("metrics", scoring.Metrics{}).Optional().
 			Annotations(entgql.Type("RetryModelMetrics")),
 		field.Float("progress").Default(0).Comment("Training progress, 0 to 1."),
 		field.String("error").Optional(),

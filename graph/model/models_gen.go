@@ -5,7 +5,7 @@ package model
 import (
 	"time"
 
-	"github.com/offsession/offsession/ent/schema/schematype"
+	"github.com/offsession/offsession/retry"
 )
 
 // The next attempt of a payment and the decision behind its time.
@@ -16,7 +16,7 @@ type NextAttempt struct {
 	Strategy string `json:"strategy"`
 	Reason   string `json:"reason"`
 	// The retry model's score of the chosen time, with the smart strategy.
-	Score        *float64                           `json:"score,omitempty"`
-	ModelVersion *string                            `json:"modelVersion,omitempty"`
-	Alternatives []*schematype.ScheduledAlternative `json:"alternatives,omitempty"`
+	Score        *float64             `json:"score,omitempty"`
+	ModelVersion *string              `json:"modelVersion,omitempty"`
+	Alternatives []*retry.Alternative `json:"alternatives,omitempty"`
 }

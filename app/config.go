@@ -167,13 +167,14 @@ func applyEnv(fs *flag.FlagSet, vars map[string]string, lookup func(string) (str
 }
 
 func (c *Config) validate() error {
+	if err := (payments.Config{AttemptLease: c.AttemptLease, ProcessorTimeout: c.ProcessorTimeout}).Validate(); err != nil {
+		return err
+	}
 	switch {
 	case c.Workers < 1 || c.Workers > 1024:
 		return fmt.Errorf("workers must be 1 to 1024, got %d", c.Workers)
 	case c.PollInterval < time.Millisecond:
 		return fmt.Errorf("poll interval must be at least 1ms, got %s", c.PollInterval)
-	case c.AttemptLease <= c.ProcessorTimeout:
-		return fmt.Errorf("attempt lease (%s) must be longer than the processor timeout (%s)", c.AttemptLease, c.ProcessorTimeout)
 	case c.RateLimit <= 0:
 		return fmt.Errorf("rate limit must be positive, got %g", c.RateLimit)
 	case c.RateBurst < 0 || c.QueryCostBurst < 0:

@@ -47,21 +47,17 @@ func nextAttempt(p *ent.OffSessionPayment) *model.NextAttempt {
 	for i := range plan.Alternatives {
 		alts[i] = &plan.Alternatives[i]
 	}
-	return &model.NextAttempt{
+	next := &model.NextAttempt{
 		At:           p.NextAttemptAt,
 		Strategy:     plan.Strategy,
 		Reason:       plan.Reason,
 		Score:        plan.Score,
-		ModelVersion: nonEmpty(plan.ModelVersion),
 		Alternatives: alts,
 	}
-}
-
-func nonEmpty(s string) *string {
-	if s == "" {
-		return nil
+	if plan.ModelVersion != "" {
+		next.ModelVersion = &plan.ModelVersion
 	}
-	return &s
+	return next
 }
 
 // processorHealth is what this server's router knows of a processor.

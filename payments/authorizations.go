@@ -109,7 +109,7 @@ func (s *Service) finishAction(ctx context.Context, p *ent.OffSessionPayment, no
 		if rerr := s.clearAction(ctx, p, owner); rerr != nil {
 			return nil, rerr
 		}
-		return nil, apierror.Conflictf("id", "capture_refused", "the processor refused the capture")
+		return nil, ErrCaptureRefused
 	case err != nil:
 		// A release the processor refuses leaves nothing to release: the
 		// authorization is over either way.
@@ -155,6 +155,10 @@ func (s *Service) clearAction(ctx context.Context, p *ent.OffSessionPayment, own
 	return err
 }
 
+// ErrCaptureRefused: the processor refused a capture; nothing happened,
+// and the authorization waits as before.
+var ErrCaptureRefused = apierror.Conflictf("id", "capture_refused", "the processor refused the capture")
+
 // runAuthorization is a worker's turn at a payment that requires capture:
 // it finishes a pending action, or expires the authorization when its time
 // is up.
@@ -172,9 +176,8 @@ func (s *Service) runAuthorization(ctx context.Context, p *ent.OffSessionPayment
 	if errors.Is(err, connector.ErrUnknownOutcome) {
 		return nil // due again when the lease lapses
 	}
-	var ae *apierror.Error
-	if errors.As(err, &ae) {
-		return nil // a refused capture: back to waiting
+	if errors.Is(err, ErrCaptureRefused) {
+		return nil // back to waiting
 	}
 	return err
 }

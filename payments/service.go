@@ -118,7 +118,8 @@ func (c Config) WithDefaults() Config {
 	return c
 }
 
-func (c Config) validate() error {
+// Validate checks c once its defaults are set.
+func (c Config) Validate() error {
 	if c.AttemptLease <= c.ProcessorTimeout {
 		return fmt.Errorf("attempt lease (%s) must be longer than the processor timeout (%s)", c.AttemptLease, c.ProcessorTimeout)
 	}
@@ -145,7 +146,7 @@ type Service struct {
 // New returns a payments service on store, with time from clock.
 func New(store *storage.Store, clock clockwork.Clock, registry *processors.Registry, log *slog.Logger, cfg Config) (*Service, error) {
 	cfg = cfg.WithDefaults()
-	if err := cfg.validate(); err != nil {
+	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("payments config: %w", err)
 	}
 	return &Service{

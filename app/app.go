@@ -31,6 +31,7 @@ import (
 	"github.com/offsession/offsession/httpapi"
 	"github.com/offsession/offsession/httpapi/playground"
 	"github.com/offsession/offsession/idempotency"
+	"github.com/offsession/offsession/lifecycle"
 	"github.com/offsession/offsession/metrics"
 	"github.com/offsession/offsession/models"
 	"github.com/offsession/offsession/netguard"
@@ -233,7 +234,7 @@ func BuildObserved(store *storage.Store, cfg Config, clock clockwork.Clock, log 
 		}
 		snap.PendingWebhooks, snap.OldestPendingWebhook, err = deliverer.Queue(ctx, now)
 		return snap, err
-	}, payments.Statuses, router.Stats().Eliminated, 5*time.Second, log)
+	}, lifecycle.Statuses, router.Stats().Eliminated, 5*time.Second, log)
 	return &Process{
 		Metrics: mtr, Tracer: obs.Tracer,
 		Store: store, Payments: svc, Clocks: clocks, Scheduler: sched, Deliverer: deliverer, Router: router, Models: mdl,

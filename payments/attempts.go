@@ -11,6 +11,7 @@ import (
 	"github.com/offsession/offsession/ent/attempt"
 	"github.com/offsession/offsession/ent/offsessionpayment"
 	"github.com/offsession/offsession/ent/paymentmethod"
+	"github.com/offsession/offsession/lifecycle"
 	"github.com/offsession/offsession/retry"
 	"github.com/offsession/offsession/routing"
 	"github.com/offsession/offsession/routing/routes"
@@ -146,7 +147,7 @@ func (s *Service) startAttempt(ctx context.Context, p *ent.OffSessionPayment, no
 		due     = p.DueAt
 	)
 	err := s.tx(ctx, func(tx *ent.Tx) error {
-		fail := func(reason FailureReason) error {
+		fail := func(reason lifecycle.FailureReason) error {
 			_, err := s.apply(ctx, tx, p, change{to: offsessionpayment.StatusFailed, at: now, failureReason: reason, owner: owner})
 			return err
 		}

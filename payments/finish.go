@@ -14,6 +14,7 @@ import (
 	"github.com/offsession/offsession/ent/offsessionpayment"
 	"github.com/offsession/offsession/ent/paymentmethod"
 	"github.com/offsession/offsession/events"
+	"github.com/offsession/offsession/lifecycle"
 	"github.com/offsession/offsession/processors/connector"
 	"github.com/offsession/offsession/retry"
 )
@@ -97,62 +98,13 @@ func (s *Service) finishAttempt(ctx context.Context, paymentID, attemptID string
 		}
 		record = func() { s.metrics.AttemptFinished(ptype, string(out.Result), declineClass) }
 		c := change{at: now, owner: owner, attempt: finished}
-		switch cls.Class {
-		case retry.Approved:
-			if p.CaptureMethod == offsessionpayment.CaptureMethodManual {
-				before := now.Add(s.cfg.AuthorizationValidity)
-				c.to, c.amountCapturable, c.captureBefore = offsessionpayment.StatusRequiresCapture, &p.Amount, &before
-			} else {
-				c.to, c.amountReceived = offsessionpayment.StatusSucceeded, &p.Amount
-			}
-			if err := useMandate(ctx, tx, p.MandateID); err != nil {
-				return err
-			}
-		case retry.Hard:
-			if err := tx.PaymentMethod.UpdateOneID(p.PaymentMethodID).
-				SetStatus(paymentmethod.StatusInvalid).SetInvalidReason(cls.Rule).Exec(ctx); err != nil {
-				return fmt.Errorf("invalidate payment method: %w", err)
-			}
-			if moved, err := s.toNextBackup(ctx, tx, p, &c, now, "a hard decline ("+cls.Rule+")"); err != nil || moved {
-				if err != nil {
-					return err
-				}
-				break
-			}
-			c.to, c.failureReason = offsessionpayment.StatusFailed, offsessionpayment.FailureReasonNoValidPaymentMethod
-		case retry.NeedsNewCardData:
-			open := p.RetryUntil != nil && retry.WindowOpenAfter(now, *p.RetryUntil) && p.RetryStrategy != offsessionpayment.RetryStrategyNone
-			if open && fresh != nil {
-				updated, err := s.takeUpdatedCard(ctx, tx, p.PaymentMethodID, *fresh, now)
-				if err != nil {
-					return err
-				}
-				if updated {
-					c.to, c.nextAttemptAt = offsessionpayment.StatusPendingRetry, &now
-					c.plan = &retry.SchedulingDecision{Strategy: "card_updated",
-						Reason: cls.Rule + "; the processor holds new card data, now saved on the payment method: retry at once"}
-					break
-				}
-			}
-			// Retrying the same card data cannot succeed: wait for the
-			// payment method to be updated, until the window closes.
-			if err := tx.PaymentMethod.UpdateOneID(p.PaymentMethodID).
-				SetStatus(paymentmethod.StatusExpired).SetInvalidReason(cls.Rule).Exec(ctx); err != nil {
-				return fmt.Errorf("mark payment method expired: %w", err)
-			}
-			if moved, err := s.toNextBackup(ctx, tx, p, &c, now, "the card data is out of date ("+cls.Rule+")"); err != nil || moved {
-				if err != nil {
-					return err
-				}
-				break
-			}
-			if !open {
-				c.to, c.failureReason = offsessionpayment.StatusFailed, offsessionpayment.FailureReasonNoValidPaymentMethod
-				break
-			}
-			until := p.RetryUntil.UTC()
-			c.to, c.dueAt, c.plan = offsessionpayment.StatusPendingRetry, &until, awaitCardPlan(cls.Rule)
-		default:
+		step := lifecycle.AfterAttempt(lifecycle.Attempt{
+			Outcome:       cls,
+			ManualCapture: p.CaptureMethod == offsessionpayment.CaptureMethodManual,
+			WindowOpen:    p.RetryUntil != nil && retry.WindowOpenAfter(now, *p.RetryUntil) && p.RetryStrategy != offsessionpayment.RetryStrategyNone,
+			FreshCard:     fresh != nil,
+		})
+		if step.PlanRetry {
 			d, err := s.planRetry(ctx, tx, p, finished, cls, out, now)
 			if err != nil {
 				return err
@@ -162,13 +114,15 @@ func (s *Service) finishAttempt(ctx context.Context, paymentID, attemptID string
 				s.metrics.RetryDecision(string(d.Strategy), d.Kind, d.Record.ModelVersion)
 			}
 			if d.Stop {
-				c.to, c.failureReason = offsessionpayment.StatusFailed, FailureReason(d.StopReason)
+				c.to, c.failureReason = offsessionpayment.StatusFailed, lifecycle.FailureReason(d.StopReason)
 			} else {
 				c.to, c.nextAttemptAt, c.plan = offsessionpayment.StatusPendingRetry, &d.At, &d.Record
 				if d.Record.ModelVersion != "" && p.ModelVersion == "" {
 					c.modelVersion = d.Record.ModelVersion
 				}
 			}
+		} else if err := s.takeStep(ctx, tx, p, &c, step, cls, fresh, now); err != nil {
+			return err
 		}
 		_, err = s.apply(ctx, tx, p, c)
 		return err
@@ -177,6 +131,50 @@ func (s *Service) finishAttempt(ctx context.Context, paymentID, attemptID string
 		record()
 	}
 	return err
+}
+
+// takeStep carries out what lifecycle.AfterAttempt decided, setting c.
+func (s *Service) takeStep(ctx context.Context, tx *ent.Tx, p *ent.OffSessionPayment, c *change, step lifecycle.Step, cls retry.Classification, fresh *connector.Card, now time.Time) error {
+	if step.TryFreshCard {
+		updated, err := s.takeUpdatedCard(ctx, tx, p.PaymentMethodID, *fresh, now)
+		if err != nil {
+			return err
+		}
+		if updated {
+			c.to, c.nextAttemptAt = offsessionpayment.StatusPendingRetry, &now
+			c.plan = &retry.SchedulingDecision{Strategy: "card_updated",
+				Reason: cls.Rule + "; the processor holds new card data, now saved on the payment method: retry at once"}
+			return nil
+		}
+	}
+	if step.Card != "" {
+		if err := tx.PaymentMethod.UpdateOneID(p.PaymentMethodID).
+			SetStatus(step.Card).SetInvalidReason(cls.Rule).Exec(ctx); err != nil {
+			return fmt.Errorf("mark payment method %s: %w", step.Card, err)
+		}
+	}
+	if step.SpendMandate {
+		if err := useMandate(ctx, tx, p.MandateID); err != nil {
+			return err
+		}
+	}
+	if step.Backup != "" {
+		if moved, err := s.toNextBackup(ctx, tx, p, c, now, step.Backup); err != nil || moved {
+			return err
+		}
+	}
+	c.to, c.failureReason = step.To, step.Failure
+	switch {
+	case step.To == offsessionpayment.StatusSucceeded:
+		c.amountReceived = &p.Amount
+	case step.To == offsessionpayment.StatusRequiresCapture:
+		before := now.Add(s.cfg.AuthorizationValidity)
+		c.amountCapturable, c.captureBefore = &p.Amount, &before
+	case step.AwaitCard:
+		until := p.RetryUntil.UTC()
+		c.dueAt, c.plan = &until, awaitCardPlan(cls.Rule)
+	}
+	return nil
 }
 
 // takeUpdatedCard saves a processor's newer data for a payment method, with

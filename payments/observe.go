@@ -15,15 +15,6 @@ import (
 	"github.com/offsession/offsession/viewer"
 )
 
-// Statuses are every payment status, for the gauge of payments by status.
-var Statuses = []string{
-	string(offsessionpayment.StatusPending), string(offsessionpayment.StatusProcessing),
-	string(offsessionpayment.StatusRequiresReview), string(offsessionpayment.StatusPendingRetry),
-	string(offsessionpayment.StatusRequiresCapture), string(offsessionpayment.StatusPaused),
-	string(offsessionpayment.StatusSucceeded), string(offsessionpayment.StatusFailed),
-	string(offsessionpayment.StatusCanceled),
-}
-
 // CountByStatus counts every account's payments by status, and the
 // payments due at now that no worker holds (test clocks' left out), for
 // the metrics.

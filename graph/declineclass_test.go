@@ -51,13 +51,10 @@ func TestTechnicalFailureIsNotARetry(t *testing.T) {
 		b := apitest.New(t, st)
 		key := b.A.Keys.Secret
 		clk := clock(t, b, key)
-		r := b.Do(t, key, `mutation { createProcessor(input: {name: "Down", type: simulator, settings: {outage: "true"}}) { id } }`, nil)
-		r.RequireOK(t)
-		down := b.A
-		down.ProcessorID = r.String(t, "createProcessor.id")
+		down := onSimulator(t, b, "Down", map[string]string{"outage": "true"})
 		pol := policy(t, b, key, map[string]any{"name": "one", "strategy": "scheduled", "schedule": []string{"1d"}, "maxRetries": 1})
 		c := b.NewChain(t, down, apitest.ChainOptions{Token: "pm_card_chargeDeclinedInsufficientFunds", TestClockID: clk})
-		r = b.CreatePayment(t, key, apitest.PaymentInput(c, 1000, map[string]any{"retryPolicyID": pol}))
+		r := b.CreatePayment(t, key, apitest.PaymentInput(c, 1000, map[string]any{"retryPolicyID": pol}))
 		r.RequireOK(t)
 		id := r.String(t, "createOffSessionPayment.id")
 		advance(t, b, key, clk, t0.Add(time.Second))

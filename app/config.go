@@ -20,8 +20,9 @@ import (
 	"github.com/offsession/offsession/webhooks"
 )
 
-// Config is offsession's configuration. Every field has an environment
-// variable and a flag of the same meaning; a flag wins over the variable.
+// Config is offsession's configuration. Every field but SmartPlanner and
+// URLLookup has an environment variable and a flag of the same meaning; a
+// flag wins over the variable.
 type Config struct {
 	// DatabaseURL: OFFSESSION_DATABASE_URL, -database-url. Default
 	// sqlite://offsession.db; postgres://user@host/db for PostgreSQL.
@@ -65,7 +66,8 @@ type Config struct {
 	// Default twice RateLimit.
 	RateBurst int
 	// QueryCostLimit: OFFSESSION_QUERY_COST_LIMIT, -query-cost-limit. Query
-	// cost (see MaxComplexity) per second per API key. Default 10000.
+	// cost (see MaxComplexity) per second per API key. Default 10000; 0
+	// also means the default, not no limit.
 	QueryCostLimit float64
 	// QueryCostBurst: OFFSESSION_QUERY_COST_BURST, -query-cost-burst. The
 	// most cost a key may spend at once. Default twice QueryCostLimit, and
@@ -73,13 +75,16 @@ type Config struct {
 	QueryCostBurst int
 	// MaxComplexity: OFFSESSION_MAX_COMPLEXITY, -max-complexity. The most
 	// one request may cost: each field 1, a connection's edges and nodes
-	// times its page size. Default 10000.
+	// times its page size. Default 10000; 0 also means the default.
 	MaxComplexity int
 	// MaxPageSize: OFFSESSION_MAX_PAGE_SIZE, -max-page-size. The largest
-	// first or last of any connection. Default 100.
+	// first or last of any connection, and the most IDs of nodes(ids:).
+	// Default 100; 0 also means the default.
 	MaxPageSize int
 	// PageSize: OFFSESSION_PAGE_SIZE, -page-size. The page of a connection
-	// given neither first nor last. Default 20.
+	// given neither first nor last. Default 20; 0 also means the default.
+	// It must not exceed MaxPageSize, so a MaxPageSize under 20 needs a
+	// PageSize too.
 	PageSize int
 	// TrustedProxies: OFFSESSION_TRUSTED_PROXIES, -trusted-proxies.
 	// Comma-separated addresses or CIDR prefixes of proxies whose

@@ -224,12 +224,9 @@ func TestRule1LostResponseIsRepeatedWithTheSameKey(t *testing.T) {
 	storagetest.Each(t, func(t *testing.T, st *storage.Store) {
 		b := apitest.New(t, st)
 		key := b.A.Keys.Secret
-		r := b.Do(t, key, `mutation { createProcessor(input: {name: "Flaky", type: simulator, settings: {drop_first_response: "true"}}) { id } }`, nil)
-		r.RequireOK(t)
-		flaky := b.A
-		flaky.ProcessorID = r.String(t, "createProcessor.id")
+		flaky := onSimulator(t, b, "Flaky", map[string]string{"drop_first_response": "true"})
 		c := b.NewChain(t, flaky, apitest.ChainOptions{})
-		r = b.CreatePayment(t, key, apitest.PaymentInput(c, 1500, nil))
+		r := b.CreatePayment(t, key, apitest.PaymentInput(c, 1500, nil))
 		r.RequireOK(t)
 		id := r.String(t, "createOffSessionPayment.id")
 

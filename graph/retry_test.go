@@ -41,6 +41,18 @@ func policy(t *testing.T, b *apitest.Bundle, key string, in map[string]any) stri
 	return r.String(t, "createRetryPolicy.id")
 }
 
+// onSimulator is account A charging through a simulator processor of its
+// own, made with settings.
+func onSimulator(t *testing.T, b *apitest.Bundle, name string, settings map[string]string) apitest.Account {
+	t.Helper()
+	r := b.Do(t, b.A.Keys.Secret, `mutation($name: String!, $s: StringMap) { createProcessor(input: {name: $name, type: simulator, settings: $s}) { id } }`,
+		map[string]any{"name": name, "s": settings})
+	r.RequireOK(t)
+	a := b.A
+	a.ProcessorID = r.String(t, "createProcessor.id")
+	return a
+}
+
 type attemptView struct {
 	Number                 int
 	Outcome, Class         string

@@ -6,6 +6,7 @@ import "testing"
 // propensity carries almost all the weight; its outcome is the estimate,
 // but one row cannot say it with confidence, so the interval stays wide.
 func TestOffPolicyIntervalCountsEffectiveRows(t *testing.T) {
+	t.Parallel()
 	ws, rs := []float64{1000}, []float64{1}
 	for range 100 {
 		ws, rs = append(ws, 0.1), append(rs, 0)

@@ -61,6 +61,7 @@ func decisionInput(m *scoring.Model) Input {
 // TestSmartPlannerScoresEveryHour: a decision over a 14-day window scores
 // each hourly slot, picks the best plan and names its runners-up.
 func TestSmartPlannerScoresEveryHour(t *testing.T) {
+	t.Parallel()
 	p := NewSmartPlanner(0, 1)
 	p.Anchor = -1 // the model alone decides
 	in := decisionInput(benchModel(t))
@@ -100,6 +101,7 @@ func BenchmarkSmartDecision(b *testing.B) {
 // neighbours, so no plan is built on one hour's chance; the ends average
 // the neighbours they have.
 func TestSmoothAveragesNeighbours(t *testing.T) {
+	t.Parallel()
 	got := smooth([]float64{0, 0, 0, 0.9, 0, 0, 0.6}, 1, false)
 	want := []float64{0, 0, 0.3, 0.3, 0.3, 0.2, 0.3}
 	for i := range want {
@@ -116,6 +118,7 @@ func TestSmoothAveragesNeighbours(t *testing.T) {
 // decline wears the rest of the plan when the next retry comes within the
 // window, and not when it waits the window out.
 func TestPlanValues(t *testing.T) {
+	t.Parallel()
 	const gap, window, wear = 6, 168, 0.8
 	p := make([]float64, 400)
 	p[0], p[10], p[300] = 0.2, 0.5, 0.9
@@ -153,6 +156,7 @@ func near(a, b float64) bool { return a-b < 1e-9 && b-a < 1e-9 }
 // same whatever other decisions were made before it, so concurrent workers
 // cannot change which payments explore.
 func TestExplorationDoesNotDependOnOrder(t *testing.T) {
+	t.Parallel()
 	m := benchModel(t)
 	inputs := make([]Input, 40)
 	for i := range inputs {
@@ -214,6 +218,7 @@ func hourModel(base float64, baseRows int32, hour int, p float64, rows int32) *s
 // heuristic's time; the same hour on thousands of rows does, and the
 // decision says which happened.
 func TestSmartKeepsTheHeuristicWhereTheModelKnowsLittle(t *testing.T) {
+	t.Parallel()
 	p := NewSmartPlanner(0, 1)
 	in := decisionInput(nil)
 	in.Scoring.History = nil
@@ -249,6 +254,7 @@ func TestSmartKeepsTheHeuristicWhereTheModelKnowsLittle(t *testing.T) {
 // time a chance below an attempt's cost, the planner stops instead of
 // spending the remaining retries; at no cost it plans one.
 func TestSmartStopsWhenNoRetryIsWorthItsCost(t *testing.T) {
+	t.Parallel()
 	p := NewSmartPlanner(0, 1)
 	in := decisionInput(nil)
 	in.Model = &ActiveModel{Version: "v1", Model: hourModel(0.01, 5000, 3, 0.01, 5000)}

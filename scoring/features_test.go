@@ -8,6 +8,7 @@ import (
 // TestHistoryCodes: times a week, a fortnight or a month after the latest
 // success score close; other times, and no success, do not.
 func TestHistoryCodes(t *testing.T) {
+	t.Parallel()
 	berlin, err := time.LoadLocation("Europe/Berlin")
 	if err != nil {
 		t.Fatal(err)
@@ -47,6 +48,7 @@ func TestHistoryCodes(t *testing.T) {
 // day of the month scores close; a decline older than declinedWindow, an
 // approval, a decline after the time, and no decline do not count.
 func TestDeclineCodes(t *testing.T) {
+	t.Parallel()
 	tokyo, err := time.LoadLocation("Asia/Tokyo")
 	if err != nil {
 		t.Fatal(err)

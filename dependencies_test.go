@@ -70,7 +70,7 @@ func isEdge(pkg string) bool {
 	if pkg == module || !within(pkg, module) {
 		return true
 	}
-	for _, edge := range []string{"app", "apitest", "cmd", "demo", "graph", "httpapi"} {
+	for _, edge := range []string{"app", "cmd", "demo", "graph", "httpapi", "internal/apitest"} {
 		if within(pkg, module+"/"+edge) {
 			return true
 		}

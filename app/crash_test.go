@@ -26,11 +26,11 @@ import (
 	"github.com/offsession/offsession/ent/retrypolicy"
 	"github.com/offsession/offsession/ent/schema/schematype"
 	"github.com/offsession/offsession/idempotency"
+	"github.com/offsession/offsession/internal/storagetest"
 	"github.com/offsession/offsession/payments"
 	"github.com/offsession/offsession/processors"
 	"github.com/offsession/offsession/retry/policies"
 	"github.com/offsession/offsession/storage"
-	"github.com/offsession/offsession/storage/storagetest"
 	"github.com/offsession/offsession/viewer"
 )
 

@@ -14,9 +14,9 @@ import (
 	"github.com/offsession/offsession/ent"
 	"github.com/offsession/offsession/ent/offsessionpayment"
 	"github.com/offsession/offsession/ent/processor"
-	"github.com/offsession/offsession/seed"
+	"github.com/offsession/offsession/internal/seed"
+	"github.com/offsession/offsession/internal/storagetest"
 	"github.com/offsession/offsession/storage"
-	"github.com/offsession/offsession/storage/storagetest"
 	"github.com/offsession/offsession/viewer"
 )
 

@@ -9,9 +9,9 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/offsession/offsession/apitest"
+	"github.com/offsession/offsession/internal/apitest"
+	"github.com/offsession/offsession/internal/storagetest"
 	"github.com/offsession/offsession/storage"
-	"github.com/offsession/offsession/storage/storagetest"
 )
 
 // tableState is a fingerprint of every table a mutation could touch: how

@@ -7,10 +7,10 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/offsession/offsession/apitest"
 	"github.com/offsession/offsession/ent/simulatorcharge"
+	"github.com/offsession/offsession/internal/apitest"
+	"github.com/offsession/offsession/internal/storagetest"
 	"github.com/offsession/offsession/storage"
-	"github.com/offsession/offsession/storage/storagetest"
 	"github.com/offsession/offsession/viewer"
 )
 

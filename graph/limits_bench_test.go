@@ -13,8 +13,8 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/offsession/offsession/apitest"
-	"github.com/offsession/offsession/storage/storagetest"
+	"github.com/offsession/offsession/internal/apitest"
+	"github.com/offsession/offsession/internal/storagetest"
 )
 
 // largestQueries are the costliest shapes a restricted key may send within

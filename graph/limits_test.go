@@ -17,11 +17,11 @@ import (
 	"github.com/stretchr/testify/require"
 	"github.com/vektah/gqlparser/v2/ast"
 
-	"github.com/offsession/offsession/apitest"
 	"github.com/offsession/offsession/app"
 	"github.com/offsession/offsession/graph"
+	"github.com/offsession/offsession/internal/apitest"
+	"github.com/offsession/offsession/internal/storagetest"
 	"github.com/offsession/offsession/storage"
-	"github.com/offsession/offsession/storage/storagetest"
 )
 
 // connectionFields lists every field of the schema that returns a Relay

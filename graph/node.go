@@ -7,7 +7,7 @@ import (
 	"github.com/offsession/offsession/ent"
 	"github.com/offsession/offsession/ent/offsessionpayment"
 	"github.com/offsession/offsession/graph/model"
-	"github.com/offsession/offsession/ids"
+	"github.com/offsession/offsession/internal/ids"
 	"github.com/offsession/offsession/models"
 	"github.com/offsession/offsession/retry"
 	"github.com/offsession/offsession/routing"

@@ -14,13 +14,13 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/offsession/offsession/apitest"
 	"github.com/offsession/offsession/ent"
 	"github.com/offsession/offsession/ent/event"
 	"github.com/offsession/offsession/ent/webhookdelivery"
 	"github.com/offsession/offsession/events"
+	"github.com/offsession/offsession/internal/apitest"
+	"github.com/offsession/offsession/internal/storagetest"
 	"github.com/offsession/offsession/storage"
-	"github.com/offsession/offsession/storage/storagetest"
 	"github.com/offsession/offsession/viewer"
 )
 
@@ -599,7 +599,7 @@ func (w *outboxWorld) statusCounts() map[string]int {
 // TestResumingAPaymentThatIsNotPausedIsAConflict: resuming a payment that
 // is pending or pending_retry is a move the lifecycle does not allow, so a
 // CONFLICT (DESIGN.md: "any other transition is an error"; rule 7: a clear
-// error). payments.Transition allows pending → pending_retry and
+// error). lifecycle.Transition allows pending → pending_retry and
 // pending_retry → pending_retry only as moves to a backup payment method
 // (payment_method_switched); asked for without one, apply refuses it as
 // invalid_state_transition (it was an INTERNAL error), changing nothing.

@@ -18,12 +18,12 @@ import (
 	"entgo.io/ent/dialect"
 	"github.com/stretchr/testify/require"
 
-	"github.com/offsession/offsession/apitest"
 	"github.com/offsession/offsession/app"
 	"github.com/offsession/offsession/ent/webhookdelivery"
-	"github.com/offsession/offsession/processors/stripemocktest"
+	"github.com/offsession/offsession/internal/apitest"
+	"github.com/offsession/offsession/internal/storagetest"
+	"github.com/offsession/offsession/internal/stripemocktest"
 	"github.com/offsession/offsession/storage"
-	"github.com/offsession/offsession/storage/storagetest"
 	"github.com/offsession/offsession/viewer"
 )
 

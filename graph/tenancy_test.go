@@ -8,10 +8,10 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/offsession/offsession/apitest"
-	"github.com/offsession/offsession/ids"
+	"github.com/offsession/offsession/internal/apitest"
+	"github.com/offsession/offsession/internal/ids"
+	"github.com/offsession/offsession/internal/storagetest"
 	"github.com/offsession/offsession/storage"
-	"github.com/offsession/offsession/storage/storagetest"
 )
 
 // notNodes are ID prefixes of objects that node(id:) never resolves, with

@@ -11,8 +11,8 @@ import (
 	"entgo.io/ent/dialect"
 	"github.com/stretchr/testify/require"
 
-	"github.com/offsession/offsession/apitest"
-	"github.com/offsession/offsession/storage/storagetest"
+	"github.com/offsession/offsession/internal/apitest"
+	"github.com/offsession/offsession/internal/storagetest"
 )
 
 // envAudit makes the audit test required: CI sets it, after npm ci in

@@ -18,9 +18,9 @@ import (
 	"github.com/offsession/offsession/auth"
 	"github.com/offsession/offsession/ent"
 	"github.com/offsession/offsession/httpapi"
+	"github.com/offsession/offsession/internal/storagetest"
 	"github.com/offsession/offsession/ratelimit"
 	"github.com/offsession/offsession/storage"
-	"github.com/offsession/offsession/storage/storagetest"
 	"github.com/offsession/offsession/viewer"
 )
 

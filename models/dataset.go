@@ -7,7 +7,7 @@ import (
 	"sort"
 	"time"
 
-	"github.com/offsession/offsession/tz"
+	"github.com/offsession/offsession/internal/tz"
 
 	"github.com/offsession/offsession/ent"
 	"github.com/offsession/offsession/ent/attempt"

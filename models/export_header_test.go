@@ -13,9 +13,9 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/offsession/offsession/auth"
+	"github.com/offsession/offsession/internal/storagetest"
 	"github.com/offsession/offsession/models"
 	"github.com/offsession/offsession/scoring"
-	"github.com/offsession/offsession/storage/storagetest"
 	"github.com/offsession/offsession/viewer"
 )
 

@@ -23,10 +23,10 @@ import (
 	"github.com/offsession/offsession/ent/retrymodel"
 	"github.com/offsession/offsession/ent/webhookdelivery"
 	"github.com/offsession/offsession/events"
+	"github.com/offsession/offsession/internal/storagetest"
 	"github.com/offsession/offsession/models"
 	"github.com/offsession/offsession/retry"
 	"github.com/offsession/offsession/storage"
-	"github.com/offsession/offsession/storage/storagetest"
 	"github.com/offsession/offsession/viewer"
 	"github.com/offsession/offsession/webhooks"
 )

@@ -12,10 +12,10 @@ import (
 	"github.com/offsession/offsession/apierror"
 	"github.com/offsession/offsession/auth"
 	"github.com/offsession/offsession/ent/retrymodel"
+	"github.com/offsession/offsession/internal/storagetest"
 	"github.com/offsession/offsession/models"
 	"github.com/offsession/offsession/scoring"
 	"github.com/offsession/offsession/storage"
-	"github.com/offsession/offsession/storage/storagetest"
 	"github.com/offsession/offsession/viewer"
 )
 

@@ -11,12 +11,12 @@ import (
 	"github.com/offsession/offsession/ent/schema/schematype"
 	"github.com/offsession/offsession/events"
 	"github.com/offsession/offsession/idempotency"
-	"github.com/offsession/offsession/ids"
+	"github.com/offsession/offsession/internal/ids"
+	"github.com/offsession/offsession/internal/tz"
 	"github.com/offsession/offsession/money"
 	"github.com/offsession/offsession/retry"
 	"github.com/offsession/offsession/retry/policies"
 	"github.com/offsession/offsession/tracing"
-	"github.com/offsession/offsession/tz"
 	"github.com/offsession/offsession/validate"
 )
 

@@ -16,12 +16,12 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
 
-	"github.com/offsession/offsession/apitest"
 	"github.com/offsession/offsession/app"
 	"github.com/offsession/offsession/demo"
+	"github.com/offsession/offsession/internal/apitest"
+	"github.com/offsession/offsession/internal/storagetest"
 	"github.com/offsession/offsession/scheduler"
 	"github.com/offsession/offsession/storage"
-	"github.com/offsession/offsession/storage/storagetest"
 )
 
 // poll is the scheduler's poll interval in these tests: long, so that only

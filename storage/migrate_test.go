@@ -8,8 +8,8 @@ import (
 	"entgo.io/ent/dialect/sql/schema"
 	"github.com/stretchr/testify/require"
 
+	"github.com/offsession/offsession/internal/storagetest"
 	"github.com/offsession/offsession/storage"
-	"github.com/offsession/offsession/storage/storagetest"
 )
 
 // TestMigrationsMatchSchema proves the versioned migrations produce exactly

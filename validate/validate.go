@@ -12,11 +12,11 @@ import (
 	"time"
 	_ "time/tzdata" // IANA time zones, whatever the host has installed
 
-	"github.com/offsession/offsession/tz"
+	"github.com/offsession/offsession/internal/tz"
 
 	"github.com/offsession/offsession/apierror"
 	"github.com/offsession/offsession/carddata"
-	"github.com/offsession/offsession/ids"
+	"github.com/offsession/offsession/internal/ids"
 )
 
 // Limits on metadata, as Stripe's, and on free text.

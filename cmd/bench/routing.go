@@ -14,7 +14,7 @@ import (
 	"github.com/offsession/offsession/ent/processor"
 	"github.com/offsession/offsession/ent/route"
 	"github.com/offsession/offsession/ent/schema/schematype"
-	"github.com/offsession/offsession/ids"
+	"github.com/offsession/offsession/internal/ids"
 	"github.com/offsession/offsession/processors"
 	"github.com/offsession/offsession/retry"
 	"github.com/offsession/offsession/routing"

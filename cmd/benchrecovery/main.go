@@ -43,7 +43,7 @@ import (
 	"runtime/pprof"
 	"time"
 
-	"github.com/offsession/offsession/ids"
+	"github.com/offsession/offsession/internal/ids"
 	"github.com/offsession/offsession/retry"
 )
 

@@ -16,9 +16,9 @@ import (
 
 	"github.com/offsession/offsession/ent/processor"
 	"github.com/offsession/offsession/internal/population"
+	"github.com/offsession/offsession/internal/seed"
 	"github.com/offsession/offsession/processors"
 	"github.com/offsession/offsession/retry"
-	"github.com/offsession/offsession/seed"
 	"github.com/offsession/offsession/viewer"
 )
 

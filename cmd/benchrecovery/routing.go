@@ -15,9 +15,9 @@ import (
 	"github.com/offsession/offsession/ent/route"
 	"github.com/offsession/offsession/ent/schema/schematype"
 	"github.com/offsession/offsession/internal/population"
+	"github.com/offsession/offsession/internal/seed"
 	"github.com/offsession/offsession/processors"
 	"github.com/offsession/offsession/routing/routes"
-	"github.com/offsession/offsession/seed"
 	"github.com/offsession/offsession/viewer"
 )
 

@@ -21,7 +21,7 @@ import (
 
 	"github.com/offsession/offsession/ent/retrypolicy"
 	"github.com/offsession/offsession/internal/population"
-	"github.com/offsession/offsession/seed"
+	"github.com/offsession/offsession/internal/seed"
 )
 
 // The A/B calendar: subscribers are billed in January and February (the

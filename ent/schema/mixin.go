@@ -14,7 +14,7 @@ import (
 	"entgo.io/ent/schema/mixin"
 
 	"github.com/offsession/offsession/ent/intercept"
-	"github.com/offsession/offsession/ids"
+	"github.com/offsession/offsession/internal/ids"
 	"github.com/offsession/offsession/viewer"
 )
 

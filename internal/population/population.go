@@ -17,7 +17,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/offsession/offsession/tz"
+	"github.com/offsession/offsession/internal/tz"
 )
 
 // Cycle is how a customer is paid.

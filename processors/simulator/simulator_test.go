@@ -11,10 +11,10 @@ import (
 	"github.com/offsession/offsession/ent"
 	"github.com/offsession/offsession/ent/processor"
 	"github.com/offsession/offsession/internal/population"
+	"github.com/offsession/offsession/internal/storagetest"
 	"github.com/offsession/offsession/processors"
 	"github.com/offsession/offsession/processors/connector"
 	"github.com/offsession/offsession/storage"
-	"github.com/offsession/offsession/storage/storagetest"
 )
 
 // TestSimulatorDegradesOnThePaymentsClock: a processor with degrade_from and

@@ -11,8 +11,8 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/offsession/offsession/internal/stripefaithful"
 	"github.com/offsession/offsession/processors/connector"
-	"github.com/offsession/offsession/processors/stripefaithful"
 	"github.com/offsession/offsession/retry"
 )
 

@@ -11,9 +11,9 @@ import (
 
 	"github.com/offsession/offsession/ent"
 	"github.com/offsession/offsession/ent/processor"
+	"github.com/offsession/offsession/internal/stripemocktest"
 	"github.com/offsession/offsession/processors"
 	"github.com/offsession/offsession/processors/connector"
-	"github.com/offsession/offsession/processors/stripemocktest"
 )
 
 // TestStripeAgainstStripeMock sends every call the connector makes to

@@ -11,8 +11,8 @@ import (
 	"slices"
 	"time"
 
+	"github.com/offsession/offsession/internal/tz"
 	"github.com/offsession/offsession/processors/connector"
-	"github.com/offsession/offsession/tz"
 
 	"github.com/offsession/offsession/ent"
 	"github.com/offsession/offsession/ent/attempt"

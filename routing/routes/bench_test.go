@@ -10,11 +10,11 @@ import (
 	"github.com/offsession/offsession/ent"
 	"github.com/offsession/offsession/ent/route"
 	"github.com/offsession/offsession/ent/schema/schematype"
-	"github.com/offsession/offsession/ids"
+	"github.com/offsession/offsession/internal/ids"
+	"github.com/offsession/offsession/internal/storagetest"
 	"github.com/offsession/offsession/retry"
 	"github.com/offsession/offsession/routing"
 	"github.com/offsession/offsession/routing/routes"
-	"github.com/offsession/offsession/storage/storagetest"
 )
 
 // BenchmarkRouteDecision times one routing decision with 50 routes and 5

@@ -12,11 +12,11 @@ import (
 	"github.com/offsession/offsession/ent/processor"
 	"github.com/offsession/offsession/ent/route"
 	"github.com/offsession/offsession/ent/schema/schematype"
-	"github.com/offsession/offsession/ids"
+	"github.com/offsession/offsession/internal/ids"
+	"github.com/offsession/offsession/internal/storagetest"
 	"github.com/offsession/offsession/routing"
 	"github.com/offsession/offsession/routing/routes"
 	"github.com/offsession/offsession/storage"
-	"github.com/offsession/offsession/storage/storagetest"
 	"github.com/offsession/offsession/viewer"
 )
 

@@ -15,7 +15,7 @@ import (
 	"github.com/offsession/offsession/ent/offsessionpayment"
 	"github.com/offsession/offsession/ent/paymentmethod"
 	"github.com/offsession/offsession/ent/schema/schematype"
-	"github.com/offsession/offsession/ids"
+	"github.com/offsession/offsession/internal/ids"
 	"github.com/offsession/offsession/retry"
 	"github.com/offsession/offsession/storage"
 	"github.com/offsession/offsession/viewer"

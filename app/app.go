@@ -202,7 +202,9 @@ func BuildObserved(store *storage.Store, cfg Config, clock clockwork.Clock, log 
 		log.Warn("webhook and processor URLs may reach private addresses (OFFSESSION_ALLOW_PRIVATE_URLS): for development only")
 	}
 	registry := processors.NewRegistry(store.Client, guard)
+	keys := idempotency.New(store.Client, clock, 0).WithMetrics(mtr)
 	svc, err := payments.New(store, clock, registry, log, payments.Config{
+		Keys:             keys,
 		AttemptLease:     cfg.AttemptLease,
 		ProcessorTimeout: cfg.ProcessorTimeout,
 		Router:           router,
@@ -214,7 +216,6 @@ func BuildObserved(store *storage.Store, cfg Config, clock clockwork.Clock, log 
 	if err != nil {
 		return nil, err
 	}
-	keys := idempotency.New(store.Client, clock, 0).WithMetrics(mtr)
 	clocks := testclocks.New(store.Client, keys, clock, svc, svc.Owner(), log)
 	schedCfg := scheduler.Config{Workers: cfg.Workers, PollInterval: cfg.PollInterval, RetrainEvery: cfg.RetrainEvery}
 	if store.Dialect == dialect.Postgres {

@@ -47,9 +47,10 @@ const (
 
 // Config tunes the service. Zero fields take their defaults.
 type Config struct {
-	// IdempotencyKeyTTL is how long a create mutation's idempotency key is
-	// remembered. Default idempotency.TTLDefault (24 hours).
-	IdempotencyKeyTTL time.Duration
+	// Keys are the idempotency keys of create mutations, shared with the
+	// other services that create; default keys kept for
+	// idempotency.TTLDefault (24 hours).
+	Keys *idempotency.Keys
 	// AttemptLease is how long a worker holds a claimed payment. If the
 	// worker dies, another takes the payment over after it. It must be
 	// longer than ProcessorTimeout. Default AttemptLeaseDefault (30 s).
@@ -149,12 +150,15 @@ func New(store *storage.Store, clock clockwork.Clock, registry *processors.Regis
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("payments config: %w", err)
 	}
+	if cfg.Keys == nil {
+		cfg.Keys = idempotency.New(store.Client, clock, 0).WithMetrics(cfg.Metrics)
+	}
 	return &Service{
 		store:      store,
 		db:         store.Client,
 		clock:      clock,
 		processors: registry,
-		keys:       idempotency.New(store.Client, clock, cfg.IdempotencyKeyTTL).WithMetrics(cfg.Metrics),
+		keys:       cfg.Keys,
 		retry:      retry.NewEngine(cfg.SmartPlanner),
 		history:    history.Loader{Postgres: store.Dialect == dialect.Postgres, Models: cfg.Models},
 		router:     cfg.Router,

@@ -7,6 +7,7 @@ package storage
 import (
 	"context"
 	"database/sql"
+	sqldriver "database/sql/driver"
 	"errors"
 	"fmt"
 	"net/url"
@@ -15,7 +16,7 @@ import (
 
 	"entgo.io/ent/dialect"
 	entsql "entgo.io/ent/dialect/sql"
-	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" driver
+	"github.com/jackc/pgx/v5/stdlib" // registers the "pgx" driver
 	"modernc.org/sqlite"
 
 	"github.com/offsession/offsession/ent"
@@ -31,12 +32,19 @@ type Store struct {
 	Client  *ent.Client
 	DB      *sql.DB
 	Dialect string // dialect.SQLite or dialect.Postgres
+
+	url string // as opened, for Counted
 }
 
 // Open connects to the database that rawURL names: sqlite://PATH (or
 // sqlite:PATH, or a path ending in .db) or postgres://... It does not migrate;
 // call Migrate.
 func Open(ctx context.Context, rawURL string) (*Store, error) {
+	return open(ctx, rawURL, nil)
+}
+
+// open is Open, with every statement counted by counter when it is not nil.
+func open(ctx context.Context, rawURL string, counter *Counter) (*Store, error) {
 	if rawURL == "" {
 		rawURL = DefaultURL
 	}
@@ -45,10 +53,21 @@ func Open(ctx context.Context, rawURL string) (*Store, error) {
 		return nil, err
 	}
 	var db *sql.DB
-	if driver == "sqlite" {
+	switch {
+	case driver == "sqlite" && counter == nil:
 		db = sql.OpenDB(sqliteConnector{dsn: dsn, driver: &sqlite.Driver{}})
-	} else if db, err = sql.Open(driver, dsn); err != nil {
-		return nil, fmt.Errorf("open %s database: %w", dia, err)
+	case driver == "sqlite":
+		db = sql.OpenDB(countingConnector{Connector: sqliteConnector{dsn: dsn, driver: &sqlite.Driver{}}, c: counter})
+	case counter == nil:
+		if db, err = sql.Open(driver, dsn); err != nil {
+			return nil, fmt.Errorf("open %s database: %w", dia, err)
+		}
+	default:
+		conn, err := stdlib.GetDefaultDriver().(sqldriver.DriverContext).OpenConnector(dsn)
+		if err != nil {
+			return nil, fmt.Errorf("open %s database: %w", dia, err)
+		}
+		db = sql.OpenDB(countingConnector{Connector: conn, c: counter})
 	}
 	if dia == dialect.Postgres {
 		db.SetMaxOpenConns(20)
@@ -66,7 +85,7 @@ func Open(ctx context.Context, rawURL string) (*Store, error) {
 		return nil, fmt.Errorf("connect to %s database: %w", dia, err)
 	}
 	drv := entsql.OpenDB(dia, db)
-	return &Store{Client: ent.NewClient(ent.Driver(drv)), DB: db, Dialect: dia}, nil
+	return &Store{Client: ent.NewClient(ent.Driver(drv)), DB: db, Dialect: dia, url: rawURL}, nil
 }
 
 // Close closes the database.

@@ -32,7 +32,7 @@ func (s *Store) Traced(tp trace.TracerProvider) *Store {
 		system = "postgresql"
 	}
 	drv := &tracedDriver{Driver: entsql.OpenDB(s.Dialect, s.DB), tracer: tracing.Tracer(tp), system: attribute.String("db.system.name", system)}
-	return &Store{Client: ent.NewClient(ent.Driver(drv)), DB: s.DB, Dialect: s.Dialect}
+	return &Store{Client: ent.NewClient(ent.Driver(drv)), DB: s.DB, Dialect: s.Dialect, url: s.url}
 }
 
 type tracedDriver struct {

@@ -209,7 +209,7 @@ func (s *Service) RevokeMandate(ctx context.Context, id string, reason *string) 
 		if m, err = upd.Save(ctx); err != nil {
 			return fmt.Errorf("revoke mandate %s: %w", id, err)
 		}
-		if err := events.Emit(ctx, tx, events.Event{AccountID: m.AccountID, Type: events.MandateRevoked, ObjectID: m.ID, ObjectType: "mandate", Version: 1, Data: mandateSnapshot(m)}); err != nil {
+		if err := events.Emit(ctx, tx, events.Event{AccountID: m.AccountID, Type: events.MandateRevoked, ObjectID: m.ID, ObjectType: "mandate", Version: 1, Data: events.MandateData(m)}); err != nil {
 			return err
 		}
 		return s.payments.FailOnRevokedMandate(ctx, tx, id)
@@ -243,19 +243,4 @@ func MandateRefusal(m *ent.Mandate, paymentID, customerID, paymentMethodID strin
 		return "input.amount", "amount_over_mandate_limit", fmt.Sprintf("the mandate allows at most %s %s per charge", money.Format(m.MaxAmount, m.Currency), m.Currency)
 	}
 	return "", "", ""
-}
-
-func mandateSnapshot(m *ent.Mandate) map[string]any {
-	out := map[string]any{
-		"id":             m.ID,
-		"object":         "mandate",
-		"status":         m.Status,
-		"customer":       m.CustomerID,
-		"payment_method": m.PaymentMethodID,
-		"usage":          m.Usage,
-	}
-	if m.RevokedAt != nil {
-		out["revoked_at"] = m.RevokedAt.UTC().Format(time.RFC3339)
-	}
-	return out
 }

@@ -160,7 +160,7 @@ func (s *Service) apply(ctx context.Context, tx *ent.Tx, p *ent.OffSessionPaymen
 		}
 	}
 	if c.switchTo != nil {
-		data := paymentSnapshot(updated)
+		data := events.PaymentData(updated)
 		data["previous_payment_method"], data["previous_mandate"] = p.PaymentMethodID, p.MandateID
 		data["reason"] = c.switchTo.reason
 		if err := emit(ctx, tx, updated.AccountID, events.PaymentMethodSwitched, updated.ID, "off_session_payment", updated.Version, data); err != nil {

@@ -163,6 +163,7 @@ type Process struct {
 	log        *slog.Logger
 	cfg        Config
 	proxies    []netip.Prefix
+	origins    []string
 }
 
 // Observability is what a process reports to: tracing.FromEnv's provider
@@ -182,6 +183,10 @@ func Build(store *storage.Store, cfg Config, clock clockwork.Clock, log *slog.Lo
 // its own (Process.Metrics), and a logger that writes each request's ID.
 func BuildObserved(store *storage.Store, cfg Config, clock clockwork.Clock, log *slog.Logger, obs Observability) (*Process, error) {
 	proxies, err := cfg.trustedProxies()
+	if err != nil {
+		return nil, err
+	}
+	origins, err := httpapi.ParseOrigins(cfg.CORSOrigins)
 	if err != nil {
 		return nil, err
 	}
@@ -244,7 +249,7 @@ func BuildObserved(store *storage.Store, cfg Config, clock clockwork.Clock, log 
 		Routes:     routes.NewService(store.Client, keys),
 		Policies:   policies.New(store.Client, keys),
 		Endpoints:  webhooks.NewEndpoints(store.Client, clock, events.Types, guard).WithMetrics(mtr),
-		log:        log, cfg: cfg, proxies: proxies,
+		log:        log, cfg: cfg, proxies: proxies, origins: origins,
 	}, nil
 }
 
@@ -274,7 +279,7 @@ func (p *Process) Handler(pg playground.Config) http.Handler {
 			}
 			return nil
 		},
-	}, httpapi.Config{Playground: pg, TrustedProxies: p.proxies})
+	}, httpapi.Config{Playground: pg, TrustedProxies: p.proxies, CORSOrigins: p.origins})
 }
 
 type seeder func(ctx context.Context, p *Process, stdout io.Writer) (playground.Config, error)

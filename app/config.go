@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/offsession/offsession/graph"
+	"github.com/offsession/offsession/httpapi"
 	"github.com/offsession/offsession/netguard"
 	"github.com/offsession/offsession/payments"
 	"github.com/offsession/offsession/ratelimit"
@@ -91,6 +92,9 @@ type Config struct {
 	// X-Forwarded-For names the client (for the throttle of invalid keys).
 	// Default none: the client is the connection's address.
 	TrustedProxies string
+	// CORSOrigins: OFFSESSION_CORS_ORIGINS, -cors-origins: comma-separated
+	// origins (scheme://host[:port]) whose pages may call the API.
+	CORSOrigins string
 	// ExplorationShare: OFFSESSION_EXPLORATION_SHARE, -exploration-share.
 	// The share of retry decisions that pick a random allowed time, so the
 	// history stays fit to learn from. Default 0.05.
@@ -131,6 +135,7 @@ func (c *Config) bind(fs *flag.FlagSet) map[string]string {
 	fs.IntVar(&c.MaxPageSize, v("max-page-size", "OFFSESSION_MAX_PAGE_SIZE"), graph.MaxPageSizeDefault, "largest first or last of a connection")
 	fs.IntVar(&c.PageSize, v("page-size", "OFFSESSION_PAGE_SIZE"), graph.PageSizeDefault, "page of a connection given neither first nor last")
 	fs.StringVar(&c.TrustedProxies, v("trusted-proxies", "OFFSESSION_TRUSTED_PROXIES"), "", "comma-separated proxies (addresses or CIDRs) whose X-Forwarded-For is trusted")
+	fs.StringVar(&c.CORSOrigins, v("cors-origins", "OFFSESSION_CORS_ORIGINS"), "", "comma-separated origins (scheme://host[:port]) whose pages may call the API from a browser")
 	fs.Float64Var(&c.ExplorationShare, v("exploration-share", "OFFSESSION_EXPLORATION_SHARE"), 0.05, "share of retry decisions that explore")
 	fs.BoolVar(&c.AllowPrivateURLs, v("allow-private-urls", "OFFSESSION_ALLOW_PRIVATE_URLS"), false, "let webhook and processor URLs reach private addresses (development only)")
 	for name, env := range vars {
@@ -192,6 +197,9 @@ func (c *Config) validate() error {
 		return fmt.Errorf("page size (%d) must not be larger than the max page size (%d)", c.PageSize, c.MaxPageSize)
 	case c.ExplorationShare < 0 || c.ExplorationShare > 1:
 		return fmt.Errorf("exploration share must be 0 to 1, got %g", c.ExplorationShare)
+	}
+	if _, err := httpapi.ParseOrigins(c.CORSOrigins); err != nil {
+		return err
 	}
 	if _, err := c.trustedProxies(); err != nil {
 		return err

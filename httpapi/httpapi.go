@@ -51,6 +51,9 @@ type Config struct {
 	Now func() time.Time
 	// Playground is what GraphiQL starts with.
 	Playground playground.Config
+	// CORSOrigins are the origins (scheme://host[:port]) whose pages may
+	// call /graphql from a browser; none: no cross-origin access.
+	CORSOrigins []string
 }
 
 // Deps are what the handler serves.
@@ -85,7 +88,7 @@ func NewHandler(d Deps, cfg Config) http.Handler {
 	}
 	invalidKeys := ratelimit.NewThrottle(cfg.InvalidKeyPerSecond, cfg.InvalidKeyBurst, MaxAddrsDefault)
 	mux := http.NewServeMux()
-	mux.Handle("/graphql", limitBody(cfg.MaxBodyBytes, authenticate(d.DB, invalidKeys, d.Metrics, cfg, rateLimitedStatus(d.GraphQL))))
+	mux.Handle("/graphql", cors(cfg.CORSOrigins, limitBody(cfg.MaxBodyBytes, authenticate(d.DB, invalidKeys, d.Metrics, cfg, rateLimitedStatus(d.GraphQL)))))
 	mux.Handle("GET /{$}", playground.Handler(cfg.Playground))
 	mux.Handle("GET /playground/assets/", playground.Handler(cfg.Playground))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {

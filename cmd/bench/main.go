@@ -68,8 +68,9 @@ func main() {
 	}
 	tw := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', tabwriter.AlignRight|tabwriter.Debug)
 	fmt.Fprintln(tw, "measure\tstore\tmedian\tmin\tmax\truns\t")
+	var ratios []string
 	for _, d := range dialects {
-		row(tw, fmt.Sprintf("payments created per second (GraphQL, %d clients)", *clients), d, *runs, func(ctx context.Context, b *bundle) (float64, error) {
+		created := row(tw, fmt.Sprintf("payments created per second (GraphQL, %d clients)", *clients), d, *runs, func(ctx context.Context, b *bundle) (float64, error) {
 			return b.createRate(ctx, *creates, *clients)
 		})
 		row(tw, fmt.Sprintf("createCustomer per second (GraphQL, %d clients)", *clients), d, *runs, func(ctx context.Context, b *bundle) (float64, error) {
@@ -78,7 +79,7 @@ func main() {
 		row(tw, fmt.Sprintf("savePaymentMethod per second (GraphQL, %d clients)", *clients), d, *runs, func(ctx context.Context, b *bundle) (float64, error) {
 			return b.savePaymentMethodRate(ctx, *creates, *clients)
 		})
-		row(tw, "attempts executed per second (4 workers)", d, *runs, func(ctx context.Context, b *bundle) (float64, error) {
+		attempted := row(tw, "attempts executed per second (4 workers)", d, *runs, func(ctx context.Context, b *bundle) (float64, error) {
 			return b.attemptRate(ctx, *attempts)
 		})
 		row(tw, fmt.Sprintf("attempts executed per second (4 workers, routing: %d processors, %d routes)", routeProcessors, routeCount), d, *runs, func(ctx context.Context, b *bundle) (float64, error) {
@@ -93,8 +94,19 @@ func main() {
 		}, d, *runs, func(ctx context.Context, b *bundle) ([]float64, error) {
 			return b.routeDecisions(ctx, *decisions)
 		})
+		if d == dialect.Postgres && strings.Contains("TPC-B transactions per second", only) {
+			if tps := tpcbRuns(*runs); tps > 0 {
+				fmt.Fprintf(tw, "TPC-B transactions per second (pgbench, %d clients, %d threads, scale %d)\t%s\t%.0f\t\t\t%d\t\n", tpcbClients, tpcbThreads, tpcbScale, d, tps, *runs)
+				if created > 0 && attempted > 0 {
+					ratios = append(ratios, fmt.Sprintf("PostgreSQL against its own TPC-B in this run: payments created %.2fx, attempts executed %.2fx", created/tps, attempted/tps))
+				}
+			}
+		}
 	}
 	tw.Flush()
+	for _, r := range ratios {
+		fmt.Println(r)
+	}
 	if *pendingList != "" {
 		var results []retryResult
 		rb := retryBench{backlog: *backlog, rounds: 3, steady: 2000}
@@ -124,28 +136,33 @@ func main() {
 	}
 }
 
-func row(w io.Writer, name, d string, runs int, measure func(context.Context, *bundle) (float64, error)) {
-	rows(w, []string{name}, d, runs, func(ctx context.Context, b *bundle) ([]float64, error) {
+// row prints one row and returns its median (0 if it did not run).
+func row(w io.Writer, name, d string, runs int, measure func(context.Context, *bundle) (float64, error)) float64 {
+	m := rows(w, []string{name}, d, runs, func(ctx context.Context, b *bundle) ([]float64, error) {
 		v, err := measure(ctx, b)
 		return []float64{v}, err
 	})
+	if m == nil {
+		return 0
+	}
+	return m[0]
 }
 
 // only, when set, keeps the rows whose measure contains it.
 var only string
 
 // rows prints one row per name: measure returns one value per name from
-// each run, each on a fresh database.
-func rows(w io.Writer, names []string, d string, runs int, measure func(context.Context, *bundle) ([]float64, error)) {
+// each run, each on a fresh database. It returns the medians, or nil.
+func rows(w io.Writer, names []string, d string, runs int, measure func(context.Context, *bundle) ([]float64, error)) []float64 {
 	if !strings.Contains(strings.Join(names, "\n"), only) {
-		return
+		return nil
 	}
 	got := make([][]float64, len(names))
 	for range runs {
 		b, err := newBundle(d)
 		if err != nil {
 			fmt.Fprintf(os.Stderr, "%s on %s: %v\n", names[0], d, err)
-			return
+			return nil
 		}
 		v, err := measure(context.Background(), b)
 		b.close()
@@ -154,16 +171,19 @@ func rows(w io.Writer, names []string, d string, runs int, measure func(context.
 		}
 		if err != nil {
 			fmt.Fprintf(os.Stderr, "%s on %s: %v\n", names[0], d, err)
-			return
+			return nil
 		}
 		for i := range names {
 			got[i] = append(got[i], v[i])
 		}
 	}
+	medians := make([]float64, len(names))
 	for i, name := range names {
 		slices.Sort(got[i])
-		fmt.Fprintf(w, "%s\t%s\t%.0f\t%.0f\t%.0f\t%d\t\n", name, d, got[i][len(got[i])/2], got[i][0], got[i][len(got[i])-1], runs)
+		medians[i] = got[i][len(got[i])/2]
+		fmt.Fprintf(w, "%s\t%s\t%.0f\t%.0f\t%.0f\t%d\t\n", name, d, medians[i], got[i][0], got[i][len(got[i])-1], runs)
 	}
+	return medians
 }
 
 type bundle struct {

@@ -73,6 +73,14 @@ func main() {
 		created := row(tw, fmt.Sprintf("payments created per second (GraphQL, %d clients)", *clients), d, *runs, func(ctx context.Context, b *bundle) (float64, error) {
 			return b.createRate(ctx, *creates, *clients)
 		})
+		for _, c := range []int{8, 64} {
+			rows(tw, []string{
+				fmt.Sprintf("createOffSessionPayment p50 latency, ms (GraphQL, %d clients)", c),
+				fmt.Sprintf("createOffSessionPayment p99 latency, ms (GraphQL, %d clients)", c),
+			}, d, *runs, func(ctx context.Context, b *bundle) ([]float64, error) {
+				return b.createLatency(*creates, c)
+			})
+		}
 		row(tw, fmt.Sprintf("createCustomer per second (GraphQL, %d clients)", *clients), d, *runs, func(ctx context.Context, b *bundle) (float64, error) {
 			return b.customerRate(ctx, *creates, *clients)
 		})
@@ -261,13 +269,17 @@ func (b *bundle) close() { b.cleanup() }
 // createRate posts createOffSessionPayment n times from the given number of
 // concurrent clients, through the whole HTTP handler.
 func (b *bundle) createRate(ctx context.Context, n, clients int) (float64, error) {
-	return b.mutationRate(n, clients, `mutation($in: CreateOffSessionPaymentInput!) { createOffSessionPayment(input: $in) { id status } }`,
-		func(i int64) map[string]any {
-			return map[string]any{
-				"idempotencyKey": fmt.Sprintf("bench-%d", i), "customerID": b.cus, "paymentMethodID": b.pm, "mandateID": b.mdt,
-				"amount": 100 + i, "currency": "usd", "cadence": "unscheduled",
-			}
-		})
+	return b.mutationRate(n, clients, createMutation, b.createInput)
+}
+
+const createMutation = `mutation($in: CreateOffSessionPaymentInput!) { createOffSessionPayment(input: $in) { id status } }`
+
+// createInput is the i-th payment's input.
+func (b *bundle) createInput(i int64) map[string]any {
+	return map[string]any{
+		"idempotencyKey": fmt.Sprintf("bench-%d", i), "customerID": b.cus, "paymentMethodID": b.pm, "mandateID": b.mdt,
+		"amount": 100 + i, "currency": "usd", "cadence": "unscheduled",
+	}
 }
 
 // customerRate posts createCustomer n times, as createRate does.
@@ -296,6 +308,25 @@ func (b *bundle) savePaymentMethodRate(ctx context.Context, n, clients int) (flo
 // concurrent clients, through the whole HTTP handler, with input in(i) for
 // the i-th request, and returns requests per second.
 func (b *bundle) mutationRate(n, clients int, q string, in func(i int64) map[string]any) (float64, error) {
+	rate, _, err := b.mutationRun(n, clients, q, in)
+	return rate, err
+}
+
+// createLatency posts createOffSessionPayment n times from clients and
+// returns the p50 and p99 latency of a request, in milliseconds.
+func (b *bundle) createLatency(n, clients int) ([]float64, error) {
+	_, took, err := b.mutationRun(n, clients, createMutation, b.createInput)
+	if err != nil {
+		return nil, err
+	}
+	slices.Sort(took)
+	ms := func(q float64) float64 { return float64(took[int(q*float64(len(took)-1))]) / float64(time.Millisecond) }
+	return []float64{ms(0.50), ms(0.99)}, nil
+}
+
+// mutationRun is mutationRate with the latency of every request.
+func (b *bundle) mutationRun(n, clients int, q string, in func(i int64) map[string]any) (float64, []time.Duration, error) {
+	took := make([]time.Duration, n)
 	var next atomic.Int64
 	var firstErr atomic.Value
 	var wg sync.WaitGroup
@@ -314,7 +345,9 @@ func (b *bundle) mutationRate(n, clients int, q string, in func(i int64) map[str
 				req.Header.Set("Content-Type", "application/json")
 				req.Header.Set("Authorization", "Bearer "+b.key)
 				rec := httptest.NewRecorder()
+				sent := time.Now()
 				b.handler.ServeHTTP(rec, req)
+				took[i-1] = time.Since(sent)
 				if rec.Code != http.StatusOK || bytes.Contains(rec.Body.Bytes(), []byte(`"errors"`)) {
 					firstErr.CompareAndSwap(nil, fmt.Errorf("request %d: %d %s", i, rec.Code, rec.Body.String()))
 					return
@@ -325,9 +358,9 @@ func (b *bundle) mutationRate(n, clients int, q string, in func(i int64) map[str
 	wg.Wait()
 	elapsed := time.Since(start)
 	if err, _ := firstErr.Load().(error); err != nil {
-		return 0, err
+		return 0, nil, err
 	}
-	return float64(n) / elapsed.Seconds(), nil
+	return float64(n) / elapsed.Seconds(), took, nil
 }
 
 // attemptRate makes n payments due and times the workers through them.

@@ -2,8 +2,13 @@ package graph
 
 import (
 	"context"
+	"errors"
 	"log/slog"
+	"net/url"
+
 	"time"
+
+	coderws "github.com/coder/websocket"
 
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/99designs/gqlgen/graphql/handler"
@@ -15,6 +20,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/offsession/offsession/apierror"
+	"github.com/offsession/offsession/auth"
 	"github.com/offsession/offsession/metrics"
 	"github.com/offsession/offsession/ratelimit"
 	"github.com/offsession/offsession/tracing"
@@ -52,6 +58,9 @@ type Options struct {
 	Metrics *metrics.Metrics
 	// Tracer traces each operation; nil: not traced.
 	Tracer trace.TracerProvider
+	// Origins (scheme://host[:port]) whose pages may open a WebSocket,
+	// besides the server's own.
+	Origins []string
 }
 
 // NewHandler returns the GraphQL HTTP handler: POST and GET (transport.go)
@@ -77,7 +86,17 @@ func NewHandler(r *Resolver, opts Options) *handler.Server {
 		opts.Log = slog.Default()
 	}
 	srv := handler.New(NewExecutableSchema(Config{Resolvers: r}))
-	srv.AddTransport(transport.Websocket{KeepAlivePingInterval: 10 * time.Second})
+	var originHosts []string
+	for _, o := range opts.Origins {
+		if u, err := url.Parse(o); err == nil {
+			originHosts = append(originHosts, u.Host)
+		}
+	}
+	srv.AddTransport(transport.Websocket{
+		KeepAlivePingInterval: 10 * time.Second,
+		InitFunc:              r.authenticateSocket,
+		Implementation:        transport.CoderWebsocketImplementation{AcceptOptions: coderws.AcceptOptions{OriginPatterns: originHosts}},
+	})
 	srv.AddTransport(transport.Options{})
 	srv.AddTransport(httpTransport{})
 	srv.SetQueryCache(lru.New[*ast.QueryDocument](1000))
@@ -96,6 +115,28 @@ func NewHandler(r *Resolver, opts Options) *handler.Server {
 	srv.SetErrorPresenter(presentError(opts.Log))
 	srv.SetRecoverFunc(recoverPanic(opts.Log))
 	return srv
+}
+
+// authenticateSocket reads the key of a WebSocket connection from
+// connection_init's payload, {"authorization": "Bearer <key>"}: browsers
+// cannot set the upgrade's headers. A key on the upgrade, checked by the
+// HTTP layer already, serves as well.
+func (r *Resolver) authenticateSocket(ctx context.Context, p transport.InitPayload) (context.Context, *transport.InitPayload, error) {
+	if _, ok := viewer.FromContext(ctx); ok {
+		return ctx, nil, nil
+	}
+	key, ok := auth.BearerKey(p.Authorization())
+	if !ok {
+		return ctx, nil, errors.New(`an API key is needed: send {"authorization": "Bearer <key>"} in connection_init`)
+	}
+	v, err := auth.Authenticate(ctx, r.client, key)
+	switch {
+	case errors.Is(err, auth.ErrInvalidKey):
+		return ctx, nil, errors.New("invalid API key")
+	case err != nil:
+		return ctx, nil, errors.New("internal error")
+	}
+	return viewer.NewContext(ctx, v), nil, nil
 }
 
 // authorize lets an operation through only for a caller whose role allows

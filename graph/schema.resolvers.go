@@ -11,6 +11,7 @@ import (
 
 	"github.com/offsession/offsession/customers"
 	"github.com/offsession/offsession/ent"
+	"github.com/offsession/offsession/ent/event"
 	"github.com/offsession/offsession/ent/schema/schematype"
 	"github.com/offsession/offsession/graph/model"
 	"github.com/offsession/offsession/models"
@@ -170,6 +171,19 @@ func (r *retryModelResolver) Uplift(ctx context.Context, obj *ent.RetryModel) (*
 	return r.models.Uplift(ctx, obj)
 }
 
+// Events is the resolver for the events field.
+func (r *subscriptionResolver) Events(ctx context.Context, types []string, after *string) (<-chan *ent.Event, error) {
+	if len(types) > 0 {
+		return r.eventStream(ctx, after, event.TypeIn(types...))
+	}
+	return r.eventStream(ctx, after)
+}
+
+// OffSessionPaymentChanged is the resolver for the offSessionPaymentChanged field.
+func (r *subscriptionResolver) OffSessionPaymentChanged(ctx context.Context, id string) (<-chan *ent.OffSessionPayment, error) {
+	return r.paymentStream(ctx, id)
+}
+
 // Account is the resolver for the account field.
 func (r *viewerResolver) Account(ctx context.Context, obj *viewer.Viewer) (*ent.Account, error) {
 	return r.client.Account.Get(ctx, obj.AccountID)
@@ -183,11 +197,15 @@ func (r *Resolver) BackupPaymentMethod() BackupPaymentMethodResolver {
 // Mutation returns MutationResolver implementation.
 func (r *Resolver) Mutation() MutationResolver { return &mutationResolver{r} }
 
+// Subscription returns SubscriptionResolver implementation.
+func (r *Resolver) Subscription() SubscriptionResolver { return &subscriptionResolver{r} }
+
 // Viewer returns ViewerResolver implementation.
 func (r *Resolver) Viewer() ViewerResolver { return &viewerResolver{r} }
 
 type (
 	backupPaymentMethodResolver struct{ *Resolver }
 	mutationResolver            struct{ *Resolver }
+	subscriptionResolver        struct{ *Resolver }
 	viewerResolver              struct{ *Resolver }
 )

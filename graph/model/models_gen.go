@@ -20,3 +20,11 @@ type NextAttempt struct {
 	ModelVersion *string              `json:"modelVersion,omitempty"`
 	Alternatives []*retry.Alternative `json:"alternatives,omitempty"`
 }
+
+// Live changes in the caller's account, over graphql-transport-ws at
+// /graphql. Authenticate in connection_init's payload,
+// {"authorization": "Bearer <key>"} (browsers cannot set headers on a
+// WebSocket); restricted keys may subscribe. Fed from the events table, so on
+// PostgreSQL a subscriber sees what every replica writes.
+type Subscription struct {
+}

@@ -1,0 +1,165 @@
+package graph_test
+
+import (
+	"context"
+	"encoding/json"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	coderws "github.com/coder/websocket"
+	"github.com/stretchr/testify/require"
+
+	"github.com/offsession/offsession/internal/apitest"
+	"github.com/offsession/offsession/internal/storagetest"
+	"github.com/offsession/offsession/storage"
+)
+
+// wsClient speaks graphql-transport-ws, as a browser's graphql-ws does.
+type wsClient struct {
+	t    *testing.T
+	conn *coderws.Conn
+	ctx  context.Context
+}
+
+type wsMessage struct {
+	ID      string          `json:"id,omitempty"`
+	Type    string          `json:"type"`
+	Payload json.RawMessage `json:"payload,omitempty"`
+}
+
+// dialSocket opens /graphql as a WebSocket and sends connection_init with
+// the key in its payload; ack says whether the server acknowledged it.
+func dialSocket(t *testing.T, url, authorization string) (c *wsClient, ack bool) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	t.Cleanup(cancel)
+	conn, _, err := coderws.Dial(ctx, "ws"+strings.TrimPrefix(url, "http")+"/graphql", &coderws.DialOptions{Subprotocols: []string{"graphql-transport-ws"}})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = conn.CloseNow() })
+	c = &wsClient{t: t, conn: conn, ctx: ctx}
+	payload, _ := json.Marshal(map[string]string{"authorization": authorization})
+	c.send(wsMessage{Type: "connection_init", Payload: payload})
+	m, err := c.read()
+	if err != nil {
+		return c, false
+	}
+	require.Equal(t, "connection_ack", m.Type, string(m.Payload))
+	return c, true
+}
+
+func (c *wsClient) send(m wsMessage) {
+	b, _ := json.Marshal(m)
+	require.NoError(c.t, c.conn.Write(c.ctx, coderws.MessageText, b))
+}
+
+// read returns the next message other than a ping (which it answers).
+func (c *wsClient) read() (wsMessage, error) {
+	for {
+		_, b, err := c.conn.Read(c.ctx)
+		if err != nil {
+			return wsMessage{}, err
+		}
+		var m wsMessage
+		require.NoError(c.t, json.Unmarshal(b, &m))
+		if m.Type == "ping" {
+			c.send(wsMessage{Type: "pong"})
+			continue
+		}
+		return m, nil
+	}
+}
+
+func (c *wsClient) subscribe(id, query string, vars map[string]any) {
+	payload, _ := json.Marshal(map[string]any{"query": query, "variables": vars})
+	c.send(wsMessage{ID: id, Type: "subscribe", Payload: payload})
+}
+
+// next returns the data of the next message of subscription id.
+func (c *wsClient) next(id string) map[string]any {
+	c.t.Helper()
+	m, err := c.read()
+	require.NoError(c.t, err)
+	require.Equal(c.t, "next", m.Type, string(m.Payload))
+	require.Equal(c.t, id, m.ID)
+	var p struct {
+		Data   map[string]any `json:"data"`
+		Errors []any          `json:"errors"`
+	}
+	require.NoError(c.t, json.Unmarshal(m.Payload, &p))
+	require.Empty(c.t, p.Errors, string(m.Payload))
+	return p.Data
+}
+
+// TestSubscriptionsOverGraphQLTransportWS: a restricted key in
+// connection_init's payload subscribes (a bad or missing one is refused);
+// events arrive as they are written, the caller's account's only; a
+// client that reconnects with the last event ID it saw gets what was
+// written while it was away; a payment's subscription follows its status
+// as the workers run it.
+func TestSubscriptionsOverGraphQLTransportWS(t *testing.T) {
+	t.Parallel()
+	storagetest.Each(t, func(t *testing.T, st *storage.Store) {
+		b := apitest.New(t, st)
+		srv := httptest.NewServer(b.Handler)
+		t.Cleanup(srv.Close)
+
+		for _, bad := range []string{"", "Bearer sk_test_not_a_key", "Basic abc"} {
+			c, ack := dialSocket(t, srv.URL, bad)
+			require.False(t, ack, "%q is refused", bad)
+			_, err := c.read()
+			require.Error(t, err, "the connection is closed")
+		}
+
+		created := `subscription($after: ID) { events(types: ["off_session_payment.created"], after: $after) { id type objectID } }`
+		pay := func(a apitest.Account) string {
+			chain := b.NewChain(t, a, apitest.ChainOptions{})
+			r := b.CreatePayment(t, a.Keys.Secret, apitest.PaymentInput(chain, 700, nil))
+			r.RequireOK(t)
+			return r.String(t, "createOffSessionPayment.id")
+		}
+		// Subscribe from a known event, so what follows is deterministic.
+		p0 := pay(b.A)
+		r := b.Do(t, b.A.Keys.Restricted, `query($id: String!) { events(first: 1, where: {objectID: $id}) { edges { node { id } } } }`, map[string]any{"id": p0})
+		r.RequireOK(t)
+		e0 := r.Get(t, "events.edges").([]any)[0].(map[string]any)["node"].(map[string]any)["id"]
+		c, ack := dialSocket(t, srv.URL, "Bearer "+b.A.Keys.Restricted)
+		require.True(t, ack)
+		c.subscribe("1", created, map[string]any{"after": e0})
+		pay(b.B) // another account's: never sent
+		first := pay(b.A)
+		ev := c.next("1")["events"].(map[string]any)
+		require.Equal(t, "off_session_payment.created", ev["type"])
+		require.Equal(t, first, ev["objectID"], "the caller's own payment, not account B's")
+		require.NoError(t, c.conn.Close(coderws.StatusNormalClosure, ""))
+
+		// Away: a payment is made. Back with the last ID seen: it comes first.
+		second := pay(b.A)
+		c, ack = dialSocket(t, srv.URL, "Bearer "+b.A.Keys.Restricted)
+		require.True(t, ack)
+		c.subscribe("2", created, map[string]any{"after": ev["id"]})
+		require.Equal(t, second, c.next("2")["events"].(map[string]any)["objectID"], "nothing missed while away")
+
+		// A payment as it is, then its changes as the workers run it.
+		c.subscribe("3", `subscription($id: ID!) { offSessionPaymentChanged(id: $id) { id status } }`, map[string]any{"id": second})
+		require.Equal(t, "pending", c.next("3")["offSessionPaymentChanged"].(map[string]any)["status"], "as it is now, first")
+		b.RunDue(t)
+		var statuses []string
+		for len(statuses) < 2 {
+			p := c.next("3")["offSessionPaymentChanged"].(map[string]any)
+			require.Equal(t, second, p["id"])
+			statuses = append(statuses, p["status"].(string))
+		}
+		require.Equal(t, "succeeded", statuses[len(statuses)-1], "attempt started, then succeeded: %v", statuses)
+
+		// Another account's payment cannot be followed.
+		cB := pay(b.B)
+		c.subscribe("4", `subscription($id: ID!) { offSessionPaymentChanged(id: $id) { id } }`, map[string]any{"id": cB})
+		m, err := c.read()
+		require.NoError(t, err)
+		require.Equal(t, "4", m.ID)
+		require.Contains(t, string(m.Payload), `"code":"NOT_FOUND"`)
+		require.Contains(t, string(m.Payload), `"data":null`)
+	})
+}

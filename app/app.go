@@ -260,9 +260,9 @@ func (p *Process) Handler(pg playground.Config) http.Handler {
 		CostPerSecond: p.cfg.QueryCostLimit, CostBurst: p.cfg.QueryCostBurst, MinCostBurst: p.cfg.MaxComplexity,
 		MutationsPerSecond: p.cfg.RateLimit, MutationBurst: p.cfg.RateBurst,
 	})
-	gql := graph.NewHandler(graph.NewResolver(graph.Services{DB: p.Store.Client, Payments: p.Payments, Customers: p.Customers, Clocks: p.Clocks, Processors: p.Processors, Routes: p.Routes, Policies: p.Policies, Endpoints: p.Endpoints, Router: p.Router, Models: p.Models}), graph.Options{
+	gql := graph.NewHandler(graph.NewResolver(graph.Services{DB: p.Store.Client, Store: p.Store, Payments: p.Payments, Customers: p.Customers, Clocks: p.Clocks, Processors: p.Processors, Routes: p.Routes, Policies: p.Policies, Endpoints: p.Endpoints, Router: p.Router, Models: p.Models}), graph.Options{
 		MaxComplexity: p.cfg.MaxComplexity, MaxPageSize: p.cfg.MaxPageSize, PageSize: p.cfg.PageSize,
-		Budgets: budgets, Log: p.log, Metrics: p.Metrics, Tracer: p.Tracer,
+		Budgets: budgets, Log: p.log, Metrics: p.Metrics, Tracer: p.Tracer, Origins: p.origins,
 	})
 	return httpapi.NewHandler(httpapi.Deps{
 		DB:      p.Store.Client,

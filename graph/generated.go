@@ -16,6 +16,7 @@ import (
 	"entgo.io/contrib/entgql"
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/99designs/gqlgen/graphql/introspection"
+	"github.com/offsession/offsession/analytics"
 	"github.com/offsession/offsession/customers"
 	"github.com/offsession/offsession/ent"
 	"github.com/offsession/offsession/ent/attempt"
@@ -429,6 +430,7 @@ type ComplexityRoot struct {
 		OffSessionPayments func(childComplexity int, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int, orderBy []*ent.OffSessionPaymentOrder, where *ent.OffSessionPaymentWhereInput) int
 		PaymentMethods     func(childComplexity int, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int, orderBy []*ent.PaymentMethodOrder, where *ent.PaymentMethodWhereInput) int
 		Processors         func(childComplexity int, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int, orderBy []*ent.ProcessorOrder, where *ent.ProcessorWhereInput) int
+		Recovery           func(childComplexity int, from time.Time, to time.Time, groupBy *analytics.Dimension) int
 		RetryModels        func(childComplexity int, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int, orderBy []*ent.RetryModelOrder, where *ent.RetryModelWhereInput) int
 		RetryPolicies      func(childComplexity int, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int, orderBy []*ent.RetryPolicyOrder, where *ent.RetryPolicyWhereInput) int
 		Routes             func(childComplexity int, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int, orderBy []*ent.RouteOrder, where *ent.RouteWhereInput) int
@@ -442,6 +444,22 @@ type ComplexityRoot struct {
 		DaysToRecovery      func(childComplexity int) int
 		Payments            func(childComplexity int) int
 		RecoveryRate        func(childComplexity int) int
+	}
+
+	RecoveryRow struct {
+		AttemptsPerRecovery      func(childComplexity int) int
+		Currency                 func(childComplexity int) int
+		DaysToRecovery           func(childComplexity int) int
+		Failed                   func(childComplexity int) int
+		FailedFirst              func(childComplexity int) int
+		FirstAttemptApprovalRate func(childComplexity int) int
+		FirstAttemptApproved     func(childComplexity int) int
+		Key                      func(childComplexity int) int
+		Payments                 func(childComplexity int) int
+		Recovered                func(childComplexity int) int
+		RecoveredAmount          func(childComplexity int) int
+		RecoveryRate             func(childComplexity int) int
+		Retrying                 func(childComplexity int) int
 	}
 
 	RetryModel struct {
@@ -748,6 +766,7 @@ type QueryResolver interface {
 	TestClocks(ctx context.Context, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int, orderBy *ent.TestClockOrder, where *ent.TestClockWhereInput) (*ent.TestClockConnection, error)
 	WebhookEndpoints(ctx context.Context, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int, orderBy []*ent.WebhookEndpointOrder, where *ent.WebhookEndpointWhereInput) (*ent.WebhookEndpointConnection, error)
 	Viewer(ctx context.Context) (*viewer.Viewer, error)
+	Recovery(ctx context.Context, from time.Time, to time.Time, groupBy *analytics.Dimension) ([]*analytics.Row, error)
 }
 type RetryModelResolver interface {
 	Uplift(ctx context.Context, obj *ent.RetryModel) (*models.Uplift, error)
@@ -2536,6 +2555,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Processors(childComplexity, args["after"].(*entgql.Cursor[string]), args["first"].(*int), args["before"].(*entgql.Cursor[string]), args["last"].(*int), args["orderBy"].([]*ent.ProcessorOrder), args["where"].(*ent.ProcessorWhereInput)), true
+	case "Query.recovery":
+		if e.ComplexityRoot.Query.Recovery == nil {
+			break
+		}
+
+		args, err := ec.field_Query_recovery_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.Recovery(childComplexity, args["from"].(time.Time), args["to"].(time.Time), args["groupBy"].(*analytics.Dimension)), true
 	case "Query.retryModels":
 		if e.ComplexityRoot.Query.RetryModels == nil {
 			break
@@ -2622,6 +2652,85 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.RecoveryGroup.RecoveryRate(childComplexity), true
+
+	case "RecoveryRow.attemptsPerRecovery":
+		if e.ComplexityRoot.RecoveryRow.AttemptsPerRecovery == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RecoveryRow.AttemptsPerRecovery(childComplexity), true
+	case "RecoveryRow.currency":
+		if e.ComplexityRoot.RecoveryRow.Currency == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RecoveryRow.Currency(childComplexity), true
+	case "RecoveryRow.daysToRecovery":
+		if e.ComplexityRoot.RecoveryRow.DaysToRecovery == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RecoveryRow.DaysToRecovery(childComplexity), true
+	case "RecoveryRow.failed":
+		if e.ComplexityRoot.RecoveryRow.Failed == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RecoveryRow.Failed(childComplexity), true
+	case "RecoveryRow.failedFirst":
+		if e.ComplexityRoot.RecoveryRow.FailedFirst == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RecoveryRow.FailedFirst(childComplexity), true
+	case "RecoveryRow.firstAttemptApprovalRate":
+		if e.ComplexityRoot.RecoveryRow.FirstAttemptApprovalRate == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RecoveryRow.FirstAttemptApprovalRate(childComplexity), true
+	case "RecoveryRow.firstAttemptApproved":
+		if e.ComplexityRoot.RecoveryRow.FirstAttemptApproved == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RecoveryRow.FirstAttemptApproved(childComplexity), true
+	case "RecoveryRow.key":
+		if e.ComplexityRoot.RecoveryRow.Key == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RecoveryRow.Key(childComplexity), true
+	case "RecoveryRow.payments":
+		if e.ComplexityRoot.RecoveryRow.Payments == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RecoveryRow.Payments(childComplexity), true
+	case "RecoveryRow.recovered":
+		if e.ComplexityRoot.RecoveryRow.Recovered == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RecoveryRow.Recovered(childComplexity), true
+	case "RecoveryRow.recoveredAmount":
+		if e.ComplexityRoot.RecoveryRow.RecoveredAmount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RecoveryRow.RecoveredAmount(childComplexity), true
+	case "RecoveryRow.recoveryRate":
+		if e.ComplexityRoot.RecoveryRow.RecoveryRate == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RecoveryRow.RecoveryRate(childComplexity), true
+	case "RecoveryRow.retrying":
+		if e.ComplexityRoot.RecoveryRow.Retrying == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RecoveryRow.Retrying(childComplexity), true
 
 	case "RetryModel.activatedAt":
 		if e.ComplexityRoot.RetryModel.ActivatedAt == nil {
@@ -4466,6 +4575,38 @@ func (ec *executionContext) childFields_RecoveryGroup(ctx context.Context, field
 	return nil, fmt.Errorf("no field named %q was found under type RecoveryGroup", field.Name)
 }
 
+func (ec *executionContext) childFields_RecoveryRow(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "key":
+		return ec.fieldContext_RecoveryRow_key(ctx, field)
+	case "currency":
+		return ec.fieldContext_RecoveryRow_currency(ctx, field)
+	case "payments":
+		return ec.fieldContext_RecoveryRow_payments(ctx, field)
+	case "firstAttemptApproved":
+		return ec.fieldContext_RecoveryRow_firstAttemptApproved(ctx, field)
+	case "firstAttemptApprovalRate":
+		return ec.fieldContext_RecoveryRow_firstAttemptApprovalRate(ctx, field)
+	case "failedFirst":
+		return ec.fieldContext_RecoveryRow_failedFirst(ctx, field)
+	case "recovered":
+		return ec.fieldContext_RecoveryRow_recovered(ctx, field)
+	case "recoveredAmount":
+		return ec.fieldContext_RecoveryRow_recoveredAmount(ctx, field)
+	case "retrying":
+		return ec.fieldContext_RecoveryRow_retrying(ctx, field)
+	case "failed":
+		return ec.fieldContext_RecoveryRow_failed(ctx, field)
+	case "recoveryRate":
+		return ec.fieldContext_RecoveryRow_recoveryRate(ctx, field)
+	case "attemptsPerRecovery":
+		return ec.fieldContext_RecoveryRow_attemptsPerRecovery(ctx, field)
+	case "daysToRecovery":
+		return ec.fieldContext_RecoveryRow_daysToRecovery(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type RecoveryRow", field.Name)
+}
+
 func (ec *executionContext) childFields_RetryModel(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "id":
@@ -6013,6 +6154,36 @@ func (ec *executionContext) field_Query_processors_args(ctx context.Context, raw
 		return nil, err
 	}
 	args["where"] = arg5
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_recovery_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "from",
+		func(ctx context.Context, v any) (time.Time, error) {
+			return ec.unmarshalNTime2timeᚐTime(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["from"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "to",
+		func(ctx context.Context, v any) (time.Time, error) {
+			return ec.unmarshalNTime2timeᚐTime(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["to"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "groupBy",
+		func(ctx context.Context, v any) (*analytics.Dimension, error) {
+			return ec.unmarshalORecoveryDimension2ᚖgithubᚗcomᚋoffsessionᚋoffsessionᚋanalyticsᚐDimension(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["groupBy"] = arg2
 	return args, nil
 }
 
@@ -13886,6 +14057,50 @@ func (ec *executionContext) fieldContext_Query_viewer(_ context.Context, field g
 	return fc, nil
 }
 
+func (ec *executionContext) _Query_recovery(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_recovery(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().Recovery(ctx, fc.Args["from"].(time.Time), fc.Args["to"].(time.Time), fc.Args["groupBy"].(*analytics.Dimension))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*analytics.Row) graphql.Marshaler {
+			return ec.marshalNRecoveryRow2ᚕᚖgithubᚗcomᚋoffsessionᚋoffsessionᚋanalyticsᚐRowᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_recovery(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_RecoveryRow(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_recovery_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Query___type(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -14052,6 +14267,305 @@ func (ec *executionContext) _RecoveryGroup_daysToRecovery(ctx context.Context, f
 }
 func (ec *executionContext) fieldContext_RecoveryGroup_daysToRecovery(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("RecoveryGroup", field, false, false, "Float")
+}
+
+func (ec *executionContext) _RecoveryRow_key(ctx context.Context, field graphql.CollectedField, obj *analytics.Row) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RecoveryRow_key(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Key, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_RecoveryRow_key(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RecoveryRow", field, false, false, "String")
+}
+
+func (ec *executionContext) _RecoveryRow_currency(ctx context.Context, field graphql.CollectedField, obj *analytics.Row) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RecoveryRow_currency(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Currency, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RecoveryRow_currency(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RecoveryRow", field, false, false, "String")
+}
+
+func (ec *executionContext) _RecoveryRow_payments(ctx context.Context, field graphql.CollectedField, obj *analytics.Row) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RecoveryRow_payments(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Payments, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RecoveryRow_payments(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RecoveryRow", field, false, false, "Int")
+}
+
+func (ec *executionContext) _RecoveryRow_firstAttemptApproved(ctx context.Context, field graphql.CollectedField, obj *analytics.Row) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RecoveryRow_firstAttemptApproved(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.FirstAttemptApproved, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RecoveryRow_firstAttemptApproved(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RecoveryRow", field, false, false, "Int")
+}
+
+func (ec *executionContext) _RecoveryRow_firstAttemptApprovalRate(ctx context.Context, field graphql.CollectedField, obj *analytics.Row) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RecoveryRow_firstAttemptApprovalRate(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.FirstAttemptApprovalRate(), nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RecoveryRow_firstAttemptApprovalRate(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RecoveryRow", field, true, false, "Float")
+}
+
+func (ec *executionContext) _RecoveryRow_failedFirst(ctx context.Context, field graphql.CollectedField, obj *analytics.Row) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RecoveryRow_failedFirst(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.FailedFirst, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RecoveryRow_failedFirst(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RecoveryRow", field, false, false, "Int")
+}
+
+func (ec *executionContext) _RecoveryRow_recovered(ctx context.Context, field graphql.CollectedField, obj *analytics.Row) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RecoveryRow_recovered(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Recovered, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RecoveryRow_recovered(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RecoveryRow", field, false, false, "Int")
+}
+
+func (ec *executionContext) _RecoveryRow_recoveredAmount(ctx context.Context, field graphql.CollectedField, obj *analytics.Row) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RecoveryRow_recoveredAmount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.RecoveredAmount, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RecoveryRow_recoveredAmount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RecoveryRow", field, false, false, "Int")
+}
+
+func (ec *executionContext) _RecoveryRow_retrying(ctx context.Context, field graphql.CollectedField, obj *analytics.Row) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RecoveryRow_retrying(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Retrying, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RecoveryRow_retrying(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RecoveryRow", field, false, false, "Int")
+}
+
+func (ec *executionContext) _RecoveryRow_failed(ctx context.Context, field graphql.CollectedField, obj *analytics.Row) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RecoveryRow_failed(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Failed, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RecoveryRow_failed(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RecoveryRow", field, false, false, "Int")
+}
+
+func (ec *executionContext) _RecoveryRow_recoveryRate(ctx context.Context, field graphql.CollectedField, obj *analytics.Row) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RecoveryRow_recoveryRate(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.RecoveryRate(), nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RecoveryRow_recoveryRate(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RecoveryRow", field, true, false, "Float")
+}
+
+func (ec *executionContext) _RecoveryRow_attemptsPerRecovery(ctx context.Context, field graphql.CollectedField, obj *analytics.Row) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RecoveryRow_attemptsPerRecovery(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.AttemptsPerRecovery(), nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RecoveryRow_attemptsPerRecovery(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RecoveryRow", field, true, false, "Float")
+}
+
+func (ec *executionContext) _RecoveryRow_daysToRecovery(ctx context.Context, field graphql.CollectedField, obj *analytics.Row) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RecoveryRow_daysToRecovery(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.DaysToRecovery, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RecoveryRow_daysToRecovery(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RecoveryRow", field, false, false, "Float")
 }
 
 func (ec *executionContext) _RetryModel_id(ctx context.Context, field graphql.CollectedField, obj *ent.RetryModel) (ret graphql.Marshaler) {
@@ -36844,6 +37358,12 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_viewer(ctx, field)
 				})
+		case "recovery":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_recovery(ctx, field)
+				})
 		case "__type":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Query___type(ctx, field)
@@ -36903,6 +37423,99 @@ func (ec *executionContext) _RecoveryGroup(ctx context.Context, sel ast.Selectio
 			}
 		case "daysToRecovery":
 			out.Values[i] = ec._RecoveryGroup_daysToRecovery(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var recoveryRowImplementors = []string{"RecoveryRow"}
+
+func (ec *executionContext) _RecoveryRow(ctx context.Context, sel ast.SelectionSet, obj *analytics.Row) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, recoveryRowImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("RecoveryRow")
+		case "key":
+			out.Values[i] = ec._RecoveryRow_key(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "currency":
+			out.Values[i] = ec._RecoveryRow_currency(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "payments":
+			out.Values[i] = ec._RecoveryRow_payments(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "firstAttemptApproved":
+			out.Values[i] = ec._RecoveryRow_firstAttemptApproved(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "firstAttemptApprovalRate":
+			out.Values[i] = ec._RecoveryRow_firstAttemptApprovalRate(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "failedFirst":
+			out.Values[i] = ec._RecoveryRow_failedFirst(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "recovered":
+			out.Values[i] = ec._RecoveryRow_recovered(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "recoveredAmount":
+			out.Values[i] = ec._RecoveryRow_recoveredAmount(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "retrying":
+			out.Values[i] = ec._RecoveryRow_retrying(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "failed":
+			out.Values[i] = ec._RecoveryRow_failed(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "recoveryRate":
+			out.Values[i] = ec._RecoveryRow_recoveryRate(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "attemptsPerRecovery":
+			out.Values[i] = ec._RecoveryRow_attemptsPerRecovery(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "daysToRecovery":
+			out.Values[i] = ec._RecoveryRow_daysToRecovery(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -39707,6 +40320,30 @@ func (ec *executionContext) marshalNRecoveryGroup2githubᚗcomᚋoffsessionᚋof
 	return ec._RecoveryGroup(ctx, sel, &v)
 }
 
+func (ec *executionContext) marshalNRecoveryRow2ᚕᚖgithubᚗcomᚋoffsessionᚋoffsessionᚋanalyticsᚐRowᚄ(ctx context.Context, sel ast.SelectionSet, v []*analytics.Row) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNRecoveryRow2ᚖgithubᚗcomᚋoffsessionᚋoffsessionᚋanalyticsᚐRow(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNRecoveryRow2ᚖgithubᚗcomᚋoffsessionᚋoffsessionᚋanalyticsᚐRow(ctx context.Context, sel ast.SelectionSet, v *analytics.Row) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "RecoveryRow!")
+		return graphql.Null
+	}
+	return ec._RecoveryRow(ctx, sel, v)
+}
+
 func (ec *executionContext) marshalNRetryModel2ᚖgithubᚗcomᚋoffsessionᚋoffsessionᚋentᚐRetryModel(ctx context.Context, sel ast.SelectionSet, v *ent.RetryModel) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "RetryModel!")
@@ -42212,6 +42849,25 @@ func (ec *executionContext) unmarshalOProcessorWhereInput2ᚖgithubᚗcomᚋoffs
 	}
 	res, err := ec.unmarshalInputProcessorWhereInput(ctx, v)
 	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalORecoveryDimension2ᚖgithubᚗcomᚋoffsessionᚋoffsessionᚋanalyticsᚐDimension(ctx context.Context, v any) (*analytics.Dimension, error) {
+	if v == nil {
+		return nil, nil
+	}
+	tmp, err := graphql.UnmarshalString(v)
+	res := analytics.Dimension(tmp)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalORecoveryDimension2ᚖgithubᚗcomᚋoffsessionᚋoffsessionᚋanalyticsᚐDimension(ctx context.Context, sel ast.SelectionSet, v *analytics.Dimension) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	_ = sel
+	_ = ctx
+	res := graphql.MarshalString(string(*v))
+	return res
 }
 
 func (ec *executionContext) marshalORetryModel2ᚖgithubᚗcomᚋoffsessionᚋoffsessionᚋentᚐRetryModel(ctx context.Context, sel ast.SelectionSet, v *ent.RetryModel) graphql.Marshaler {

@@ -13,6 +13,7 @@ import (
 	"github.com/offsession/offsession/retry/policies"
 	"github.com/offsession/offsession/routing"
 	"github.com/offsession/offsession/routing/routes"
+	"github.com/offsession/offsession/storage"
 	"github.com/offsession/offsession/testclocks"
 	"github.com/offsession/offsession/webhooks"
 )
@@ -22,6 +23,7 @@ import (
 // Services are what the resolvers call.
 type Services struct {
 	DB         *ent.Client
+	Store      *storage.Store
 	Payments   *payments.Service
 	Customers  *customers.Service
 	Clocks     *testclocks.Service
@@ -36,6 +38,7 @@ type Services struct {
 // Resolver is the resolver root.
 type Resolver struct {
 	client     *ent.Client
+	store      *storage.Store
 	payments   *payments.Service
 	customers  *customers.Service
 	clocks     *testclocks.Service
@@ -49,5 +52,14 @@ type Resolver struct {
 
 // NewResolver returns the resolver root.
 func NewResolver(s Services) *Resolver {
-	return &Resolver{client: s.DB, payments: s.Payments, customers: s.Customers, clocks: s.Clocks, processors: s.Processors, routes: s.Routes, policies: s.Policies, endpoints: s.Endpoints, router: s.Router, models: s.Models}
+	return &Resolver{client: s.DB, store: s.Store, payments: s.Payments, customers: s.Customers, clocks: s.Clocks, processors: s.Processors, routes: s.Routes, policies: s.Policies, endpoints: s.Endpoints, router: s.Router, models: s.Models}
+}
+
+// deref is *p, or the zero value when p is nil (an absent argument).
+func deref[T any](p *T) T {
+	var zero T
+	if p == nil {
+		return zero
+	}
+	return *p
 }

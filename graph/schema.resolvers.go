@@ -9,6 +9,7 @@ import (
 	"context"
 	"time"
 
+	"github.com/offsession/offsession/analytics"
 	"github.com/offsession/offsession/customers"
 	"github.com/offsession/offsession/ent"
 	"github.com/offsession/offsession/ent/event"
@@ -164,6 +165,11 @@ func (r *processorResolver) Health(ctx context.Context, obj *ent.Processor) (*ro
 // Viewer is the resolver for the viewer field.
 func (r *queryResolver) Viewer(ctx context.Context) (*viewer.Viewer, error) {
 	return viewerFrom(ctx)
+}
+
+// Recovery is the resolver for the recovery field.
+func (r *queryResolver) Recovery(ctx context.Context, from time.Time, to time.Time, groupBy *analytics.Dimension) ([]*analytics.Row, error) {
+	return analytics.Recovery(ctx, r.store, from, to, deref(groupBy))
 }
 
 // Uplift is the resolver for the uplift field.

@@ -11,9 +11,10 @@ import (
 )
 
 // Subscriptions read the events table: every replica sees what any
-// replica wrote, with no channel between them to lose a message. Measured
-// against LISTEN/NOTIFY, polling costs one indexed query per subscription
-// per interval and needs nothing SQLite lacks.
+// replica wrote, with no channel between them to lose a message, and
+// SQLite needs nothing more. The cost is two indexed queries per
+// subscription per interval; LISTEN/NOTIFY would save them on PostgreSQL
+// and has not been measured against it.
 const (
 	// subscriptionPoll is how often a subscription reads new events.
 	subscriptionPoll = 200 * time.Millisecond

@@ -164,6 +164,7 @@ type Process struct {
 	cfg        Config
 	proxies    []netip.Prefix
 	origins    []string
+	clock      clockwork.Clock
 }
 
 // Observability is what a process reports to: tracing.FromEnv's provider
@@ -249,7 +250,7 @@ func BuildObserved(store *storage.Store, cfg Config, clock clockwork.Clock, log 
 		Routes:     routes.NewService(store.Client, keys),
 		Policies:   policies.New(store.Client, keys),
 		Endpoints:  webhooks.NewEndpoints(store.Client, clock, events.Types, guard).WithMetrics(mtr),
-		log:        log, cfg: cfg, proxies: proxies, origins: origins,
+		log:        log, cfg: cfg, proxies: proxies, origins: origins, clock: clock,
 	}, nil
 }
 
@@ -260,7 +261,7 @@ func (p *Process) Handler(pg playground.Config) http.Handler {
 		CostPerSecond: p.cfg.QueryCostLimit, CostBurst: p.cfg.QueryCostBurst, MinCostBurst: p.cfg.MaxComplexity,
 		MutationsPerSecond: p.cfg.RateLimit, MutationBurst: p.cfg.RateBurst,
 	})
-	gql := graph.NewHandler(graph.NewResolver(graph.Services{DB: p.Store.Client, Store: p.Store, Payments: p.Payments, Customers: p.Customers, Clocks: p.Clocks, Processors: p.Processors, Routes: p.Routes, Policies: p.Policies, Endpoints: p.Endpoints, Router: p.Router, Models: p.Models}), graph.Options{
+	gql := graph.NewHandler(graph.NewResolver(graph.Services{DB: p.Store.Client, Store: p.Store, Clock: p.clock, Payments: p.Payments, Customers: p.Customers, Clocks: p.Clocks, Processors: p.Processors, Routes: p.Routes, Policies: p.Policies, Endpoints: p.Endpoints, Router: p.Router, Models: p.Models}), graph.Options{
 		MaxComplexity: p.cfg.MaxComplexity, MaxPageSize: p.cfg.MaxPageSize, PageSize: p.cfg.PageSize,
 		Budgets: budgets, Log: p.log, Metrics: p.Metrics, Tracer: p.Tracer, Origins: p.origins,
 	})

@@ -82,6 +82,9 @@ func (r *Resolver) OffSessionPayment() OffSessionPaymentResolver {
 	return &offSessionPaymentResolver{r}
 }
 
+// PaymentMethod returns PaymentMethodResolver implementation.
+func (r *Resolver) PaymentMethod() PaymentMethodResolver { return &paymentMethodResolver{r} }
+
 // Processor returns ProcessorResolver implementation.
 func (r *Resolver) Processor() ProcessorResolver { return &processorResolver{r} }
 
@@ -93,6 +96,7 @@ func (r *Resolver) RetryModel() RetryModelResolver { return &retryModelResolver{
 
 type (
 	offSessionPaymentResolver struct{ *Resolver }
+	paymentMethodResolver     struct{ *Resolver }
 	processorResolver         struct{ *Resolver }
 	queryResolver             struct{ *Resolver }
 	retryModelResolver        struct{ *Resolver }

@@ -60,6 +60,7 @@ type ResolverRoot interface {
 	BackupPaymentMethod() BackupPaymentMethodResolver
 	Mutation() MutationResolver
 	OffSessionPayment() OffSessionPaymentResolver
+	PaymentMethod() PaymentMethodResolver
 	Processor() ProcessorResolver
 	Query() QueryResolver
 	RetryModel() RetryModelResolver
@@ -268,6 +269,13 @@ type ComplexityRoot struct {
 		UpdateRoute              func(childComplexity int, id string, input routes.Input) int
 	}
 
+	NetworkBudget struct {
+		AvailableAt   func(childComplexity int) int
+		Max           func(childComplexity int) int
+		Used          func(childComplexity int) int
+		WindowSeconds func(childComplexity int) int
+	}
+
 	NextAttempt struct {
 		Alternatives func(childComplexity int) int
 		At           func(childComplexity int) int
@@ -364,6 +372,7 @@ type ComplexityRoot struct {
 		Last4           func(childComplexity int) int
 		Mandates        func(childComplexity int) int
 		Metadata        func(childComplexity int) int
+		NetworkBudgets  func(childComplexity int) int
 		Payments        func(childComplexity int, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int, orderBy []*ent.OffSessionPaymentOrder, where *ent.OffSessionPaymentWhereInput) int
 		ProcessorTokens func(childComplexity int) int
 		Status          func(childComplexity int) int
@@ -747,6 +756,9 @@ type MutationResolver interface {
 type OffSessionPaymentResolver interface {
 	AmountDecimal(ctx context.Context, obj *ent.OffSessionPayment) (string, error)
 	NextAttempt(ctx context.Context, obj *ent.OffSessionPayment) (*model.NextAttempt, error)
+}
+type PaymentMethodResolver interface {
+	NetworkBudgets(ctx context.Context, obj *ent.PaymentMethod) ([]*retry.Use, error)
 }
 type ProcessorResolver interface {
 	Health(ctx context.Context, obj *ent.Processor) (*routing.Summary, error)
@@ -1776,6 +1788,31 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Mutation.UpdateRoute(childComplexity, args["id"].(string), args["input"].(routes.Input)), true
 
+	case "NetworkBudget.availableAt":
+		if e.ComplexityRoot.NetworkBudget.AvailableAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.NetworkBudget.AvailableAt(childComplexity), true
+	case "NetworkBudget.max":
+		if e.ComplexityRoot.NetworkBudget.Max == nil {
+			break
+		}
+
+		return e.ComplexityRoot.NetworkBudget.Max(childComplexity), true
+	case "NetworkBudget.used":
+		if e.ComplexityRoot.NetworkBudget.Used == nil {
+			break
+		}
+
+		return e.ComplexityRoot.NetworkBudget.Used(childComplexity), true
+	case "NetworkBudget.windowSeconds":
+		if e.ComplexityRoot.NetworkBudget.WindowSeconds == nil {
+			break
+		}
+
+		return e.ComplexityRoot.NetworkBudget.WindowSeconds(childComplexity), true
+
 	case "NextAttempt.alternatives":
 		if e.ComplexityRoot.NextAttempt.Alternatives == nil {
 			break
@@ -2249,6 +2286,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.PaymentMethod.Metadata(childComplexity), true
+	case "PaymentMethod.networkBudgets":
+		if e.ComplexityRoot.PaymentMethod.NetworkBudgets == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PaymentMethod.NetworkBudgets(childComplexity), true
 	case "PaymentMethod.payments":
 		if e.ComplexityRoot.PaymentMethod.Payments == nil {
 			break
@@ -4255,6 +4298,20 @@ func (ec *executionContext) childFields_MandateEdge(ctx context.Context, field g
 	return nil, fmt.Errorf("no field named %q was found under type MandateEdge", field.Name)
 }
 
+func (ec *executionContext) childFields_NetworkBudget(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "max":
+		return ec.fieldContext_NetworkBudget_max(ctx, field)
+	case "windowSeconds":
+		return ec.fieldContext_NetworkBudget_windowSeconds(ctx, field)
+	case "used":
+		return ec.fieldContext_NetworkBudget_used(ctx, field)
+	case "availableAt":
+		return ec.fieldContext_NetworkBudget_availableAt(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type NetworkBudget", field.Name)
+}
+
 func (ec *executionContext) childFields_NextAttempt(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "at":
@@ -4457,6 +4514,8 @@ func (ec *executionContext) childFields_PaymentMethod(ctx context.Context, field
 		return ec.fieldContext_PaymentMethod_mandates(ctx, field)
 	case "payments":
 		return ec.fieldContext_PaymentMethod_payments(ctx, field)
+	case "networkBudgets":
+		return ec.fieldContext_PaymentMethod_networkBudgets(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type PaymentMethod", field.Name)
 }
@@ -10669,6 +10728,98 @@ func (ec *executionContext) fieldContext_Mutation_advanceTestClock(ctx context.C
 	return fc, nil
 }
 
+func (ec *executionContext) _NetworkBudget_max(ctx context.Context, field graphql.CollectedField, obj *retry.Use) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_NetworkBudget_max(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Max(), nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_NetworkBudget_max(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("NetworkBudget", field, true, false, "Int")
+}
+
+func (ec *executionContext) _NetworkBudget_windowSeconds(ctx context.Context, field graphql.CollectedField, obj *retry.Use) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_NetworkBudget_windowSeconds(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.WindowSeconds(), nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_NetworkBudget_windowSeconds(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("NetworkBudget", field, true, false, "Int")
+}
+
+func (ec *executionContext) _NetworkBudget_used(ctx context.Context, field graphql.CollectedField, obj *retry.Use) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_NetworkBudget_used(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Used, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_NetworkBudget_used(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("NetworkBudget", field, false, false, "Int")
+}
+
+func (ec *executionContext) _NetworkBudget_availableAt(ctx context.Context, field graphql.CollectedField, obj *retry.Use) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_NetworkBudget_availableAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.AvailableAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_NetworkBudget_availableAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("NetworkBudget", field, false, false, "Time")
+}
+
 func (ec *executionContext) _NextAttempt_at(ctx context.Context, field graphql.CollectedField, obj *model.NextAttempt) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -12719,6 +12870,38 @@ func (ec *executionContext) fieldContext_PaymentMethod_payments(ctx context.Cont
 	if fc.Args, err = ec.field_PaymentMethod_payments_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _PaymentMethod_networkBudgets(ctx context.Context, field graphql.CollectedField, obj *ent.PaymentMethod) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PaymentMethod_networkBudgets(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.PaymentMethod().NetworkBudgets(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*retry.Use) graphql.Marshaler {
+			return ec.marshalNNetworkBudget2ᚕᚖgithubᚗcomᚋoffsessionᚋoffsessionᚋretryᚐUseᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PaymentMethod_networkBudgets(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "PaymentMethod",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_NetworkBudget(ctx, field)
+		},
 	}
 	return fc, nil
 }
@@ -36296,6 +36479,54 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 	return out
 }
 
+var networkBudgetImplementors = []string{"NetworkBudget"}
+
+func (ec *executionContext) _NetworkBudget(ctx context.Context, sel ast.SelectionSet, obj *retry.Use) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, networkBudgetImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("NetworkBudget")
+		case "max":
+			out.Values[i] = ec._NetworkBudget_max(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "windowSeconds":
+			out.Values[i] = ec._NetworkBudget_windowSeconds(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "used":
+			out.Values[i] = ec._NetworkBudget_used(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "availableAt":
+			out.Values[i] = ec._NetworkBudget_availableAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var nextAttemptImplementors = []string{"NextAttempt"}
 
 func (ec *executionContext) _NextAttempt(ctx context.Context, sel ast.SelectionSet, obj *model.NextAttempt) graphql.Marshaler {
@@ -36895,6 +37126,12 @@ func (ec *executionContext) _PaymentMethod(ctx context.Context, sel ast.Selectio
 				true, true,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._PaymentMethod_payments(ctx, field, obj)
+				})
+		case "networkBudgets":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._PaymentMethod_networkBudgets(ctx, field, obj)
 				})
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
@@ -39999,6 +40236,30 @@ func (ec *executionContext) marshalNMap2map(ctx context.Context, sel ast.Selecti
 		graphql.AddInvalidNullFromMarshaler(ctx, "Map!")
 	}
 	return res
+}
+
+func (ec *executionContext) marshalNNetworkBudget2ᚕᚖgithubᚗcomᚋoffsessionᚋoffsessionᚋretryᚐUseᚄ(ctx context.Context, sel ast.SelectionSet, v []*retry.Use) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNNetworkBudget2ᚖgithubᚗcomᚋoffsessionᚋoffsessionᚋretryᚐUse(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNNetworkBudget2ᚖgithubᚗcomᚋoffsessionᚋoffsessionᚋretryᚐUse(ctx context.Context, sel ast.SelectionSet, v *retry.Use) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "NetworkBudget!")
+		return graphql.Null
+	}
+	return ec._NetworkBudget(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalNNode2ᚕgithubᚗcomᚋoffsessionᚋoffsessionᚋentᚐNoder(ctx context.Context, sel ast.SelectionSet, v []ent.Noder) graphql.Marshaler {

@@ -5,6 +5,7 @@
 package graph
 
 import (
+	"github.com/jonboulle/clockwork"
 	"github.com/offsession/offsession/customers"
 	"github.com/offsession/offsession/ent"
 	"github.com/offsession/offsession/models"
@@ -24,6 +25,7 @@ import (
 type Services struct {
 	DB         *ent.Client
 	Store      *storage.Store
+	Clock      clockwork.Clock
 	Payments   *payments.Service
 	Customers  *customers.Service
 	Clocks     *testclocks.Service
@@ -39,6 +41,7 @@ type Services struct {
 type Resolver struct {
 	client     *ent.Client
 	store      *storage.Store
+	clock      clockwork.Clock
 	payments   *payments.Service
 	customers  *customers.Service
 	clocks     *testclocks.Service
@@ -52,7 +55,7 @@ type Resolver struct {
 
 // NewResolver returns the resolver root.
 func NewResolver(s Services) *Resolver {
-	return &Resolver{client: s.DB, store: s.Store, payments: s.Payments, customers: s.Customers, clocks: s.Clocks, processors: s.Processors, routes: s.Routes, policies: s.Policies, endpoints: s.Endpoints, router: s.Router, models: s.Models}
+	return &Resolver{client: s.DB, store: s.Store, clock: s.Clock, payments: s.Payments, customers: s.Customers, clocks: s.Clocks, processors: s.Processors, routes: s.Routes, policies: s.Policies, endpoints: s.Endpoints, router: s.Router, models: s.Models}
 }
 
 // deref is *p, or the zero value when p is nil (an absent argument).

@@ -2,6 +2,7 @@ package graph_test
 
 import (
 	"context"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -297,6 +298,38 @@ func TestRule4NetworkBudgetsAcrossPayments(t *testing.T) {
 		require.Positive(t, moved["mastercard"], "the Mastercard budget moved retries later")
 		require.Len(t, retries["mastercard"], 35, "15 payments wanted 45 retries; the 30-day budget allows 35")
 		require.Len(t, retries["visa"], 20, "9 payments wanted 27 retries; Visa allows 20 in 30 days")
+
+		// Each card's payment methods say the same of its budgets, at the
+		// clock's time, counted over every payment on the card.
+		now := t0.Add(25 * 24 * time.Hour)
+		r = b.Do(t, b.A.Keys.Restricted, `{ offSessionPayments(first: 100) { edges { node { paymentMethod { brand
+			networkBudgets { max windowSeconds used availableAt } } } } } }`, nil)
+		r.RequireOK(t)
+		for _, e := range r.Get(t, "offSessionPayments.edges").([]any) {
+			pm := e.(map[string]any)["node"].(map[string]any)["paymentMethod"].(map[string]any)
+			brand := pm["brand"].(string)
+			budgets := pm["networkBudgets"].([]any)
+			require.Len(t, budgets, map[string]int{"mastercard": 2, "visa": 1}[brand], brand)
+			for _, bu := range budgets {
+				u := bu.(map[string]any)
+				window := time.Duration(u["windowSeconds"].(float64)) * time.Second
+				var in []time.Time
+				for _, at := range retries[brand] {
+					if at.After(now.Add(-window)) {
+						in = append(in, at)
+					}
+				}
+				require.EqualValues(t, len(in), u["used"], "%s, %s", brand, window)
+				avail, err := time.Parse(time.RFC3339, u["availableAt"].(string))
+				require.NoError(t, err)
+				if max := int(u["max"].(float64)); len(in) >= max {
+					slices.SortFunc(in, func(a, b time.Time) int { return a.Compare(b) })
+					require.Equal(t, in[len(in)-max].Add(window).Add(time.Second), avail, "%s full: when its oldest retry leaves the window", brand)
+				} else {
+					require.Equal(t, now, avail.UTC(), "%s, %s: room now", brand, window)
+				}
+			}
+		}
 	})
 }
 

@@ -19,6 +19,8 @@ import (
 	"github.com/offsession/offsession/money"
 	"github.com/offsession/offsession/payments"
 	"github.com/offsession/offsession/processors"
+	"github.com/offsession/offsession/retry"
+	"github.com/offsession/offsession/retry/history"
 	"github.com/offsession/offsession/retry/policies"
 	"github.com/offsession/offsession/routing"
 	"github.com/offsession/offsession/routing/routes"
@@ -155,6 +157,11 @@ func (r *offSessionPaymentResolver) AmountDecimal(ctx context.Context, obj *ent.
 // NextAttempt is the resolver for the nextAttempt field.
 func (r *offSessionPaymentResolver) NextAttempt(ctx context.Context, obj *ent.OffSessionPayment) (*model.NextAttempt, error) {
 	return nextAttempt(obj), nil
+}
+
+// NetworkBudgets is the resolver for the networkBudgets field.
+func (r *paymentMethodResolver) NetworkBudgets(ctx context.Context, obj *ent.PaymentMethod) ([]*retry.Use, error) {
+	return history.CardBudgets(ctx, r.client, r.clock, obj)
 }
 
 // Health is the resolver for the health field.

@@ -72,3 +72,36 @@ func human(d time.Duration) string {
 	}
 	return d.String()
 }
+
+// Use is how much of one rule a card has used at a time.
+type Use struct {
+	Rule BudgetRule
+	// Used counts the retries in the rule's window.
+	Used int
+	// AvailableAt is when the rule allows one more retry: the time asked
+	// about, unless the budget is full then.
+	AvailableAt time.Time
+}
+
+// Uses returns, for each rule of network, how much of it a card has used
+// at now, given the start times of its retries that count.
+func Uses(network string, retries []time.Time, now time.Time) []Use {
+	sorted := append([]time.Time(nil), retries...)
+	sort.Slice(sorted, func(i, j int) bool { return sorted[i].Before(sorted[j]) })
+	var out []Use
+	for _, r := range Budgets[network] {
+		in := countAfter(sorted, now.Add(-r.Window))
+		u := Use{Rule: r, Used: in.n, AvailableAt: now}
+		if in.n >= r.Max {
+			u.AvailableAt = sorted[in.first+in.n-r.Max].Add(r.Window).Add(time.Second)
+		}
+		out = append(out, u)
+	}
+	return out
+}
+
+// Max is the rule's most retries in its window.
+func (u Use) Max() int { return u.Rule.Max }
+
+// WindowSeconds is the rule's window.
+func (u Use) WindowSeconds() int { return int(u.Rule.Window / time.Second) }

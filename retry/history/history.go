@@ -11,8 +11,10 @@ import (
 	"slices"
 	"time"
 
+	"github.com/jonboulle/clockwork"
 	"github.com/offsession/offsession/internal/tz"
 	"github.com/offsession/offsession/processors/connector"
+	"github.com/offsession/offsession/testclocks"
 
 	"github.com/offsession/offsession/ent"
 	"github.com/offsession/offsession/ent/attempt"
@@ -180,26 +182,63 @@ func (l Loader) Budget(ctx context.Context, tx *ent.Tx, accountID string, pm *en
 			return at, "", fmt.Errorf("lock card: %w", err)
 		}
 	}
+	times, err := cardRetries(ctx, tx.Client(), accountID, pm.Fingerprint, at.Add(-budgetWindow))
+	if err != nil {
+		return at, "", err
+	}
+	allowed, note := retry.NextAllowed(network, times, at)
+	return allowed, note, nil
+}
+
+// CardBudgets is how much of its network's retry budgets the card of pm
+// has used now, on its customer's clock, over every payment on it.
+func CardBudgets(ctx context.Context, db *ent.Client, clock clockwork.Clock, pm *ent.PaymentMethod) ([]*retry.Use, error) {
+	network := string(pm.Brand)
+	if len(retry.Budgets[network]) == 0 {
+		return []*retry.Use{}, nil
+	}
+	cus, err := db.Customer.Get(ctx, pm.CustomerID)
+	if err != nil {
+		return nil, fmt.Errorf("read customer: %w", err)
+	}
+	now, err := testclocks.Now(ctx, db, clock, cus.TestClockID)
+	if err != nil {
+		return nil, err
+	}
+	times, err := cardRetries(ctx, db, pm.AccountID, pm.Fingerprint, now.Add(-budgetWindow))
+	if err != nil {
+		return nil, err
+	}
+	uses := retry.Uses(network, times, now)
+	out := make([]*retry.Use, len(uses))
+	for i := range uses {
+		out[i] = &uses[i]
+	}
+	return out, nil
+}
+
+// cardRetries returns the start times, after from, of the retries on a
+// card that count for its network budgets: technical failures do not.
+func cardRetries(ctx context.Context, db *ent.Client, accountID, fingerprint string, from time.Time) ([]time.Time, error) {
 	var rows []struct {
 		StartedAt time.Time `json:"started_at"`
 	}
-	err := tx.Attempt.Query().
+	err := db.Attempt.Query().
 		Where(
 			attempt.AccountID(accountID),
-			attempt.CardFingerprint(pm.Fingerprint),
+			attempt.CardFingerprint(fingerprint),
 			attempt.IsRetry(true),
-			attempt.StartedAtGT(at.Add(-budgetWindow)),
+			attempt.StartedAtGT(from),
 			attempt.Or(attempt.DeclineClassIsNil(), attempt.DeclineClassNEQ(attempt.DeclineClassTechnical)),
 		).
 		Select(attempt.FieldStartedAt).
 		Scan(ctx, &rows)
 	if err != nil {
-		return at, "", fmt.Errorf("count the card's retries: %w", err)
+		return nil, fmt.Errorf("count the card's retries: %w", err)
 	}
 	times := make([]time.Time, len(rows))
 	for i, r := range rows {
 		times[i] = r.StartedAt
 	}
-	allowed, note := retry.NextAllowed(network, times, at)
-	return allowed, note, nil
+	return times, nil
 }

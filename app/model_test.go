@@ -62,11 +62,11 @@ func TestDataTeamLoop(t *testing.T) {
 		postGraphQL(t, base, key, query, vars, &data)
 		return data
 	}
-	r := gql(`{ customers(where: {externalRef: "demo-alan"}) { edges { node { id mandates { id paymentMethodID status } } } } }`, nil)
+	r := gql(`{ customers(where: {externalRef: "demo-alan"}) { edges { node { id mandates(first: 100) { edges { node { id paymentMethodID status } } } } } } }`, nil)
 	node := r["customers"].(map[string]any)["edges"].([]any)[0].(map[string]any)["node"].(map[string]any)
 	var mandateID, pmID string
-	for _, m := range node["mandates"].([]any) {
-		if m := m.(map[string]any); m["status"] == "active" {
+	for _, e := range node["mandates"].(map[string]any)["edges"].([]any) {
+		if m := e.(map[string]any)["node"].(map[string]any); m["status"] == "active" {
 			mandateID, pmID = m["id"].(string), m["paymentMethodID"].(string)
 		}
 	}

@@ -24,28 +24,46 @@ func (_m *Attempt) Processor(ctx context.Context) (*Processor, error) {
 	return result, MaskNotFound(err)
 }
 
-func (_m *Customer) PaymentMethods(ctx context.Context) (result []*PaymentMethod, err error) {
-	if fc := graphql.GetFieldContext(ctx); fc != nil && fc.Field.Alias != "" {
-		result, err = _m.NamedPaymentMethods(graphql.GetFieldContext(ctx).Field.Alias)
-	} else {
-		result, err = _m.Edges.PaymentMethodsOrErr()
+func (_m *Customer) PaymentMethods(
+	ctx context.Context, after *Cursor, first *int, before *Cursor, last *int, orderBy []*PaymentMethodOrder, where *PaymentMethodWhereInput,
+) (*PaymentMethodConnection, error) {
+	opts := []PaymentMethodPaginateOption{
+		WithPaymentMethodOrder(orderBy),
+		WithPaymentMethodFilter(where.Filter),
 	}
-	if IsNotLoaded(err) {
-		result, err = _m.QueryPaymentMethods().All(ctx)
+	alias := graphql.GetFieldContext(ctx).Field.Alias
+	totalCount, hasTotalCount := _m.Edges.totalCount[0][alias]
+	if nodes, err := _m.NamedPaymentMethods(alias); err == nil || hasTotalCount {
+		pager, err := newPaymentMethodPager(opts, last != nil)
+		if err != nil {
+			return nil, err
+		}
+		conn := &PaymentMethodConnection{Edges: []*PaymentMethodEdge{}, TotalCount: totalCount}
+		conn.build(nodes, pager, after, first, before, last)
+		return conn, nil
 	}
-	return result, err
+	return _m.QueryPaymentMethods().Paginate(ctx, after, first, before, last, opts...)
 }
 
-func (_m *Customer) Mandates(ctx context.Context) (result []*Mandate, err error) {
-	if fc := graphql.GetFieldContext(ctx); fc != nil && fc.Field.Alias != "" {
-		result, err = _m.NamedMandates(graphql.GetFieldContext(ctx).Field.Alias)
-	} else {
-		result, err = _m.Edges.MandatesOrErr()
+func (_m *Customer) Mandates(
+	ctx context.Context, after *Cursor, first *int, before *Cursor, last *int, orderBy []*MandateOrder, where *MandateWhereInput,
+) (*MandateConnection, error) {
+	opts := []MandatePaginateOption{
+		WithMandateOrder(orderBy),
+		WithMandateFilter(where.Filter),
 	}
-	if IsNotLoaded(err) {
-		result, err = _m.QueryMandates().All(ctx)
+	alias := graphql.GetFieldContext(ctx).Field.Alias
+	totalCount, hasTotalCount := _m.Edges.totalCount[1][alias]
+	if nodes, err := _m.NamedMandates(alias); err == nil || hasTotalCount {
+		pager, err := newMandatePager(opts, last != nil)
+		if err != nil {
+			return nil, err
+		}
+		conn := &MandateConnection{Edges: []*MandateEdge{}, TotalCount: totalCount}
+		conn.build(nodes, pager, after, first, before, last)
+		return conn, nil
 	}
-	return result, err
+	return _m.QueryMandates().Paginate(ctx, after, first, before, last, opts...)
 }
 
 func (_m *Customer) Payments(
@@ -183,16 +201,25 @@ func (_m *PaymentMethod) Customer(ctx context.Context) (*Customer, error) {
 	return result, err
 }
 
-func (_m *PaymentMethod) Mandates(ctx context.Context) (result []*Mandate, err error) {
-	if fc := graphql.GetFieldContext(ctx); fc != nil && fc.Field.Alias != "" {
-		result, err = _m.NamedMandates(graphql.GetFieldContext(ctx).Field.Alias)
-	} else {
-		result, err = _m.Edges.MandatesOrErr()
+func (_m *PaymentMethod) Mandates(
+	ctx context.Context, after *Cursor, first *int, before *Cursor, last *int, orderBy []*MandateOrder, where *MandateWhereInput,
+) (*MandateConnection, error) {
+	opts := []MandatePaginateOption{
+		WithMandateOrder(orderBy),
+		WithMandateFilter(where.Filter),
 	}
-	if IsNotLoaded(err) {
-		result, err = _m.QueryMandates().All(ctx)
+	alias := graphql.GetFieldContext(ctx).Field.Alias
+	totalCount, hasTotalCount := _m.Edges.totalCount[1][alias]
+	if nodes, err := _m.NamedMandates(alias); err == nil || hasTotalCount {
+		pager, err := newMandatePager(opts, last != nil)
+		if err != nil {
+			return nil, err
+		}
+		conn := &MandateConnection{Edges: []*MandateEdge{}, TotalCount: totalCount}
+		conn.build(nodes, pager, after, first, before, last)
+		return conn, nil
 	}
-	return result, err
+	return _m.QueryMandates().Paginate(ctx, after, first, before, last, opts...)
 }
 
 func (_m *PaymentMethod) Payments(

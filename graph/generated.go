@@ -152,10 +152,10 @@ type ComplexityRoot struct {
 		Email          func(childComplexity int) int
 		ExternalRef    func(childComplexity int) int
 		ID             func(childComplexity int) int
-		Mandates       func(childComplexity int) int
+		Mandates       func(childComplexity int, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int, orderBy []*ent.MandateOrder, where *ent.MandateWhereInput) int
 		Metadata       func(childComplexity int) int
 		Name           func(childComplexity int) int
-		PaymentMethods func(childComplexity int) int
+		PaymentMethods func(childComplexity int, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int, orderBy []*ent.PaymentMethodOrder, where *ent.PaymentMethodWhereInput) int
 		Payments       func(childComplexity int, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int, orderBy []*ent.OffSessionPaymentOrder, where *ent.OffSessionPaymentWhereInput) int
 		TestClock      func(childComplexity int) int
 		TestClockID    func(childComplexity int) int
@@ -370,7 +370,7 @@ type ComplexityRoot struct {
 		InvalidReason   func(childComplexity int) int
 		IssuingCountry  func(childComplexity int) int
 		Last4           func(childComplexity int) int
-		Mandates        func(childComplexity int) int
+		Mandates        func(childComplexity int, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int, orderBy []*ent.MandateOrder, where *ent.MandateWhereInput) int
 		Metadata        func(childComplexity int) int
 		NetworkBudgets  func(childComplexity int) int
 		Payments        func(childComplexity int, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int, orderBy []*ent.OffSessionPaymentOrder, where *ent.OffSessionPaymentWhereInput) int
@@ -1152,7 +1152,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			break
 		}
 
-		return e.ComplexityRoot.Customer.Mandates(childComplexity), true
+		args, err := ec.field_Customer_mandates_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Customer.Mandates(childComplexity, args["after"].(*entgql.Cursor[string]), args["first"].(*int), args["before"].(*entgql.Cursor[string]), args["last"].(*int), args["orderBy"].([]*ent.MandateOrder), args["where"].(*ent.MandateWhereInput)), true
 	case "Customer.metadata":
 		if e.ComplexityRoot.Customer.Metadata == nil {
 			break
@@ -1170,7 +1175,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			break
 		}
 
-		return e.ComplexityRoot.Customer.PaymentMethods(childComplexity), true
+		args, err := ec.field_Customer_paymentMethods_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Customer.PaymentMethods(childComplexity, args["after"].(*entgql.Cursor[string]), args["first"].(*int), args["before"].(*entgql.Cursor[string]), args["last"].(*int), args["orderBy"].([]*ent.PaymentMethodOrder), args["where"].(*ent.PaymentMethodWhereInput)), true
 	case "Customer.payments":
 		if e.ComplexityRoot.Customer.Payments == nil {
 			break
@@ -2279,7 +2289,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			break
 		}
 
-		return e.ComplexityRoot.PaymentMethod.Mandates(childComplexity), true
+		args, err := ec.field_PaymentMethod_mandates_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.PaymentMethod.Mandates(childComplexity, args["after"].(*entgql.Cursor[string]), args["first"].(*int), args["before"].(*entgql.Cursor[string]), args["last"].(*int), args["orderBy"].([]*ent.MandateOrder), args["where"].(*ent.MandateWhereInput)), true
 	case "PaymentMethod.metadata":
 		if e.ComplexityRoot.PaymentMethod.Metadata == nil {
 			break
@@ -5270,6 +5285,114 @@ func (ec *executionContext) childFields___Type(ctx context.Context, field graphq
 
 // region    ***************************** args.gotpl *****************************
 
+func (ec *executionContext) field_Customer_mandates_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*entgql.Cursor[string], error) {
+			return ec.unmarshalOCursor2ᚖentgoᚗioᚋcontribᚋentgqlᚐCursor(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "before",
+		func(ctx context.Context, v any) (*entgql.Cursor[string], error) {
+			return ec.unmarshalOCursor2ᚖentgoᚗioᚋcontribᚋentgqlᚐCursor(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["before"] = arg2
+	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "last",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["last"] = arg3
+	arg4, err := graphql.ProcessArgField(ctx, rawArgs, "orderBy",
+		func(ctx context.Context, v any) ([]*ent.MandateOrder, error) {
+			return ec.unmarshalOMandateOrder2ᚕᚖgithubᚗcomᚋoffsessionᚋoffsessionᚋentᚐMandateOrderᚄ(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["orderBy"] = arg4
+	arg5, err := graphql.ProcessArgField(ctx, rawArgs, "where",
+		func(ctx context.Context, v any) (*ent.MandateWhereInput, error) {
+			return ec.unmarshalOMandateWhereInput2ᚖgithubᚗcomᚋoffsessionᚋoffsessionᚋentᚐMandateWhereInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["where"] = arg5
+	return args, nil
+}
+
+func (ec *executionContext) field_Customer_paymentMethods_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*entgql.Cursor[string], error) {
+			return ec.unmarshalOCursor2ᚖentgoᚗioᚋcontribᚋentgqlᚐCursor(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "before",
+		func(ctx context.Context, v any) (*entgql.Cursor[string], error) {
+			return ec.unmarshalOCursor2ᚖentgoᚗioᚋcontribᚋentgqlᚐCursor(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["before"] = arg2
+	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "last",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["last"] = arg3
+	arg4, err := graphql.ProcessArgField(ctx, rawArgs, "orderBy",
+		func(ctx context.Context, v any) ([]*ent.PaymentMethodOrder, error) {
+			return ec.unmarshalOPaymentMethodOrder2ᚕᚖgithubᚗcomᚋoffsessionᚋoffsessionᚋentᚐPaymentMethodOrderᚄ(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["orderBy"] = arg4
+	arg5, err := graphql.ProcessArgField(ctx, rawArgs, "where",
+		func(ctx context.Context, v any) (*ent.PaymentMethodWhereInput, error) {
+			return ec.unmarshalOPaymentMethodWhereInput2ᚖgithubᚗcomᚋoffsessionᚋoffsessionᚋentᚐPaymentMethodWhereInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["where"] = arg5
+	return args, nil
+}
+
 func (ec *executionContext) field_Customer_payments_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -5788,6 +5911,60 @@ func (ec *executionContext) field_OffSessionPayment_attempts_args(ctx context.Co
 	arg5, err := graphql.ProcessArgField(ctx, rawArgs, "where",
 		func(ctx context.Context, v any) (*ent.AttemptWhereInput, error) {
 			return ec.unmarshalOAttemptWhereInput2ᚖgithubᚗcomᚋoffsessionᚋoffsessionᚋentᚐAttemptWhereInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["where"] = arg5
+	return args, nil
+}
+
+func (ec *executionContext) field_PaymentMethod_mandates_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*entgql.Cursor[string], error) {
+			return ec.unmarshalOCursor2ᚖentgoᚗioᚋcontribᚋentgqlᚐCursor(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "before",
+		func(ctx context.Context, v any) (*entgql.Cursor[string], error) {
+			return ec.unmarshalOCursor2ᚖentgoᚗioᚋcontribᚋentgqlᚐCursor(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["before"] = arg2
+	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "last",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["last"] = arg3
+	arg4, err := graphql.ProcessArgField(ctx, rawArgs, "orderBy",
+		func(ctx context.Context, v any) ([]*ent.MandateOrder, error) {
+			return ec.unmarshalOMandateOrder2ᚕᚖgithubᚗcomᚋoffsessionᚋoffsessionᚋentᚐMandateOrderᚄ(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["orderBy"] = arg4
+	arg5, err := graphql.ProcessArgField(ctx, rawArgs, "where",
+		func(ctx context.Context, v any) (*ent.MandateWhereInput, error) {
+			return ec.unmarshalOMandateWhereInput2ᚖgithubᚗcomᚋoffsessionᚋoffsessionᚋentᚐMandateWhereInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -8267,25 +8444,37 @@ func (ec *executionContext) _Customer_paymentMethods(ctx context.Context, field 
 			return ec.fieldContext_Customer_paymentMethods(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return obj.PaymentMethods(ctx)
+			fc := graphql.GetFieldContext(ctx)
+			return obj.PaymentMethods(ctx, fc.Args["after"].(*entgql.Cursor[string]), fc.Args["first"].(*int), fc.Args["before"].(*entgql.Cursor[string]), fc.Args["last"].(*int), fc.Args["orderBy"].([]*ent.PaymentMethodOrder), fc.Args["where"].(*ent.PaymentMethodWhereInput))
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v []*ent.PaymentMethod) graphql.Marshaler {
-			return ec.marshalOPaymentMethod2ᚕᚖgithubᚗcomᚋoffsessionᚋoffsessionᚋentᚐPaymentMethodᚄ(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.PaymentMethodConnection) graphql.Marshaler {
+			return ec.marshalNPaymentMethodConnection2ᚖgithubᚗcomᚋoffsessionᚋoffsessionᚋentᚐPaymentMethodConnection(ctx, selections, v)
 		},
 		true,
-		false,
+		true,
 	)
 }
-func (ec *executionContext) fieldContext_Customer_paymentMethods(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+func (ec *executionContext) fieldContext_Customer_paymentMethods(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
 		Object:     "Customer",
 		Field:      field,
 		IsMethod:   true,
 		IsResolver: false,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_PaymentMethod(ctx, field)
+			return ec.childFields_PaymentMethodConnection(ctx, field)
 		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Customer_paymentMethods_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
 	}
 	return fc, nil
 }
@@ -8299,25 +8488,37 @@ func (ec *executionContext) _Customer_mandates(ctx context.Context, field graphq
 			return ec.fieldContext_Customer_mandates(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return obj.Mandates(ctx)
+			fc := graphql.GetFieldContext(ctx)
+			return obj.Mandates(ctx, fc.Args["after"].(*entgql.Cursor[string]), fc.Args["first"].(*int), fc.Args["before"].(*entgql.Cursor[string]), fc.Args["last"].(*int), fc.Args["orderBy"].([]*ent.MandateOrder), fc.Args["where"].(*ent.MandateWhereInput))
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v []*ent.Mandate) graphql.Marshaler {
-			return ec.marshalOMandate2ᚕᚖgithubᚗcomᚋoffsessionᚋoffsessionᚋentᚐMandateᚄ(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.MandateConnection) graphql.Marshaler {
+			return ec.marshalNMandateConnection2ᚖgithubᚗcomᚋoffsessionᚋoffsessionᚋentᚐMandateConnection(ctx, selections, v)
 		},
 		true,
-		false,
+		true,
 	)
 }
-func (ec *executionContext) fieldContext_Customer_mandates(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+func (ec *executionContext) fieldContext_Customer_mandates(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
 		Object:     "Customer",
 		Field:      field,
 		IsMethod:   true,
 		IsResolver: false,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_Mandate(ctx, field)
+			return ec.childFields_MandateConnection(ctx, field)
 		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Customer_mandates_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
 	}
 	return fc, nil
 }
@@ -12807,25 +13008,37 @@ func (ec *executionContext) _PaymentMethod_mandates(ctx context.Context, field g
 			return ec.fieldContext_PaymentMethod_mandates(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return obj.Mandates(ctx)
+			fc := graphql.GetFieldContext(ctx)
+			return obj.Mandates(ctx, fc.Args["after"].(*entgql.Cursor[string]), fc.Args["first"].(*int), fc.Args["before"].(*entgql.Cursor[string]), fc.Args["last"].(*int), fc.Args["orderBy"].([]*ent.MandateOrder), fc.Args["where"].(*ent.MandateWhereInput))
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v []*ent.Mandate) graphql.Marshaler {
-			return ec.marshalOMandate2ᚕᚖgithubᚗcomᚋoffsessionᚋoffsessionᚋentᚐMandateᚄ(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.MandateConnection) graphql.Marshaler {
+			return ec.marshalNMandateConnection2ᚖgithubᚗcomᚋoffsessionᚋoffsessionᚋentᚐMandateConnection(ctx, selections, v)
 		},
 		true,
-		false,
+		true,
 	)
 }
-func (ec *executionContext) fieldContext_PaymentMethod_mandates(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+func (ec *executionContext) fieldContext_PaymentMethod_mandates(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
 		Object:     "PaymentMethod",
 		Field:      field,
 		IsMethod:   true,
 		IsResolver: false,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_Mandate(ctx, field)
+			return ec.childFields_MandateConnection(ctx, field)
 		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_PaymentMethod_mandates_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
 	}
 	return fc, nil
 }
@@ -35725,13 +35938,13 @@ func (ec *executionContext) _Customer(ctx context.Context, sel ast.SelectionSet,
 			}
 		case "paymentMethods":
 			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
-				true, false,
+				true, true,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Customer_paymentMethods(ctx, field, obj)
 				})
 		case "mandates":
 			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
-				true, false,
+				true, true,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Customer_mandates(ctx, field, obj)
 				})
@@ -37117,7 +37330,7 @@ func (ec *executionContext) _PaymentMethod(ctx context.Context, sel ast.Selectio
 				})
 		case "mandates":
 			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
-				true, false,
+				true, true,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._PaymentMethod_mandates(ctx, field, obj)
 				})
@@ -41900,25 +42113,6 @@ func (ec *executionContext) marshalOInt2ᚖint64(ctx context.Context, sel ast.Se
 	return res
 }
 
-func (ec *executionContext) marshalOMandate2ᚕᚖgithubᚗcomᚋoffsessionᚋoffsessionᚋentᚐMandateᚄ(ctx context.Context, sel ast.SelectionSet, v []*ent.Mandate) graphql.Marshaler {
-	if v == nil {
-		return graphql.Null
-	}
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
-		fc := graphql.GetFieldContext(ctx)
-		fc.Result = &v[i]
-		return ec.marshalNMandate2ᚖgithubᚗcomᚋoffsessionᚋoffsessionᚋentᚐMandate(ctx, sel, v[i])
-	})
-
-	for _, e := range ret {
-		if e == graphql.Null {
-			return graphql.Null
-		}
-	}
-
-	return ret
-}
-
 func (ec *executionContext) marshalOMandate2ᚖgithubᚗcomᚋoffsessionᚋoffsessionᚋentᚐMandate(ctx context.Context, sel ast.SelectionSet, v *ent.Mandate) graphql.Marshaler {
 	if v == nil {
 		return graphql.Null
@@ -42693,25 +42887,6 @@ func (ec *executionContext) unmarshalOOffSessionPaymentWhereInput2ᚖgithubᚗco
 	}
 	res, err := ec.unmarshalInputOffSessionPaymentWhereInput(ctx, v)
 	return &res, graphql.ErrorOnPath(ctx, err)
-}
-
-func (ec *executionContext) marshalOPaymentMethod2ᚕᚖgithubᚗcomᚋoffsessionᚋoffsessionᚋentᚐPaymentMethodᚄ(ctx context.Context, sel ast.SelectionSet, v []*ent.PaymentMethod) graphql.Marshaler {
-	if v == nil {
-		return graphql.Null
-	}
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
-		fc := graphql.GetFieldContext(ctx)
-		fc.Result = &v[i]
-		return ec.marshalNPaymentMethod2ᚖgithubᚗcomᚋoffsessionᚋoffsessionᚋentᚐPaymentMethod(ctx, sel, v[i])
-	})
-
-	for _, e := range ret {
-		if e == graphql.Null {
-			return graphql.Null
-		}
-	}
-
-	return ret
 }
 
 func (ec *executionContext) marshalOPaymentMethod2ᚖgithubᚗcomᚋoffsessionᚋoffsessionᚋentᚐPaymentMethod(ctx context.Context, sel ast.SelectionSet, v *ent.PaymentMethod) graphql.Marshaler {

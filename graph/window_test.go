@@ -72,9 +72,9 @@ func TestCardExpiryOnTheCustomersClock(t *testing.T) {
 		e := save(clocked, 5, 2026).RequireError(t, "BAD_USER_INPUT")
 		require.Equal(t, "input.card.expYear", e.Field())
 		require.Equal(t, "card_expired", e.Extensions["reason"])
-		r := b.Do(t, key, `query($id: ID!) { node(id: $id) { ... on Customer { paymentMethods { id } } } }`, map[string]any{"id": clocked})
+		r := b.Do(t, key, `query($id: ID!) { node(id: $id) { ... on Customer { paymentMethods { totalCount } } } }`, map[string]any{"id": clocked})
 		r.RequireOK(t)
-		require.Len(t, r.Get(t, "node.paymentMethods"), 1, "the refused card was not saved")
+		require.EqualValues(t, 1, r.Get(t, "node.paymentMethods.totalCount"), "the refused card was not saved")
 
 		if time.Now().After(time.Date(2026, 7, 1, 0, 0, 0, 0, time.UTC)) {
 			// The same June 2026 card, for a customer on the wall clock,

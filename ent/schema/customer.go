@@ -40,8 +40,10 @@ func (Customer) Fields() []ent.Field {
 // Edges of Customer.
 func (Customer) Edges() []ent.Edge {
 	return []ent.Edge{
-		edge.To("payment_methods", PaymentMethod.Type),
-		edge.To("mandates", Mandate.Type),
+		edge.To("payment_methods", PaymentMethod.Type).
+			Annotations(entgql.RelayConnection()),
+		edge.To("mandates", Mandate.Type).
+			Annotations(entgql.RelayConnection()),
 		edge.To("payments", OffSessionPayment.Type).
 			Annotations(entgql.RelayConnection()),
 		edge.To("test_clock", TestClock.Type).Field("test_clock_id").Unique().Immutable(),

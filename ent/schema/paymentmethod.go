@@ -48,7 +48,8 @@ func (PaymentMethod) Edges() []ent.Edge {
 	return []ent.Edge{
 		edge.From("customer", Customer.Type).Ref("payment_methods").
 			Field("customer_id").Unique().Required().Immutable(),
-		edge.To("mandates", Mandate.Type),
+		edge.To("mandates", Mandate.Type).
+			Annotations(entgql.RelayConnection()),
 		edge.To("payments", OffSessionPayment.Type).
 			Annotations(entgql.RelayConnection()),
 	}

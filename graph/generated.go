@@ -630,6 +630,7 @@ type ComplexityRoot struct {
 	}
 
 	Subscription struct {
+		AttemptFinished          func(childComplexity int, paymentID *string, after *string) int
 		Events                   func(childComplexity int, types []string, after *string) int
 		OffSessionPaymentChanged func(childComplexity int, id string) int
 	}
@@ -786,6 +787,7 @@ type RetryModelResolver interface {
 type SubscriptionResolver interface {
 	Events(ctx context.Context, types []string, after *string) (<-chan *ent.Event, error)
 	OffSessionPaymentChanged(ctx context.Context, id string) (<-chan *ent.OffSessionPayment, error)
+	AttemptFinished(ctx context.Context, paymentID *string, after *string) (<-chan *ent.Attempt, error)
 }
 type ViewerResolver interface {
 	Account(ctx context.Context, obj *viewer.Viewer) (*ent.Account, error)
@@ -3437,6 +3439,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.SchedulingDecision.Strategy(childComplexity), true
 
+	case "Subscription.attemptFinished":
+		if e.ComplexityRoot.Subscription.AttemptFinished == nil {
+			break
+		}
+
+		args, err := ec.field_Subscription_attemptFinished_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Subscription.AttemptFinished(childComplexity, args["paymentID"].(*string), args["after"].(*string)), true
 	case "Subscription.events":
 		if e.ComplexityRoot.Subscription.Events == nil {
 			break
@@ -6744,6 +6757,28 @@ func (ec *executionContext) field_RetryPolicy_payments_args(ctx context.Context,
 		return nil, err
 	}
 	args["where"] = arg5
+	return args, nil
+}
+
+func (ec *executionContext) field_Subscription_attemptFinished_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "paymentID",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOID2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["paymentID"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOID2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg1
 	return args, nil
 }
 
@@ -17666,6 +17701,50 @@ func (ec *executionContext) fieldContext_Subscription_offSessionPaymentChanged(c
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Subscription_offSessionPaymentChanged_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Subscription_attemptFinished(ctx context.Context, field graphql.CollectedField) (ret func(ctx context.Context) graphql.Marshaler) {
+	return graphql.ResolveFieldStream(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Subscription_attemptFinished(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Subscription().AttemptFinished(ctx, fc.Args["paymentID"].(*string), fc.Args["after"].(*string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.Attempt) graphql.Marshaler {
+			return ec.marshalNAttempt2ᚖgithubᚗcomᚋoffsessionᚋoffsessionᚋentᚐAttempt(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Subscription_attemptFinished(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Subscription",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Attempt(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Subscription_attemptFinished_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -39029,6 +39108,8 @@ func (ec *executionContext) _Subscription(ctx context.Context, sel ast.Selection
 		return ec._Subscription_events(ctx, fields[0])
 	case "offSessionPaymentChanged":
 		return ec._Subscription_offSessionPaymentChanged(ctx, fields[0])
+	case "attemptFinished":
+		return ec._Subscription_attemptFinished(ctx, fields[0])
 	default:
 		panic("unknown field " + strconv.Quote(fields[0].Name))
 	}
@@ -39999,6 +40080,14 @@ func (ec *executionContext) marshalNAccountOrderField2ᚖgithubᚗcomᚋoffsessi
 func (ec *executionContext) unmarshalNAccountWhereInput2ᚖgithubᚗcomᚋoffsessionᚋoffsessionᚋentᚐAccountWhereInput(ctx context.Context, v any) (*ent.AccountWhereInput, error) {
 	res, err := ec.unmarshalInputAccountWhereInput(ctx, v)
 	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNAttempt2ᚖgithubᚗcomᚋoffsessionᚋoffsessionᚋentᚐAttempt(ctx context.Context, sel ast.SelectionSet, v *ent.Attempt) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "Attempt!")
+		return graphql.Null
+	}
+	return ec._Attempt(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalNAttemptConnection2ᚖgithubᚗcomᚋoffsessionᚋoffsessionᚋentᚐAttemptConnection(ctx context.Context, sel ast.SelectionSet, v *ent.AttemptConnection) graphql.Marshaler {

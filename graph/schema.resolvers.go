@@ -197,6 +197,11 @@ func (r *subscriptionResolver) OffSessionPaymentChanged(ctx context.Context, id 
 	return r.paymentStream(ctx, id)
 }
 
+// AttemptFinished is the resolver for the attemptFinished field.
+func (r *subscriptionResolver) AttemptFinished(ctx context.Context, paymentID *string, after *string) (<-chan *ent.Attempt, error) {
+	return r.attemptStream(ctx, paymentID, after)
+}
+
 // Account is the resolver for the account field.
 func (r *viewerResolver) Account(ctx context.Context, obj *viewer.Viewer) (*ent.Account, error) {
 	return r.client.Account.Get(ctx, obj.AccountID)

@@ -152,3 +152,43 @@ func (r *Resolver) paymentStream(ctx context.Context, id string) (<-chan *ent.Of
 	}()
 	return out, nil
 }
+
+// attemptStream sends the attempts of payment paymentID (or of every
+// payment) as they finish, from after (an event ID) or now: the payment events that describe a finished
+// attempt name it.
+func (r *Resolver) attemptStream(ctx context.Context, paymentID, after *string) (<-chan *ent.Attempt, error) {
+	where := []predicate.Event{event.ObjectType("off_session_payment")}
+	if paymentID != nil {
+		if _, err := r.client.OffSessionPayment.Get(ctx, *paymentID); ent.IsNotFound(err) {
+			return nil, apierror.NotFoundID("paymentID", *paymentID)
+		} else if err != nil {
+			return nil, err
+		}
+		where = append(where, event.ObjectID(*paymentID))
+	}
+	evs, err := r.eventStream(ctx, after, where...)
+	if err != nil {
+		return nil, err
+	}
+	out := make(chan *ent.Attempt)
+	go func() {
+		defer close(out)
+		for ev := range evs {
+			a, _ := ev.Data["attempt"].(map[string]any)
+			id, _ := a["id"].(string)
+			if id == "" || a["outcome"] == "in_flight" {
+				continue
+			}
+			att, err := r.client.Attempt.Get(ctx, id)
+			if err != nil {
+				return
+			}
+			select {
+			case out <- att:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	return out, nil
+}

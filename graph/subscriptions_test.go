@@ -97,7 +97,7 @@ func (c *wsClient) next(id string) map[string]any {
 // events arrive as they are written, the caller's account's only; a
 // client that reconnects with the last event ID it saw gets what was
 // written while it was away; a payment's subscription follows its status
-// as the workers run it.
+// as the workers run it, and its attempts arrive as they finish.
 func TestSubscriptionsOverGraphQLTransportWS(t *testing.T) {
 	t.Parallel()
 	storagetest.Each(t, func(t *testing.T, st *storage.Store) {
@@ -161,5 +161,20 @@ func TestSubscriptionsOverGraphQLTransportWS(t *testing.T) {
 		require.Equal(t, "4", m.ID)
 		require.Contains(t, string(m.Payload), `"code":"NOT_FOUND"`)
 		require.Contains(t, string(m.Payload), `"data":null`)
+
+		// A payment's attempts as they finish, from its creation's event.
+		third := pay(b.A)
+		r = b.Do(t, b.A.Keys.Restricted, `query($id: String!) { events(first: 1, where: {objectID: $id}) { edges { node { id } } } }`, map[string]any{"id": third})
+		r.RequireOK(t)
+		e3 := r.Get(t, "events.edges").([]any)[0].(map[string]any)["node"].(map[string]any)["id"]
+		c5, ack := dialSocket(t, srv.URL, "Bearer "+b.A.Keys.Restricted)
+		require.True(t, ack)
+		c5.subscribe("5", `subscription($id: ID, $after: ID) { attemptFinished(paymentID: $id, after: $after) { number outcome paymentID } }`,
+			map[string]any{"id": third, "after": e3})
+		b.RunDue(t)
+		att := c5.next("5")["attemptFinished"].(map[string]any)
+		require.Equal(t, third, att["paymentID"])
+		require.EqualValues(t, 1, att["number"])
+		require.Equal(t, "approved", att["outcome"], "finished, not in flight")
 	})
 }

@@ -65,17 +65,8 @@ func (s *Service) SavePaymentMethod(ctx context.Context, in SavePaymentMethodInp
 		}
 		c := tx.PaymentMethod.Create().
 			SetCustomerID(in.CustomerID).
-			SetBrand(in.Card.Brand).
-			SetFunding(in.Card.Funding).
-			SetLast4(in.Card.Last4).
-			SetExpMonth(in.Card.ExpMonth).
-			SetExpYear(in.Card.ExpYear).
-			SetFingerprint(in.Card.Fingerprint).
-			SetProcessorTokens(in.ProcessorTokens).
 			SetMetadata(in.Metadata)
-		if in.Card.IssuingCountry != nil {
-			c.SetIssuingCountry(*in.Card.IssuingCountry)
-		}
+		setCard(c.Mutation(), in)
 		pm, err := c.Save(ctx)
 		if err != nil {
 			return "", err
@@ -135,23 +126,29 @@ func (s *Service) checkPaymentMethodRefs(ctx context.Context, db *ent.Client, in
 	return nil
 }
 
+// setCard sets the card data of in on a payment method being created or
+// updated.
+func setCard(m *ent.PaymentMethodMutation, in SavePaymentMethodInput) {
+	m.SetBrand(in.Card.Brand)
+	m.SetFunding(in.Card.Funding)
+	m.SetLast4(in.Card.Last4)
+	m.SetExpMonth(in.Card.ExpMonth)
+	m.SetExpYear(in.Card.ExpYear)
+	m.SetFingerprint(in.Card.Fingerprint)
+	m.SetProcessorTokens(in.ProcessorTokens)
+	if in.Card.IssuingCountry != nil {
+		m.SetIssuingCountry(*in.Card.IssuingCountry)
+	}
+}
+
 // replaceCardData updates a payment method with new card data, makes it
 // active again, and retries at once the payments that waited for it.
 func (s *Service) replaceCardData(ctx context.Context, tx *ent.Tx, id string, in SavePaymentMethodInput) error {
 	u := tx.PaymentMethod.UpdateOneID(id).
 		Where(paymentmethod.StatusNEQ(paymentmethod.StatusInvalid)).
-		SetBrand(in.Card.Brand).
-		SetFunding(in.Card.Funding).
-		SetLast4(in.Card.Last4).
-		SetExpMonth(in.Card.ExpMonth).
-		SetExpYear(in.Card.ExpYear).
-		SetFingerprint(in.Card.Fingerprint).
-		SetProcessorTokens(in.ProcessorTokens).
 		SetStatus(paymentmethod.StatusActive).
 		ClearInvalidReason()
-	if in.Card.IssuingCountry != nil {
-		u.SetIssuingCountry(*in.Card.IssuingCountry)
-	}
+	setCard(u.Mutation(), in)
 	if len(in.Metadata) > 0 {
 		u.SetMetadata(in.Metadata)
 	}

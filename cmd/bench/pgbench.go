@@ -2,9 +2,6 @@ package main
 
 import (
 	"context"
-	"crypto/rand"
-	"database/sql"
-	"encoding/hex"
 	"fmt"
 	"net/url"
 	"os"
@@ -13,6 +10,8 @@ import (
 	"slices"
 	"strconv"
 	"time"
+
+	"entgo.io/ent/dialect"
 )
 
 // TPC-B as pgbench runs it: the PostgreSQL figures are given as ratios to
@@ -34,25 +33,20 @@ func tpcb(ctx context.Context) (float64, error) {
 	if err != nil {
 		return 0, fmt.Errorf("pgbench is not installed (Debian: postgresql-contrib or the server package)")
 	}
-	base := os.Getenv("TEST_DATABASE_URL")
-	admin, err := sql.Open("pgx", base)
+	// A schema of its own (freshURL), named for libpq by options rather
+	// than pgx's search_path parameter.
+	fresh, drop, err := freshURL(dialect.Postgres)
 	if err != nil {
 		return 0, err
 	}
-	defer admin.Close()
-	var r [6]byte
-	_, _ = rand.Read(r[:])
-	schema := "tpcb_" + hex.EncodeToString(r[:])
-	if _, err := admin.ExecContext(ctx, "CREATE SCHEMA "+schema); err != nil {
-		return 0, err
-	}
-	defer admin.Exec("DROP SCHEMA " + schema + " CASCADE")
-	u, err := url.Parse(base)
+	defer drop()
+	u, err := url.Parse(fresh)
 	if err != nil {
 		return 0, err
 	}
 	q := u.Query()
-	q.Set("options", "-csearch_path="+schema) // libpq's way to set it
+	q.Set("options", "-csearch_path="+q.Get("search_path"))
+	q.Del("search_path")
 	u.RawQuery = q.Encode()
 	dsn := u.String()
 	if out, err := exec.CommandContext(ctx, pgbench, "-i", "-q", "-s", strconv.Itoa(tpcbScale), dsn).CombinedOutput(); err != nil {

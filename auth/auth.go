@@ -119,3 +119,25 @@ func BearerKey(header string) (string, bool) {
 	}
 	return strings.TrimSpace(key), true
 }
+
+// ErrThrottled: too many invalid keys came from the caller's address; no
+// key was looked up.
+var ErrThrottled = errors.New("too many invalid API keys from this address; slow down")
+
+// Authenticator checks a key given after a request's headers (in a
+// WebSocket's connection_init) as the HTTP layer checks the header's: with
+// its throttle of invalid keys per client address.
+type Authenticator func(ctx context.Context, key string) (viewer.Viewer, error)
+
+type authenticatorKey struct{}
+
+// WithAuthenticator returns ctx carrying a.
+func WithAuthenticator(ctx context.Context, a Authenticator) context.Context {
+	return context.WithValue(ctx, authenticatorKey{}, a)
+}
+
+// AuthenticatorFrom returns the Authenticator of ctx's request, if any.
+func AuthenticatorFrom(ctx context.Context) (Authenticator, bool) {
+	a, ok := ctx.Value(authenticatorKey{}).(Authenticator)
+	return a, ok
+}

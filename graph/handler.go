@@ -5,16 +5,14 @@ import (
 	"errors"
 	"log/slog"
 	"net/url"
-
 	"time"
-
-	coderws "github.com/coder/websocket"
 
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/99designs/gqlgen/graphql/handler"
 	"github.com/99designs/gqlgen/graphql/handler/extension"
 	"github.com/99designs/gqlgen/graphql/handler/lru"
 	"github.com/99designs/gqlgen/graphql/handler/transport"
+	coderws "github.com/coder/websocket"
 	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/gqlerror"
 	"go.opentelemetry.io/otel/trace"
@@ -125,16 +123,27 @@ func (r *Resolver) authenticateSocket(ctx context.Context, p transport.InitPaylo
 	if _, ok := viewer.FromContext(ctx); ok {
 		return ctx, nil, nil
 	}
+	// refuse closes the connection with graphql-transport-ws's 4403
+	// (forbidden), saying why.
+	refuse := func(err error) (context.Context, *transport.InitPayload, error) {
+		return transport.WithWebsocketCloseCode(transport.AppendCloseReason(ctx, err.Error()), 4403), nil, err
+	}
 	key, ok := auth.BearerKey(p.Authorization())
 	if !ok {
-		return ctx, nil, errors.New(`an API key is needed: send {"authorization": "Bearer <key>"} in connection_init`)
+		return refuse(errors.New(`an API key is needed: send {"authorization": "Bearer <key>"} in connection_init`))
 	}
-	v, err := auth.Authenticate(ctx, r.client, key)
+	check, ok := auth.AuthenticatorFrom(ctx)
+	if !ok { // not behind the HTTP layer (tests of the handler alone)
+		check = func(ctx context.Context, key string) (viewer.Viewer, error) {
+			return auth.Authenticate(ctx, r.client, key)
+		}
+	}
+	v, err := check(ctx, key)
 	switch {
-	case errors.Is(err, auth.ErrInvalidKey):
-		return ctx, nil, errors.New("invalid API key")
+	case errors.Is(err, auth.ErrInvalidKey), errors.Is(err, auth.ErrThrottled):
+		return refuse(err)
 	case err != nil:
-		return ctx, nil, errors.New("internal error")
+		return refuse(errors.New("internal error"))
 	}
 	return viewer.NewContext(ctx, v), nil, nil
 }

@@ -11,6 +11,7 @@ import (
 	coderws "github.com/coder/websocket"
 	"github.com/stretchr/testify/require"
 
+	"github.com/offsession/offsession/httpapi"
 	"github.com/offsession/offsession/internal/apitest"
 	"github.com/offsession/offsession/internal/storagetest"
 	"github.com/offsession/offsession/storage"
@@ -21,6 +22,8 @@ type wsClient struct {
 	t    *testing.T
 	conn *coderws.Conn
 	ctx  context.Context
+	// refused is why the server closed the connection at connection_init.
+	refused error
 }
 
 type wsMessage struct {
@@ -43,6 +46,7 @@ func dialSocket(t *testing.T, url, authorization string) (c *wsClient, ack bool)
 	c.send(wsMessage{Type: "connection_init", Payload: payload})
 	m, err := c.read()
 	if err != nil {
+		c.refused = err
 		return c, false
 	}
 	require.Equal(t, "connection_ack", m.Type, string(m.Payload))
@@ -177,4 +181,25 @@ func TestSubscriptionsOverGraphQLTransportWS(t *testing.T) {
 		require.EqualValues(t, 1, att["number"])
 		require.Equal(t, "approved", att["outcome"], "finished, not in flight")
 	})
+}
+
+// TestSocketKeysAreThrottledAsHeaderKeys: invalid keys sent in
+// connection_init count against the client address as invalid keys in
+// the Authorization header do; past the burst the address is refused
+// without a lookup, with a valid key too.
+func TestSocketKeysAreThrottledAsHeaderKeys(t *testing.T) {
+	t.Parallel()
+	b := apitest.New(t, storagetest.Open(t, storagetest.Dialects()[0]))
+	srv := httptest.NewServer(b.Handler)
+	t.Cleanup(srv.Close)
+	refusal := func(key string) string {
+		c, ack := dialSocket(t, srv.URL, key)
+		require.False(t, ack, key)
+		return c.refused.Error()
+	}
+	for i := range httpapi.InvalidKeyBurstDefault {
+		require.Contains(t, refusal("Bearer sk_test_wrong"), "invalid API key", "invalid key %d", i+1)
+	}
+	require.Contains(t, refusal("Bearer sk_test_wrong"), "too many invalid API keys")
+	require.Contains(t, refusal("Bearer "+b.A.Keys.Restricted), "too many invalid API keys", "the address is throttled, whatever the key")
 }

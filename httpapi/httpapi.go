@@ -158,12 +158,26 @@ func limitBody(max int64, next http.Handler) http.Handler {
 // burst of bad keys is refused before its key is looked up.
 func authenticate(db *ent.Client, invalidKeys *ratelimit.Throttle, m *metrics.Metrics, cfg Config, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		addr := clientAddr(r, cfg.TrustedProxies)
+		// check is every key's check from this address: the throttle of
+		// invalid keys, then the lookup.
+		check := func(ctx context.Context, key string) (viewer.Viewer, error) {
+			if blocked, _ := invalidKeys.Blocked(addr, cfg.Now()); blocked {
+				m.RateLimited(metrics.RateLimitedInvalidKeys)
+				return viewer.Viewer{}, auth.ErrThrottled
+			}
+			v, err := auth.Authenticate(ctx, db, key)
+			if errors.Is(err, auth.ErrInvalidKey) {
+				invalidKeys.Fail(addr, cfg.Now())
+			}
+			return v, err
+		}
 		header := r.Header.Get("Authorization")
 		if header == "" {
-			next.ServeHTTP(w, r)
+			// A key may still come later (a WebSocket's connection_init).
+			next.ServeHTTP(w, r.WithContext(auth.WithAuthenticator(r.Context(), check)))
 			return
 		}
-		addr := clientAddr(r, cfg.TrustedProxies)
 		if blocked, after := invalidKeys.Blocked(addr, cfg.Now()); blocked {
 			m.RateLimited(metrics.RateLimitedInvalidKeys)
 			refuseThrottled(w, after)
@@ -175,13 +189,12 @@ func authenticate(db *ent.Client, invalidKeys *ratelimit.Throttle, m *metrics.Me
 			refuseUnauthenticated(w, false, "send Authorization: Bearer <key>")
 			return
 		}
-		v, err := auth.Authenticate(r.Context(), db, key)
-		if errors.Is(err, auth.ErrInvalidKey) {
-			invalidKeys.Fail(addr, cfg.Now())
+		v, err := check(r.Context(), key)
+		switch {
+		case errors.Is(err, auth.ErrInvalidKey):
 			refuseUnauthenticated(w, true, "invalid API key")
 			return
-		}
-		if err != nil {
+		case err != nil:
 			writeJSON(w, http.StatusInternalServerError, errorBody(w, apierror.Internal, "", "internal error"))
 			return
 		}

@@ -240,3 +240,29 @@ func multiChainOn(t *testing.T, b *apitest.Bundle, key string, procs []string, c
 	c.MandateID = r.String(t, "createMandate.id")
 	return c
 }
+
+// TestRoutingStatisticsOnThePaymentsClock: the outcomes of payments on a
+// test clock are observed at the clock's time, as the router reads them: a
+// processor their technical failures eliminate is eliminated since then,
+// not since the wall clock's now.
+func TestRoutingStatisticsOnThePaymentsClock(t *testing.T) {
+	t.Parallel()
+	b := apitest.New(t, storagetest.Open(t, storagetest.Dialects()[0]))
+	key := b.A.Keys.Secret
+	procs := simulators(t, b, key, map[string]any{"outage": "true"}, map[string]any{})
+	r := b.Do(t, key, `mutation($ps: [RouteProcessorInput!]) { createRoute(input: {name: "main", priority: 1, strategy: priority, processors: $ps}) { id } }`,
+		map[string]any{"ps": []any{map[string]any{"processorID": procs[0]}, map[string]any{"processorID": procs[1]}}})
+	r.RequireOK(t)
+	clk := clock(t, b, key)
+	c := multiChainOn(t, b, key, procs, clk)
+	for range 4 {
+		b.CreatePayment(t, key, apitest.PaymentInput(c, 1000, map[string]any{"retryStrategy": "none"})).RequireOK(t)
+	}
+	advance(t, b, key, clk, t0.Add(time.Hour))
+	r = b.Do(t, key, `query($id: ID!) { node(id: $id) { ... on Processor { health { status eliminatedSince } } } }`, map[string]any{"id": procs[0]})
+	r.RequireOK(t)
+	require.Equal(t, "eliminated", r.String(t, "node.health.status"))
+	since, err := time.Parse(time.RFC3339, r.String(t, "node.health.eliminatedSince"))
+	require.NoError(t, err)
+	require.False(t, since.Before(t0.Add(-time.Second)) || since.After(t0.Add(time.Hour)), "eliminated at %s, on the clock's time (%s to %s)", since, t0, t0.Add(time.Hour))
+}

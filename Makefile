@@ -47,6 +47,20 @@ test: ## Run the tests (on SQLite, and on PostgreSQL too when TEST_DATABASE_URL 
 test/race: ## Run the tests with the race detector.
 	$(GO) test -race -count=1 -timeout 45m $(PKGS)
 
+.PHONY: dashboard
+dashboard: ## Rebuild the dashboard's embedded assets (dashboard/dist) from dashboard/web through npm.
+	cd dashboard/web && npm ci --no-audit --no-fund && npm run build
+
+.PHONY: verify-dashboard
+verify-dashboard: dashboard ## Rebuild the dashboard and fail if the committed build differs.
+	@git diff --exit-code -- dashboard/dist || (echo "dashboard/dist is out of date: run make dashboard and commit" && exit 1)
+	@test -z "$$(git status --porcelain -- dashboard/dist)" || (git status --porcelain -- dashboard/dist; echo "make dashboard made new files: commit them" && exit 1)
+
+.PHONY: screenshots
+screenshots: ## Retake the README's dashboard screenshots (docs/screenshots) in headless Chromium.
+	cd dashboard/web && npm ci --no-audit --no-fund
+	OFFSESSION_BROWSER_TESTS=1 OFFSESSION_SCREENSHOTS=$(CURDIR)/docs/screenshots $(GO) test -count=1 -run TestDashboardInChromium ./app
+
 .PHONY: bench
 bench: ## Print the benchmark table (set TEST_DATABASE_URL for the PostgreSQL rows).
 	$(GO) run ./cmd/bench

@@ -118,13 +118,13 @@ func Recovery(ctx context.Context, st *storage.Store, from, to time.Time, by Dim
 		AVG(CASE WHEN %s AND p.succeeded_at IS NOT NULL THEN %s END)
 	FROM off_session_payments p
 	JOIN attempts a ON a.payment_id = p.id AND a.number = 1
-	JOIN payment_methods pm ON pm.id = p.payment_method_id
+	%s
 	WHERE p.account_id = %s AND p.created_at >= %s AND p.created_at < %s AND a.outcome <> 'in_flight'
 	GROUP BY k, p.currency
 	ORDER BY k, p.currency`,
 		key, sum("a.outcome = 'approved'", "1"), sum(firstFailed, "1"), sum(recovered, "1"), sum(recovered, "p.amount"),
 		sum(retrying, "1"), sum(firstFailed+" AND p.status = 'failed'", "1"), sum(firstFailed, "p.attempt_count"),
-		recovered, days, arg(1), arg(2), arg(3))
+		recovered, days, joinCard(by), arg(1), arg(2), arg(3))
 	args := []any{v.AccountID, from.UTC(), to.UTC()}
 	rows, err := st.DB.QueryContext(ctx, query, args...)
 	if err != nil {
@@ -147,6 +147,15 @@ func Recovery(ctx context.Context, st *storage.Store, from, to time.Time, by Dim
 		out = append(out, &r)
 	}
 	return out, rows.Err()
+}
+
+// joinCard joins the payment method, for the dimensions that are the card's.
+func joinCard(by Dimension) string {
+	switch by {
+	case Brand, Funding, IssuingCountry:
+		return "JOIN payment_methods pm ON pm.id = p.payment_method_id"
+	}
+	return ""
 }
 
 // keyOf is the SQL expression of a dimension.

@@ -350,7 +350,8 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger, seed seeder, stdou
 		IdleTimeout:       2 * time.Minute,
 	}
 	p.Scheduler.Start()
-	fmt.Fprintf(stdout, "offsession serving GraphQL at http://%s/graphql and the playground at http://%s/\n", displayAddr(ln.Addr()), displayAddr(ln.Addr()))
+	addr := displayAddr(ln.Addr())
+	fmt.Fprintf(stdout, "offsession serving GraphQL at http://%s/graphql, the playground at http://%s/ and the dashboard at http://%s/dashboard/\n", addr, addr, addr)
 	log.Info("serving", "addr", ln.Addr().String())
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()

@@ -20,7 +20,22 @@ import (
 // directory, and returns its base URL, printed secret key and directory.
 func startDemo(t *testing.T) (base, key, dir string) {
 	t.Helper()
-	dir = t.TempDir()
+	d := runDemo(t)
+	return d.base, d.keys["secret"], d.dir
+}
+
+// demoServer is a running `offsession demo`: its base URL, the keys it
+// printed by role, and its working directory.
+type demoServer struct {
+	base, dir string
+	keys      map[string]string
+}
+
+func runDemo(t *testing.T) demoServer {
+	t.Helper()
+	dir := t.TempDir()
+	keys := map[string]string{}
+	var base string
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), envCommand+"=demo", "OFFSESSION_LISTEN_ADDR=127.0.0.1:0", "OFFSESSION_DATABASE_URL=")
@@ -32,13 +47,13 @@ func startDemo(t *testing.T) (base, key, dir string) {
 	t.Cleanup(func() { _ = cmd.Process.Kill(); _, _ = cmd.Process.Wait() })
 
 	lines := bufio.NewScanner(stdout)
-	keyRE := regexp.MustCompile(`secret key:\s+(sk_\S+)`)
+	keyRE := regexp.MustCompile(`(secret|restricted|admin) key:\s+(\S+)`)
 	urlRE := regexp.MustCompile(`playground at (http://\S+)/`)
 	found := make(chan struct{})
 	go func() {
 		for lines.Scan() {
 			if m := keyRE.FindStringSubmatch(lines.Text()); m != nil {
-				key = m[1]
+				keys[m[1]] = m[2]
 			}
 			if m := urlRE.FindStringSubmatch(lines.Text()); m != nil {
 				base = m[1]
@@ -55,8 +70,8 @@ func startDemo(t *testing.T) (base, key, dir string) {
 	case <-time.After(5 * time.Minute):
 		t.Fatalf("demo did not start: %s", stderr.String())
 	}
-	require.NotEmpty(t, key)
-	return base, key, dir
+	require.Len(t, keys, 3, "the demo prints a key of each role")
+	return demoServer{base: base, dir: dir, keys: keys}
 }
 
 // TestDemoServesThePlaygroundWithDemoData: on a fresh SQLite file, the demo

@@ -450,6 +450,7 @@ type ComplexityRoot struct {
 
 	RecoveryGroup struct {
 		AttemptsPerRecovery func(childComplexity int) int
+		Curve               func(childComplexity int) int
 		DaysToRecovery      func(childComplexity int) int
 		Payments            func(childComplexity int) int
 		RecoveryRate        func(childComplexity int) int
@@ -2694,6 +2695,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.RecoveryGroup.AttemptsPerRecovery(childComplexity), true
+	case "RecoveryGroup.curve":
+		if e.ComplexityRoot.RecoveryGroup.Curve == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RecoveryGroup.Curve(childComplexity), true
 	case "RecoveryGroup.daysToRecovery":
 		if e.ComplexityRoot.RecoveryGroup.DaysToRecovery == nil {
 			break
@@ -4658,6 +4665,8 @@ func (ec *executionContext) childFields_RecoveryGroup(ctx context.Context, field
 		return ec.fieldContext_RecoveryGroup_attemptsPerRecovery(ctx, field)
 	case "daysToRecovery":
 		return ec.fieldContext_RecoveryGroup_daysToRecovery(ctx, field)
+	case "curve":
+		return ec.fieldContext_RecoveryGroup_curve(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type RecoveryGroup", field.Name)
 }
@@ -14697,6 +14706,29 @@ func (ec *executionContext) _RecoveryGroup_daysToRecovery(ctx context.Context, f
 	)
 }
 func (ec *executionContext) fieldContext_RecoveryGroup_daysToRecovery(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RecoveryGroup", field, false, false, "Float")
+}
+
+func (ec *executionContext) _RecoveryGroup_curve(ctx context.Context, field graphql.CollectedField, obj *models.Group) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RecoveryGroup_curve(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Curve, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []float64) graphql.Marshaler {
+			return ec.marshalNFloat2ᚕfloat64ᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RecoveryGroup_curve(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("RecoveryGroup", field, false, false, "Float")
 }
 
@@ -37955,6 +37987,11 @@ func (ec *executionContext) _RecoveryGroup(ctx context.Context, sel ast.Selectio
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "curve":
+			out.Values[i] = ec._RecoveryGroup_curve(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -40339,6 +40376,35 @@ func (ec *executionContext) marshalNFloat2float64(ctx context.Context, sel ast.S
 		graphql.AddInvalidNullFromMarshaler(ctx, "Float!")
 	}
 	return graphql.WrapContextMarshaler(ctx, res)
+}
+
+func (ec *executionContext) unmarshalNFloat2ᚕfloat64ᚄ(ctx context.Context, v any) ([]float64, error) {
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]float64, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNFloat2float64(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) marshalNFloat2ᚕfloat64ᚄ(ctx context.Context, sel ast.SelectionSet, v []float64) graphql.Marshaler {
+	ret := make(graphql.Array, len(v))
+	for i := range v {
+		ret[i] = ec.marshalNFloat2float64(ctx, sel, v[i])
+	}
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
 }
 
 func (ec *executionContext) unmarshalNID2string(ctx context.Context, v any) (string, error) {

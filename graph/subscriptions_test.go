@@ -4,10 +4,12 @@ import (
 	"context"
 	"encoding/json"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"entgo.io/ent/dialect"
 	coderws "github.com/coder/websocket"
 	"github.com/stretchr/testify/require"
 
@@ -202,4 +204,62 @@ func TestSocketKeysAreThrottledAsHeaderKeys(t *testing.T) {
 	}
 	require.Contains(t, refusal("Bearer sk_test_wrong"), "too many invalid API keys")
 	require.Contains(t, refusal("Bearer "+b.A.Keys.Restricted), "too many invalid API keys", "the address is throttled, whatever the key")
+}
+
+// TestSubscriptionsReachEveryReplica: a subscriber with account A's
+// restricted key receives each of A's new payments within 1 s at the
+// median of 15, and none of account B's, made in between. On PostgreSQL
+// the subscriber is connected to a second replica (another process's
+// worth of services and pool over the same database) and the payments are
+// made through the first; on SQLite, one process serves both.
+func TestSubscriptionsReachEveryReplica(t *testing.T) {
+	t.Parallel()
+	for _, d := range storagetest.Dialects() {
+		t.Run(d, func(t *testing.T) {
+			t.Parallel()
+			url := storagetest.URL(t, d)
+			open := func() *storage.Store {
+				st, err := storage.Open(context.Background(), url)
+				require.NoError(t, err)
+				t.Cleanup(func() { st.Close() })
+				return st
+			}
+			st := open()
+			_, err := st.Migrate(context.Background())
+			require.NoError(t, err)
+			b := apitest.New(t, st)
+			writer := httptest.NewServer(b.Handler)
+			t.Cleanup(writer.Close)
+			reader := writer
+			if d == dialect.Postgres {
+				reader = httptest.NewServer(apitest.New(t, open()).Handler)
+				t.Cleanup(reader.Close)
+			}
+			pay := func(a apitest.Account) string {
+				chain := b.NewChain(t, a, apitest.ChainOptions{})
+				r := b.CreatePayment(t, a.Keys.Secret, apitest.PaymentInput(chain, 700, nil))
+				r.RequireOK(t)
+				return r.String(t, "createOffSessionPayment.id")
+			}
+			p0 := pay(b.A)
+			r := b.Do(t, b.A.Keys.Restricted, `query($id: String!) { events(first: 1, where: {objectID: $id}) { edges { node { id } } } }`, map[string]any{"id": p0})
+			r.RequireOK(t)
+			e0 := r.Get(t, "events.edges").([]any)[0].(map[string]any)["node"].(map[string]any)["id"]
+			c, ack := dialSocket(t, reader.URL, "Bearer "+b.A.Keys.Restricted)
+			require.True(t, ack)
+			c.subscribe("1", `subscription($after: ID) { events(types: ["off_session_payment.created"], after: $after) { objectID } }`, map[string]any{"after": e0})
+			var took []time.Duration
+			for range 15 {
+				pay(b.B) // written first: were it sent, it would arrive first
+				id := pay(b.A)
+				made := time.Now()
+				got := c.next("1")["events"].(map[string]any)["objectID"]
+				took = append(took, time.Since(made))
+				require.Equal(t, id, got, "A's payment, and never B's")
+			}
+			slices.Sort(took)
+			t.Logf("from the create's answer to the subscriber: median %v, max %v", took[len(took)/2], took[len(took)-1])
+			require.Less(t, took[len(took)/2], time.Second)
+		})
+	}
 }

@@ -1,7 +1,7 @@
 // Package httpapi is offsession's HTTP surface: /graphql behind API-key
-// authentication, rate and body limits; the GraphiQL playground at /;
-// /healthz, /readyz and Prometheus /metrics. It logs every request as JSON,
-// with the API key's ID, never the key.
+// authentication, rate and body limits; the GraphiQL playground at /; the
+// dashboard at /dashboard/; /healthz, /readyz and Prometheus /metrics. It
+// logs every request as JSON, with the API key's ID, never the key.
 package httpapi
 
 import (
@@ -20,6 +20,7 @@ import (
 
 	"github.com/offsession/offsession/apierror"
 	"github.com/offsession/offsession/auth"
+	"github.com/offsession/offsession/dashboard"
 	"github.com/offsession/offsession/ent"
 	"github.com/offsession/offsession/httpapi/playground"
 	"github.com/offsession/offsession/metrics"
@@ -91,6 +92,8 @@ func NewHandler(d Deps, cfg Config) http.Handler {
 	mux.Handle("/graphql", cors(cfg.CORSOrigins, limitBody(cfg.MaxBodyBytes, authenticate(d.DB, invalidKeys, d.Metrics, cfg, rateLimitedStatus(d.GraphQL)))))
 	mux.Handle("GET /{$}", playground.Handler(cfg.Playground))
 	mux.Handle("GET /playground/assets/", playground.Handler(cfg.Playground))
+	mux.Handle("GET /dashboard/", dashboard.Handler())
+	mux.Handle("GET /dashboard", http.RedirectHandler("/dashboard/", http.StatusMovedPermanently))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})

@@ -13,6 +13,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"slices"
 	"sort"
 	"sync"
@@ -196,6 +197,35 @@ type Group struct {
 	AttemptsPerRecovery float64
 	// DaysToRecovery is the median time from the first failure to success.
 	DaysToRecovery float64
+	// Curve is the share recovered within d days of the first failure, for
+	// d = 1, 2, ...: over at least two weeks, and as many days as the
+	// slowest recovery of either group took, the same for both groups.
+	Curve []float64
+	// days are the days each recovery took, sorted.
+	days []float64
+}
+
+// curveDaysMin is the shortest recovery curve: the default retry window.
+const curveDaysMin = 14
+
+// curves sets both groups' recovery curves over the same days.
+func curves(gs ...*Group) {
+	n := curveDaysMin
+	for _, g := range gs {
+		if k := len(g.days); k > 0 {
+			n = max(n, int(math.Ceil(g.days[k-1])))
+		}
+	}
+	for _, g := range gs {
+		g.Curve = make([]float64, n)
+		if g.Payments == 0 {
+			continue
+		}
+		for d := range n {
+			within := sort.SearchFloat64s(g.days, float64(d+1)+1e-9)
+			g.Curve[d] = float64(within) / float64(g.Payments)
+		}
+	}
 }
 
 // ended selects the payments whose retries are over: one still retrying
@@ -214,6 +244,7 @@ func (s *Service) Uplift(ctx context.Context, m *ent.RetryModel) (*Uplift, error
 	}
 	out := &Uplift{Treatment: group(treated)}
 	if len(treated) == 0 {
+		curves(&out.Treatment, &out.Holdout)
 		return out, nil
 	}
 	from, to := treated[0].CreatedAt, treated[0].CreatedAt
@@ -239,6 +270,7 @@ func (s *Service) Uplift(ctx context.Context, m *ent.RetryModel) (*Uplift, error
 		return nil, fmt.Errorf("uplift: %w", err)
 	}
 	out.Holdout = group(held)
+	curves(&out.Treatment, &out.Holdout)
 	return out, nil
 }
 
@@ -277,6 +309,7 @@ func group(ps []*ent.OffSessionPayment) Group {
 	if len(days) > 0 {
 		sort.Float64s(days)
 		g.DaysToRecovery = days[len(days)/2]
+		g.days = days
 	}
 	return g
 }

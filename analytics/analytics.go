@@ -98,12 +98,12 @@ func Recovery(ctx context.Context, st *storage.Store, from, to time.Time, by Dim
 	if err != nil {
 		return nil, err
 	}
-	days := fmt.Sprintf("(julianday(%s) - julianday(%s))", sqliteTime("p.succeeded_at"), sqliteTime("a.finished_at"))
+	days := fmt.Sprintf("(julianday(%s) - julianday(%s))", sqliteTime("p.succeeded_at"), sqliteTime("p.first_finished_at"))
 	if st.Dialect == dialect.Postgres {
-		days = "(EXTRACT(EPOCH FROM (p.succeeded_at - a.finished_at)) / 86400.0)"
+		days = "(EXTRACT(EPOCH FROM (p.succeeded_at - p.first_finished_at)) / 86400.0)"
 	}
 	const (
-		firstFailed = "a.outcome <> 'approved'"
+		firstFailed = "p.first_outcome <> 'approved'"
 		recovered   = firstFailed + " AND p.status IN ('succeeded', 'requires_capture')"
 		retrying    = firstFailed + " AND p.status IN ('pending', 'processing', 'pending_retry', 'paused', 'requires_review')"
 	)
@@ -117,12 +117,11 @@ func Recovery(ctx context.Context, st *storage.Store, from, to time.Time, by Dim
 	query := fmt.Sprintf(`SELECT %s AS k, p.currency, COUNT(*), %s, %s, %s, %s, %s, %s, %s,
 		AVG(CASE WHEN %s AND p.succeeded_at IS NOT NULL THEN %s END)
 	FROM off_session_payments p
-	JOIN attempts a ON a.payment_id = p.id AND a.number = 1
 	%s
-	WHERE p.account_id = %s AND p.created_at >= %s AND p.created_at < %s AND a.outcome <> 'in_flight'
+	WHERE p.account_id = %s AND p.created_at >= %s AND p.created_at < %s AND p.first_outcome IS NOT NULL
 	GROUP BY k, p.currency
 	ORDER BY k, p.currency`,
-		key, sum("a.outcome = 'approved'", "1"), sum(firstFailed, "1"), sum(recovered, "1"), sum(recovered, "p.amount"),
+		key, sum("p.first_outcome = 'approved'", "1"), sum(firstFailed, "1"), sum(recovered, "1"), sum(recovered, "p.amount"),
 		sum(retrying, "1"), sum(firstFailed+" AND p.status = 'failed'", "1"), sum(firstFailed, "p.attempt_count"),
 		recovered, days, joinCard(by), arg(1), arg(2), arg(3))
 	args := []any{v.AccountID, from.UTC(), to.UTC()}
@@ -164,7 +163,7 @@ func keyOf(d string, by Dimension) (string, error) {
 	case All:
 		return "''", nil
 	case DeclineCode:
-		return "a.decline_code", nil
+		return "p.first_decline_code", nil
 	case Brand:
 		return "pm.brand", nil
 	case Funding:
@@ -172,16 +171,17 @@ func keyOf(d string, by Dimension) (string, error) {
 	case IssuingCountry:
 		return "pm.issuing_country", nil
 	case Processor:
-		return "a.processor_id", nil
+		return "p.first_processor_id", nil
 	case Strategy:
 		return "p.retry_strategy", nil
 	case ModelVersion:
 		return "NULLIF(p.model_version, '')", nil
 	case Day:
 		if d == dialect.Postgres {
-			return "to_char(p.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD')", nil
+			return "((p.created_at AT TIME ZONE 'UTC')::date)::text", nil
 		}
-		return "date(" + sqliteTime("p.created_at") + ")", nil
+		// Stored in UTC, as "2006-01-02 15:04:05... +0000 UTC" (sqliteTime).
+		return "substr(p.created_at, 1, 10)", nil
 	}
 	return "", apierror.Invalid("groupBy", "unknown dimension %q", by)
 }

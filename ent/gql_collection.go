@@ -1586,6 +1586,26 @@ func (_q *OffSessionPaymentQuery) collectField(ctx context.Context, oneNode bool
 				selectedFields = append(selectedFields, offsessionpayment.FieldFailedAt)
 				fieldSeen[offsessionpayment.FieldFailedAt] = struct{}{}
 			}
+		case "firstOutcome":
+			if _, ok := fieldSeen[offsessionpayment.FieldFirstOutcome]; !ok {
+				selectedFields = append(selectedFields, offsessionpayment.FieldFirstOutcome)
+				fieldSeen[offsessionpayment.FieldFirstOutcome] = struct{}{}
+			}
+		case "firstDeclineCode":
+			if _, ok := fieldSeen[offsessionpayment.FieldFirstDeclineCode]; !ok {
+				selectedFields = append(selectedFields, offsessionpayment.FieldFirstDeclineCode)
+				fieldSeen[offsessionpayment.FieldFirstDeclineCode] = struct{}{}
+			}
+		case "firstProcessorID":
+			if _, ok := fieldSeen[offsessionpayment.FieldFirstProcessorID]; !ok {
+				selectedFields = append(selectedFields, offsessionpayment.FieldFirstProcessorID)
+				fieldSeen[offsessionpayment.FieldFirstProcessorID] = struct{}{}
+			}
+		case "firstFinishedAt":
+			if _, ok := fieldSeen[offsessionpayment.FieldFirstFinishedAt]; !ok {
+				selectedFields = append(selectedFields, offsessionpayment.FieldFirstFinishedAt)
+				fieldSeen[offsessionpayment.FieldFirstFinishedAt] = struct{}{}
+			}
 		case "testClockID":
 			if _, ok := fieldSeen[offsessionpayment.FieldTestClockID]; !ok {
 				selectedFields = append(selectedFields, offsessionpayment.FieldTestClockID)

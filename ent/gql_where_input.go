@@ -3928,6 +3928,60 @@ type OffSessionPaymentWhereInput struct {
 	FailedAtIsNil  bool        `json:"failedAtIsNil,omitempty"`
 	FailedAtNotNil bool        `json:"failedAtNotNil,omitempty"`
 
+	// "first_outcome" field predicates.
+	FirstOutcome       *offsessionpayment.FirstOutcome  `json:"firstOutcome,omitempty"`
+	FirstOutcomeNEQ    *offsessionpayment.FirstOutcome  `json:"firstOutcomeNEQ,omitempty"`
+	FirstOutcomeIn     []offsessionpayment.FirstOutcome `json:"firstOutcomeIn,omitempty"`
+	FirstOutcomeNotIn  []offsessionpayment.FirstOutcome `json:"firstOutcomeNotIn,omitempty"`
+	FirstOutcomeIsNil  bool                             `json:"firstOutcomeIsNil,omitempty"`
+	FirstOutcomeNotNil bool                             `json:"firstOutcomeNotNil,omitempty"`
+
+	// "first_decline_code" field predicates.
+	FirstDeclineCode             *string  `json:"firstDeclineCode,omitempty"`
+	FirstDeclineCodeNEQ          *string  `json:"firstDeclineCodeNEQ,omitempty"`
+	FirstDeclineCodeIn           []string `json:"firstDeclineCodeIn,omitempty"`
+	FirstDeclineCodeNotIn        []string `json:"firstDeclineCodeNotIn,omitempty"`
+	FirstDeclineCodeGT           *string  `json:"firstDeclineCodeGT,omitempty"`
+	FirstDeclineCodeGTE          *string  `json:"firstDeclineCodeGTE,omitempty"`
+	FirstDeclineCodeLT           *string  `json:"firstDeclineCodeLT,omitempty"`
+	FirstDeclineCodeLTE          *string  `json:"firstDeclineCodeLTE,omitempty"`
+	FirstDeclineCodeContains     *string  `json:"firstDeclineCodeContains,omitempty"`
+	FirstDeclineCodeHasPrefix    *string  `json:"firstDeclineCodeHasPrefix,omitempty"`
+	FirstDeclineCodeHasSuffix    *string  `json:"firstDeclineCodeHasSuffix,omitempty"`
+	FirstDeclineCodeIsNil        bool     `json:"firstDeclineCodeIsNil,omitempty"`
+	FirstDeclineCodeNotNil       bool     `json:"firstDeclineCodeNotNil,omitempty"`
+	FirstDeclineCodeEqualFold    *string  `json:"firstDeclineCodeEqualFold,omitempty"`
+	FirstDeclineCodeContainsFold *string  `json:"firstDeclineCodeContainsFold,omitempty"`
+
+	// "first_processor_id" field predicates.
+	FirstProcessorID             *string  `json:"firstProcessorID,omitempty"`
+	FirstProcessorIDNEQ          *string  `json:"firstProcessorIDNEQ,omitempty"`
+	FirstProcessorIDIn           []string `json:"firstProcessorIDIn,omitempty"`
+	FirstProcessorIDNotIn        []string `json:"firstProcessorIDNotIn,omitempty"`
+	FirstProcessorIDGT           *string  `json:"firstProcessorIDGT,omitempty"`
+	FirstProcessorIDGTE          *string  `json:"firstProcessorIDGTE,omitempty"`
+	FirstProcessorIDLT           *string  `json:"firstProcessorIDLT,omitempty"`
+	FirstProcessorIDLTE          *string  `json:"firstProcessorIDLTE,omitempty"`
+	FirstProcessorIDContains     *string  `json:"firstProcessorIDContains,omitempty"`
+	FirstProcessorIDHasPrefix    *string  `json:"firstProcessorIDHasPrefix,omitempty"`
+	FirstProcessorIDHasSuffix    *string  `json:"firstProcessorIDHasSuffix,omitempty"`
+	FirstProcessorIDIsNil        bool     `json:"firstProcessorIDIsNil,omitempty"`
+	FirstProcessorIDNotNil       bool     `json:"firstProcessorIDNotNil,omitempty"`
+	FirstProcessorIDEqualFold    *string  `json:"firstProcessorIDEqualFold,omitempty"`
+	FirstProcessorIDContainsFold *string  `json:"firstProcessorIDContainsFold,omitempty"`
+
+	// "first_finished_at" field predicates.
+	FirstFinishedAt       *time.Time  `json:"firstFinishedAt,omitempty"`
+	FirstFinishedAtNEQ    *time.Time  `json:"firstFinishedAtNEQ,omitempty"`
+	FirstFinishedAtIn     []time.Time `json:"firstFinishedAtIn,omitempty"`
+	FirstFinishedAtNotIn  []time.Time `json:"firstFinishedAtNotIn,omitempty"`
+	FirstFinishedAtGT     *time.Time  `json:"firstFinishedAtGT,omitempty"`
+	FirstFinishedAtGTE    *time.Time  `json:"firstFinishedAtGTE,omitempty"`
+	FirstFinishedAtLT     *time.Time  `json:"firstFinishedAtLT,omitempty"`
+	FirstFinishedAtLTE    *time.Time  `json:"firstFinishedAtLTE,omitempty"`
+	FirstFinishedAtIsNil  bool        `json:"firstFinishedAtIsNil,omitempty"`
+	FirstFinishedAtNotNil bool        `json:"firstFinishedAtNotNil,omitempty"`
+
 	// "test_clock_id" field predicates.
 	TestClockID             *string  `json:"testClockID,omitempty"`
 	TestClockIDNEQ          *string  `json:"testClockIDNEQ,omitempty"`
@@ -4877,6 +4931,144 @@ func (i *OffSessionPaymentWhereInput) P() (predicate.OffSessionPayment, error) {
 	}
 	if i.FailedAtNotNil {
 		predicates = append(predicates, offsessionpayment.FailedAtNotNil())
+	}
+	if i.FirstOutcome != nil {
+		predicates = append(predicates, offsessionpayment.FirstOutcomeEQ(*i.FirstOutcome))
+	}
+	if i.FirstOutcomeNEQ != nil {
+		predicates = append(predicates, offsessionpayment.FirstOutcomeNEQ(*i.FirstOutcomeNEQ))
+	}
+	if len(i.FirstOutcomeIn) > 0 {
+		predicates = append(predicates, offsessionpayment.FirstOutcomeIn(i.FirstOutcomeIn...))
+	}
+	if len(i.FirstOutcomeNotIn) > 0 {
+		predicates = append(predicates, offsessionpayment.FirstOutcomeNotIn(i.FirstOutcomeNotIn...))
+	}
+	if i.FirstOutcomeIsNil {
+		predicates = append(predicates, offsessionpayment.FirstOutcomeIsNil())
+	}
+	if i.FirstOutcomeNotNil {
+		predicates = append(predicates, offsessionpayment.FirstOutcomeNotNil())
+	}
+	if i.FirstDeclineCode != nil {
+		predicates = append(predicates, offsessionpayment.FirstDeclineCodeEQ(*i.FirstDeclineCode))
+	}
+	if i.FirstDeclineCodeNEQ != nil {
+		predicates = append(predicates, offsessionpayment.FirstDeclineCodeNEQ(*i.FirstDeclineCodeNEQ))
+	}
+	if len(i.FirstDeclineCodeIn) > 0 {
+		predicates = append(predicates, offsessionpayment.FirstDeclineCodeIn(i.FirstDeclineCodeIn...))
+	}
+	if len(i.FirstDeclineCodeNotIn) > 0 {
+		predicates = append(predicates, offsessionpayment.FirstDeclineCodeNotIn(i.FirstDeclineCodeNotIn...))
+	}
+	if i.FirstDeclineCodeGT != nil {
+		predicates = append(predicates, offsessionpayment.FirstDeclineCodeGT(*i.FirstDeclineCodeGT))
+	}
+	if i.FirstDeclineCodeGTE != nil {
+		predicates = append(predicates, offsessionpayment.FirstDeclineCodeGTE(*i.FirstDeclineCodeGTE))
+	}
+	if i.FirstDeclineCodeLT != nil {
+		predicates = append(predicates, offsessionpayment.FirstDeclineCodeLT(*i.FirstDeclineCodeLT))
+	}
+	if i.FirstDeclineCodeLTE != nil {
+		predicates = append(predicates, offsessionpayment.FirstDeclineCodeLTE(*i.FirstDeclineCodeLTE))
+	}
+	if i.FirstDeclineCodeContains != nil {
+		predicates = append(predicates, offsessionpayment.FirstDeclineCodeContains(*i.FirstDeclineCodeContains))
+	}
+	if i.FirstDeclineCodeHasPrefix != nil {
+		predicates = append(predicates, offsessionpayment.FirstDeclineCodeHasPrefix(*i.FirstDeclineCodeHasPrefix))
+	}
+	if i.FirstDeclineCodeHasSuffix != nil {
+		predicates = append(predicates, offsessionpayment.FirstDeclineCodeHasSuffix(*i.FirstDeclineCodeHasSuffix))
+	}
+	if i.FirstDeclineCodeIsNil {
+		predicates = append(predicates, offsessionpayment.FirstDeclineCodeIsNil())
+	}
+	if i.FirstDeclineCodeNotNil {
+		predicates = append(predicates, offsessionpayment.FirstDeclineCodeNotNil())
+	}
+	if i.FirstDeclineCodeEqualFold != nil {
+		predicates = append(predicates, offsessionpayment.FirstDeclineCodeEqualFold(*i.FirstDeclineCodeEqualFold))
+	}
+	if i.FirstDeclineCodeContainsFold != nil {
+		predicates = append(predicates, offsessionpayment.FirstDeclineCodeContainsFold(*i.FirstDeclineCodeContainsFold))
+	}
+	if i.FirstProcessorID != nil {
+		predicates = append(predicates, offsessionpayment.FirstProcessorIDEQ(*i.FirstProcessorID))
+	}
+	if i.FirstProcessorIDNEQ != nil {
+		predicates = append(predicates, offsessionpayment.FirstProcessorIDNEQ(*i.FirstProcessorIDNEQ))
+	}
+	if len(i.FirstProcessorIDIn) > 0 {
+		predicates = append(predicates, offsessionpayment.FirstProcessorIDIn(i.FirstProcessorIDIn...))
+	}
+	if len(i.FirstProcessorIDNotIn) > 0 {
+		predicates = append(predicates, offsessionpayment.FirstProcessorIDNotIn(i.FirstProcessorIDNotIn...))
+	}
+	if i.FirstProcessorIDGT != nil {
+		predicates = append(predicates, offsessionpayment.FirstProcessorIDGT(*i.FirstProcessorIDGT))
+	}
+	if i.FirstProcessorIDGTE != nil {
+		predicates = append(predicates, offsessionpayment.FirstProcessorIDGTE(*i.FirstProcessorIDGTE))
+	}
+	if i.FirstProcessorIDLT != nil {
+		predicates = append(predicates, offsessionpayment.FirstProcessorIDLT(*i.FirstProcessorIDLT))
+	}
+	if i.FirstProcessorIDLTE != nil {
+		predicates = append(predicates, offsessionpayment.FirstProcessorIDLTE(*i.FirstProcessorIDLTE))
+	}
+	if i.FirstProcessorIDContains != nil {
+		predicates = append(predicates, offsessionpayment.FirstProcessorIDContains(*i.FirstProcessorIDContains))
+	}
+	if i.FirstProcessorIDHasPrefix != nil {
+		predicates = append(predicates, offsessionpayment.FirstProcessorIDHasPrefix(*i.FirstProcessorIDHasPrefix))
+	}
+	if i.FirstProcessorIDHasSuffix != nil {
+		predicates = append(predicates, offsessionpayment.FirstProcessorIDHasSuffix(*i.FirstProcessorIDHasSuffix))
+	}
+	if i.FirstProcessorIDIsNil {
+		predicates = append(predicates, offsessionpayment.FirstProcessorIDIsNil())
+	}
+	if i.FirstProcessorIDNotNil {
+		predicates = append(predicates, offsessionpayment.FirstProcessorIDNotNil())
+	}
+	if i.FirstProcessorIDEqualFold != nil {
+		predicates = append(predicates, offsessionpayment.FirstProcessorIDEqualFold(*i.FirstProcessorIDEqualFold))
+	}
+	if i.FirstProcessorIDContainsFold != nil {
+		predicates = append(predicates, offsessionpayment.FirstProcessorIDContainsFold(*i.FirstProcessorIDContainsFold))
+	}
+	if i.FirstFinishedAt != nil {
+		predicates = append(predicates, offsessionpayment.FirstFinishedAtEQ(*i.FirstFinishedAt))
+	}
+	if i.FirstFinishedAtNEQ != nil {
+		predicates = append(predicates, offsessionpayment.FirstFinishedAtNEQ(*i.FirstFinishedAtNEQ))
+	}
+	if len(i.FirstFinishedAtIn) > 0 {
+		predicates = append(predicates, offsessionpayment.FirstFinishedAtIn(i.FirstFinishedAtIn...))
+	}
+	if len(i.FirstFinishedAtNotIn) > 0 {
+		predicates = append(predicates, offsessionpayment.FirstFinishedAtNotIn(i.FirstFinishedAtNotIn...))
+	}
+	if i.FirstFinishedAtGT != nil {
+		predicates = append(predicates, offsessionpayment.FirstFinishedAtGT(*i.FirstFinishedAtGT))
+	}
+	if i.FirstFinishedAtGTE != nil {
+		predicates = append(predicates, offsessionpayment.FirstFinishedAtGTE(*i.FirstFinishedAtGTE))
+	}
+	if i.FirstFinishedAtLT != nil {
+		predicates = append(predicates, offsessionpayment.FirstFinishedAtLT(*i.FirstFinishedAtLT))
+	}
+	if i.FirstFinishedAtLTE != nil {
+		predicates = append(predicates, offsessionpayment.FirstFinishedAtLTE(*i.FirstFinishedAtLTE))
+	}
+	if i.FirstFinishedAtIsNil {
+		predicates = append(predicates, offsessionpayment.FirstFinishedAtIsNil())
+	}
+	if i.FirstFinishedAtNotNil {
+		predicates = append(predicates, offsessionpayment.FirstFinishedAtNotNil())
 	}
 	if i.TestClockID != nil {
 		predicates = append(predicates, offsessionpayment.TestClockIDEQ(*i.TestClockID))

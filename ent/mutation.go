@@ -8404,6 +8404,10 @@ type OffSessionPaymentMutation struct {
 	canceled_at                  *time.Time
 	succeeded_at                 *time.Time
 	failed_at                    *time.Time
+	first_outcome                *offsessionpayment.FirstOutcome
+	first_decline_code           *string
+	first_processor_id           *string
+	first_finished_at            *time.Time
 	due_at                       *time.Time
 	lease_owner                  *string
 	lease_expires_at             *time.Time
@@ -10216,6 +10220,202 @@ func (m *OffSessionPaymentMutation) ResetFailedAt() {
 	delete(m.clearedFields, offsessionpayment.FieldFailedAt)
 }
 
+// SetFirstOutcome sets the "first_outcome" field.
+func (m *OffSessionPaymentMutation) SetFirstOutcome(oo offsessionpayment.FirstOutcome) {
+	m.first_outcome = &oo
+}
+
+// FirstOutcome returns the value of the "first_outcome" field in the mutation.
+func (m *OffSessionPaymentMutation) FirstOutcome() (r offsessionpayment.FirstOutcome, exists bool) {
+	v := m.first_outcome
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldFirstOutcome returns the old "first_outcome" field's value of the OffSessionPayment entity.
+// If the OffSessionPayment object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *OffSessionPaymentMutation) OldFirstOutcome(ctx context.Context) (v *offsessionpayment.FirstOutcome, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldFirstOutcome is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldFirstOutcome requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldFirstOutcome: %w", err)
+	}
+	return oldValue.FirstOutcome, nil
+}
+
+// ClearFirstOutcome clears the value of the "first_outcome" field.
+func (m *OffSessionPaymentMutation) ClearFirstOutcome() {
+	m.first_outcome = nil
+	m.clearedFields[offsessionpayment.FieldFirstOutcome] = struct{}{}
+}
+
+// FirstOutcomeCleared returns if the "first_outcome" field was cleared in this mutation.
+func (m *OffSessionPaymentMutation) FirstOutcomeCleared() bool {
+	_, ok := m.clearedFields[offsessionpayment.FieldFirstOutcome]
+	return ok
+}
+
+// ResetFirstOutcome resets all changes to the "first_outcome" field.
+func (m *OffSessionPaymentMutation) ResetFirstOutcome() {
+	m.first_outcome = nil
+	delete(m.clearedFields, offsessionpayment.FieldFirstOutcome)
+}
+
+// SetFirstDeclineCode sets the "first_decline_code" field.
+func (m *OffSessionPaymentMutation) SetFirstDeclineCode(s string) {
+	m.first_decline_code = &s
+}
+
+// FirstDeclineCode returns the value of the "first_decline_code" field in the mutation.
+func (m *OffSessionPaymentMutation) FirstDeclineCode() (r string, exists bool) {
+	v := m.first_decline_code
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldFirstDeclineCode returns the old "first_decline_code" field's value of the OffSessionPayment entity.
+// If the OffSessionPayment object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *OffSessionPaymentMutation) OldFirstDeclineCode(ctx context.Context) (v *string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldFirstDeclineCode is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldFirstDeclineCode requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldFirstDeclineCode: %w", err)
+	}
+	return oldValue.FirstDeclineCode, nil
+}
+
+// ClearFirstDeclineCode clears the value of the "first_decline_code" field.
+func (m *OffSessionPaymentMutation) ClearFirstDeclineCode() {
+	m.first_decline_code = nil
+	m.clearedFields[offsessionpayment.FieldFirstDeclineCode] = struct{}{}
+}
+
+// FirstDeclineCodeCleared returns if the "first_decline_code" field was cleared in this mutation.
+func (m *OffSessionPaymentMutation) FirstDeclineCodeCleared() bool {
+	_, ok := m.clearedFields[offsessionpayment.FieldFirstDeclineCode]
+	return ok
+}
+
+// ResetFirstDeclineCode resets all changes to the "first_decline_code" field.
+func (m *OffSessionPaymentMutation) ResetFirstDeclineCode() {
+	m.first_decline_code = nil
+	delete(m.clearedFields, offsessionpayment.FieldFirstDeclineCode)
+}
+
+// SetFirstProcessorID sets the "first_processor_id" field.
+func (m *OffSessionPaymentMutation) SetFirstProcessorID(s string) {
+	m.first_processor_id = &s
+}
+
+// FirstProcessorID returns the value of the "first_processor_id" field in the mutation.
+func (m *OffSessionPaymentMutation) FirstProcessorID() (r string, exists bool) {
+	v := m.first_processor_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldFirstProcessorID returns the old "first_processor_id" field's value of the OffSessionPayment entity.
+// If the OffSessionPayment object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *OffSessionPaymentMutation) OldFirstProcessorID(ctx context.Context) (v *string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldFirstProcessorID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldFirstProcessorID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldFirstProcessorID: %w", err)
+	}
+	return oldValue.FirstProcessorID, nil
+}
+
+// ClearFirstProcessorID clears the value of the "first_processor_id" field.
+func (m *OffSessionPaymentMutation) ClearFirstProcessorID() {
+	m.first_processor_id = nil
+	m.clearedFields[offsessionpayment.FieldFirstProcessorID] = struct{}{}
+}
+
+// FirstProcessorIDCleared returns if the "first_processor_id" field was cleared in this mutation.
+func (m *OffSessionPaymentMutation) FirstProcessorIDCleared() bool {
+	_, ok := m.clearedFields[offsessionpayment.FieldFirstProcessorID]
+	return ok
+}
+
+// ResetFirstProcessorID resets all changes to the "first_processor_id" field.
+func (m *OffSessionPaymentMutation) ResetFirstProcessorID() {
+	m.first_processor_id = nil
+	delete(m.clearedFields, offsessionpayment.FieldFirstProcessorID)
+}
+
+// SetFirstFinishedAt sets the "first_finished_at" field.
+func (m *OffSessionPaymentMutation) SetFirstFinishedAt(t time.Time) {
+	m.first_finished_at = &t
+}
+
+// FirstFinishedAt returns the value of the "first_finished_at" field in the mutation.
+func (m *OffSessionPaymentMutation) FirstFinishedAt() (r time.Time, exists bool) {
+	v := m.first_finished_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldFirstFinishedAt returns the old "first_finished_at" field's value of the OffSessionPayment entity.
+// If the OffSessionPayment object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *OffSessionPaymentMutation) OldFirstFinishedAt(ctx context.Context) (v *time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldFirstFinishedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldFirstFinishedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldFirstFinishedAt: %w", err)
+	}
+	return oldValue.FirstFinishedAt, nil
+}
+
+// ClearFirstFinishedAt clears the value of the "first_finished_at" field.
+func (m *OffSessionPaymentMutation) ClearFirstFinishedAt() {
+	m.first_finished_at = nil
+	m.clearedFields[offsessionpayment.FieldFirstFinishedAt] = struct{}{}
+}
+
+// FirstFinishedAtCleared returns if the "first_finished_at" field was cleared in this mutation.
+func (m *OffSessionPaymentMutation) FirstFinishedAtCleared() bool {
+	_, ok := m.clearedFields[offsessionpayment.FieldFirstFinishedAt]
+	return ok
+}
+
+// ResetFirstFinishedAt resets all changes to the "first_finished_at" field.
+func (m *OffSessionPaymentMutation) ResetFirstFinishedAt() {
+	m.first_finished_at = nil
+	delete(m.clearedFields, offsessionpayment.FieldFirstFinishedAt)
+}
+
 // SetTestClockID sets the "test_clock_id" field.
 func (m *OffSessionPaymentMutation) SetTestClockID(s string) {
 	m.test_clock = &s
@@ -10740,7 +10940,7 @@ func (m *OffSessionPaymentMutation) Type() string {
 // order to get all numeric fields that were incremented/decremented, call
 // AddedFields().
 func (m *OffSessionPaymentMutation) Fields() []string {
-	fields := make([]string, 0, 42)
+	fields := make([]string, 0, 46)
 	if m.created_at != nil {
 		fields = append(fields, offsessionpayment.FieldCreatedAt)
 	}
@@ -10849,6 +11049,18 @@ func (m *OffSessionPaymentMutation) Fields() []string {
 	if m.failed_at != nil {
 		fields = append(fields, offsessionpayment.FieldFailedAt)
 	}
+	if m.first_outcome != nil {
+		fields = append(fields, offsessionpayment.FieldFirstOutcome)
+	}
+	if m.first_decline_code != nil {
+		fields = append(fields, offsessionpayment.FieldFirstDeclineCode)
+	}
+	if m.first_processor_id != nil {
+		fields = append(fields, offsessionpayment.FieldFirstProcessorID)
+	}
+	if m.first_finished_at != nil {
+		fields = append(fields, offsessionpayment.FieldFirstFinishedAt)
+	}
 	if m.test_clock != nil {
 		fields = append(fields, offsessionpayment.FieldTestClockID)
 	}
@@ -10947,6 +11159,14 @@ func (m *OffSessionPaymentMutation) Field(name string) (ent.Value, bool) {
 		return m.SucceededAt()
 	case offsessionpayment.FieldFailedAt:
 		return m.FailedAt()
+	case offsessionpayment.FieldFirstOutcome:
+		return m.FirstOutcome()
+	case offsessionpayment.FieldFirstDeclineCode:
+		return m.FirstDeclineCode()
+	case offsessionpayment.FieldFirstProcessorID:
+		return m.FirstProcessorID()
+	case offsessionpayment.FieldFirstFinishedAt:
+		return m.FirstFinishedAt()
 	case offsessionpayment.FieldTestClockID:
 		return m.TestClockID()
 	case offsessionpayment.FieldDueAt:
@@ -11040,6 +11260,14 @@ func (m *OffSessionPaymentMutation) OldField(ctx context.Context, name string) (
 		return m.OldSucceededAt(ctx)
 	case offsessionpayment.FieldFailedAt:
 		return m.OldFailedAt(ctx)
+	case offsessionpayment.FieldFirstOutcome:
+		return m.OldFirstOutcome(ctx)
+	case offsessionpayment.FieldFirstDeclineCode:
+		return m.OldFirstDeclineCode(ctx)
+	case offsessionpayment.FieldFirstProcessorID:
+		return m.OldFirstProcessorID(ctx)
+	case offsessionpayment.FieldFirstFinishedAt:
+		return m.OldFirstFinishedAt(ctx)
 	case offsessionpayment.FieldTestClockID:
 		return m.OldTestClockID(ctx)
 	case offsessionpayment.FieldDueAt:
@@ -11313,6 +11541,34 @@ func (m *OffSessionPaymentMutation) SetField(name string, value ent.Value) error
 		}
 		m.SetFailedAt(v)
 		return nil
+	case offsessionpayment.FieldFirstOutcome:
+		v, ok := value.(offsessionpayment.FirstOutcome)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetFirstOutcome(v)
+		return nil
+	case offsessionpayment.FieldFirstDeclineCode:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetFirstDeclineCode(v)
+		return nil
+	case offsessionpayment.FieldFirstProcessorID:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetFirstProcessorID(v)
+		return nil
+	case offsessionpayment.FieldFirstFinishedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetFirstFinishedAt(v)
+		return nil
 	case offsessionpayment.FieldTestClockID:
 		v, ok := value.(string)
 		if !ok {
@@ -11526,6 +11782,18 @@ func (m *OffSessionPaymentMutation) ClearedFields() []string {
 	if m.FieldCleared(offsessionpayment.FieldFailedAt) {
 		fields = append(fields, offsessionpayment.FieldFailedAt)
 	}
+	if m.FieldCleared(offsessionpayment.FieldFirstOutcome) {
+		fields = append(fields, offsessionpayment.FieldFirstOutcome)
+	}
+	if m.FieldCleared(offsessionpayment.FieldFirstDeclineCode) {
+		fields = append(fields, offsessionpayment.FieldFirstDeclineCode)
+	}
+	if m.FieldCleared(offsessionpayment.FieldFirstProcessorID) {
+		fields = append(fields, offsessionpayment.FieldFirstProcessorID)
+	}
+	if m.FieldCleared(offsessionpayment.FieldFirstFinishedAt) {
+		fields = append(fields, offsessionpayment.FieldFirstFinishedAt)
+	}
 	if m.FieldCleared(offsessionpayment.FieldTestClockID) {
 		fields = append(fields, offsessionpayment.FieldTestClockID)
 	}
@@ -11608,6 +11876,18 @@ func (m *OffSessionPaymentMutation) ClearField(name string) error {
 		return nil
 	case offsessionpayment.FieldFailedAt:
 		m.ClearFailedAt()
+		return nil
+	case offsessionpayment.FieldFirstOutcome:
+		m.ClearFirstOutcome()
+		return nil
+	case offsessionpayment.FieldFirstDeclineCode:
+		m.ClearFirstDeclineCode()
+		return nil
+	case offsessionpayment.FieldFirstProcessorID:
+		m.ClearFirstProcessorID()
+		return nil
+	case offsessionpayment.FieldFirstFinishedAt:
+		m.ClearFirstFinishedAt()
 		return nil
 	case offsessionpayment.FieldTestClockID:
 		m.ClearTestClockID()
@@ -11739,6 +12019,18 @@ func (m *OffSessionPaymentMutation) ResetField(name string) error {
 		return nil
 	case offsessionpayment.FieldFailedAt:
 		m.ResetFailedAt()
+		return nil
+	case offsessionpayment.FieldFirstOutcome:
+		m.ResetFirstOutcome()
+		return nil
+	case offsessionpayment.FieldFirstDeclineCode:
+		m.ResetFirstDeclineCode()
+		return nil
+	case offsessionpayment.FieldFirstProcessorID:
+		m.ResetFirstProcessorID()
+		return nil
+	case offsessionpayment.FieldFirstFinishedAt:
+		m.ResetFirstFinishedAt()
 		return nil
 	case offsessionpayment.FieldTestClockID:
 		m.ResetTestClockID()

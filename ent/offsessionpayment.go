@@ -97,6 +97,14 @@ type OffSessionPayment struct {
 	SucceededAt *time.Time `json:"succeeded_at,omitempty"`
 	// FailedAt holds the value of the "failed_at" field.
 	FailedAt *time.Time `json:"failed_at,omitempty"`
+	// The first attempt's outcome, once it finished.
+	FirstOutcome *offsessionpayment.FirstOutcome `json:"first_outcome,omitempty"`
+	// The first attempt's decline code: recovery analytics group by it.
+	FirstDeclineCode *string `json:"first_decline_code,omitempty"`
+	// The processor that answered the first attempt.
+	FirstProcessorID *string `json:"first_processor_id,omitempty"`
+	// When the first attempt finished: days to recovery count from it.
+	FirstFinishedAt *time.Time `json:"first_finished_at,omitempty"`
 	// TestClockID holds the value of the "test_clock_id" field.
 	TestClockID *string `json:"test_clock_id,omitempty"`
 	// DueAt holds the value of the "due_at" field.
@@ -213,9 +221,9 @@ func (*OffSessionPayment) scanValues(columns []string) ([]any, error) {
 			values[i] = new(sql.NullBool)
 		case offsessionpayment.FieldAmount, offsessionpayment.FieldAmountCapturable, offsessionpayment.FieldAmountReceived, offsessionpayment.FieldMaxRetries, offsessionpayment.FieldAttemptCount, offsessionpayment.FieldCaptureAmount, offsessionpayment.FieldVersion:
 			values[i] = new(sql.NullInt64)
-		case offsessionpayment.FieldID, offsessionpayment.FieldAccountID, offsessionpayment.FieldCustomerID, offsessionpayment.FieldPaymentMethodID, offsessionpayment.FieldMandateID, offsessionpayment.FieldCurrency, offsessionpayment.FieldCadence, offsessionpayment.FieldCaptureMethod, offsessionpayment.FieldTargetDate, offsessionpayment.FieldDescription, offsessionpayment.FieldStatementDescriptorSuffix, offsessionpayment.FieldStatus, offsessionpayment.FieldFailureReason, offsessionpayment.FieldRetryStrategy, offsessionpayment.FieldRetryPolicyID, offsessionpayment.FieldHoldoutStrategy, offsessionpayment.FieldModelVersion, offsessionpayment.FieldPendingAction, offsessionpayment.FieldTestClockID, offsessionpayment.FieldLeaseOwner, offsessionpayment.FieldTraceContext:
+		case offsessionpayment.FieldID, offsessionpayment.FieldAccountID, offsessionpayment.FieldCustomerID, offsessionpayment.FieldPaymentMethodID, offsessionpayment.FieldMandateID, offsessionpayment.FieldCurrency, offsessionpayment.FieldCadence, offsessionpayment.FieldCaptureMethod, offsessionpayment.FieldTargetDate, offsessionpayment.FieldDescription, offsessionpayment.FieldStatementDescriptorSuffix, offsessionpayment.FieldStatus, offsessionpayment.FieldFailureReason, offsessionpayment.FieldRetryStrategy, offsessionpayment.FieldRetryPolicyID, offsessionpayment.FieldHoldoutStrategy, offsessionpayment.FieldModelVersion, offsessionpayment.FieldPendingAction, offsessionpayment.FieldFirstOutcome, offsessionpayment.FieldFirstDeclineCode, offsessionpayment.FieldFirstProcessorID, offsessionpayment.FieldTestClockID, offsessionpayment.FieldLeaseOwner, offsessionpayment.FieldTraceContext:
 			values[i] = new(sql.NullString)
-		case offsessionpayment.FieldCreatedAt, offsessionpayment.FieldUpdatedAt, offsessionpayment.FieldRetryUntil, offsessionpayment.FieldNextAttemptAt, offsessionpayment.FieldCaptureBefore, offsessionpayment.FieldCanceledAt, offsessionpayment.FieldSucceededAt, offsessionpayment.FieldFailedAt, offsessionpayment.FieldDueAt, offsessionpayment.FieldLeaseExpiresAt:
+		case offsessionpayment.FieldCreatedAt, offsessionpayment.FieldUpdatedAt, offsessionpayment.FieldRetryUntil, offsessionpayment.FieldNextAttemptAt, offsessionpayment.FieldCaptureBefore, offsessionpayment.FieldCanceledAt, offsessionpayment.FieldSucceededAt, offsessionpayment.FieldFailedAt, offsessionpayment.FieldFirstFinishedAt, offsessionpayment.FieldDueAt, offsessionpayment.FieldLeaseExpiresAt:
 			values[i] = new(sql.NullTime)
 		default:
 			values[i] = new(sql.UnknownType)
@@ -472,6 +480,34 @@ func (_m *OffSessionPayment) assignValues(columns []string, values []any) error 
 				_m.FailedAt = new(time.Time)
 				*_m.FailedAt = value.Time
 			}
+		case offsessionpayment.FieldFirstOutcome:
+			if value, ok := values[i].(*sql.NullString); !ok {
+				return fmt.Errorf("unexpected type %T for field first_outcome", values[i])
+			} else if value.Valid {
+				_m.FirstOutcome = new(offsessionpayment.FirstOutcome)
+				*_m.FirstOutcome = offsessionpayment.FirstOutcome(value.String)
+			}
+		case offsessionpayment.FieldFirstDeclineCode:
+			if value, ok := values[i].(*sql.NullString); !ok {
+				return fmt.Errorf("unexpected type %T for field first_decline_code", values[i])
+			} else if value.Valid {
+				_m.FirstDeclineCode = new(string)
+				*_m.FirstDeclineCode = value.String
+			}
+		case offsessionpayment.FieldFirstProcessorID:
+			if value, ok := values[i].(*sql.NullString); !ok {
+				return fmt.Errorf("unexpected type %T for field first_processor_id", values[i])
+			} else if value.Valid {
+				_m.FirstProcessorID = new(string)
+				*_m.FirstProcessorID = value.String
+			}
+		case offsessionpayment.FieldFirstFinishedAt:
+			if value, ok := values[i].(*sql.NullTime); !ok {
+				return fmt.Errorf("unexpected type %T for field first_finished_at", values[i])
+			} else if value.Valid {
+				_m.FirstFinishedAt = new(time.Time)
+				*_m.FirstFinishedAt = value.Time
+			}
 		case offsessionpayment.FieldTestClockID:
 			if value, ok := values[i].(*sql.NullString); !ok {
 				return fmt.Errorf("unexpected type %T for field test_clock_id", values[i])
@@ -702,6 +738,26 @@ func (_m *OffSessionPayment) String() string {
 	builder.WriteString(", ")
 	if v := _m.FailedAt; v != nil {
 		builder.WriteString("failed_at=")
+		builder.WriteString(v.Format(time.ANSIC))
+	}
+	builder.WriteString(", ")
+	if v := _m.FirstOutcome; v != nil {
+		builder.WriteString("first_outcome=")
+		builder.WriteString(fmt.Sprintf("%v", *v))
+	}
+	builder.WriteString(", ")
+	if v := _m.FirstDeclineCode; v != nil {
+		builder.WriteString("first_decline_code=")
+		builder.WriteString(*v)
+	}
+	builder.WriteString(", ")
+	if v := _m.FirstProcessorID; v != nil {
+		builder.WriteString("first_processor_id=")
+		builder.WriteString(*v)
+	}
+	builder.WriteString(", ")
+	if v := _m.FirstFinishedAt; v != nil {
+		builder.WriteString("first_finished_at=")
 		builder.WriteString(v.Format(time.ANSIC))
 	}
 	builder.WriteString(", ")

@@ -455,6 +455,62 @@ func (_c *OffSessionPaymentCreate) SetNillableFailedAt(v *time.Time) *OffSession
 	return _c
 }
 
+// SetFirstOutcome sets the "first_outcome" field.
+func (_c *OffSessionPaymentCreate) SetFirstOutcome(v offsessionpayment.FirstOutcome) *OffSessionPaymentCreate {
+	_c.mutation.SetFirstOutcome(v)
+	return _c
+}
+
+// SetNillableFirstOutcome sets the "first_outcome" field if the given value is not nil.
+func (_c *OffSessionPaymentCreate) SetNillableFirstOutcome(v *offsessionpayment.FirstOutcome) *OffSessionPaymentCreate {
+	if v != nil {
+		_c.SetFirstOutcome(*v)
+	}
+	return _c
+}
+
+// SetFirstDeclineCode sets the "first_decline_code" field.
+func (_c *OffSessionPaymentCreate) SetFirstDeclineCode(v string) *OffSessionPaymentCreate {
+	_c.mutation.SetFirstDeclineCode(v)
+	return _c
+}
+
+// SetNillableFirstDeclineCode sets the "first_decline_code" field if the given value is not nil.
+func (_c *OffSessionPaymentCreate) SetNillableFirstDeclineCode(v *string) *OffSessionPaymentCreate {
+	if v != nil {
+		_c.SetFirstDeclineCode(*v)
+	}
+	return _c
+}
+
+// SetFirstProcessorID sets the "first_processor_id" field.
+func (_c *OffSessionPaymentCreate) SetFirstProcessorID(v string) *OffSessionPaymentCreate {
+	_c.mutation.SetFirstProcessorID(v)
+	return _c
+}
+
+// SetNillableFirstProcessorID sets the "first_processor_id" field if the given value is not nil.
+func (_c *OffSessionPaymentCreate) SetNillableFirstProcessorID(v *string) *OffSessionPaymentCreate {
+	if v != nil {
+		_c.SetFirstProcessorID(*v)
+	}
+	return _c
+}
+
+// SetFirstFinishedAt sets the "first_finished_at" field.
+func (_c *OffSessionPaymentCreate) SetFirstFinishedAt(v time.Time) *OffSessionPaymentCreate {
+	_c.mutation.SetFirstFinishedAt(v)
+	return _c
+}
+
+// SetNillableFirstFinishedAt sets the "first_finished_at" field if the given value is not nil.
+func (_c *OffSessionPaymentCreate) SetNillableFirstFinishedAt(v *time.Time) *OffSessionPaymentCreate {
+	if v != nil {
+		_c.SetFirstFinishedAt(*v)
+	}
+	return _c
+}
+
 // SetTestClockID sets the "test_clock_id" field.
 func (_c *OffSessionPaymentCreate) SetTestClockID(v string) *OffSessionPaymentCreate {
 	_c.mutation.SetTestClockID(v)
@@ -790,6 +846,11 @@ func (_c *OffSessionPaymentCreate) check() error {
 			return &ValidationError{Name: "pending_action", err: fmt.Errorf(`ent: validator failed for field "OffSessionPayment.pending_action": %w`, err)}
 		}
 	}
+	if v, ok := _c.mutation.FirstOutcome(); ok {
+		if err := offsessionpayment.FirstOutcomeValidator(v); err != nil {
+			return &ValidationError{Name: "first_outcome", err: fmt.Errorf(`ent: validator failed for field "OffSessionPayment.first_outcome": %w`, err)}
+		}
+	}
 	if _, ok := _c.mutation.Version(); !ok {
 		return &ValidationError{Name: "version", err: errors.New(`ent: missing required field "OffSessionPayment.version"`)}
 	}
@@ -970,6 +1031,22 @@ func (_c *OffSessionPaymentCreate) createSpec() (*OffSessionPayment, *sqlgraph.C
 	if value, ok := _c.mutation.FailedAt(); ok {
 		_spec.SetField(offsessionpayment.FieldFailedAt, field.TypeTime, value)
 		_node.FailedAt = &value
+	}
+	if value, ok := _c.mutation.FirstOutcome(); ok {
+		_spec.SetField(offsessionpayment.FieldFirstOutcome, field.TypeEnum, value)
+		_node.FirstOutcome = &value
+	}
+	if value, ok := _c.mutation.FirstDeclineCode(); ok {
+		_spec.SetField(offsessionpayment.FieldFirstDeclineCode, field.TypeString, value)
+		_node.FirstDeclineCode = &value
+	}
+	if value, ok := _c.mutation.FirstProcessorID(); ok {
+		_spec.SetField(offsessionpayment.FieldFirstProcessorID, field.TypeString, value)
+		_node.FirstProcessorID = &value
+	}
+	if value, ok := _c.mutation.FirstFinishedAt(); ok {
+		_spec.SetField(offsessionpayment.FieldFirstFinishedAt, field.TypeTime, value)
+		_node.FirstFinishedAt = &value
 	}
 	if value, ok := _c.mutation.DueAt(); ok {
 		_spec.SetField(offsessionpayment.FieldDueAt, field.TypeTime, value)
@@ -1465,6 +1542,78 @@ func (u *OffSessionPaymentUpsert) UpdateFailedAt() *OffSessionPaymentUpsert {
 // ClearFailedAt clears the value of the "failed_at" field.
 func (u *OffSessionPaymentUpsert) ClearFailedAt() *OffSessionPaymentUpsert {
 	u.SetNull(offsessionpayment.FieldFailedAt)
+	return u
+}
+
+// SetFirstOutcome sets the "first_outcome" field.
+func (u *OffSessionPaymentUpsert) SetFirstOutcome(v offsessionpayment.FirstOutcome) *OffSessionPaymentUpsert {
+	u.Set(offsessionpayment.FieldFirstOutcome, v)
+	return u
+}
+
+// UpdateFirstOutcome sets the "first_outcome" field to the value that was provided on create.
+func (u *OffSessionPaymentUpsert) UpdateFirstOutcome() *OffSessionPaymentUpsert {
+	u.SetExcluded(offsessionpayment.FieldFirstOutcome)
+	return u
+}
+
+// ClearFirstOutcome clears the value of the "first_outcome" field.
+func (u *OffSessionPaymentUpsert) ClearFirstOutcome() *OffSessionPaymentUpsert {
+	u.SetNull(offsessionpayment.FieldFirstOutcome)
+	return u
+}
+
+// SetFirstDeclineCode sets the "first_decline_code" field.
+func (u *OffSessionPaymentUpsert) SetFirstDeclineCode(v string) *OffSessionPaymentUpsert {
+	u.Set(offsessionpayment.FieldFirstDeclineCode, v)
+	return u
+}
+
+// UpdateFirstDeclineCode sets the "first_decline_code" field to the value that was provided on create.
+func (u *OffSessionPaymentUpsert) UpdateFirstDeclineCode() *OffSessionPaymentUpsert {
+	u.SetExcluded(offsessionpayment.FieldFirstDeclineCode)
+	return u
+}
+
+// ClearFirstDeclineCode clears the value of the "first_decline_code" field.
+func (u *OffSessionPaymentUpsert) ClearFirstDeclineCode() *OffSessionPaymentUpsert {
+	u.SetNull(offsessionpayment.FieldFirstDeclineCode)
+	return u
+}
+
+// SetFirstProcessorID sets the "first_processor_id" field.
+func (u *OffSessionPaymentUpsert) SetFirstProcessorID(v string) *OffSessionPaymentUpsert {
+	u.Set(offsessionpayment.FieldFirstProcessorID, v)
+	return u
+}
+
+// UpdateFirstProcessorID sets the "first_processor_id" field to the value that was provided on create.
+func (u *OffSessionPaymentUpsert) UpdateFirstProcessorID() *OffSessionPaymentUpsert {
+	u.SetExcluded(offsessionpayment.FieldFirstProcessorID)
+	return u
+}
+
+// ClearFirstProcessorID clears the value of the "first_processor_id" field.
+func (u *OffSessionPaymentUpsert) ClearFirstProcessorID() *OffSessionPaymentUpsert {
+	u.SetNull(offsessionpayment.FieldFirstProcessorID)
+	return u
+}
+
+// SetFirstFinishedAt sets the "first_finished_at" field.
+func (u *OffSessionPaymentUpsert) SetFirstFinishedAt(v time.Time) *OffSessionPaymentUpsert {
+	u.Set(offsessionpayment.FieldFirstFinishedAt, v)
+	return u
+}
+
+// UpdateFirstFinishedAt sets the "first_finished_at" field to the value that was provided on create.
+func (u *OffSessionPaymentUpsert) UpdateFirstFinishedAt() *OffSessionPaymentUpsert {
+	u.SetExcluded(offsessionpayment.FieldFirstFinishedAt)
+	return u
+}
+
+// ClearFirstFinishedAt clears the value of the "first_finished_at" field.
+func (u *OffSessionPaymentUpsert) ClearFirstFinishedAt() *OffSessionPaymentUpsert {
+	u.SetNull(offsessionpayment.FieldFirstFinishedAt)
 	return u
 }
 
@@ -2020,6 +2169,90 @@ func (u *OffSessionPaymentUpsertOne) UpdateFailedAt() *OffSessionPaymentUpsertOn
 func (u *OffSessionPaymentUpsertOne) ClearFailedAt() *OffSessionPaymentUpsertOne {
 	return u.Update(func(s *OffSessionPaymentUpsert) {
 		s.ClearFailedAt()
+	})
+}
+
+// SetFirstOutcome sets the "first_outcome" field.
+func (u *OffSessionPaymentUpsertOne) SetFirstOutcome(v offsessionpayment.FirstOutcome) *OffSessionPaymentUpsertOne {
+	return u.Update(func(s *OffSessionPaymentUpsert) {
+		s.SetFirstOutcome(v)
+	})
+}
+
+// UpdateFirstOutcome sets the "first_outcome" field to the value that was provided on create.
+func (u *OffSessionPaymentUpsertOne) UpdateFirstOutcome() *OffSessionPaymentUpsertOne {
+	return u.Update(func(s *OffSessionPaymentUpsert) {
+		s.UpdateFirstOutcome()
+	})
+}
+
+// ClearFirstOutcome clears the value of the "first_outcome" field.
+func (u *OffSessionPaymentUpsertOne) ClearFirstOutcome() *OffSessionPaymentUpsertOne {
+	return u.Update(func(s *OffSessionPaymentUpsert) {
+		s.ClearFirstOutcome()
+	})
+}
+
+// SetFirstDeclineCode sets the "first_decline_code" field.
+func (u *OffSessionPaymentUpsertOne) SetFirstDeclineCode(v string) *OffSessionPaymentUpsertOne {
+	return u.Update(func(s *OffSessionPaymentUpsert) {
+		s.SetFirstDeclineCode(v)
+	})
+}
+
+// UpdateFirstDeclineCode sets the "first_decline_code" field to the value that was provided on create.
+func (u *OffSessionPaymentUpsertOne) UpdateFirstDeclineCode() *OffSessionPaymentUpsertOne {
+	return u.Update(func(s *OffSessionPaymentUpsert) {
+		s.UpdateFirstDeclineCode()
+	})
+}
+
+// ClearFirstDeclineCode clears the value of the "first_decline_code" field.
+func (u *OffSessionPaymentUpsertOne) ClearFirstDeclineCode() *OffSessionPaymentUpsertOne {
+	return u.Update(func(s *OffSessionPaymentUpsert) {
+		s.ClearFirstDeclineCode()
+	})
+}
+
+// SetFirstProcessorID sets the "first_processor_id" field.
+func (u *OffSessionPaymentUpsertOne) SetFirstProcessorID(v string) *OffSessionPaymentUpsertOne {
+	return u.Update(func(s *OffSessionPaymentUpsert) {
+		s.SetFirstProcessorID(v)
+	})
+}
+
+// UpdateFirstProcessorID sets the "first_processor_id" field to the value that was provided on create.
+func (u *OffSessionPaymentUpsertOne) UpdateFirstProcessorID() *OffSessionPaymentUpsertOne {
+	return u.Update(func(s *OffSessionPaymentUpsert) {
+		s.UpdateFirstProcessorID()
+	})
+}
+
+// ClearFirstProcessorID clears the value of the "first_processor_id" field.
+func (u *OffSessionPaymentUpsertOne) ClearFirstProcessorID() *OffSessionPaymentUpsertOne {
+	return u.Update(func(s *OffSessionPaymentUpsert) {
+		s.ClearFirstProcessorID()
+	})
+}
+
+// SetFirstFinishedAt sets the "first_finished_at" field.
+func (u *OffSessionPaymentUpsertOne) SetFirstFinishedAt(v time.Time) *OffSessionPaymentUpsertOne {
+	return u.Update(func(s *OffSessionPaymentUpsert) {
+		s.SetFirstFinishedAt(v)
+	})
+}
+
+// UpdateFirstFinishedAt sets the "first_finished_at" field to the value that was provided on create.
+func (u *OffSessionPaymentUpsertOne) UpdateFirstFinishedAt() *OffSessionPaymentUpsertOne {
+	return u.Update(func(s *OffSessionPaymentUpsert) {
+		s.UpdateFirstFinishedAt()
+	})
+}
+
+// ClearFirstFinishedAt clears the value of the "first_finished_at" field.
+func (u *OffSessionPaymentUpsertOne) ClearFirstFinishedAt() *OffSessionPaymentUpsertOne {
+	return u.Update(func(s *OffSessionPaymentUpsert) {
+		s.ClearFirstFinishedAt()
 	})
 }
 
@@ -2754,6 +2987,90 @@ func (u *OffSessionPaymentUpsertBulk) UpdateFailedAt() *OffSessionPaymentUpsertB
 func (u *OffSessionPaymentUpsertBulk) ClearFailedAt() *OffSessionPaymentUpsertBulk {
 	return u.Update(func(s *OffSessionPaymentUpsert) {
 		s.ClearFailedAt()
+	})
+}
+
+// SetFirstOutcome sets the "first_outcome" field.
+func (u *OffSessionPaymentUpsertBulk) SetFirstOutcome(v offsessionpayment.FirstOutcome) *OffSessionPaymentUpsertBulk {
+	return u.Update(func(s *OffSessionPaymentUpsert) {
+		s.SetFirstOutcome(v)
+	})
+}
+
+// UpdateFirstOutcome sets the "first_outcome" field to the value that was provided on create.
+func (u *OffSessionPaymentUpsertBulk) UpdateFirstOutcome() *OffSessionPaymentUpsertBulk {
+	return u.Update(func(s *OffSessionPaymentUpsert) {
+		s.UpdateFirstOutcome()
+	})
+}
+
+// ClearFirstOutcome clears the value of the "first_outcome" field.
+func (u *OffSessionPaymentUpsertBulk) ClearFirstOutcome() *OffSessionPaymentUpsertBulk {
+	return u.Update(func(s *OffSessionPaymentUpsert) {
+		s.ClearFirstOutcome()
+	})
+}
+
+// SetFirstDeclineCode sets the "first_decline_code" field.
+func (u *OffSessionPaymentUpsertBulk) SetFirstDeclineCode(v string) *OffSessionPaymentUpsertBulk {
+	return u.Update(func(s *OffSessionPaymentUpsert) {
+		s.SetFirstDeclineCode(v)
+	})
+}
+
+// UpdateFirstDeclineCode sets the "first_decline_code" field to the value that was provided on create.
+func (u *OffSessionPaymentUpsertBulk) UpdateFirstDeclineCode() *OffSessionPaymentUpsertBulk {
+	return u.Update(func(s *OffSessionPaymentUpsert) {
+		s.UpdateFirstDeclineCode()
+	})
+}
+
+// ClearFirstDeclineCode clears the value of the "first_decline_code" field.
+func (u *OffSessionPaymentUpsertBulk) ClearFirstDeclineCode() *OffSessionPaymentUpsertBulk {
+	return u.Update(func(s *OffSessionPaymentUpsert) {
+		s.ClearFirstDeclineCode()
+	})
+}
+
+// SetFirstProcessorID sets the "first_processor_id" field.
+func (u *OffSessionPaymentUpsertBulk) SetFirstProcessorID(v string) *OffSessionPaymentUpsertBulk {
+	return u.Update(func(s *OffSessionPaymentUpsert) {
+		s.SetFirstProcessorID(v)
+	})
+}
+
+// UpdateFirstProcessorID sets the "first_processor_id" field to the value that was provided on create.
+func (u *OffSessionPaymentUpsertBulk) UpdateFirstProcessorID() *OffSessionPaymentUpsertBulk {
+	return u.Update(func(s *OffSessionPaymentUpsert) {
+		s.UpdateFirstProcessorID()
+	})
+}
+
+// ClearFirstProcessorID clears the value of the "first_processor_id" field.
+func (u *OffSessionPaymentUpsertBulk) ClearFirstProcessorID() *OffSessionPaymentUpsertBulk {
+	return u.Update(func(s *OffSessionPaymentUpsert) {
+		s.ClearFirstProcessorID()
+	})
+}
+
+// SetFirstFinishedAt sets the "first_finished_at" field.
+func (u *OffSessionPaymentUpsertBulk) SetFirstFinishedAt(v time.Time) *OffSessionPaymentUpsertBulk {
+	return u.Update(func(s *OffSessionPaymentUpsert) {
+		s.SetFirstFinishedAt(v)
+	})
+}
+
+// UpdateFirstFinishedAt sets the "first_finished_at" field to the value that was provided on create.
+func (u *OffSessionPaymentUpsertBulk) UpdateFirstFinishedAt() *OffSessionPaymentUpsertBulk {
+	return u.Update(func(s *OffSessionPaymentUpsert) {
+		s.UpdateFirstFinishedAt()
+	})
+}
+
+// ClearFirstFinishedAt clears the value of the "first_finished_at" field.
+func (u *OffSessionPaymentUpsertBulk) ClearFirstFinishedAt() *OffSessionPaymentUpsertBulk {
+	return u.Update(func(s *OffSessionPaymentUpsert) {
+		s.ClearFirstFinishedAt()
 	})
 }
 

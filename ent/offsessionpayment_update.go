@@ -384,6 +384,86 @@ func (_u *OffSessionPaymentUpdate) ClearFailedAt() *OffSessionPaymentUpdate {
 	return _u
 }
 
+// SetFirstOutcome sets the "first_outcome" field.
+func (_u *OffSessionPaymentUpdate) SetFirstOutcome(v offsessionpayment.FirstOutcome) *OffSessionPaymentUpdate {
+	_u.mutation.SetFirstOutcome(v)
+	return _u
+}
+
+// SetNillableFirstOutcome sets the "first_outcome" field if the given value is not nil.
+func (_u *OffSessionPaymentUpdate) SetNillableFirstOutcome(v *offsessionpayment.FirstOutcome) *OffSessionPaymentUpdate {
+	if v != nil {
+		_u.SetFirstOutcome(*v)
+	}
+	return _u
+}
+
+// ClearFirstOutcome clears the value of the "first_outcome" field.
+func (_u *OffSessionPaymentUpdate) ClearFirstOutcome() *OffSessionPaymentUpdate {
+	_u.mutation.ClearFirstOutcome()
+	return _u
+}
+
+// SetFirstDeclineCode sets the "first_decline_code" field.
+func (_u *OffSessionPaymentUpdate) SetFirstDeclineCode(v string) *OffSessionPaymentUpdate {
+	_u.mutation.SetFirstDeclineCode(v)
+	return _u
+}
+
+// SetNillableFirstDeclineCode sets the "first_decline_code" field if the given value is not nil.
+func (_u *OffSessionPaymentUpdate) SetNillableFirstDeclineCode(v *string) *OffSessionPaymentUpdate {
+	if v != nil {
+		_u.SetFirstDeclineCode(*v)
+	}
+	return _u
+}
+
+// ClearFirstDeclineCode clears the value of the "first_decline_code" field.
+func (_u *OffSessionPaymentUpdate) ClearFirstDeclineCode() *OffSessionPaymentUpdate {
+	_u.mutation.ClearFirstDeclineCode()
+	return _u
+}
+
+// SetFirstProcessorID sets the "first_processor_id" field.
+func (_u *OffSessionPaymentUpdate) SetFirstProcessorID(v string) *OffSessionPaymentUpdate {
+	_u.mutation.SetFirstProcessorID(v)
+	return _u
+}
+
+// SetNillableFirstProcessorID sets the "first_processor_id" field if the given value is not nil.
+func (_u *OffSessionPaymentUpdate) SetNillableFirstProcessorID(v *string) *OffSessionPaymentUpdate {
+	if v != nil {
+		_u.SetFirstProcessorID(*v)
+	}
+	return _u
+}
+
+// ClearFirstProcessorID clears the value of the "first_processor_id" field.
+func (_u *OffSessionPaymentUpdate) ClearFirstProcessorID() *OffSessionPaymentUpdate {
+	_u.mutation.ClearFirstProcessorID()
+	return _u
+}
+
+// SetFirstFinishedAt sets the "first_finished_at" field.
+func (_u *OffSessionPaymentUpdate) SetFirstFinishedAt(v time.Time) *OffSessionPaymentUpdate {
+	_u.mutation.SetFirstFinishedAt(v)
+	return _u
+}
+
+// SetNillableFirstFinishedAt sets the "first_finished_at" field if the given value is not nil.
+func (_u *OffSessionPaymentUpdate) SetNillableFirstFinishedAt(v *time.Time) *OffSessionPaymentUpdate {
+	if v != nil {
+		_u.SetFirstFinishedAt(*v)
+	}
+	return _u
+}
+
+// ClearFirstFinishedAt clears the value of the "first_finished_at" field.
+func (_u *OffSessionPaymentUpdate) ClearFirstFinishedAt() *OffSessionPaymentUpdate {
+	_u.mutation.ClearFirstFinishedAt()
+	return _u
+}
+
 // SetDueAt sets the "due_at" field.
 func (_u *OffSessionPaymentUpdate) SetDueAt(v time.Time) *OffSessionPaymentUpdate {
 	_u.mutation.SetDueAt(v)
@@ -587,6 +667,11 @@ func (_u *OffSessionPaymentUpdate) check() error {
 			return &ValidationError{Name: "pending_action", err: fmt.Errorf(`ent: validator failed for field "OffSessionPayment.pending_action": %w`, err)}
 		}
 	}
+	if v, ok := _u.mutation.FirstOutcome(); ok {
+		if err := offsessionpayment.FirstOutcomeValidator(v); err != nil {
+			return &ValidationError{Name: "first_outcome", err: fmt.Errorf(`ent: validator failed for field "OffSessionPayment.first_outcome": %w`, err)}
+		}
+	}
 	if _u.mutation.CustomerCleared() && len(_u.mutation.CustomerIDs()) > 0 {
 		return errors.New(`ent: clearing a required unique edge "OffSessionPayment.customer"`)
 	}
@@ -730,6 +815,30 @@ func (_u *OffSessionPaymentUpdate) sqlSave(ctx context.Context) (_node int, err 
 	}
 	if _u.mutation.FailedAtCleared() {
 		_spec.ClearField(offsessionpayment.FieldFailedAt, field.TypeTime)
+	}
+	if value, ok := _u.mutation.FirstOutcome(); ok {
+		_spec.SetField(offsessionpayment.FieldFirstOutcome, field.TypeEnum, value)
+	}
+	if _u.mutation.FirstOutcomeCleared() {
+		_spec.ClearField(offsessionpayment.FieldFirstOutcome, field.TypeEnum)
+	}
+	if value, ok := _u.mutation.FirstDeclineCode(); ok {
+		_spec.SetField(offsessionpayment.FieldFirstDeclineCode, field.TypeString, value)
+	}
+	if _u.mutation.FirstDeclineCodeCleared() {
+		_spec.ClearField(offsessionpayment.FieldFirstDeclineCode, field.TypeString)
+	}
+	if value, ok := _u.mutation.FirstProcessorID(); ok {
+		_spec.SetField(offsessionpayment.FieldFirstProcessorID, field.TypeString, value)
+	}
+	if _u.mutation.FirstProcessorIDCleared() {
+		_spec.ClearField(offsessionpayment.FieldFirstProcessorID, field.TypeString)
+	}
+	if value, ok := _u.mutation.FirstFinishedAt(); ok {
+		_spec.SetField(offsessionpayment.FieldFirstFinishedAt, field.TypeTime, value)
+	}
+	if _u.mutation.FirstFinishedAtCleared() {
+		_spec.ClearField(offsessionpayment.FieldFirstFinishedAt, field.TypeTime)
 	}
 	if value, ok := _u.mutation.DueAt(); ok {
 		_spec.SetField(offsessionpayment.FieldDueAt, field.TypeTime, value)
@@ -1233,6 +1342,86 @@ func (_u *OffSessionPaymentUpdateOne) ClearFailedAt() *OffSessionPaymentUpdateOn
 	return _u
 }
 
+// SetFirstOutcome sets the "first_outcome" field.
+func (_u *OffSessionPaymentUpdateOne) SetFirstOutcome(v offsessionpayment.FirstOutcome) *OffSessionPaymentUpdateOne {
+	_u.mutation.SetFirstOutcome(v)
+	return _u
+}
+
+// SetNillableFirstOutcome sets the "first_outcome" field if the given value is not nil.
+func (_u *OffSessionPaymentUpdateOne) SetNillableFirstOutcome(v *offsessionpayment.FirstOutcome) *OffSessionPaymentUpdateOne {
+	if v != nil {
+		_u.SetFirstOutcome(*v)
+	}
+	return _u
+}
+
+// ClearFirstOutcome clears the value of the "first_outcome" field.
+func (_u *OffSessionPaymentUpdateOne) ClearFirstOutcome() *OffSessionPaymentUpdateOne {
+	_u.mutation.ClearFirstOutcome()
+	return _u
+}
+
+// SetFirstDeclineCode sets the "first_decline_code" field.
+func (_u *OffSessionPaymentUpdateOne) SetFirstDeclineCode(v string) *OffSessionPaymentUpdateOne {
+	_u.mutation.SetFirstDeclineCode(v)
+	return _u
+}
+
+// SetNillableFirstDeclineCode sets the "first_decline_code" field if the given value is not nil.
+func (_u *OffSessionPaymentUpdateOne) SetNillableFirstDeclineCode(v *string) *OffSessionPaymentUpdateOne {
+	if v != nil {
+		_u.SetFirstDeclineCode(*v)
+	}
+	return _u
+}
+
+// ClearFirstDeclineCode clears the value of the "first_decline_code" field.
+func (_u *OffSessionPaymentUpdateOne) ClearFirstDeclineCode() *OffSessionPaymentUpdateOne {
+	_u.mutation.ClearFirstDeclineCode()
+	return _u
+}
+
+// SetFirstProcessorID sets the "first_processor_id" field.
+func (_u *OffSessionPaymentUpdateOne) SetFirstProcessorID(v string) *OffSessionPaymentUpdateOne {
+	_u.mutation.SetFirstProcessorID(v)
+	return _u
+}
+
+// SetNillableFirstProcessorID sets the "first_processor_id" field if the given value is not nil.
+func (_u *OffSessionPaymentUpdateOne) SetNillableFirstProcessorID(v *string) *OffSessionPaymentUpdateOne {
+	if v != nil {
+		_u.SetFirstProcessorID(*v)
+	}
+	return _u
+}
+
+// ClearFirstProcessorID clears the value of the "first_processor_id" field.
+func (_u *OffSessionPaymentUpdateOne) ClearFirstProcessorID() *OffSessionPaymentUpdateOne {
+	_u.mutation.ClearFirstProcessorID()
+	return _u
+}
+
+// SetFirstFinishedAt sets the "first_finished_at" field.
+func (_u *OffSessionPaymentUpdateOne) SetFirstFinishedAt(v time.Time) *OffSessionPaymentUpdateOne {
+	_u.mutation.SetFirstFinishedAt(v)
+	return _u
+}
+
+// SetNillableFirstFinishedAt sets the "first_finished_at" field if the given value is not nil.
+func (_u *OffSessionPaymentUpdateOne) SetNillableFirstFinishedAt(v *time.Time) *OffSessionPaymentUpdateOne {
+	if v != nil {
+		_u.SetFirstFinishedAt(*v)
+	}
+	return _u
+}
+
+// ClearFirstFinishedAt clears the value of the "first_finished_at" field.
+func (_u *OffSessionPaymentUpdateOne) ClearFirstFinishedAt() *OffSessionPaymentUpdateOne {
+	_u.mutation.ClearFirstFinishedAt()
+	return _u
+}
+
 // SetDueAt sets the "due_at" field.
 func (_u *OffSessionPaymentUpdateOne) SetDueAt(v time.Time) *OffSessionPaymentUpdateOne {
 	_u.mutation.SetDueAt(v)
@@ -1449,6 +1638,11 @@ func (_u *OffSessionPaymentUpdateOne) check() error {
 			return &ValidationError{Name: "pending_action", err: fmt.Errorf(`ent: validator failed for field "OffSessionPayment.pending_action": %w`, err)}
 		}
 	}
+	if v, ok := _u.mutation.FirstOutcome(); ok {
+		if err := offsessionpayment.FirstOutcomeValidator(v); err != nil {
+			return &ValidationError{Name: "first_outcome", err: fmt.Errorf(`ent: validator failed for field "OffSessionPayment.first_outcome": %w`, err)}
+		}
+	}
 	if _u.mutation.CustomerCleared() && len(_u.mutation.CustomerIDs()) > 0 {
 		return errors.New(`ent: clearing a required unique edge "OffSessionPayment.customer"`)
 	}
@@ -1609,6 +1803,30 @@ func (_u *OffSessionPaymentUpdateOne) sqlSave(ctx context.Context) (_node *OffSe
 	}
 	if _u.mutation.FailedAtCleared() {
 		_spec.ClearField(offsessionpayment.FieldFailedAt, field.TypeTime)
+	}
+	if value, ok := _u.mutation.FirstOutcome(); ok {
+		_spec.SetField(offsessionpayment.FieldFirstOutcome, field.TypeEnum, value)
+	}
+	if _u.mutation.FirstOutcomeCleared() {
+		_spec.ClearField(offsessionpayment.FieldFirstOutcome, field.TypeEnum)
+	}
+	if value, ok := _u.mutation.FirstDeclineCode(); ok {
+		_spec.SetField(offsessionpayment.FieldFirstDeclineCode, field.TypeString, value)
+	}
+	if _u.mutation.FirstDeclineCodeCleared() {
+		_spec.ClearField(offsessionpayment.FieldFirstDeclineCode, field.TypeString)
+	}
+	if value, ok := _u.mutation.FirstProcessorID(); ok {
+		_spec.SetField(offsessionpayment.FieldFirstProcessorID, field.TypeString, value)
+	}
+	if _u.mutation.FirstProcessorIDCleared() {
+		_spec.ClearField(offsessionpayment.FieldFirstProcessorID, field.TypeString)
+	}
+	if value, ok := _u.mutation.FirstFinishedAt(); ok {
+		_spec.SetField(offsessionpayment.FieldFirstFinishedAt, field.TypeTime, value)
+	}
+	if _u.mutation.FirstFinishedAtCleared() {
+		_spec.ClearField(offsessionpayment.FieldFirstFinishedAt, field.TypeTime)
 	}
 	if value, ok := _u.mutation.DueAt(); ok {
 		_spec.SetField(offsessionpayment.FieldDueAt, field.TypeTime, value)

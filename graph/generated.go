@@ -312,6 +312,10 @@ type ComplexityRoot struct {
 		Description               func(childComplexity int) int
 		FailedAt                  func(childComplexity int) int
 		FailureReason             func(childComplexity int) int
+		FirstDeclineCode          func(childComplexity int) int
+		FirstFinishedAt           func(childComplexity int) int
+		FirstOutcome              func(childComplexity int) int
+		FirstProcessorID          func(childComplexity int) int
 		Holdout                   func(childComplexity int) int
 		HoldoutStrategy           func(childComplexity int) int
 		ID                        func(childComplexity int) int
@@ -2007,6 +2011,30 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.OffSessionPayment.FailureReason(childComplexity), true
+	case "OffSessionPayment.firstDeclineCode":
+		if e.ComplexityRoot.OffSessionPayment.FirstDeclineCode == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OffSessionPayment.FirstDeclineCode(childComplexity), true
+	case "OffSessionPayment.firstFinishedAt":
+		if e.ComplexityRoot.OffSessionPayment.FirstFinishedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OffSessionPayment.FirstFinishedAt(childComplexity), true
+	case "OffSessionPayment.firstOutcome":
+		if e.ComplexityRoot.OffSessionPayment.FirstOutcome == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OffSessionPayment.FirstOutcome(childComplexity), true
+	case "OffSessionPayment.firstProcessorID":
+		if e.ComplexityRoot.OffSessionPayment.FirstProcessorID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OffSessionPayment.FirstProcessorID(childComplexity), true
 	case "OffSessionPayment.holdout":
 		if e.ComplexityRoot.OffSessionPayment.Holdout == nil {
 			break
@@ -4449,6 +4477,14 @@ func (ec *executionContext) childFields_OffSessionPayment(ctx context.Context, f
 		return ec.fieldContext_OffSessionPayment_succeededAt(ctx, field)
 	case "failedAt":
 		return ec.fieldContext_OffSessionPayment_failedAt(ctx, field)
+	case "firstOutcome":
+		return ec.fieldContext_OffSessionPayment_firstOutcome(ctx, field)
+	case "firstDeclineCode":
+		return ec.fieldContext_OffSessionPayment_firstDeclineCode(ctx, field)
+	case "firstProcessorID":
+		return ec.fieldContext_OffSessionPayment_firstProcessorID(ctx, field)
+	case "firstFinishedAt":
+		return ec.fieldContext_OffSessionPayment_firstFinishedAt(ctx, field)
 	case "testClockID":
 		return ec.fieldContext_OffSessionPayment_testClockID(ctx, field)
 	case "customer":
@@ -12083,6 +12119,98 @@ func (ec *executionContext) _OffSessionPayment_failedAt(ctx context.Context, fie
 	)
 }
 func (ec *executionContext) fieldContext_OffSessionPayment_failedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("OffSessionPayment", field, false, false, "Time")
+}
+
+func (ec *executionContext) _OffSessionPayment_firstOutcome(ctx context.Context, field graphql.CollectedField, obj *ent.OffSessionPayment) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OffSessionPayment_firstOutcome(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.FirstOutcome, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *offsessionpayment.FirstOutcome) graphql.Marshaler {
+			return ec.marshalOOffSessionPaymentFirstOutcome2ᚖgithubᚗcomᚋoffsessionᚋoffsessionᚋentᚋoffsessionpaymentᚐFirstOutcome(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_OffSessionPayment_firstOutcome(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("OffSessionPayment", field, false, false, "OffSessionPaymentFirstOutcome")
+}
+
+func (ec *executionContext) _OffSessionPayment_firstDeclineCode(ctx context.Context, field graphql.CollectedField, obj *ent.OffSessionPayment) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OffSessionPayment_firstDeclineCode(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.FirstDeclineCode, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_OffSessionPayment_firstDeclineCode(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("OffSessionPayment", field, false, false, "String")
+}
+
+func (ec *executionContext) _OffSessionPayment_firstProcessorID(ctx context.Context, field graphql.CollectedField, obj *ent.OffSessionPayment) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OffSessionPayment_firstProcessorID(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.FirstProcessorID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_OffSessionPayment_firstProcessorID(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("OffSessionPayment", field, false, false, "String")
+}
+
+func (ec *executionContext) _OffSessionPayment_firstFinishedAt(ctx context.Context, field graphql.CollectedField, obj *ent.OffSessionPayment) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OffSessionPayment_firstFinishedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.FirstFinishedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_OffSessionPayment_firstFinishedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("OffSessionPayment", field, false, false, "Time")
 }
 
@@ -26912,7 +27040,7 @@ func (ec *executionContext) unmarshalInputOffSessionPaymentWhereInput(ctx contex
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"not", "and", "or", "id", "idNEQ", "idIn", "idNotIn", "idGT", "idGTE", "idLT", "idLTE", "idEqualFold", "idContainsFold", "createdAt", "createdAtNEQ", "createdAtIn", "createdAtNotIn", "createdAtGT", "createdAtGTE", "createdAtLT", "createdAtLTE", "customerID", "customerIDNEQ", "customerIDIn", "customerIDNotIn", "customerIDGT", "customerIDGTE", "customerIDLT", "customerIDLTE", "customerIDContains", "customerIDHasPrefix", "customerIDHasSuffix", "customerIDEqualFold", "customerIDContainsFold", "paymentMethodID", "paymentMethodIDNEQ", "paymentMethodIDIn", "paymentMethodIDNotIn", "paymentMethodIDGT", "paymentMethodIDGTE", "paymentMethodIDLT", "paymentMethodIDLTE", "paymentMethodIDContains", "paymentMethodIDHasPrefix", "paymentMethodIDHasSuffix", "paymentMethodIDEqualFold", "paymentMethodIDContainsFold", "mandateID", "mandateIDNEQ", "mandateIDIn", "mandateIDNotIn", "mandateIDGT", "mandateIDGTE", "mandateIDLT", "mandateIDLTE", "mandateIDContains", "mandateIDHasPrefix", "mandateIDHasSuffix", "mandateIDEqualFold", "mandateIDContainsFold", "amount", "amountNEQ", "amountIn", "amountNotIn", "amountGT", "amountGTE", "amountLT", "amountLTE", "currency", "currencyNEQ", "currencyIn", "currencyNotIn", "currencyGT", "currencyGTE", "currencyLT", "currencyLTE", "currencyContains", "currencyHasPrefix", "currencyHasSuffix", "currencyEqualFold", "currencyContainsFold", "cadence", "cadenceNEQ", "cadenceIn", "cadenceNotIn", "captureMethod", "captureMethodNEQ", "captureMethodIn", "captureMethodNotIn", "targetDate", "targetDateNEQ", "targetDateIn", "targetDateNotIn", "targetDateGT", "targetDateGTE", "targetDateLT", "targetDateLTE", "targetDateContains", "targetDateHasPrefix", "targetDateHasSuffix", "targetDateIsNil", "targetDateNotNil", "targetDateEqualFold", "targetDateContainsFold", "description", "descriptionNEQ", "descriptionIn", "descriptionNotIn", "descriptionGT", "descriptionGTE", "descriptionLT", "descriptionLTE", "descriptionContains", "descriptionHasPrefix", "descriptionHasSuffix", "descriptionIsNil", "descriptionNotNil", "descriptionEqualFold", "descriptionContainsFold", "statementDescriptorSuffix", "statementDescriptorSuffixNEQ", "statementDescriptorSuffixIn", "statementDescriptorSuffixNotIn", "statementDescriptorSuffixGT", "statementDescriptorSuffixGTE", "statementDescriptorSuffixLT", "statementDescriptorSuffixLTE", "statementDescriptorSuffixContains", "statementDescriptorSuffixHasPrefix", "statementDescriptorSuffixHasSuffix", "statementDescriptorSuffixIsNil", "statementDescriptorSuffixNotNil", "statementDescriptorSuffixEqualFold", "statementDescriptorSuffixContainsFold", "status", "statusNEQ", "statusIn", "statusNotIn", "failureReason", "failureReasonNEQ", "failureReasonIn", "failureReasonNotIn", "failureReasonIsNil", "failureReasonNotNil", "amountCapturable", "amountCapturableNEQ", "amountCapturableIn", "amountCapturableNotIn", "amountCapturableGT", "amountCapturableGTE", "amountCapturableLT", "amountCapturableLTE", "amountReceived", "amountReceivedNEQ", "amountReceivedIn", "amountReceivedNotIn", "amountReceivedGT", "amountReceivedGTE", "amountReceivedLT", "amountReceivedLTE", "retryStrategy", "retryStrategyNEQ", "retryStrategyIn", "retryStrategyNotIn", "retryPolicyID", "retryPolicyIDNEQ", "retryPolicyIDIn", "retryPolicyIDNotIn", "retryPolicyIDGT", "retryPolicyIDGTE", "retryPolicyIDLT", "retryPolicyIDLTE", "retryPolicyIDContains", "retryPolicyIDHasPrefix", "retryPolicyIDHasSuffix", "retryPolicyIDIsNil", "retryPolicyIDNotNil", "retryPolicyIDEqualFold", "retryPolicyIDContainsFold", "maxRetries", "maxRetriesNEQ", "maxRetriesIn", "maxRetriesNotIn", "maxRetriesGT", "maxRetriesGTE", "maxRetriesLT", "maxRetriesLTE", "holdout", "holdoutNEQ", "holdoutStrategy", "holdoutStrategyNEQ", "holdoutStrategyIn", "holdoutStrategyNotIn", "modelVersion", "modelVersionNEQ", "modelVersionIn", "modelVersionNotIn", "modelVersionGT", "modelVersionGTE", "modelVersionLT", "modelVersionLTE", "modelVersionContains", "modelVersionHasPrefix", "modelVersionHasSuffix", "modelVersionIsNil", "modelVersionNotNil", "modelVersionEqualFold", "modelVersionContainsFold", "retryUntil", "retryUntilNEQ", "retryUntilIn", "retryUntilNotIn", "retryUntilGT", "retryUntilGTE", "retryUntilLT", "retryUntilLTE", "retryUntilIsNil", "retryUntilNotNil", "attemptCount", "attemptCountNEQ", "attemptCountIn", "attemptCountNotIn", "attemptCountGT", "attemptCountGTE", "attemptCountLT", "attemptCountLTE", "nextAttemptAt", "nextAttemptAtNEQ", "nextAttemptAtIn", "nextAttemptAtNotIn", "nextAttemptAtGT", "nextAttemptAtGTE", "nextAttemptAtLT", "nextAttemptAtLTE", "nextAttemptAtIsNil", "nextAttemptAtNotNil", "captureBefore", "captureBeforeNEQ", "captureBeforeIn", "captureBeforeNotIn", "captureBeforeGT", "captureBeforeGTE", "captureBeforeLT", "captureBeforeLTE", "captureBeforeIsNil", "captureBeforeNotNil", "pendingAction", "pendingActionNEQ", "pendingActionIn", "pendingActionNotIn", "pendingActionIsNil", "pendingActionNotNil", "canceledAt", "canceledAtNEQ", "canceledAtIn", "canceledAtNotIn", "canceledAtGT", "canceledAtGTE", "canceledAtLT", "canceledAtLTE", "canceledAtIsNil", "canceledAtNotNil", "succeededAt", "succeededAtNEQ", "succeededAtIn", "succeededAtNotIn", "succeededAtGT", "succeededAtGTE", "succeededAtLT", "succeededAtLTE", "succeededAtIsNil", "succeededAtNotNil", "failedAt", "failedAtNEQ", "failedAtIn", "failedAtNotIn", "failedAtGT", "failedAtGTE", "failedAtLT", "failedAtLTE", "failedAtIsNil", "failedAtNotNil", "testClockID", "testClockIDNEQ", "testClockIDIn", "testClockIDNotIn", "testClockIDGT", "testClockIDGTE", "testClockIDLT", "testClockIDLTE", "testClockIDContains", "testClockIDHasPrefix", "testClockIDHasSuffix", "testClockIDIsNil", "testClockIDNotNil", "testClockIDEqualFold", "testClockIDContainsFold", "hasCustomer", "hasCustomerWith", "hasPaymentMethod", "hasPaymentMethodWith", "hasMandate", "hasMandateWith", "hasAttempts", "hasAttemptsWith", "hasTestClock", "hasTestClockWith", "hasRetryPolicy", "hasRetryPolicyWith"}
+	fieldsInOrder := [...]string{"not", "and", "or", "id", "idNEQ", "idIn", "idNotIn", "idGT", "idGTE", "idLT", "idLTE", "idEqualFold", "idContainsFold", "createdAt", "createdAtNEQ", "createdAtIn", "createdAtNotIn", "createdAtGT", "createdAtGTE", "createdAtLT", "createdAtLTE", "customerID", "customerIDNEQ", "customerIDIn", "customerIDNotIn", "customerIDGT", "customerIDGTE", "customerIDLT", "customerIDLTE", "customerIDContains", "customerIDHasPrefix", "customerIDHasSuffix", "customerIDEqualFold", "customerIDContainsFold", "paymentMethodID", "paymentMethodIDNEQ", "paymentMethodIDIn", "paymentMethodIDNotIn", "paymentMethodIDGT", "paymentMethodIDGTE", "paymentMethodIDLT", "paymentMethodIDLTE", "paymentMethodIDContains", "paymentMethodIDHasPrefix", "paymentMethodIDHasSuffix", "paymentMethodIDEqualFold", "paymentMethodIDContainsFold", "mandateID", "mandateIDNEQ", "mandateIDIn", "mandateIDNotIn", "mandateIDGT", "mandateIDGTE", "mandateIDLT", "mandateIDLTE", "mandateIDContains", "mandateIDHasPrefix", "mandateIDHasSuffix", "mandateIDEqualFold", "mandateIDContainsFold", "amount", "amountNEQ", "amountIn", "amountNotIn", "amountGT", "amountGTE", "amountLT", "amountLTE", "currency", "currencyNEQ", "currencyIn", "currencyNotIn", "currencyGT", "currencyGTE", "currencyLT", "currencyLTE", "currencyContains", "currencyHasPrefix", "currencyHasSuffix", "currencyEqualFold", "currencyContainsFold", "cadence", "cadenceNEQ", "cadenceIn", "cadenceNotIn", "captureMethod", "captureMethodNEQ", "captureMethodIn", "captureMethodNotIn", "targetDate", "targetDateNEQ", "targetDateIn", "targetDateNotIn", "targetDateGT", "targetDateGTE", "targetDateLT", "targetDateLTE", "targetDateContains", "targetDateHasPrefix", "targetDateHasSuffix", "targetDateIsNil", "targetDateNotNil", "targetDateEqualFold", "targetDateContainsFold", "description", "descriptionNEQ", "descriptionIn", "descriptionNotIn", "descriptionGT", "descriptionGTE", "descriptionLT", "descriptionLTE", "descriptionContains", "descriptionHasPrefix", "descriptionHasSuffix", "descriptionIsNil", "descriptionNotNil", "descriptionEqualFold", "descriptionContainsFold", "statementDescriptorSuffix", "statementDescriptorSuffixNEQ", "statementDescriptorSuffixIn", "statementDescriptorSuffixNotIn", "statementDescriptorSuffixGT", "statementDescriptorSuffixGTE", "statementDescriptorSuffixLT", "statementDescriptorSuffixLTE", "statementDescriptorSuffixContains", "statementDescriptorSuffixHasPrefix", "statementDescriptorSuffixHasSuffix", "statementDescriptorSuffixIsNil", "statementDescriptorSuffixNotNil", "statementDescriptorSuffixEqualFold", "statementDescriptorSuffixContainsFold", "status", "statusNEQ", "statusIn", "statusNotIn", "failureReason", "failureReasonNEQ", "failureReasonIn", "failureReasonNotIn", "failureReasonIsNil", "failureReasonNotNil", "amountCapturable", "amountCapturableNEQ", "amountCapturableIn", "amountCapturableNotIn", "amountCapturableGT", "amountCapturableGTE", "amountCapturableLT", "amountCapturableLTE", "amountReceived", "amountReceivedNEQ", "amountReceivedIn", "amountReceivedNotIn", "amountReceivedGT", "amountReceivedGTE", "amountReceivedLT", "amountReceivedLTE", "retryStrategy", "retryStrategyNEQ", "retryStrategyIn", "retryStrategyNotIn", "retryPolicyID", "retryPolicyIDNEQ", "retryPolicyIDIn", "retryPolicyIDNotIn", "retryPolicyIDGT", "retryPolicyIDGTE", "retryPolicyIDLT", "retryPolicyIDLTE", "retryPolicyIDContains", "retryPolicyIDHasPrefix", "retryPolicyIDHasSuffix", "retryPolicyIDIsNil", "retryPolicyIDNotNil", "retryPolicyIDEqualFold", "retryPolicyIDContainsFold", "maxRetries", "maxRetriesNEQ", "maxRetriesIn", "maxRetriesNotIn", "maxRetriesGT", "maxRetriesGTE", "maxRetriesLT", "maxRetriesLTE", "holdout", "holdoutNEQ", "holdoutStrategy", "holdoutStrategyNEQ", "holdoutStrategyIn", "holdoutStrategyNotIn", "modelVersion", "modelVersionNEQ", "modelVersionIn", "modelVersionNotIn", "modelVersionGT", "modelVersionGTE", "modelVersionLT", "modelVersionLTE", "modelVersionContains", "modelVersionHasPrefix", "modelVersionHasSuffix", "modelVersionIsNil", "modelVersionNotNil", "modelVersionEqualFold", "modelVersionContainsFold", "retryUntil", "retryUntilNEQ", "retryUntilIn", "retryUntilNotIn", "retryUntilGT", "retryUntilGTE", "retryUntilLT", "retryUntilLTE", "retryUntilIsNil", "retryUntilNotNil", "attemptCount", "attemptCountNEQ", "attemptCountIn", "attemptCountNotIn", "attemptCountGT", "attemptCountGTE", "attemptCountLT", "attemptCountLTE", "nextAttemptAt", "nextAttemptAtNEQ", "nextAttemptAtIn", "nextAttemptAtNotIn", "nextAttemptAtGT", "nextAttemptAtGTE", "nextAttemptAtLT", "nextAttemptAtLTE", "nextAttemptAtIsNil", "nextAttemptAtNotNil", "captureBefore", "captureBeforeNEQ", "captureBeforeIn", "captureBeforeNotIn", "captureBeforeGT", "captureBeforeGTE", "captureBeforeLT", "captureBeforeLTE", "captureBeforeIsNil", "captureBeforeNotNil", "pendingAction", "pendingActionNEQ", "pendingActionIn", "pendingActionNotIn", "pendingActionIsNil", "pendingActionNotNil", "canceledAt", "canceledAtNEQ", "canceledAtIn", "canceledAtNotIn", "canceledAtGT", "canceledAtGTE", "canceledAtLT", "canceledAtLTE", "canceledAtIsNil", "canceledAtNotNil", "succeededAt", "succeededAtNEQ", "succeededAtIn", "succeededAtNotIn", "succeededAtGT", "succeededAtGTE", "succeededAtLT", "succeededAtLTE", "succeededAtIsNil", "succeededAtNotNil", "failedAt", "failedAtNEQ", "failedAtIn", "failedAtNotIn", "failedAtGT", "failedAtGTE", "failedAtLT", "failedAtLTE", "failedAtIsNil", "failedAtNotNil", "firstOutcome", "firstOutcomeNEQ", "firstOutcomeIn", "firstOutcomeNotIn", "firstOutcomeIsNil", "firstOutcomeNotNil", "firstDeclineCode", "firstDeclineCodeNEQ", "firstDeclineCodeIn", "firstDeclineCodeNotIn", "firstDeclineCodeGT", "firstDeclineCodeGTE", "firstDeclineCodeLT", "firstDeclineCodeLTE", "firstDeclineCodeContains", "firstDeclineCodeHasPrefix", "firstDeclineCodeHasSuffix", "firstDeclineCodeIsNil", "firstDeclineCodeNotNil", "firstDeclineCodeEqualFold", "firstDeclineCodeContainsFold", "firstProcessorID", "firstProcessorIDNEQ", "firstProcessorIDIn", "firstProcessorIDNotIn", "firstProcessorIDGT", "firstProcessorIDGTE", "firstProcessorIDLT", "firstProcessorIDLTE", "firstProcessorIDContains", "firstProcessorIDHasPrefix", "firstProcessorIDHasSuffix", "firstProcessorIDIsNil", "firstProcessorIDNotNil", "firstProcessorIDEqualFold", "firstProcessorIDContainsFold", "firstFinishedAt", "firstFinishedAtNEQ", "firstFinishedAtIn", "firstFinishedAtNotIn", "firstFinishedAtGT", "firstFinishedAtGTE", "firstFinishedAtLT", "firstFinishedAtLTE", "firstFinishedAtIsNil", "firstFinishedAtNotNil", "testClockID", "testClockIDNEQ", "testClockIDIn", "testClockIDNotIn", "testClockIDGT", "testClockIDGTE", "testClockIDLT", "testClockIDLTE", "testClockIDContains", "testClockIDHasPrefix", "testClockIDHasSuffix", "testClockIDIsNil", "testClockIDNotNil", "testClockIDEqualFold", "testClockIDContainsFold", "hasCustomer", "hasCustomerWith", "hasPaymentMethod", "hasPaymentMethodWith", "hasMandate", "hasMandateWith", "hasAttempts", "hasAttemptsWith", "hasTestClock", "hasTestClockWith", "hasRetryPolicy", "hasRetryPolicyWith"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -28893,6 +29021,328 @@ func (ec *executionContext) unmarshalInputOffSessionPaymentWhereInput(ctx contex
 				return it, err
 			}
 			it.FailedAtNotNil = data
+		case "firstOutcome":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("firstOutcome"))
+			data, err := ec.unmarshalOOffSessionPaymentFirstOutcome2ᚖgithubᚗcomᚋoffsessionᚋoffsessionᚋentᚋoffsessionpaymentᚐFirstOutcome(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.FirstOutcome = data
+		case "firstOutcomeNEQ":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("firstOutcomeNEQ"))
+			data, err := ec.unmarshalOOffSessionPaymentFirstOutcome2ᚖgithubᚗcomᚋoffsessionᚋoffsessionᚋentᚋoffsessionpaymentᚐFirstOutcome(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.FirstOutcomeNEQ = data
+		case "firstOutcomeIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("firstOutcomeIn"))
+			data, err := ec.unmarshalOOffSessionPaymentFirstOutcome2ᚕgithubᚗcomᚋoffsessionᚋoffsessionᚋentᚋoffsessionpaymentᚐFirstOutcomeᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.FirstOutcomeIn = data
+		case "firstOutcomeNotIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("firstOutcomeNotIn"))
+			data, err := ec.unmarshalOOffSessionPaymentFirstOutcome2ᚕgithubᚗcomᚋoffsessionᚋoffsessionᚋentᚋoffsessionpaymentᚐFirstOutcomeᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.FirstOutcomeNotIn = data
+		case "firstOutcomeIsNil":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("firstOutcomeIsNil"))
+			data, err := ec.unmarshalOBoolean2bool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.FirstOutcomeIsNil = data
+		case "firstOutcomeNotNil":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("firstOutcomeNotNil"))
+			data, err := ec.unmarshalOBoolean2bool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.FirstOutcomeNotNil = data
+		case "firstDeclineCode":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("firstDeclineCode"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.FirstDeclineCode = data
+		case "firstDeclineCodeNEQ":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("firstDeclineCodeNEQ"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.FirstDeclineCodeNEQ = data
+		case "firstDeclineCodeIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("firstDeclineCodeIn"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.FirstDeclineCodeIn = data
+		case "firstDeclineCodeNotIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("firstDeclineCodeNotIn"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.FirstDeclineCodeNotIn = data
+		case "firstDeclineCodeGT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("firstDeclineCodeGT"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.FirstDeclineCodeGT = data
+		case "firstDeclineCodeGTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("firstDeclineCodeGTE"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.FirstDeclineCodeGTE = data
+		case "firstDeclineCodeLT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("firstDeclineCodeLT"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.FirstDeclineCodeLT = data
+		case "firstDeclineCodeLTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("firstDeclineCodeLTE"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.FirstDeclineCodeLTE = data
+		case "firstDeclineCodeContains":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("firstDeclineCodeContains"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.FirstDeclineCodeContains = data
+		case "firstDeclineCodeHasPrefix":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("firstDeclineCodeHasPrefix"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.FirstDeclineCodeHasPrefix = data
+		case "firstDeclineCodeHasSuffix":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("firstDeclineCodeHasSuffix"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.FirstDeclineCodeHasSuffix = data
+		case "firstDeclineCodeIsNil":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("firstDeclineCodeIsNil"))
+			data, err := ec.unmarshalOBoolean2bool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.FirstDeclineCodeIsNil = data
+		case "firstDeclineCodeNotNil":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("firstDeclineCodeNotNil"))
+			data, err := ec.unmarshalOBoolean2bool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.FirstDeclineCodeNotNil = data
+		case "firstDeclineCodeEqualFold":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("firstDeclineCodeEqualFold"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.FirstDeclineCodeEqualFold = data
+		case "firstDeclineCodeContainsFold":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("firstDeclineCodeContainsFold"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.FirstDeclineCodeContainsFold = data
+		case "firstProcessorID":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("firstProcessorID"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.FirstProcessorID = data
+		case "firstProcessorIDNEQ":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("firstProcessorIDNEQ"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.FirstProcessorIDNEQ = data
+		case "firstProcessorIDIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("firstProcessorIDIn"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.FirstProcessorIDIn = data
+		case "firstProcessorIDNotIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("firstProcessorIDNotIn"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.FirstProcessorIDNotIn = data
+		case "firstProcessorIDGT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("firstProcessorIDGT"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.FirstProcessorIDGT = data
+		case "firstProcessorIDGTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("firstProcessorIDGTE"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.FirstProcessorIDGTE = data
+		case "firstProcessorIDLT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("firstProcessorIDLT"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.FirstProcessorIDLT = data
+		case "firstProcessorIDLTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("firstProcessorIDLTE"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.FirstProcessorIDLTE = data
+		case "firstProcessorIDContains":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("firstProcessorIDContains"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.FirstProcessorIDContains = data
+		case "firstProcessorIDHasPrefix":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("firstProcessorIDHasPrefix"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.FirstProcessorIDHasPrefix = data
+		case "firstProcessorIDHasSuffix":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("firstProcessorIDHasSuffix"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.FirstProcessorIDHasSuffix = data
+		case "firstProcessorIDIsNil":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("firstProcessorIDIsNil"))
+			data, err := ec.unmarshalOBoolean2bool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.FirstProcessorIDIsNil = data
+		case "firstProcessorIDNotNil":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("firstProcessorIDNotNil"))
+			data, err := ec.unmarshalOBoolean2bool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.FirstProcessorIDNotNil = data
+		case "firstProcessorIDEqualFold":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("firstProcessorIDEqualFold"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.FirstProcessorIDEqualFold = data
+		case "firstProcessorIDContainsFold":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("firstProcessorIDContainsFold"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.FirstProcessorIDContainsFold = data
+		case "firstFinishedAt":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("firstFinishedAt"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.FirstFinishedAt = data
+		case "firstFinishedAtNEQ":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("firstFinishedAtNEQ"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.FirstFinishedAtNEQ = data
+		case "firstFinishedAtIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("firstFinishedAtIn"))
+			data, err := ec.unmarshalOTime2ᚕtimeᚐTimeᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.FirstFinishedAtIn = data
+		case "firstFinishedAtNotIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("firstFinishedAtNotIn"))
+			data, err := ec.unmarshalOTime2ᚕtimeᚐTimeᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.FirstFinishedAtNotIn = data
+		case "firstFinishedAtGT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("firstFinishedAtGT"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.FirstFinishedAtGT = data
+		case "firstFinishedAtGTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("firstFinishedAtGTE"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.FirstFinishedAtGTE = data
+		case "firstFinishedAtLT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("firstFinishedAtLT"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.FirstFinishedAtLT = data
+		case "firstFinishedAtLTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("firstFinishedAtLTE"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.FirstFinishedAtLTE = data
+		case "firstFinishedAtIsNil":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("firstFinishedAtIsNil"))
+			data, err := ec.unmarshalOBoolean2bool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.FirstFinishedAtIsNil = data
+		case "firstFinishedAtNotNil":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("firstFinishedAtNotNil"))
+			data, err := ec.unmarshalOBoolean2bool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.FirstFinishedAtNotNil = data
 		case "testClockID":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("testClockID"))
 			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
@@ -37138,6 +37588,26 @@ func (ec *executionContext) _OffSessionPayment(ctx context.Context, sel ast.Sele
 			if out.Values[i] == graphql.RequiredNull {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
+		case "firstOutcome":
+			out.Values[i] = ec._OffSessionPayment_firstOutcome(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "firstDeclineCode":
+			out.Values[i] = ec._OffSessionPayment_firstDeclineCode(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "firstProcessorID":
+			out.Values[i] = ec._OffSessionPayment_firstProcessorID(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "firstFinishedAt":
+			out.Values[i] = ec._OffSessionPayment_firstFinishedAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		case "testClockID":
 			out.Values[i] = ec._OffSessionPayment_testClockID(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
@@ -40690,6 +41160,16 @@ func (ec *executionContext) marshalNOffSessionPaymentFailureReason2githubᚗcom�
 	return v
 }
 
+func (ec *executionContext) unmarshalNOffSessionPaymentFirstOutcome2githubᚗcomᚋoffsessionᚋoffsessionᚋentᚋoffsessionpaymentᚐFirstOutcome(ctx context.Context, v any) (offsessionpayment.FirstOutcome, error) {
+	var res offsessionpayment.FirstOutcome
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNOffSessionPaymentFirstOutcome2githubᚗcomᚋoffsessionᚋoffsessionᚋentᚋoffsessionpaymentᚐFirstOutcome(ctx context.Context, sel ast.SelectionSet, v offsessionpayment.FirstOutcome) graphql.Marshaler {
+	return v
+}
+
 func (ec *executionContext) unmarshalNOffSessionPaymentHoldoutStrategy2githubᚗcomᚋoffsessionᚋoffsessionᚋentᚋoffsessionpaymentᚐHoldoutStrategy(ctx context.Context, v any) (offsessionpayment.HoldoutStrategy, error) {
 	var res offsessionpayment.HoldoutStrategy
 	err := res.UnmarshalGQL(v)
@@ -42788,6 +43268,58 @@ func (ec *executionContext) unmarshalOOffSessionPaymentFailureReason2ᚖgithub�
 }
 
 func (ec *executionContext) marshalOOffSessionPaymentFailureReason2ᚖgithubᚗcomᚋoffsessionᚋoffsessionᚋentᚋoffsessionpaymentᚐFailureReason(ctx context.Context, sel ast.SelectionSet, v *offsessionpayment.FailureReason) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return v
+}
+
+func (ec *executionContext) unmarshalOOffSessionPaymentFirstOutcome2ᚕgithubᚗcomᚋoffsessionᚋoffsessionᚋentᚋoffsessionpaymentᚐFirstOutcomeᚄ(ctx context.Context, v any) ([]offsessionpayment.FirstOutcome, error) {
+	if v == nil {
+		return nil, nil
+	}
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]offsessionpayment.FirstOutcome, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNOffSessionPaymentFirstOutcome2githubᚗcomᚋoffsessionᚋoffsessionᚋentᚋoffsessionpaymentᚐFirstOutcome(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) marshalOOffSessionPaymentFirstOutcome2ᚕgithubᚗcomᚋoffsessionᚋoffsessionᚋentᚋoffsessionpaymentᚐFirstOutcomeᚄ(ctx context.Context, sel ast.SelectionSet, v []offsessionpayment.FirstOutcome) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNOffSessionPaymentFirstOutcome2githubᚗcomᚋoffsessionᚋoffsessionᚋentᚋoffsessionpaymentᚐFirstOutcome(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) unmarshalOOffSessionPaymentFirstOutcome2ᚖgithubᚗcomᚋoffsessionᚋoffsessionᚋentᚋoffsessionpaymentᚐFirstOutcome(ctx context.Context, v any) (*offsessionpayment.FirstOutcome, error) {
+	if v == nil {
+		return nil, nil
+	}
+	var res = new(offsessionpayment.FirstOutcome)
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOOffSessionPaymentFirstOutcome2ᚖgithubᚗcomᚋoffsessionᚋoffsessionᚋentᚋoffsessionpaymentᚐFirstOutcome(ctx context.Context, sel ast.SelectionSet, v *offsessionpayment.FirstOutcome) graphql.Marshaler {
 	if v == nil {
 		return graphql.Null
 	}

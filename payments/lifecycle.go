@@ -8,6 +8,7 @@ import (
 	"github.com/offsession/offsession/apierror"
 	"github.com/offsession/offsession/ent"
 	"github.com/offsession/offsession/ent/mandate"
+	"github.com/offsession/offsession/ent/attempt"
 	"github.com/offsession/offsession/ent/offsessionpayment"
 	"github.com/offsession/offsession/ent/schema/schematype"
 	"github.com/offsession/offsession/events"
@@ -87,6 +88,10 @@ func (s *Service) apply(ctx context.Context, tx *ent.Tx, p *ent.OffSessionPaymen
 	}
 	if c.modelVersion != "" {
 		upd.SetModelVersion(c.modelVersion)
+	}
+	if a := c.attempt; a != nil && a.Number == 1 && a.Outcome != attempt.OutcomeInFlight {
+		upd.SetFirstOutcome(offsessionpayment.FirstOutcome(a.Outcome)).SetNillableFirstDeclineCode(a.DeclineCode).
+			SetNillableFirstProcessorID(a.ProcessorID).SetNillableFirstFinishedAt(a.FinishedAt)
 	}
 	switch c.to {
 	case offsessionpayment.StatusProcessing:

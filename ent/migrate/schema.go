@@ -324,6 +324,10 @@ var (
 		{Name: "canceled_at", Type: field.TypeTime, Nullable: true},
 		{Name: "succeeded_at", Type: field.TypeTime, Nullable: true},
 		{Name: "failed_at", Type: field.TypeTime, Nullable: true},
+		{Name: "first_outcome", Type: field.TypeEnum, Nullable: true, Enums: []string{"approved", "declined", "technical_error"}},
+		{Name: "first_decline_code", Type: field.TypeString, Nullable: true},
+		{Name: "first_processor_id", Type: field.TypeString, Nullable: true},
+		{Name: "first_finished_at", Type: field.TypeTime, Nullable: true},
 		{Name: "due_at", Type: field.TypeTime, Nullable: true},
 		{Name: "lease_owner", Type: field.TypeString, Nullable: true},
 		{Name: "lease_expires_at", Type: field.TypeTime, Nullable: true},
@@ -343,31 +347,31 @@ var (
 		ForeignKeys: []*schema.ForeignKey{
 			{
 				Symbol:     "off_session_payments_customers_payments",
-				Columns:    []*schema.Column{OffSessionPaymentsColumns[38]},
+				Columns:    []*schema.Column{OffSessionPaymentsColumns[42]},
 				RefColumns: []*schema.Column{CustomersColumns[0]},
 				OnDelete:   schema.NoAction,
 			},
 			{
 				Symbol:     "off_session_payments_mandates_payments",
-				Columns:    []*schema.Column{OffSessionPaymentsColumns[39]},
+				Columns:    []*schema.Column{OffSessionPaymentsColumns[43]},
 				RefColumns: []*schema.Column{MandatesColumns[0]},
 				OnDelete:   schema.NoAction,
 			},
 			{
 				Symbol:     "off_session_payments_test_clocks_test_clock",
-				Columns:    []*schema.Column{OffSessionPaymentsColumns[40]},
+				Columns:    []*schema.Column{OffSessionPaymentsColumns[44]},
 				RefColumns: []*schema.Column{TestClocksColumns[0]},
 				OnDelete:   schema.SetNull,
 			},
 			{
 				Symbol:     "off_session_payments_payment_methods_payments",
-				Columns:    []*schema.Column{OffSessionPaymentsColumns[41]},
+				Columns:    []*schema.Column{OffSessionPaymentsColumns[45]},
 				RefColumns: []*schema.Column{PaymentMethodsColumns[0]},
 				OnDelete:   schema.NoAction,
 			},
 			{
 				Symbol:     "off_session_payments_retry_policies_payments",
-				Columns:    []*schema.Column{OffSessionPaymentsColumns[42]},
+				Columns:    []*schema.Column{OffSessionPaymentsColumns[46]},
 				RefColumns: []*schema.Column{RetryPoliciesColumns[0]},
 				OnDelete:   schema.SetNull,
 			},
@@ -381,7 +385,7 @@ var (
 			{
 				Name:    "offsessionpayment_due_at",
 				Unique:  false,
-				Columns: []*schema.Column{OffSessionPaymentsColumns[33]},
+				Columns: []*schema.Column{OffSessionPaymentsColumns[37]},
 				Annotation: &entsql.IndexAnnotation{
 					Where: "due_at IS NOT NULL",
 				},

@@ -90,6 +90,14 @@ const (
 	FieldSucceededAt = "succeeded_at"
 	// FieldFailedAt holds the string denoting the failed_at field in the database.
 	FieldFailedAt = "failed_at"
+	// FieldFirstOutcome holds the string denoting the first_outcome field in the database.
+	FieldFirstOutcome = "first_outcome"
+	// FieldFirstDeclineCode holds the string denoting the first_decline_code field in the database.
+	FieldFirstDeclineCode = "first_decline_code"
+	// FieldFirstProcessorID holds the string denoting the first_processor_id field in the database.
+	FieldFirstProcessorID = "first_processor_id"
+	// FieldFirstFinishedAt holds the string denoting the first_finished_at field in the database.
+	FieldFirstFinishedAt = "first_finished_at"
 	// FieldTestClockID holds the string denoting the test_clock_id field in the database.
 	FieldTestClockID = "test_clock_id"
 	// FieldDueAt holds the string denoting the due_at field in the database.
@@ -199,6 +207,10 @@ var Columns = []string{
 	FieldCanceledAt,
 	FieldSucceededAt,
 	FieldFailedAt,
+	FieldFirstOutcome,
+	FieldFirstDeclineCode,
+	FieldFirstProcessorID,
+	FieldFirstFinishedAt,
 	FieldTestClockID,
 	FieldDueAt,
 	FieldLeaseOwner,
@@ -437,6 +449,30 @@ func PendingActionValidator(pa PendingAction) error {
 	}
 }
 
+// FirstOutcome defines the type for the "first_outcome" enum field.
+type FirstOutcome string
+
+// FirstOutcome values.
+const (
+	FirstOutcomeApproved       FirstOutcome = "approved"
+	FirstOutcomeDeclined       FirstOutcome = "declined"
+	FirstOutcomeTechnicalError FirstOutcome = "technical_error"
+)
+
+func (fo FirstOutcome) String() string {
+	return string(fo)
+}
+
+// FirstOutcomeValidator is a validator for the "first_outcome" field enum values. It is called by the builders before save.
+func FirstOutcomeValidator(fo FirstOutcome) error {
+	switch fo {
+	case FirstOutcomeApproved, FirstOutcomeDeclined, FirstOutcomeTechnicalError:
+		return nil
+	default:
+		return fmt.Errorf("offsessionpayment: invalid enum value for first_outcome field: %q", fo)
+	}
+}
+
 // OrderOption defines the ordering options for the OffSessionPayment queries.
 type OrderOption func(*sql.Selector)
 
@@ -603,6 +639,26 @@ func BySucceededAt(opts ...sql.OrderTermOption) OrderOption {
 // ByFailedAt orders the results by the failed_at field.
 func ByFailedAt(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldFailedAt, opts...).ToFunc()
+}
+
+// ByFirstOutcome orders the results by the first_outcome field.
+func ByFirstOutcome(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldFirstOutcome, opts...).ToFunc()
+}
+
+// ByFirstDeclineCode orders the results by the first_decline_code field.
+func ByFirstDeclineCode(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldFirstDeclineCode, opts...).ToFunc()
+}
+
+// ByFirstProcessorID orders the results by the first_processor_id field.
+func ByFirstProcessorID(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldFirstProcessorID, opts...).ToFunc()
+}
+
+// ByFirstFinishedAt orders the results by the first_finished_at field.
+func ByFirstFinishedAt(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldFirstFinishedAt, opts...).ToFunc()
 }
 
 // ByTestClockID orders the results by the test_clock_id field.
@@ -848,6 +904,24 @@ func (e *PendingAction) UnmarshalGQL(val interface{}) error {
 	*e = PendingAction(str)
 	if err := PendingActionValidator(*e); err != nil {
 		return fmt.Errorf("%s is not a valid PendingAction", str)
+	}
+	return nil
+}
+
+// MarshalGQL implements graphql.Marshaler interface.
+func (e FirstOutcome) MarshalGQL(w io.Writer) {
+	io.WriteString(w, strconv.Quote(e.String()))
+}
+
+// UnmarshalGQL implements graphql.Unmarshaler interface.
+func (e *FirstOutcome) UnmarshalGQL(val interface{}) error {
+	str, ok := val.(string)
+	if !ok {
+		return fmt.Errorf("enum %T must be a string", val)
+	}
+	*e = FirstOutcome(str)
+	if err := FirstOutcomeValidator(*e); err != nil {
+		return fmt.Errorf("%s is not a valid FirstOutcome", str)
 	}
 	return nil
 }

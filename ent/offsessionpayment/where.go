@@ -190,6 +190,21 @@ func FailedAt(v time.Time) predicate.OffSessionPayment {
 	return predicate.OffSessionPayment(sql.FieldEQ(FieldFailedAt, v))
 }
 
+// FirstDeclineCode applies equality check predicate on the "first_decline_code" field. It's identical to FirstDeclineCodeEQ.
+func FirstDeclineCode(v string) predicate.OffSessionPayment {
+	return predicate.OffSessionPayment(sql.FieldEQ(FieldFirstDeclineCode, v))
+}
+
+// FirstProcessorID applies equality check predicate on the "first_processor_id" field. It's identical to FirstProcessorIDEQ.
+func FirstProcessorID(v string) predicate.OffSessionPayment {
+	return predicate.OffSessionPayment(sql.FieldEQ(FieldFirstProcessorID, v))
+}
+
+// FirstFinishedAt applies equality check predicate on the "first_finished_at" field. It's identical to FirstFinishedAtEQ.
+func FirstFinishedAt(v time.Time) predicate.OffSessionPayment {
+	return predicate.OffSessionPayment(sql.FieldEQ(FieldFirstFinishedAt, v))
+}
+
 // TestClockID applies equality check predicate on the "test_clock_id" field. It's identical to TestClockIDEQ.
 func TestClockID(v string) predicate.OffSessionPayment {
 	return predicate.OffSessionPayment(sql.FieldEQ(FieldTestClockID, v))
@@ -1758,6 +1773,236 @@ func FailedAtIsNil() predicate.OffSessionPayment {
 // FailedAtNotNil applies the NotNil predicate on the "failed_at" field.
 func FailedAtNotNil() predicate.OffSessionPayment {
 	return predicate.OffSessionPayment(sql.FieldNotNull(FieldFailedAt))
+}
+
+// FirstOutcomeEQ applies the EQ predicate on the "first_outcome" field.
+func FirstOutcomeEQ(v FirstOutcome) predicate.OffSessionPayment {
+	return predicate.OffSessionPayment(sql.FieldEQ(FieldFirstOutcome, v))
+}
+
+// FirstOutcomeNEQ applies the NEQ predicate on the "first_outcome" field.
+func FirstOutcomeNEQ(v FirstOutcome) predicate.OffSessionPayment {
+	return predicate.OffSessionPayment(sql.FieldNEQ(FieldFirstOutcome, v))
+}
+
+// FirstOutcomeIn applies the In predicate on the "first_outcome" field.
+func FirstOutcomeIn(vs ...FirstOutcome) predicate.OffSessionPayment {
+	return predicate.OffSessionPayment(sql.FieldIn(FieldFirstOutcome, vs...))
+}
+
+// FirstOutcomeNotIn applies the NotIn predicate on the "first_outcome" field.
+func FirstOutcomeNotIn(vs ...FirstOutcome) predicate.OffSessionPayment {
+	return predicate.OffSessionPayment(sql.FieldNotIn(FieldFirstOutcome, vs...))
+}
+
+// FirstOutcomeIsNil applies the IsNil predicate on the "first_outcome" field.
+func FirstOutcomeIsNil() predicate.OffSessionPayment {
+	return predicate.OffSessionPayment(sql.FieldIsNull(FieldFirstOutcome))
+}
+
+// FirstOutcomeNotNil applies the NotNil predicate on the "first_outcome" field.
+func FirstOutcomeNotNil() predicate.OffSessionPayment {
+	return predicate.OffSessionPayment(sql.FieldNotNull(FieldFirstOutcome))
+}
+
+// FirstDeclineCodeEQ applies the EQ predicate on the "first_decline_code" field.
+func FirstDeclineCodeEQ(v string) predicate.OffSessionPayment {
+	return predicate.OffSessionPayment(sql.FieldEQ(FieldFirstDeclineCode, v))
+}
+
+// FirstDeclineCodeNEQ applies the NEQ predicate on the "first_decline_code" field.
+func FirstDeclineCodeNEQ(v string) predicate.OffSessionPayment {
+	return predicate.OffSessionPayment(sql.FieldNEQ(FieldFirstDeclineCode, v))
+}
+
+// FirstDeclineCodeIn applies the In predicate on the "first_decline_code" field.
+func FirstDeclineCodeIn(vs ...string) predicate.OffSessionPayment {
+	return predicate.OffSessionPayment(sql.FieldIn(FieldFirstDeclineCode, vs...))
+}
+
+// FirstDeclineCodeNotIn applies the NotIn predicate on the "first_decline_code" field.
+func FirstDeclineCodeNotIn(vs ...string) predicate.OffSessionPayment {
+	return predicate.OffSessionPayment(sql.FieldNotIn(FieldFirstDeclineCode, vs...))
+}
+
+// FirstDeclineCodeGT applies the GT predicate on the "first_decline_code" field.
+func FirstDeclineCodeGT(v string) predicate.OffSessionPayment {
+	return predicate.OffSessionPayment(sql.FieldGT(FieldFirstDeclineCode, v))
+}
+
+// FirstDeclineCodeGTE applies the GTE predicate on the "first_decline_code" field.
+func FirstDeclineCodeGTE(v string) predicate.OffSessionPayment {
+	return predicate.OffSessionPayment(sql.FieldGTE(FieldFirstDeclineCode, v))
+}
+
+// FirstDeclineCodeLT applies the LT predicate on the "first_decline_code" field.
+func FirstDeclineCodeLT(v string) predicate.OffSessionPayment {
+	return predicate.OffSessionPayment(sql.FieldLT(FieldFirstDeclineCode, v))
+}
+
+// FirstDeclineCodeLTE applies the LTE predicate on the "first_decline_code" field.
+func FirstDeclineCodeLTE(v string) predicate.OffSessionPayment {
+	return predicate.OffSessionPayment(sql.FieldLTE(FieldFirstDeclineCode, v))
+}
+
+// FirstDeclineCodeContains applies the Contains predicate on the "first_decline_code" field.
+func FirstDeclineCodeContains(v string) predicate.OffSessionPayment {
+	return predicate.OffSessionPayment(sql.FieldContains(FieldFirstDeclineCode, v))
+}
+
+// FirstDeclineCodeHasPrefix applies the HasPrefix predicate on the "first_decline_code" field.
+func FirstDeclineCodeHasPrefix(v string) predicate.OffSessionPayment {
+	return predicate.OffSessionPayment(sql.FieldHasPrefix(FieldFirstDeclineCode, v))
+}
+
+// FirstDeclineCodeHasSuffix applies the HasSuffix predicate on the "first_decline_code" field.
+func FirstDeclineCodeHasSuffix(v string) predicate.OffSessionPayment {
+	return predicate.OffSessionPayment(sql.FieldHasSuffix(FieldFirstDeclineCode, v))
+}
+
+// FirstDeclineCodeIsNil applies the IsNil predicate on the "first_decline_code" field.
+func FirstDeclineCodeIsNil() predicate.OffSessionPayment {
+	return predicate.OffSessionPayment(sql.FieldIsNull(FieldFirstDeclineCode))
+}
+
+// FirstDeclineCodeNotNil applies the NotNil predicate on the "first_decline_code" field.
+func FirstDeclineCodeNotNil() predicate.OffSessionPayment {
+	return predicate.OffSessionPayment(sql.FieldNotNull(FieldFirstDeclineCode))
+}
+
+// FirstDeclineCodeEqualFold applies the EqualFold predicate on the "first_decline_code" field.
+func FirstDeclineCodeEqualFold(v string) predicate.OffSessionPayment {
+	return predicate.OffSessionPayment(sql.FieldEqualFold(FieldFirstDeclineCode, v))
+}
+
+// FirstDeclineCodeContainsFold applies the ContainsFold predicate on the "first_decline_code" field.
+func FirstDeclineCodeContainsFold(v string) predicate.OffSessionPayment {
+	return predicate.OffSessionPayment(sql.FieldContainsFold(FieldFirstDeclineCode, v))
+}
+
+// FirstProcessorIDEQ applies the EQ predicate on the "first_processor_id" field.
+func FirstProcessorIDEQ(v string) predicate.OffSessionPayment {
+	return predicate.OffSessionPayment(sql.FieldEQ(FieldFirstProcessorID, v))
+}
+
+// FirstProcessorIDNEQ applies the NEQ predicate on the "first_processor_id" field.
+func FirstProcessorIDNEQ(v string) predicate.OffSessionPayment {
+	return predicate.OffSessionPayment(sql.FieldNEQ(FieldFirstProcessorID, v))
+}
+
+// FirstProcessorIDIn applies the In predicate on the "first_processor_id" field.
+func FirstProcessorIDIn(vs ...string) predicate.OffSessionPayment {
+	return predicate.OffSessionPayment(sql.FieldIn(FieldFirstProcessorID, vs...))
+}
+
+// FirstProcessorIDNotIn applies the NotIn predicate on the "first_processor_id" field.
+func FirstProcessorIDNotIn(vs ...string) predicate.OffSessionPayment {
+	return predicate.OffSessionPayment(sql.FieldNotIn(FieldFirstProcessorID, vs...))
+}
+
+// FirstProcessorIDGT applies the GT predicate on the "first_processor_id" field.
+func FirstProcessorIDGT(v string) predicate.OffSessionPayment {
+	return predicate.OffSessionPayment(sql.FieldGT(FieldFirstProcessorID, v))
+}
+
+// FirstProcessorIDGTE applies the GTE predicate on the "first_processor_id" field.
+func FirstProcessorIDGTE(v string) predicate.OffSessionPayment {
+	return predicate.OffSessionPayment(sql.FieldGTE(FieldFirstProcessorID, v))
+}
+
+// FirstProcessorIDLT applies the LT predicate on the "first_processor_id" field.
+func FirstProcessorIDLT(v string) predicate.OffSessionPayment {
+	return predicate.OffSessionPayment(sql.FieldLT(FieldFirstProcessorID, v))
+}
+
+// FirstProcessorIDLTE applies the LTE predicate on the "first_processor_id" field.
+func FirstProcessorIDLTE(v string) predicate.OffSessionPayment {
+	return predicate.OffSessionPayment(sql.FieldLTE(FieldFirstProcessorID, v))
+}
+
+// FirstProcessorIDContains applies the Contains predicate on the "first_processor_id" field.
+func FirstProcessorIDContains(v string) predicate.OffSessionPayment {
+	return predicate.OffSessionPayment(sql.FieldContains(FieldFirstProcessorID, v))
+}
+
+// FirstProcessorIDHasPrefix applies the HasPrefix predicate on the "first_processor_id" field.
+func FirstProcessorIDHasPrefix(v string) predicate.OffSessionPayment {
+	return predicate.OffSessionPayment(sql.FieldHasPrefix(FieldFirstProcessorID, v))
+}
+
+// FirstProcessorIDHasSuffix applies the HasSuffix predicate on the "first_processor_id" field.
+func FirstProcessorIDHasSuffix(v string) predicate.OffSessionPayment {
+	return predicate.OffSessionPayment(sql.FieldHasSuffix(FieldFirstProcessorID, v))
+}
+
+// FirstProcessorIDIsNil applies the IsNil predicate on the "first_processor_id" field.
+func FirstProcessorIDIsNil() predicate.OffSessionPayment {
+	return predicate.OffSessionPayment(sql.FieldIsNull(FieldFirstProcessorID))
+}
+
+// FirstProcessorIDNotNil applies the NotNil predicate on the "first_processor_id" field.
+func FirstProcessorIDNotNil() predicate.OffSessionPayment {
+	return predicate.OffSessionPayment(sql.FieldNotNull(FieldFirstProcessorID))
+}
+
+// FirstProcessorIDEqualFold applies the EqualFold predicate on the "first_processor_id" field.
+func FirstProcessorIDEqualFold(v string) predicate.OffSessionPayment {
+	return predicate.OffSessionPayment(sql.FieldEqualFold(FieldFirstProcessorID, v))
+}
+
+// FirstProcessorIDContainsFold applies the ContainsFold predicate on the "first_processor_id" field.
+func FirstProcessorIDContainsFold(v string) predicate.OffSessionPayment {
+	return predicate.OffSessionPayment(sql.FieldContainsFold(FieldFirstProcessorID, v))
+}
+
+// FirstFinishedAtEQ applies the EQ predicate on the "first_finished_at" field.
+func FirstFinishedAtEQ(v time.Time) predicate.OffSessionPayment {
+	return predicate.OffSessionPayment(sql.FieldEQ(FieldFirstFinishedAt, v))
+}
+
+// FirstFinishedAtNEQ applies the NEQ predicate on the "first_finished_at" field.
+func FirstFinishedAtNEQ(v time.Time) predicate.OffSessionPayment {
+	return predicate.OffSessionPayment(sql.FieldNEQ(FieldFirstFinishedAt, v))
+}
+
+// FirstFinishedAtIn applies the In predicate on the "first_finished_at" field.
+func FirstFinishedAtIn(vs ...time.Time) predicate.OffSessionPayment {
+	return predicate.OffSessionPayment(sql.FieldIn(FieldFirstFinishedAt, vs...))
+}
+
+// FirstFinishedAtNotIn applies the NotIn predicate on the "first_finished_at" field.
+func FirstFinishedAtNotIn(vs ...time.Time) predicate.OffSessionPayment {
+	return predicate.OffSessionPayment(sql.FieldNotIn(FieldFirstFinishedAt, vs...))
+}
+
+// FirstFinishedAtGT applies the GT predicate on the "first_finished_at" field.
+func FirstFinishedAtGT(v time.Time) predicate.OffSessionPayment {
+	return predicate.OffSessionPayment(sql.FieldGT(FieldFirstFinishedAt, v))
+}
+
+// FirstFinishedAtGTE applies the GTE predicate on the "first_finished_at" field.
+func FirstFinishedAtGTE(v time.Time) predicate.OffSessionPayment {
+	return predicate.OffSessionPayment(sql.FieldGTE(FieldFirstFinishedAt, v))
+}
+
+// FirstFinishedAtLT applies the LT predicate on the "first_finished_at" field.
+func FirstFinishedAtLT(v time.Time) predicate.OffSessionPayment {
+	return predicate.OffSessionPayment(sql.FieldLT(FieldFirstFinishedAt, v))
+}
+
+// FirstFinishedAtLTE applies the LTE predicate on the "first_finished_at" field.
+func FirstFinishedAtLTE(v time.Time) predicate.OffSessionPayment {
+	return predicate.OffSessionPayment(sql.FieldLTE(FieldFirstFinishedAt, v))
+}
+
+// FirstFinishedAtIsNil applies the IsNil predicate on the "first_finished_at" field.
+func FirstFinishedAtIsNil() predicate.OffSessionPayment {
+	return predicate.OffSessionPayment(sql.FieldIsNull(FieldFirstFinishedAt))
+}
+
+// FirstFinishedAtNotNil applies the NotNil predicate on the "first_finished_at" field.
+func FirstFinishedAtNotNil() predicate.OffSessionPayment {
+	return predicate.OffSessionPayment(sql.FieldNotNull(FieldFirstFinishedAt))
 }
 
 // TestClockIDEQ applies the EQ predicate on the "test_clock_id" field.

@@ -340,7 +340,7 @@ func init() {
 	// offsessionpayment.DefaultAttemptCount holds the default value on creation for the attempt_count field.
 	offsessionpayment.DefaultAttemptCount = offsessionpaymentDescAttemptCount.Default.(int)
 	// offsessionpaymentDescVersion is the schema descriptor for version field.
-	offsessionpaymentDescVersion := offsessionpaymentFields[38].Descriptor()
+	offsessionpaymentDescVersion := offsessionpaymentFields[42].Descriptor()
 	// offsessionpayment.DefaultVersion holds the default value on creation for the version field.
 	offsessionpayment.DefaultVersion = offsessionpaymentDescVersion.Default.(int64)
 	// offsessionpaymentDescID is the schema descriptor for id field.

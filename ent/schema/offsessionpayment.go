@@ -88,6 +88,16 @@ func (OffSessionPayment) Fields() []ent.Field {
 		field.Time("canceled_at").Optional().Nillable(),
 		field.Time("succeeded_at").Optional().Nillable(),
 		field.Time("failed_at").Optional().Nillable(),
+		// The first attempt's answer, set once when it finishes, so recovery
+		// analytics read one row per payment, without joining attempts.
+		field.Enum("first_outcome").Values("approved", "declined", "technical_error").Optional().Nillable().
+			Comment("The first attempt's outcome, once it finished."),
+		field.String("first_decline_code").Optional().Nillable().
+			Comment("The first attempt's decline code: recovery analytics group by it."),
+		field.String("first_processor_id").Optional().Nillable().
+			Comment("The processor that answered the first attempt."),
+		field.Time("first_finished_at").Optional().Nillable().
+			Comment("When the first attempt finished: days to recovery count from it."),
 		field.String("test_clock_id").Optional().Nillable().Immutable(),
 		// Scheduler bookkeeping, never shown. due_at is when the payment next
 		// needs work of any kind: its next attempt, the recovery of an attempt

@@ -164,7 +164,9 @@ func (d DueRetries) writePayments(ctx context.Context, tx *ent.Tx, from, n int, 
 			SetRetryStrategy(offsessionpayment.RetryStrategyScheduled).SetMaxRetries(1).SetRetrySchedule([]string{"1s"}).
 			SetRetryUntil(d.Now.Add(60 * 24 * time.Hour)).
 			SetNextAttemptAt(due).SetDueAt(due).
-			SetNextAttemptPlan(retry.SchedulingDecision{Strategy: "scheduled", Reason: "seeded"})
+			SetNextAttemptPlan(retry.SchedulingDecision{Strategy: "scheduled", Reason: "seeded"}).
+			SetFirstOutcome(offsessionpayment.FirstOutcomeDeclined).SetFirstDeclineCode("insufficient_funds").
+			SetFirstProcessorID(d.ProcessorID).SetFirstFinishedAt(first)
 		atts[j] = tx.Attempt.Create().SetAccountID(d.AccountID).SetPaymentID(pID).SetCustomerID(c.CustomerID).SetNumber(1).
 			SetProcessorID(d.ProcessorID).SetToken(c.Token).SetIdempotencyKey(pID + "-1").SetCardFingerprint(c.Fingerprint).SetCardNetwork(string(d.Brand)).
 			SetOutcome(attempt.OutcomeDeclined).SetDeclineClass(attempt.DeclineClassSoft).
@@ -204,7 +206,8 @@ func WriteSucceeded(ctx context.Context, tx *ent.Tx, accountID, processorID stri
 			SetAmount(s.Amount).SetCurrency("usd").SetCadence(offsessionpayment.CadenceRecurring).SetTargetDate(s.TargetDate).
 			SetStatus(offsessionpayment.StatusSucceeded).SetAmountReceived(s.Amount).SetAttemptCount(1).SetVersion(2).
 			SetRetryStrategy(s.Strategy).SetRetryPolicyID(s.PolicyID).SetMaxRetries(s.MaxRetries).
-			SetNillableTestClockID(s.ClockID).SetSucceededAt(at)
+			SetNillableTestClockID(s.ClockID).SetSucceededAt(at).
+			SetFirstOutcome(offsessionpayment.FirstOutcomeApproved).SetFirstProcessorID(processorID).SetFirstFinishedAt(at)
 		atts[j] = tx.Attempt.Create().SetAccountID(accountID).SetPaymentID(id).SetCustomerID(s.Card.CustomerID).SetNumber(1).
 			SetProcessorID(processorID).SetPaymentMethodID(s.Card.PaymentMethodID).SetToken(s.Card.Token).SetIdempotencyKey(id + "-1").
 			SetCardFingerprint(s.Card.Fingerprint).SetCardNetwork(s.Network).SetOutcome(attempt.OutcomeApproved).

@@ -6,10 +6,9 @@ import (
 	"time"
 
 	"github.com/offsession/offsession/apierror"
+	"github.com/offsession/offsession/customers"
 	"github.com/offsession/offsession/ent"
-	"github.com/offsession/offsession/ent/mandate"
 	"github.com/offsession/offsession/ent/offsessionpayment"
-	"github.com/offsession/offsession/ent/schema/schematype"
 	"github.com/offsession/offsession/events"
 	"github.com/offsession/offsession/lifecycle"
 	"github.com/offsession/offsession/retry"
@@ -45,13 +44,7 @@ type change struct {
 	// payment's first retry.
 	modelVersion string
 	// switchTo, when set, is the backup the payment moves to.
-	switchTo *switchTo
-}
-
-// switchTo is a move to a backup payment method, and why.
-type switchTo struct {
-	backup schematype.BackupPaymentMethod
-	reason string
+	switchTo *customers.Backup
 }
 
 // apply moves p through one transition in tx: it checks the lifecycle,
@@ -122,18 +115,15 @@ func (s *Service) apply(ctx context.Context, tx *ent.Tx, p *ent.OffSessionPaymen
 			ClearPendingAction().ClearCaptureAmount()
 	}
 	if c.switchTo != nil {
-		upd.SetPaymentMethodID(c.switchTo.backup.PaymentMethodID).SetMandateID(c.switchTo.backup.MandateID)
+		upd.SetPaymentMethodID(c.switchTo.PaymentMethodID).SetMandateID(c.switchTo.MandateID)
 	}
 	switch c.to {
 	case offsessionpayment.StatusFailed, offsessionpayment.StatusCanceled, offsessionpayment.StatusSucceeded:
 		// The single-use mandates this payment held and did not charge
 		// (its own, its backups') are free again; one it charged is
 		// inactive by now.
-		if _, err := tx.Mandate.Update().
-			Where(mandate.ReservedPaymentID(p.ID), mandate.StatusEQ(mandate.StatusActive)).
-			ClearReservedPaymentID().
-			Save(ctx); err != nil {
-			return nil, fmt.Errorf("release the mandate of %s: %w", p.ID, err)
+		if err := customers.ReleaseMandates(ctx, tx, p.ID); err != nil {
+			return nil, err
 		}
 	}
 	switch c.to {
@@ -155,15 +145,15 @@ func (s *Service) apply(ctx context.Context, tx *ent.Tx, p *ent.OffSessionPaymen
 		return nil, fmt.Errorf("payment %s: %s → %s: %w", p.ID, p.Status, c.to, err)
 	}
 	if evType != events.PaymentMethodSwitched {
-		if err := emitPaymentEvent(ctx, tx, updated, evType, c.attempt); err != nil {
+		if err := events.Emit(ctx, tx, events.Payment(updated, evType, c.attempt)); err != nil {
 			return nil, err
 		}
 	}
 	if c.switchTo != nil {
-		data := events.PaymentData(updated)
-		data["previous_payment_method"], data["previous_mandate"] = p.PaymentMethodID, p.MandateID
-		data["reason"] = c.switchTo.reason
-		if err := emit(ctx, tx, updated.AccountID, events.PaymentMethodSwitched, updated.ID, "off_session_payment", updated.Version, data); err != nil {
+		e := events.Payment(updated, events.PaymentMethodSwitched, nil)
+		e.Data["previous_payment_method"], e.Data["previous_mandate"] = p.PaymentMethodID, p.MandateID
+		e.Data["reason"] = c.switchTo.Reason
+		if err := events.Emit(ctx, tx, e); err != nil {
 			return nil, err
 		}
 	}

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/offsession/offsession/apierror"
+	"github.com/offsession/offsession/customers"
 	"github.com/offsession/offsession/ent"
 	"github.com/offsession/offsession/ent/offsessionpayment"
 	"github.com/offsession/offsession/ent/schema/schematype"
@@ -65,15 +66,9 @@ func (s *Service) CreateOffSessionPayment(ctx context.Context, in CreateOffSessi
 		} else if err != nil {
 			return "", err
 		}
-		// The payment's own card and mandate, then each backup's, checked
-		// alike.
-		if err := takeCharge(ctx, tx, paymentID, cus.ID, &in, in.PaymentMethodID, in.MandateID, "input."); err != nil {
+		charge := customers.Charge{PaymentID: paymentID, CustomerID: cus.ID, Cadence: in.Cadence, Amount: in.Amount, Currency: in.Currency}
+		if err := charge.Take(ctx, tx, in.PaymentMethodID, in.MandateID, in.BackupPaymentMethods); err != nil {
 			return "", err
-		}
-		for i, b := range in.BackupPaymentMethods {
-			if err := takeCharge(ctx, tx, paymentID, cus.ID, &in, b.PaymentMethodID, b.MandateID, fmt.Sprintf("input.backupPaymentMethods[%d].", i)); err != nil {
-				return "", err
-			}
 		}
 		now, err := s.nowOn(ctx, db, cus.TestClockID)
 		if err != nil {
@@ -117,7 +112,7 @@ func (s *Service) CreateOffSessionPayment(ctx context.Context, in CreateOffSessi
 		if err != nil {
 			return "", err
 		}
-		return p.ID, emitPaymentEvent(ctx, tx, p, events.PaymentCreated, nil)
+		return p.ID, events.Emit(ctx, tx, events.Payment(p, events.PaymentCreated, nil))
 	}, s.db.OffSessionPayment.Get)
 }
 
@@ -131,7 +126,7 @@ func (in *CreateOffSessionPaymentInput) validate() error {
 	if err := validate.ID("input.mandateID", in.MandateID, "mdt"); err != nil {
 		return err
 	}
-	if err := validateBackups(in); err != nil {
+	if err := customers.ValidateBackups(in.PaymentMethodID, in.BackupPaymentMethods); err != nil {
 		return err
 	}
 	if in.Amount <= 0 {

@@ -188,3 +188,10 @@ func (s *Service) lookUpAttempt(ctx context.Context, p *ent.OffSessionPayment, a
 		"outcome", out.Result, "reference", out.Reference)
 	return true, s.finishAttempt(ctx, p.ID, att.ID, out, nil, s.clock.Since(started), owner, s.refreshCard(ctx, conn, att, out))
 }
+
+func deref(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
+}

@@ -236,7 +236,7 @@ func BuildObserved(store *storage.Store, cfg Config, clock clockwork.Clock, log 
 		now := clock.Now()
 		var snap metrics.Snapshot
 		var err error
-		if snap.PaymentsByStatus, snap.DuePayments, err = svc.CountByStatus(ctx, now); err != nil {
+		if snap.PaymentsByStatus, snap.DuePayments, err = metrics.CountPayments(ctx, store.Client, now); err != nil {
 			return snap, err
 		}
 		snap.PendingWebhooks, snap.OldestPendingWebhook, err = deliverer.Queue(ctx, now)

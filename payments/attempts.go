@@ -15,6 +15,7 @@ import (
 	"github.com/offsession/offsession/retry"
 	"github.com/offsession/offsession/routing"
 	"github.com/offsession/offsession/routing/routes"
+	"github.com/offsession/offsession/tracing"
 	"github.com/offsession/offsession/viewer"
 )
 
@@ -61,11 +62,11 @@ func (s *Service) RunDue(ctx context.Context, id, owner string) error {
 	case p.Status == offsessionpayment.StatusPending, p.Status == offsessionpayment.StatusPendingRetry:
 		actx, span := s.startAttemptSpan(ctx, p, false)
 		err = s.startAttempt(actx, p, now, owner)
-		endSpan(span, err)
+		tracing.End(span, err, "attempt failed")
 	case p.Status == offsessionpayment.StatusProcessing:
 		actx, span := s.startAttemptSpan(ctx, p, true)
 		err = s.resumeAttempt(actx, p, now, owner)
-		endSpan(span, err)
+		tracing.End(span, err, "attempt failed")
 	case p.Status == offsessionpayment.StatusRequiresCapture:
 		err = s.runAuthorization(ctx, p, now, owner)
 	default:

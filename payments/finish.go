@@ -60,7 +60,7 @@ func (s *Service) finishAttempt(ctx context.Context, paymentID, attemptID string
 			if err := tx.Attempt.UpdateOne(att).SetCalls(calls).Exec(ctx); err != nil {
 				return fmt.Errorf("count the call of attempt %s: %w", attemptID, err)
 			}
-			ptype := s.processorType(ctx, tx.Client(), *att.ProcessorID)
+			ptype := s.procTypes.Of(ctx, tx.Client(), *att.ProcessorID)
 			record = func() { s.metrics.UnknownOutcome(ptype) }
 			wait := min(s.cfg.UnknownOutcomeBackoff<<min(calls-1, 16), unknownOutcomeBackoffMax)
 			s.log.WarnContext(ctx, "processor outcome unknown; the call will be repeated with the same key",
@@ -89,7 +89,7 @@ func (s *Service) finishAttempt(ctx context.Context, paymentID, attemptID string
 		if err != nil {
 			return fmt.Errorf("finish attempt %s: %w", attemptID, err)
 		}
-		ptype, declineClass := s.processorType(ctx, tx.Client(), *finished.ProcessorID), ""
+		ptype, declineClass := s.procTypes.Of(ctx, tx.Client(), *finished.ProcessorID), ""
 		if cls.Class != retry.Approved {
 			declineClass = string(cls.Class)
 		}

@@ -15,7 +15,6 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
-	"sync"
 	"time"
 
 	"entgo.io/ent/dialect"
@@ -141,7 +140,7 @@ type Service struct {
 	cfg        Config
 	metrics    *metrics.Metrics
 	tracer     trace.Tracer
-	procTypes  sync.Map // processor ID to type, for metrics
+	procTypes  metrics.ProcessorTypes
 }
 
 // New returns a payments service on store, with time from clock.

@@ -13,8 +13,6 @@ import (
 	"github.com/offsession/offsession/events"
 	"github.com/offsession/offsession/idempotency"
 	"github.com/offsession/offsession/internal/ids"
-	"github.com/offsession/offsession/internal/tz"
-	"github.com/offsession/offsession/money"
 	"github.com/offsession/offsession/retry"
 	"github.com/offsession/offsession/retry/policies"
 	"github.com/offsession/offsession/tracing"
@@ -41,9 +39,6 @@ type CreateOffSessionPaymentInput struct {
 	// when the one before cannot be charged.
 	BackupPaymentMethods []schematype.BackupPaymentMethod `json:"backupPaymentMethods,omitempty"`
 }
-
-// maxTargetDateAhead is how far ahead a payment may be scheduled.
-const maxTargetDateAhead = 366 * 24 * time.Hour
 
 // CreateOffSessionPayment creates a payment and schedules its first attempt.
 // It never calls a processor: the scheduler's workers make the attempt, and
@@ -129,21 +124,11 @@ func (in *CreateOffSessionPaymentInput) validate() error {
 	if err := customers.ValidateBackups(in.PaymentMethodID, in.BackupPaymentMethods); err != nil {
 		return err
 	}
-	if in.Amount <= 0 {
-		return apierror.Invalid("input.amount", "must be a positive amount in minor units")
-	}
-	if in.Amount > money.MaxAmount {
-		return apierror.Invalid("input.amount", "must be at most %d minor units", money.MaxAmount)
-	}
-	cur, err := money.Normalize(in.Currency)
+	cur, err := validate.Amount("input.amount", in.Amount, "input.currency", in.Currency)
 	if err != nil {
-		return apierror.Invalid("input.currency", "%s", err)
+		return err
 	}
 	in.Currency = cur
-	if money.Exponent(cur) == 3 && in.Amount%10 != 0 {
-		// Card networks settle three-decimal currencies in tens.
-		return apierror.Invalid("input.amount", "amounts in %s must end in 0", cur)
-	}
 	if in.TargetDate != nil {
 		if _, err := validate.Date("input.targetDate", *in.TargetDate); err != nil {
 			return err
@@ -166,24 +151,9 @@ func firstAttempt(targetDate *string, zone string, now time.Time) (time.Time, re
 	if targetDate == nil {
 		return now, retry.SchedulingDecision{Strategy: "initial", Reason: "first attempt, due when the payment was created"}, nil
 	}
-	loc, err := tz.Load(zone)
-	if err != nil {
-		loc = time.UTC
-	}
-	d, err := validate.Date("input.targetDate", *targetDate)
+	start, err := validate.TargetDate("input.targetDate", *targetDate, zone, now)
 	if err != nil {
 		return time.Time{}, retry.SchedulingDecision{}, err
-	}
-	start := time.Date(d.Year(), d.Month(), d.Day(), 0, 0, 0, 0, loc).UTC()
-	today := now.In(loc)
-	if d.Before(time.Date(today.Year(), today.Month(), today.Day(), 0, 0, 0, 0, time.UTC)) {
-		return time.Time{}, retry.SchedulingDecision{}, apierror.Invalid("input.targetDate", "%s is in the past in the customer's time zone (%s)", *targetDate, zone)
-	}
-	if start.Sub(now) > maxTargetDateAhead {
-		return time.Time{}, retry.SchedulingDecision{}, apierror.Invalid("input.targetDate", "must be within a year")
-	}
-	if start.Before(now) {
-		start = now
 	}
 	return start, retry.SchedulingDecision{
 		Strategy: "initial",

@@ -249,7 +249,7 @@ func (s *Service) startAttempt(ctx context.Context, p *ent.OffSessionPayment, no
 			due := now.Add(noProcessorBackoff)
 			return s.move(ctx, tx.Client(), p, move{owner: owner, due: &due, next: &due})
 		}
-		token, ntid := tokenFor(pm, cascade[0].ID)
+		token, ntid := routes.Token(pm, cascade[0].ID)
 		number := p.AttemptCount + 1
 		att, err = tx.Attempt.Create().
 			SetAccountID(p.AccountID).
@@ -291,16 +291,6 @@ func (s *Service) startAttempt(ctx context.Context, p *ent.OffSessionPayment, no
 		s.metrics.AttemptStarted(now.Sub(*due))
 	}
 	return s.callProcessor(ctx, p, att, pm, cascade, now, owner)
-}
-
-// tokenFor returns a payment method's token at a processor.
-func tokenFor(pm *ent.PaymentMethod, processorID string) (token, networkTransactionID string) {
-	for _, t := range pm.ProcessorTokens {
-		if t.ProcessorID == processorID {
-			return t.Token, t.NetworkTransactionID
-		}
-	}
-	return "", ""
 }
 
 // attemptKey is the processor idempotency key of an attempt: stable, so any

@@ -112,17 +112,14 @@ func (s *Service) authorize(ctx context.Context, conn connector.Connector, proce
 // failover moves an attempt in flight from one processor to the next, with
 // the next one's token, recording why, before the next is called.
 func (s *Service) failover(ctx context.Context, att *ent.Attempt, pm *ent.PaymentMethod, from, to, why string, now time.Time) (*ent.Attempt, error) {
-	rec := att.Routing
-	rec.Failovers = append(rec.Failovers, routing.Failover{ProcessorID: from, At: now, Reason: "technical failure: " + why})
-	rec.Reason += "; failed over from " + from + " to " + to
-	token, ntid := tokenFor(pm, to)
+	token, ntid := routes.Token(pm, to)
 	next, err := s.db.Attempt.UpdateOne(att).
 		Where(attempt.ProcessorID(from)).
 		SetProcessorID(to).
 		SetToken(token).
 		SetNetworkTransactionID(ntid).
 		SetCalls(0).
-		SetRouting(rec).
+		SetRouting(att.Routing.FailOver(from, to, why, now)).
 		Save(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("fail attempt %s over to %s: %w", att.ID, to, err)

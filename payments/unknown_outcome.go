@@ -9,8 +9,8 @@ import (
 	"github.com/offsession/offsession/ent"
 	"github.com/offsession/offsession/ent/attempt"
 	"github.com/offsession/offsession/ent/offsessionpayment"
-	"github.com/offsession/offsession/ent/processor"
 	"github.com/offsession/offsession/processors/connector"
+	"github.com/offsession/offsession/routing/routes"
 	"github.com/offsession/offsession/validate"
 	"github.com/offsession/offsession/viewer"
 )
@@ -30,30 +30,9 @@ func (s *Service) resumeAttempt(ctx context.Context, p *ent.OffSessionPayment, n
 		return fmt.Errorf("read payment method: %w", err)
 	}
 	// The processor the attempt is on, then the rest of its cascade.
-	var ids []string
-	from := false
-	for _, c := range att.Routing.Candidates {
-		if c.ProcessorID == *att.ProcessorID {
-			from = true
-		}
-		if from && c.Eligible {
-			ids = append(ids, c.ProcessorID)
-		}
-	}
-	if !from {
-		ids = []string{*att.ProcessorID}
-	}
-	procs, err := s.db.Processor.Query().Where(processor.IDIn(ids...)).All(ctx)
+	cascade, err := routes.Resume(ctx, s.db, att.Routing, *att.ProcessorID, s.processors.Supports)
 	if err != nil {
-		return fmt.Errorf("read processors: %w", err)
-	}
-	cascade := make([]*ent.Processor, 0, len(ids))
-	for _, id := range ids {
-		for _, pr := range procs {
-			if pr.ID == id && (pr.ID == *att.ProcessorID || s.processors.Supports(pr)) {
-				cascade = append(cascade, pr)
-			}
-		}
+		return err
 	}
 	if len(cascade) == 0 || cascade[0].ID != *att.ProcessorID {
 		return fmt.Errorf("the processor of attempt %s is gone", att.ID)

@@ -8,11 +8,11 @@ import (
 
 	"github.com/offsession/offsession/customers"
 	"github.com/offsession/offsession/ent"
-	"github.com/offsession/offsession/ent/attempt"
 	"github.com/offsession/offsession/ent/offsessionpayment"
 	"github.com/offsession/offsession/ent/paymentmethod"
 	"github.com/offsession/offsession/lifecycle"
 	"github.com/offsession/offsession/retry"
+	"github.com/offsession/offsession/retry/history"
 	"github.com/offsession/offsession/routing"
 	"github.com/offsession/offsession/routing/routes"
 	"github.com/offsession/offsession/tracing"
@@ -203,18 +203,9 @@ func (s *Service) startAttempt(ctx context.Context, p *ent.OffSessionPayment, no
 		if p.RetryUntil != nil && !retry.InWindow(scheduled, *p.RetryUntil) {
 			return fail(offsessionpayment.FailureReasonExceededRetryWindow)
 		}
-		isRetry := false
-		if p.AttemptCount > 0 {
-			// A retry if an earlier attempt on this card reached the
-			// issuer: the first attempt on a backup card is not a
-			// reattempt of that card, and networks count per card.
-			isRetry, err = tx.Attempt.Query().
-				Where(attempt.PaymentID(p.ID), attempt.CardFingerprint(pm.Fingerprint),
-					attempt.Or(attempt.DeclineClassIsNil(), attempt.DeclineClassNEQ(attempt.DeclineClassTechnical))).
-				Exist(ctx)
-			if err != nil {
-				return fmt.Errorf("read attempts: %w", err)
-			}
+		isRetry, err := history.IsRetry(ctx, tx, p, pm)
+		if err != nil {
+			return err
 		}
 		if isRetry {
 			// The card's network budget may have filled since this retry was

@@ -102,7 +102,7 @@ func (s *Service) finishAttempt(ctx context.Context, paymentID, attemptID string
 			FreshCard:     fresh != nil,
 		})
 		if step.PlanRetry {
-			d, err := s.planRetry(ctx, tx, p, finished, cls, out, now)
+			d, err := s.history.Decide(ctx, tx, s.retry, p, finished, cls, out, now)
 			if err != nil {
 				return err
 			}

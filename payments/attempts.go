@@ -10,6 +10,7 @@ import (
 	"github.com/offsession/offsession/ent"
 	"github.com/offsession/offsession/ent/offsessionpayment"
 	"github.com/offsession/offsession/ent/paymentmethod"
+	"github.com/offsession/offsession/idempotency"
 	"github.com/offsession/offsession/lifecycle"
 	"github.com/offsession/offsession/retry"
 	"github.com/offsession/offsession/retry/history"
@@ -252,7 +253,7 @@ func (s *Service) startAttempt(ctx context.Context, p *ent.OffSessionPayment, no
 			SetToken(token).
 			SetNetworkTransactionID(ntid).
 			SetIsRetry(isRetry).
-			SetIdempotencyKey(attemptKey(p.ID, number)).
+			SetIdempotencyKey(idempotency.AttemptKey(p.ID, number)).
 			SetCardFingerprint(pm.Fingerprint).
 			SetCardNetwork(string(pm.Brand)).
 			SetSegment(routing.Segment(routes.Card(pm), p.Currency)).
@@ -282,10 +283,4 @@ func (s *Service) startAttempt(ctx context.Context, p *ent.OffSessionPayment, no
 		s.metrics.AttemptStarted(now.Sub(*due))
 	}
 	return s.callProcessor(ctx, p, att, pm, cascade, now, owner)
-}
-
-// attemptKey is the processor idempotency key of an attempt: stable, so any
-// repeat of the call after a crash sends the same key.
-func attemptKey(paymentID string, number int) string {
-	return fmt.Sprintf("%s-%d", paymentID, number)
 }

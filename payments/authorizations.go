@@ -10,6 +10,7 @@ import (
 	"github.com/offsession/offsession/ent"
 	"github.com/offsession/offsession/ent/attempt"
 	"github.com/offsession/offsession/ent/offsessionpayment"
+	"github.com/offsession/offsession/idempotency"
 	"github.com/offsession/offsession/processors/connector"
 )
 
@@ -22,16 +23,6 @@ import (
 
 // pending is the action on a payment's authorization.
 type pending = offsessionpayment.PendingAction
-
-// actionKey is the processor idempotency key of an action.
-func actionKey(paymentID string, a pending) string {
-	switch a {
-	case offsessionpayment.PendingActionCapture:
-		return paymentID + "-capture"
-	default: // cancel and expire both release the authorization
-		return paymentID + "-void"
-	}
-}
 
 // beginAction records an action on an authorization and leases the payment
 // to owner while the processor is called. It refuses a second, different
@@ -94,9 +85,9 @@ func (s *Service) finishAction(ctx context.Context, p *ent.OffSessionPayment, no
 	defer cancel()
 	switch a {
 	case offsessionpayment.PendingActionCapture:
-		err = conn.Capture(callCtx, connector.CaptureRequest{IdempotencyKey: actionKey(p.ID, a), AuthorizationKey: att.IdempotencyKey, Reference: ref, Amount: *p.CaptureAmount})
+		err = conn.Capture(callCtx, connector.CaptureRequest{IdempotencyKey: idempotency.CaptureKey(p.ID), AuthorizationKey: att.IdempotencyKey, Reference: ref, Amount: *p.CaptureAmount})
 	default:
-		err = conn.Void(callCtx, connector.VoidRequest{IdempotencyKey: actionKey(p.ID, a), AuthorizationKey: att.IdempotencyKey, Reference: ref})
+		err = conn.Void(callCtx, connector.VoidRequest{IdempotencyKey: idempotency.VoidKey(p.ID), AuthorizationKey: att.IdempotencyKey, Reference: ref})
 	}
 	switch {
 	case errors.Is(err, connector.ErrUnknownOutcome):

@@ -24,23 +24,6 @@ import (
 // its attempt (all disabled, say): the attempt is not made and not counted.
 const noProcessorBackoff = 5 * time.Minute
 
-// Unknown outcomes are repeated, with the same key, after a wait that
-// doubles from UnknownOutcomeBackoff up to this.
-const unknownOutcomeBackoffMax = time.Hour
-
-// unknownOutcomeMaxCalls bounds the calls of one attempt whose outcome
-// stays unknown: once this many have been sent, and the processor's record
-// (a connector.Resolver) still does not say what happened, the payment
-// goes to requires_review for an operator, instead of another call. The
-// waits between them double from 15 seconds, so the eighth call goes out
-// about 32 minutes after the first: a processor outage of a few minutes,
-// or a search index an hour behind, ends without an operator. With Stripe
-// that is at most 23 requests for the attempt: eight calls, a look-up
-// before each repeat and before giving up, and one after each repeat that
-// meets a stored 5xx. Repeats with the key are safe while the processor
-// keeps it (Stripe: 24 hours): they meet its first answer.
-const unknownOutcomeMaxCalls = 8
-
 // RunDue does the work payment id is due for, while the caller holds its
 // lease as owner: the next attempt, the recovery of an attempt left in flight
 // by a crash or timeout, an action on an authorization, or its expiry.

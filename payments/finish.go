@@ -62,7 +62,7 @@ func (s *Service) finishAttempt(ctx context.Context, paymentID, attemptID string
 			}
 			ptype := s.procTypes.Of(ctx, tx.Client(), *att.ProcessorID)
 			record = func() { s.metrics.UnknownOutcome(ptype) }
-			wait := min(s.cfg.UnknownOutcomeBackoff<<min(calls-1, 16), unknownOutcomeBackoffMax)
+			wait := retry.UnknownOutcomeWait(s.cfg.UnknownOutcomeBackoff, calls)
 			s.log.WarnContext(ctx, "processor outcome unknown; the call will be repeated with the same key",
 				"payment", p.ID, "attempt", att.ID, "calls", calls, "retry_in", wait.String(), "err", callErr)
 			due := now.Add(wait)

@@ -10,6 +10,7 @@ import (
 	"github.com/offsession/offsession/ent/attempt"
 	"github.com/offsession/offsession/ent/offsessionpayment"
 	"github.com/offsession/offsession/processors/connector"
+	"github.com/offsession/offsession/retry"
 	"github.com/offsession/offsession/routing/routes"
 	"github.com/offsession/offsession/validate"
 	"github.com/offsession/offsession/viewer"
@@ -46,7 +47,7 @@ func (s *Service) resumeAttempt(ctx context.Context, p *ent.OffSessionPayment, n
 			return err
 		}
 	}
-	if att.Calls >= unknownOutcomeMaxCalls || stale {
+	if att.Calls >= retry.UnknownOutcomeMaxCalls || stale {
 		return s.requireReview(ctx, p, att, now, owner)
 	}
 	s.log.InfoContext(ctx, "repeating an attempt whose outcome is unknown", "payment", p.ID, "attempt", att.ID,

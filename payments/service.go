@@ -10,11 +10,8 @@ package payments
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"fmt"
 	"log/slog"
-	"os"
 	"time"
 
 	"entgo.io/ent/dialect"
@@ -79,8 +76,8 @@ type Config struct {
 	// Models gives each account's active retry model, resolved before the
 	// smart strategy plans; nil: none, and the heuristic plans.
 	Models retry.ModelSource
-	// Owner names this process in leases; default host, process ID and a
-	// random suffix.
+	// Owner names this process in leases; default storage.LeaseOwner (host,
+	// process ID and a random suffix).
 	Owner string
 	// Metrics records attempts, claims and retry decisions; nil records
 	// nothing.
@@ -110,10 +107,7 @@ func (c Config) WithDefaults() Config {
 		c.Router = routing.NewRouter(routing.NewStats(routing.StatsConfig{}), uint64(time.Now().UnixNano()))
 	}
 	if c.Owner == "" {
-		host, _ := os.Hostname()
-		var b [6]byte
-		_, _ = rand.Read(b[:])
-		c.Owner = fmt.Sprintf("%s-%d-%s", host, os.Getpid(), hex.EncodeToString(b[:]))
+		c.Owner = storage.LeaseOwner()
 	}
 	return c
 }

@@ -20,15 +20,9 @@ import (
 // same request, with the same idempotency key, so a processor that already
 // acted answers as before.
 func (s *Service) resumeAttempt(ctx context.Context, p *ent.OffSessionPayment, now time.Time, owner string) error {
-	att, err := s.db.Attempt.Query().
-		Where(attempt.PaymentID(p.ID), attempt.OutcomeEQ(attempt.OutcomeInFlight)).
-		Only(ctx)
+	att, pm, err := s.inFlight(ctx, p)
 	if err != nil {
-		return fmt.Errorf("find the attempt in flight: %w", err)
-	}
-	pm, err := s.db.PaymentMethod.Get(ctx, p.PaymentMethodID)
-	if err != nil {
-		return fmt.Errorf("read payment method: %w", err)
+		return err
 	}
 	// The processor the attempt is on, then the rest of its cascade.
 	cascade, err := routes.Resume(ctx, s.db, att.Routing, *att.ProcessorID, s.processors.Supports)
@@ -53,6 +47,21 @@ func (s *Service) resumeAttempt(ctx context.Context, p *ent.OffSessionPayment, n
 	s.log.InfoContext(ctx, "repeating an attempt whose outcome is unknown", "payment", p.ID, "attempt", att.ID,
 		"idempotency_key", att.IdempotencyKey, "calls", att.Calls)
 	return s.callProcessor(ctx, p, att, pm, cascade, now, owner)
+}
+
+// inFlight reads p's attempt in flight and the payment method it charges.
+func (s *Service) inFlight(ctx context.Context, p *ent.OffSessionPayment) (*ent.Attempt, *ent.PaymentMethod, error) {
+	att, err := s.db.Attempt.Query().
+		Where(attempt.PaymentID(p.ID), attempt.OutcomeEQ(attempt.OutcomeInFlight)).
+		Only(ctx)
+	if err != nil {
+		return nil, nil, fmt.Errorf("find the attempt in flight: %w", err)
+	}
+	pm, err := s.db.PaymentMethod.Get(ctx, p.PaymentMethodID)
+	if err != nil {
+		return nil, nil, fmt.Errorf("read payment method: %w", err)
+	}
+	return att, pm, nil
 }
 
 // requireReview stops repeating an attempt whose outcome stayed unknown:
@@ -106,15 +115,9 @@ func (s *Service) ResolveUnknownAttempt(ctx context.Context, id string, resoluti
 		return nil, apierror.Conflictf("id", "invalid_state_transition", "only a payment that requires review can be resolved; this one is %s", p.Status)
 	}
 	sys := viewer.SystemContext(ctx)
-	att, err := s.db.Attempt.Query().
-		Where(attempt.PaymentID(p.ID), attempt.OutcomeEQ(attempt.OutcomeInFlight)).
-		Only(sys)
+	att, pm, err := s.inFlight(sys, p)
 	if err != nil {
-		return nil, fmt.Errorf("find the attempt in flight: %w", err)
-	}
-	pm, err := s.db.PaymentMethod.Get(sys, p.PaymentMethodID)
-	if err != nil {
-		return nil, fmt.Errorf("read payment method: %w", err)
+		return nil, err
 	}
 	proc, err := s.db.Processor.Get(sys, *att.ProcessorID)
 	if err != nil {

@@ -214,11 +214,7 @@ func (s *Service) startAttempt(ctx context.Context, p *ent.OffSessionPayment, no
 		if err != nil {
 			return err
 		}
-		for _, pr := range procs {
-			if s.processors.Supports(pr) {
-				cascade = append(cascade, pr)
-			}
-		}
+		cascade = s.processors.Callable(procs)
 		if len(cascade) == 0 {
 			s.log.WarnContext(ctx, "no processor can take the attempt; waiting", "payment", p.ID, "payment_method", p.PaymentMethodID)
 			due := now.Add(noProcessorBackoff)

@@ -9,6 +9,7 @@ import (
 	"github.com/offsession/offsession/ent"
 	"github.com/offsession/offsession/ent/attempt"
 	"github.com/offsession/offsession/ent/offsessionpayment"
+	"github.com/offsession/offsession/processors"
 	"github.com/offsession/offsession/processors/connector"
 	"github.com/offsession/offsession/retry"
 	"github.com/offsession/offsession/routing/routes"
@@ -159,7 +160,7 @@ func (s *Service) lookUpAttempt(ctx context.Context, p *ent.OffSessionPayment, a
 	defer cancel()
 	started := s.clock.Now()
 	callCtx, span := connector.StartCall(callCtx, s.tracer, string(proc.Type), "lookup")
-	out, found, err := r.Lookup(callCtx, attemptRequest(p, att, pm, att.StartedAt))
+	out, found, err := r.Lookup(callCtx, processors.AuthorizeRequest(p, att, pm, att.StartedAt))
 	connector.EndCall(span, out, err)
 	if err != nil || !found {
 		if err != nil {

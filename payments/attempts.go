@@ -13,7 +13,6 @@ import (
 	"github.com/offsession/offsession/idempotency"
 	"github.com/offsession/offsession/lifecycle"
 	"github.com/offsession/offsession/retry"
-	"github.com/offsession/offsession/retry/history"
 	"github.com/offsession/offsession/routing"
 	"github.com/offsession/offsession/routing/routes"
 	"github.com/offsession/offsession/tracing"
@@ -187,25 +186,19 @@ func (s *Service) startAttempt(ctx context.Context, p *ent.OffSessionPayment, no
 		if p.RetryUntil != nil && !retry.InWindow(scheduled, *p.RetryUntil) {
 			return fail(offsessionpayment.FailureReasonExceededRetryWindow)
 		}
-		isRetry, err := history.IsRetry(ctx, tx, p, pm)
+		// The card's network budget may have filled since this retry was
+		// planned, with retries of other payments on the card.
+		isRetry, allowed, note, err := s.history.Retry(ctx, tx, p, pm, now)
 		if err != nil {
 			return err
 		}
-		if isRetry {
-			// The card's network budget may have filled since this retry was
-			// planned, with retries of other payments on the card.
-			allowed, note, err := s.history.Budget(ctx, tx, p.AccountID, pm, now)
-			if err != nil {
-				return err
+		if allowed.After(now) {
+			if p.RetryUntil != nil && !retry.InWindow(allowed, *p.RetryUntil) {
+				return fail(offsessionpayment.FailureReasonExceededRetryWindow)
 			}
-			if allowed.After(now) {
-				if p.RetryUntil != nil && !retry.InWindow(allowed, *p.RetryUntil) {
-					return fail(offsessionpayment.FailureReasonExceededRetryWindow)
-				}
-				plan := p.NextAttemptPlan
-				plan.Reason += "; moved later: " + note
-				return s.move(ctx, tx.Client(), p, move{owner: owner, due: &allowed, next: &allowed, plan: &plan})
-			}
+			plan := p.NextAttemptPlan
+			plan.Reason += "; moved later: " + note
+			return s.move(ctx, tx.Client(), p, move{owner: owner, due: &allowed, next: &allowed, plan: &plan})
 		}
 		plan, procs, err := routes.Plan(ctx, s.router, tx.Client(), pm, routing.Input{
 			PaymentID: p.ID, Amount: p.Amount, Currency: p.Currency, Cadence: string(p.Cadence),

@@ -271,3 +271,14 @@ func (l Loader) Decide(ctx context.Context, tx *ent.Tx, e *retry.Engine, p *ent.
 	}
 	return e.Next(ctx, in)
 }
+
+// Retry reports whether the next attempt of p, on pm, is a retry (IsRetry)
+// and, when it is, the earliest time at or after now that keeps the card's
+// network budget (Budget), with a note when that is later.
+func (l Loader) Retry(ctx context.Context, tx *ent.Tx, p *ent.OffSessionPayment, pm *ent.PaymentMethod, now time.Time) (isRetry bool, allowed time.Time, note string, err error) {
+	if isRetry, err = IsRetry(ctx, tx, p, pm); err != nil || !isRetry {
+		return isRetry, now, "", err
+	}
+	allowed, note, err = l.Budget(ctx, tx, p.AccountID, pm, now)
+	return true, allowed, note, err
+}

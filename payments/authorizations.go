@@ -12,6 +12,7 @@ import (
 	"github.com/offsession/offsession/ent/offsessionpayment"
 	"github.com/offsession/offsession/idempotency"
 	"github.com/offsession/offsession/processors/connector"
+	"github.com/offsession/offsession/validate"
 )
 
 // Actions on an authorization (capture, cancel, expiry) follow one order,
@@ -197,12 +198,9 @@ func (s *Service) CaptureOffSessionPayment(ctx context.Context, id string, amoun
 	if p.Status != offsessionpayment.StatusRequiresCapture {
 		return nil, apierror.Conflictf("id", "invalid_state_transition", "only a payment that requires capture can be captured; this one is %s", p.Status)
 	}
-	amount := p.AmountCapturable
-	if amountToCapture != nil {
-		if *amountToCapture <= 0 || int64(*amountToCapture) > p.AmountCapturable {
-			return nil, apierror.Invalid("amountToCapture", "must be 1 to %d (the amount capturable)", p.AmountCapturable)
-		}
-		amount = int64(*amountToCapture)
+	amount, err := validate.AmountToCapture("amountToCapture", amountToCapture, p.AmountCapturable)
+	if err != nil {
+		return nil, err
 	}
 	if p.PendingAction != nil && *p.PendingAction == offsessionpayment.PendingActionCapture && *p.CaptureAmount != amount {
 		return nil, apierror.Conflictf("amountToCapture", "capture_in_progress", "a capture of %d is already in progress", *p.CaptureAmount)

@@ -77,7 +77,7 @@ func (s *Service) CreateOffSessionPayment(ctx context.Context, in CreateOffSessi
 		if err != nil {
 			return "", err
 		}
-		p, err := tx.OffSessionPayment.Create().
+		create := tx.OffSessionPayment.Create().
 			SetID(paymentID).
 			SetNillableTraceContext(nonEmpty(tracing.Carrier(ctx))).
 			SetCustomerID(cus.ID).
@@ -92,18 +92,12 @@ func (s *Service) CreateOffSessionPayment(ctx context.Context, in CreateOffSessi
 			SetNillableDescription(in.Description).
 			SetNillableStatementDescriptorSuffix(in.StatementDescriptorSuffix).
 			SetMetadata(in.Metadata).
-			SetRetryStrategy(rs.Strategy).
-			SetNillableRetryPolicyID(rs.PolicyID).
-			SetMaxRetries(rs.MaxRetries).
-			SetRetrySchedule(rs.Schedule).
-			SetHoldout(rs.Holdout).
-			SetHoldoutStrategy(rs.HoldoutStrategy).
-			SetRetryUntil(first.Add(rs.Window)).
 			SetNillableTestClockID(cus.TestClockID).
 			SetNextAttemptAt(first).
 			SetNextAttemptPlan(plan).
-			SetDueAt(first).
-			Save(ctx)
+			SetDueAt(first)
+		rs.Set(create.Mutation(), first)
+		p, err := create.Save(ctx)
 		if err != nil {
 			return "", err
 		}

@@ -133,8 +133,10 @@ func (s *Service) ResolveUnknownAttempt(ctx context.Context, id string, resoluti
 	out := connector.Outcome{Result: connector.TechnicalError,
 		Message: "resolved by an operator: the processor holds no charge under the attempt's key"}
 	if resolution == ResolvedCharged {
-		out = connector.Outcome{Result: connector.Approved, Reference: deref(reference),
-			Message: "resolved by an operator: the processor charged"}
+		out = connector.Outcome{Result: connector.Approved, Message: "resolved by an operator: the processor charged"}
+		if reference != nil {
+			out.Reference = *reference
+		}
 	}
 	if err := s.finishAttempt(sys, p.ID, att.ID, out, nil, 0, "", nil); err != nil {
 		return nil, err
@@ -171,11 +173,4 @@ func (s *Service) lookUpAttempt(ctx context.Context, p *ent.OffSessionPayment, a
 	s.log.InfoContext(ctx, "the outcome of an attempt was found at the processor", "payment", p.ID, "attempt", att.ID,
 		"outcome", out.Result, "reference", out.Reference)
 	return true, s.finishAttempt(ctx, p.ID, att.ID, out, nil, s.clock.Since(started), owner, s.refreshCard(ctx, conn, att, out))
-}
-
-func deref(s *string) string {
-	if s == nil {
-		return ""
-	}
-	return *s
 }

@@ -59,3 +59,15 @@ func TargetDate(field, date, zone string, now time.Time) (time.Time, error) {
 	}
 	return start, nil
 }
+
+// AmountToCapture checks the part of an authorization to capture (nil: all
+// of it, capturable) and returns it: 1 to capturable.
+func AmountToCapture(field string, amount *int, capturable int64) (int64, error) {
+	if amount == nil {
+		return capturable, nil
+	}
+	if *amount <= 0 || int64(*amount) > capturable {
+		return 0, apierror.Invalid(field, "must be 1 to %d (the amount capturable)", capturable)
+	}
+	return int64(*amount), nil
+}

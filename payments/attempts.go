@@ -110,15 +110,6 @@ func (s *Service) move(ctx context.Context, db *ent.Client, p *ent.OffSessionPay
 	return nil
 }
 
-// awaitCardPlan is the plan of a payment that waits for its card data to be
-// updated.
-func awaitCardPlan(why string) *retry.SchedulingDecision {
-	return &retry.SchedulingDecision{
-		Strategy: "await_card_update",
-		Reason:   why + "; waiting for the payment method to be updated (savePaymentMethod with replacesPaymentMethodID)",
-	}
-}
-
 // startAttempt checks that the payment may still be charged, picks the
 // processors, and commits the attempt with its idempotency key and its
 // request before any processor is called.
@@ -173,7 +164,7 @@ func (s *Service) startAttempt(ctx context.Context, p *ent.OffSessionPayment, no
 				if p.RetryUntil != nil && !retry.WindowOpenAfter(now, *p.RetryUntil) {
 					return fail(offsessionpayment.FailureReasonNoValidPaymentMethod)
 				}
-				return s.move(ctx, tx.Client(), p, move{owner: owner, due: p.RetryUntil, awaitCard: true, plan: awaitCardPlan(why)})
+				return s.move(ctx, tx.Client(), p, move{owner: owner, due: p.RetryUntil, awaitCard: true, plan: retry.AwaitCardUpdate(why)})
 			})
 		}
 		// The attempt is judged on the time it was planned for, as the

@@ -171,7 +171,7 @@ func (s *Service) takeStep(ctx context.Context, tx *ent.Tx, p *ent.OffSessionPay
 		c.amountCapturable, c.captureBefore = &p.Amount, &before
 	case step.AwaitCard:
 		until := p.RetryUntil.UTC()
-		c.dueAt, c.plan = &until, awaitCardPlan(cls.Rule)
+		c.dueAt, c.plan = &until, retry.AwaitCardUpdate(cls.Rule)
 	}
 	return nil
 }

@@ -150,6 +150,7 @@ type Process struct {
 	Tracer     trace.TracerProvider
 	Store      *storage.Store
 	Payments   *payments.Service
+	Keys       *idempotency.Keys
 	Customers  *customers.Service
 	Clocks     *testclocks.Service
 	Processors *processors.Configs
@@ -228,7 +229,7 @@ func BuildObserved(store *storage.Store, cfg Config, clock clockwork.Clock, log 
 		schedCfg.Locker = scheduler.NewPostgresLocker(store.DB)
 	}
 	deliverer := webhooks.NewDeliverer(store, clock, log, webhooks.DelivererConfig{Owner: svc.Owner(), BackoffBase: cfg.WebhookBackoff, Guard: guard, Metrics: mtr})
-	sched, err := scheduler.New(scheduler.Jobs{Payments: svc, Clocks: clocks, Webhooks: deliverer, Router: router, DB: store.Client, Models: mdl}, clock, log, schedCfg)
+	sched, err := scheduler.New(scheduler.Jobs{Payments: svc, Keys: keys, Clocks: clocks, Webhooks: deliverer, Router: router, DB: store.Client, Models: mdl}, clock, log, schedCfg)
 	if err != nil {
 		return nil, err
 	}
@@ -236,7 +237,7 @@ func BuildObserved(store *storage.Store, cfg Config, clock clockwork.Clock, log 
 		now := clock.Now()
 		var snap metrics.Snapshot
 		var err error
-		if snap.PaymentsByStatus, snap.DuePayments, err = svc.CountByStatus(ctx, now); err != nil {
+		if snap.PaymentsByStatus, snap.DuePayments, err = metrics.CountPayments(ctx, store.Client, now); err != nil {
 			return snap, err
 		}
 		snap.PendingWebhooks, snap.OldestPendingWebhook, err = deliverer.Queue(ctx, now)
@@ -244,7 +245,7 @@ func BuildObserved(store *storage.Store, cfg Config, clock clockwork.Clock, log 
 	}, lifecycle.Statuses, router.Stats().Eliminated, 5*time.Second, log)
 	return &Process{
 		Metrics: mtr, Tracer: obs.Tracer,
-		Store: store, Payments: svc, Clocks: clocks, Scheduler: sched, Deliverer: deliverer, Router: router, Models: mdl,
+		Store: store, Payments: svc, Keys: keys, Clocks: clocks, Scheduler: sched, Deliverer: deliverer, Router: router, Models: mdl,
 		Customers:  customers.New(store.Client, keys, clock, registry, svc),
 		Processors: processors.NewConfigs(store.Client, keys, guard),
 		Routes:     routes.NewService(store.Client, keys),

@@ -80,3 +80,13 @@ func MandateData(m *ent.Mandate) map[string]any {
 	}
 	return out
 }
+
+// Payment is the event evType of payment p as it is now: its data, with
+// attempt att's when set.
+func Payment(p *ent.OffSessionPayment, evType string, att *ent.Attempt) Event {
+	data := PaymentData(p)
+	if att != nil {
+		data["attempt"] = AttemptData(att)
+	}
+	return Event{AccountID: p.AccountID, Type: evType, ObjectID: p.ID, ObjectType: "off_session_payment", Version: p.Version, Data: data}
+}

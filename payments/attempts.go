@@ -6,38 +6,25 @@ import (
 	"fmt"
 	"time"
 
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/offsession/offsession/customers"
 	"github.com/offsession/offsession/ent"
-	"github.com/offsession/offsession/ent/attempt"
 	"github.com/offsession/offsession/ent/offsessionpayment"
 	"github.com/offsession/offsession/ent/paymentmethod"
+	"github.com/offsession/offsession/idempotency"
 	"github.com/offsession/offsession/lifecycle"
 	"github.com/offsession/offsession/retry"
 	"github.com/offsession/offsession/routing"
 	"github.com/offsession/offsession/routing/routes"
+	"github.com/offsession/offsession/tracing"
 	"github.com/offsession/offsession/viewer"
 )
 
 // noProcessorBackoff is how long a payment waits when no processor can take
 // its attempt (all disabled, say): the attempt is not made and not counted.
 const noProcessorBackoff = 5 * time.Minute
-
-// Unknown outcomes are repeated, with the same key, after a wait that
-// doubles from UnknownOutcomeBackoff up to this.
-const unknownOutcomeBackoffMax = time.Hour
-
-// unknownOutcomeMaxCalls bounds the calls of one attempt whose outcome
-// stays unknown: once this many have been sent, and the processor's record
-// (a connector.Resolver) still does not say what happened, the payment
-// goes to requires_review for an operator, instead of another call. The
-// waits between them double from 15 seconds, so the eighth call goes out
-// about 32 minutes after the first: a processor outage of a few minutes,
-// or a search index an hour behind, ends without an operator. With Stripe
-// that is at most 23 requests for the attempt: eight calls, a look-up
-// before each repeat and before giving up, and one after each repeat that
-// meets a stored 5xx. Repeats with the key are safe while the processor
-// keeps it (Stripe: 24 hours): they meet its first answer.
-const unknownOutcomeMaxCalls = 8
 
 // RunDue does the work payment id is due for, while the caller holds its
 // lease as owner: the next attempt, the recovery of an attempt left in flight
@@ -61,11 +48,11 @@ func (s *Service) RunDue(ctx context.Context, id, owner string) error {
 	case p.Status == offsessionpayment.StatusPending, p.Status == offsessionpayment.StatusPendingRetry:
 		actx, span := s.startAttemptSpan(ctx, p, false)
 		err = s.startAttempt(actx, p, now, owner)
-		endSpan(span, err)
+		tracing.End(span, err, "attempt failed")
 	case p.Status == offsessionpayment.StatusProcessing:
 		actx, span := s.startAttemptSpan(ctx, p, true)
 		err = s.resumeAttempt(actx, p, now, owner)
-		endSpan(span, err)
+		tracing.End(span, err, "attempt failed")
 	case p.Status == offsessionpayment.StatusRequiresCapture:
 		err = s.runAuthorization(ctx, p, now, owner)
 	default:
@@ -80,6 +67,21 @@ func (s *Service) RunDue(ctx context.Context, id, owner string) error {
 		return fmt.Errorf("run payment %s: %w", id, err)
 	}
 	return nil
+}
+
+// startAttemptSpan starts the span of the work on payment p. Its first
+// attempt continues the trace of the request that created the payment;
+// a later one starts a trace of its own, linked to that request.
+func (s *Service) startAttemptSpan(ctx context.Context, p *ent.OffSessionPayment, resume bool) (context.Context, trace.Span) {
+	number := p.AttemptCount + 1 // the attempt to start, or the one in flight
+	if resume {
+		number = p.AttemptCount
+	}
+	return tracing.StartLater(ctx, s.cfg.Tracer, "payments.attempt", p.TraceContext, number == 1,
+		attribute.String("offsession.payment.id", p.ID),
+		attribute.Int("offsession.attempt.number", number),
+		attribute.Bool("offsession.attempt.resumed", resume),
+	)
 }
 
 // move changes when a payment is next due without changing its status,
@@ -124,15 +126,6 @@ func (s *Service) move(ctx context.Context, db *ent.Client, p *ent.OffSessionPay
 		return ErrConcurrentChange
 	}
 	return nil
-}
-
-// awaitCardPlan is the plan of a payment that waits for its card data to be
-// updated.
-func awaitCardPlan(why string) *retry.SchedulingDecision {
-	return &retry.SchedulingDecision{
-		Strategy: "await_card_update",
-		Reason:   why + "; waiting for the payment method to be updated (savePaymentMethod with replacesPaymentMethodID)",
-	}
 }
 
 // startAttempt checks that the payment may still be charged, picks the
@@ -189,7 +182,7 @@ func (s *Service) startAttempt(ctx context.Context, p *ent.OffSessionPayment, no
 				if p.RetryUntil != nil && !retry.WindowOpenAfter(now, *p.RetryUntil) {
 					return fail(offsessionpayment.FailureReasonNoValidPaymentMethod)
 				}
-				return s.move(ctx, tx.Client(), p, move{owner: owner, due: p.RetryUntil, awaitCard: true, plan: awaitCardPlan(why)})
+				return s.move(ctx, tx.Client(), p, move{owner: owner, due: p.RetryUntil, awaitCard: true, plan: retry.AwaitCardUpdate(why)})
 			})
 		}
 		// The attempt is judged on the time it was planned for, as the
@@ -202,34 +195,19 @@ func (s *Service) startAttempt(ctx context.Context, p *ent.OffSessionPayment, no
 		if p.RetryUntil != nil && !retry.InWindow(scheduled, *p.RetryUntil) {
 			return fail(offsessionpayment.FailureReasonExceededRetryWindow)
 		}
-		isRetry := false
-		if p.AttemptCount > 0 {
-			// A retry if an earlier attempt on this card reached the
-			// issuer: the first attempt on a backup card is not a
-			// reattempt of that card, and networks count per card.
-			isRetry, err = tx.Attempt.Query().
-				Where(attempt.PaymentID(p.ID), attempt.CardFingerprint(pm.Fingerprint),
-					attempt.Or(attempt.DeclineClassIsNil(), attempt.DeclineClassNEQ(attempt.DeclineClassTechnical))).
-				Exist(ctx)
-			if err != nil {
-				return fmt.Errorf("read attempts: %w", err)
-			}
+		// The card's network budget may have filled since this retry was
+		// planned, with retries of other payments on the card.
+		isRetry, allowed, note, err := s.history.Retry(ctx, tx, p, pm, now)
+		if err != nil {
+			return err
 		}
-		if isRetry {
-			// The card's network budget may have filled since this retry was
-			// planned, with retries of other payments on the card.
-			allowed, note, err := s.history.Budget(ctx, tx, p.AccountID, pm, now)
-			if err != nil {
-				return err
+		if allowed.After(now) {
+			if p.RetryUntil != nil && !retry.InWindow(allowed, *p.RetryUntil) {
+				return fail(offsessionpayment.FailureReasonExceededRetryWindow)
 			}
-			if allowed.After(now) {
-				if p.RetryUntil != nil && !retry.InWindow(allowed, *p.RetryUntil) {
-					return fail(offsessionpayment.FailureReasonExceededRetryWindow)
-				}
-				plan := p.NextAttemptPlan
-				plan.Reason += "; moved later: " + note
-				return s.move(ctx, tx.Client(), p, move{owner: owner, due: &allowed, next: &allowed, plan: &plan})
-			}
+			plan := p.NextAttemptPlan
+			plan.Reason += "; moved later: " + note
+			return s.move(ctx, tx.Client(), p, move{owner: owner, due: &allowed, next: &allowed, plan: &plan})
 		}
 		plan, procs, err := routes.Plan(ctx, s.router, tx.Client(), pm, routing.Input{
 			PaymentID: p.ID, Amount: p.Amount, Currency: p.Currency, Cadence: string(p.Cadence),
@@ -238,17 +216,13 @@ func (s *Service) startAttempt(ctx context.Context, p *ent.OffSessionPayment, no
 		if err != nil {
 			return err
 		}
-		for _, pr := range procs {
-			if s.processors.Supports(pr) {
-				cascade = append(cascade, pr)
-			}
-		}
+		cascade = s.processors.Callable(procs)
 		if len(cascade) == 0 {
 			s.log.WarnContext(ctx, "no processor can take the attempt; waiting", "payment", p.ID, "payment_method", p.PaymentMethodID)
 			due := now.Add(noProcessorBackoff)
 			return s.move(ctx, tx.Client(), p, move{owner: owner, due: &due, next: &due})
 		}
-		token, ntid := tokenFor(pm, cascade[0].ID)
+		token, ntid := routes.Token(pm, cascade[0].ID)
 		number := p.AttemptCount + 1
 		att, err = tx.Attempt.Create().
 			SetAccountID(p.AccountID).
@@ -260,7 +234,7 @@ func (s *Service) startAttempt(ctx context.Context, p *ent.OffSessionPayment, no
 			SetToken(token).
 			SetNetworkTransactionID(ntid).
 			SetIsRetry(isRetry).
-			SetIdempotencyKey(attemptKey(p.ID, number)).
+			SetIdempotencyKey(idempotency.AttemptKey(p.ID, number)).
 			SetCardFingerprint(pm.Fingerprint).
 			SetCardNetwork(string(pm.Brand)).
 			SetSegment(routing.Segment(routes.Card(pm), p.Currency)).
@@ -290,20 +264,4 @@ func (s *Service) startAttempt(ctx context.Context, p *ent.OffSessionPayment, no
 		s.metrics.AttemptStarted(now.Sub(*due))
 	}
 	return s.callProcessor(ctx, p, att, pm, cascade, now, owner)
-}
-
-// tokenFor returns a payment method's token at a processor.
-func tokenFor(pm *ent.PaymentMethod, processorID string) (token, networkTransactionID string) {
-	for _, t := range pm.ProcessorTokens {
-		if t.ProcessorID == processorID {
-			return t.Token, t.NetworkTransactionID
-		}
-	}
-	return "", ""
-}
-
-// attemptKey is the processor idempotency key of an attempt: stable, so any
-// repeat of the call after a crash sends the same key.
-func attemptKey(paymentID string, number int) string {
-	return fmt.Sprintf("%s-%d", paymentID, number)
 }

@@ -10,7 +10,9 @@ import (
 	"github.com/offsession/offsession/ent"
 	"github.com/offsession/offsession/ent/attempt"
 	"github.com/offsession/offsession/ent/offsessionpayment"
+	"github.com/offsession/offsession/idempotency"
 	"github.com/offsession/offsession/processors/connector"
+	"github.com/offsession/offsession/validate"
 )
 
 // Actions on an authorization (capture, cancel, expiry) follow one order,
@@ -22,16 +24,6 @@ import (
 
 // pending is the action on a payment's authorization.
 type pending = offsessionpayment.PendingAction
-
-// actionKey is the processor idempotency key of an action.
-func actionKey(paymentID string, a pending) string {
-	switch a {
-	case offsessionpayment.PendingActionCapture:
-		return paymentID + "-capture"
-	default: // cancel and expire both release the authorization
-		return paymentID + "-void"
-	}
-}
 
 // beginAction records an action on an authorization and leases the payment
 // to owner while the processor is called. It refuses a second, different
@@ -94,9 +86,9 @@ func (s *Service) finishAction(ctx context.Context, p *ent.OffSessionPayment, no
 	defer cancel()
 	switch a {
 	case offsessionpayment.PendingActionCapture:
-		err = conn.Capture(callCtx, connector.CaptureRequest{IdempotencyKey: actionKey(p.ID, a), AuthorizationKey: att.IdempotencyKey, Reference: ref, Amount: *p.CaptureAmount})
+		err = conn.Capture(callCtx, connector.CaptureRequest{IdempotencyKey: idempotency.CaptureKey(p.ID), AuthorizationKey: att.IdempotencyKey, Reference: ref, Amount: *p.CaptureAmount})
 	default:
-		err = conn.Void(callCtx, connector.VoidRequest{IdempotencyKey: actionKey(p.ID, a), AuthorizationKey: att.IdempotencyKey, Reference: ref})
+		err = conn.Void(callCtx, connector.VoidRequest{IdempotencyKey: idempotency.VoidKey(p.ID), AuthorizationKey: att.IdempotencyKey, Reference: ref})
 	}
 	switch {
 	case errors.Is(err, connector.ErrUnknownOutcome):
@@ -206,12 +198,9 @@ func (s *Service) CaptureOffSessionPayment(ctx context.Context, id string, amoun
 	if p.Status != offsessionpayment.StatusRequiresCapture {
 		return nil, apierror.Conflictf("id", "invalid_state_transition", "only a payment that requires capture can be captured; this one is %s", p.Status)
 	}
-	amount := p.AmountCapturable
-	if amountToCapture != nil {
-		if *amountToCapture <= 0 || int64(*amountToCapture) > p.AmountCapturable {
-			return nil, apierror.Invalid("amountToCapture", "must be 1 to %d (the amount capturable)", p.AmountCapturable)
-		}
-		amount = int64(*amountToCapture)
+	amount, err := validate.AmountToCapture("amountToCapture", amountToCapture, p.AmountCapturable)
+	if err != nil {
+		return nil, err
 	}
 	if p.PendingAction != nil && *p.PendingAction == offsessionpayment.PendingActionCapture && *p.CaptureAmount != amount {
 		return nil, apierror.Conflictf("amountToCapture", "capture_in_progress", "a capture of %d is already in progress", *p.CaptureAmount)

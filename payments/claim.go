@@ -42,21 +42,14 @@ func (s *Service) PutOff(ctx context.Context, id string, due time.Time) error {
 }
 
 func (s *Service) claim(ctx context.Context, now time.Time, limit int, owner string, clockID *string) ([]string, error) {
-	var (
-		ids []string
-		err error
-	)
-	if clockID == nil {
-		ids, err = s.store.Lease(ctx, "off_session_payments", fmtQuery("test_clock_id IS NULL"), owner, now.Add(s.cfg.AttemptLease), now, limit)
-	} else {
-		ids, err = s.store.Lease(ctx, "off_session_payments", fmtQuery("test_clock_id = {1}"), owner, now.Add(s.cfg.AttemptLease), now, limit, *clockID)
+	clockCond, args := "test_clock_id IS NULL", []any(nil)
+	if clockID != nil {
+		clockCond, args = "test_clock_id = {1}", []any{*clockID}
 	}
+	query := strings.Replace(dueQuery, "%s", clockCond, 1)
+	ids, err := s.store.Lease(ctx, "off_session_payments", query, owner, now.Add(s.cfg.AttemptLease), now, limit, args...)
 	if err == nil {
 		s.metrics.Claimed("payments", len(ids))
 	}
 	return ids, err
-}
-
-func fmtQuery(clockCond string) string {
-	return strings.Replace(dueQuery, "%s", clockCond, 1)
 }

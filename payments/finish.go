@@ -10,10 +10,7 @@ import (
 	"github.com/offsession/offsession/customers"
 	"github.com/offsession/offsession/ent"
 	"github.com/offsession/offsession/ent/attempt"
-	"github.com/offsession/offsession/ent/mandate"
 	"github.com/offsession/offsession/ent/offsessionpayment"
-	"github.com/offsession/offsession/ent/paymentmethod"
-	"github.com/offsession/offsession/events"
 	"github.com/offsession/offsession/lifecycle"
 	"github.com/offsession/offsession/processors/connector"
 	"github.com/offsession/offsession/retry"
@@ -63,9 +60,9 @@ func (s *Service) finishAttempt(ctx context.Context, paymentID, attemptID string
 			if err := tx.Attempt.UpdateOne(att).SetCalls(calls).Exec(ctx); err != nil {
 				return fmt.Errorf("count the call of attempt %s: %w", attemptID, err)
 			}
-			ptype := s.processorType(ctx, tx.Client(), *att.ProcessorID)
+			ptype := s.procTypes.Of(ctx, tx.Client(), *att.ProcessorID)
 			record = func() { s.metrics.UnknownOutcome(ptype) }
-			wait := min(s.cfg.UnknownOutcomeBackoff<<min(calls-1, 16), unknownOutcomeBackoffMax)
+			wait := retry.UnknownOutcomeWait(s.cfg.UnknownOutcomeBackoff, calls)
 			s.log.WarnContext(ctx, "processor outcome unknown; the call will be repeated with the same key",
 				"payment", p.ID, "attempt", att.ID, "calls", calls, "retry_in", wait.String(), "err", callErr)
 			due := now.Add(wait)
@@ -92,7 +89,7 @@ func (s *Service) finishAttempt(ctx context.Context, paymentID, attemptID string
 		if err != nil {
 			return fmt.Errorf("finish attempt %s: %w", attemptID, err)
 		}
-		ptype, declineClass := s.processorType(ctx, tx.Client(), *finished.ProcessorID), ""
+		ptype, declineClass := s.procTypes.Of(ctx, tx.Client(), *finished.ProcessorID), ""
 		if cls.Class != retry.Approved {
 			declineClass = string(cls.Class)
 		}
@@ -105,7 +102,7 @@ func (s *Service) finishAttempt(ctx context.Context, paymentID, attemptID string
 			FreshCard:     fresh != nil,
 		})
 		if step.PlanRetry {
-			d, err := s.planRetry(ctx, tx, p, finished, cls, out, now)
+			d, err := s.history.Decide(ctx, tx, s.retry, p, finished, cls, out, now)
 			if err != nil {
 				return err
 			}
@@ -136,11 +133,14 @@ func (s *Service) finishAttempt(ctx context.Context, paymentID, attemptID string
 // takeStep carries out what lifecycle.AfterAttempt decided, setting c.
 func (s *Service) takeStep(ctx context.Context, tx *ent.Tx, p *ent.OffSessionPayment, c *change, step lifecycle.Step, cls retry.Classification, fresh *connector.Card, now time.Time) error {
 	if step.TryFreshCard {
-		updated, err := s.takeUpdatedCard(ctx, tx, p.PaymentMethodID, *fresh, now)
+		updated, err := customers.TakeUpdatedCard(ctx, tx, p.PaymentMethodID, *fresh, now)
 		if err != nil {
 			return err
 		}
 		if updated {
+			if err := s.RetryWaitingFor(ctx, tx, p.PaymentMethodID); err != nil {
+				return err
+			}
 			c.to, c.nextAttemptAt = offsessionpayment.StatusPendingRetry, &now
 			c.plan = &retry.SchedulingDecision{Strategy: "card_updated",
 				Reason: cls.Rule + "; the processor holds new card data, now saved on the payment method: retry at once"}
@@ -148,13 +148,12 @@ func (s *Service) takeStep(ctx context.Context, tx *ent.Tx, p *ent.OffSessionPay
 		}
 	}
 	if step.Card != "" {
-		if err := tx.PaymentMethod.UpdateOneID(p.PaymentMethodID).
-			SetStatus(step.Card).SetInvalidReason(cls.Rule).Exec(ctx); err != nil {
-			return fmt.Errorf("mark payment method %s: %w", step.Card, err)
+		if err := customers.MarkPaymentMethod(ctx, tx, p.PaymentMethodID, step.Card, cls.Rule); err != nil {
+			return err
 		}
 	}
 	if step.SpendMandate {
-		if err := useMandate(ctx, tx, p.MandateID); err != nil {
+		if err := customers.UseMandate(ctx, tx, p.MandateID); err != nil {
 			return err
 		}
 	}
@@ -172,39 +171,9 @@ func (s *Service) takeStep(ctx context.Context, tx *ent.Tx, p *ent.OffSessionPay
 		c.amountCapturable, c.captureBefore = &p.Amount, &before
 	case step.AwaitCard:
 		until := p.RetryUntil.UTC()
-		c.dueAt, c.plan = &until, awaitCardPlan(cls.Rule)
+		c.dueAt, c.plan = &until, retry.AwaitCardUpdate(cls.Rule)
 	}
 	return nil
-}
-
-// takeUpdatedCard saves a processor's newer data for a payment method, with
-// an event, when it differs from what is saved and is not expired itself.
-func (s *Service) takeUpdatedCard(ctx context.Context, tx *ent.Tx, id string, card connector.Card, now time.Time) (bool, error) {
-	pm, err := tx.PaymentMethod.Get(ctx, id)
-	if err != nil {
-		return false, fmt.Errorf("read payment method: %w", err)
-	}
-	same := pm.ExpMonth == card.ExpMonth && pm.ExpYear == card.ExpYear && pm.Last4 == card.Last4 &&
-		(card.Fingerprint == "" || pm.Fingerprint == card.Fingerprint)
-	if same || customers.CardExpired(card.ExpMonth, card.ExpYear, now) || pm.Status == paymentmethod.StatusInvalid {
-		return false, nil
-	}
-	upd := tx.PaymentMethod.UpdateOne(pm).
-		SetExpMonth(card.ExpMonth).SetExpYear(card.ExpYear).SetLast4(card.Last4).
-		SetStatus(paymentmethod.StatusActive).ClearInvalidReason()
-	if card.Fingerprint != "" {
-		upd.SetFingerprint(card.Fingerprint)
-	}
-	if pm, err = upd.Save(ctx); err != nil {
-		return false, fmt.Errorf("save the updated card: %w", err)
-	}
-	if err := s.RetryWaitingFor(ctx, tx, pm.ID); err != nil {
-		return false, err
-	}
-	return true, emit(ctx, tx, pm.AccountID, events.PaymentMethodUpdated, pm.ID, "payment_method", 1, map[string]any{
-		"id": pm.ID, "customer_id": pm.CustomerID, "last4": pm.Last4, "exp_month": pm.ExpMonth, "exp_year": pm.ExpYear,
-		"reason": "account_updater",
-	})
 }
 
 // nonEmpty is nil for "", so an absent code is null, not "".
@@ -213,16 +182,4 @@ func nonEmpty(s string) *string {
 		return nil
 	}
 	return &s
-}
-
-// useMandate marks a single-use mandate inactive once it has been charged.
-func useMandate(ctx context.Context, tx *ent.Tx, id string) error {
-	_, err := tx.Mandate.Update().
-		Where(mandate.ID(id), mandate.UseLimitEQ(mandate.UseLimitSingleUse), mandate.StatusEQ(mandate.StatusActive)).
-		SetStatus(mandate.StatusInactive).
-		Save(ctx)
-	if err != nil {
-		return fmt.Errorf("use single-use mandate %s: %w", id, err)
-	}
-	return nil
 }

@@ -6,11 +6,10 @@ import (
 	"time"
 
 	"github.com/offsession/offsession/apierror"
+	"github.com/offsession/offsession/customers"
 	"github.com/offsession/offsession/ent"
-	"github.com/offsession/offsession/ent/mandate"
 	"github.com/offsession/offsession/ent/attempt"
 	"github.com/offsession/offsession/ent/offsessionpayment"
-	"github.com/offsession/offsession/ent/schema/schematype"
 	"github.com/offsession/offsession/events"
 	"github.com/offsession/offsession/lifecycle"
 	"github.com/offsession/offsession/retry"
@@ -46,13 +45,7 @@ type change struct {
 	// payment's first retry.
 	modelVersion string
 	// switchTo, when set, is the backup the payment moves to.
-	switchTo *switchTo
-}
-
-// switchTo is a move to a backup payment method, and why.
-type switchTo struct {
-	backup schematype.BackupPaymentMethod
-	reason string
+	switchTo *customers.Backup
 }
 
 // apply moves p through one transition in tx: it checks the lifecycle,
@@ -127,18 +120,15 @@ func (s *Service) apply(ctx context.Context, tx *ent.Tx, p *ent.OffSessionPaymen
 			ClearPendingAction().ClearCaptureAmount()
 	}
 	if c.switchTo != nil {
-		upd.SetPaymentMethodID(c.switchTo.backup.PaymentMethodID).SetMandateID(c.switchTo.backup.MandateID)
+		upd.SetPaymentMethodID(c.switchTo.PaymentMethodID).SetMandateID(c.switchTo.MandateID)
 	}
 	switch c.to {
 	case offsessionpayment.StatusFailed, offsessionpayment.StatusCanceled, offsessionpayment.StatusSucceeded:
 		// The single-use mandates this payment held and did not charge
 		// (its own, its backups') are free again; one it charged is
 		// inactive by now.
-		if _, err := tx.Mandate.Update().
-			Where(mandate.ReservedPaymentID(p.ID), mandate.StatusEQ(mandate.StatusActive)).
-			ClearReservedPaymentID().
-			Save(ctx); err != nil {
-			return nil, fmt.Errorf("release the mandate of %s: %w", p.ID, err)
+		if err := customers.ReleaseMandates(ctx, tx, p.ID); err != nil {
+			return nil, err
 		}
 	}
 	switch c.to {
@@ -160,17 +150,56 @@ func (s *Service) apply(ctx context.Context, tx *ent.Tx, p *ent.OffSessionPaymen
 		return nil, fmt.Errorf("payment %s: %s → %s: %w", p.ID, p.Status, c.to, err)
 	}
 	if evType != events.PaymentMethodSwitched {
-		if err := emitPaymentEvent(ctx, tx, updated, evType, c.attempt); err != nil {
+		if err := events.Emit(ctx, tx, events.Payment(updated, evType, c.attempt)); err != nil {
 			return nil, err
 		}
 	}
 	if c.switchTo != nil {
-		data := events.PaymentData(updated)
-		data["previous_payment_method"], data["previous_mandate"] = p.PaymentMethodID, p.MandateID
-		data["reason"] = c.switchTo.reason
-		if err := emit(ctx, tx, updated.AccountID, events.PaymentMethodSwitched, updated.ID, "off_session_payment", updated.Version, data); err != nil {
+		e := events.Payment(updated, events.PaymentMethodSwitched, nil)
+		e.Data["previous_payment_method"], e.Data["previous_mandate"] = p.PaymentMethodID, p.MandateID
+		e.Data["reason"] = c.switchTo.Reason
+		if err := events.Emit(ctx, tx, e); err != nil {
 			return nil, err
 		}
 	}
 	return updated, nil
+}
+
+// nextBackup returns the move to the first of p's backups after the
+// payment method it charges now that can be charged at now
+// (customers.NextBackup), within the retry window. why says what is wrong
+// with the current one. Nil when there is none: the payment fails or
+// waits as it would without backups.
+func (s *Service) nextBackup(ctx context.Context, tx *ent.Tx, p *ent.OffSessionPayment, now time.Time, why string) (*customers.Backup, error) {
+	if len(p.BackupPaymentMethods) == 0 || p.RetryUntil != nil && !retry.InWindow(now, *p.RetryUntil) {
+		return nil, nil
+	}
+	return customers.NextBackup(ctx, tx, p, now, why)
+}
+
+// toBackup makes c the move to sw, with the first attempt on it due at
+// once.
+func (c *change) toBackup(sw *customers.Backup, now time.Time) {
+	c.to, c.nextAttemptAt, c.switchTo = offsessionpayment.StatusPendingRetry, &now, sw
+	c.plan = &retry.SchedulingDecision{Strategy: "backup_payment_method", Reason: sw.Reason}
+}
+
+// toNextBackup makes c the move to p's next backup when there is one;
+// moved reports that there was.
+func (s *Service) toNextBackup(ctx context.Context, tx *ent.Tx, p *ent.OffSessionPayment, c *change, now time.Time, why string) (moved bool, err error) {
+	sw, err := s.nextBackup(ctx, tx, p, now, why)
+	if err != nil || sw == nil {
+		return false, err
+	}
+	c.toBackup(sw, now)
+	return true, nil
+}
+
+// switchNow moves a payment that is not processing (pending, pending a
+// retry) to its backup.
+func (s *Service) switchNow(ctx context.Context, tx *ent.Tx, p *ent.OffSessionPayment, sw *customers.Backup, now time.Time, owner string) error {
+	c := change{at: now, owner: owner}
+	c.toBackup(sw, now)
+	_, err := s.apply(ctx, tx, p, c)
+	return err
 }

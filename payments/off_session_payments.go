@@ -6,14 +6,13 @@ import (
 	"time"
 
 	"github.com/offsession/offsession/apierror"
+	"github.com/offsession/offsession/customers"
 	"github.com/offsession/offsession/ent"
 	"github.com/offsession/offsession/ent/offsessionpayment"
 	"github.com/offsession/offsession/ent/schema/schematype"
 	"github.com/offsession/offsession/events"
 	"github.com/offsession/offsession/idempotency"
 	"github.com/offsession/offsession/internal/ids"
-	"github.com/offsession/offsession/internal/tz"
-	"github.com/offsession/offsession/money"
 	"github.com/offsession/offsession/retry"
 	"github.com/offsession/offsession/retry/policies"
 	"github.com/offsession/offsession/tracing"
@@ -41,9 +40,6 @@ type CreateOffSessionPaymentInput struct {
 	BackupPaymentMethods []schematype.BackupPaymentMethod `json:"backupPaymentMethods,omitempty"`
 }
 
-// maxTargetDateAhead is how far ahead a payment may be scheduled.
-const maxTargetDateAhead = 366 * 24 * time.Hour
-
 // CreateOffSessionPayment creates a payment and schedules its first attempt.
 // It never calls a processor: the scheduler's workers make the attempt, and
 // the outcome arrives in the stored payment and its events.
@@ -65,15 +61,9 @@ func (s *Service) CreateOffSessionPayment(ctx context.Context, in CreateOffSessi
 		} else if err != nil {
 			return "", err
 		}
-		// The payment's own card and mandate, then each backup's, checked
-		// alike.
-		if err := takeCharge(ctx, tx, paymentID, cus.ID, &in, in.PaymentMethodID, in.MandateID, "input."); err != nil {
+		charge := customers.Charge{PaymentID: paymentID, CustomerID: cus.ID, Cadence: in.Cadence, Amount: in.Amount, Currency: in.Currency}
+		if err := charge.Take(ctx, tx, in.PaymentMethodID, in.MandateID, in.BackupPaymentMethods); err != nil {
 			return "", err
-		}
-		for i, b := range in.BackupPaymentMethods {
-			if err := takeCharge(ctx, tx, paymentID, cus.ID, &in, b.PaymentMethodID, b.MandateID, fmt.Sprintf("input.backupPaymentMethods[%d].", i)); err != nil {
-				return "", err
-			}
 		}
 		now, err := s.nowOn(ctx, db, cus.TestClockID)
 		if err != nil {
@@ -87,7 +77,7 @@ func (s *Service) CreateOffSessionPayment(ctx context.Context, in CreateOffSessi
 		if err != nil {
 			return "", err
 		}
-		p, err := tx.OffSessionPayment.Create().
+		create := tx.OffSessionPayment.Create().
 			SetID(paymentID).
 			SetNillableTraceContext(nonEmpty(tracing.Carrier(ctx))).
 			SetCustomerID(cus.ID).
@@ -102,22 +92,16 @@ func (s *Service) CreateOffSessionPayment(ctx context.Context, in CreateOffSessi
 			SetNillableDescription(in.Description).
 			SetNillableStatementDescriptorSuffix(in.StatementDescriptorSuffix).
 			SetMetadata(in.Metadata).
-			SetRetryStrategy(rs.Strategy).
-			SetNillableRetryPolicyID(rs.PolicyID).
-			SetMaxRetries(rs.MaxRetries).
-			SetRetrySchedule(rs.Schedule).
-			SetHoldout(rs.Holdout).
-			SetHoldoutStrategy(rs.HoldoutStrategy).
-			SetRetryUntil(first.Add(rs.Window)).
 			SetNillableTestClockID(cus.TestClockID).
 			SetNextAttemptAt(first).
 			SetNextAttemptPlan(plan).
-			SetDueAt(first).
-			Save(ctx)
+			SetDueAt(first)
+		rs.Set(create.Mutation(), first)
+		p, err := create.Save(ctx)
 		if err != nil {
 			return "", err
 		}
-		return p.ID, emitPaymentEvent(ctx, tx, p, events.PaymentCreated, nil)
+		return p.ID, events.Emit(ctx, tx, events.Payment(p, events.PaymentCreated, nil))
 	}, s.db.OffSessionPayment.Get)
 }
 
@@ -131,24 +115,14 @@ func (in *CreateOffSessionPaymentInput) validate() error {
 	if err := validate.ID("input.mandateID", in.MandateID, "mdt"); err != nil {
 		return err
 	}
-	if err := validateBackups(in); err != nil {
+	if err := customers.ValidateBackups(in.PaymentMethodID, in.BackupPaymentMethods); err != nil {
 		return err
 	}
-	if in.Amount <= 0 {
-		return apierror.Invalid("input.amount", "must be a positive amount in minor units")
-	}
-	if in.Amount > money.MaxAmount {
-		return apierror.Invalid("input.amount", "must be at most %d minor units", money.MaxAmount)
-	}
-	cur, err := money.Normalize(in.Currency)
+	cur, err := validate.Amount("input.amount", in.Amount, "input.currency", in.Currency)
 	if err != nil {
-		return apierror.Invalid("input.currency", "%s", err)
+		return err
 	}
 	in.Currency = cur
-	if money.Exponent(cur) == 3 && in.Amount%10 != 0 {
-		// Card networks settle three-decimal currencies in tens.
-		return apierror.Invalid("input.amount", "amounts in %s must end in 0", cur)
-	}
 	if in.TargetDate != nil {
 		if _, err := validate.Date("input.targetDate", *in.TargetDate); err != nil {
 			return err
@@ -171,24 +145,9 @@ func firstAttempt(targetDate *string, zone string, now time.Time) (time.Time, re
 	if targetDate == nil {
 		return now, retry.SchedulingDecision{Strategy: "initial", Reason: "first attempt, due when the payment was created"}, nil
 	}
-	loc, err := tz.Load(zone)
-	if err != nil {
-		loc = time.UTC
-	}
-	d, err := validate.Date("input.targetDate", *targetDate)
+	start, err := validate.TargetDate("input.targetDate", *targetDate, zone, now)
 	if err != nil {
 		return time.Time{}, retry.SchedulingDecision{}, err
-	}
-	start := time.Date(d.Year(), d.Month(), d.Day(), 0, 0, 0, 0, loc).UTC()
-	today := now.In(loc)
-	if d.Before(time.Date(today.Year(), today.Month(), today.Day(), 0, 0, 0, 0, time.UTC)) {
-		return time.Time{}, retry.SchedulingDecision{}, apierror.Invalid("input.targetDate", "%s is in the past in the customer's time zone (%s)", *targetDate, zone)
-	}
-	if start.Sub(now) > maxTargetDateAhead {
-		return time.Time{}, retry.SchedulingDecision{}, apierror.Invalid("input.targetDate", "must be within a year")
-	}
-	if start.Before(now) {
-		start = now
 	}
 	return start, retry.SchedulingDecision{
 		Strategy: "initial",

@@ -8,33 +8,12 @@ import (
 
 	"github.com/offsession/offsession/ent"
 	"github.com/offsession/offsession/ent/attempt"
-	"github.com/offsession/offsession/ent/offsessionpayment"
+	"github.com/offsession/offsession/processors"
 	"github.com/offsession/offsession/processors/connector"
 	"github.com/offsession/offsession/retry"
 	"github.com/offsession/offsession/routing"
 	"github.com/offsession/offsession/routing/routes"
 )
-
-// attemptRequest is att's pinned request to its processor.
-func attemptRequest(p *ent.OffSessionPayment, att *ent.Attempt, pm *ent.PaymentMethod, now time.Time) connector.AuthorizeRequest {
-	return connector.AuthorizeRequest{
-		IdempotencyKey:            att.IdempotencyKey,
-		Repeat:                    att.Calls > 0,
-		Token:                     att.Token,
-		NetworkTransactionID:      att.NetworkTransactionID,
-		Amount:                    p.Amount,
-		Currency:                  p.Currency,
-		ManualCapture:             p.CaptureMethod == offsessionpayment.CaptureMethodManual,
-		Cadence:                   string(p.Cadence),
-		Description:               p.Description,
-		StatementDescriptorSuffix: p.StatementDescriptorSuffix,
-		Metadata:                  p.Metadata,
-		CardBrand:                 string(pm.Brand),
-		CardFunding:               string(pm.Funding),
-		CardCountry:               pm.IssuingCountry,
-		At:                        now,
-	}
-}
 
 // callProcessor sends att's pinned request to the first processor of the
 // cascade, outside any transaction, then records the outcome. A technical
@@ -46,7 +25,7 @@ func (s *Service) callProcessor(ctx context.Context, p *ent.OffSessionPayment, a
 	segment := routing.Segment(routes.Card(pm), p.Currency)
 	for {
 		proc := cascade[0]
-		req := attemptRequest(p, att, pm, now)
+		req := processors.AuthorizeRequest(p, att, pm, now)
 		conn, callErr := s.processors.Connector(proc)
 		started := s.clock.Now()
 		var out connector.Outcome
@@ -112,17 +91,14 @@ func (s *Service) authorize(ctx context.Context, conn connector.Connector, proce
 // failover moves an attempt in flight from one processor to the next, with
 // the next one's token, recording why, before the next is called.
 func (s *Service) failover(ctx context.Context, att *ent.Attempt, pm *ent.PaymentMethod, from, to, why string, now time.Time) (*ent.Attempt, error) {
-	rec := att.Routing
-	rec.Failovers = append(rec.Failovers, routing.Failover{ProcessorID: from, At: now, Reason: "technical failure: " + why})
-	rec.Reason += "; failed over from " + from + " to " + to
-	token, ntid := tokenFor(pm, to)
+	token, ntid := routes.Token(pm, to)
 	next, err := s.db.Attempt.UpdateOne(att).
 		Where(attempt.ProcessorID(from)).
 		SetProcessorID(to).
 		SetToken(token).
 		SetNetworkTransactionID(ntid).
 		SetCalls(0).
-		SetRouting(rec).
+		SetRouting(att.Routing.FailOver(from, to, why, now)).
 		Save(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("fail attempt %s over to %s: %w", att.ID, to, err)

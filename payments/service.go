@@ -10,12 +10,8 @@ package payments
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"fmt"
 	"log/slog"
-	"os"
-	"sync"
 	"time"
 
 	"entgo.io/ent/dialect"
@@ -80,8 +76,8 @@ type Config struct {
 	// Models gives each account's active retry model, resolved before the
 	// smart strategy plans; nil: none, and the heuristic plans.
 	Models retry.ModelSource
-	// Owner names this process in leases; default host, process ID and a
-	// random suffix.
+	// Owner names this process in leases; default storage.LeaseOwner (host,
+	// process ID and a random suffix).
 	Owner string
 	// Metrics records attempts, claims and retry decisions; nil records
 	// nothing.
@@ -111,10 +107,7 @@ func (c Config) WithDefaults() Config {
 		c.Router = routing.NewRouter(routing.NewStats(routing.StatsConfig{}), uint64(time.Now().UnixNano()))
 	}
 	if c.Owner == "" {
-		host, _ := os.Hostname()
-		var b [6]byte
-		_, _ = rand.Read(b[:])
-		c.Owner = fmt.Sprintf("%s-%d-%s", host, os.Getpid(), hex.EncodeToString(b[:]))
+		c.Owner = storage.LeaseOwner()
 	}
 	return c
 }
@@ -141,7 +134,7 @@ type Service struct {
 	cfg        Config
 	metrics    *metrics.Metrics
 	tracer     trace.Tracer
-	procTypes  sync.Map // processor ID to type, for metrics
+	procTypes  metrics.ProcessorTypes
 }
 
 // New returns a payments service on store, with time from clock.
@@ -183,9 +176,4 @@ func (s *Service) nowOn(ctx context.Context, db *ent.Client, clockID *string) (t
 
 func (s *Service) tx(ctx context.Context, fn func(tx *ent.Tx) error) error {
 	return storage.WithTx(ctx, s.db, fn)
-}
-
-// ExpireIdempotencyKeys deletes idempotency keys past their expiry.
-func (s *Service) ExpireIdempotencyKeys(ctx context.Context) (int, error) {
-	return s.keys.Expire(ctx)
 }

@@ -9,8 +9,10 @@ import (
 	"github.com/offsession/offsession/ent"
 	"github.com/offsession/offsession/ent/attempt"
 	"github.com/offsession/offsession/ent/offsessionpayment"
-	"github.com/offsession/offsession/ent/processor"
+	"github.com/offsession/offsession/processors"
 	"github.com/offsession/offsession/processors/connector"
+	"github.com/offsession/offsession/retry"
+	"github.com/offsession/offsession/routing/routes"
 	"github.com/offsession/offsession/validate"
 	"github.com/offsession/offsession/viewer"
 )
@@ -19,41 +21,14 @@ import (
 // same request, with the same idempotency key, so a processor that already
 // acted answers as before.
 func (s *Service) resumeAttempt(ctx context.Context, p *ent.OffSessionPayment, now time.Time, owner string) error {
-	att, err := s.db.Attempt.Query().
-		Where(attempt.PaymentID(p.ID), attempt.OutcomeEQ(attempt.OutcomeInFlight)).
-		Only(ctx)
+	att, pm, err := s.inFlight(ctx, p)
 	if err != nil {
-		return fmt.Errorf("find the attempt in flight: %w", err)
-	}
-	pm, err := s.db.PaymentMethod.Get(ctx, p.PaymentMethodID)
-	if err != nil {
-		return fmt.Errorf("read payment method: %w", err)
+		return err
 	}
 	// The processor the attempt is on, then the rest of its cascade.
-	var ids []string
-	from := false
-	for _, c := range att.Routing.Candidates {
-		if c.ProcessorID == *att.ProcessorID {
-			from = true
-		}
-		if from && c.Eligible {
-			ids = append(ids, c.ProcessorID)
-		}
-	}
-	if !from {
-		ids = []string{*att.ProcessorID}
-	}
-	procs, err := s.db.Processor.Query().Where(processor.IDIn(ids...)).All(ctx)
+	cascade, err := routes.Resume(ctx, s.db, att.Routing, *att.ProcessorID, s.processors.Supports)
 	if err != nil {
-		return fmt.Errorf("read processors: %w", err)
-	}
-	cascade := make([]*ent.Processor, 0, len(ids))
-	for _, id := range ids {
-		for _, pr := range procs {
-			if pr.ID == id && (pr.ID == *att.ProcessorID || s.processors.Supports(pr)) {
-				cascade = append(cascade, pr)
-			}
-		}
+		return err
 	}
 	if len(cascade) == 0 || cascade[0].ID != *att.ProcessorID {
 		return fmt.Errorf("the processor of attempt %s is gone", att.ID)
@@ -67,12 +42,27 @@ func (s *Service) resumeAttempt(ctx context.Context, p *ent.OffSessionPayment, n
 			return err
 		}
 	}
-	if att.Calls >= unknownOutcomeMaxCalls || stale {
+	if att.Calls >= retry.UnknownOutcomeMaxCalls || stale {
 		return s.requireReview(ctx, p, att, now, owner)
 	}
 	s.log.InfoContext(ctx, "repeating an attempt whose outcome is unknown", "payment", p.ID, "attempt", att.ID,
 		"idempotency_key", att.IdempotencyKey, "calls", att.Calls)
 	return s.callProcessor(ctx, p, att, pm, cascade, now, owner)
+}
+
+// inFlight reads p's attempt in flight and the payment method it charges.
+func (s *Service) inFlight(ctx context.Context, p *ent.OffSessionPayment) (*ent.Attempt, *ent.PaymentMethod, error) {
+	att, err := s.db.Attempt.Query().
+		Where(attempt.PaymentID(p.ID), attempt.OutcomeEQ(attempt.OutcomeInFlight)).
+		Only(ctx)
+	if err != nil {
+		return nil, nil, fmt.Errorf("find the attempt in flight: %w", err)
+	}
+	pm, err := s.db.PaymentMethod.Get(ctx, p.PaymentMethodID)
+	if err != nil {
+		return nil, nil, fmt.Errorf("read payment method: %w", err)
+	}
+	return att, pm, nil
 }
 
 // requireReview stops repeating an attempt whose outcome stayed unknown:
@@ -126,15 +116,9 @@ func (s *Service) ResolveUnknownAttempt(ctx context.Context, id string, resoluti
 		return nil, apierror.Conflictf("id", "invalid_state_transition", "only a payment that requires review can be resolved; this one is %s", p.Status)
 	}
 	sys := viewer.SystemContext(ctx)
-	att, err := s.db.Attempt.Query().
-		Where(attempt.PaymentID(p.ID), attempt.OutcomeEQ(attempt.OutcomeInFlight)).
-		Only(sys)
+	att, pm, err := s.inFlight(sys, p)
 	if err != nil {
-		return nil, fmt.Errorf("find the attempt in flight: %w", err)
-	}
-	pm, err := s.db.PaymentMethod.Get(sys, p.PaymentMethodID)
-	if err != nil {
-		return nil, fmt.Errorf("read payment method: %w", err)
+		return nil, err
 	}
 	proc, err := s.db.Processor.Get(sys, *att.ProcessorID)
 	if err != nil {
@@ -149,8 +133,10 @@ func (s *Service) ResolveUnknownAttempt(ctx context.Context, id string, resoluti
 	out := connector.Outcome{Result: connector.TechnicalError,
 		Message: "resolved by an operator: the processor holds no charge under the attempt's key"}
 	if resolution == ResolvedCharged {
-		out = connector.Outcome{Result: connector.Approved, Reference: deref(reference),
-			Message: "resolved by an operator: the processor charged"}
+		out = connector.Outcome{Result: connector.Approved, Message: "resolved by an operator: the processor charged"}
+		if reference != nil {
+			out.Reference = *reference
+		}
 	}
 	if err := s.finishAttempt(sys, p.ID, att.ID, out, nil, 0, "", nil); err != nil {
 		return nil, err
@@ -176,7 +162,7 @@ func (s *Service) lookUpAttempt(ctx context.Context, p *ent.OffSessionPayment, a
 	defer cancel()
 	started := s.clock.Now()
 	callCtx, span := connector.StartCall(callCtx, s.tracer, string(proc.Type), "lookup")
-	out, found, err := r.Lookup(callCtx, attemptRequest(p, att, pm, att.StartedAt))
+	out, found, err := r.Lookup(callCtx, processors.AuthorizeRequest(p, att, pm, att.StartedAt))
 	connector.EndCall(span, out, err)
 	if err != nil || !found {
 		if err != nil {

@@ -18,3 +18,12 @@ type Alternative struct {
 	At    time.Time `json:"at"`
 	Score float64   `json:"score"`
 }
+
+// AwaitCardUpdate is the decision of a payment that waits, after why, for
+// its card data to be updated: no attempt time.
+func AwaitCardUpdate(why string) *SchedulingDecision {
+	return &SchedulingDecision{
+		Strategy: "await_card_update",
+		Reason:   why + "; waiting for the payment method to be updated (savePaymentMethod with replacesPaymentMethodID)",
+	}
+}

@@ -29,3 +29,11 @@ type Candidate struct {
 	// Propensity is the probability the router had of choosing it first.
 	Propensity float64 `json:"propensity,omitempty"`
 }
+
+// FailOver returns d with the attempt moved from processor from to
+// processor to at at, after a technical failure (why).
+func (d Decision) FailOver(from, to, why string, at time.Time) Decision {
+	d.Failovers = append(d.Failovers, Failover{ProcessorID: from, At: at, Reason: "technical failure: " + why})
+	d.Reason += "; failed over from " + from + " to " + to
+	return d
+}

@@ -21,6 +21,7 @@ import (
 	"github.com/jonboulle/clockwork"
 
 	"github.com/offsession/offsession/ent"
+	"github.com/offsession/offsession/idempotency"
 	"github.com/offsession/offsession/models"
 	"github.com/offsession/offsession/payments"
 	"github.com/offsession/offsession/routing"
@@ -82,6 +83,8 @@ func (c Config) WithDefaults() Config {
 // Jobs are what the scheduler runs.
 type Jobs struct {
 	Payments *payments.Service
+	// Keys has its expired idempotency keys deleted.
+	Keys *idempotency.Keys
 	// Clocks, when set, has stalled test-clock advances finished.
 	Clocks   *testclocks.Service
 	Webhooks *webhooks.Deliverer
@@ -95,6 +98,7 @@ type Jobs struct {
 type Scheduler struct {
 	cron     gocron.Scheduler
 	payments *payments.Service
+	keys     *idempotency.Keys
 	webhooks *webhooks.Deliverer
 	clock    clockwork.Clock
 	log      *slog.Logger
@@ -120,7 +124,7 @@ func New(jobs Jobs, clock clockwork.Clock, log *slog.Logger, cfg Config) (*Sched
 	if err != nil {
 		return nil, fmt.Errorf("new scheduler: %w", err)
 	}
-	s := &Scheduler{cron: cron, payments: svc, webhooks: deliverer, clock: clock, log: log, cfg: cfg}
+	s := &Scheduler{cron: cron, payments: svc, keys: jobs.Keys, webhooks: deliverer, clock: clock, log: log, cfg: cfg}
 	singleton := func(name string) []gocron.JobOption {
 		opts := []gocron.JobOption{gocron.WithName(name), gocron.WithSingletonMode(gocron.LimitModeReschedule)}
 		if cfg.Locker != nil {
@@ -231,7 +235,7 @@ func (s *Scheduler) runOne(ctx context.Context, id, owner string) {
 }
 
 func (s *Scheduler) expireIdempotencyKeys(ctx context.Context) error {
-	n, err := s.payments.ExpireIdempotencyKeys(ctx)
+	n, err := s.keys.Expire(ctx)
 	if n > 0 {
 		s.log.InfoContext(ctx, "expired idempotency keys", "count", n)
 	}

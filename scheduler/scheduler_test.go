@@ -118,7 +118,7 @@ func TestSingletonJobsTakeTheDistributedLock(t *testing.T) {
 		b, clk := bundle(t, st)
 		p := b.Proc
 		locker := &recordingLocker{}
-		s, err := scheduler.New(scheduler.Jobs{Payments: p.Payments, Clocks: p.Clocks, Webhooks: p.Deliverer, Router: p.Router, DB: st.Client, Models: p.Models},
+		s, err := scheduler.New(scheduler.Jobs{Payments: p.Payments, Keys: p.Keys, Clocks: p.Clocks, Webhooks: p.Deliverer, Router: p.Router, DB: st.Client, Models: p.Models},
 			clk, slog.New(slog.NewJSONHandler(io.Discard, nil)),
 			scheduler.Config{PollInterval: poll, RetrainEvery: 2 * time.Hour, Locker: locker})
 		require.NoError(t, err)

@@ -2,7 +2,10 @@ package storage
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"fmt"
+	"os"
 	"strings"
 	"time"
 
@@ -48,4 +51,13 @@ func (s *Store) Lease(ctx context.Context, table, query string, owner string, un
 		ids = append(ids, id)
 	}
 	return ids, rows.Err()
+}
+
+// LeaseOwner is a name for this process in leases, unique among the
+// replicas: its host, process ID and a random suffix.
+func LeaseOwner() string {
+	host, _ := os.Hostname()
+	var b [6]byte
+	_, _ = rand.Read(b[:])
+	return fmt.Sprintf("%s-%d-%s", host, os.Getpid(), hex.EncodeToString(b[:]))
 }

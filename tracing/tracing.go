@@ -17,6 +17,7 @@ import (
 
 	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
 	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracehttp"
 	"go.opentelemetry.io/otel/propagation"
 	"go.opentelemetry.io/otel/sdk/resource"
@@ -174,4 +175,34 @@ func Remote(traceparent string) trace.SpanContext {
 	}
 	ctx := propagation.TraceContext{}.Extract(context.Background(), propagation.MapCarrier{"traceparent": traceparent})
 	return trace.SpanContextFromContext(ctx)
+}
+
+// StartLater starts span name of work that runs after the request that
+// stored carrier (Carrier) with it: the span continues that request's
+// trace when continues is set (the first attempt of a payment, say), else
+// it starts a trace of its own, linked to the request. When tp does not
+// record (Enabled), the span is a no-op and costs nothing.
+func StartLater(ctx context.Context, tp trace.TracerProvider, name, carrier string, continues bool, attrs ...attribute.KeyValue) (context.Context, trace.Span) {
+	if !Enabled(tp) {
+		return ctx, trace.SpanFromContext(context.Background()) // a no-op span
+	}
+	opts := []trace.SpanStartOption{trace.WithAttributes(attrs...)}
+	if remote := Remote(carrier); remote.IsValid() {
+		if continues {
+			ctx = trace.ContextWithRemoteSpanContext(ctx, remote)
+		} else {
+			opts = append(opts, trace.WithLinks(trace.Link{SpanContext: remote}), trace.WithNewRoot())
+		}
+	}
+	return Tracer(tp).Start(ctx, name, opts...)
+}
+
+// End ends span, with err's status when err is set (description says
+// what failed).
+func End(span trace.Span, err error, description string) {
+	if err != nil {
+		span.RecordError(err)
+		span.SetStatus(codes.Error, description)
+	}
+	span.End()
 }

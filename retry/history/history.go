@@ -242,3 +242,43 @@ func cardRetries(ctx context.Context, db *ent.Client, accountID, fingerprint str
 	}
 	return times, nil
 }
+
+// IsRetry reports whether the next attempt of p, on pm, is a retry: an
+// earlier attempt on this card reached the issuer (a technical failure
+// did not). The first attempt on a backup card is not a reattempt of that
+// card, and networks count per card.
+func IsRetry(ctx context.Context, tx *ent.Tx, p *ent.OffSessionPayment, pm *ent.PaymentMethod) (bool, error) {
+	if p.AttemptCount == 0 {
+		return false, nil
+	}
+	found, err := tx.Attempt.Query().
+		Where(attempt.PaymentID(p.ID), attempt.CardFingerprint(pm.Fingerprint),
+			attempt.Or(attempt.DeclineClassIsNil(), attempt.DeclineClassNEQ(attempt.DeclineClassTechnical))).
+		Exist(ctx)
+	if err != nil {
+		return false, fmt.Errorf("read attempts: %w", err)
+	}
+	return found, nil
+}
+
+// Decide is the retry decision after attempt att of p ended with out,
+// classified as cls: the store says what the engine decides on (Input),
+// engine e decides.
+func (l Loader) Decide(ctx context.Context, tx *ent.Tx, e *retry.Engine, p *ent.OffSessionPayment, att *ent.Attempt, cls retry.Classification, out connector.Outcome, now time.Time) (retry.Decision, error) {
+	in, err := l.Input(ctx, tx, p, att, cls, out, now)
+	if err != nil {
+		return retry.Decision{}, err
+	}
+	return e.Next(ctx, in)
+}
+
+// Retry reports whether the next attempt of p, on pm, is a retry (IsRetry)
+// and, when it is, the earliest time at or after now that keeps the card's
+// network budget (Budget), with a note when that is later.
+func (l Loader) Retry(ctx context.Context, tx *ent.Tx, p *ent.OffSessionPayment, pm *ent.PaymentMethod, now time.Time) (isRetry bool, allowed time.Time, note string, err error) {
+	if isRetry, err = IsRetry(ctx, tx, p, pm); err != nil || !isRetry {
+		return isRetry, now, "", err
+	}
+	allowed, note, err = l.Budget(ctx, tx, p.AccountID, pm, now)
+	return true, allowed, note, err
+}

@@ -91,3 +91,17 @@ func share(id string) float64 {
 	_, _ = h.Write([]byte(id))
 	return float64(h.Sum64()>>11) / (1 << 53)
 }
+
+// Set sets s on the mutation that creates a payment whose first attempt is
+// due at first: its retry window starts then.
+func (s Settings) Set(m *ent.OffSessionPaymentMutation, first time.Time) {
+	m.SetRetryStrategy(s.Strategy)
+	if s.PolicyID != nil {
+		m.SetRetryPolicyID(*s.PolicyID)
+	}
+	m.SetMaxRetries(s.MaxRetries)
+	m.SetRetrySchedule(s.Schedule)
+	m.SetHoldout(s.Holdout)
+	m.SetHoldoutStrategy(s.HoldoutStrategy)
+	m.SetRetryUntil(first.Add(s.Window))
+}

@@ -64,3 +64,47 @@ func Plan(ctx context.Context, r *routing.Router, db *ent.Client, pm *ent.Paymen
 	}
 	return plan, ordered, nil
 }
+
+// Token returns pm's token at processor processorID, with the network
+// transaction ID it was saved with.
+func Token(pm *ent.PaymentMethod, processorID string) (token, networkTransactionID string) {
+	for _, t := range pm.ProcessorTokens {
+		if t.ProcessorID == processorID {
+			return t.Token, t.NetworkTransactionID
+		}
+	}
+	return "", ""
+}
+
+// Resume returns the cascade an attempt in flight goes on with: the
+// processor it is on (current), then the rest of its decision's eligible
+// processors that supports takes. A decision that does not name current
+// gives current alone.
+func Resume(ctx context.Context, db *ent.Client, d routing.Decision, current string, supports func(*ent.Processor) bool) ([]*ent.Processor, error) {
+	var ids []string
+	from := false
+	for _, c := range d.Candidates {
+		if c.ProcessorID == current {
+			from = true
+		}
+		if from && c.Eligible {
+			ids = append(ids, c.ProcessorID)
+		}
+	}
+	if !from {
+		ids = []string{current}
+	}
+	procs, err := db.Processor.Query().Where(processor.IDIn(ids...)).All(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("read processors: %w", err)
+	}
+	cascade := make([]*ent.Processor, 0, len(ids))
+	for _, id := range ids {
+		for _, pr := range procs {
+			if pr.ID == id && (pr.ID == current || supports(pr)) {
+				cascade = append(cascade, pr)
+			}
+		}
+	}
+	return cascade, nil
+}

@@ -98,6 +98,25 @@ func (c *wsClient) next(id string) map[string]any {
 	return p.Data
 }
 
+// payer makes a payment of 7.00 in an account, on a new card, and returns
+// its ID.
+func payer(t *testing.T, b *apitest.Bundle) func(apitest.Account) string {
+	return func(a apitest.Account) string {
+		chain := b.NewChain(t, a, apitest.ChainOptions{})
+		r := b.CreatePayment(t, a.Keys.Secret, apitest.PaymentInput(chain, 700, nil))
+		r.RequireOK(t)
+		return r.String(t, "createOffSessionPayment.id")
+	}
+}
+
+// firstEvent returns the ID of the first event about object id, in
+// account A.
+func firstEvent(t *testing.T, b *apitest.Bundle, id string) any {
+	r := b.Do(t, b.A.Keys.Restricted, `query($id: String!) { events(first: 1, where: {objectID: $id}) { edges { node { id } } } }`, map[string]any{"id": id})
+	r.RequireOK(t)
+	return r.Get(t, "events.edges").([]any)[0].(map[string]any)["node"].(map[string]any)["id"]
+}
+
 // TestSubscriptionsOverGraphQLTransportWS: a restricted key in
 // connection_init's payload subscribes (a bad or missing one is refused);
 // events arrive as they are written, the caller's account's only; a
@@ -119,17 +138,9 @@ func TestSubscriptionsOverGraphQLTransportWS(t *testing.T) {
 		}
 
 		created := `subscription($after: ID) { events(types: ["off_session_payment.created"], after: $after) { id type objectID } }`
-		pay := func(a apitest.Account) string {
-			chain := b.NewChain(t, a, apitest.ChainOptions{})
-			r := b.CreatePayment(t, a.Keys.Secret, apitest.PaymentInput(chain, 700, nil))
-			r.RequireOK(t)
-			return r.String(t, "createOffSessionPayment.id")
-		}
+		pay := payer(t, b)
 		// Subscribe from a known event, so what follows is deterministic.
-		p0 := pay(b.A)
-		r := b.Do(t, b.A.Keys.Restricted, `query($id: String!) { events(first: 1, where: {objectID: $id}) { edges { node { id } } } }`, map[string]any{"id": p0})
-		r.RequireOK(t)
-		e0 := r.Get(t, "events.edges").([]any)[0].(map[string]any)["node"].(map[string]any)["id"]
+		e0 := firstEvent(t, b, pay(b.A))
 		c, ack := dialSocket(t, srv.URL, "Bearer "+b.A.Keys.Restricted)
 		require.True(t, ack)
 		c.subscribe("1", created, map[string]any{"after": e0})
@@ -170,9 +181,7 @@ func TestSubscriptionsOverGraphQLTransportWS(t *testing.T) {
 
 		// A payment's attempts as they finish, from its creation's event.
 		third := pay(b.A)
-		r = b.Do(t, b.A.Keys.Restricted, `query($id: String!) { events(first: 1, where: {objectID: $id}) { edges { node { id } } } }`, map[string]any{"id": third})
-		r.RequireOK(t)
-		e3 := r.Get(t, "events.edges").([]any)[0].(map[string]any)["node"].(map[string]any)["id"]
+		e3 := firstEvent(t, b, third)
 		c5, ack := dialSocket(t, srv.URL, "Bearer "+b.A.Keys.Restricted)
 		require.True(t, ack)
 		c5.subscribe("5", `subscription($id: ID, $after: ID) { attemptFinished(paymentID: $id, after: $after) { number outcome paymentID } }`,
@@ -235,16 +244,8 @@ func TestSubscriptionsReachEveryReplica(t *testing.T) {
 				reader = httptest.NewServer(apitest.New(t, open()).Handler)
 				t.Cleanup(reader.Close)
 			}
-			pay := func(a apitest.Account) string {
-				chain := b.NewChain(t, a, apitest.ChainOptions{})
-				r := b.CreatePayment(t, a.Keys.Secret, apitest.PaymentInput(chain, 700, nil))
-				r.RequireOK(t)
-				return r.String(t, "createOffSessionPayment.id")
-			}
-			p0 := pay(b.A)
-			r := b.Do(t, b.A.Keys.Restricted, `query($id: String!) { events(first: 1, where: {objectID: $id}) { edges { node { id } } } }`, map[string]any{"id": p0})
-			r.RequireOK(t)
-			e0 := r.Get(t, "events.edges").([]any)[0].(map[string]any)["node"].(map[string]any)["id"]
+			pay := payer(t, b)
+			e0 := firstEvent(t, b, pay(b.A))
 			c, ack := dialSocket(t, reader.URL, "Bearer "+b.A.Keys.Restricted)
 			require.True(t, ack)
 			c.subscribe("1", `subscription($after: ID) { events(types: ["off_session_payment.created"], after: $after) { objectID } }`, map[string]any{"after": e0})

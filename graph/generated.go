@@ -425,6 +425,7 @@ type ComplexityRoot struct {
 		RecentCalls             func(childComplexity int) int
 		RecentTechnicalFailures func(childComplexity int) int
 		ScoredOutcomes          func(childComplexity int) int
+		Segments                func(childComplexity int) int
 		Status                  func(childComplexity int) int
 		SuccessRate             func(childComplexity int) int
 	}
@@ -632,6 +633,12 @@ type ComplexityRoot struct {
 		Reason       func(childComplexity int) int
 		Score        func(childComplexity int) int
 		Strategy     func(childComplexity int) int
+	}
+
+	SegmentSuccessRate struct {
+		ScoredOutcomes func(childComplexity int) int
+		Segment        func(childComplexity int) int
+		SuccessRate    func(childComplexity int) int
 	}
 
 	Subscription struct {
@@ -2529,6 +2536,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.ProcessorHealth.ScoredOutcomes(childComplexity), true
+	case "ProcessorHealth.segments":
+		if e.ComplexityRoot.ProcessorHealth.Segments == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ProcessorHealth.Segments(childComplexity), true
 	case "ProcessorHealth.status":
 		if e.ComplexityRoot.ProcessorHealth.Status == nil {
 			break
@@ -3473,6 +3486,25 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.SchedulingDecision.Strategy(childComplexity), true
+
+	case "SegmentSuccessRate.scoredOutcomes":
+		if e.ComplexityRoot.SegmentSuccessRate.ScoredOutcomes == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SegmentSuccessRate.ScoredOutcomes(childComplexity), true
+	case "SegmentSuccessRate.segment":
+		if e.ComplexityRoot.SegmentSuccessRate.Segment == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SegmentSuccessRate.Segment(childComplexity), true
+	case "SegmentSuccessRate.successRate":
+		if e.ComplexityRoot.SegmentSuccessRate.SuccessRate == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SegmentSuccessRate.SuccessRate(childComplexity), true
 
 	case "Subscription.attemptFinished":
 		if e.ComplexityRoot.Subscription.AttemptFinished == nil {
@@ -4677,6 +4709,8 @@ func (ec *executionContext) childFields_ProcessorHealth(ctx context.Context, fie
 		return ec.fieldContext_ProcessorHealth_scoredOutcomes(ctx, field)
 	case "eliminatedSince":
 		return ec.fieldContext_ProcessorHealth_eliminatedSince(ctx, field)
+	case "segments":
+		return ec.fieldContext_ProcessorHealth_segments(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type ProcessorHealth", field.Name)
 }
@@ -5053,6 +5087,18 @@ func (ec *executionContext) childFields_SchedulingDecision(ctx context.Context, 
 		return ec.fieldContext_SchedulingDecision_alternatives(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type SchedulingDecision", field.Name)
+}
+
+func (ec *executionContext) childFields_SegmentSuccessRate(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "segment":
+		return ec.fieldContext_SegmentSuccessRate_segment(ctx, field)
+	case "successRate":
+		return ec.fieldContext_SegmentSuccessRate_successRate(ctx, field)
+	case "scoredOutcomes":
+		return ec.fieldContext_SegmentSuccessRate_scoredOutcomes(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type SegmentSuccessRate", field.Name)
 }
 
 func (ec *executionContext) childFields_TestClock(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -13975,6 +14021,38 @@ func (ec *executionContext) fieldContext_ProcessorHealth_eliminatedSince(_ conte
 	return graphql.NewScalarFieldContext("ProcessorHealth", field, false, false, "Time")
 }
 
+func (ec *executionContext) _ProcessorHealth_segments(ctx context.Context, field graphql.CollectedField, obj *routing.Summary) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ProcessorHealth_segments(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Segments, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []routing.SegmentRate) graphql.Marshaler {
+			return ec.marshalNSegmentSuccessRate2ᚕgithubᚗcomᚋoffsessionᚋoffsessionᚋroutingᚐSegmentRateᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ProcessorHealth_segments(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ProcessorHealth",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_SegmentSuccessRate(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _ProcessorToken_processorID(ctx context.Context, field graphql.CollectedField, obj *schematype.ProcessorToken) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -17777,6 +17855,75 @@ func (ec *executionContext) fieldContext_SchedulingDecision_alternatives(_ conte
 		},
 	}
 	return fc, nil
+}
+
+func (ec *executionContext) _SegmentSuccessRate_segment(ctx context.Context, field graphql.CollectedField, obj *routing.SegmentRate) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SegmentSuccessRate_segment(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Segment, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SegmentSuccessRate_segment(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SegmentSuccessRate", field, false, false, "String")
+}
+
+func (ec *executionContext) _SegmentSuccessRate_successRate(ctx context.Context, field graphql.CollectedField, obj *routing.SegmentRate) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SegmentSuccessRate_successRate(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.SuccessRate, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SegmentSuccessRate_successRate(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SegmentSuccessRate", field, false, false, "Float")
+}
+
+func (ec *executionContext) _SegmentSuccessRate_scoredOutcomes(ctx context.Context, field graphql.CollectedField, obj *routing.SegmentRate) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SegmentSuccessRate_scoredOutcomes(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ScoredOutcomes, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SegmentSuccessRate_scoredOutcomes(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SegmentSuccessRate", field, false, false, "Int")
 }
 
 func (ec *executionContext) _Subscription_events(ctx context.Context, field graphql.CollectedField) (ret func(ctx context.Context) graphql.Marshaler) {
@@ -38231,6 +38378,11 @@ func (ec *executionContext) _ProcessorHealth(ctx context.Context, sel ast.Select
 			if out.Values[i] == graphql.RequiredNull {
 				out.Invalids++
 			}
+		case "segments":
+			out.Values[i] = ec._ProcessorHealth_segments(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -39579,6 +39731,49 @@ func (ec *executionContext) _SchedulingDecision(ctx context.Context, sel ast.Sel
 		case "alternatives":
 			out.Values[i] = ec._SchedulingDecision_alternatives(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var segmentSuccessRateImplementors = []string{"SegmentSuccessRate"}
+
+func (ec *executionContext) _SegmentSuccessRate(ctx context.Context, sel ast.SelectionSet, obj *routing.SegmentRate) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, segmentSuccessRateImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("SegmentSuccessRate")
+		case "segment":
+			out.Values[i] = ec._SegmentSuccessRate_segment(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "successRate":
+			out.Values[i] = ec._SegmentSuccessRate_successRate(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "scoredOutcomes":
+			out.Values[i] = ec._SegmentSuccessRate_scoredOutcomes(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
 		default:
@@ -41702,6 +41897,26 @@ func (ec *executionContext) marshalNScheduledAlternative2ᚖgithubᚗcomᚋoffse
 		return graphql.Null
 	}
 	return ec._ScheduledAlternative(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNSegmentSuccessRate2githubᚗcomᚋoffsessionᚋoffsessionᚋroutingᚐSegmentRate(ctx context.Context, sel ast.SelectionSet, v routing.SegmentRate) graphql.Marshaler {
+	return ec._SegmentSuccessRate(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNSegmentSuccessRate2ᚕgithubᚗcomᚋoffsessionᚋoffsessionᚋroutingᚐSegmentRateᚄ(ctx context.Context, sel ast.SelectionSet, v []routing.SegmentRate) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNSegmentSuccessRate2githubᚗcomᚋoffsessionᚋoffsessionᚋroutingᚐSegmentRate(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
 }
 
 func (ec *executionContext) unmarshalNString2string(ctx context.Context, v any) (string, error) {

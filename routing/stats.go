@@ -1,6 +1,8 @@
 package routing
 
 import (
+	"cmp"
+	"slices"
 	"sync"
 	"time"
 
@@ -245,6 +247,17 @@ type Summary struct {
 	SuccessRate             *float64
 	ScoredOutcomes          int
 	EliminatedSince         *time.Time
+	// Segments are the success rates the router ranks by, per segment
+	// (brand/funding/issuing country/currency), most outcomes first.
+	Segments []SegmentRate
+}
+
+// SegmentRate is a processor's success rate over the scored outcomes of
+// one segment.
+type SegmentRate struct {
+	Segment        string
+	SuccessRate    float64
+	ScoredOutcomes int
 }
 
 // Summarize returns a processor's health and its success rate over all
@@ -262,11 +275,17 @@ func (s *Stats) Summarize(processorID string) Summary {
 		}
 	}
 	ok := 0
-	for _, r := range s.rates[processorID] {
+	for seg, r := range s.rates[processorID] {
 		o, n := r.counts()
 		ok += o
 		sum.ScoredOutcomes += n
+		if n > 0 {
+			sum.Segments = append(sum.Segments, SegmentRate{Segment: seg, SuccessRate: float64(o) / float64(n), ScoredOutcomes: n})
+		}
 	}
+	slices.SortFunc(sum.Segments, func(a, b SegmentRate) int {
+		return cmp.Or(cmp.Compare(b.ScoredOutcomes, a.ScoredOutcomes), cmp.Compare(a.Segment, b.Segment))
+	})
 	if sum.ScoredOutcomes > 0 {
 		rate := float64(ok) / float64(sum.ScoredOutcomes)
 		sum.SuccessRate = &rate

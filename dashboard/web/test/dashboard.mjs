@@ -193,6 +193,8 @@ try {
   }
   await page.getByRole("link", { name: "Processors" }).click();
   await page.getByTestId("processors").locator("tbody > tr").first().waitFor({ timeout: 20000 });
+  // The demo's attempts scored the simulator in at least one segment.
+  await page.getByTestId("segments").locator("tbody > tr").first().waitFor({ timeout: 20000 });
   if (offsite.length) failures.push("requests left the server: " + offsite.join(", "));
 } catch (err) {
   failures.push(String(err.stack || err));

@@ -6,7 +6,7 @@ query Processors($from: Time!, $to: Time!) {
   processors(first: 50) {
     edges { node {
       id name type enabled costPercentBps costFixed
-      health { status recentCalls recentTechnicalFailures successRate scoredOutcomes eliminatedSince }
+      health { status recentCalls recentTechnicalFailures successRate scoredOutcomes eliminatedSince segments { segment successRate scoredOutcomes } }
     } }
   }
   recovery(from: $from, to: $to, groupBy: PROCESSOR) { key currency payments firstAttemptApprovalRate recoveryRate }
@@ -39,6 +39,18 @@ export function Processors() {
               <td>{(p.costPercentBps / 100).toFixed(2)}% + {p.costFixed}</td>
             </tr>
           ))}
+        </tbody>
+      </table>
+      <h2>Success rate by segment</h2>
+      <p className="hint">As the auto routing strategy ranks processors: over this server's recent scored outcomes, per card brand/funding/issuing country/currency.</p>
+      <table data-testid="segments">
+        <thead><tr><th>Processor</th><th>Segment</th><th>Success rate</th><th>Scored outcomes</th></tr></thead>
+        <tbody>
+          {data.processors.edges.flatMap(({ node: p }: { node: any }) =>
+            p.health.segments.map((g: any) => (
+              <tr key={`${p.id}-${g.segment}`}><td>{p.name}</td><td>{g.segment}</td><td className="num">{pct(g.successRate)}</td><td className="num">{g.scoredOutcomes}</td></tr>
+            )),
+          )}
         </tbody>
       </table>
       <h2>First attempts by processor, last 31 days</h2>

@@ -68,12 +68,12 @@ func (s *Service) CreateCustomer(ctx context.Context, in CreateCustomerInput) (*
 	if err := in.validate(); err != nil {
 		return nil, err
 	}
-	return idempotency.Create(ctx, s.keys, "createCustomer", in.IdempotencyKey, in, func(tx *ent.Tx) (string, error) {
+	return idempotency.Create(ctx, s.keys, "createCustomer", in.IdempotencyKey, in, func(tx *ent.Tx) (*ent.Customer, string, error) {
 		if in.TestClockID != nil {
 			if _, err := tx.TestClock.Get(ctx, *in.TestClockID); ent.IsNotFound(err) {
-				return "", apierror.NotFoundID("input.testClockID", *in.TestClockID)
+				return nil, "", apierror.NotFoundID("input.testClockID", *in.TestClockID)
 			} else if err != nil {
-				return "", err
+				return nil, "", err
 			}
 		}
 		c := tx.Customer.Create().
@@ -90,9 +90,9 @@ func (s *Service) CreateCustomer(ctx context.Context, in CreateCustomerInput) (*
 		}
 		cus, err := c.Save(ctx)
 		if err != nil {
-			return "", err
+			return nil, "", err
 		}
-		return cus.ID, nil
+		return cus, cus.ID, nil
 	}, s.db.Customer.Get)
 }
 

@@ -61,20 +61,20 @@ func (s *Service) CreateMandate(ctx context.Context, in CreateMandateInput) (*en
 	if err := in.validate(s.clock.Now().UTC()); err != nil {
 		return nil, err
 	}
-	return idempotency.Create(ctx, s.keys, "createMandate", in.IdempotencyKey, in, func(tx *ent.Tx) (string, error) {
+	return idempotency.Create(ctx, s.keys, "createMandate", in.IdempotencyKey, in, func(tx *ent.Tx) (*ent.Mandate, string, error) {
 		if _, err := tx.Customer.Get(ctx, in.CustomerID); ent.IsNotFound(err) {
-			return "", apierror.NotFoundID("input.customerID", in.CustomerID)
+			return nil, "", apierror.NotFoundID("input.customerID", in.CustomerID)
 		} else if err != nil {
-			return "", err
+			return nil, "", err
 		}
 		pm, err := tx.PaymentMethod.Get(ctx, in.PaymentMethodID)
 		if ent.IsNotFound(err) {
-			return "", apierror.NotFoundID("input.paymentMethodID", in.PaymentMethodID)
+			return nil, "", apierror.NotFoundID("input.paymentMethodID", in.PaymentMethodID)
 		} else if err != nil {
-			return "", err
+			return nil, "", err
 		}
 		if pm.CustomerID != in.CustomerID {
-			return "", apierror.InvalidReason("input.paymentMethodID", "payment_method_customer_mismatch", "the payment method belongs to another customer")
+			return nil, "", apierror.InvalidReason("input.paymentMethodID", "payment_method_customer_mismatch", "the payment method belongs to another customer")
 		}
 		l := in.Limits
 		m, err := tx.Mandate.Create().
@@ -99,9 +99,9 @@ func (s *Service) CreateMandate(ctx context.Context, in CreateMandateInput) (*en
 			SetMetadata(in.Metadata).
 			Save(ctx)
 		if err != nil {
-			return "", err
+			return nil, "", err
 		}
-		return m.ID, nil
+		return m, m.ID, nil
 	}, s.db.Mandate.Get)
 }
 

@@ -56,12 +56,13 @@ func (s *Service) SavePaymentMethod(ctx context.Context, in SavePaymentMethodInp
 	if err := in.validate(); err != nil {
 		return nil, err
 	}
-	return idempotency.Create(ctx, s.keys, "savePaymentMethod", in.IdempotencyKey, in, func(tx *ent.Tx) (string, error) {
+	return idempotency.Create(ctx, s.keys, "savePaymentMethod", in.IdempotencyKey, in, func(tx *ent.Tx) (*ent.PaymentMethod, string, error) {
 		if err := s.checkPaymentMethodRefs(ctx, tx.Client(), &in); err != nil {
-			return "", err
+			return nil, "", err
 		}
 		if in.ReplacesPaymentMethodID != nil {
-			return *in.ReplacesPaymentMethodID, s.replaceCardData(ctx, tx, *in.ReplacesPaymentMethodID, in)
+			// Read back by get: the update changed a stored payment method.
+			return nil, *in.ReplacesPaymentMethodID, s.replaceCardData(ctx, tx, *in.ReplacesPaymentMethodID, in)
 		}
 		c := tx.PaymentMethod.Create().
 			SetCustomerID(in.CustomerID).
@@ -69,9 +70,9 @@ func (s *Service) SavePaymentMethod(ctx context.Context, in SavePaymentMethodInp
 		setCard(c.Mutation(), in)
 		pm, err := c.Save(ctx)
 		if err != nil {
-			return "", err
+			return nil, "", err
 		}
-		return pm.ID, nil
+		return pm, pm.ID, nil
 	}, s.db.PaymentMethod.Get)
 }
 

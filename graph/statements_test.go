@@ -2,6 +2,7 @@ package graph_test
 
 import (
 	"context"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -27,13 +28,13 @@ var statementBudgets = []struct {
 	op               string
 	sqlite, postgres storage.Counts
 }{
-	{"create", storage.Counts{Statements: 9, Transactions: 1}, storage.Counts{Statements: 9, Transactions: 1}},
-	{"create with an idempotency key", storage.Counts{Statements: 12, Transactions: 1}, storage.Counts{Statements: 12, Transactions: 1}},
+	{"create", storage.Counts{Statements: 8, Transactions: 1}, storage.Counts{Statements: 8, Transactions: 1}},
+	{"create with an idempotency key", storage.Counts{Statements: 11, Transactions: 1}, storage.Counts{Statements: 11, Transactions: 1}},
 	{"create, idempotency key replayed", storage.Counts{Statements: 3, Transactions: 0}, storage.Counts{Statements: 3, Transactions: 0}},
-	{"attempt approved", storage.Counts{Statements: 22, Transactions: 2}, storage.Counts{Statements: 22, Transactions: 2}},
-	{"attempt soft-declined, smart retry planned", storage.Counts{Statements: 26, Transactions: 2}, storage.Counts{Statements: 27, Transactions: 2}},
-	{"attempt soft-declined, heuristic retry planned", storage.Counts{Statements: 24, Transactions: 2}, storage.Counts{Statements: 25, Transactions: 2}},
-	{"attempt failed over to a second processor", storage.Counts{Statements: 25, Transactions: 3}, storage.Counts{Statements: 25, Transactions: 3}},
+	{"attempt approved", storage.Counts{Statements: 21, Transactions: 2}, storage.Counts{Statements: 21, Transactions: 2}},
+	{"attempt soft-declined, smart retry planned", storage.Counts{Statements: 25, Transactions: 2}, storage.Counts{Statements: 26, Transactions: 2}},
+	{"attempt soft-declined, heuristic retry planned", storage.Counts{Statements: 23, Transactions: 2}, storage.Counts{Statements: 24, Transactions: 2}},
+	{"attempt failed over to a second processor", storage.Counts{Statements: 24, Transactions: 3}, storage.Counts{Statements: 24, Transactions: 3}},
 }
 
 // TestStatementsPerOperation counts the statements and transactions of a
@@ -136,6 +137,9 @@ func TestStatementsPerOperation(t *testing.T) {
 			}
 			t.Logf("%-48s %3d statements (%d of them the simulator's), %d transactions (budget %d, %d)",
 				bu.op, got.Statements, simulator, got.Transactions, budget.Statements, budget.Transactions)
+			if os.Getenv("OFFSESSION_STATEMENT_LOG") != "" { // what each operation sent, for the next cut
+				t.Logf("\t%s", strings.Join(logs[bu.op], "\n\t"))
+			}
 			if got.Statements > budget.Statements || got.Transactions > budget.Transactions {
 				t.Errorf("%s on %s: %d statements and %d transactions, over the budget of %d and %d; what it sent:\n\t%s",
 					bu.op, st.Dialect, got.Statements, got.Transactions, budget.Statements, budget.Transactions, strings.Join(logs[bu.op], "\n\t"))

@@ -11,6 +11,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"reflect"
 	"time"
 
 	"github.com/jonboulle/clockwork"
@@ -110,15 +111,35 @@ func (k *Keys) Do(ctx context.Context, op string, key *string, params any, creat
 	return id, err
 }
 
-// Create is Do for a create mutation: it returns the object create made
-// (or, on a replay, the one the first request made), read back by get.
-func Create[T any](ctx context.Context, k *Keys, op string, key *string, params any, create func(tx *ent.Tx) (string, error), get func(context.Context, string) (T, error)) (T, error) {
-	id, err := k.Do(ctx, op, key, params, create)
-	if err != nil {
-		var zero T
+// Create is Do for a create mutation: it returns the object create made,
+// as create returned it (nothing is read back), or, on a replay, the one
+// the first request made, read by get. create returns the object and its
+// ID, or the zero T and the ID to read by get. An ent entity made in the transaction is unwrapped, so that what is
+// read through it later goes to the database, not to the closed
+// transaction.
+func Create[T any](ctx context.Context, k *Keys, op string, key *string, params any, create func(tx *ent.Tx) (T, string, error), get func(context.Context, string) (T, error)) (T, error) {
+	var (
+		made   T
+		madeID string
+	)
+	id, err := k.Do(ctx, op, key, params, func(tx *ent.Tx) (string, error) {
+		v, id, err := create(tx)
+		made, madeID = v, id
+		return id, err
+	})
+	var zero T
+	switch {
+	case err != nil:
 		return zero, err
+	case id != madeID || reflect.ValueOf(&made).Elem().IsZero():
+		// A replay, another request with the key committed first, or
+		// nothing made.
+		return get(ctx, id)
 	}
-	return get(ctx, id)
+	if u, ok := any(made).(interface{ Unwrap() T }); ok {
+		made = u.Unwrap()
+	}
+	return made, nil
 }
 
 // replay looks the key up: found is true when a request with it committed.

@@ -41,25 +41,25 @@ func (s *Service) finishAttempt(ctx context.Context, paymentID, attemptID string
 		if err != nil {
 			return err
 		}
-		att, err := tx.Attempt.Get(ctx, attemptID)
-		if err != nil {
-			return err
-		}
 		// A worker finishes a processing payment's attempt; an operator
-		// (no lease) resolves one that requires review.
-		if att.Outcome != attempt.OutcomeInFlight ||
-			!(p.Status == offsessionpayment.StatusProcessing || owner == "" && p.Status == offsessionpayment.StatusRequiresReview) {
-			return nil // another worker finished it
+		// (no lease) resolves one that requires review. The attempt is
+		// changed only while in flight (else another worker finished it).
+		if !(p.Status == offsessionpayment.StatusProcessing || owner == "" && p.Status == offsessionpayment.StatusRequiresReview) {
+			return nil
 		}
+		inFlight := tx.Attempt.UpdateOneID(attemptID).Where(attempt.OutcomeEQ(attempt.OutcomeInFlight))
 		now, err := s.nowOn(ctx, tx.Client(), p.TestClockID)
 		if err != nil {
 			return err
 		}
 		if callErr != nil {
-			calls := att.Calls + 1
-			if err := tx.Attempt.UpdateOne(att).SetCalls(calls).Exec(ctx); err != nil {
+			att, err := inFlight.AddCalls(1).Save(ctx)
+			if ent.IsNotFound(err) {
+				return nil
+			} else if err != nil {
 				return fmt.Errorf("count the call of attempt %s: %w", attemptID, err)
 			}
+			calls := att.Calls
 			ptype := s.procTypes.Of(ctx, tx.Client(), *att.ProcessorID)
 			record = func() { s.metrics.UnknownOutcome(ptype) }
 			wait := retry.UnknownOutcomeWait(s.cfg.UnknownOutcomeBackoff, calls)
@@ -69,7 +69,7 @@ func (s *Service) finishAttempt(ctx context.Context, paymentID, attemptID string
 			return s.move(ctx, tx.Client(), p, move{owner: owner, due: &due})
 		}
 		cls := retry.Classify(out)
-		upd := tx.Attempt.UpdateOne(att).
+		upd := inFlight.
 			SetOutcome(attempt.Outcome(out.Result)).
 			SetNillableDeclineCode(nonEmpty(out.DeclineCode)).
 			SetNillableNetworkAdviceCode(nonEmpty(out.NetworkAdviceCode)).

@@ -53,29 +53,29 @@ func (s *Service) CreateOffSessionPayment(ctx context.Context, in CreateOffSessi
 		return nil, err
 	}
 	paymentID := ids.New("osp")
-	return idempotency.Create(ctx, s.keys, "createOffSessionPayment", in.IdempotencyKey, in, func(tx *ent.Tx) (string, error) {
+	return idempotency.Create(ctx, s.keys, "createOffSessionPayment", in.IdempotencyKey, in, func(tx *ent.Tx) (*ent.OffSessionPayment, string, error) {
 		db := tx.Client()
 		cus, err := db.Customer.Get(ctx, in.CustomerID)
 		if ent.IsNotFound(err) {
-			return "", apierror.NotFoundID("input.customerID", in.CustomerID)
+			return nil, "", apierror.NotFoundID("input.customerID", in.CustomerID)
 		} else if err != nil {
-			return "", err
+			return nil, "", err
 		}
 		charge := customers.Charge{PaymentID: paymentID, CustomerID: cus.ID, Cadence: in.Cadence, Amount: in.Amount, Currency: in.Currency}
 		if err := charge.Take(ctx, tx, in.PaymentMethodID, in.MandateID, in.BackupPaymentMethods); err != nil {
-			return "", err
+			return nil, "", err
 		}
 		now, err := s.nowOn(ctx, db, cus.TestClockID)
 		if err != nil {
-			return "", err
+			return nil, "", err
 		}
 		first, plan, err := firstAttempt(in.TargetDate, cus.TimeZone, now)
 		if err != nil {
-			return "", err
+			return nil, "", err
 		}
 		rs, err := policies.Resolve(ctx, db, policies.Payment{CustomerID: in.CustomerID, PolicyID: in.RetryPolicyID, Strategy: in.RetryStrategy})
 		if err != nil {
-			return "", err
+			return nil, "", err
 		}
 		create := tx.OffSessionPayment.Create().
 			SetID(paymentID).
@@ -99,9 +99,9 @@ func (s *Service) CreateOffSessionPayment(ctx context.Context, in CreateOffSessi
 		rs.Set(create.Mutation(), first)
 		p, err := create.Save(ctx)
 		if err != nil {
-			return "", err
+			return nil, "", err
 		}
-		return p.ID, events.Emit(ctx, tx, events.Payment(p, events.PaymentCreated, nil))
+		return p, p.ID, events.Emit(ctx, tx, events.Payment(p, events.PaymentCreated, nil))
 	}, s.db.OffSessionPayment.Get)
 }
 

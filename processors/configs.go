@@ -68,7 +68,7 @@ func (s *Configs) Create(ctx context.Context, in CreateInput) (*ent.Processor, e
 		sum := sha256.Sum256([]byte(*in.Credentials))
 		params.CredentialsSHA256 = hex.EncodeToString(sum[:])
 	}
-	return idempotency.Create(ctx, s.keys, "createProcessor", in.IdempotencyKey, params, func(tx *ent.Tx) (string, error) {
+	return idempotency.Create(ctx, s.keys, "createProcessor", in.IdempotencyKey, params, func(tx *ent.Tx) (*ent.Processor, string, error) {
 		p, err := tx.Processor.Create().
 			SetName(in.Name).
 			SetType(in.Type).
@@ -80,9 +80,9 @@ func (s *Configs) Create(ctx context.Context, in CreateInput) (*ent.Processor, e
 			SetSettings(in.Settings).
 			Save(ctx)
 		if err != nil {
-			return "", err
+			return nil, "", err
 		}
-		return p.ID, nil
+		return p, p.ID, nil
 	}, s.db.Processor.Get)
 }
 

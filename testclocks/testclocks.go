@@ -104,15 +104,15 @@ func (s *Service) Create(ctx context.Context, in CreateInput) (*ent.TestClock, e
 	if err := checkClockTime("input.frozenTime", in.FrozenTime); err != nil {
 		return nil, err
 	}
-	return idempotency.Create(ctx, s.keys, "createTestClock", in.IdempotencyKey, in, func(tx *ent.Tx) (string, error) {
+	return idempotency.Create(ctx, s.keys, "createTestClock", in.IdempotencyKey, in, func(tx *ent.Tx) (*ent.TestClock, string, error) {
 		c, err := tx.TestClock.Create().
 			SetNillableName(in.Name).
 			SetFrozenTime(in.FrozenTime.UTC()).
 			Save(ctx)
 		if err != nil {
-			return "", err
+			return nil, "", err
 		}
-		return c.ID, nil
+		return c, c.ID, nil
 	}, s.db.TestClock.Get)
 }
 

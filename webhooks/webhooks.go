@@ -175,10 +175,10 @@ func (e *Endpoints) Create(ctx context.Context, in CreateEndpointInput) (*Create
 	if err := validate.OptionalText("input.description", in.Description, validate.MaxTextLen); err != nil {
 		return nil, err
 	}
-	return idempotency.Create(ctx, e.keys, "createWebhookEndpoint", in.IdempotencyKey, in, func(tx *ent.Tx) (string, error) {
+	return idempotency.Create(ctx, e.keys, "createWebhookEndpoint", in.IdempotencyKey, in, func(tx *ent.Tx) (*CreatedEndpoint, string, error) {
 		secret, err := newSecret()
 		if err != nil {
-			return "", err
+			return nil, "", err
 		}
 		ep, err := tx.WebhookEndpoint.Create().
 			SetURL(in.URL).
@@ -187,9 +187,9 @@ func (e *Endpoints) Create(ctx context.Context, in CreateEndpointInput) (*Create
 			SetNillableDescription(in.Description).
 			Save(ctx)
 		if err != nil {
-			return "", err
+			return nil, "", err
 		}
-		return ep.ID, nil
+		return &CreatedEndpoint{WebhookEndpoint: ep.Unwrap(), Secret: ep.Secret}, ep.ID, nil
 	}, e.created)
 }
 

@@ -46,11 +46,11 @@ func (s *Service) Create(ctx context.Context, in CreateInput) (*ent.RetryPolicy,
 	if err != nil {
 		return nil, err
 	}
-	return idempotency.Create(ctx, s.keys, "createRetryPolicy", in.IdempotencyKey, in, func(tx *ent.Tx) (string, error) {
+	return idempotency.Create(ctx, s.keys, "createRetryPolicy", in.IdempotencyKey, in, func(tx *ent.Tx) (*ent.RetryPolicy, string, error) {
 		isDefault := in.IsDefault != nil && *in.IsDefault
 		if isDefault {
 			if _, err := tx.RetryPolicy.Update().Where(retrypolicy.IsDefault(true)).SetIsDefault(false).Save(ctx); err != nil {
-				return "", err
+				return nil, "", err
 			}
 		}
 		c := tx.RetryPolicy.Create().
@@ -69,9 +69,9 @@ func (s *Service) Create(ctx context.Context, in CreateInput) (*ent.RetryPolicy,
 		}
 		p, err := c.Save(ctx)
 		if err != nil {
-			return "", err
+			return nil, "", err
 		}
-		return p.ID, nil
+		return p, p.ID, nil
 	}, s.db.RetryPolicy.Get)
 }
 

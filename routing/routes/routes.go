@@ -55,9 +55,9 @@ func (s *Service) Create(ctx context.Context, in Input) (*ent.Route, error) {
 	if in.Conditions == nil {
 		in.Conditions = &schematype.RouteConditions{}
 	}
-	return idempotency.Create(ctx, s.keys, "createRoute", in.IdempotencyKey, in, func(tx *ent.Tx) (string, error) {
+	return idempotency.Create(ctx, s.keys, "createRoute", in.IdempotencyKey, in, func(tx *ent.Tx) (*ent.Route, string, error) {
 		if err := s.checkRoute(ctx, tx.Client(), &in, *in.Strategy); err != nil {
-			return "", err
+			return nil, "", err
 		}
 		r, err := tx.Route.Create().
 			SetName(*in.Name).
@@ -70,9 +70,9 @@ func (s *Service) Create(ctx context.Context, in Input) (*ent.Route, error) {
 			SetNillableCostAware(in.CostAware).
 			Save(ctx)
 		if err != nil {
-			return "", err
+			return nil, "", err
 		}
-		return r.ID, nil
+		return r, r.ID, nil
 	}, s.db.Route.Get)
 }
 

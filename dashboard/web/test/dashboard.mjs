@@ -112,6 +112,13 @@ try {
   check(await page.evaluate(() => sessionStorage.getItem("offsession.key")) === secret, "the key is kept in session storage");
   check(await page.evaluate(() => localStorage.length) === 0, "nothing in local storage");
   await page.getByTestId("payments-count").waitFor();
+  // Relay pagination: the next page is fetched by cursor and merged below.
+  const listed = () => page.getByTestId("payments").locator(":scope > tr").count();
+  await page.waitForFunction(() => document.querySelectorAll('[data-testid="payments"] > tr').length === 25, null, { timeout: 20000 });
+  await page.getByRole("button", { name: "Load more" }).click();
+  await page.waitForFunction(() => document.querySelectorAll('[data-testid="payments"] > tr').length === 50, null, { timeout: 20000 });
+  const ids = await page.getByTestId("payments").locator(":scope > tr td:first-child").allInnerTexts();
+  check(new Set(ids).size === 50 && (await listed()) === 50, "two pages of distinct payments");
   await page.getByLabel("Status").selectOption("pending_retry");
   await page.getByRole("button", { name: "Apply" }).click();
   await page.waitForFunction(() => {

@@ -22,6 +22,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"runtime/pprof"
 	"slices"
 	"strconv"
 	"strings"
@@ -60,7 +61,20 @@ func main() {
 	backlog := flag.Int("backlog", 2000, "due retries per throughput round of the retry bench")
 	decisions := flag.Int("decisions", 2000, "routing decisions timed per run")
 	flag.StringVar(&only, "only", "", "run only the rows of the first table whose measure contains this")
+	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the whole run (this process: the server side and the clients) to this file")
 	flag.Parse()
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		defer pprof.StopCPUProfile()
+	}
 
 	dialects := []string{dialect.SQLite}
 	if os.Getenv("TEST_DATABASE_URL") != "" {

@@ -45,6 +45,7 @@ import (
 	"github.com/offsession/offsession/ent/schema/schematype"
 	"github.com/offsession/offsession/payments"
 	"github.com/offsession/offsession/processors"
+	"github.com/offsession/offsession/scheduler"
 	"github.com/offsession/offsession/storage"
 	"github.com/offsession/offsession/viewer"
 )
@@ -61,6 +62,7 @@ func main() {
 	backlog := flag.Int("backlog", 2000, "due retries per throughput round of the retry bench")
 	decisions := flag.Int("decisions", 2000, "routing decisions timed per run")
 	flag.StringVar(&only, "only", "", "run only the rows of the first table whose measure contains this")
+	flag.IntVar(&workers, "workers", scheduler.WorkersDefault, "the scheduler's workers in the attempt rows")
 	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the whole run (this process: the server side and the clients) to this file")
 	flag.Parse()
 	if *cpuProfile != "" {
@@ -101,10 +103,10 @@ func main() {
 		row(tw, fmt.Sprintf("savePaymentMethod per second (GraphQL, %d clients)", *clients), d, *runs, func(ctx context.Context, b *bundle) (float64, error) {
 			return b.savePaymentMethodRate(ctx, *creates, *clients)
 		})
-		attempted := row(tw, "attempts executed per second (4 workers)", d, *runs, func(ctx context.Context, b *bundle) (float64, error) {
+		attempted := row(tw, fmt.Sprintf("attempts executed per second (%d workers)", workers), d, *runs, func(ctx context.Context, b *bundle) (float64, error) {
 			return b.attemptRate(ctx, *attempts)
 		})
-		row(tw, fmt.Sprintf("attempts executed per second (4 workers, routing: %d processors, %d routes)", routeProcessors, routeCount), d, *runs, func(ctx context.Context, b *bundle) (float64, error) {
+		row(tw, fmt.Sprintf("attempts executed per second (%d workers, routing: %d processors, %d routes)", workers, routeProcessors, routeCount), d, *runs, func(ctx context.Context, b *bundle) (float64, error) {
 			if _, err := b.configureRouting(ctx); err != nil {
 				return 0, err
 			}
@@ -173,6 +175,9 @@ func row(w io.Writer, name, d string, runs int, measure func(context.Context, *b
 // only, when set, keeps the rows whose measure contains it.
 var only string
 
+// workers is the scheduler's worker count in every bundle.
+var workers int
+
 // rows prints one row per name: measure returns one value per name from
 // each run, each on a fresh database. It returns the medians, or nil.
 func rows(w io.Writer, names []string, d string, runs int, measure func(context.Context, *bundle) ([]float64, error)) []float64 {
@@ -237,7 +242,7 @@ func newBundle(d string) (*bundle, error) {
 		return nil, err
 	}
 	log := slog.New(slog.NewJSONHandler(io.Discard, nil))
-	proc, err := app.Build(st, app.Config{RateLimit: 1e9, Workers: 4, PollInterval: 10 * time.Millisecond, AttemptLease: 30 * time.Second, ProcessorTimeout: 10 * time.Second}, clockwork.NewRealClock(), log)
+	proc, err := app.Build(st, app.Config{RateLimit: 1e9, Workers: workers, PollInterval: 10 * time.Millisecond, AttemptLease: 30 * time.Second, ProcessorTimeout: 10 * time.Second}, clockwork.NewRealClock(), log)
 	if err != nil {
 		return nil, err
 	}

@@ -1,5 +1,5 @@
 import { useQuery } from "urql";
-import { money, pct, when } from "../format";
+import { pct, when } from "../format";
 
 const ProcessorsQuery = `
 query Processors($from: Time!, $to: Time!) {
@@ -36,7 +36,7 @@ export function Processors() {
               <td className="num">{p.health.recentCalls}</td><td className="num">{p.health.recentTechnicalFailures}</td>
               <td className="num">{pct(p.health.successRate)} of {p.health.scoredOutcomes}</td>
               <td>{when(p.health.eliminatedSince)}</td>
-              <td>{(p.costPercentBps / 100).toFixed(2)}% + {p.costFixed}</td>
+              <td>{(p.costPercentBps / 100).toFixed(2)}% + {p.costFixed} (minor units)</td>
             </tr>
           ))}
         </tbody>
@@ -62,7 +62,6 @@ export function Processors() {
           ))}
         </tbody>
       </table>
-      <p className="hint">Amounts are in minor units: {money(1050, "usd")} is 1050.</p>
     </section>
   );
 }

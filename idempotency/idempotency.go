@@ -114,9 +114,9 @@ func (k *Keys) Do(ctx context.Context, op string, key *string, params any, creat
 // Create is Do for a create mutation: it returns the object create made,
 // as create returned it (nothing is read back), or, on a replay, the one
 // the first request made, read by get. create returns the object and its
-// ID, or the zero T and the ID to read by get. An ent entity made in the transaction is unwrapped, so that what is
-// read through it later goes to the database, not to the closed
-// transaction.
+// ID, or the zero T and the ID to read by get. An ent entity made in the
+// transaction is unwrapped, so that what is read through it later goes to
+// the database, not to the closed transaction.
 func Create[T any](ctx context.Context, k *Keys, op string, key *string, params any, create func(tx *ent.Tx) (T, string, error), get func(context.Context, string) (T, error)) (T, error) {
 	var (
 		made   T

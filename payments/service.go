@@ -1,8 +1,9 @@
-// Package payments is offsession's core: customers, payment methods,
-// mandates, off-session payments and their attempts, test clocks and the
-// events that record every change. Resolvers call its methods; the scheduler
-// calls RunDue. It owns the payment lifecycle (lifecycle.go) and the rule
-// that no off-session charge is made without a valid mandate.
+// Package payments is offsession's core: off-session payments, their
+// attempts and authorizations. Resolvers call its methods; the scheduler
+// calls RunDue. It loads, asks the deciding packages (lifecycle, routing,
+// retry) and applies, in the one status writer (lifecycle.go), with the
+// events of each change; customers checks the card and mandate of every
+// charge.
 //
 // It must never call a processor inside a database transaction, nor call one
 // before the attempt, with its idempotency key, is committed.

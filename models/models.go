@@ -201,31 +201,35 @@ type Group struct {
 	// d = 1, 2, ...: over at least two weeks, and as many days as the
 	// slowest recovery of either group took, the same for both groups.
 	Curve []float64
-	// days are the days each recovery took, sorted.
-	days []float64
 }
 
 // curveDaysMin is the shortest recovery curve: the default retry window.
 const curveDaysMin = 14
 
-// curves sets both groups' recovery curves over the same days.
-func curves(gs ...*Group) {
+// curveDays is how many days recovery curves run over: at least
+// curveDaysMin, and as many as the slowest of the recoveries (each list
+// sorted) took.
+func curveDays(days ...[]float64) int {
 	n := curveDaysMin
-	for _, g := range gs {
-		if k := len(g.days); k > 0 {
-			n = max(n, int(math.Ceil(g.days[k-1])))
+	for _, d := range days {
+		if k := len(d); k > 0 {
+			n = max(n, int(math.Ceil(d[k-1])))
 		}
 	}
-	for _, g := range gs {
-		g.Curve = make([]float64, n)
-		if g.Payments == 0 {
-			continue
-		}
-		for d := range n {
-			within := sort.SearchFloat64s(g.days, float64(d+1)+1e-9)
-			g.Curve[d] = float64(within) / float64(g.Payments)
-		}
+	return n
+}
+
+// curve is the share of payments recovered within d days, for d = 1 to n,
+// of recoveries that took days (sorted).
+func curve(payments int, days []float64, n int) []float64 {
+	out := make([]float64, n)
+	if payments == 0 {
+		return out
 	}
+	for d := range n {
+		out[d] = float64(sort.SearchFloat64s(days, float64(d+1)+1e-9)) / float64(payments)
+	}
+	return out
 }
 
 // ended selects the payments whose retries are over: one still retrying
@@ -242,40 +246,43 @@ func (s *Service) Uplift(ctx context.Context, m *ent.RetryModel) (*Uplift, error
 	if err != nil {
 		return nil, fmt.Errorf("uplift: %w", err)
 	}
-	out := &Uplift{Treatment: group(treated)}
-	if len(treated) == 0 {
-		curves(&out.Treatment, &out.Holdout)
-		return out, nil
-	}
-	from, to := treated[0].CreatedAt, treated[0].CreatedAt
-	for _, p := range treated {
-		if p.CreatedAt.Before(from) {
-			from = p.CreatedAt
+	out := &Uplift{}
+	var treatedDays, heldDays []float64
+	out.Treatment, treatedDays = group(treated)
+	if len(treated) > 0 {
+		from, to := treated[0].CreatedAt, treated[0].CreatedAt
+		for _, p := range treated {
+			if p.CreatedAt.Before(from) {
+				from = p.CreatedAt
+			}
+			if p.CreatedAt.After(to) {
+				to = p.CreatedAt
+			}
 		}
-		if p.CreatedAt.After(to) {
-			to = p.CreatedAt
+		held, err := s.db.OffSessionPayment.Query().
+			Where(
+				offsessionpayment.Holdout(true),
+				offsessionpayment.RetryStrategyEQ(offsessionpayment.RetryStrategySmart),
+				ended,
+				offsessionpayment.CreatedAtGTE(from),
+				offsessionpayment.CreatedAtLTE(to),
+			).
+			WithAttempts().
+			All(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("uplift: %w", err)
 		}
+		out.Holdout, heldDays = group(held)
 	}
-	held, err := s.db.OffSessionPayment.Query().
-		Where(
-			offsessionpayment.Holdout(true),
-			offsessionpayment.RetryStrategyEQ(offsessionpayment.RetryStrategySmart),
-			ended,
-			offsessionpayment.CreatedAtGTE(from),
-			offsessionpayment.CreatedAtLTE(to),
-		).
-		WithAttempts().
-		All(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("uplift: %w", err)
-	}
-	out.Holdout = group(held)
-	curves(&out.Treatment, &out.Holdout)
+	n := curveDays(treatedDays, heldDays)
+	out.Treatment.Curve = curve(out.Treatment.Payments, treatedDays, n)
+	out.Holdout.Curve = curve(out.Holdout.Payments, heldDays, n)
 	return out, nil
 }
 
-// group measures failed payments: those whose first attempt declined.
-func group(ps []*ent.OffSessionPayment) Group {
+// group measures failed payments: those whose first attempt declined. It
+// returns the days each recovery took, sorted, too.
+func group(ps []*ent.OffSessionPayment) (Group, []float64) {
 	var g Group
 	var days []float64
 	attempts := 0
@@ -309,9 +316,8 @@ func group(ps []*ent.OffSessionPayment) Group {
 	if len(days) > 0 {
 		sort.Float64s(days)
 		g.DaysToRecovery = days[len(days)/2]
-		g.days = days
 	}
-	return g
+	return g, days
 }
 
 // ErrNoData is returned when an account's history has too few retries to

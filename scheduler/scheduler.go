@@ -119,6 +119,9 @@ type jobSpec struct {
 // New returns a scheduler; Start runs it.
 func New(jobs Jobs, clock clockwork.Clock, log *slog.Logger, cfg Config) (*Scheduler, error) {
 	svc, deliverer := jobs.Payments, jobs.Webhooks
+	if svc == nil || deliverer == nil || jobs.Keys == nil || jobs.Router == nil || jobs.DB == nil {
+		return nil, errors.New("new scheduler: Payments, Keys, Webhooks, Router and DB are needed")
+	}
 	cfg = cfg.WithDefaults()
 	cron, err := gocron.NewScheduler(gocron.WithClock(clock), gocron.WithStopTimeout(30*time.Second))
 	if err != nil {

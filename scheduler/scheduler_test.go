@@ -245,3 +245,12 @@ func TestShutdownLeavesNoGoroutineBehind(t *testing.T) {
 			goleak.IgnoreTopFunction("database/sql.(*DB).connectionCleaner"))
 	})
 }
+
+// TestNewRefusesMissingJobs: a scheduler without the services its jobs
+// run is refused at construction, not left to fail on a nil when a job
+// first comes due.
+func TestNewRefusesMissingJobs(t *testing.T) {
+	t.Parallel()
+	_, err := scheduler.New(scheduler.Jobs{}, clockwork.NewFakeClock(), slog.New(slog.DiscardHandler), scheduler.Config{})
+	require.ErrorContains(t, err, "Keys")
+}

@@ -61,8 +61,8 @@ func (s *Service) SavePaymentMethod(ctx context.Context, in SavePaymentMethodInp
 			return nil, "", err
 		}
 		if in.ReplacesPaymentMethodID != nil {
-			// Read back by get: the update changed a stored payment method.
-			return nil, *in.ReplacesPaymentMethodID, s.replaceCardData(ctx, tx, *in.ReplacesPaymentMethodID, in)
+			pm, err := s.replaceCardData(ctx, tx, *in.ReplacesPaymentMethodID, in)
+			return pm, *in.ReplacesPaymentMethodID, err
 		}
 		c := tx.PaymentMethod.Create().
 			SetCustomerID(in.CustomerID).
@@ -144,7 +144,7 @@ func setCard(m *ent.PaymentMethodMutation, in SavePaymentMethodInput) {
 
 // replaceCardData updates a payment method with new card data, makes it
 // active again, and retries at once the payments that waited for it.
-func (s *Service) replaceCardData(ctx context.Context, tx *ent.Tx, id string, in SavePaymentMethodInput) error {
+func (s *Service) replaceCardData(ctx context.Context, tx *ent.Tx, id string, in SavePaymentMethodInput) (*ent.PaymentMethod, error) {
 	u := tx.PaymentMethod.UpdateOneID(id).
 		Where(paymentmethod.StatusNEQ(paymentmethod.StatusInvalid)).
 		SetStatus(paymentmethod.StatusActive).
@@ -153,10 +153,11 @@ func (s *Service) replaceCardData(ctx context.Context, tx *ent.Tx, id string, in
 	if len(in.Metadata) > 0 {
 		u.SetMetadata(in.Metadata)
 	}
-	if err := u.Exec(ctx); err != nil {
-		return fmt.Errorf("update payment method %s: %w", id, err)
+	pm, err := u.Save(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("update payment method %s: %w", id, err)
 	}
-	return s.payments.RetryWaitingFor(ctx, tx, id)
+	return pm, s.payments.RetryWaitingFor(ctx, tx, id)
 }
 
 func (in *SavePaymentMethodInput) validate() error {

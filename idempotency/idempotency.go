@@ -11,7 +11,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"reflect"
 	"time"
 
 	"github.com/jonboulle/clockwork"
@@ -114,9 +113,9 @@ func (k *Keys) Do(ctx context.Context, op string, key *string, params any, creat
 // Create is Do for a create mutation: it returns the object create made,
 // as create returned it (nothing is read back), or, on a replay, the one
 // the first request made, read by get. create returns the object and its
-// ID, or the zero T and the ID to read by get. An ent entity made in the
-// transaction is unwrapped, so that what is read through it later goes to
-// the database, not to the closed transaction.
+// ID. An ent entity made in the transaction is unwrapped, so that what is
+// read through it later goes to the database, not to the closed
+// transaction.
 func Create[T any](ctx context.Context, k *Keys, op string, key *string, params any, create func(tx *ent.Tx) (T, string, error), get func(context.Context, string) (T, error)) (T, error) {
 	var (
 		made   T
@@ -131,9 +130,8 @@ func Create[T any](ctx context.Context, k *Keys, op string, key *string, params 
 	switch {
 	case err != nil:
 		return zero, err
-	case id != madeID || reflect.ValueOf(&made).Elem().IsZero():
-		// A replay, another request with the key committed first, or
-		// nothing made.
+	case id != madeID:
+		// A replay, or another request with the key committed first.
 		return get(ctx, id)
 	}
 	if u, ok := any(made).(interface{ Unwrap() T }); ok {

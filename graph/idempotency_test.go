@@ -15,7 +15,8 @@ import (
 )
 
 // TestRule1IdempotencyKeyReplaysAndConflicts: a replay with the same key and
-// parameters returns the original payment; with other parameters it is a
+// parameters returns the original payment, field for field as the first
+// request answered and as stored; with other parameters it is a
 // CONFLICT; 50 concurrent identical requests create one payment.
 func TestRule1IdempotencyKeyReplaysAndConflicts(t *testing.T) {
 	t.Parallel()
@@ -38,6 +39,10 @@ func TestRule1IdempotencyKeyReplaysAndConflicts(t *testing.T) {
 		again := b.CreatePayment(t, key, in)
 		again.RequireOK(t)
 		require.Equal(t, id, again.String(t, "createOffSessionPayment.id"))
+		require.Equal(t, first.Get(t, "createOffSessionPayment"), again.Get(t, "createOffSessionPayment"),
+			"the replay answers what the first request answered, to the last field")
+		require.Equal(t, first.Get(t, "createOffSessionPayment"), b.Payment(t, key, id),
+			"which is the payment as stored")
 		require.Equal(t, 1, countPayments())
 
 		other := apitest.PaymentInput(c, 2500, map[string]any{"idempotencyKey": "order-1001"})

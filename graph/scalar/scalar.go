@@ -11,9 +11,12 @@ import (
 	"github.com/offsession/offsession/apierror"
 )
 
-// MarshalTime writes a time as RFC 3339 in UTC, for the GraphQL Time scalar.
+// MarshalTime writes a time as RFC 3339 in UTC, for the GraphQL Time
+// scalar, to the microsecond: what PostgreSQL keeps of it, so that an
+// object answers the same whether it was just made (a create returns what
+// its transaction wrote) or read back, on either store.
 func MarshalTime(t time.Time) graphql.Marshaler {
-	return graphql.MarshalTime(t.UTC())
+	return graphql.MarshalTime(t.UTC().Truncate(time.Microsecond))
 }
 
 // UnmarshalTime reads an RFC 3339 time. Its error is the caller's bad input.

@@ -20,7 +20,7 @@ const embedded = [
   "Viewer", "RoutingDecision", "RoutingCandidate", "Failover", "SchedulingDecision", "ScheduledAlternative",
   "NextAttempt", "BackupPaymentMethod", "ProcessorToken", "ProcessorHealth", "RetryModelMetrics", "RetryModelOffPolicy",
   "OffPolicyEstimate", "CalibrationBucket", "Backtest", "RetryModelUplift", "RecoveryGroup", "RecoveryRow",
-  "NetworkBudget", "WebhookDeliveryAttempt", "PageInfo", "RouteConditions", "RouteProcessor",
+  "NetworkBudget", "WebhookDeliveryAttempt", "PageInfo", "RouteConditions", "RouteProcessor", "SegmentSuccessRate",
 ];
 
 export function newClient(key: string): { client: Client; close: () => void } {
